@@ -1,0 +1,30 @@
+"""Layers: each owns its forward and backward. ``get(class_name)`` finds one by name."""
+from .activation import Activation
+from .base import ActivatedLayer, Layer
+from .conv import Conv2D, LocallyConnected2D
+from .dense import Dense
+from .dropout import Dropout
+from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
+from .shape import Flatten, Reshape
+
+_TABLE = {cls.__name__: cls for cls in (Activation, Dense, Dropout, Flatten, Reshape, Conv2D, LocallyConnected2D,
+                                            MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D)}
+
+__all__ = ["Layer", "ActivatedLayer", "Activation", "Dense", "Dropout", "Flatten", "Reshape",
+           "Conv2D", "LocallyConnected2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+           "get", "register"]
+
+
+def register(cls):
+    """Add a Layer subclass to the table that :func:`get` and model loading use."""
+    _TABLE[cls.__name__] = cls
+    return cls
+
+
+def get(class_name):
+    """Return the layer class called ``class_name``."""
+    try:
+        return _TABLE[class_name]
+    except KeyError:
+        raise ValueError(f"layers.get: unknown layer {class_name!r}; supported: "
+                         f"{', '.join(sorted(_TABLE))}.") from None

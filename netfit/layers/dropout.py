@@ -1,0 +1,60 @@
+"""Dropout: zero a random fraction of units while training (inverted dropout)."""
+import numpy as np
+
+from .base import Layer
+
+
+class Dropout(Layer):
+    """Keep each unit with probability 1 − rate while training and scale by 1/(1 − rate).
+
+    The scaling keeps E[a] = x, so nothing changes at prediction time, when the
+    layer is the identity. The backward pass routes δ through the same mask.
+
+    Shapes
+    ------
+    x : (n, *shape)  ->  a : (n, *shape)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = Dropout(0.5); layer.setup((4,), rng=np.random.default_rng(0))
+    (4,)
+    >>> layer.forward(np.ones((1, 4)), training=False)
+    array([[1., 1., 1., 1.]])
+    """
+
+    needs_rng = True
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout: expected rate in [0, 1), got {rate!r}.")
+        self.rate = float(rate)
+        self.rng = np.random.default_rng(seed)
+
+    def initialize(self, rng):
+        self.rng = rng
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        if not training or self.rate == 0:
+            self._mask = None
+            return x
+        keep = 1.0 - self.rate
+        mask = self.buffer("mask", x.shape, x.dtype)
+        # mask = 1{u < keep} / keep, drawn in the layer's float type.
+        self.rng.random(dtype=mask.dtype, out=mask)
+        np.less(mask, keep, out=mask)
+        mask *= 1.0 / keep
+        self._mask = mask
+        return np.multiply(x, mask, out=self.buffer("a", x.shape, x.dtype))
+
+    def backward(self, delta, need_input_grad=True):
+        if not need_input_grad:
+            return None
+        if self._mask is None:
+            return delta
+        return np.multiply(delta, self._mask, out=self.buffer("s", delta.shape, delta.dtype))
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}

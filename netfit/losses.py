@@ -1,0 +1,200 @@
+"""Loss functions R and the error δ = ∂R/∂f they send into the network.
+
+Every loss is a batch *mean*, taken here and nowhere else, so each layer's
+gradients are already averages over the batch.
+
+Fused pairs. When the output layer's σ is the loss's ``fuses_with`` (softmax
+for categorical cross-entropy, sigmoid for binary cross-entropy), the product
+of ∂R/∂p and σ' collapses to δ = (p − Y) / n at the output layer's *input* z;
+the model then tells that layer to skip σ' (``fused_output``). The loss value
+is computed from z as well, with a log-sum-exp that stays finite for any z.
+"""
+import numpy as np
+
+from .utils import check_array, check_labels
+
+_EPS = 1e-7  # Keras's clip for probabilities that enter a log outside a fused pair.
+
+
+class Loss:
+    """Base class: ``value`` is R averaged over the batch, ``gradient`` is ∂R/∂(output)."""
+
+    name = "loss"
+    fuses_with = None
+
+    def validate(self, y, output_shape, where):
+        """Return targets as an array ready for ``value``/``gradient``, or raise a clear error."""
+        y = check_array(y, where, "y")
+        if y.ndim == 1 and output_shape == (1,):
+            y = y[:, None]
+        if y.shape[1:] != tuple(output_shape):
+            raise ValueError(f"{where}: expected y of shape (n, {', '.join(map(str, output_shape))}) to match "
+                             f"the model's output, got shape {y.shape}.")
+        return y
+
+    def value(self, y_pred, y, logits=None):
+        raise NotImplementedError
+
+    def gradient(self, y_pred, y, fused=False):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<loss {self.name}>"
+
+
+class MeanSquaredError(Loss):
+    """R = (1 / nK) Σ_i Σ_k (y_ik − f_k(x_i))², the lecture's R_i summed and averaged.
+
+    δ = ∂R/∂f = 2 (f − y) / nK. With a linear output unit this is already the
+    error at z, the regression case of the lecture.
+
+    Shapes
+    ------
+    y_pred, y : (n, K)
+    """
+
+    name = "mean_squared_error"
+
+    def value(self, y_pred, y, logits=None):
+        diff = y_pred - y
+        return float(np.vdot(diff, diff) / diff.size)
+
+    def gradient(self, y_pred, y, fused=False):
+        return (y_pred - y) * (2.0 / y_pred.size)
+
+
+class CategoricalCrossentropy(Loss):
+    """R = −(1/n) Σ_i Σ_k Y_ik log p_ik, for one-hot (or soft) targets Y.
+
+    Fused with a softmax output: δ = (p − Y) / n at z.
+
+    Shapes
+    ------
+    y_pred, y : (n, K); rows of y sum to 1
+    """
+
+    name = "categorical_crossentropy"
+    fuses_with = "softmax"
+
+    def validate(self, y, output_shape, where):
+        arr = np.asarray(y) if not isinstance(y, (str, bytes)) else y
+        if getattr(arr, "ndim", 0) == 1 and output_shape[-1] > 1:
+            raise ValueError(f"{where}: categorical_crossentropy expects one-hot y of shape (n, {output_shape[-1]}), "
+                             f"got integer labels of shape {arr.shape}; use nf.utils.to_categorical(y) or "
+                             f"loss='sparse_categorical_crossentropy'.")
+        y = super().validate(y, output_shape, where)
+        if y.min() < 0 or not np.allclose(y.sum(axis=-1), 1.0, atol=1e-3):
+            raise ValueError(f"{where}: expected y rows of non-negative values summing to 1 (one-hot), "
+                             f"got rows summing to {float(y.sum(axis=-1).min()):g}..{float(y.sum(axis=-1).max()):g}.")
+        return y
+
+    def value(self, y_pred, y, logits=None):
+        if logits is not None:
+            return float(-np.vdot(y, _log_softmax(logits)) / y.shape[0])
+        return float(-np.vdot(y, np.log(np.clip(y_pred, _EPS, 1.0))) / y.shape[0])
+
+    def gradient(self, y_pred, y, fused=False):
+        if fused:
+            return (y_pred - y) / y.shape[0]                               # δ = (p − Y) / n
+        return -y / (np.clip(y_pred, _EPS, 1.0) * y.shape[0])
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """R = −(1/n) Σ_i log p_{i, y_i}, for integer class labels y_i.
+
+    Fused with a softmax output: δ = (p − onehot(y)) / n at z.
+
+    Shapes
+    ------
+    y_pred : (n, K); y : (n,) integers in [0, K)
+    """
+
+    name = "sparse_categorical_crossentropy"
+    fuses_with = "softmax"
+
+    def validate(self, y, output_shape, where):
+        y = check_labels(y, where, "y")
+        k = output_shape[-1]
+        if y.max() >= k:
+            raise ValueError(f"{where}: expected labels in [0, {k - 1}] for a model with {k} outputs, "
+                             f"got label {int(y.max())}.")
+        return y
+
+    def value(self, y_pred, y, logits=None):
+        rows = np.arange(y.shape[0])
+        if logits is not None:
+            return float(-_log_softmax(logits)[rows, y].mean())
+        return float(-np.log(np.clip(y_pred[rows, y], _EPS, 1.0)).mean())
+
+    def gradient(self, y_pred, y, fused=False):
+        rows, n = np.arange(y.shape[0]), y.shape[0]
+        if fused:
+            delta = y_pred / n
+            delta[rows, y] -= 1.0 / n                                      # δ = (p − Y) / n
+            return delta
+        delta = np.zeros_like(y_pred)
+        delta[rows, y] = -1.0 / (np.clip(y_pred[rows, y], _EPS, 1.0) * n)
+        return delta
+
+
+class BinaryCrossentropy(Loss):
+    """R = −(1/nK) Σ [y log p + (1 − y) log(1 − p)], for targets in [0, 1].
+
+    Fused with a sigmoid output: δ = (p − y) / nK at z.
+
+    Shapes
+    ------
+    y_pred, y : (n, K), usually K = 1
+    """
+
+    name = "binary_crossentropy"
+    fuses_with = "sigmoid"
+
+    def validate(self, y, output_shape, where):
+        y = super().validate(y, output_shape, where)
+        if y.min() < 0 or y.max() > 1:
+            raise ValueError(f"{where}: expected y in [0, 1] for binary_crossentropy, "
+                             f"got values from {y.min():g} to {y.max():g}.")
+        return y
+
+    def value(self, y_pred, y, logits=None):
+        if logits is not None:
+            # log(1 + e^z) − y z, written so that e^z never overflows.
+            z = logits
+            return float(np.mean(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))))
+        p = np.clip(y_pred, _EPS, 1 - _EPS)
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+    def gradient(self, y_pred, y, fused=False):
+        if fused:
+            return (y_pred - y) / y_pred.size                              # δ = (p − y) / nK
+        p = np.clip(y_pred, _EPS, 1 - _EPS)
+        return (p - y) / (p * (1 - p) * y_pred.size)
+
+
+def _log_softmax(z):
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+_TABLE = {cls.name: cls for cls in (MeanSquaredError, CategoricalCrossentropy,
+                                    SparseCategoricalCrossentropy, BinaryCrossentropy)}
+_ALIASES = {"mse": "mean_squared_error"}
+
+
+def get(identifier):
+    """Return a loss from its Keras name (or "mse"), or a Loss instance.
+
+    Examples
+    --------
+    >>> get("mse")
+    <loss mean_squared_error>
+    """
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        name = _ALIASES.get(identifier, identifier)
+        if name in _TABLE:
+            return _TABLE[name]()
+    raise ValueError(f"losses.get: unknown loss {identifier!r}; supported: "
+                     f"{', '.join(list(_TABLE) + list(_ALIASES))}.")

@@ -1,0 +1,338 @@
+"""Sequential: a stack of layers trained by back-propagation, with Keras's names.
+
+The training step is the lecture's algorithm, written out:
+
+    forward   a = x;  a = layer.forward(a) for each layer        (z_m, then f_k)
+    loss      δ = ∂R/∂f  (the batch mean is taken in the loss)    (δ_i)
+    backward  δ = layer.backward(δ) for each layer, top down     (s_im, then lower)
+    update    θ ← θ − γ_r · direction(∂R/∂θ)                      (optimizer)
+
+All weights live in one flat vector θ (each layer's ``params`` are views into
+it) and all gradients in one vector of the same layout, so the optimizer's
+step is a few vector operations whatever the depth of the net.
+"""
+import numpy as np
+
+from . import callbacks as callbacks_mod
+from . import layers as layers_mod
+from . import losses, metrics as metrics_mod, optimizers
+from .config import dtype as default_dtype
+from .layers.base import ActivatedLayer, Layer, auto_name
+from .utils import check_array, check_positive_int, new_seed
+
+
+class Sequential:
+    """A linear stack of layers: ``Sequential([Flatten(input_shape=(28, 28)), Dense(10)])``.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    name : str
+    seed : int, optional
+        Seed of the initial weights, the shuffling and dropout. Drawn from
+        :func:`netfit.utils.set_random_seed`'s source when omitted.
+    dtype : "float32" or "float64", optional
+        Float type of weights and computation; ``nf.config.floatx()`` when omitted.
+
+    Examples
+    --------
+    >>> import netfit as nf
+    >>> from netfit.layers import Dense
+    >>> model = nf.Sequential([Dense(4, activation="tanh", input_shape=(3,)), Dense(1)], seed=0)
+    >>> model.count_params()
+    21
+    """
+
+    def __init__(self, layers=None, name="sequential", seed=None, dtype=None):
+        self.name = name
+        self._requested_dtype = None if dtype is None else np.dtype(dtype)
+        self.seed = int(seed) if seed is not None else new_seed()
+        self.layers = []
+        self.built = self.compiled = False
+        self.history = callbacks_mod.History()
+        self.stop_training = False
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- structure ---------------------------------------------------------------------
+    def add(self, layer):
+        """Append a layer; the model is (re)built lazily."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add: expected a netfit Layer, got {type(layer).__name__}.")
+        if layer in self.layers:
+            raise ValueError(f"Sequential.add: layer {layer.display_name} is already in the model.")
+        if layer.name is None:
+            layer.name = auto_name(layer, {l.name for l in self.layers})
+        elif layer.name in {l.name for l in self.layers}:
+            raise ValueError(f"Sequential.add: a layer named {layer.name!r} is already in the model.")
+        self.layers.append(layer)
+        self.built = False
+
+    def build(self, input_shape=None):
+        """Build every layer, lay all weights out in one flat buffer, and initialize them."""
+        if not self.layers:
+            raise ValueError("Sequential.build: the model has no layers; add some first.")
+        shape = input_shape if input_shape is not None else self.layers[0].input_shape
+        if shape is None:
+            raise ValueError("Sequential.build: the input shape is unknown; give the first layer "
+                             "input_shape=(...), or call build(input_shape) or fit(x, y).")
+        for layer in self.layers:
+            shape = layer._build(shape)
+        self.dtype = self._requested_dtype or default_dtype()
+        size = sum(layer.count_params() for layer in self.layers)
+        self._theta = np.zeros(size, self.dtype)
+        self._grad = np.zeros(size, self.dtype)
+        self._slices, self._decay = [], []
+        offset = 0
+        rng = np.random.default_rng(self.seed)
+        for layer in self.layers:
+            k = layer.count_params()
+            layer.attach(self._theta[offset:offset + k], self._grad[offset:offset + k])
+            layer.initialize(rng)
+            for spec in layer.specs:
+                part = slice(offset, offset + spec.size)
+                self._slices.append((part, spec.shape))
+                if spec.decay:
+                    self._decay.append(part)
+                offset += spec.size
+        # Layers below the lowest one with weights need no error signal at all.
+        with_weights = [i for i, layer in enumerate(self.layers) if layer.specs]
+        self._lowest_trained = with_weights[0] if with_weights else len(self.layers)
+        self.built = True
+        if self.compiled:
+            self._bind_training()
+
+    @property
+    def input_shape(self):
+        return (None,) + self.layers[0].input_shape if self.layers and self.layers[0].input_shape else None
+
+    @property
+    def output_shape(self):
+        self._ensure_built()
+        return (None,) + self.layers[-1].output_shape
+
+    @property
+    def weights(self):
+        """Every weight array in layer order, kernel before bias (views, not copies)."""
+        self._ensure_built()
+        return [w for layer in self.layers for w in layer.weights]
+
+    def get_weights(self):
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Copy arrays (in ``get_weights()`` order and Keras shapes) into the model."""
+        current = self.weights
+        if len(weights) != len(current):
+            raise ValueError(f"Sequential.set_weights: expected {len(current)} arrays, got {len(weights)}.")
+        for k, (w, new) in enumerate(zip(current, weights)):
+            new = np.asarray(new)
+            if new.shape != w.shape:
+                raise ValueError(f"Sequential.set_weights: expected array {k} of shape {w.shape}, got {new.shape}.")
+        for w, new in zip(current, weights):
+            w[...] = new
+
+    def count_params(self):
+        self._ensure_built()
+        return int(self._theta.size)
+
+    def count_links(self):
+        """Connections, counting a shared weight once per use (ESL Table 11.1's "links")."""
+        self._ensure_built()
+        return sum(layer.count_links() for layer in self.layers)
+
+    # -- compile ---------------------------------------------------------------------------
+    def compile(self, optimizer="adam", loss=None, metrics=None):
+        """Choose the optimizer, the loss R and the metrics to report.
+
+        Examples
+        --------
+        >>> import netfit as nf
+        >>> from netfit.layers import Dense
+        >>> model = nf.Sequential([Dense(3, activation="softmax", input_shape=(2,))])
+        >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        """
+        if loss is None:
+            raise ValueError("Sequential.compile: expected a loss, e.g. loss='categorical_crossentropy' "
+                             "(classification) or loss='mse' (regression).")
+        self.loss = losses.get(loss)
+        self.optimizer = optimizers.get(optimizer)
+        if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
+            raise TypeError(f"Sequential.compile: expected metrics a list of names, got {metrics!r}.")
+        self.metrics = [metrics_mod.get(m, self.loss) for m in (metrics or [])]
+        self.compiled = True
+        if self.built:
+            self._bind_training()
+
+    def _bind_training(self):
+        last = self.layers[-1]
+        self._fused = isinstance(last, ActivatedLayer) and last.activation.name == self.loss.fuses_with
+        for layer in self.layers:
+            if isinstance(layer, ActivatedLayer):
+                layer.fused_output = self._fused and layer is last
+        self.optimizer.build(self._theta, self._decay)
+        self._theta_good = self._theta.copy()
+
+    # -- the training step -----------------------------------------------------------------
+    def _forward(self, a, training):
+        for layer in self.layers:
+            a = layer.forward(a, training=training)
+        return a
+
+    def _loss_value(self, y_pred, y):
+        logits = self.layers[-1]._z if self._fused else None
+        return self.loss.value(y_pred, y, logits) + self.optimizer.penalty(self._theta)
+
+    def _backward(self, y_pred, y):
+        delta = self.loss.gradient(y_pred, y, fused=self._fused)       # δ at the output
+        for i in range(len(self.layers) - 1, self._lowest_trained - 1, -1):
+            delta = self.layers[i].backward(delta, need_input_grad=i > self._lowest_trained)
+
+    def loss_and_gradients(self, x, y, gradients=True, training=False):
+        """Return ``(R, [∂R/∂w for w in get_weights()])`` on the whole of (x, y).
+
+        R includes the weight-decay penalty, and the gradients its 2λw.
+        """
+        self._ensure_compiled("loss_and_gradients")
+        x, y = self._check_xy(x, y, "Sequential.loss_and_gradients")
+        xb = np.asarray(x, self.dtype)
+        y_pred = self._forward(xb, training)
+        loss = self._loss_value(y_pred, y)
+        if not gradients:
+            return loss, None
+        self._grad[...] = 0
+        self._backward(y_pred, y)
+        flat = self._grad.copy()
+        for part in self._decay:
+            flat[part] += 2.0 * self.optimizer.weight_decay * self._theta[part]
+        return loss, [flat[part].reshape(shape) for part, shape in self._slices]
+
+    # -- fit -----------------------------------------------------------------------------
+    def fit(self, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, initial_epoch=0):
+        """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
+
+        ``batch_size=None`` (or n) is full-batch gradient descent, the lecture's
+        sum over all N examples. Ctrl-C stops cleanly after restoring the last
+        consistent weights; the history so far is returned with
+        ``history.interrupted = True``. A loss that becomes NaN or infinite stops
+        training with a warning and the last weights that gave a finite loss.
+
+        Returns
+        -------
+        History
+            ``history.history`` maps "loss", each metric, and their "val_" forms
+            to per-epoch values.
+        """
+        from .training import run_fit
+        return run_fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                       validation_split=validation_split, validation_data=validation_data,
+                       shuffle=shuffle, initial_epoch=initial_epoch)
+
+    # -- evaluate and predict --------------------------------------------------------------
+    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
+        """Return the loss, then each metric (a list), on (x, y), streamed in batches."""
+        self._ensure_compiled("evaluate")
+        x, y = self._check_xy(x, y, "Sequential.evaluate")
+        values = self._evaluate_arrays(x, y, _batch_size(batch_size, "Sequential.evaluate"))
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
+        if return_dict:
+            return values
+        return list(values.values()) if self.metrics else values["loss"]
+
+    def _evaluate_arrays(self, x, y, batch_size):
+        n = x.shape[0]
+        totals = np.zeros(1 + len(self.metrics))
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            y_pred = self._forward(np.asarray(x[start:stop], self.dtype), False)
+            yb = y[start:stop]
+            m = stop - start
+            totals[0] += self.loss.value(y_pred, yb, self.layers[-1]._z if self._fused else None) * m
+            for k, (_, fn) in enumerate(self.metrics, 1):
+                totals[k] += fn(y_pred, yb) * m
+        totals /= n
+        totals[0] += self.optimizer.penalty(self._theta)
+        return dict(zip(["loss"] + [name for name, _ in self.metrics], map(float, totals)))
+
+    def predict(self, x, batch_size=None, verbose=0):
+        """Return the network's outputs f(x) for every row of x, computed in batches.
+
+        Shapes
+        ------
+        x : (n, *input_shape)  ->  (n, *output_shape)
+        """
+        x = self._check_x(x, "Sequential.predict")
+        batch_size = _batch_size(batch_size, "Sequential.predict")
+        out = np.empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)
+        for start in range(0, x.shape[0], batch_size):
+            stop = min(start + batch_size, x.shape[0])
+            out[start:stop] = self._forward(np.asarray(x[start:stop], self.dtype), False)
+        return out
+
+    def predict_classes(self, x, batch_size=None, verbose=0):
+        """Return the predicted class of each row: argmax of the outputs, or p > 0.5 for one output."""
+        proba = self.predict(x, batch_size, verbose)
+        if proba.ndim == 2 and proba.shape[1] == 1:
+            return (proba[:, 0] > 0.5).astype(np.int64)
+        return proba.argmax(axis=-1)
+
+    # -- description -----------------------------------------------------------------------
+    def summary(self, print_fn=print, links=False):
+        """Print a Keras-style table: layer (type), output shape, parameters (and links)."""
+        from .summary import format_summary
+        print_fn(format_summary(self, links=links))
+
+    def get_config(self):
+        self._ensure_built()
+        return {"name": self.name, "seed": self.seed, "dtype": self.dtype.name,
+                "input_shape": list(self.layers[0].input_shape),
+                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild an (unbuilt weights, freshly initialized) model from :meth:`get_config`."""
+        model = cls([layers_mod.get(spec["class_name"]).from_config(dict(spec["config"]))
+                     for spec in config["layers"]], name=config.get("name", "sequential"),
+                    seed=config.get("seed"), dtype=config.get("dtype"))
+        model.build(tuple(config["input_shape"]))
+        return model
+
+    def save(self, path, _epoch=None):
+        """Save architecture, weights, optimizer state and history to one file (see :mod:`netfit.io`)."""
+        from .io import save_model
+        save_model(self, path, epoch=_epoch)
+
+    # -- checks ------------------------------------------------------------------------------
+    def _ensure_built(self, shape=None):
+        if not self.built:
+            self.build(shape)
+
+    def _ensure_compiled(self, where):
+        if not self.compiled:
+            raise RuntimeError(f"Sequential.{where}: the model is not compiled; call "
+                               f"model.compile(optimizer=..., loss=...) first.")
+
+    def _check_x(self, x, where):
+        x = check_array(x, where, "x")
+        if not self.layers:
+            raise ValueError(f"{where}: the model has no layers; add some first.")
+        if not self.built:
+            self.build(self.layers[0].input_shape or x.shape[1:])
+        expected = self.layers[0].input_shape
+        if x.shape[1:] != expected:
+            raise ValueError(f"{where}: expected x of shape (n, {', '.join(map(str, expected))}), "
+                             f"got array of shape {x.shape}.")
+        return x
+
+    def _check_xy(self, x, y, where):
+        x = self._check_x(x, where)
+        y = self.loss.validate(y, self.layers[-1].output_shape, where)
+        if len(y) != len(x):
+            raise ValueError(f"{where}: x and y have different numbers of examples: {len(x)} and {len(y)}.")
+        return x, y
+
+
+def _batch_size(batch_size, where, default=256):
+    return default if batch_size is None else check_positive_int(batch_size, where, "batch_size")

@@ -1,0 +1,270 @@
+"""Gradient-descent updates θ^(r+1) = θ^(r) − γ_r · (direction), on one flat vector.
+
+The model keeps every weight in one contiguous buffer θ and every gradient in
+one buffer g of the same layout, so each optimizer step is a handful of
+in-place vector operations, whatever the number of layers. Ordered by
+complexity: SGD (with the lecture's learning rate γ_r, momentum, Nesterov),
+then Adam.
+
+Common options
+--------------
+weight_decay : float
+    ESL's λ: the penalty λ Σ w² over all *kernels* (not biases) is added to the
+    loss, so 2λw is added to their gradients before the step. This is the L2
+    penalty of ESL §11.5.2, not AdamW's decoupled decay.
+clipnorm, clipvalue : float
+    Keras's clipping: rescale g to norm ≤ clipnorm; clip entries to ±clipvalue.
+"""
+import math
+
+import numpy as np
+
+
+class InverseTimeDecay:
+    """γ_r = γ_0 / (1 + decay_rate · r / decay_steps): Robbins–Monro style decay.
+
+    Examples
+    --------
+    >>> InverseTimeDecay(0.1, decay_steps=10, decay_rate=1.0)(10)
+    0.05
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps, self.decay_rate = float(decay_steps), float(decay_rate)
+
+    def __call__(self, step):
+        return self.initial_learning_rate / (1.0 + self.decay_rate * step / self.decay_steps)
+
+    def get_config(self):
+        return {"class_name": "InverseTimeDecay", "config": {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps, "decay_rate": self.decay_rate}}
+
+
+class ExponentialDecay:
+    """γ_r = γ_0 · decay_rate^(r / decay_steps)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps, self.decay_rate = float(decay_steps), float(decay_rate)
+
+    def __call__(self, step):
+        return self.initial_learning_rate * self.decay_rate ** (step / self.decay_steps)
+
+    def get_config(self):
+        return {"class_name": "ExponentialDecay", "config": {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps, "decay_rate": self.decay_rate}}
+
+
+_SCHEDULES = {"InverseTimeDecay": InverseTimeDecay, "ExponentialDecay": ExponentialDecay}
+
+
+class Optimizer:
+    """Base class. ``build(theta, decay_slices)`` once, then ``step(theta, grad)`` per batch."""
+
+    name = "optimizer"
+
+    def __init__(self, learning_rate=0.01, weight_decay=0.0, clipnorm=None, clipvalue=None):
+        if isinstance(learning_rate, dict):
+            learning_rate = _SCHEDULES[learning_rate["class_name"]](**learning_rate["config"])
+        if not callable(learning_rate):
+            if not isinstance(learning_rate, (int, float)) or not learning_rate > 0 or not math.isfinite(learning_rate):
+                raise ValueError(f"{type(self).__name__}: expected learning_rate a positive number or a "
+                                 f"schedule, got {learning_rate!r}.")
+            learning_rate = float(learning_rate)
+        for name, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm), ("clipvalue", clipvalue)):
+            if value is not None and (not isinstance(value, (int, float)) or value < 0):
+                raise ValueError(f"{type(self).__name__}: expected {name} a non-negative number, got {value!r}.")
+        self.learning_rate = learning_rate
+        self.weight_decay = float(weight_decay)
+        self.clipnorm, self.clipvalue = clipnorm, clipvalue
+        self.iterations = 0
+        self.decay_slices = []
+
+    def build(self, theta, decay_slices=()):
+        """Allocate state shaped like the flat parameter vector θ."""
+        self.decay_slices = list(decay_slices)
+        self._tmp = np.empty_like(theta)
+
+    def current_learning_rate(self):
+        """γ_r at the current iteration r."""
+        lr = self.learning_rate
+        return float(lr(self.iterations)) if callable(lr) else lr
+
+    def penalty(self, theta):
+        """λ Σ w² over the kernels: the weight-decay term of the objective."""
+        if not self.weight_decay:
+            return 0.0
+        return self.weight_decay * sum(float(np.vdot(theta[s], theta[s])) for s in self.decay_slices)
+
+    def step(self, theta, grad):
+        """Update θ in place from the gradient g (which may be modified)."""
+        if self.weight_decay:
+            for s in self.decay_slices:
+                grad[s] += (2.0 * self.weight_decay) * theta[s]      # ∂(λ Σ w²)/∂w = 2λw
+        if self.clipvalue is not None:
+            np.clip(grad, -self.clipvalue, self.clipvalue, out=grad)
+        if self.clipnorm is not None:
+            norm = float(np.sqrt(np.vdot(grad, grad)))
+            if norm > self.clipnorm:
+                grad *= self.clipnorm / norm
+        self._update(theta, grad, self.current_learning_rate())
+        self.iterations += 1
+
+    def _update(self, theta, grad, lr):
+        raise NotImplementedError
+
+    # -- state, for saving and resuming --------------------------------------------------
+    def get_state(self):
+        """Arrays and counters that, restored, make training continue exactly."""
+        return {"iterations": np.array(self.iterations, np.int64)}
+
+    def set_state(self, state):
+        self.iterations = int(state["iterations"])
+
+    def get_config(self):
+        lr = self.learning_rate
+        return {"learning_rate": lr.get_config() if callable(lr) else lr,
+                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm, "clipvalue": self.clipvalue}
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+
+
+class SGD(Optimizer):
+    """Gradient descent, θ ← θ − γ_r g, optionally with momentum μ (and Nesterov's look-ahead).
+
+    With momentum: v ← μ v − γ_r g; θ ← θ + v (Nesterov: θ ← θ + μ v − γ_r g).
+    With ``batch_size`` equal to the training-set size this is the lecture's
+    batch update β^(r+1) = β^(r) − γ_r Σ_i ∂R_i/∂β (up to the 1/n of the mean).
+
+    Examples
+    --------
+    >>> theta, g = np.array([1.0]), np.array([0.5])
+    >>> opt = SGD(learning_rate=0.1); opt.build(theta); opt.step(theta, g); theta
+    array([0.95])
+    """
+
+    name = "sgd"
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"SGD: expected momentum in [0, 1), got {momentum!r}.")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def build(self, theta, decay_slices=()):
+        super().build(theta, decay_slices)
+        self.velocity = np.zeros_like(theta)
+
+    def _update(self, theta, grad, lr):
+        if not self.momentum:
+            np.multiply(grad, lr, out=self._tmp)
+            theta -= self._tmp
+            return
+        v = self.velocity
+        v *= self.momentum
+        np.multiply(grad, lr, out=self._tmp)
+        v -= self._tmp                                                 # v ← μ v − γ g
+        if self.nesterov:
+            np.multiply(v, self.momentum, out=grad)
+            theta += grad
+            theta -= self._tmp                                         # θ ← θ + μ v − γ g
+        else:
+            theta += v
+
+    def get_state(self):
+        return {**super().get_state(), "velocity": self.velocity.copy()}
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.velocity[...] = state["velocity"]
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with Keras's defaults and bias correction.
+
+    m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²;
+    θ ← θ − γ_r √(1 − β₂^t) / (1 − β₁^t) · m / (√v + ε).
+
+    Examples
+    --------
+    >>> theta, g = np.array([1.0]), np.array([0.5])
+    >>> opt = Adam(learning_rate=0.1); opt.build(theta); opt.step(theta, g); theta.round(4)
+    array([0.9])
+    """
+
+    name = "adam"
+    # Moments of weights whose gradient stays exactly zero (e.g. MNIST's blank
+    # border pixels) decay geometrically into denormal floats, which are ~100×
+    # slower on x86. Every _FLUSH_EVERY steps entries below _TINY are set to 0;
+    # ε = 1e-7 in the denominator makes their contribution negligible anyway.
+    _FLUSH_EVERY, _TINY = 64, 1e-30
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        for name, b in (("beta_1", beta_1), ("beta_2", beta_2)):
+            if not 0 <= b < 1:
+                raise ValueError(f"Adam: expected {name} in [0, 1), got {b!r}.")
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+    def build(self, theta, decay_slices=()):
+        super().build(theta, decay_slices)
+        self.m = np.zeros_like(theta)
+        self.v = np.zeros_like(theta)
+
+    def _update(self, theta, grad, lr):
+        b1, b2, m, v, tmp = self.beta_1, self.beta_2, self.m, self.v, self._tmp
+        t = self.iterations + 1
+        m *= b1
+        np.multiply(grad, 1.0 - b1, out=tmp)
+        m += tmp                                                       # m ← β₁ m + (1 − β₁) g
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1.0 - b2
+        v *= b2
+        v += tmp                                                       # v ← β₂ v + (1 − β₂) g²
+        alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        np.divide(m, tmp, out=tmp)
+        tmp *= alpha
+        theta -= tmp                                                   # θ ← θ − α m / (√v + ε)
+        if t % self._FLUSH_EVERY == 0:
+            m[np.abs(m) < self._TINY] = 0.0
+            v[v < self._TINY] = 0.0
+
+    def get_state(self):
+        return {**super().get_state(), "m": self.m.copy(), "v": self.v.copy()}
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.m[...] = state["m"]
+        self.v[...] = state["v"]
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+_TABLE = {"sgd": SGD, "adam": Adam}
+
+
+def get(identifier):
+    """Return an optimizer from a name ("sgd", "adam"), a config dict, or an instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, dict):
+        cls = _TABLE.get(str(identifier.get("class_name", "")).lower())
+        if cls is not None:
+            return cls(**identifier.get("config", {}))
+    if isinstance(identifier, str) and identifier.lower() in _TABLE:
+        return _TABLE[identifier.lower()]()
+    raise ValueError(f"optimizers.get: unknown optimizer {identifier!r}; supported: {', '.join(_TABLE)}.")
+
+
+def serialize(optimizer):
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}

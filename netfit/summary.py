@@ -1,0 +1,46 @@
+"""The Keras-style summary table of a model."""
+
+
+def format_summary(model, links=False, width=None):
+    """Return the table: layer (type), output shape, parameters, optionally links.
+
+    Examples
+    --------
+    >>> import netfit as nf
+    >>> from netfit.layers import Dense
+    >>> print(format_summary(nf.Sequential([Dense(2, input_shape=(3,))])))  # doctest: +NORMALIZE_WHITESPACE
+    Model: "sequential"
+    _________________________________________________________________
+     Layer (type)                Output Shape              Param #
+    =================================================================
+     dense (Dense)               (None, 2)                 8
+    <BLANKLINE>
+    =================================================================
+    Total params: 8
+    Trainable params: 8
+    Non-trainable params: 0
+    _________________________________________________________________
+    """
+    model._ensure_built()
+    columns = [("Layer (type)", 29), ("Output Shape", 26), ("Param #", 10)]
+    if links:
+        columns.append(("Links", 10))
+    width = width or sum(w for _, w in columns)
+
+    def row(values):
+        return " " + "".join(f"{v:<{w}}" for v, (_, w) in zip(values, columns)).rstrip()[:width]
+
+    lines = [f'Model: "{model.name}"', "_" * width, row([name for name, _ in columns]), "=" * width]
+    for k, layer in enumerate(model.layers):
+        shape = "(None, " + ", ".join(map(str, layer.output_shape)) + ")"
+        values = [f"{layer.name} ({type(layer).__name__})", shape, str(layer.count_params())]
+        if links:
+            values.append(str(layer.count_links()))
+        lines.append(row(values))
+        lines.append("")
+    total = model.count_params()
+    lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {total:,}", "Non-trainable params: 0"]
+    if links:
+        lines.append(f"Total links: {model.count_links():,}")
+    lines.append("_" * width)
+    return "\n".join(lines)

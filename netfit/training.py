@@ -1,0 +1,169 @@
+"""The fit loop of :class:`netfit.Sequential`: batches, callbacks, NaN guard, Ctrl-C.
+
+Kept apart from model.py so that the loop reads top to bottom in one place.
+Per step it allocates nothing large: each batch is gathered into a reused
+buffer (never a shuffled copy of the whole data set), layers reuse their
+scratch arrays, and the optimizer updates the flat weight vector in place.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from . import callbacks as callbacks_mod
+from .utils import check_positive_int
+
+
+def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+            shuffle, initial_epoch):
+    """Train ``model``; see :meth:`netfit.Sequential.fit` for the arguments."""
+    where = "Sequential.fit"
+    model._ensure_compiled("fit")
+    x, y = model._check_xy(x, y, where)
+    epochs = _check_count(epochs, where, "epochs")
+    initial_epoch = _check_count(initial_epoch, where, "initial_epoch")
+    if verbose not in (0, 1, 2, "auto"):
+        raise ValueError(f"{where}: expected verbose 0, 1, 2 or 'auto', got {verbose!r}.")
+    verbose = 1 if verbose == "auto" else verbose
+    (x, y), val = _split_validation(model, x, y, validation_split, validation_data, where)
+    n = x.shape[0]
+    batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
+    steps = math.ceil(n / batch_size)
+
+    history = model.history = callbacks_mod.History()
+    history.params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}
+    cbs = [history] + ([callbacks_mod.ProgressBar(verbose)] if verbose else []) + list(callbacks or [])
+    for cb in cbs:
+        if not isinstance(cb, callbacks_mod.Callback):
+            raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
+        cb.set_model(model)
+    model.stop_training = False
+    loop = _Loop(model, x, y, batch_size)
+    for cb in cbs:
+        cb.on_train_begin()
+    try:
+        for epoch in range(initial_epoch, epochs):
+            for cb in cbs:
+                cb.on_epoch_begin(epoch)
+            logs = loop.run_epoch(epoch, shuffle, cbs)
+            if logs is None:                      # the loss became NaN or infinite
+                break
+            if val is not None:
+                logs.update({f"val_{k}": v for k, v in model._evaluate_arrays(*val, 256).items()})
+            for cb in cbs:
+                cb.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+    except KeyboardInterrupt:
+        loop.recover()
+        history.interrupted = True
+        history.stop_reason = "interrupted (Ctrl-C)"
+        if verbose:
+            print(f"\nInterrupted: kept the weights after {loop.steps_done} steps and "
+                  f"{len(history.epoch)} complete epoch(s).")
+    for cb in cbs:
+        cb.on_train_end()
+    return history
+
+
+class _Loop:
+    """One epoch at a time: gather a batch, forward, loss, backward, step."""
+
+    def __init__(self, model, x, y, batch_size):
+        self.model, self.x, self.y, self.batch_size = model, x, y, batch_size
+        shape = (batch_size,) + x.shape[1:]
+        # Batches are gathered into these buffers; raw inputs (e.g. uint8) are cast on the way.
+        self.xbuf = np.empty(shape, x.dtype)
+        self.fbuf = self.xbuf if x.dtype == model.dtype else np.empty(shape, model.dtype)
+        self.rng_layers = [layer for layer in model.layers if layer.needs_rng]
+        self.in_update = False
+        self.steps_done = 0
+
+    def run_epoch(self, epoch, shuffle, cbs):
+        model, x, y, b = self.model, self.x, self.y, self.batch_size
+        n = x.shape[0]
+        # Seeding by (model seed, epoch) makes epoch k's order and dropout masks the
+        # same whether or not training stopped and resumed before it.
+        rng = np.random.default_rng([model.seed, epoch])
+        order = rng.permutation(n) if shuffle else None
+        for k, layer in enumerate(self.rng_layers):
+            layer.rng = np.random.default_rng([model.seed, epoch, k + 1])
+        names = ["loss"] + [name for name, _ in model.metrics]
+        totals, seen = np.zeros(len(names)), 0
+        want_batch_logs = len(cbs) > 1
+        for step, start in enumerate(range(0, n, b)):
+            stop = min(start + b, n)
+            xb, yb = self._batch(order, start, stop)
+            y_pred = model._forward(xb, training=True)
+            loss = model._loss_value(y_pred, yb)
+            if not math.isfinite(loss):
+                self._diverged(epoch, step, loss)
+                return None
+            m = stop - start
+            totals[0] += loss * m
+            for k, (_, fn) in enumerate(model.metrics, 1):
+                totals[k] += fn(y_pred, yb) * m
+            seen += m
+            model._backward(y_pred, yb)
+            np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
+            self.in_update = True
+            model.optimizer.step(model._theta, model._grad)
+            self.in_update = False
+            self.steps_done += 1
+            if want_batch_logs:
+                logs = dict(zip(names, map(float, totals / seen)))
+                for cb in cbs:
+                    cb.on_train_batch_end(step, logs)
+        return dict(zip(names, map(float, totals / seen)))
+
+    def _batch(self, order, start, stop):
+        m = stop - start
+        if order is None:
+            xb, yb = self.x[start:stop], self.y[start:stop]
+        else:
+            idx = order[start:stop]
+            xb = np.take(self.x, idx, axis=0, out=self.xbuf[:m])
+            yb = self.y[idx]
+        if xb.dtype != self.model.dtype:
+            np.copyto(self.fbuf[:m], xb)
+            xb = self.fbuf[:m]
+        return xb, yb
+
+    def _diverged(self, epoch, step, loss):
+        model = self.model
+        model._theta[...] = model._theta_good
+        model.stop_training = True
+        message = (f"Sequential.fit: the loss became {loss} at epoch {epoch + 1}, step {step + 1}; training "
+                   f"stopped and the last weights with a finite loss were kept. Lower the learning rate "
+                   f"(now {model.optimizer.current_learning_rate():g}), scale the inputs, or use clipnorm.")
+        model.history.stop_reason = message
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+    def recover(self):
+        """After Ctrl-C: undo a half-done optimizer step."""
+        if self.in_update:
+            self.model._theta[...] = self.model._theta_good
+
+
+def _check_count(value, where, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{where}: expected {name} a non-negative integer, got {value!r}.")
+    return int(value)
+
+
+def _split_validation(model, x, y, validation_split, validation_data, where):
+    """Keras's rule: validation_split takes the *last* fraction, before shuffling."""
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError(f"{where}: expected validation_data a tuple (x_val, y_val).")
+        return (x, y), model._check_xy(*validation_data, f"{where} (validation_data)")
+    if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
+        raise ValueError(f"{where}: expected validation_split in [0, 1), got {validation_split!r}.")
+    if not validation_split:
+        return (x, y), None
+    n_val = int(round(len(x) * validation_split))
+    if n_val < 1 or n_val >= len(x):
+        raise ValueError(f"{where}: validation_split={validation_split} leaves {len(x) - n_val} training and "
+                         f"{n_val} validation examples; both need at least one.")
+    cut = len(x) - n_val
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
