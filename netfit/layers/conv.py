@@ -1,0 +1,234 @@
+"""Weight sharing: Conv2D slides one kernel over the image; LocallyConnected2D has one per position.
+
+Both layers see the same receptive fields (ESL §11.7): unit (p, q, f) of the
+output looks at a kh×kw window of the input and computes
+z_pqf = b + Σ_uvc x[p·sh + u, q·sw + v, c] · w_uvcf. Conv2D uses the same w
+(and, by default, the same b) at every position; LocallyConnected2D gives every
+position its own. Both gather the windows once per batch (im2col, see
+``_patches``), so the forward pass, the kernel gradient and the input gradient
+are one BLAS product each; col2im adds the input gradient back onto the pixels.
+"""
+import numpy as np
+
+from .. import initializers
+from ..utils import check_positive_int
+from ._patches import Windows, pair, padding_name, sum_rows
+from .base import ActivatedLayer
+
+_BIASES = ("shared", "per_unit")
+
+
+class Conv2D(ActivatedLayer):
+    """2-D convolution, a_pqf = σ(b_f + Σ_uvc x[p·sh + u, q·sw + v, c] w_uvcf), channels last.
+
+    One kernel per filter is shared by every position (ESL's "weight sharing");
+    as in Keras and PyTorch this is a cross-correlation (the kernel is not
+    flipped). ``bias="per_unit"`` keeps the kernel shared but gives every output
+    unit its own bias, ESL's Net-4 and Net-5.
+
+    Parameters
+    ----------
+    filters : int
+        Number of feature maps f.
+    kernel_size, strides : int or (int, int)
+        Window (kh, kw) and step (sh, sw).
+    padding : {"valid", "same"}
+        "valid": windows inside the image. "same": out = ⌈in / stride⌉, zero
+        padding max((out − 1)·stride + k − in, 0), the odd pixel bottom/right (Keras).
+    activation : str or None
+    use_bias : bool
+    bias : {"shared", "per_unit"}
+        One bias per filter, shape (filters,), or one per unit, (out_h, out_w, filters).
+    kernel_initializer, bias_initializer : str or Initializer
+        The kernel's fans are kh·kw·c_in (in) and kh·kw·filters (out), as in Keras.
+
+    Shapes
+    ------
+    x : (n, H, W, c_in), or (n, H, W) read as c_in = 1  ->  a : (n, out_h, out_w, filters)
+    kernel (kh, kw, c_in, filters); bias (filters,) or (out_h, out_w, filters)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = Conv2D(1, 2, kernel_initializer="ones")
+    >>> layer.setup((3, 3))
+    (2, 2, 1)
+    >>> layer.forward(np.arange(9, dtype="float32").reshape(1, 3, 3))[0, :, :, 0]
+    array([[ 8., 12.],
+           [20., 24.]], dtype=float32)
+    >>> layer.count_params(), layer.count_links()
+    (5, 20)
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
+                 bias="shared", kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(activation, **kwargs)
+        where = self.display_name
+        self.filters = check_positive_int(filters, where, "filters")
+        self.kernel_size = pair(kernel_size, where, "kernel_size")
+        self.strides = pair(strides, where, "strides")
+        self.padding = padding_name(padding, where)
+        self.use_bias = bool(use_bias)
+        if bias not in _BIASES:
+            raise ValueError(f"{where}: expected bias 'shared' or 'per_unit', got {bias!r}.")
+        self.bias = bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        win = self._win = Windows(self.display_name, input_shape, self.kernel_size, self.strides,
+                                  self.padding)
+        kh, kw, f = win.kh, win.kw, self.filters
+        self.add_weight("kernel", (kh, kw, win.c, f), self.kernel_initializer,
+                        fan_in=kh * kw * win.c, fan_out=kh * kw * f, decay=True)
+        if self.use_bias:
+            shape = (f,) if self.bias == "shared" else (win.out_h, win.out_w, f)
+            self.add_weight("bias", shape, self.bias_initializer)
+        return win.out_h, win.out_w, f
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        win, kernel = self._win, self.params["kernel"]
+        n = x.shape[0]
+        # X: one row per window, (n·P, kh·kw·c); the kernel flattened in the same (u, v, c) order.
+        self._cols = win.im2col(win.nhwc(x), self.buffer, kernel.dtype).reshape(n * win.positions, -1)
+        z = self.buffer("z", (n, win.out_h, win.out_w, self.filters), kernel.dtype)
+        np.matmul(self._cols, kernel.reshape(-1, self.filters), out=z.reshape(n * win.positions, -1))
+        if self.use_bias:
+            z += self.params["bias"]                       # (f,) or (out_h, out_w, f) broadcast over n
+        return self.activate(z)
+
+    def backward(self, delta, need_input_grad=True):
+        win, f = self._win, self.filters
+        dz = self.activation_backward(delta)                         # δ ⊙ σ'(z), (n, out_h, out_w, f)
+        n = dz.shape[0]
+        dz2 = dz.reshape(n * win.positions, f)
+        # ∂R/∂w_uvcf = Σ_i Σ_pq dz_ipqf x_i[p·sh + u, q·sw + v, c]: every position adds to the
+        # shared w. The code's row index of X runs over (i, p, q) at once.
+        np.matmul(self._cols.T, dz2, out=self.grads["kernel"].reshape(-1, f))
+        if self.use_bias:
+            if self.bias == "shared":
+                sum_rows(dz2, self.grads["bias"], self.buffer)           # Σ over examples and positions
+            else:
+                sum_rows(dz.reshape(n, -1), self.grads["bias"].reshape(-1), self.buffer)  # Σ over examples
+        if not need_input_grad:
+            return None
+        # s: each window's share dz·wᵀ, added back onto the pixels it covers (col2im).
+        dcols = self.buffer("dcols", self._cols.shape, dz.dtype)
+        np.matmul(dz2, self.params["kernel"].reshape(-1, f).T, out=dcols)
+        return win.col2im(dcols.reshape(n, win.positions, -1), self.buffer)
+
+    def count_links(self):
+        """Connections out_h·out_w·filters·(kh·kw·c_in + 1): a shared weight counts at every use."""
+        win = self._win
+        return win.positions * self.filters * (win.kh * win.kw * win.c + self.use_bias)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding, "use_bias": self.use_bias,
+                "bias": self.bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}
+
+
+class LocallyConnected2D(ActivatedLayer):
+    """Locally connected layer, a_pqf = σ(b_pqf + Σ_uvc x[p·sh + u, q·sw + v, c] w_(pq)uvcf).
+
+    Conv2D's receptive fields without the sharing: every output position (p, q)
+    has its own kernel and bias (ESL's Net-3). The forward pass is one batched
+    product with positions as the batch axis, z_p = X_p W_p, with X_p the
+    (n, kh·kw·c_in) windows at position p.
+
+    Parameters
+    ----------
+    filters : int
+    kernel_size, strides : int or (int, int)
+    padding : {"valid", "same"}
+        Keras 2 allows only "valid"; "same" is supported here too, with zero
+        padding as in :class:`Conv2D`.
+    activation : str or None
+    use_bias : bool
+    kernel_initializer, bias_initializer : str or Initializer
+        Fans are those of one position's kernel, kh·kw·c_in (in) and kh·kw·filters
+        (out), so the starting scale matches :class:`Conv2D` (Keras multiplies both by
+        the number of positions).
+
+    Shapes
+    ------
+    x : (n, H, W, c_in), or (n, H, W) read as c_in = 1  ->  a : (n, out_h, out_w, filters)
+    kernel (out_h·out_w, kh·kw·c_in, filters) (Keras 2 layout, rows in (u, v, c) order);
+    bias (out_h, out_w, filters)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = LocallyConnected2D(1, 2, kernel_initializer="ones")
+    >>> layer.setup((3, 3, 1))
+    (2, 2, 1)
+    >>> layer.params["kernel"].shape, layer.count_params()
+    ((4, 4, 1), 20)
+    >>> layer.forward(np.ones((1, 3, 3, 1), "float32"))[0, :, :, 0]
+    array([[4., 4.],
+           [4., 4.]], dtype=float32)
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(activation, **kwargs)
+        where = self.display_name
+        self.filters = check_positive_int(filters, where, "filters")
+        self.kernel_size = pair(kernel_size, where, "kernel_size")
+        self.strides = pair(strides, where, "strides")
+        self.padding = padding_name(padding, where)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        win = self._win = Windows(self.display_name, input_shape, self.kernel_size, self.strides,
+                                  self.padding)
+        k, f = win.kh * win.kw * win.c, self.filters
+        self.add_weight("kernel", (win.positions, k, f), self.kernel_initializer,
+                        fan_in=k, fan_out=win.kh * win.kw * f, decay=True)
+        if self.use_bias:
+            self.add_weight("bias", (win.out_h, win.out_w, f), self.bias_initializer)
+        return win.out_h, win.out_w, f
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        win, kernel = self._win, self.params["kernel"]
+        n = x.shape[0]
+        self._cols = cols = win.im2col(win.nhwc(x), self.buffer, kernel.dtype)     # (n, P, K)
+        z = self.buffer("z", (n, win.out_h, win.out_w, self.filters), kernel.dtype)
+        # z_p = X_p W_p for every position p: matmul batches over the leading axis, so the
+        # code reads X and z transposed to (P, n, ·), views that BLAS takes as they are.
+        np.matmul(cols.transpose(1, 0, 2), kernel, out=z.reshape(n, win.positions, -1).transpose(1, 0, 2))
+        if self.use_bias:
+            z += self.params["bias"]
+        return self.activate(z)
+
+    def backward(self, delta, need_input_grad=True):
+        win = self._win
+        dz = self.activation_backward(delta)                         # δ ⊙ σ'(z), (n, out_h, out_w, f)
+        n = dz.shape[0]
+        dz_p = dz.reshape(n, win.positions, self.filters).transpose(1, 0, 2)   # (P, n, f) view
+        # ∂R/∂W_p = X_pᵀ dz_p: the same product as Conv2D's, but not summed over positions.
+        np.matmul(self._cols.transpose(1, 2, 0), dz_p, out=self.grads["kernel"])
+        if self.use_bias:
+            sum_rows(dz.reshape(n, -1), self.grads["bias"].reshape(-1), self.buffer)   # Σ over examples
+        if not need_input_grad:
+            return None
+        # s: window rows dz_p W_pᵀ, added back onto the pixels (col2im).
+        dcols = self.buffer("dcols", self._cols.shape, dz.dtype)          # (n, P, K)
+        np.matmul(dz_p, self.params["kernel"].transpose(0, 2, 1), out=dcols.transpose(1, 0, 2))
+        return win.col2im(dcols, self.buffer)
+
+    def count_links(self):
+        """Connections: out_h·out_w·filters·(kh·kw·c_in + 1), here equal to the weights."""
+        win = self._win
+        return win.positions * self.filters * (win.kh * win.kw * win.c + self.use_bias)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding, "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}

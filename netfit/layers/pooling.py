@@ -1,0 +1,231 @@
+"""Pooling: summarize each window of each channel by its maximum or its mean.
+
+A pooling layer has no weights. It reads the input through the same windows
+as Conv2D (see ``_patches``) but channel by channel, and loops over the
+kh·kw window offsets only: offset (i, j) of every window at once is one
+strided slice of the batch. In the common case (stride = pool size, no
+padding) the windows tile the image, the slices are a reshape view of x
+(x.reshape(n, out_h, kh, out_w, kw, C)[:, :, i, :, j]) read without a copy,
+and backward writes every input pixel once; otherwise (overlapping windows,
+"same" padding) the input is padded into a scratch buffer and backward adds
+up each pixel's share. (An offset loop of np.maximum measured ~2.4× faster
+than ``reshape(...).max(axis=(2, 4))``.)
+"""
+import numpy as np
+
+from ..config import dtype as _default_dtype
+from ._patches import Windows, pair, padding_name
+from .base import Layer
+
+
+def _float(x):
+    """x, as the default float type if it is not floating already (pooling means divide)."""
+    return x if x.dtype.kind == "f" else x.astype(_default_dtype())
+
+
+class _Pooling2D(Layer):
+    """What max and average pooling share: arguments, window geometry, output and input-gradient buffers."""
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
+        super().__init__(**kwargs)
+        where = self.display_name
+        self.pool_size = pair(pool_size, where, "pool_size")
+        self.strides = self.pool_size if strides is None else pair(strides, where, "strides")
+        self.padding = padding_name(padding, where)
+
+    def build(self, input_shape):
+        win = self._win = Windows(self.display_name, input_shape, self.pool_size, self.strides, self.padding)
+        # Windows that tile the image touch each pixel at most once: backward may assign, not add.
+        self._disjoint = win.tiles
+        self._covered = win.tiles and (win.out_h * win.kh, win.out_w * win.kw) == (win.h, win.w)
+        return (win.out_h, win.out_w) + ((win.c,) if len(input_shape) == 3 else ())
+
+    def _output(self, x):
+        win = self._win
+        return self.buffer("a", (x.shape[0], win.out_h, win.out_w, win.c), x.dtype)
+
+    def _spread(self, delta_of):
+        """s: ds[window offset (i, j)] (+)= delta_of(k) for each offset k, then cropped to the input."""
+        win = self._win
+        first = delta_of(0)
+        ds = self.buffer("ds", (first.shape[0],) + win.padded_shape, first.dtype)
+        if not self._covered:
+            ds.fill(0)                                   # pixels no window covers get no error
+        for k, (_, _, idx) in enumerate(win.offsets):
+            part = first if k == 0 else delta_of(k)
+            if self._disjoint:
+                ds[idx] = part
+            else:
+                ds[idx] += part
+        return win.restore(win.crop(ds))
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": self.padding}
+
+
+class MaxPooling2D(_Pooling2D):
+    """a_pqc = max over the window of x[p·sh + u, q·sw + v, c]; δ goes to the winner.
+
+    ∂a/∂x is 1 at the window's maximum and 0 elsewhere, so backward hands each
+    δ_pqc to one pixel: the first maximum in row-major window order when there
+    are ties (e.g. all zeros after a ReLU). "same" padding pads with −∞, so a
+    padded pixel never wins.
+
+    Parameters
+    ----------
+    pool_size : int or (int, int)
+    strides : int or (int, int) or None
+        None means ``pool_size`` (non-overlapping windows).
+    padding : {"valid", "same"}
+        As in :class:`~netfit.layers.Conv2D`.
+
+    Shapes
+    ------
+    x : (n, H, W, C)  ->  a : (n, out_h, out_w, C); (n, H, W) -> (n, out_h, out_w)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = MaxPooling2D(2); layer.setup((4, 4))
+    (2, 2)
+    >>> layer.forward(np.arange(16.0).reshape(1, 4, 4))
+    array([[[ 5.,  7.],
+            [13., 15.]]])
+    """
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        win = self._win
+        x = _float(win.nhwc(x))
+        xp = win.pad(x, self.buffer, x.dtype, fill=-np.inf)
+        a = self._output(x)
+        (_, _, first), *rest = win.offsets
+        np.copyto(a, xp[first])
+        for _, _, idx in rest:
+            np.maximum(a, xp[idx], out=a)                # running maximum over window offsets
+        self._xp, self._a = xp, a
+        return win.restore(a)
+
+    def backward(self, delta, need_input_grad=True):
+        if not need_input_grad:
+            return None
+        win, xp, a = self._win, self._xp, self._a
+        delta = win.nhwc(delta)
+        hit = self.buffer("hit", a.shape, bool)
+        taken = self.buffer("taken", a.shape, bool)
+        part = self.buffer("part", a.shape, delta.dtype)
+        last = len(win.offsets) - 1
+
+        def winner_delta(k):
+            np.equal(xp[win.offsets[k][2]], a, out=hit)
+            if k:
+                np.greater(hit, taken, out=hit)          # hit ∧ ¬taken: an earlier offset won the tie
+            if k == 0:
+                np.copyto(taken, hit)
+            elif k < last:
+                np.logical_or(taken, hit, out=taken)
+            return np.multiply(delta, hit, out=part)     # ∂R/∂x = δ at the winner, 0 elsewhere
+
+        return self._spread(winner_delta)
+
+
+class AveragePooling2D(_Pooling2D):
+    """a_pqc = mean over the window of x[p·sh + u, q·sw + v, c]; δ is spread evenly.
+
+    ∂a/∂x = 1/m for each of the window's m pixels. With "same" padding the mean
+    is over the real pixels only (m counts no padding), as in Keras.
+
+    Parameters
+    ----------
+    pool_size : int or (int, int)
+    strides : int or (int, int) or None
+        None means ``pool_size``.
+    padding : {"valid", "same"}
+
+    Shapes
+    ------
+    x : (n, H, W, C)  ->  a : (n, out_h, out_w, C); (n, H, W) -> (n, out_h, out_w)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = AveragePooling2D(2, padding="same"); layer.setup((3, 3, 1))
+    (2, 2, 1)
+    >>> layer.forward(np.arange(9.0).reshape(1, 3, 3, 1))[0, :, :, 0]
+    array([[2. , 3.5],
+           [6.5, 8. ]])
+    """
+
+    def build(self, input_shape):
+        shape = super().build(input_shape)
+        count = self._win.coverage()[:, :, None]        # m_pq, real pixels in window (p, q)
+        self._inv_count = 1.0 / count if count.min() != count.max() else 1.0 / int(count.flat[0])
+        return shape
+
+    def _scale(self, dtype):
+        inv = self._inv_count
+        return inv if isinstance(inv, float) else inv.astype(dtype)
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        win = self._win
+        x = _float(win.nhwc(x))
+        xp = win.pad(x, self.buffer, x.dtype, fill=0.0)
+        a = self._output(x)
+        (_, _, first), *rest = win.offsets
+        np.copyto(a, xp[first])
+        for _, _, idx in rest:
+            a += xp[idx]                                 # window sums, offset by offset
+        a *= self._scale(a.dtype)                        # ... divided by m_pq
+        return win.restore(a)
+
+    def backward(self, delta, need_input_grad=True):
+        if not need_input_grad:
+            return None
+        delta = self._win.nhwc(delta)
+        share = self.buffer("part", delta.shape, delta.dtype)
+        np.multiply(delta, self._scale(delta.dtype), out=share)
+        return self._spread(lambda k: share)             # every pixel of the window gets δ/m
+
+
+class GlobalAveragePooling2D(Layer):
+    """a_c = (1 / HW) Σ_pq x_pqc: one number per channel, the mean of its feature map.
+
+    Shapes
+    ------
+    x : (n, H, W, C)  ->  a : (n, C); (n, H, W) -> (n, 1)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = GlobalAveragePooling2D(); layer.setup((2, 2, 3))
+    (3,)
+    >>> layer.forward(np.ones((1, 2, 2, 3)))
+    array([[1., 1., 1.]])
+    """
+
+    def build(self, input_shape):
+        if len(input_shape) not in (2, 3):
+            raise ValueError(f"{self.display_name}: expected per-example input of shape (height, width, "
+                             f"channels) or (height, width), got input shape {input_shape}.")
+        self._hw = input_shape[0] * input_shape[1]
+        return (input_shape[2] if len(input_shape) == 3 else 1,)
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        x = _float(x)
+        c = self.output_shape[0]
+        a = self.buffer("a", (x.shape[0], c), x.dtype)
+        np.sum(x.reshape(x.shape[0], self._hw, c), axis=1, out=a)
+        a *= 1.0 / self._hw
+        return a
+
+    def backward(self, delta, need_input_grad=True):
+        if not need_input_grad:
+            return None
+        n, c = delta.shape
+        h, w = self.input_shape[:2]
+        ds = self.buffer("ds", (n, h, w, c), delta.dtype)
+        np.multiply(delta[:, None, None, :], 1.0 / self._hw, out=ds)   # ∂a_c/∂x_pqc = 1/HW everywhere
+        return ds.reshape((n,) + self.input_shape)
