@@ -93,14 +93,19 @@ class HeUniform(Initializer):
         return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
+# Standard deviation of a standard normal truncated to [−2, 2]; dividing by it
+# makes the truncated draws have the nominal std, as Keras's VarianceScaling does.
+_TRUNCATED_STD = 0.87962566103423978
+
+
 def _truncated_normal(shape, std, rng, dtype):
-    """Normal(0, std²) redrawn outside ±2 std, as Keras and TensorFlow do."""
+    """Draws with standard deviation ``std``: a normal redrawn outside ±2 of its own std (Keras)."""
     out = rng.standard_normal(size=shape)
     bad = np.abs(out) > 2
     while bad.any():
         out[bad] = rng.standard_normal(size=int(bad.sum()))
         bad = np.abs(out) > 2
-    return (out * std).astype(dtype)
+    return (out * (std / _TRUNCATED_STD)).astype(dtype)
 
 
 _TABLE = {

@@ -16,6 +16,7 @@ clipnorm, clipvalue : float
     Keras's clipping: rescale g to norm ≤ clipnorm; clip entries to ±clipvalue.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -58,6 +59,11 @@ class ExponentialDecay:
             "decay_steps": self.decay_steps, "decay_rate": self.decay_rate}}
 
 
+def _is_real(value):
+    """True for Python and NumPy real scalars (not bools)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 _SCHEDULES = {"InverseTimeDecay": InverseTimeDecay, "ExponentialDecay": ExponentialDecay}
 
 
@@ -70,16 +76,17 @@ class Optimizer:
         if isinstance(learning_rate, dict):
             learning_rate = _SCHEDULES[learning_rate["class_name"]](**learning_rate["config"])
         if not callable(learning_rate):
-            if not isinstance(learning_rate, (int, float)) or not learning_rate > 0 or not math.isfinite(learning_rate):
+            if not _is_real(learning_rate) or not learning_rate > 0 or not math.isfinite(learning_rate):
                 raise ValueError(f"{type(self).__name__}: expected learning_rate a positive number or a "
                                  f"schedule, got {learning_rate!r}.")
             learning_rate = float(learning_rate)
         for name, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm), ("clipvalue", clipvalue)):
-            if value is not None and (not isinstance(value, (int, float)) or value < 0):
+            if value is not None and (not _is_real(value) or not value >= 0):
                 raise ValueError(f"{type(self).__name__}: expected {name} a non-negative number, got {value!r}.")
         self.learning_rate = learning_rate
         self.weight_decay = float(weight_decay)
-        self.clipnorm, self.clipvalue = clipnorm, clipvalue
+        self.clipnorm = None if clipnorm is None else float(clipnorm)
+        self.clipvalue = None if clipvalue is None else float(clipvalue)
         self.iterations = 0
         self.decay_slices = []
 
@@ -151,7 +158,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        if not 0 <= momentum < 1:
+        if not _is_real(momentum) or not 0 <= momentum < 1:
             raise ValueError(f"SGD: expected momentum in [0, 1), got {momentum!r}.")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
@@ -209,7 +216,7 @@ class Adam(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
         for name, b in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0 <= b < 1:
+            if not _is_real(b) or not 0 <= b < 1:
                 raise ValueError(f"Adam: expected {name} in [0, 1), got {b!r}.")
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 

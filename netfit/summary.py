@@ -33,9 +33,9 @@ def format_summary(model, links=False, width=None):
     lines = [f'Model: "{model.name}"', "_" * width, row([name for name, _ in columns]), "=" * width]
     for k, layer in enumerate(model.layers):
         shape = "(None, " + ", ".join(map(str, layer.output_shape)) + ")"
-        values = [f"{layer.name} ({type(layer).__name__})", shape, str(layer.count_params())]
+        values = [f"{layer.name} ({type(layer).__name__})", shape, f"{layer.count_params():,}"]
         if links:
-            values.append(str(layer.count_links()))
+            values.append(f"{layer.count_links():,}")
         lines.append(row(values))
         lines.append("")
     total = model.count_params()

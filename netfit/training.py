@@ -6,6 +6,7 @@ buffer (never a shuffled copy of the whole data set), layers reuse their
 scratch arrays, and the optimizer updates the flat weight vector in place.
 """
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -40,13 +41,13 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     model.stop_training = False
     loop = _Loop(model, x, y, batch_size)
     for cb in cbs:
-        cb.on_train_begin()
+        cb.on_train_begin({})
     try:
         for epoch in range(initial_epoch, epochs):
             for cb in cbs:
-                cb.on_epoch_begin(epoch)
+                cb.on_epoch_begin(epoch, {})
             logs = loop.run_epoch(epoch, shuffle, cbs)
-            if logs is None:                      # the loss became NaN or infinite
+            if logs is None:                      # the loss or the weights became NaN or infinite
                 break
             if val is not None:
                 logs.update({f"val_{k}": v for k, v in model._evaluate_arrays(*val, 256).items()})
@@ -62,7 +63,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
             print(f"\nInterrupted: kept the weights after {loop.steps_done} steps and "
                   f"{len(history.epoch)} complete epoch(s).")
     for cb in cbs:
-        cb.on_train_end()
+        cb.on_train_end({})
     return history
 
 
@@ -78,6 +79,8 @@ class _Loop:
         self.rng_layers = [layer for layer in model.layers if layer.needs_rng]
         self.in_update = False
         self.steps_done = 0
+        # Weights set since compile (set_weights, a resumed checkpoint) are the good ones until a step succeeds.
+        np.copyto(model._theta_good, model._theta)
 
     def run_epoch(self, epoch, shuffle, cbs):
         model, x, y, b = self.model, self.x, self.y, self.batch_size
@@ -94,26 +97,31 @@ class _Loop:
         for step, start in enumerate(range(0, n, b)):
             stop = min(start + b, n)
             xb, yb = self._batch(order, start, stop)
-            y_pred = model._forward(xb, training=True)
-            loss = model._loss_value(y_pred, yb)
-            if not math.isfinite(loss):
-                self._diverged(epoch, step, loss)
-                return None
-            m = stop - start
-            totals[0] += loss * m
-            for k, (_, fn) in enumerate(model.metrics, 1):
-                totals[k] += fn(y_pred, yb) * m
-            seen += m
-            model._backward(y_pred, yb)
-            np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
-            self.in_update = True
-            model.optimizer.step(model._theta, model._grad)
-            self.in_update = False
+            # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
+            with np.errstate(over="ignore", invalid="ignore"):
+                y_pred = model._forward(xb, training=True)
+                loss = model._loss_value(y_pred, yb)
+                if not math.isfinite(loss):
+                    self._diverged(epoch, step, f"the loss became {loss}")
+                    return None
+                m = stop - start
+                totals[0] += loss * m
+                for k, (_, fn) in enumerate(model.metrics, 1):
+                    totals[k] += fn(y_pred, yb) * m
+                seen += m
+                model._backward(y_pred, yb)
+                np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
+                self.in_update = True
+                model.optimizer.step(model._theta, model._grad)
+                self.in_update = False
             self.steps_done += 1
             if want_batch_logs:
                 logs = dict(zip(names, map(float, totals / seen)))
                 for cb in cbs:
                     cb.on_train_batch_end(step, logs)
+        if not np.isfinite(model._theta).all():             # the epoch's last step overflowed
+            self._diverged(epoch, step, "the weights became non-finite")
+            return None
         return dict(zip(names, map(float, totals / seen)))
 
     def _batch(self, order, start, stop):
@@ -129,15 +137,16 @@ class _Loop:
             xb = self.fbuf[:m]
         return xb, yb
 
-    def _diverged(self, epoch, step, loss):
+    def _diverged(self, epoch, step, what):
         model = self.model
         model._theta[...] = model._theta_good
         model.stop_training = True
-        message = (f"Sequential.fit: the loss became {loss} at epoch {epoch + 1}, step {step + 1}; training "
+        message = (f"Sequential.fit: {what} at epoch {epoch + 1}, step {step + 1}; training "
                    f"stopped and the last weights with a finite loss were kept. Lower the learning rate "
                    f"(now {model.optimizer.current_learning_rate():g}), scale the inputs, or use clipnorm.")
         model.history.stop_reason = message
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
+        # _diverged → run_epoch → run_fit → Sequential.fit → the caller's line.
+        warnings.warn(message, RuntimeWarning, stacklevel=5)
 
     def recover(self):
         """After Ctrl-C: undo a half-done optimizer step."""
@@ -157,7 +166,7 @@ def _split_validation(model, x, y, validation_split, validation_data, where):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError(f"{where}: expected validation_data a tuple (x_val, y_val).")
         return (x, y), model._check_xy(*validation_data, f"{where} (validation_data)")
-    if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
+    if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
         raise ValueError(f"{where}: expected validation_split in [0, 1), got {validation_split!r}.")
     if not validation_split:
         return (x, y), None

@@ -10,6 +10,15 @@ class Dropout(Layer):
     The scaling keeps E[a] = x, so nothing changes at prediction time, when the
     layer is the identity. The backward pass routes δ through the same mask.
 
+    Parameters
+    ----------
+    rate : float in [0, 1)
+        Fraction of units dropped.
+    seed : int, optional
+        Seed of the masks for a layer used on its own; inside ``Sequential.fit``
+        the masks come from the model's seed (per epoch), so runs are reproducible
+        either way.
+
     Shapes
     ------
     x : (n, *shape)  ->  a : (n, *shape)
@@ -30,10 +39,13 @@ class Dropout(Layer):
         if not 0 <= rate < 1:
             raise ValueError(f"Dropout: expected rate in [0, 1), got {rate!r}.")
         self.rate = float(rate)
+        self.seed = None if seed is None else int(seed)
         self.rng = np.random.default_rng(seed)
 
     def initialize(self, rng):
-        self.rng = rng
+        # A seeded layer keeps its own masks; otherwise it draws from the builder's rng.
+        # (Inside Sequential.fit the model reseeds the masks per epoch from its own seed.)
+        self.rng = np.random.default_rng(self.seed) if self.seed is not None else rng
 
     def forward(self, x, training=False):
         self.check_input(x)
@@ -57,4 +69,4 @@ class Dropout(Layer):
         return np.multiply(delta, self._mask, out=self.buffer("s", delta.shape, delta.dtype))
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}

@@ -1,0 +1,107 @@
+"""Activations: σ' against central differences, stability at extreme inputs, the registry."""
+import warnings
+
+import numpy as np
+import pytest
+
+from netfit import activations
+
+ELEMENTWISE = [name for name in activations.names() if name != "softmax"]
+
+
+def _inputs(seed, shape=(5, 4)):
+    z = np.random.default_rng(seed).uniform(-3, 3, size=shape)
+    z[np.abs(z) < 1e-3] = 0.5                     # keep clear of relu's and elu's kink at 0
+    return z
+
+
+@pytest.mark.parametrize("name", activations.names())
+@pytest.mark.parametrize("seed", [0, 1])
+def test_backward_matches_central_differences(name, seed):
+    act = activations.get(name)
+    z = _inputs(seed)
+    delta = np.random.default_rng(seed + 100).standard_normal(z.shape)
+    a = act.forward(z.copy())
+    analytic = act.backward(delta, z, a)
+    # ∂/∂z_ij of R = Σ δ ⊙ σ(z), one entry at a time.
+    numeric = np.zeros_like(z)
+    eps = 1e-6
+    for idx in np.ndindex(z.shape):
+        up, down = z.copy(), z.copy()
+        up[idx] += eps
+        down[idx] -= eps
+        numeric[idx] = (np.sum(delta * act.forward(up)) - np.sum(delta * act.forward(down))) / (2 * eps)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", activations.names())
+def test_forward_with_out_buffer_equals_without(name):
+    act = activations.get(name)
+    z = _inputs(3)
+    out = np.empty_like(z)
+    result = act.forward(z, out=out)
+    np.testing.assert_allclose(result, act.forward(z.copy()), rtol=1e-12)
+
+
+def test_forward_values_against_formulas():
+    z = np.array([[-2.0, -0.5, 0.0, 0.5, 2.0]])
+    np.testing.assert_allclose(activations.get("sigmoid").forward(z.copy()), 1 / (1 + np.exp(-z)), rtol=1e-12)
+    np.testing.assert_allclose(activations.get("tanh").forward(z.copy()), np.tanh(z), rtol=1e-12)
+    np.testing.assert_allclose(activations.get("relu").forward(z.copy()), [[0, 0, 0, 0.5, 2.0]])
+    np.testing.assert_allclose(activations.get("softplus").forward(z.copy()), np.log1p(np.exp(z)), rtol=1e-12)
+    np.testing.assert_allclose(activations.get("elu").forward(z.copy()), np.where(z > 0, z, np.exp(z) - 1),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(activations.get("linear").forward(z), z)
+    c = np.sqrt(2 / np.pi)
+    np.testing.assert_allclose(activations.get("gelu").forward(z.copy()),
+                               0.5 * z * (1 + np.tanh(c * (z + 0.044715 * z ** 3))), rtol=1e-12)
+
+
+def test_softmax_rows_sum_to_one_and_match_formula():
+    z = np.random.default_rng(0).standard_normal((6, 4))
+    p = activations.get("softmax").forward(z.copy())
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(p, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_is_stable_for_huge_logits(dtype):
+    z = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, -1e4]], dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = activations.get("softmax").forward(z)
+    assert np.isfinite(p).all()
+    np.testing.assert_allclose(p, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3], [0.5, 0.5, 0]], rtol=1e-6)
+    assert p.dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_elementwise_activations_are_stable_at_extremes(name, dtype):
+    act = activations.get(name)
+    z = np.array([[-1e4, -50.0, 50.0, 1e4]], dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = act.forward(z.copy())
+        d = act.backward(np.ones_like(z), z, a)
+    assert np.isfinite(a).all() and np.isfinite(d).all()
+    assert a.dtype == np.dtype(dtype)
+
+
+def test_sigmoid_saturates_exactly_without_warnings():
+    z = np.array([[-1e4, 1e4, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = activations.get("sigmoid").forward(z)
+    np.testing.assert_array_equal(a, [[0.0, 1.0, 0.5]])
+
+
+def test_get_accepts_none_and_instances():
+    assert activations.get(None).name == "linear"
+    tanh = activations.get("tanh")
+    assert activations.get(tanh) is tanh
+
+
+def test_unknown_name_lists_supported_names():
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'; supported: .*relu.*softmax"):
+        activations.get("swish")
