@@ -14,10 +14,10 @@ __version__ = "0.1.0"
 
 from . import activations, callbacks, config, gradcheck, initializers, layers, losses, metrics, optimizers, utils
 from .model import Sequential
-from . import zoo
+from . import architecture, export, io, zoo
 
 __all__ = ["Sequential", "activations", "callbacks", "config", "gradcheck", "initializers", "layers",
-           "losses", "metrics", "optimizers", "utils", "zoo", "load_model", "__version__"]
+           "losses", "metrics", "optimizers", "utils", "zoo", "architecture", "export", "io", "load_model", "__version__"]
 
 
 def load_model(path):

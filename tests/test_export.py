@@ -1,0 +1,114 @@
+"""ONNX export: onnxruntime's outputs equal netfit's predict, layer type by layer type."""
+import sys
+
+import numpy as np
+import pytest
+
+import netfit as nf
+from netfit import layers, zoo
+from netfit.layers import Activation, Dense, Dropout, Flatten, Reshape
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from netfit.export import to_onnx  # noqa: E402  (after the skips)
+
+TOL = 1e-5
+
+
+def run_onnx(proto, x):
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"input": np.asarray(x, np.float32)})[0]
+
+
+def assert_same(model, x):
+    expected = model.predict(x)
+    got = run_onnx(to_onnx(model), x)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOL)
+
+
+def _layer(name):
+    cls = getattr(layers, name, None)
+    if cls is None:
+        pytest.skip(f"netfit.layers.{name} is not importable")
+    return cls
+
+
+def test_lecture_mlp(tmp_path):
+    model = zoo.lecture_mlp(seed=0)
+    x = np.random.default_rng(0).random((64, 28, 28))
+    proto = to_onnx(model, tmp_path / "mlp.onnx")
+    assert [n.op_type for n in proto.graph.node] == ["Flatten", "Gemm", "Relu", "Gemm", "Softmax", "Identity"]
+    np.testing.assert_allclose(run_onnx(onnx.load(tmp_path / "mlp.onnx"), x), model.predict(x), atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("activation", nf.activations.names())
+def test_every_activation(activation):
+    model = nf.Sequential([Dense(6, activation=activation, input_shape=(4,)), Dropout(0.3),
+                           Activation(activation), Dense(3, use_bias=False)], seed=2)
+    assert_same(model, np.random.default_rng(1).normal(size=(10, 4)) * 2)
+
+
+def test_reshape_flatten_dropout():
+    model = nf.Sequential([Reshape((3, 4), input_shape=(12,)), Flatten(), Dropout(0.5), Reshape((2, -1)),
+                           Activation("softmax"), Flatten()], seed=0)
+    assert_same(model, np.random.default_rng(2).normal(size=(5, 12)))
+
+
+def test_small_cnn():
+    conv, maxpool = _layer("Conv2D"), _layer("MaxPooling2D")
+    avgpool, gap = _layer("AveragePooling2D"), _layer("GlobalAveragePooling2D")
+    model = nf.Sequential([conv(4, 3, strides=2, padding="same", activation="relu", input_shape=(11, 10)),
+                           maxpool(2, padding="same"), conv(3, 2, bias="per_unit", activation="gelu"),
+                           avgpool(2, strides=1, padding="same"), conv(5, 1), gap(), Dense(3, activation="softmax")],
+                          seed=3)
+    assert_same(model, np.random.default_rng(3).random((8, 11, 10)))
+
+
+def test_mnist_cnn_and_channels():
+    if not hasattr(zoo, "mnist_cnn"):
+        pytest.skip("netfit.zoo.mnist_cnn is not there yet")
+    x = np.random.default_rng(4).random((4, 28, 28, 1))
+    assert_same(zoo.mnist_cnn(input_shape=(28, 28, 1), seed=0), x)
+    model = nf.Sequential([_layer("MaxPooling2D")(2, input_shape=(6, 6)), Flatten(), Dense(2)], seed=0)
+    assert_same(model, x[:, :6, :6, 0])
+
+
+def test_locally_connected_as_its_dense_equivalent():
+    lc = _layer("LocallyConnected2D")
+    model = nf.Sequential([lc(2, 3, strides=2, padding="same", activation="sigmoid", input_shape=(9, 8, 2)),
+                           lc(1, 2, activation="tanh"), Flatten(), Dense(3)], seed=5)
+    assert_same(model, np.random.default_rng(5).normal(size=(6, 9, 8, 2)))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_esl_nets(k):
+    if not hasattr(zoo, "esl_net"):
+        pytest.skip("netfit.zoo.esl_net is not there yet")
+    assert_same(zoo.esl_net(k, seed=k), np.random.default_rng(k).uniform(-1, 1, (5, 16, 16)))
+
+
+def test_float64_model_and_metadata():
+    model = nf.Sequential([Dense(3, activation="tanh", input_shape=(4,))], seed=0, dtype="float64")
+    model.metadata = {"input_scale": [0.0, 1.0]}
+    proto = to_onnx(model)
+    assert {p.key: p.value for p in proto.metadata_props} == {"input_scale": "[0.0, 1.0]"}
+    assert_same(model, np.random.default_rng(6).normal(size=(4, 4)))
+
+
+def test_refusals(monkeypatch):
+    lc = _layer("LocallyConnected2D")
+    big = nf.Sequential([lc(32, 3, input_shape=(64, 64, 8)), Flatten(), Dense(2)], seed=0)
+    with pytest.raises(ValueError, match="LocallyConnected2D.*dense equivalent would have"):
+        to_onnx(big)
+
+    class Custom(layers.Layer):
+        def forward(self, x, training=False):
+            return x
+    with pytest.raises(ValueError, match=r"cannot export layer 'custom' \(Custom\); supported: Activation"):
+        to_onnx(nf.Sequential([Custom(input_shape=(2,))]))
+    with pytest.raises(ValueError, match="opset"):
+        to_onnx(zoo.lecture_mlp(), opset=9)
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ImportError, match=r"pip install 'netfit\[onnx\]'"):
+        to_onnx(zoo.lecture_mlp())
