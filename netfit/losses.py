@@ -21,6 +21,8 @@ class Loss:
 
     name = "loss"
     fuses_with = None
+    #: True when targets are class indices rather than values in the model's float type.
+    integer_targets = False
 
     def validate(self, y, output_shape, where):
         """Return targets as an array ready for ``value``/``gradient``, or raise a clear error."""
@@ -111,6 +113,7 @@ class SparseCategoricalCrossentropy(Loss):
 
     name = "sparse_categorical_crossentropy"
     fuses_with = "softmax"
+    integer_targets = True
 
     def validate(self, y, output_shape, where):
         y = check_labels(y, where, "y")

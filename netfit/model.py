@@ -331,7 +331,7 @@ class Sequential:
         y = self.loss.validate(y, self.layers[-1].output_shape, where)
         if len(y) != len(x):
             raise ValueError(f"{where}: x and y have different numbers of examples: {len(x)} and {len(y)}.")
-        if not isinstance(self.loss, losses.SparseCategoricalCrossentropy):
+        if not self.loss.integer_targets:
             # Targets enter δ = ∂R/∂f: in another float type they would upcast every backward pass.
             y = y.astype(self.dtype, copy=False)
         return x, y

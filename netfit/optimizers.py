@@ -199,6 +199,14 @@ class Adam(Optimizer):
     m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²;
     θ ← θ − γ_r √(1 − β₂^t) / (1 − β₁^t) · m / (√v + ε).
 
+    Where the code differs from the math: it keeps the moments without their
+    (1 − β) factors, M = m / (1 − β₁) and V = v / (1 − β₂), so that
+    M ← β₁ M + g and V ← β₂ V + g² skip one multiplication each. The update is
+    the same, θ ← θ − c · M / (√V + ε'), with c = α (1 − β₁) / √(1 − β₂) and
+    ε' = ε / √(1 − β₂). ``m`` and ``v`` (and the saved state) hold M and V.
+    Ten vector passes per step instead of twelve: Adam's step costs as much as a
+    batch-32 forward and backward of the lecture MLP, so this matters.
+
     Examples
     --------
     >>> theta, g = np.array([1.0]), np.array([0.5])
@@ -210,7 +218,7 @@ class Adam(Optimizer):
     # Moments of weights whose gradient stays exactly zero (e.g. MNIST's blank
     # border pixels) decay geometrically into denormal floats, which are ~100×
     # slower on x86. Every _FLUSH_EVERY steps entries below _TINY are set to 0;
-    # ε = 1e-7 in the denominator makes their contribution negligible anyway.
+    # ε in the denominator makes their contribution negligible anyway.
     _FLUSH_EVERY, _TINY = 64, 1e-30
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
@@ -229,17 +237,16 @@ class Adam(Optimizer):
         b1, b2, m, v, tmp = self.beta_1, self.beta_2, self.m, self.v, self._tmp
         t = self.iterations + 1
         m *= b1
-        np.multiply(grad, 1.0 - b1, out=tmp)
-        m += tmp                                                       # m ← β₁ m + (1 − β₁) g
+        m += grad                                                      # M ← β₁ M + g
         np.multiply(grad, grad, out=tmp)
-        tmp *= 1.0 - b2
         v *= b2
-        v += tmp                                                       # v ← β₂ v + (1 − β₂) g²
-        alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+        v += tmp                                                       # V ← β₂ V + g²
+        alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)       # bias correction
+        root = math.sqrt(1.0 - b2)
         np.sqrt(v, out=tmp)
-        tmp += self.epsilon
+        tmp += self.epsilon / root
         np.divide(m, tmp, out=tmp)
-        tmp *= alpha
+        tmp *= alpha * (1.0 - b1) / root
         theta -= tmp                                                   # θ ← θ − α m / (√v + ε)
         if t % self._FLUSH_EVERY == 0:
             m[np.abs(m) < self._TINY] = 0.0

@@ -94,11 +94,11 @@ class _Loop:
         names = ["loss"] + [name for name, _ in model.metrics]
         totals, seen = np.zeros(len(names)), 0
         want_batch_logs = len(cbs) > 1
-        for step, start in enumerate(range(0, n, b)):
-            stop = min(start + b, n)
-            xb, yb = self._batch(order, start, stop)
-            # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
-            with np.errstate(over="ignore", invalid="ignore"):
+        # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for step, start in enumerate(range(0, n, b)):
+                stop = min(start + b, n)
+                xb, yb = self._batch(order, start, stop)
                 y_pred = model._forward(xb, training=True)
                 loss = model._loss_value(y_pred, yb)
                 if not math.isfinite(loss):
@@ -114,11 +114,11 @@ class _Loop:
                 self.in_update = True
                 model.optimizer.step(model._theta, model._grad)
                 self.in_update = False
-            self.steps_done += 1
-            if want_batch_logs:
-                logs = dict(zip(names, map(float, totals / seen)))
-                for cb in cbs:
-                    cb.on_train_batch_end(step, logs)
+                self.steps_done += 1
+                if want_batch_logs:
+                    logs = dict(zip(names, map(float, totals / seen)))
+                    for cb in cbs:
+                        cb.on_train_batch_end(step, logs)
         if not np.isfinite(model._theta).all():             # the epoch's last step overflowed
             self._diverged(epoch, step, "the weights became non-finite")
             return None
