@@ -1,11 +1,12 @@
 """The docs point at real code: every link resolves, and every line link lands in the function it names.
 
-A line link in docs/*.md reads  [`Dense.backward`](../netfit/layers/dense.py#L64)
-or, for a range, ``#L64-L72``. The test parses the file with ``ast`` and checks
-that the named function, method or class (``Class.method`` for methods) is
-defined at or encloses every linked line. When code moves, the test fails and
-says where the function is now. Python blocks written as ``>>>`` sessions in
-the docs run as doctests.
+A line link in docs/*.md reads  [`Dense.backward`](../netfit/layers/dense.py#L64 "np.matmul(self._x.T")
+or, for a range, ``#L64-L72``; the quoted text is the start of the first linked
+line. The test parses the file with ``ast`` and checks that the named function,
+method or class (``Class.method`` for methods) encloses every linked line and
+that the first one starts with the quote. When code moves, the test fails and
+``python tools/relink_docs.py`` re-points the links. Python blocks written as
+``>>>`` sessions in the docs run as doctests.
 """
 import ast
 import doctest
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 
 # Any Markdown link [text](target); images ![alt](target) too.
-LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]+)\)")
+LINK = re.compile(r'!?\[([^\]]*)\]\(([^)\s]+)(?: "([^"]*)")?\)')
 LINE_ANCHOR = re.compile(r"^L(\d+)(?:-L(\d+))?$")
 NAME = re.compile(r"^`([A-Za-z_][\w.]*)`$")
 
@@ -32,9 +33,9 @@ def links(path):
             continue
         if fenced:
             continue
-        for text, target in LINK.findall(line):
+        for text, target, quote in LINK.findall(line):
             if not re.match(r"^[a-z]+:|^#", target):          # skip http:, mailto:, in-page anchors
-                found.append((number, text, target))
+                found.append((number, text, target, quote))
     return found
 
 
@@ -59,7 +60,7 @@ CODE_LINKS = [link for link in ALL_LINKS if "#L" in link[3]]
 
 
 def _id(link):
-    doc, number, text, target = link
+    doc, number, text, target, quote = link
     return f"{doc.name}:{number}:{target.split('/')[-1]}"
 
 
@@ -71,7 +72,7 @@ def test_docs_exist_and_link_to_code():
 
 @pytest.mark.parametrize("link", ALL_LINKS, ids=_id)
 def test_link_target_exists(link):
-    doc, number, text, target = link
+    doc, number, text, target, quote = link
     file = (doc.parent / target.split("#")[0]).resolve()
     assert file.exists(), f"{doc.name}:{number}: link to {target} but {file} does not exist"
     if target.split("#")[0].endswith(".py") and "#" in target:
@@ -81,7 +82,7 @@ def test_link_target_exists(link):
 
 @pytest.mark.parametrize("link", CODE_LINKS, ids=_id)
 def test_code_link_lands_in_named_function(link):
-    doc, number, text, target = link
+    doc, number, text, target, quote = link
     where = f"{doc.name}:{number}: [{text}]({target})"
     path, anchor = target.split("#", 1)
     file = (doc.parent / path).resolve()
@@ -100,7 +101,11 @@ def test_code_link_lands_in_named_function(link):
                                 f"defined there: {', '.join(sorted(spans))}")
     start, end = spans[qualified]
     assert start <= first and last <= end, (
-        f"{where}: {qualified} now spans lines {start}-{end} of {path}; update the link's line numbers")
+        f"{where}: {qualified} now spans lines {start}-{end} of {path}; run python tools/relink_docs.py")
+    assert quote, f'{where}: quote the start of the linked line after the anchor, e.g. #L{first} "z = ..."'
+    line = source.splitlines()[first - 1].strip()
+    assert line.startswith(quote), (
+        f"{where}: line {first} reads {line!r}, not {quote!r}; run python tools/relink_docs.py")
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda d: d.name)
@@ -116,7 +121,23 @@ def test_a_drifted_link_is_caught(tmp_path):
     spans = definitions(source)
     assert spans == {"f": (1, 2), "g": (5, 6)}
     doc = tmp_path / "x.md"
-    doc.write_text("See [`g`](../m.py#L5) and [`f`](../m.py#L1-L2).\n```\n[`h`](../m.py#L9)\n```\n")
-    assert [(t, target) for _, t, target in links(doc)] == [("`g`", "../m.py#L5"), ("`f`", "../m.py#L1-L2")]
+    doc.write_text('See [`g`](../m.py#L5 "def g") and [`f`](../m.py#L1-L2).\n```\n[`h`](../m.py#L9)\n```\n')
+    assert [(t, target, q) for _, t, target, q in links(doc)] == [("`g`", "../m.py#L5", "def g"),
+                                                                  ("`f`", "../m.py#L1-L2", "")]
     start, end = spans["f"]
     assert not (start <= 5 <= end)
+
+
+def test_relink_tool_repoints_a_drifted_link(tmp_path):
+    """tools/relink_docs.py moves a link to the line its quote names, keeping a range's length."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("relink_docs", ROOT / "tools" / "relink_docs.py")
+    relink_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(relink_docs)
+    (tmp_path / "m.py").write_text("import os\n\n\ndef f():\n    x = 1\n    return x\n")
+    doc = tmp_path / "d.md"
+    doc.write_text('[`f`](m.py#L2-L3 "x = 1") and [`f`](m.py#L9 "nothing like this")\n')
+    text, changes, problems = relink_docs.relink(doc)
+    assert '[`f`](m.py#L5-L6 "x = 1")' in text
+    assert changes == ["d.md: f -> #L5-L6"]
+    assert problems and "no line of f starts with 'nothing like this'" in problems[0]
