@@ -8,8 +8,8 @@ that the first one starts with the quote. When code moves, the test fails and
 ``python tools/relink_docs.py`` re-points the links. Python blocks written as
 ``>>>`` sessions in the docs run as doctests.
 """
-import ast
 import doctest
+import importlib.util
 import re
 from pathlib import Path
 
@@ -17,6 +17,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
+
+
+def _load_relink_tool():
+    spec = importlib.util.spec_from_file_location("relink_docs", ROOT / "tools" / "relink_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+relink_docs = _load_relink_tool()
+definitions = relink_docs.definitions
 
 # Any Markdown link [text](target); images ![alt](target) too.
 LINK = re.compile(r'!?\[([^\]]*)\]\(([^)\s]+)(?: "([^"]*)")?\)')
@@ -37,22 +48,6 @@ def links(path):
             if not re.match(r"^[a-z]+:|^#", target):          # skip http:, mailto:, in-page anchors
                 found.append((number, text, target, quote))
     return found
-
-
-def definitions(source):
-    """Qualified name -> (first line, last line) of every class and function, decorators included."""
-    spans = {}
-
-    def visit(nodes, prefix):
-        for node in nodes:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                name = prefix + node.name
-                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-                spans[name] = (first, node.end_lineno)
-                visit(node.body, name + ".")
-
-    visit(ast.parse(source).body, "")
-    return spans
 
 
 ALL_LINKS = [(doc, *link) for doc in DOCS for link in links(doc)]
@@ -130,10 +125,6 @@ def test_a_drifted_link_is_caught(tmp_path):
 
 def test_relink_tool_repoints_a_drifted_link(tmp_path):
     """tools/relink_docs.py moves a link to the line its quote names, keeping a range's length."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("relink_docs", ROOT / "tools" / "relink_docs.py")
-    relink_docs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(relink_docs)
     (tmp_path / "m.py").write_text("import os\n\n\ndef f():\n    x = 1\n    return x\n")
     doc = tmp_path / "d.md"
     doc.write_text('[`f`](m.py#L2-L3 "x = 1") and [`f`](m.py#L9 "nothing like this")\n')
