@@ -34,8 +34,38 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --doctest-modules netfit
 
-bench: $(VENV)/.installed-plot
-	$(BIN)/python benchmarks/bench_mlp.py --out benchmarks/RESULTS.md
+# Benchmarks (benchmarks/README.md). `make bench` times netfit alone (a few minutes) and writes
+# benchmarks/RESULTS.md; `make bench PEERS=1` (or `make bench-peers`) first builds
+# benchmarks/.venv-peers (CPU torch 2.13, Keras 3, JAX, scikit-learn, netfit editable) and
+# runs every peer interleaved with netfit (~10 min). OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE,
+# which some machines set for older OpenBLAS builds and which slow current numpy, are unset
+# for the benchmark command alone (all sides alike; their values go into the results).
+# Knobs: REPEATS, CNN_STEPS (CNN steps timed and extrapolated; 0 = the whole epoch),
+# BENCH_ARGS (more benchmarks/bench.py options, e.g. --skip cnn memory, --blas-threads 1).
+PEERS_VENV := benchmarks/.venv-peers
+REPEATS    ?= 3
+CNN_STEPS  ?= 100
+BENCH_ARGS ?=
+.PHONY: bench-peers
+
+bench: $(VENV)/.installed-plot $(if $(PEERS),$(PEERS_VENV)/.installed)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+	  NETFIT_BENCH_OPENBLAS_WAS="OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE-(unset)} OPENBLAS_L2_SIZE=$${OPENBLAS_L2_SIZE-(unset)}" \
+	  $(BIN)/python benchmarks/bench.py --repeats $(REPEATS) --cnn-steps $(CNN_STEPS) \
+	  $(if $(PEERS),--peers all --peers-python $(PEERS_VENV)/bin/python) \
+	  --command "make bench$(if $(PEERS), PEERS=1) REPEATS=$(REPEATS) CNN_STEPS=$(CNN_STEPS)$(if $(BENCH_ARGS), BENCH_ARGS='$(BENCH_ARGS)')" \
+	  --out benchmarks/RESULTS.md $(BENCH_ARGS)
+
+bench-peers:
+	$(MAKE) bench PEERS=1
+
+# torch is pinned to its +cpu wheel (requirements-peers.txt); check-peers fails on a CUDA build.
+$(PEERS_VENV)/.installed: benchmarks/requirements-peers.txt pyproject.toml
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -r benchmarks/requirements-peers.txt -e .
+	$(PEERS_VENV)/bin/python benchmarks/envinfo.py check-peers
+	touch $@
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -6,11 +6,15 @@ on_train_batch_end after each step, on_epoch_end with the epoch's logs
 training by setting ``model.stop_training = True``.
 """
 import math
+import numbers
 import os
+import string
 import sys
 import time
 
 import numpy as np
+
+from .utils import check_flag
 
 
 class Callback:
@@ -19,11 +23,35 @@ class Callback:
     def set_model(self, model):
         self.model = model
 
+    def set_params(self, params):
+        """Training parameters: epochs, steps (per epoch), batch_size, samples."""
+        self.params = params
+
     def on_train_begin(self, logs=None): pass
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
     def on_epoch_end(self, epoch, logs=None): pass
     def on_train_batch_end(self, batch, logs=None): pass
+
+
+def check_callbacks(callbacks, model, where="Sequential.fit"):
+    """Refuse anything but a list of Callback objects, and let each check itself before training.
+
+    A callback may define ``check_before_fit(model)`` (ModelCheckpoint does: its
+    file name and folder) to fail before the model changes, not after an epoch.
+    """
+    if callbacks is None:
+        return
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"{where}: expected callbacks a list of netfit Callback objects, got "
+                        f"{type(callbacks).__name__}; wrap a single one in a list: callbacks=[cb].")
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
+    for cb in callbacks:
+        check = getattr(cb, "check_before_fit", None)
+        if check is not None:
+            check(model)
 
 
 class History(Callback):
@@ -52,15 +80,19 @@ class LambdaCallback(Callback):
         for hook, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
                          ("on_train_batch_end", on_train_batch_end), ("on_train_begin", on_train_begin),
                          ("on_train_end", on_train_end)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"LambdaCallback: expected {hook} a function, got {type(fn).__name__}.")
             if fn is not None:
                 setattr(self, hook, fn)
 
 
-def _improved(mode, monitor):
+def _improved(mode, monitor, where="callback"):
+    if not isinstance(monitor, str):
+        raise TypeError(f"{where}: expected monitor the name of a logged value, e.g. 'val_loss', got {monitor!r}.")
     if mode == "auto":
         mode = "max" if ("acc" in monitor or monitor.endswith("r2")) else "min"
     if mode not in ("min", "max"):
-        raise ValueError(f"expected mode 'auto', 'min' or 'max', got {mode!r}.")
+        raise ValueError(f"{where}: expected mode 'auto', 'min' or 'max', got {mode!r}.")
     return (lambda new, best, delta: new < best - delta) if mode == "min" else \
            (lambda new, best, delta: new > best + delta)
 
@@ -75,9 +107,15 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
                  restore_best_weights=False, verbose=0):
-        self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), int(patience)
-        self.restore_best_weights, self.verbose = restore_best_weights, verbose
-        self._better = _improved(mode, monitor)
+        where = "EarlyStopping"
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not math.isfinite(min_delta):
+            raise ValueError(f"{where}: expected min_delta a finite number, got {min_delta!r}.")
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
+            raise ValueError(f"{where}: expected patience a non-negative integer (epochs), got {patience!r}.")
+        check_flag(restore_best_weights, where, "restore_best_weights")
+        self._better = _improved(mode, monitor, where)
+        self.monitor, self.min_delta, self.patience = monitor, abs(float(min_delta)), int(patience)
+        self.restore_best_weights, self.verbose = bool(restore_best_weights), verbose
         self.stopped_epoch, self.best_epoch = None, None
 
     def on_train_begin(self, logs=None):
@@ -115,10 +153,45 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0):
-        self.filepath, self.monitor = os.fspath(filepath), monitor
-        self.save_best_only, self.verbose = save_best_only, verbose
-        self._better = _improved(mode, monitor)
+        where = "ModelCheckpoint"
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise TypeError(f"{where}: expected filepath a str or os.PathLike, got {type(filepath).__name__}.")
+        filepath = os.fspath(filepath)
+        if not isinstance(filepath, str) or not filepath:
+            raise TypeError(f"{where}: expected filepath a non-empty str, got {filepath!r}.")
+        check_flag(save_best_only, where, "save_best_only")
+        self._better = _improved(mode, monitor, where)
+        self.filepath, self.monitor = filepath, monitor
+        self.save_best_only, self.verbose = bool(save_best_only), verbose
         self.best = None
+
+    def check_before_fit(self, model):
+        """Refuse a bad file name or an unwritable folder now, not after the first epoch.
+
+        :meth:`netfit.Sequential.fit` calls this before it changes anything.
+        """
+        names = ["loss"] + [name for name, _ in getattr(model, "metrics", [])]
+        known = {"epoch", *names, *(f"val_{n}" for n in names)}
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(self.filepath) if f is not None}
+        except ValueError as exc:
+            raise ValueError(f"ModelCheckpoint: cannot read filepath {self.filepath!r} as a template ({exc}); "
+                             f"double braces {{{{ }}}} to write them literally.") from None
+        unknown = sorted(f for f in fields if f.split(".")[0].split("[")[0] not in known)
+        if unknown:
+            raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} names {', '.join(map(repr, unknown))}, "
+                             f"which the logs will not have; use {{epoch}} and {', '.join(sorted(known - {'epoch'}))}.")
+        from .io import check_writable
+        check_writable(self._format(0, {name: 0.0 for name in known - {"epoch"}}), "ModelCheckpoint")
+
+    def _format(self, epoch, logs):
+        try:
+            return self.filepath.format(epoch=epoch + 1, **logs)
+        except KeyError as exc:
+            raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} names {exc}, which is not among the "
+                             f"logs {sorted(logs)}; pass validation data or remove it.") from None
+        except (ValueError, IndexError, AttributeError) as exc:
+            raise ValueError(f"ModelCheckpoint: cannot fill in filepath {self.filepath!r} ({exc}).") from None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -129,7 +202,7 @@ class ModelCheckpoint(Callback):
             if self.best is not None and not self._better(value, self.best, 0.0):
                 return
             self.best = value
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        path = self._format(epoch, logs)
         self.model.save(path, _epoch=epoch + 1)
         if self.verbose:
             print(f"ModelCheckpoint: saved {path}")
@@ -146,13 +219,19 @@ class ProgressBar(Callback):
     width = 30
 
     def __init__(self, verbose=1, stream=None, interval=0.1):
+        if verbose not in (1, 2):                  # True counts as 1, as in Keras
+            raise ValueError(f"ProgressBar: expected verbose 1 (a bar) or 2 (a line per epoch), got {verbose!r}.")
+        if stream is not None and not callable(getattr(stream, "write", None)):
+            raise TypeError(f"ProgressBar: expected stream a file-like object with write(), "
+                            f"got {type(stream).__name__}.")
+        if isinstance(interval, bool) or not isinstance(interval, numbers.Real) or not interval >= 0:
+            raise ValueError(f"ProgressBar: expected interval a non-negative number of seconds, got {interval!r}.")
         self.verbose, self.stream, self.interval = verbose, stream, interval
 
     def on_train_begin(self, logs=None):
         self.out = self.stream or sys.stdout
         self.tty = self.verbose == 1 and hasattr(self.out, "isatty") and self.out.isatty()
-        params = self.model.history.params
-        self.epochs, self.steps = params["epochs"], params["steps"]
+        self.epochs, self.steps = self.params["epochs"], self.params["steps"]
 
     def on_epoch_begin(self, epoch, logs=None):
         self.out.write(f"Epoch {epoch + 1}/{self.epochs}\n")

@@ -11,17 +11,22 @@
     netfit data list                                # data sets (netfit.datasets.cli)
 
 Library errors are printed as ``error: <message>`` on stderr with exit code 1;
-usage errors are argparse's (exit code 2); Ctrl-C exits with 130, and
-``train`` saves the weights it reached first.
+usage errors are argparse's (exit code 2); Ctrl-C exits with 130 (SIGTERM
+with 143), and ``train`` saves the weights it reached first. Pictures are read
+by :mod:`netfit.images`.
 """
 import argparse
 import importlib
 import inspect
 import os
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
+
+from .images import fit_shape as _fit_shape, load_data, read_image   # pictures as model inputs
 
 # Named architectures: name -> (zoo function, arguments, default data set). Resolved
 # lazily, so a zoo that lacks one only fails when that name is used. ESL's nets get
@@ -29,10 +34,6 @@ import numpy as np
 # sigmoid outputs and squared error are `netfit esl`'s business).
 MODELS = {"mlp": ("lecture_mlp", (), {}, "mnist"), "cnn": ("mnist_cnn", (), {}, "mnist"),
           **{f"net{k}": ("esl_net", (k,), {"output_activation": "softmax"}, "zip") for k in range(1, 6)}}
-# How a picture becomes an input, per data set: the fraction of the frame the
-# ink's bounding box is scaled to (MNIST: 20 of 28 pixels, centred by mass; the
-# zip-code digits fill their 16x16 frame); None resizes the whole picture.
-_DIGIT_BOX = {"mnist": 20 / 28, "zip": 1.0, "fashion": None}
 
 
 # -- models and data -------------------------------------------------------------------------
@@ -40,6 +41,26 @@ def _model_arg(value):
     if value in MODELS or value.lower().endswith(".json"):
         return value
     raise argparse.ArgumentTypeError(f"expected one of {', '.join(MODELS)} or a FILE.json, got {value!r}")
+
+
+def _number(kind, what, ok):
+    """An argparse type: a finite ``kind`` (int or float) for which ``ok(value)``; a usage error otherwise."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not np.isfinite(value) or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
+
+
+_COUNT = _number(int, "a non-negative integer", lambda v: v >= 0)
+_POSITIVE = _number(int, "a positive integer", lambda v: v >= 1)
+_RATE = _number(float, "a positive number", lambda v: v > 0)
+_PENALTY = _number(float, "a non-negative number", lambda v: v >= 0)
+_FRACTION = _number(float, "a number in [0, 1)", lambda v: 0 <= v < 1)
 
 
 def _data_arg(value):
@@ -68,52 +89,17 @@ def build_model(name, input_shape=None, classes=None, seed=None):
     return build(*args, **kwargs)
 
 
-def load_data(name, limit=None, test_limit=None):
-    """Return ``(x_train, y_train), (x_test, y_test), metadata`` for data set ``name``, inputs scaled.
-
-    uint8 grey levels are mapped to [0, 1]; data that come as floats (the
-    zip-code digits, in [-1, 1]) are kept. ``metadata`` records that scale, so
-    that ``predict`` can prepare a picture the same way.
-    """
-    from . import datasets
-    spec = datasets.get(name)
-    loader = getattr(spec, "load_data", None) or spec.loader
-    (x_train, y_train), (x_test, y_test) = loader()
-    x_train, y_train = x_train[:limit], y_train[:limit]
-    x_test, y_test = x_test[:test_limit], y_test[:test_limit]
-    if x_train.dtype == np.uint8:
-        scale = [0.0, 1.0]
-        x_train, x_test = _scale(x_train, scale), _scale(x_test, scale)
-    else:                                              # already scaled, e.g. zip-code digits in [-1, 1]
-        scale = [-1.0, 1.0] if x_train.min() < 0 else [0.0, 1.0]
-    classes = int(max(y_train.max(), y_test.max())) + 1
-    names = getattr(sys.modules.get(loader.__module__), "class_names", None)
-    metadata = {"data": spec.name, "input_scale": scale, "digit_box": _DIGIT_BOX.get(spec.name),
-                "class_names": [str(c) for c in (names or range(classes))]}
-    return (x_train, y_train), (x_test, y_test), metadata
-
-
-def _scale(grey, scale):
-    """Grey levels 0..255 -> [lo, hi], float32."""
-    lo, hi = scale
-    return (grey.astype("float32") * np.float32((hi - lo) / 255) + np.float32(lo)).astype("float32")
-
-
-def _fit_shape(x, model, where):
-    """x reshaped to the model's per-example input shape, or a clear error."""
-    want = model.layers[0].input_shape
-    if x.shape[1:] == want:
-        return x
-    if np.prod(x.shape[1:]) == np.prod(want):
-        return x.reshape((len(x),) + tuple(want))
-    raise ValueError(f"{where}: the model expects inputs of shape {want}, but the data are {x.shape[1:]}; "
-                     f"choose the matching --data.")
-
-
 # -- commands --------------------------------------------------------------------------------
 def cmd_train(args):
     """Train an architecture on a data set; save it (also on Ctrl-C) and report test accuracy."""
     from . import optimizers
+    from .io import check_writable
+    if args.momentum and args.optimizer != "sgd":
+        raise ValueError("train: --momentum applies to --optimizer sgd only.")
+    if args.out:                                       # find out now, not after hours of training
+        check_writable(args.out, "train: --out")
+    if args.plot and os.path.exists(args.plot) and not os.path.isdir(args.plot):
+        raise NotADirectoryError(f"train: --plot expects a folder, got the file {args.plot!r}.")
     from_file = args.model not in MODELS
     model = build_model(args.model, seed=args.seed) if from_file else None     # a bad spec fails before the data
     data = args.data or (MODELS[args.model][3] if not from_file else "mnist")
@@ -121,8 +107,6 @@ def cmd_train(args):
     if model is None:
         model = build_model(args.model, x_train.shape[1:], len(metadata["class_names"]), args.seed)
     x_train, x_test = _fit_shape(x_train, model, "train"), _fit_shape(x_test, model, "train")
-    if args.momentum and args.optimizer != "sgd":
-        raise ValueError("train: --momentum applies to --optimizer sgd only.")
     kwargs = {"weight_decay": args.weight_decay, "learning_rate": args.lr, "momentum": args.momentum or None}
     optimizer = type(optimizers.get(args.optimizer))(**{k: v for k, v in kwargs.items() if v is not None})
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -138,7 +122,7 @@ def cmd_train(args):
                                      if history.interrupted else ""))
     if history.interrupted:
         print("" if args.out else "Interrupted; nothing saved (pass --out FILE to keep the weights).")
-        return 130
+        return 128 + (_stop_signal[0] or 2)                           # 130 for Ctrl-C, 143 for SIGTERM
     predicted = model.predict_classes(x_test)
     loss, accuracy = model.evaluate(x_test, y_test)
     print(f"Test loss {loss:.4f}, test accuracy {accuracy:.2%}")
@@ -199,7 +183,7 @@ def cmd_predict(args):
     names = meta.get("class_names")
     shape = model.layers[0].input_shape
     batch = np.stack([read_image(path, shape, meta.get("input_scale", [0.0, 1.0]),
-                                 meta.get("digit_box", 20 / 28)) for path in args.images])
+                                 meta.get("digit_box", 20 / 28), where="predict") for path in args.images])
     proba = model.predict(batch.reshape((len(batch),) + tuple(shape)))
     for path, p in zip(args.images, proba.reshape(len(batch), -1)):
         best = int(p.argmax())
@@ -207,63 +191,6 @@ def cmd_predict(args):
         print(f"{path}: {label} (p = {p[best]:.3f})")
         print("  " + "  ".join(f"{(names[j] if names else j)}: {v:.3f}" for j, v in enumerate(p)))
     return 0
-
-
-def read_image(path, shape, scale=(0.0, 1.0), digit_box=20 / 28):
-    """Turn a picture of a digit into one model input, the way MNIST was made.
-
-    Grey levels (transparency over white); inverted when the border is light,
-    so the ink is bright on dark; unless the picture already has the model's
-    size, the ink's bounding box is scaled to ``digit_box`` of the frame and
-    centred by its centre of mass (``digit_box=None``: the whole picture is
-    resized); grey levels 0..255 are mapped to ``scale`` = [low, high].
-
-    Shapes
-    ------
-    picture of any size  ->  (H, W) float32, for a model input shape (H, W), (H, W, 1) or (H·W,)
-    """
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ImportError("netfit predict reads pictures with Pillow: pip install 'netfit[plot]'.") from None
-    side = int(np.sqrt(shape[0]))
-    if len(shape) == 1 and side * side == shape[0]:
-        shape = (side, side)
-    if len(shape) not in (2, 3) or shape[2:] not in ((), (1,)):
-        raise ValueError(f"predict: expected a model of grey images, (H, W) or (H, W, 1), got input shape {shape}.")
-    try:
-        with Image.open(path) as image:
-            rgba = image.convert("RGBA")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"predict: no such file {os.fspath(path)!r}.") from None
-    except OSError as exc:                             # PIL.UnidentifiedImageError and damaged files
-        raise OSError(f"predict: cannot read {os.fspath(path)!r} as a picture ({exc}).") from None
-    grey = np.asarray(Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L"), np.float32)
-    if np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])) > 127:
-        grey = 255 - grey                              # dark ink on light paper -> bright on dark
-    if grey.shape != shape[:2]:
-        grey = _fit_ink(grey, shape[:2], digit_box, lambda a, h, w: np.asarray(
-            Image.fromarray(a.astype(np.float32)).resize((w, h), Image.LANCZOS)))
-    return _scale(np.clip(grey, 0, 255), scale)
-
-
-def _fit_ink(grey, size, digit_box, resize):
-    """Resize to ``size``: the ink's bounding box to ``digit_box`` of the frame, centred by mass."""
-    (height, width), ink = size, grey > 0.2 * grey.max()
-    if digit_box is None or not ink.any():
-        return resize(grey, height, width)
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    crop = grey[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    factor = digit_box * min(height / crop.shape[0], width / crop.shape[1])
-    h, w = max(1, round(crop.shape[0] * factor)), max(1, round(crop.shape[1] * factor))
-    small = np.clip(resize(crop, h, w), 0, 255)
-    mass = small.sum() or 1.0
-    cy, cx = small.sum(axis=1) @ np.arange(h) / mass, small.sum(axis=0) @ np.arange(w) / mass
-    top = int(np.clip(round((height - 1) / 2 - cy), 0, height - h))
-    left = int(np.clip(round((width - 1) / 2 - cx), 0, width - w))
-    out = np.zeros((height, width), np.float32)
-    out[top:top + h, left:left + w] = small
-    return out
 
 
 def cmd_summary(args):
@@ -289,6 +216,11 @@ def cmd_export(args):
 def cmd_demo(args):
     """The lecture's MNIST example from start to finish."""
     from . import utils, zoo
+    from .io import check_writable
+    if os.path.exists(args.out) and not os.path.isdir(args.out):   # a bad --out fails now, not after training
+        raise NotADirectoryError(f"demo: --out expects a folder, got the file {args.out!r}.")
+    os.makedirs(args.out, exist_ok=True)
+    check_writable(os.path.join(args.out, "lecture_mlp.netfit"), "demo: --out")
     start = time.perf_counter()
     (x_train, y_train), (x_test, y_test), metadata = load_data("mnist")
     print(f"MNIST: {len(x_train):,} training and {len(x_test):,} test images of {x_train.shape[1]}x"
@@ -350,9 +282,9 @@ def build_parser():
     demo = sub.add_parser("demo", help="the lecture's MNIST example end to end",
                           description="Train the lecture's Flatten-Dense(128, relu)-Dense(10, softmax) net on "
                                       "MNIST with Adam, print its test accuracy and draw predictions.")
-    demo.add_argument("--epochs", type=int, default=15)
-    demo.add_argument("--batch-size", type=int, default=32)
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--epochs", type=_COUNT, default=15)
+    demo.add_argument("--batch-size", type=_POSITIVE, default=32)
+    demo.add_argument("--seed", type=_COUNT, default=0)
     demo.add_argument("--out", default="netfit-output", help="folder for the pictures and the model")
     demo.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     demo.set_defaults(func=cmd_demo)
@@ -363,19 +295,19 @@ def build_parser():
     train.add_argument("--data", type=_data_arg, help="mnist, zip or fashion (default: zip for net1..net5, "
                        "else mnist)")
     train.add_argument("--model", default="mlp", type=_model_arg, help=model_help)
-    train.add_argument("--epochs", type=int, default=15)
-    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--epochs", type=_COUNT, default=15)
+    train.add_argument("--batch-size", type=_POSITIVE, default=32)
     train.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
-    train.add_argument("--lr", type=float, default=None, help="learning rate γ (optimizer default if omitted)")
-    train.add_argument("--momentum", type=float, default=0.0, help="SGD's momentum μ")
-    train.add_argument("--weight-decay", type=float, default=0.0, help="ESL's λ on the kernels")
-    train.add_argument("--validation-split", type=float, default=0.0)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--lr", type=_RATE, default=None, help="learning rate γ (optimizer default if omitted)")
+    train.add_argument("--momentum", type=_FRACTION, default=0.0, help="SGD's momentum μ, in [0, 1)")
+    train.add_argument("--weight-decay", type=_PENALTY, default=0.0, help="ESL's λ on the kernels")
+    train.add_argument("--validation-split", type=_FRACTION, default=0.0)
+    train.add_argument("--seed", type=_COUNT, default=0)
     train.add_argument("--out", metavar="MODEL", help="where to save the trained model (.netfit)")
     train.add_argument("--plot", metavar="DIR", help="draw training curves, confusion matrix, digits here")
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
-    train.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)       # first N training examples
-    train.add_argument("--test-limit", type=int, default=None, help=argparse.SUPPRESS)  # first N test examples
+    train.add_argument("--limit", type=_POSITIVE, default=None, help=argparse.SUPPRESS)       # first N training
+    train.add_argument("--test-limit", type=_POSITIVE, default=None, help=argparse.SUPPRESS)  # first N test
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix",
@@ -384,7 +316,7 @@ def build_parser():
     evaluate.add_argument("--data", type=_data_arg, default=None, help="mnist, zip or fashion "
                           "(default: the data the model was trained on)")
     evaluate.add_argument("--plot", metavar="DIR", help="draw the confusion matrix and digits here")
-    evaluate.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
+    evaluate.add_argument("--limit", type=_POSITIVE, default=None, help=argparse.SUPPRESS)
     evaluate.set_defaults(func=cmd_evaluate)
 
     predict = sub.add_parser("predict", help="classify pictures of digits (PNG, JPEG)",
@@ -408,7 +340,8 @@ def build_parser():
     export.add_argument("onnx_file", metavar="OUT.onnx")
     export.set_defaults(func=cmd_export)
 
-    for command, module in (("data", "netfit.datasets.cli"), ("esl", "netfit.experiments.esl")):
+    for command, module in (("data", "netfit.datasets.cli"), ("esl", "netfit.experiments.esl"),
+                            ("esl-sim", "netfit.experiments.esl_11_6"), ("sweep", "netfit.sweep")):
         try:
             importlib.import_module(module).add_parser(sub)
         except ImportError as exc:
@@ -417,23 +350,43 @@ def build_parser():
     return parser
 
 
+_stop_signal = [None]          # the signal that stopped `train`, for its exit code
+
+
+def _stop_like_ctrl_c(signum, frame):
+    """SIGTERM (a job scheduler, `kill`) stops training the way Ctrl-C does: the weights are saved."""
+    _stop_signal[0] = signum
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
-    """Run ``netfit`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    """Run ``netfit`` with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    ``train`` treats SIGTERM like Ctrl-C: it stops after a consistent step, saves
+    ``--out`` and exits with 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "summary" and args.model_file and args.model:
         parser.error("summary: give a MODEL file or --model, not both")
+    _stop_signal[0] = None
+    previous = None
+    if args.command == "train" and threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print("\nerror: interrupted", file=sys.stderr)
-        return 130
+        return 128 + (_stop_signal[0] or 2)
     except BrokenPipeError:                 # e.g. `netfit evaluate m.netfit | head`
         sys.stdout = open(os.devnull, "w")
         return 0
     except (ValueError, TypeError, OSError, RuntimeError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -72,8 +72,14 @@ def save_model(model, path, epoch=None, metadata=None):
     {'note': 'untrained'}
     """
     from . import __version__, optimizers
+    from .model import Sequential
+    if not isinstance(model, Sequential):
+        raise TypeError(f"save_model: expected a netfit Sequential model, got {type(model).__name__}.")
+    path = _check_path(path, "save_model")
+    _check_not_folder(path, "save_model")
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0):
+        raise ValueError(f"save_model: expected epoch a non-negative integer (epochs trained), got {epoch!r}.")
     model._ensure_built()
-    path = os.fspath(path)
     if metadata is None:
         metadata = getattr(model, "metadata", None) or {}
     if not isinstance(metadata, dict):
@@ -127,7 +133,7 @@ def atomic_write(path, write, where="atomic_write"):
         # O_EXCL: never follow or reuse someone else's file; 0o666 & ~umask like open().
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as exc:
-        raise OSError(exc.errno, f"{where}: cannot write to folder {folder!r}: {exc.strerror or exc}.") from None
+        raise _os_error(exc, f"{where}: cannot write to folder {folder!r}: {exc.strerror or exc}.") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -140,8 +146,8 @@ def atomic_write(path, write, where="atomic_write"):
         except OSError:
             pass
         if isinstance(exc, OSError):
-            raise OSError(exc.errno, f"{where}: could not write {path!r}: {exc.strerror or exc}; "
-                                     f"the previous file, if any, is unchanged.") from exc
+            raise _os_error(exc, f"{where}: could not write {path!r}: {exc.strerror or exc}; "
+                                 f"the previous file, if any, is unchanged.") from exc
         raise
     _fsync_folder(folder)
 
@@ -177,7 +183,11 @@ def load_model(path, compile=True):
     ModelFileError
         Not a netfit model, damaged, truncated, inconsistent, or a newer format.
     """
-    path = os.fspath(path)
+    path = _check_path(path, "load_model")
+    if not isinstance(compile, (bool, np.bool_)):
+        raise TypeError(f"load_model: expected compile True or False, got {compile!r}.")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"load_model: expected a model file, got the folder {path!r}.")
     try:
         handle = open(path, "rb")
     except FileNotFoundError:
@@ -304,6 +314,60 @@ def _rebuild(meta, arrays, compile):
     model.epochs_trained = meta["epoch"]
     model.metadata = meta["metadata"]
     return model
+
+
+def check_writable(path, where="check_writable"):
+    """Raise a clear error now unless a model file can be written at ``path`` later.
+
+    For callers that would otherwise find out after hours of training (the
+    ``netfit train --out`` option, :class:`~netfit.callbacks.ModelCheckpoint`):
+    ``path`` must not be a folder, and a file must be creatable in its folder.
+    The check really creates (and removes) a small file, so it holds for root too.
+
+    Raises
+    ------
+    TypeError
+        ``path`` is not a str or os.PathLike.
+    OSError
+        ``path`` is a folder, or its folder is missing or cannot be written.
+    """
+    path = _check_path(path, where)
+    _check_not_folder(path, where)
+    folder = os.path.dirname(os.path.abspath(path))
+    probe = os.path.join(folder, f".netfit-probe-{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise _os_error(exc, f"{where}: cannot write to folder {folder!r}: {exc.strerror or exc}; "
+                             f"create it or choose another path.") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
+def _os_error(original, message):
+    """An error of ``original``'s class (e.g. PermissionError) and errno, whose text is ``message`` alone."""
+    error = type(original)(message)
+    error.errno = original.errno
+    return error
+
+
+def _check_not_folder(path, where):
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{where}: expected a file path, got the folder {path!r}; add a file name, "
+                                f"e.g. {os.path.join(path, 'model.netfit')!r}.")
+
+
+def _check_path(path, where):
+    """``path`` as a str, or a TypeError naming what came instead."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{where}: expected path a str or os.PathLike, got {type(path).__name__}.")
+    path = os.fspath(path)
+    if not isinstance(path, str) or not path:
+        raise TypeError(f"{where}: expected path a non-empty str, got {path!r}.")
+    if "\0" in path:
+        raise ValueError(f"{where}: expected a file path, got a path with a NUL character: {path!r}.")
+    return path
 
 
 def _json_default(value):

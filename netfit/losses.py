@@ -85,9 +85,17 @@ class CategoricalCrossentropy(Loss):
                              f"got integer labels of shape {arr.shape}; use nf.utils.to_categorical(y) or "
                              f"loss='sparse_categorical_crossentropy'.")
         y = super().validate(y, output_shape, where)
-        if y.min() < 0 or not np.allclose(y.sum(axis=-1), 1.0, atol=1e-3):
+        if y.min() < 0:
             raise ValueError(f"{where}: expected y rows of non-negative values summing to 1 (one-hot), "
-                             f"got rows summing to {float(y.sum(axis=-1).min()):g}..{float(y.sum(axis=-1).max()):g}.")
+                             f"got a negative entry {float(y.min()):g}; encode labels with "
+                             f"nf.utils.to_categorical(y).")
+        sums = y.sum(axis=-1)
+        if not np.allclose(sums, 1.0, atol=1e-3):
+            bad = int(np.argmax(np.abs(sums - 1.0)))
+            raise ValueError(f"{where}: expected y rows of non-negative values summing to 1 (one-hot), "
+                             f"got rows summing to {float(sums.min()):g}..{float(sums.max()):g} "
+                             f"(row {bad} sums to {float(sums[bad]):g}); encode labels with "
+                             f"nf.utils.to_categorical(y), or divide soft targets by their row sums.")
         return y
 
     def value(self, y_pred, y, logits=None):
@@ -116,6 +124,10 @@ class SparseCategoricalCrossentropy(Loss):
     integer_targets = True
 
     def validate(self, y, output_shape, where):
+        if len(output_shape) != 1:
+            raise ValueError(f"{where}: sparse_categorical_crossentropy needs a model output of shape (n, K), "
+                             f"got output shape (n, {', '.join(map(str, output_shape))}); add Flatten() "
+                             f"and Dense(K, activation='softmax') at the top.")
         y = check_labels(y, where, "y")
         k = output_shape[-1]
         if y.max() >= k:
@@ -157,7 +169,8 @@ class BinaryCrossentropy(Loss):
         y = super().validate(y, output_shape, where)
         if y.min() < 0 or y.max() > 1:
             raise ValueError(f"{where}: expected y in [0, 1] for binary_crossentropy, "
-                             f"got values from {y.min():g} to {y.max():g}.")
+                             f"got values from {y.min():g} to {y.max():g}; for class labels 0..K-1 use "
+                             f"loss='sparse_categorical_crossentropy' with a softmax output of K units.")
         return y
 
     def value(self, y_pred, y, logits=None):

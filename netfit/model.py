@@ -11,6 +11,8 @@ All weights live in one flat vector θ (each layer's ``params`` are views into
 it) and all gradients in one vector of the same layout, so the optimizer's
 step is a few vector operations whatever the depth of the net.
 """
+import contextlib
+
 import numpy as np
 
 from . import callbacks as callbacks_mod
@@ -18,7 +20,7 @@ from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers
 from .config import dtype as default_dtype
 from .layers.base import ActivatedLayer, Layer, auto_name
-from .utils import check_array, check_positive_int, new_seed
+from .utils import check_array, check_dtype, check_flag, check_positive_int, check_seed, check_verbose, new_seed
 
 
 class Sequential:
@@ -44,9 +46,14 @@ class Sequential:
     """
 
     def __init__(self, layers=None, name="sequential", seed=None, dtype=None):
+        if layers is not None and (isinstance(layers, (Layer, str)) or not hasattr(layers, "__iter__")):
+            raise TypeError(f"Sequential: expected layers a list of netfit Layers, got {type(layers).__name__}; "
+                            f"wrap a single layer in a list: Sequential([layer]).")
+        if not isinstance(name, str):
+            raise TypeError(f"Sequential: expected name a str, got {type(name).__name__}.")
         self.name = name
-        self._requested_dtype = None if dtype is None else np.dtype(dtype)
-        self.seed = int(seed) if seed is not None else new_seed()
+        self._requested_dtype = check_dtype(dtype, "Sequential")
+        self.seed = check_seed(seed, "Sequential") if seed is not None else new_seed()
         self.layers = []
         self.built = self.compiled = False
         self.history = callbacks_mod.History()
@@ -76,8 +83,15 @@ class Sequential:
         if shape is None:
             raise ValueError("Sequential.build: the input shape is unknown; give the first layer "
                              "input_shape=(...), or call build(input_shape) or fit(x, y).")
-        for layer in self.layers:
-            shape = layer._build(shape)
+        # A build that fails (a layer refuses the shape) leaves the layers as they were,
+        # so that a call with the wrong data does not pin a wrong input shape.
+        declared = [(layer.input_shape, layer.built) for layer in self.layers]
+        try:
+            for layer in self.layers:
+                shape = layer._build(shape)
+        except BaseException:
+            _restore_shapes(self.layers, declared)
+            raise
         self.dtype = self._requested_dtype or default_dtype()
         size = sum(layer.count_params() for layer in self.layers)
         self._theta = np.zeros(size, self.dtype)
@@ -121,15 +135,25 @@ class Sequential:
         return [w.copy() for w in self.weights]
 
     def set_weights(self, weights):
-        """Copy arrays (in ``get_weights()`` order and Keras shapes) into the model."""
+        """Copy arrays (in ``get_weights()`` order and Keras shapes) into the model.
+
+        Every array is checked (count, shape, numeric, finite) before any is
+        copied, so a refused call leaves the weights as they were.
+        """
+        where = "Sequential.set_weights"
         current = self.weights
+        if isinstance(weights, (str, bytes, np.ndarray)) or not isinstance(weights, (list, tuple)):
+            raise TypeError(f"{where}: expected a list of {len(current)} arrays (as get_weights() returns), "
+                            f"got {type(weights).__name__}.")
         if len(weights) != len(current):
-            raise ValueError(f"Sequential.set_weights: expected {len(current)} arrays, got {len(weights)}.")
+            raise ValueError(f"{where}: expected {len(current)} arrays, got {len(weights)}.")
+        checked = []
         for k, (w, new) in enumerate(zip(current, weights)):
-            new = np.asarray(new)
+            new = check_array(new, where, f"array {k}")
             if new.shape != w.shape:
-                raise ValueError(f"Sequential.set_weights: expected array {k} of shape {w.shape}, got {new.shape}.")
-        for w, new in zip(current, weights):
+                raise ValueError(f"{where}: expected array {k} of shape {w.shape}, got {new.shape}.")
+            checked.append(new)
+        for w, new in zip(current, checked):
             w[...] = new
 
     def count_params(self):
@@ -155,11 +179,13 @@ class Sequential:
         if loss is None:
             raise ValueError("Sequential.compile: expected a loss, e.g. loss='categorical_crossentropy' "
                              "(classification) or loss='mse' (regression).")
-        self.loss = losses.get(loss)
-        self.optimizer = optimizers.get(optimizer)
-        if metrics is not None and (isinstance(metrics, str) or not hasattr(metrics, "__iter__")):
+        # Everything is resolved before anything is replaced: a refused compile keeps the old one.
+        loss = losses.get(loss)
+        optimizer = optimizers.get(optimizer)
+        if metrics is not None and (isinstance(metrics, (str, dict)) or not hasattr(metrics, "__iter__")):
             raise TypeError(f"Sequential.compile: expected metrics a list of names, got {metrics!r}.")
-        self.metrics = [metrics_mod.get(m, self.loss) for m in (metrics or [])]
+        metrics = [metrics_mod.get(m, loss) for m in (metrics or [])]
+        self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         self.compiled = True
         if self.built:
             self._bind_training()
@@ -193,8 +219,12 @@ class Sequential:
 
         R includes the weight-decay penalty, and the gradients its 2λw.
         """
+        where = "Sequential.loss_and_gradients"
         self._ensure_compiled("loss_and_gradients")
-        x, y = self._check_xy(x, y, "Sequential.loss_and_gradients")
+        check_flag(gradients, where, "gradients")
+        check_flag(training, where, "training")
+        with self._unbuilt_if_refused():
+            x, y = self._check_xy(x, y, where)
         xb = np.asarray(x, self.dtype)
         y_pred = self._forward(xb, training)
         loss = self._loss_value(y_pred, y)
@@ -225,16 +255,30 @@ class Sequential:
             to per-epoch values.
         """
         from .training import run_fit
-        return run_fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                       validation_split=validation_split, validation_data=validation_data,
-                       shuffle=shuffle, initial_epoch=initial_epoch)
+        where = "Sequential.fit"
+        check_flag(shuffle, where, "shuffle")
+        callbacks_mod.check_callbacks(callbacks, self, where)
+        # Full-batch optimizers (netfit.lbfgs.LBFGS) drive their own loop, not the mini-batch one.
+        fit_model = getattr(getattr(self, "optimizer", None), "fit_model", None)
+        with self._unbuilt_if_refused():
+            if fit_model is not None:
+                return fit_model(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                                 callbacks=callbacks, validation_split=validation_split,
+                                 validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch)
+            return run_fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                           validation_split=validation_split, validation_data=validation_data,
+                           shuffle=shuffle, initial_epoch=initial_epoch)
 
     # -- evaluate and predict --------------------------------------------------------------
     def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
         """Return the loss, then each metric (a list), on (x, y), streamed in batches."""
+        where = "Sequential.evaluate"
         self._ensure_compiled("evaluate")
-        x, y = self._check_xy(x, y, "Sequential.evaluate")
-        values = self._evaluate_arrays(x, y, _batch_size(batch_size, "Sequential.evaluate"))
+        check_flag(return_dict, where, "return_dict")
+        check_verbose(verbose, where)
+        with self._unbuilt_if_refused():
+            x, y = self._check_xy(x, y, where)
+            values = self._evaluate_arrays(x, y, _batch_size(batch_size, where))
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
         if return_dict:
@@ -244,6 +288,7 @@ class Sequential:
     def _evaluate_arrays(self, x, y, batch_size):
         n = x.shape[0]
         totals = np.zeros(1 + len(self.metrics))
+        states = [None] * len(totals)      # metrics that are not example means (R²) merge batch statistics
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             y_pred = self._forward(np.asarray(x[start:stop], self.dtype), False)
@@ -251,8 +296,15 @@ class Sequential:
             m = stop - start
             totals[0] += self.loss.value(y_pred, yb, self.layers[-1]._z if self._fused else None) * m
             for k, (_, fn) in enumerate(self.metrics, 1):
-                totals[k] += fn(y_pred, yb) * m
+                if hasattr(fn, "merge"):
+                    part = fn.partial(y_pred, yb)
+                    states[k] = part if states[k] is None else fn.merge(states[k], part)
+                else:
+                    totals[k] += fn(y_pred, yb) * m
         totals /= n
+        for k, (_, fn) in enumerate(self.metrics, 1):
+            if states[k] is not None:
+                totals[k] = fn.result(states[k])
         totals[0] += self.optimizer.penalty(self._theta)
         return dict(zip(["loss"] + [name for name, _ in self.metrics], map(float, totals)))
 
@@ -263,8 +315,9 @@ class Sequential:
         ------
         x : (n, *input_shape)  ->  (n, *output_shape)
         """
-        x = self._check_x(x, "Sequential.predict")
+        check_verbose(verbose, "Sequential.predict")
         batch_size = _batch_size(batch_size, "Sequential.predict")
+        x = self._check_x(x, "Sequential.predict")
         out = np.empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)
         for start in range(0, x.shape[0], batch_size):
             stop = min(start + batch_size, x.shape[0])
@@ -314,16 +367,37 @@ class Sequential:
             raise RuntimeError(f"Sequential.{where}: the model is not compiled; call "
                                f"model.compile(optimizer=..., loss=...) first.")
 
+    @contextlib.contextmanager
+    def _unbuilt_if_refused(self):
+        """A call refused before any step leaves an unbuilt model unbuilt, not pinned to its x's shape."""
+        if self.built:
+            yield
+            return
+        declared = [(layer.input_shape, layer.built) for layer in self.layers]
+        steps = getattr(getattr(self, "optimizer", None), "iterations", None)
+        try:
+            yield
+        except (ValueError, TypeError):
+            if self.built and self.optimizer.iterations == steps:     # after a step, trained weights stay
+                _restore_shapes(self.layers, declared)
+                self.built = False
+            raise
+
     def _check_x(self, x, where):
-        x = check_array(x, where, "x")
+        x = check_array(x, where, "x", fits=self.dtype if self.built else (self._requested_dtype or default_dtype()))
         if not self.layers:
             raise ValueError(f"{where}: the model has no layers; add some first.")
         if not self.built:
             self.build(self.layers[0].input_shape or x.shape[1:])
         expected = self.layers[0].input_shape
         if x.shape[1:] != expected:
+            hint = ""
+            if x.shape == expected:
+                hint = " For one example, add the batch axis: x[None] or x.reshape(1, *x.shape)."
+            elif x.ndim > 1 and np.prod(x.shape[1:]) == np.prod(expected):
+                hint = f" Reshape it: x.reshape(len(x), {', '.join(map(str, expected))})."
             raise ValueError(f"{where}: expected x of shape (n, {', '.join(map(str, expected))}), "
-                             f"got array of shape {x.shape}.")
+                             f"got array of shape {x.shape}.{hint}")
         return x
 
     def _check_xy(self, x, y, where):
@@ -339,3 +413,8 @@ class Sequential:
 
 def _batch_size(batch_size, where, default=256):
     return default if batch_size is None else check_positive_int(batch_size, where, "batch_size")
+
+
+def _restore_shapes(layers, declared):
+    for layer, (shape, built) in zip(layers, declared):
+        layer.input_shape, layer.built = shape, built

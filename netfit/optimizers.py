@@ -21,7 +21,26 @@ import numbers
 import numpy as np
 
 
-class InverseTimeDecay:
+class _Schedule:
+    """A learning rate γ_r that depends on the step r; subclasses define ``__call__``."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate):
+        where = type(self).__name__
+        for name, value in (("initial_learning_rate", initial_learning_rate), ("decay_steps", decay_steps)):
+            if not _is_real(value) or not 0 < value < math.inf:
+                raise ValueError(f"{where}: expected {name} a positive number, got {value!r}.")
+        if not _is_real(decay_rate) or not 0 <= decay_rate < math.inf:
+            raise ValueError(f"{where}: expected decay_rate a non-negative number, got {decay_rate!r}.")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps, self.decay_rate = float(decay_steps), float(decay_rate)
+
+    def get_config(self):
+        return {"class_name": type(self).__name__, "config": {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps, "decay_rate": self.decay_rate}}
+
+
+class InverseTimeDecay(_Schedule):
     """γ_r = γ_0 / (1 + decay_rate · r / decay_steps): Robbins–Monro style decay.
 
     Examples
@@ -30,33 +49,21 @@ class InverseTimeDecay:
     0.05
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate):
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps, self.decay_rate = float(decay_steps), float(decay_rate)
-
     def __call__(self, step):
         return self.initial_learning_rate / (1.0 + self.decay_rate * step / self.decay_steps)
 
-    def get_config(self):
-        return {"class_name": "InverseTimeDecay", "config": {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps, "decay_rate": self.decay_rate}}
 
+class ExponentialDecay(_Schedule):
+    """γ_r = γ_0 · decay_rate^(r / decay_steps).
 
-class ExponentialDecay:
-    """γ_r = γ_0 · decay_rate^(r / decay_steps)."""
-
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate):
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps, self.decay_rate = float(decay_steps), float(decay_rate)
+    Examples
+    --------
+    >>> ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20)
+    0.025
+    """
 
     def __call__(self, step):
         return self.initial_learning_rate * self.decay_rate ** (step / self.decay_steps)
-
-    def get_config(self):
-        return {"class_name": "ExponentialDecay", "config": {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps, "decay_rate": self.decay_rate}}
 
 
 def _is_real(value):
@@ -73,16 +80,30 @@ class Optimizer:
     name = "optimizer"
 
     def __init__(self, learning_rate=0.01, weight_decay=0.0, clipnorm=None, clipvalue=None):
+        where = type(self).__name__
         if isinstance(learning_rate, dict):
-            learning_rate = _SCHEDULES[learning_rate["class_name"]](**learning_rate["config"])
+            schedule = _SCHEDULES.get(learning_rate.get("class_name"))
+            if schedule is None:
+                raise ValueError(f"{where}: unknown learning-rate schedule {learning_rate.get('class_name')!r}; "
+                                 f"supported: {', '.join(_SCHEDULES)}.")
+            learning_rate = schedule(**learning_rate.get("config", {}))
         if not callable(learning_rate):
             if not _is_real(learning_rate) or not learning_rate > 0 or not math.isfinite(learning_rate):
-                raise ValueError(f"{type(self).__name__}: expected learning_rate a positive number or a "
+                raise ValueError(f"{where}: expected learning_rate a positive number or a "
                                  f"schedule, got {learning_rate!r}.")
             learning_rate = float(learning_rate)
-        for name, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm), ("clipvalue", clipvalue)):
-            if value is not None and (not _is_real(value) or not value >= 0):
-                raise ValueError(f"{type(self).__name__}: expected {name} a non-negative number, got {value!r}.")
+        if not _is_real(weight_decay) or not weight_decay >= 0:
+            raise ValueError(f"{where}: expected weight_decay a non-negative number, got {weight_decay!r}.")
+        if weight_decay == math.inf:
+            raise ValueError(f"{where}: expected weight_decay a finite number, got {weight_decay!r}.")
+        for name, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
+            if value is None:
+                continue
+            if not _is_real(value) or not value >= 0:
+                raise ValueError(f"{where}: expected {name} a non-negative number, got {value!r}.")
+            if not 0 < value < math.inf:
+                raise ValueError(f"{where}: expected {name} a positive finite number (None for no clipping), "
+                                 f"got {value!r}.")
         self.learning_rate = learning_rate
         self.weight_decay = float(weight_decay)
         self.clipnorm = None if clipnorm is None else float(clipnorm)
@@ -158,6 +179,8 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"SGD: expected nesterov True or False, got {nesterov!r}.")
         if not _is_real(momentum) or not 0 <= momentum < 1:
             raise ValueError(f"SGD: expected momentum in [0, 1), got {momentum!r}.")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
@@ -226,6 +249,9 @@ class Adam(Optimizer):
         for name, b in (("beta_1", beta_1), ("beta_2", beta_2)):
             if not _is_real(b) or not 0 <= b < 1:
                 raise ValueError(f"Adam: expected {name} in [0, 1), got {b!r}.")
+        if not _is_real(epsilon) or not 0 < epsilon < math.inf:
+            raise ValueError(f"Adam: expected epsilon a positive number (it keeps m / (√v + ε) finite), "
+                             f"got {epsilon!r}.")
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
     def build(self, theta, decay_slices=()):

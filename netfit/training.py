@@ -7,12 +7,13 @@ scratch arrays, and the optimizer updates the flat weight vector in place.
 """
 import math
 import numbers
-import warnings
+import signal
+import threading
 
 import numpy as np
 
 from . import callbacks as callbacks_mod
-from .utils import check_positive_int
+from .utils import check_positive_int, check_verbose, warn
 
 
 def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
@@ -23,38 +24,29 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     x, y = model._check_xy(x, y, where)
     epochs = _check_count(epochs, where, "epochs")
     initial_epoch = _check_count(initial_epoch, where, "initial_epoch")
-    if verbose not in (0, 1, 2, "auto"):
-        raise ValueError(f"{where}: expected verbose 0, 1, 2 or 'auto', got {verbose!r}.")
-    verbose = 1 if verbose == "auto" else verbose
+    verbose = 1 if check_verbose(verbose, where) == "auto" else verbose
     (x, y), val = _split_validation(model, x, y, validation_split, validation_data, where)
     n = x.shape[0]
     batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
     steps = math.ceil(n / batch_size)
 
-    history = model.history = callbacks_mod.History()
-    history.params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}
+    history = callbacks_mod.History()
+    params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}
     cbs = [history] + ([callbacks_mod.ProgressBar(verbose)] if verbose else []) + list(callbacks or [])
     for cb in cbs:
         if not isinstance(cb, callbacks_mod.Callback):
             raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
         cb.set_model(model)
+        cb.set_params(params)
     model.stop_training = False
     loop = _Loop(model, x, y, batch_size)
     for cb in cbs:
         cb.on_train_begin({})
+    model.history = history                   # only now: a callback refusing to start keeps the old one
     try:
-        for epoch in range(initial_epoch, epochs):
-            for cb in cbs:
-                cb.on_epoch_begin(epoch, {})
-            logs = loop.run_epoch(epoch, shuffle, cbs)
-            if logs is None:                      # the loss or the weights became NaN or infinite
-                break
-            if val is not None:
-                logs.update({f"val_{k}": v for k, v in model._evaluate_arrays(*val, 256).items()})
-            for cb in cbs:
-                cb.on_epoch_end(epoch, logs)
-            if model.stop_training:
-                break
+        with _DeferredInterrupt() as interrupt:
+            loop.interrupt = interrupt
+            _run_epochs(model, loop, cbs, val, shuffle, initial_epoch, epochs)
     except KeyboardInterrupt:
         loop.recover()
         history.interrupted = True
@@ -65,6 +57,50 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     for cb in cbs:
         cb.on_train_end({})
     return history
+
+
+def _run_epochs(model, loop, cbs, val, shuffle, initial_epoch, epochs):
+    for epoch in range(initial_epoch, epochs):
+        for cb in cbs:
+            cb.on_epoch_begin(epoch, {})
+        logs = loop.run_epoch(epoch, shuffle, cbs)
+        if logs is None:                          # the loss or the weights became NaN or infinite
+            return
+        if val is not None:
+            logs.update({f"val_{k}": v for k, v in model._evaluate_arrays(*val, 256).items()})
+        for cb in cbs:
+            cb.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            return
+
+
+class _DeferredInterrupt:
+    """Hold a Ctrl-C until the current step is complete; a second Ctrl-C interrupts at once.
+
+    Without this, SIGINT could land inside the optimizer's update and leave the
+    weights and the optimizer's moments out of step. The loop asks ``pending``
+    after each step and raises KeyboardInterrupt there. Only Python's default
+    handler in the main thread is replaced; a program's own handler is left alone.
+    """
+
+    pending = False
+
+    def __enter__(self):
+        self._previous = None
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 class _Loop:
@@ -79,6 +115,7 @@ class _Loop:
         self.rng_layers = [layer for layer in model.layers if layer.needs_rng]
         self.in_update = False
         self.steps_done = 0
+        self.interrupt = _DeferredInterrupt()          # replaced by the active one in run_fit
         # Weights set since compile (set_weights, a resumed checkpoint) are the good ones until a step succeeds.
         np.copyto(model._theta_good, model._theta)
 
@@ -119,6 +156,8 @@ class _Loop:
                     logs = dict(zip(names, map(float, totals / seen)))
                     for cb in cbs:
                         cb.on_train_batch_end(step, logs)
+                if self.interrupt.pending:             # Ctrl-C arrived during this step
+                    raise KeyboardInterrupt
         if not np.isfinite(model._theta).all():             # the epoch's last step overflowed
             self._diverged(epoch, step, "the weights became non-finite")
             return None
@@ -145,8 +184,7 @@ class _Loop:
                    f"stopped and the last weights with a finite loss were kept. Lower the learning rate "
                    f"(now {model.optimizer.current_learning_rate():g}), scale the inputs, or use clipnorm.")
         model.history.stop_reason = message
-        # _diverged → run_epoch → run_fit → Sequential.fit → the caller's line.
-        warnings.warn(message, RuntimeWarning, stacklevel=5)
+        warn(message)
 
     def recover(self):
         """After Ctrl-C: undo a half-done optimizer step."""

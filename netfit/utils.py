@@ -1,5 +1,8 @@
 """Seeds, label encoding and input checks shared by the public entry points."""
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
 
@@ -22,7 +25,7 @@ def set_random_seed(seed):
     True
     """
     global _seed_source
-    if not isinstance(seed, numbers.Integral) or seed < 0:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"set_random_seed: expected a non-negative integer, got {seed!r}.")
     _seed_source = np.random.default_rng(int(seed))
 
@@ -48,6 +51,10 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     y = check_labels(y, "to_categorical", "y")
     if num_classes is None:
         num_classes = int(y.max()) + 1 if y.size else 0
+        if y.shape[0] * num_classes * np.dtype(dtype).itemsize > 1 << 30:
+            raise ValueError(f"to_categorical: the largest label, {num_classes - 1}, would make {num_classes:,} "
+                             f"columns for {y.shape[0]:,} rows (over 1 GiB); check the labels, or pass "
+                             f"num_classes explicitly.")
     if not isinstance(num_classes, numbers.Integral) or num_classes < 1:
         raise ValueError(f"to_categorical: expected num_classes a positive integer, got {num_classes!r}.")
     if y.size and (y.min() < 0 or y.max() >= num_classes):
@@ -59,27 +66,42 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     return out
 
 
-def check_array(x, where, name="x", *, allow_int=True):
+def check_array(x, where, name="x", *, allow_int=True, fits=None):
     """Return ``x`` as a numeric ndarray, or raise a clear error.
 
-    Lists are converted; object, string and boolean arrays, empty arrays and
-    NaN/inf are refused with a message naming ``where`` and ``name``.
+    Lists are converted; masked, object, string, date and boolean arrays, empty
+    arrays and NaN/inf are refused with a message naming ``where`` and ``name``
+    and saying how to fix it; with ``fits`` (a float dtype), so are values that
+    would overflow to inf in it. The checks read ``x`` twice (its minimum and
+    maximum) and allocate nothing the size of ``x``.
     """
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{where}: expected {name} a numeric array, got {type(x).__name__}.")
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{where}: expected {name} a plain array, got a masked array; fill or drop the "
+                        f"masked entries first, e.g. {name}.filled(0) or {name}.compressed().")
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as exc:
         raise TypeError(f"{where}: expected {name} a numeric array, could not convert it ({exc}).") from None
-    if arr.dtype == object or arr.dtype.kind in "USVb" or (arr.dtype.kind in "iu" and not allow_int):
-        raise TypeError(f"{where}: expected {name} with a numeric dtype, got dtype {arr.dtype}.")
+    if arr.dtype == object or arr.dtype.kind in "USVbmM" or (arr.dtype.kind in "iu" and not allow_int):
+        raise TypeError(f"{where}: expected {name} with a numeric dtype, got dtype {arr.dtype}; "
+                        f"convert it first, e.g. np.asarray({name}, dtype='float32').")
     if arr.dtype.kind == "c":
-        raise TypeError(f"{where}: expected {name} real-valued, got complex dtype {arr.dtype}.")
+        raise TypeError(f"{where}: expected {name} real-valued, got complex dtype {arr.dtype}; "
+                        f"pass {name}.real or np.abs({name}).")
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise ValueError(f"{where}: expected {name} with at least one example, got shape {arr.shape}.")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{where}: {name} contains {bad} NaN or infinite value(s); clean or impute them first.")
+    if arr.dtype.kind == "f" and arr.size:
+        # min and max are NaN when any entry is NaN and ±inf when any is infinite.
+        low, high = float(arr.min()), float(arr.max())
+        if not (np.isfinite(low) and np.isfinite(high)):
+            bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+            raise ValueError(f"{where}: {name} contains {bad} NaN or infinite value(s); "
+                             f"clean or impute them first.")
+        if fits is not None and max(-low, high) > float(np.finfo(fits).max):
+            raise ValueError(f"{where}: {name} holds values beyond the range of the model's {np.dtype(fits)} "
+                             f"(|{name}| > {float(np.finfo(fits).max):.3g}); scale the inputs first.")
     return arr
 
 
@@ -95,6 +117,8 @@ def check_labels(y, where, name="y"):
             raise ValueError(f"{where}: expected {name} integer class labels, got non-integer floats.")
     if arr.size and arr.min() < 0:
         raise ValueError(f"{where}: expected {name} non-negative class labels, got {arr.min()}.")
+    if arr.size and arr.max() > np.iinfo(np.int64).max // 2:
+        raise ValueError(f"{where}: expected {name} class labels, got the implausibly large label {arr.max()}.")
     return arr.astype(np.int64, copy=False)
 
 
@@ -107,3 +131,49 @@ def check_positive_int(value, where, name, *, allow_none=False):
     if value < 1:
         raise ValueError(f"{where}: expected {name} >= 1, got {value}.")
     return int(value)
+
+
+def check_flag(value, where, name):
+    """Raise a TypeError naming ``name`` unless ``value`` is True or False (NumPy bools too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: expected {name} True or False, got {value!r}.")
+    return bool(value)
+
+
+def check_verbose(value, where):
+    """Raise a ValueError unless ``value`` is 0, 1, 2 or "auto" (Keras's choices; True and False count as 1 and 0)."""
+    if not isinstance(value, (numbers.Integral, str)) or value not in (0, 1, 2, "auto"):
+        raise ValueError(f"{where}: expected verbose 0, 1, 2 or 'auto', got {value!r}.")
+    return value
+
+
+def check_seed(seed, where):
+    """Return ``seed`` as a non-negative int, or raise a TypeError/ValueError naming it."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{where}: expected seed a non-negative integer (or None), got {seed!r}.")
+    if seed < 0:
+        raise ValueError(f"{where}: expected seed a non-negative integer (or None), got {seed!r}.")
+    return int(seed)
+
+
+def check_dtype(dtype, where):
+    """Return float32 or float64 as a NumPy dtype (None stays None), or raise a ValueError."""
+    if dtype is None:
+        return None
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in (np.float32, np.float64):
+        raise ValueError(f"{where}: expected dtype 'float32' or 'float64' (or None for "
+                         f"nf.config.floatx()), got {dtype!r}.")
+    return resolved
+
+
+def warn(message, category=RuntimeWarning):
+    """Issue a warning attributed to the user's line: the first caller outside netfit."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1)

@@ -1,6 +1,37 @@
-"""Named architectures: the lecture's MNIST MLP (and, in later sections, ESL's nets and a CNN)."""
-from .layers import Dense, Flatten
+"""Named architectures: the lecture's MNIST MLP, ESL's Net-1 … Net-5 and a small CNN.
+
+Every function returns an *uncompiled* :class:`~netfit.Sequential`; ``get(name)``
+looks one up by name (the table behind ``netfit train --model``).
+
+ESL's nets (Hastie, Tibshirani & Friedman, *The Elements of Statistical
+Learning*, §11.7, Table 11.1; after Le Cun 1989) read 16×16 zip-code digits.
+They differ only in how the hidden units are wired:
+
+======  ====================================================  =======  =====
+net     hidden layers                                         weights  links
+======  ====================================================  =======  =====
+Net-1   none (the inputs feed the 10 outputs directly)           2570   2570
+Net-2   12 units, fully connected                                3214   3214
+Net-3   8×8 units on 3×3 patches, 4×4 units on 5×5 patches       1226   1226
+        of the 8×8 layer (locally connected, no sharing)
+Net-4   two 8×8 shared-weight maps, then 4×4 locally             1132   2266
+        connected on both maps
+Net-5   two 8×8 shared-weight maps, then four 4×4                1060   5194
+        shared-weight maps on both
+======  ====================================================  =======  =====
+
+"Links" count a shared weight once for every unit that uses it (see
+:meth:`netfit.Sequential.count_links`). Receptive fields sit two pixels apart
+("same" padding, stride 2: 16 → 8 → 4), and every hidden unit keeps its own
+bias even where the kernel is shared (``Conv2D(bias="per_unit")``), which is
+what makes the book's counts come out.
+"""
+from .layers import Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPooling2D
 from .model import Sequential
+
+__all__ = ["lecture_mlp", "esl_net", "mnist_cnn", "get", "names"]
+
+ESL_INPUT_SHAPE = (16, 16)
 
 
 def lecture_mlp(input_shape=(28, 28), hidden=128, classes=10, seed=None):
@@ -16,3 +47,155 @@ def lecture_mlp(input_shape=(28, 28), hidden=128, classes=10, seed=None):
     return Sequential([Flatten(input_shape=input_shape),
                        Dense(hidden, activation="relu"),
                        Dense(classes, activation="softmax")], name="lecture_mlp", seed=seed)
+
+
+def esl_net(k, activation="sigmoid", output_activation="sigmoid", seed=None, *,
+            initializer="esl_uniform", bias_initializer=None, input_shape=ESL_INPUT_SHAPE, classes=10):
+    """ESL Table 11.1's Net-k (k = 1 … 5) for 16×16 digits: uncompiled, as in the book.
+
+    The book's nets have sigmoid hidden and output units and are fit by sum of
+    squares; its starting weights are uniform on [−0.7, 0.7] (``"esl_uniform"``),
+    used here for kernels *and* biases unless you pass other initializers.
+
+    Parameters
+    ----------
+    k : int
+        1: no hidden layer; 2: 12 hidden units; 3: two locally connected layers;
+        4: shared first layer (two 8×8 maps); 5: shared first and second layers
+        (four 4×4 maps on top).
+    activation : str
+        Hidden units' σ.
+    output_activation : str
+        The 10 outputs' σ; use "softmax" with a cross-entropy loss.
+    seed : int, optional
+        Seed of the starting weights (and of the shuffles in ``fit``).
+    initializer, bias_initializer : str or Initializer
+        Kernels' starting values, and the biases' (``None``: the same as the kernels').
+    input_shape : tuple
+        (16, 16) or (16, 16, 1); Net-1 and Net-2 accept any shape (they flatten it).
+    classes : int
+        Output units.
+
+    Shapes
+    ------
+    x : (n, 16, 16) or (n, 16, 16, 1)  ->  f(x) : (n, 10)
+
+    Examples
+    --------
+    >>> [esl_net(k).count_params() for k in range(1, 6)]
+    [2570, 3214, 1226, 1132, 1060]
+    >>> [esl_net(k).count_links() for k in range(1, 6)]
+    [2570, 3214, 1226, 2266, 5194]
+    """
+    if isinstance(k, bool) or k not in (1, 2, 3, 4, 5):
+        raise ValueError(f"esl_net: expected k in 1..5 (ESL Table 11.1's Net-1 … Net-5), got {k!r}.")
+    init = {"kernel_initializer": initializer,
+            "bias_initializer": initializer if bias_initializer is None else bias_initializer}
+    hidden = {"activation": activation, **init}
+    local = {"strides": 2, "padding": "same", **hidden}
+    if k == 1:
+        body = [Flatten(input_shape=input_shape)]
+    elif k == 2:
+        body = [Flatten(input_shape=input_shape), Dense(12, **hidden)]
+    else:
+        if k == 3:      # 8×8 units, each on its own 3×3 patch, two pixels apart: 64·(9 + 1) = 640 weights
+            first = LocallyConnected2D(1, 3, input_shape=input_shape, **local)
+        else:           # two 8×8 maps, one shared 3×3 kernel each, a bias per unit: 2·9 + 128 = 146
+            first = Conv2D(2, 3, bias="per_unit", input_shape=input_shape, **local)
+        if k == 5:      # four 4×4 maps, one shared 5×5×2 kernel each, a bias per unit: 4·50 + 64 = 264
+            second = Conv2D(4, 5, bias="per_unit", **local)
+        else:           # 4×4 units on 5×5 patches (of both maps for Net-4): 16·(25·c + 1)
+            second = LocallyConnected2D(1, 5, **local)
+        body = [first, second, Flatten()]
+    return Sequential(body + [Dense(classes, activation=output_activation, **init)],
+                      name=f"esl_net{k}", seed=seed)
+
+
+def mnist_cnn(input_shape=(28, 28), classes=10, seed=None):
+    """Keras's "simple MNIST convnet": two conv + max-pool stages, dropout, softmax.
+
+    Conv2D(32, 3×3, relu) → MaxPooling2D(2) → Conv2D(64, 3×3, relu) →
+    MaxPooling2D(2) → Flatten → Dropout(0.5) → Dense(classes, softmax):
+    34,826 weights for 28×28 inputs. A (28, 28) input is read as one channel,
+    so no Reshape layer is needed. Compile it with Adam and (sparse) categorical
+    cross-entropy; the Keras example trains 15 epochs at batch size 128 and
+    reaches about 99 % test accuracy.
+
+    Examples
+    --------
+    >>> model = mnist_cnn()
+    >>> model.count_params(), model.output_shape
+    (34826, (None, 10))
+    """
+    return Sequential([Conv2D(32, 3, activation="relu", input_shape=input_shape),
+                       MaxPooling2D(2),
+                       Conv2D(64, 3, activation="relu"),
+                       MaxPooling2D(2),
+                       Flatten(),
+                       Dropout(0.5),
+                       Dense(classes, activation="softmax")], name="mnist_cnn", seed=seed)
+
+
+def _esl(k):
+    def build(input_shape=None, classes=10, seed=None, **options):
+        return esl_net(k, seed=seed, input_shape=input_shape or ESL_INPUT_SHAPE, classes=classes, **options)
+    build.__doc__ = f"ESL Net-{k} (see :func:`esl_net`)."
+    return build
+
+
+def _default_shape(fn, default):
+    def build(input_shape=None, classes=10, seed=None, **options):
+        return fn(input_shape=input_shape or default, classes=classes, seed=seed, **options)
+    build.__doc__ = fn.__doc__.splitlines()[0]
+    return build
+
+
+_TABLE = {
+    "mlp": _default_shape(lecture_mlp, (28, 28)),
+    "cnn": _default_shape(mnist_cnn, (28, 28)),
+    **{f"net{k}": _esl(k) for k in range(1, 6)},
+}
+
+
+def names():
+    """The names :func:`get` knows, in table order.
+
+    Examples
+    --------
+    >>> names()
+    ['mlp', 'cnn', 'net1', 'net2', 'net3', 'net4', 'net5']
+    """
+    return list(_TABLE)
+
+
+def get(name, input_shape=None, classes=10, seed=None, **options):
+    """Return a fresh, uncompiled model by name: "mlp", "cnn", "net1" … "net5".
+
+    ``input_shape`` defaults to the architecture's own: (28, 28) for "mlp" and
+    "cnn", (16, 16) for ESL's nets (Table 11.1's counts assume 16×16 images).
+    ``options`` go to the builder: e.g. ``hidden=`` for "mlp", and for ESL's
+    nets ``activation=``, ``initializer=`` and ``output_activation=``. The nets
+    come as in the book, with sigmoid outputs for squared error; to train one
+    with cross-entropy ask for ``output_activation="softmax"``.
+
+    Examples
+    --------
+    >>> get("net5").count_params(), get("cnn", input_shape=(28, 28, 1)).count_params()
+    (1060, 34826)
+    >>> get("net5", output_activation="softmax").layers[-1].activation.name
+    'softmax'
+    >>> get("resnet")
+    Traceback (most recent call last):
+    ...
+    ValueError: zoo.get: unknown model 'resnet'; supported: mlp, cnn, net1, net2, net3, net4, net5.
+    """
+    key = name.lower() if isinstance(name, str) else name
+    if key not in _TABLE:
+        raise ValueError(f"zoo.get: unknown model {name!r}; supported: {', '.join(_TABLE)}.")
+    shape = None if input_shape is None else tuple(input_shape)
+    try:
+        return _TABLE[key](input_shape=shape, classes=classes, seed=seed, **options)
+    except TypeError as exc:
+        if "unexpected keyword" not in str(exc):
+            raise
+        raise TypeError(f"zoo.get: model {name!r} takes no option {exc.args[0].split()[-1]}.") from None

@@ -117,7 +117,12 @@ def search_dirs(spec, path=None):
     """Return the ``(folder, origin)`` pairs searched for ``spec``'s files, in lookup order."""
     places = []
     if path is not None:
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise TypeError(f"{spec.name}: expected path a folder name (str or os.PathLike), got {path!r}.")
         root = Path(path).expanduser()
+        if root.is_file():
+            raise NotADirectoryError(f"{spec.name}: expected path a folder holding {spec.dirname}/ or the "
+                                     f"data set's files, got the file {str(root)!r}; pass its folder.")
         places += [(root / spec.dirname, "path= argument"), (root, "path= argument")]
     if os.environ.get("NETFIT_DATA_DIR"):
         places.append((Path(os.environ["NETFIT_DATA_DIR"]).expanduser() / spec.dirname, "$NETFIT_DATA_DIR"))

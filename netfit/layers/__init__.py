@@ -4,15 +4,17 @@ from .base import ActivatedLayer, Layer
 from .conv import Conv2D, LocallyConnected2D
 from .dense import Dense
 from .dropout import Dropout
+from .normalization import Normalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
 from .shape import Flatten, Reshape
 
 _TABLE = {cls.__name__: cls for cls in (Activation, Dense, Dropout, Flatten, Reshape, Conv2D, LocallyConnected2D,
-                                            MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D)}
+                                            MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
+                                            Normalization)}
 
 __all__ = ["Layer", "ActivatedLayer", "Activation", "Dense", "Dropout", "Flatten", "Reshape",
            "Conv2D", "LocallyConnected2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
-           "get", "register"]
+           "Normalization", "get", "register"]
 
 
 def register(cls):

@@ -141,6 +141,9 @@ class Layer:
 
     def check_input(self, x):
         """Raise a clear error unless x is (n, *input_shape)."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{self.display_name}: expected input a NumPy array, got {type(x).__name__}; "
+                            f"convert it with np.asarray(x, dtype='float32').")
         if x.shape[1:] != self.input_shape:
             raise ValueError(f"{self.display_name}: expected input of shape (n, "
                              f"{', '.join(map(str, self.input_shape))}), got array of shape {x.shape}.")
@@ -224,13 +227,14 @@ class ActivatedLayer(Layer):
         return {**super().get_config(), "activation": self.activation.name}
 
 
-def _check_shape(shape, where):
-    if isinstance(shape, (int, np.integer)):
+def _check_shape(shape, where, name="input_shape"):
+    """Return ``shape`` as a tuple of ints, refusing strings, fractions and sizes below 1."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
         shape = (int(shape),)
-    try:
-        shape = tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"{where}: expected input_shape a tuple of positive integers, got {shape!r}.") from None
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__") or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)) for d in shape):
+        raise TypeError(f"{where}: expected {name} a tuple of positive integers, got {shape!r}.")
+    shape = tuple(int(d) for d in shape)
     if not shape or min(shape) < 1:
         raise ValueError(f"{where}: expected input_shape a tuple of positive integers, got {shape!r}.")
     return shape

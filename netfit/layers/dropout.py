@@ -1,4 +1,6 @@
 """Dropout: zero a random fraction of units while training (inverted dropout)."""
+import numbers
+
 import numpy as np
 
 from .base import Layer
@@ -36,7 +38,7 @@ class Dropout(Layer):
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= rate < 1:
+        if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ValueError(f"Dropout: expected rate in [0, 1), got {rate!r}.")
         self.rate = float(rate)
         self.seed = None if seed is None else int(seed)

@@ -1,6 +1,8 @@
 """Layers that only rearrange: Flatten and Reshape. Their backward undoes the reshape."""
 import math
 
+import numpy as np
+
 from .base import Layer, _check_shape
 
 
@@ -44,6 +46,10 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
+        if isinstance(target_shape, (str, bytes)) or not hasattr(target_shape, "__iter__") or not all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)) for d in target_shape):
+            raise TypeError(f"Reshape: expected target_shape a tuple of integers, e.g. (28, 28, 1), "
+                            f"got {target_shape!r}.")
         target = tuple(int(d) for d in target_shape)
         if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
             raise ValueError(f"Reshape: expected target_shape of positive sizes with at most one -1, "

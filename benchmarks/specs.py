@@ -1,0 +1,60 @@
+"""What is measured: the workloads, their FLOP counts, the sides, and the issue's reference figures.
+
+Shared by the driver (bench.py) and the workers (workers.py); imports nothing heavy.
+"""
+
+# -- sides -------------------------------------------------------------------------------
+# key -> (column title, description)
+SIDES = {
+    "netfit": ("netfit", "netfit (this repo), Sequential.fit / predict"),
+    "torch": ("PyTorch", "PyTorch eager, hand-written loop (torch.optim.Adam, F.cross_entropy)"),
+    "keras-torch": ("Keras/torch", "Keras 3 model.fit on the torch backend"),
+    "keras-jax": ("Keras/JAX", "Keras 3 model.fit on the JAX backend (jit_compile default)"),
+    "sklearn": ("scikit-learn", "MLPClassifier(hidden_layer_sizes=(128,), solver='adam', max_iter=1)"),
+    "numpy": ("plain NumPy", "hand-written NumPy loop (benchmarks/plain_numpy.py; im2col for the CNN)"),
+}
+PEERS = [s for s in SIDES if s != "netfit"]
+# Sides that run in the netfit environment (.venv) rather than the peers' venv.
+NETFIT_ENV_SIDES = {"netfit", "numpy"}
+
+# -- architectures -----------------------------------------------------------------------
+N_TRAIN, N_TEST = 60_000, 10_000
+
+# Weight shapes in Keras layout, kernel before bias (what netfit's get_weights() gives).
+MLP_SHAPES = [(784, 128), (128,), (128, 10), (10,)]
+CNN_SHAPES = [(3, 3, 1, 32), (32,), (3, 3, 32, 64), (64,), (1600, 10), (10,)]
+
+# Multiply-adds x 2 per example. Training = forward + ∂R/∂W for every layer + ∂R/∂x for
+# every layer except the first (nobody needs the input gradient), as netfit and the peers do.
+_MLP_FWD = 2 * (784 * 128 + 128 * 10)
+_CONV1 = 2 * 26 * 26 * 32 * (3 * 3 * 1)
+_CONV2 = 2 * 11 * 11 * 64 * (3 * 3 * 32)
+_DENSE = 2 * 1600 * 10
+FLOPS = {
+    "mlp": {"forward": _MLP_FWD, "train": _MLP_FWD + _MLP_FWD + 2 * 128 * 10},
+    "cnn": {"forward": _CONV1 + _CONV2 + _DENSE, "train": 2 * _CONV1 + 3 * _CONV2 + 3 * _DENSE},
+}
+
+# -- the issue's figures (this kind of machine, 2 cores) ------------------------------------
+# Reference values per workload and side; strings are shown as given.
+ISSUE = {
+    "mlp32": {"torch": "1.96–2.16 s", "keras-torch": "5.35 s", "keras-jax": "0.61 s", "sklearn": "2.17 s",
+              "numpy": "2.15 s"},
+    "mlp128": {"torch": "0.61 s", "numpy": "0.59 s"},
+    "mlp1024": {"torch": "0.27 s", "numpy": "0.22 s"},
+    "cnn128": {"torch": "13–19 s", "keras-torch": "22–23 s", "keras-jax": "44 s", "numpy": "33 s (im2col)"},
+    "predict-mlp": {"torch": "1.23 M/s", "numpy": "1.06 M/s"},
+    "predict-cnn": {"torch": "5.3 k/s", "numpy": "4.1 k/s"},
+    "mem-mlp": {"torch": "881 MB", "keras-torch": "650 MB", "keras-jax": "594 MB", "sklearn": "358 MB",
+                "numpy": "615 MB"},
+    "mem-cnn": {"torch": "962 MB", "keras-torch": "927 MB", "keras-jax": "884 MB", "numpy": "745 MB"},
+    "install": {"torch": "895 MB", "keras-torch": "1,236 MB", "keras-jax": "688 MB", "numpy": "98 MB"},
+}
+# Targets: (ratio netfit / PyTorch, "<=" or ">=") or an absolute bound.
+TARGETS = {
+    "mlp32": (0.3, "<="), "mlp128": (0.6, "<="), "mlp1024": (0.8, "<="), "cnn128": (1.0, "<="),
+    "predict-mlp": (1.0, ">="), "predict-cnn": (1.0, ">="),
+    "mem-mlp": (0.7, "<="), "mem-cnn": (0.7, "<="),
+}
+INSTALL_TARGET_MB = 150
+ACCURACY_TARGET = 0.975  # test accuracy after 15 epochs at batch 32

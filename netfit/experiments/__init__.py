@@ -1,0 +1,21 @@
+"""Reproducible studies, each a module with a ``run(...)`` Python API and a CLI subcommand.
+
+- :mod:`netfit.experiments.esl`: ESL Table 11.1, Net-1 … Net-5 on the zip-code
+  digits (``netfit esl``).
+
+Every experiment module offers ``add_parser(subparsers)``, which adds its
+subcommand to the ``netfit`` command with ``set_defaults(func=...)``;
+``func(args)`` returns the exit code.
+"""
+from . import esl
+
+#: Experiment modules by subcommand name.
+EXPERIMENTS = {"esl": esl}
+
+__all__ = ["esl", "EXPERIMENTS", "add_parsers"]
+
+
+def add_parsers(subparsers):
+    """Add every experiment's subcommand to an argparse ``subparsers`` object."""
+    for module in EXPERIMENTS.values():
+        module.add_parser(subparsers)

@@ -1,0 +1,172 @@
+"""Same seed, same machine -> bit-identical weights, history and predictions; in one process and across two.
+
+netfit's randomness (initial weights, shuffles, dropout masks) comes from the
+model's seed; what a seed cannot pin is how a multi-threaded BLAS splits its
+sums, so ``nf.config.set_deterministic`` / ``NETFIT_DETERMINISTIC=1`` pin BLAS
+to one thread (through threadpoolctl when installed). See docs/reliability.md.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import netfit as nf
+from netfit.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- the runs compared: shared by this process and the subprocesses (which import this file) --------
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.random((120, 12, 12)).astype(np.float32)
+    return x, (x[:, :6].sum(axis=(1, 2)) > x[:, 6:].sum(axis=(1, 2))).astype(np.int64) + 2 * (x[:, 0, 0] > 0.5)
+
+
+def mlp(seed):
+    return nf.Sequential([Flatten(input_shape=(12, 12)), Dense(32, activation="relu"), Dropout(0.2),
+                          Dense(4, activation="softmax")], seed=seed)
+
+
+def cnn(seed):
+    return nf.Sequential([Conv2D(4, 3, activation="relu", input_shape=(12, 12)), MaxPooling2D(2), Flatten(),
+                          Dropout(0.3), Dense(4, activation="softmax")], seed=seed)
+
+
+def train(make, seed=7):
+    model = make(seed)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = data()
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0, validation_split=0.2)
+    return model, history
+
+
+def fingerprint(model, history):
+    """SHA-256 of the weights' bytes, the predictions' bytes and the history."""
+    digest = hashlib.sha256()
+    for w in model.get_weights():
+        digest.update(w.tobytes())
+    digest.update(model.predict(data()[0]).tobytes())
+    digest.update(json.dumps(history.history, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def report():
+    """What a subprocess prints: both fingerprints and whether BLAS was pinned."""
+    try:
+        from threadpoolctl import threadpool_info
+        threads = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    except ImportError:
+        threads = None
+    return {"mlp": fingerprint(*train(mlp)), "cnn": fingerprint(*train(cnn)),
+            "deterministic": nf.config.deterministic(), "blas_threads": threads}
+
+
+_REPORT = "import json, test_determinism as t; print(json.dumps(t.report()))"
+
+
+@pytest.mark.parametrize("make", [mlp, cnn], ids=["mlp", "cnn-dropout"])
+def test_two_runs_in_one_process_are_bit_identical(make):
+    first, h1 = train(make)
+    second, h2 = train(make)                                            
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        assert a.tobytes() == b.tobytes()
+    assert h1.history == h2.history and h1.epoch == h2.epoch
+    assert first.predict(data()[0]).tobytes() == second.predict(data()[0]).tobytes()
+    other, _ = train(make, seed=8)                                      
+    assert fingerprint(other, _) != fingerprint(first, h1)              
+
+
+def test_set_random_seed_makes_unseeded_models_repeat():
+    def run():
+        nf.utils.set_random_seed(123)
+        model = nf.Sequential([Dense(6, activation="tanh", input_shape=(3,)), Dropout(0.5), Dense(2, activation="softmax")])
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        x = np.random.default_rng(1).standard_normal((40, 3))
+        model.fit(x, (x[:, 0] > 0).astype(int), epochs=2, batch_size=8, verbose=0)
+        return [w.tobytes() for w in model.get_weights()]
+    assert run() == run()
+
+
+def _subprocess_report(**env):
+    path = os.pathsep.join([str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])
+    full = {**os.environ, "PYTHONPATH": path, **env}
+    for key in [k for k, v in full.items() if v is None]:
+        del full[key]
+    out = subprocess.run([sys.executable, "-c", _REPORT], capture_output=True, text=True, env=full, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_two_processes_give_bit_identical_weights_and_history():
+    """Two fresh interpreters with NETFIT_DETERMINISTIC=1, and this one pinned the same way, agree bit for bit."""
+    env = {"NETFIT_DETERMINISTIC": "1", "OPENBLAS_NUM_THREADS": None, "OMP_NUM_THREADS": None}
+    first, second = _subprocess_report(**env), _subprocess_report(**env)
+    assert first["mlp"] == second["mlp"] and first["cnn"] == second["cnn"]
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        assert first["deterministic"] is False
+    else:
+        assert first["deterministic"] is True and set(first["blas_threads"]) == {1}
+    was_on = nf.config.deterministic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                 # no threadpoolctl: the fingerprints still agree here
+        nf.config.set_deterministic(True)
+    try:
+        here = {"mlp": fingerprint(*train(mlp)), "cnn": fingerprint(*train(cnn))}
+    finally:
+        nf.config.set_deterministic(was_on)
+    assert here == {"mlp": first["mlp"], "cnn": first["cnn"]}
+
+
+def test_blas_thread_count_is_the_documented_limit():
+    """Informative: whether 1 and several BLAS threads agree here (they may not on other machines)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    results = {}
+    for threads in (1, max(2, os.cpu_count() or 2)):
+        with threadpoolctl.threadpool_limits(limits=threads, user_api="blas"):
+            results[threads] = fingerprint(*train(cnn))                
+    same = len(set(results.values())) == 1
+    print(f"BLAS threads {sorted(results)}: {'identical' if same else 'different in the last bits'}")
+
+
+# -- the switch ------------------------------------------------------------------------------------
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_set_deterministic_pins_blas_to_one_thread_and_gives_the_threads_back():
+    pytest.importorskip("threadpoolctl")
+    was_on = nf.config.deterministic()
+    nf.config.set_deterministic(False)
+    before = _blas_threads()
+    try:
+        assert nf.config.set_deterministic(True) is True and nf.config.deterministic()
+        assert _blas_threads() == {1}
+        assert nf.config.set_deterministic(True) is True                  # idempotent
+        assert nf.config.set_deterministic(False) is False and not nf.config.deterministic()
+        assert _blas_threads() == before
+    finally:
+        nf.config.set_deterministic(was_on)
+
+
+def test_set_deterministic_without_threadpoolctl_warns_and_says_how(monkeypatch):
+    was_on = nf.config.deterministic()
+    nf.config.set_deterministic(False)
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)                # import fails
+    try:
+        with pytest.warns(RuntimeWarning, match=r"set_deterministic: threadpoolctl is not installed.*"
+                                                r"pip install threadpoolctl, or set OPENBLAS_NUM_THREADS=1"):
+            assert nf.config.set_deterministic(True) is False
+        assert not nf.config.deterministic()
+    finally:
+        monkeypatch.undo()
+        nf.config.set_deterministic(was_on)
