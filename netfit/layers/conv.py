@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import initializers
 from ..utils import check_positive_int
-from ._patches import Windows, pair, padding_name, sum_rows
+from ._patches import Windows, pair, padding_name
 from .base import ActivatedLayer
 
 _BIASES = ("shared", "per_unit")
@@ -108,9 +108,9 @@ class Conv2D(ActivatedLayer):
         np.matmul(self._cols.T, dz2, out=self.grads["kernel"].reshape(-1, f))
         if self.use_bias:
             if self.bias == "shared":
-                sum_rows(dz2, self.grads["bias"], self.buffer)           # Σ over examples and positions
+                self.sum_rows(dz2, self.grads["bias"])           # Σ over examples and positions
             else:
-                sum_rows(dz.reshape(n, -1), self.grads["bias"].reshape(-1), self.buffer)  # Σ over examples
+                self.sum_rows(dz.reshape(n, -1), self.grads["bias"].reshape(-1))  # Σ over examples
         if not need_input_grad:
             return None
         # s: each window's share dz·wᵀ, added back onto the pixels it covers (col2im).
@@ -214,7 +214,7 @@ class LocallyConnected2D(ActivatedLayer):
         # ∂R/∂W_p = X_pᵀ dz_p: the same product as Conv2D's, but not summed over positions.
         np.matmul(self._cols.transpose(1, 2, 0), dz_p, out=self.grads["kernel"])
         if self.use_bias:
-            sum_rows(dz.reshape(n, -1), self.grads["bias"].reshape(-1), self.buffer)   # Σ over examples
+            self.sum_rows(dz.reshape(n, -1), self.grads["bias"].reshape(-1))   # Σ over examples
         if not need_input_grad:
             return None
         # s: window rows dz_p W_pᵀ, added back onto the pixels (col2im).

@@ -65,7 +65,7 @@ class Dense(ActivatedLayer):
         dz = self.activation_backward(delta)                          # δ ⊙ σ'(z)
         np.matmul(self._x.T, dz, out=self.grads["kernel"])            # ∂R/∂α_ml = Σ_i s_im x_il
         if self.use_bias:
-            np.sum(dz, axis=0, out=self.grads["bias"])                # ∂R/∂α_m0 = Σ_i s_im
+            self.sum_rows(dz, self.grads["bias"])                     # ∂R/∂α_m0 = Σ_i s_im
         if not need_input_grad:
             return None
         # Error sent to the layer below: Σ_m α_ml (δ ⊙ σ')_im, which it multiplies by its σ'.
