@@ -15,10 +15,10 @@ __version__ = "0.1.0"
 from . import activations, callbacks, config, gradcheck, initializers, layers, losses, metrics, optimizers, utils
 from .model import Sequential
 from . import architecture, export, io, zoo
-from . import lbfgs  # registers optimizer "lbfgs" (full-batch L-BFGS; SciPy needed only to fit)
 
-__all__ = ["Sequential", "activations", "callbacks", "config", "gradcheck", "initializers", "layers",
-           "losses", "metrics", "optimizers", "utils", "zoo", "architecture", "export", "io", "lbfgs", "load_model", "__version__"]
+__all__ = ["Sequential", "load_model", "__version__", "activations", "architecture", "callbacks", "config",
+           "export", "gradcheck", "initializers", "io", "layers", "lbfgs", "losses", "metrics", "optimizers",
+           "utils", "zoo"]
 
 
 def load_model(path):

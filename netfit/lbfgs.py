@@ -301,8 +301,3 @@ def _split(model, x, y, validation_split, validation_data, where):
                          f"{n_val} validation examples; both need at least one.")
     cut = len(x) - n_val
     return (x[:cut], y[:cut]), (x[cut:], y[cut:])
-
-
-# Until netfit.optimizers' table lists it, register on import (netfit/__init__.py imports
-# this module), so that optimizers.get("lbfgs") and load_model of an L-BFGS model find it.
-optimizers._TABLE.setdefault("lbfgs", LBFGS)

@@ -291,11 +291,14 @@ class Adam(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
-_TABLE = {"sgd": SGD, "adam": Adam}
+# L-BFGS (full batch, SciPy) extends Optimizer, so it is imported once Optimizer exists.
+from .lbfgs import LBFGS  # noqa: E402
+
+_TABLE = {"sgd": SGD, "adam": Adam, "lbfgs": LBFGS}
 
 
 def get(identifier):
-    """Return an optimizer from a name ("sgd", "adam"), a config dict, or an instance."""
+    """Return an optimizer from a name ("sgd", "adam", "lbfgs"), a config dict, or an instance."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):

@@ -168,7 +168,7 @@ class Results:
             right.plot([x, x], [100 * row["min"], 100 * row["max"]], "_", color=c, markersize=12)
         book = [(x, 100 * row["book"]) for x, row in zip(xs, rows) if row["book"] is not None]
         if book:
-            right.plot(*zip(*book), "x", color="black", markersize=8, label="ESL Table 11.1")
+            right.plot(*zip(*book), "x", color="black", markersize=8, label="ESL Table 11.1 (Le Cun's 320 / 160)")
             right.legend(loc="lower right")
         right.set_xticks(xs, [self.label(row["net"]) for row in rows])
         right.set(ylabel="% correct on test data",
