@@ -261,26 +261,26 @@ def add_parser(subparsers):
         "esl", help="reproduce ESL Table 11.1: Net-1 … Net-5 on the zip-code digits",
         description="Train ESL's Net-1 … Net-5 (Table 11.1) on random draws of 320 training and 160 test "
                     "zip-code digits (or, with --full, on all 7,291 / 2,007), with sigmoid outputs and "
-                    "squared error as in the book, and report test accuracy beside the book's.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "squared error as in the book, and report test accuracy beside the book's.")
     p.add_argument("--repeats", type=int, default=None, help="random draws and starts (default 10; 3 with --full)")
     p.add_argument("--epochs", type=int, default=None, help="epochs per net (default 100; 30 with --full)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--optimizer", default="adam", choices=tuple(DEFAULT_LR))
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws and starts (default 0)")
+    p.add_argument("--optimizer", default="adam", choices=tuple(DEFAULT_LR), help="default adam")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default 0.01 for adam, 1.0 for sgd)")
-    p.add_argument("--batch-size", type=int, default=32, help="0 for full-batch gradient descent")
+    p.add_argument("--batch-size", type=int, default=32, help="default 32; 0 for full-batch gradient descent")
     p.add_argument("--loss", default="mse", choices=tuple(LOSSES),
-                   help="mse: sigmoid outputs, squared error (the book); crossentropy: softmax outputs")
+                   help="mse (default): sigmoid outputs, squared error, as in the book; "
+                        "crossentropy: softmax outputs")
     p.add_argument("--full", action="store_true", help="use all 7,291 training and 2,007 test digits")
     p.add_argument("--nets", nargs="+", default=list(NETS), choices=CHOICES, metavar="NET",
-                   help=f"which nets ({', '.join(CHOICES)})")
+                   help=f"which nets, from {', '.join(CHOICES)} (default: net1 … net5)")
     p.add_argument("--train-size", type=int, default=None, help="training digits per draw (default 320)")
     p.add_argument("--test-size", type=int, default=None, help="test digits per draw (default 160)")
-    p.add_argument("--init", default="esl_uniform", help="starting weights (the book's: uniform ±0.7)")
-    p.add_argument("--activation", default="sigmoid", help="hidden units' activation")
-    p.add_argument("--out", default="esl-output", help="folder for results.md, results.csv, esl.png")
+    p.add_argument("--init", default="esl_uniform", help="starting weights (default esl_uniform, the book's ±0.7)")
+    p.add_argument("--activation", default="sigmoid", help="hidden units' activation (default sigmoid)")
+    p.add_argument("--out", default="esl-output", help="folder for results.md, results.csv, curves.csv, esl.png (default esl-output)")
     p.add_argument("--no-plot", action="store_true", help="skip esl.png")
-    p.add_argument("--verbose", type=int, default=1, choices=(0, 1))
+    p.add_argument("--verbose", type=int, default=1, choices=(0, 1), help="1 (default): a line per trained net")
     p.set_defaults(func=main)
     return p
 
