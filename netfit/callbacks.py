@@ -252,7 +252,8 @@ class ProgressBar(Callback):
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self.start
         per_step = elapsed / max(self.steps, 1)
-        timing = f"{_duration(elapsed)} {per_step * 1e3:.0f}ms/step"
+        step_time = f"{per_step * 1e3:.0f}ms" if per_step >= 1e-3 else f"{per_step * 1e6:.0f}us"
+        timing = f"{_duration(elapsed)} {step_time}/step"
         if self.verbose == 2:
             self.out.write(f"{self.steps}/{self.steps} - {timing}{_format_logs(logs)}\n")
         else:

@@ -238,15 +238,19 @@ def cmd_demo(args):
     model.metadata = metadata
     model_path = os.path.join(args.out, "lecture_mlp.netfit")
     model.save(model_path)
-    _plots(args.out, model, x_test, y_test, predicted, metadata["class_names"], model.history)
+    _plots(args.out, model, x_test, y_test, predicted, metadata["class_names"], model.history,
+           train=(x_train[:9], y_train[:9], model.predict_classes(x_train[:9])))
     print(f"Wrote {model_path}")
     print(f"Done in {time.perf_counter() - start:.1f} s. Convolutional models do better: "
           f"try `netfit train --model cnn`.")
     return 0
 
 
-def _plots(folder, model, x, y, predicted, names, history):
-    """Draw what netfit.plotting offers into ``folder``; a picture that fails only warns."""
+def _plots(folder, model, x, y, predicted, names, history, train=None):
+    """Draw what netfit.plotting offers into ``folder``; a picture that fails only warns.
+
+    ``train`` = (images, labels, predictions) adds the grid of training digits the lecture shows.
+    """
     try:
         from . import plotting
     except ImportError as exc:
@@ -258,6 +262,10 @@ def _plots(folder, model, x, y, predicted, names, history):
             ("plot_confusion_matrix", "confusion_matrix.png", lambda f, p: f(y, predicted, p, class_names=names)),
             ("plot_first_layer", "first_layer.png", lambda f, p: f(model, p)),
             ("plot_digits", "test_predictions.png", lambda f, p: f(digits, y, predicted, path=p))]
+    if train is not None:
+        images, labels, guesses = train
+        images = images.reshape(images.shape[:3]) if images.ndim == 4 and images.shape[-1] == 1 else images
+        jobs.append(("plot_digits", "train_predictions.png", lambda f, p: f(images, labels, guesses, path=p)))
     for function, name, call in jobs:
         draw = getattr(plotting, function, None)
         if draw is None or (history is None and function == "plot_history"):

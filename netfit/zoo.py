@@ -1,4 +1,4 @@
-"""Named architectures: the lecture's MNIST MLP, ESL's Net-1 … Net-5 and a small CNN.
+"""Named architectures: the lecture's MNIST MLP, ESL's Net-1 … Net-5 and two small CNNs.
 
 Every function returns an *uncompiled* :class:`~netfit.Sequential`; ``get(name)``
 looks one up by name (the table behind ``netfit train --model``).
@@ -29,7 +29,7 @@ what makes the book's counts come out.
 from .layers import Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPooling2D
 from .model import Sequential
 
-__all__ = ["lecture_mlp", "esl_net", "mnist_cnn", "get", "names"]
+__all__ = ["lecture_mlp", "esl_net", "mnist_cnn", "zip_cnn", "get", "names"]
 
 ESL_INPUT_SHAPE = (16, 16)
 
@@ -136,6 +136,38 @@ def mnist_cnn(input_shape=(28, 28), classes=10, seed=None):
                        Dense(classes, activation="softmax")], name="mnist_cnn", seed=seed)
 
 
+def zip_cnn(input_shape=ESL_INPUT_SHAPE, classes=10, seed=None):
+    """A small VGG-style CNN for 16×16 digits (ESL's zip codes): two 'same'-padded 3×3 stages.
+
+    Conv2D(32, 3×3, same, relu) ×2 → MaxPooling2D(2) → Conv2D(64, 3×3, same, relu) ×2 →
+    MaxPooling2D(2) → Flatten → Dropout(0.25) → Dense(128, relu) → Dropout(0.5) →
+    Dense(classes, softmax): 197,482 weights for 16×16 inputs. 'Same' padding keeps
+    the maps at 16×16 and 8×8 before each pooling, so the top stage still sees 4×4
+    maps (:func:`mnist_cnn`'s 'valid' convolutions shrink 16×16 digits to 2×2).
+    Compile it with Adam and (sparse) categorical cross-entropy; the recipe used by
+    ``netfit esl --full --nets zipcnn`` (learning rate 10⁻³ decaying ×0.9 per epoch,
+    weight decay 10⁻⁴, batches of 64) is in :mod:`netfit.experiments.esl`.
+
+    Examples
+    --------
+    >>> model = zip_cnn()
+    >>> model.count_params(), model.output_shape
+    (197482, (None, 10))
+    """
+    same = {"padding": "same", "activation": "relu"}
+    return Sequential([Conv2D(32, 3, input_shape=input_shape, **same),
+                       Conv2D(32, 3, **same),
+                       MaxPooling2D(2),
+                       Conv2D(64, 3, **same),
+                       Conv2D(64, 3, **same),
+                       MaxPooling2D(2),
+                       Flatten(),
+                       Dropout(0.25),
+                       Dense(128, activation="relu"),
+                       Dropout(0.5),
+                       Dense(classes, activation="softmax")], name="zip_cnn", seed=seed)
+
+
 def _esl(k):
     def build(input_shape=None, classes=10, seed=None, **options):
         return esl_net(k, seed=seed, input_shape=input_shape or ESL_INPUT_SHAPE, classes=classes, **options)
@@ -153,6 +185,7 @@ def _default_shape(fn, default):
 _TABLE = {
     "mlp": _default_shape(lecture_mlp, (28, 28)),
     "cnn": _default_shape(mnist_cnn, (28, 28)),
+    "zipcnn": _default_shape(zip_cnn, ESL_INPUT_SHAPE),
     **{f"net{k}": _esl(k) for k in range(1, 6)},
 }
 
@@ -163,16 +196,16 @@ def names():
     Examples
     --------
     >>> names()
-    ['mlp', 'cnn', 'net1', 'net2', 'net3', 'net4', 'net5']
+    ['mlp', 'cnn', 'zipcnn', 'net1', 'net2', 'net3', 'net4', 'net5']
     """
     return list(_TABLE)
 
 
 def get(name, input_shape=None, classes=10, seed=None, **options):
-    """Return a fresh, uncompiled model by name: "mlp", "cnn", "net1" … "net5".
+    """Return a fresh, uncompiled model by name: "mlp", "cnn", "zipcnn", "net1" … "net5".
 
     ``input_shape`` defaults to the architecture's own: (28, 28) for "mlp" and
-    "cnn", (16, 16) for ESL's nets (Table 11.1's counts assume 16×16 images).
+    "cnn", (16, 16) for "zipcnn" and ESL's nets (Table 11.1's counts assume 16×16 images).
     ``options`` go to the builder: e.g. ``hidden=`` for "mlp", and for ESL's
     nets ``activation=``, ``initializer=`` and ``output_activation=``. The nets
     come as in the book, with sigmoid outputs for squared error; to train one
@@ -187,7 +220,7 @@ def get(name, input_shape=None, classes=10, seed=None, **options):
     >>> get("resnet")
     Traceback (most recent call last):
     ...
-    ValueError: zoo.get: unknown model 'resnet'; supported: mlp, cnn, net1, net2, net3, net4, net5.
+    ValueError: zoo.get: unknown model 'resnet'; supported: mlp, cnn, zipcnn, net1, net2, net3, net4, net5.
     """
     key = name.lower() if isinstance(name, str) else name
     if key not in _TABLE:
