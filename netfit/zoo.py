@@ -185,8 +185,8 @@ def _default_shape(fn, default):
 _TABLE = {
     "mlp": _default_shape(lecture_mlp, (28, 28)),
     "cnn": _default_shape(mnist_cnn, (28, 28)),
-    "zipcnn": _default_shape(zip_cnn, ESL_INPUT_SHAPE),
     **{f"net{k}": _esl(k) for k in range(1, 6)},
+    "zipcnn": _default_shape(zip_cnn, ESL_INPUT_SHAPE),
 }
 
 
@@ -196,13 +196,13 @@ def names():
     Examples
     --------
     >>> names()
-    ['mlp', 'cnn', 'zipcnn', 'net1', 'net2', 'net3', 'net4', 'net5']
+    ['mlp', 'cnn', 'net1', 'net2', 'net3', 'net4', 'net5', 'zipcnn']
     """
     return list(_TABLE)
 
 
 def get(name, input_shape=None, classes=10, seed=None, **options):
-    """Return a fresh, uncompiled model by name: "mlp", "cnn", "zipcnn", "net1" … "net5".
+    """Return a fresh, uncompiled model by name: "mlp", "cnn", "net1" … "net5", "zipcnn".
 
     ``input_shape`` defaults to the architecture's own: (28, 28) for "mlp" and
     "cnn", (16, 16) for "zipcnn" and ESL's nets (Table 11.1's counts assume 16×16 images).
@@ -220,7 +220,7 @@ def get(name, input_shape=None, classes=10, seed=None, **options):
     >>> get("resnet")
     Traceback (most recent call last):
     ...
-    ValueError: zoo.get: unknown model 'resnet'; supported: mlp, cnn, zipcnn, net1, net2, net3, net4, net5.
+    ValueError: zoo.get: unknown model 'resnet'; supported: mlp, cnn, net1, net2, net3, net4, net5, zipcnn.
     """
     key = name.lower() if isinstance(name, str) else name
     if key not in _TABLE:
