@@ -36,6 +36,7 @@ EXAMPLES = {
     "MaxPooling2D": ((6, 6, 2), lambda: [layers.MaxPooling2D(2), Flatten()]),
     "AveragePooling2D": ((5, 5, 2), lambda: [layers.AveragePooling2D(2, padding="same"), Flatten()]),
     "GlobalAveragePooling2D": ((4, 4, 3), lambda: [layers.GlobalAveragePooling2D()]),
+    "Normalization": ((3,), lambda: [layers.Normalization(mean=[0.5, -1.0, 2.0], variance=[1.0, 4.0, 0.25])]),
 }
 _NOT_LAYERS = {"Layer", "ActivatedLayer", "get", "register"}
 LAYER_NAMES = sorted(set(EXAMPLES) | {n for n in getattr(layers, "__all__", []) if n not in _NOT_LAYERS})
