@@ -35,6 +35,7 @@ import numpy as np
 
 from . import callbacks as callbacks_mod
 from . import optimizers
+from .training import check_count, split_validation
 from .utils import check_positive_int
 
 __all__ = ["LBFGS", "fit_lbfgs"]
@@ -131,14 +132,14 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
                           "(or pip install 'netfit[sklearn]'), or compile with optimizer='adam'.") from None
     model._ensure_compiled("fit")
     x, y = model._check_xy(x, y, where)
-    epochs, initial_epoch = _count(epochs, where, "epochs"), _count(initial_epoch, where, "initial_epoch")
+    epochs, initial_epoch = check_count(epochs, where, "epochs"), check_count(initial_epoch, where, "initial_epoch")
     if verbose not in (0, 1, 2, "auto"):
         raise ValueError(f"{where}: expected verbose 0, 1, 2 or 'auto', got {verbose!r}.")
     random_layers = [layer.display_name for layer in model.layers if layer.needs_rng]
     if random_layers:
         raise ValueError(f"{where}: L-BFGS needs a deterministic objective, but {', '.join(random_layers)} "
                          f"draw(s) random masks in training; remove them or use optimizer='adam'.")
-    (x, y), val = _split(model, x, y, validation_split, validation_data, where)
+    (x, y), val = split_validation(model, x, y, validation_split, validation_data, where)
     optimizer = model.optimizer
     history = model.history = callbacks_mod.History()
     history.params = {"epochs": epochs, "steps": 1, "batch_size": len(x), "samples": len(x), "optimizer": "lbfgs"}
@@ -277,27 +278,3 @@ def _serial_scipy_blas():
     if not paths:
         return contextlib.nullcontext()
     return controller.select(filepath=paths).limit(limits=1)
-
-
-def _count(value, where, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{where}: expected {name} a non-negative integer, got {value!r}.")
-    return int(value)
-
-
-def _split(model, x, y, validation_split, validation_data, where):
-    """Keras's rule, as in the mini-batch loop: validation_split takes the *last* fraction."""
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError(f"{where}: expected validation_data a tuple (x_val, y_val).")
-        return (x, y), model._check_xy(*validation_data, f"{where} (validation_data)")
-    if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
-        raise ValueError(f"{where}: expected validation_split in [0, 1), got {validation_split!r}.")
-    if not validation_split:
-        return (x, y), None
-    n_val = int(round(len(x) * validation_split))
-    if n_val < 1 or n_val >= len(x):
-        raise ValueError(f"{where}: validation_split={validation_split} leaves {len(x) - n_val} training and "
-                         f"{n_val} validation examples; both need at least one.")
-    cut = len(x) - n_val
-    return (x[:cut], y[:cut]), (x[cut:], y[cut:])

@@ -22,10 +22,10 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     where = "Sequential.fit"
     model._ensure_compiled("fit")
     x, y = model._check_xy(x, y, where)
-    epochs = _check_count(epochs, where, "epochs")
-    initial_epoch = _check_count(initial_epoch, where, "initial_epoch")
+    epochs = check_count(epochs, where, "epochs")
+    initial_epoch = check_count(initial_epoch, where, "initial_epoch")
     verbose = 1 if check_verbose(verbose, where) == "auto" else verbose
-    (x, y), val = _split_validation(model, x, y, validation_split, validation_data, where)
+    (x, y), val = split_validation(model, x, y, validation_split, validation_data, where)
     n = x.shape[0]
     batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
     steps = math.ceil(n / batch_size)
@@ -192,13 +192,14 @@ class _Loop:
             self.model._theta[...] = self.model._theta_good
 
 
-def _check_count(value, where, name):
+def check_count(value, where, name):
+    """Return ``value`` as an int >= 0 (epochs, initial_epoch), or raise a ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"{where}: expected {name} a non-negative integer, got {value!r}.")
     return int(value)
 
 
-def _split_validation(model, x, y, validation_split, validation_data, where):
+def split_validation(model, x, y, validation_split, validation_data, where):
     """Keras's rule: validation_split takes the *last* fraction, before shuffling."""
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
