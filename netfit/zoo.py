@@ -144,9 +144,10 @@ def zip_cnn(input_shape=ESL_INPUT_SHAPE, classes=10, seed=None):
     Dense(classes, softmax): 197,482 weights for 16×16 inputs. 'Same' padding keeps
     the maps at 16×16 and 8×8 before each pooling, so the top stage still sees 4×4
     maps (:func:`mnist_cnn`'s 'valid' convolutions shrink 16×16 digits to 2×2).
-    Compile it with Adam and (sparse) categorical cross-entropy; the recipe used by
-    ``netfit esl --full --nets zipcnn`` (learning rate 10⁻³ decaying ×0.9 per epoch,
-    weight decay 10⁻⁴, batches of 64) is in :mod:`netfit.experiments.esl`.
+    Compile it with Adam and (sparse) categorical cross-entropy. Trained by
+    ``netfit esl --full --nets zipcnn --shift --epochs 25 --batch-size 64`` (Adam
+    from 10⁻³ decaying ×0.9 per epoch, weight decay 10⁻⁴, digits moved ±1 pixel;
+    see :mod:`netfit.experiments.esl`) it reaches 97.7 % on zip.test (3 seeds).
 
     Examples
     --------

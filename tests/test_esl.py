@@ -148,3 +148,23 @@ def test_real_zip_digits_320_and_160(tmp_path):
     (run,) = results.runs
     assert (run["train_size"], run["test_size"], run["weights"]) == (320, 160, 2570)
     assert 0.0 <= run["test_accuracy"] <= 1.0
+
+
+def test_shift_pixels_moves_each_image_by_at_most_one_pixel():
+    rng = np.random.default_rng(0)
+    x = np.full((200, 6, 6), -1.0, "float32")
+    x[:, 2, 3] = 1.0                                   # one bright pixel per image
+    moved = esl.shift_pixels(x, np.random.default_rng(1))
+    assert moved.shape == x.shape and moved.dtype == x.dtype
+    rows, cols = np.nonzero(moved == 1.0)[1:]
+    assert len(rows) == 200                            # the pixel never falls off a 6×6 image
+    assert set(rows) <= {1, 2, 3} and set(cols) <= {2, 3, 4}
+    assert len({(r, c) for r, c in zip(rows, cols)}) == 9          # all nine shifts occur in 200 draws
+    assert np.count_nonzero(moved == -1.0) == 200 * 35           # the rest is background
+    edge = np.full((50, 4, 4), 1.0, "float32")
+    assert (esl.shift_pixels(edge, rng) == -1.0).any()             # what a shift uncovers is background
+
+
+def test_zipcnn_only_on_the_full_split(data):
+    with pytest.raises(ValueError, match="zipcnn"):
+        esl.run(nets=["zipcnn"], repeats=1, epochs=1, data=data, plot=False, verbose=0)

@@ -127,8 +127,27 @@ def test_mnist_cnn_takes_channel_axis_other_sizes_and_trains_a_step():
     assert np.isfinite(history.history["loss"]).all()
 
 
+def test_zip_cnn_keeps_4x4_maps_for_16x16_digits_and_trains_a_step():
+    model = built(zoo.zip_cnn(seed=0))
+    # 320 + 9,248 + 18,496 + 36,928 (convolutions) + 131,200 + 1,290 (dense) weights
+    assert model.count_params() == 197_482 and model.output_shape == (None, 10) and model.name == "zip_cnn"
+    assert [layer.output_shape for layer in model.layers[:7]] == [
+        (16, 16, 32), (16, 16, 32), (8, 8, 32), (8, 8, 64), (8, 8, 64), (4, 4, 64), (4 * 4 * 64,)]
+    assert [type(layer) for layer in model.layers[7:]] == [Dropout, Dense, Dropout, Dense]
+    assert model.layers[-1].activation.name == "softmax"
+    assert zoo.zip_cnn(input_shape=(16, 16, 1), classes=3).count_params() == 197_482 - 7 * 129
+    got = zoo.get("zipcnn", seed=3)
+    assert got.input_shape == (None, 16, 16) and got.count_params() == 197_482 and not got.compiled
+    same = zoo.get("ZipCNN", seed=3)
+    assert all(np.array_equal(u, v) for u, v in zip(got.get_weights(), same.get_weights()))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16)).astype(np.float32)
+    history = model.fit(x, np.arange(8) % 10, epochs=2, batch_size=4, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
 def test_get_table_and_defaults():
-    assert zoo.names() == ["mlp", "cnn", "net1", "net2", "net3", "net4", "net5"]
+    assert zoo.names() == ["mlp", "cnn", "net1", "net2", "net3", "net4", "net5", "zipcnn"]
     assert zoo.get("mlp").count_params() == 101_770
     assert zoo.get("cnn").count_params() == 34_826
     assert [zoo.get(f"net{k}").count_params() for k in range(1, 6)] == [w for w, _ in ESL_TABLE.values()]
@@ -142,7 +161,7 @@ def test_get_table_and_defaults():
 
 def test_get_unknown_name_lists_the_supported_ones():
     with pytest.raises(ValueError, match=r"zoo\.get: unknown model 'lenet'; supported: mlp, cnn, net1, "
-                                         r"net2, net3, net4, net5\."):
+                                         r"net2, net3, net4, net5, zipcnn\."):
         zoo.get("lenet")
 
 

@@ -9,7 +9,8 @@ import numpy as np
 
 #: ESL Table 11.1's test accuracies (Le Cun's 320/160 digits).
 BOOK_ACCURACY = {"net1": 0.800, "net2": 0.870, "net3": 0.885, "net4": 0.940, "net5": 0.984}
-LABELS = {"net1": "Net-1", "net2": "Net-2", "net3": "Net-3", "net4": "Net-4", "net5": "Net-5", "cnn": "CNN"}
+LABELS = {"net1": "Net-1", "net2": "Net-2", "net3": "Net-3", "net4": "Net-4", "net5": "Net-5", "cnn": "CNN",
+          "zipcnn": "ZIP CNN"}
 ARCHITECTURES = {
     "net1": "no hidden layer",
     "net2": "12 hidden units, fully connected",
@@ -17,6 +18,7 @@ ARCHITECTURES = {
     "net4": "2 shared 8×8 maps, then 4×4 locally connected",
     "net5": "2 shared 8×8 maps, then 4 shared 4×4 maps",
     "cnn": "Keras mnist_convnet (relu, max-pool, dropout, softmax + CE)",
+    "zipcnn": "2×2 'same' 3×3 conv blocks (32, 64), max-pool, dropout, dense 128, softmax + CE",
 }
 RUN_FIELDS = ("net", "repeat", "train_size", "test_size", "epochs", "test_accuracy", "train_accuracy",
               "seconds", "weights", "links")
@@ -86,8 +88,15 @@ class Results:
         opt = ("Adam" if c["optimizer"] == "adam" else "SGD with momentum 0.9") + f" (learning rate {c['lr']:g})"
         batch = "full batch" if c["batch_size"] is None else f"batch size {c['batch_size']}"
         init = "uniform on ±0.7 (the book's)" if c["initializer"] == "esl_uniform" else c["initializer"]
-        return (f"Protocol: {data}. {loss}; {c['activation']} hidden units; {opt}, {batch}, {c['epochs']} epochs; "
+        text = (f"Protocol: {data}. {loss}; {c['activation']} hidden units; {opt}, {batch}, {c['epochs']} epochs; "
                 f"starting weights {init}. Test accuracy after the last epoch.")
+        if c.get("shift"):
+            text += " Training digits moved by a random ±1 pixel each epoch."
+        if "zipcnn" in c.get("nets", ()):
+            text += (" The ZIP CNN uses its own recipe instead (relu units, softmax + cross-entropy, Glorot "
+                     "starting weights, Adam from 1e-3 decaying ×0.9 per epoch, weight decay 1e-4), chosen on the "
+                     "last 1,000 zip.train digits.")
+        return text
 
     def to_markdown(self):
         """The summary as a Markdown section: protocol, command, and the table beside ESL's numbers."""
