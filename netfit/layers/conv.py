@@ -120,14 +120,10 @@ class Conv2D(ActivatedLayer):
 
     def count_links(self):
         """Connections out_h·out_w·filters·(kh·kw·c_in + 1): a shared weight counts at every use."""
-        win = self._win
-        return win.positions * self.filters * (win.kh * win.kw * win.c + self.use_bias)
+        return _links(self)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding, "use_bias": self.use_bias,
-                "bias": self.bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+        return {**super().get_config(), **_window_config(self), "bias": self.bias}
 
 
 class LocallyConnected2D(ActivatedLayer):
@@ -224,11 +220,21 @@ class LocallyConnected2D(ActivatedLayer):
 
     def count_links(self):
         """Connections: out_h·out_w·filters·(kh·kw·c_in + 1), here equal to the weights."""
-        win = self._win
-        return win.positions * self.filters * (win.kh * win.kw * win.c + self.use_bias)
+        return _links(self)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding, "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+        return {**super().get_config(), **_window_config(self)}
+
+
+def _links(layer):
+    """out_h·out_w·filters·(kh·kw·c_in + 1): one multiplication per input of every unit."""
+    win = layer._win
+    return win.positions * layer.filters * (win.kh * win.kw * win.c + layer.use_bias)
+
+
+def _window_config(layer):
+    """The constructor arguments Conv2D and LocallyConnected2D share, JSON-ready."""
+    return {"filters": layer.filters, "kernel_size": list(layer.kernel_size), "strides": list(layer.strides),
+            "padding": layer.padding, "use_bias": layer.use_bias,
+            "kernel_initializer": initializers.serialize(layer.kernel_initializer),
+            "bias_initializer": initializers.serialize(layer.bias_initializer)}
