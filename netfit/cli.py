@@ -33,7 +33,8 @@ from .images import fit_shape as _fit_shape, load_data, read_image   # pictures 
 # softmax outputs here, to match the cross-entropy that `train` fits (the book's
 # sigmoid outputs and squared error are `netfit esl`'s business).
 MODELS = {"mlp": ("lecture_mlp", (), {}, "mnist"), "cnn": ("mnist_cnn", (), {}, "mnist"),
-          **{f"net{k}": ("esl_net", (k,), {"output_activation": "softmax"}, "zip") for k in range(1, 6)}}
+          **{f"net{k}": ("esl_net", (k,), {"output_activation": "softmax"}, "zip") for k in range(1, 6)},
+          "zipcnn": ("zip_cnn", (), {}, "zip")}
 
 
 # -- models and data -------------------------------------------------------------------------
@@ -300,8 +301,8 @@ def build_parser():
     train = sub.add_parser("train", help="train a model on a data set and save it",
                            description="Train with sparse categorical cross-entropy and report test accuracy. "
                                        "Ctrl-C stops training, saves the weights reached and exits with 130.")
-    train.add_argument("--data", type=_data_arg, help="mnist, zip or fashion (default: zip for net1..net5, "
-                       "else mnist)")
+    train.add_argument("--data", type=_data_arg,
+                       help="mnist, zip or fashion (default: zip for net1..net5 and zipcnn, else mnist)")
     train.add_argument("--model", default="mlp", type=_model_arg, help=model_help)
     train.add_argument("--epochs", type=_COUNT, default=15)
     train.add_argument("--batch-size", type=_POSITIVE, default=32)
