@@ -245,12 +245,8 @@ class _Objective:
             total += weight * model.loss.value(y_pred, yb, model.layers[-1]._z if fused else None)
             model._backward(y_pred, yb)
             grad += weight * model._grad
-        lam = model.optimizer.weight_decay
-        if lam:
-            for part in model._decay:
-                w = theta[part]
-                total += lam * float(np.dot(w, w))               # λ Σ w²
-                grad[part] += 2.0 * lam * w                      # ∂(λ Σ w²)/∂w = 2λw
+        total += model.optimizer.penalty(theta)                 # λ Σ w² over the kernels
+        model.optimizer.add_penalty_gradient(theta, grad)        # and its gradient 2λw
         if not (math.isfinite(total) and np.isfinite(grad).all()):
             raise _NonFinite(f"the loss became {total}" if not math.isfinite(total) else "the gradient overflowed")
         if total < self.best_f:

@@ -233,8 +233,7 @@ class Sequential:
         self._grad[...] = 0
         self._backward(y_pred, y)
         flat = self._grad.copy()
-        for part in self._decay:
-            flat[part] += 2.0 * self.optimizer.weight_decay * self._theta[part]
+        self.optimizer.add_penalty_gradient(self._theta, flat)
         return loss, [flat[part].reshape(shape) for part, shape in self._slices]
 
     # -- fit -----------------------------------------------------------------------------

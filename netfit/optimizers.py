@@ -126,11 +126,15 @@ class Optimizer:
             return 0.0
         return self.weight_decay * sum(float(np.vdot(theta[s], theta[s])) for s in self.decay_slices)
 
-    def step(self, theta, grad):
-        """Update θ in place from the gradient g, which is then used as scratch space (its values are lost)."""
+    def add_penalty_gradient(self, theta, grad):
+        """g += 2λw on the kernels: the gradient of :meth:`penalty`, added in place."""
         if self.weight_decay:
             for s in self.decay_slices:
                 grad[s] += (2.0 * self.weight_decay) * theta[s]      # ∂(λ Σ w²)/∂w = 2λw
+
+    def step(self, theta, grad):
+        """Update θ in place from the gradient g, which is then used as scratch space (its values are lost)."""
+        self.add_penalty_gradient(theta, grad)
         if self.clipvalue is not None:
             np.clip(grad, -self.clipvalue, self.clipvalue, out=grad)
         if self.clipnorm is not None:

@@ -33,9 +33,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     history = callbacks_mod.History()
     params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}
     cbs = [history] + ([callbacks_mod.ProgressBar(verbose)] if verbose else []) + list(callbacks or [])
-    for cb in cbs:
-        if not isinstance(cb, callbacks_mod.Callback):
-            raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
+    for cb in cbs:                            # their types were checked by Sequential.fit
         cb.set_model(model)
         cb.set_params(params)
     model.stop_training = False
