@@ -63,17 +63,11 @@ class Conv2D(ActivatedLayer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  bias="shared", kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(activation, **kwargs)
-        where = self.display_name
-        self.filters = check_positive_int(filters, where, "filters")
-        self.kernel_size = pair(kernel_size, where, "kernel_size")
-        self.strides = pair(strides, where, "strides")
-        self.padding = padding_name(padding, where)
-        self.use_bias = bool(use_bias)
+        _set_window_args(self, filters, kernel_size, strides, padding, use_bias, kernel_initializer,
+                         bias_initializer)
         if bias not in _BIASES:
-            raise ValueError(f"{where}: expected bias 'shared' or 'per_unit', got {bias!r}.")
+            raise ValueError(f"{self.display_name}: expected bias 'shared' or 'per_unit', got {bias!r}.")
         self.bias = bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
 
     def build(self, input_shape):
         win = self._win = Windows(self.display_name, input_shape, self.kernel_size, self.strides,
@@ -170,14 +164,8 @@ class LocallyConnected2D(ActivatedLayer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(activation, **kwargs)
-        where = self.display_name
-        self.filters = check_positive_int(filters, where, "filters")
-        self.kernel_size = pair(kernel_size, where, "kernel_size")
-        self.strides = pair(strides, where, "strides")
-        self.padding = padding_name(padding, where)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        _set_window_args(self, filters, kernel_size, strides, padding, use_bias, kernel_initializer,
+                         bias_initializer)
 
     def build(self, input_shape):
         win = self._win = Windows(self.display_name, input_shape, self.kernel_size, self.strides,
@@ -224,6 +212,19 @@ class LocallyConnected2D(ActivatedLayer):
 
     def get_config(self):
         return {**super().get_config(), **_window_config(self)}
+
+
+def _set_window_args(layer, filters, kernel_size, strides, padding, use_bias, kernel_initializer,
+                     bias_initializer):
+    """Check and store the constructor arguments Conv2D and LocallyConnected2D share."""
+    where = layer.display_name
+    layer.filters = check_positive_int(filters, where, "filters")
+    layer.kernel_size = pair(kernel_size, where, "kernel_size")
+    layer.strides = pair(strides, where, "strides")
+    layer.padding = padding_name(padding, where)
+    layer.use_bias = bool(use_bias)
+    layer.kernel_initializer = initializers.get(kernel_initializer)
+    layer.bias_initializer = initializers.get(bias_initializer)
 
 
 def _links(layer):
