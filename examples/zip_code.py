@@ -17,8 +17,6 @@ import argparse
 import os
 from pathlib import Path
 
-import numpy as np
-
 import netfit as nf
 from netfit.datasets import zipcode
 from netfit.layers import Dense

@@ -118,8 +118,8 @@ class _Loop:
         np.copyto(model._theta_good, model._theta)
 
     def run_epoch(self, epoch, shuffle, cbs):
-        model, x, y, b = self.model, self.x, self.y, self.batch_size
-        n = x.shape[0]
+        model, b = self.model, self.batch_size
+        n = self.x.shape[0]
         # Seeding by (model seed, epoch) makes epoch k's order and dropout masks the
         # same whether or not training stopped and resumed before it.
         rng = np.random.default_rng([model.seed, epoch])

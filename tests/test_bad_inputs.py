@@ -13,9 +13,6 @@ optimizers); they are strict xfails, so fixing the library turns them into
 failures that ask for the mark to be removed. docs/reliability.md lists them.
 """
 import copy
-import errno
-import json
-import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -25,7 +22,7 @@ import netfit as nf
 from netfit import callbacks, cli, datasets, io, layers, losses, optimizers, utils
 from netfit.datasets import mnist, zipcode
 from netfit.datasets._idx import parse_idx
-from netfit.layers import (Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten,
+from netfit.layers import (Activation, AveragePooling2D, Conv2D, Dense, Dropout,
                            GlobalAveragePooling2D, LocallyConnected2D, MaxPooling2D, Reshape)
 
 N = 6

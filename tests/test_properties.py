@@ -11,7 +11,6 @@ import math
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import netfit as nf

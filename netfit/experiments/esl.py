@@ -52,7 +52,6 @@ Examples
 >>> print(results.to_markdown().splitlines()[0])
 ## ESL Table 11.1 on the zip-code digits (20 / 10 digits)
 """
-import argparse
 import sys
 import time
 
