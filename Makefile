@@ -17,9 +17,11 @@ endif
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# One stamp per extra, refreshed when pyproject.toml changes.
+# One stamp per extra, refreshed when pyproject.toml changes. --no-compile: Python writes the
+# byte-code of the modules the demo imports on first use, not of every module of matplotlib
+# and fontTools up front (~35 MB of .pyc; benchmarks/RESULTS.md measures the demo's env on disk).
 $(VENV)/.installed-plot: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[plot]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[plot]"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python

@@ -275,6 +275,14 @@ class Bench:
             out[env] = json.loads(proc.stdout)
             for k, v in out[env].items():
                 log(f"  {env:7s} {k:16s} {v['mb']:8.1f} MB")
+        # What `make demo` really leaves on disk: its venv built afresh by the Makefile's rule.
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "envinfo.py"), "demo-env"],
+                              capture_output=True, text=True)
+        if proc.returncode:
+            self.notes.append(f"building `make demo`'s env failed: {proc.stderr.strip()[-300:]}")
+        else:
+            out["demo-env"] = json.loads(proc.stdout)
+            log(f"  make demo's env on disk {out['demo-env']['mb']:8.1f} MB")
         self.results["sizes"] = out
 
     # -- main --------------------------------------------------------------------------------

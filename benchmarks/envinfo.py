@@ -3,6 +3,7 @@
     python benchmarks/envinfo.py blas           # JSON: the BLAS libraries loaded by numpy
     python benchmarks/envinfo.py ceiling        # JSON: numpy float32 GEMM GFLOP/s
     python benchmarks/envinfo.py sizes NAME...  # JSON: installed size of each requirement's closure
+    python benchmarks/envinfo.py demo-env       # JSON: `make demo`'s venv, built afresh, on disk after a demo
     python benchmarks/envinfo.py check-peers    # exit 1 unless torch here is a CPU build
 
 Uses only the standard library and numpy (threadpoolctl when present), so it runs in
@@ -11,7 +12,9 @@ the project's .venv as well as in the peers' venv.
 import ctypes
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -183,6 +186,50 @@ def sizes(requirement_sets):
     return out
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The venv's own installer, not something the demo needs.
+_TOOLING = ("pip", "setuptools", "_distutils_hack", "pkg_resources", "distutils-precedence.pth")
+# Top-level names in site-packages that belong to a distribution of another name.
+_DIST_OF = {"pil": "pillow", "mpl_toolkits": "matplotlib", "pylab": "matplotlib", "python_dateutil": "dateutil"}
+
+
+def _du(path):
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(dirpath, f)) for f in filenames
+                     if not os.path.islink(os.path.join(dirpath, f)))
+    return total if os.path.isdir(path) else os.path.getsize(path)
+
+
+def demo_env():
+    """Build `make demo`'s venv in a temporary folder with the Makefile's own rule, run a one-epoch
+    demo in it (so the byte-code it writes on first import is there), and measure site-packages
+    on disk, less pip and setuptools, plus netfit's editable source."""
+    with tempfile.TemporaryDirectory(prefix="netfit-demo-env-") as tmp:
+        venv = os.path.join(tmp, "venv")
+        subprocess.run(["make", "-s", f"VENV={venv}", f"{venv}/.installed-plot"], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run([os.path.join(venv, "bin", "netfit"), "demo", "--epochs", "1", "--verbose", "0",
+                        "--out", os.path.join(tmp, "out")], check=True, stdout=subprocess.DEVNULL)
+        site = next(os.path.join(dirpath, d) for dirpath, dirs, _ in os.walk(os.path.join(venv, "lib"))
+                    for d in dirs if d == "site-packages")
+        parts = {}
+        for entry in os.listdir(site):
+            base = entry.split("-")[0] if entry.endswith((".dist-info", ".data")) else entry
+            if base.lower() in _TOOLING or entry in _TOOLING:
+                continue
+            key = base.split(".")[0].lower()
+            key = _DIST_OF.get(key, "netfit" if key.startswith("__editable__") else key)
+            parts[key] = parts.get(key, 0) + _du(os.path.join(site, entry))
+        source = 0
+        for dirpath, dirnames, filenames in os.walk(os.path.join(ROOT, "netfit")):
+            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+            source += sum(os.path.getsize(os.path.join(dirpath, f)) for f in filenames)
+        parts["netfit"] = parts.get("netfit", 0) + source
+        per = {k: v / 1e6 for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}
+        return {"mb": sum(per.values()), "parts": per}
+
+
 def check_peers():
     """Refuse a CUDA build of torch in the peers' venv (several GB, and not what is benchmarked)."""
     from importlib import metadata
@@ -199,12 +246,12 @@ def check_peers():
 
 
 def main(argv):
-    if not argv or argv[0] not in ("blas", "ceiling", "sizes", "check-peers"):
+    if not argv or argv[0] not in ("blas", "ceiling", "sizes", "demo-env", "check-peers"):
         print(__doc__, file=sys.stderr)
         return 2
     if argv[0] == "check-peers":
         return check_peers()
-    result = {"blas": blas_info, "ceiling": matmul_ceiling}.get(argv[0])
+    result = {"blas": blas_info, "ceiling": matmul_ceiling, "demo-env": demo_env}.get(argv[0])
     print(json.dumps(result() if result else sizes(argv[1:]), indent=1))
     return 0
 

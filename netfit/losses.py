@@ -14,6 +14,7 @@ import numpy as np
 from .utils import check_array, check_labels
 
 _EPS = 1e-7  # Keras's clip for probabilities that enter a log outside a fused pair.
+_TINY = 1e-30  # below this a float32 probability has lost digits to underflow: use the logits.
 
 
 class Loss:
@@ -137,9 +138,15 @@ class SparseCategoricalCrossentropy(Loss):
 
     def value(self, y_pred, y, logits=None):
         rows = np.arange(y.shape[0])
+        p = y_pred[rows, y]
         if logits is not None:
+            # p came from the softmax of these logits, so −log p is log-sum-exp(z) − z_y to float
+            # precision: four small NumPy calls instead of a log-softmax over all K outputs. Only
+            # a p near underflow needs the logits themselves.
+            if p.min() > _TINY:
+                return float(-np.log(p).mean())
             return float(-_log_softmax(logits)[rows, y].mean())
-        return float(-np.log(np.clip(y_pred[rows, y], _EPS, 1.0)).mean())
+        return float(-np.log(np.clip(p, _EPS, 1.0)).mean())
 
     def gradient(self, y_pred, y, fused=False):
         rows, n = np.arange(y.shape[0]), y.shape[0]

@@ -13,6 +13,7 @@ import threading
 import numpy as np
 
 from . import callbacks as callbacks_mod
+from . import config
 from .utils import check_positive_int, check_verbose, warn
 
 
@@ -41,8 +42,10 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     for cb in cbs:
         cb.on_train_begin({})
     model.history = history                   # only now: a callback refusing to start keeps the old one
+    # Forward 2, backward 4 floating-point operations per link and example (config.set_threads).
+    step_flops = 6 * model.count_links() * batch_size
     try:
-        with _DeferredInterrupt() as interrupt:
+        with config.training_threads(step_flops), _DeferredInterrupt() as interrupt:
             loop.interrupt = interrupt
             _run_epochs(model, loop, cbs, val, shuffle, initial_epoch, epochs)
     except KeyboardInterrupt:

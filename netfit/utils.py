@@ -72,8 +72,9 @@ def check_array(x, where, name="x", *, allow_int=True, fits=None):
     Lists are converted; masked, object, string, date and boolean arrays, empty
     arrays and NaN/inf are refused with a message naming ``where`` and ``name``
     and saying how to fix it; with ``fits`` (a float dtype), so are values that
-    would overflow to inf in it. The checks read ``x`` twice (its minimum and
-    maximum) and allocate nothing the size of ``x``.
+    would overflow to inf in it. The checks read ``x`` once (its sum), or twice
+    (minimum and maximum) when ``x`` is wider than ``fits``, and allocate nothing
+    the size of ``x``.
     """
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{where}: expected {name} a numeric array, got {type(x).__name__}.")
@@ -93,13 +94,21 @@ def check_array(x, where, name="x", *, allow_int=True, fits=None):
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise ValueError(f"{where}: expected {name} with at least one example, got shape {arr.shape}.")
     if arr.dtype.kind == "f" and arr.size:
-        # min and max are NaN when any entry is NaN and ±inf when any is infinite.
-        low, high = float(arr.min()), float(arr.max())
-        if not (np.isfinite(low) and np.isfinite(high)):
-            bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        wider = fits is not None and np.finfo(arr.dtype).max > np.finfo(fits).max
+        if wider:
+            # min and max are NaN when any entry is NaN and ±inf when any is infinite.
+            low, high = float(arr.min()), float(arr.max())
+            finite = np.isfinite(low) and np.isfinite(high)
+        else:
+            # One read instead of two: the sum is NaN or ±inf when any entry is (and, rarely,
+            # when finite values overflow it: then the count below finds nothing wrong).
+            with np.errstate(over="ignore", invalid="ignore"):
+                finite = np.isfinite(np.add.reduce(arr, axis=None))
+        bad = 0 if finite else int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        if bad:
             raise ValueError(f"{where}: {name} contains {bad} NaN or infinite value(s); "
                              f"clean or impute them first.")
-        if fits is not None and max(-low, high) > float(np.finfo(fits).max):
+        if wider and max(-low, high) > float(np.finfo(fits).max):
             raise ValueError(f"{where}: {name} holds values beyond the range of the model's {np.dtype(fits)} "
                              f"(|{name}| > {float(np.finfo(fits).max):.3g}); scale the inputs first.")
     return arr

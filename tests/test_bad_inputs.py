@@ -448,6 +448,8 @@ CASES = [
           r"set_floatx: expected one of \('float32', 'float64'\), got 'float16'"),
     _case("set-deterministic", lambda c: nf.config.set_deterministic("yes"), TypeError,
           r"set_deterministic: expected True or False, got 'yes'"),
+    _case("set-threads", lambda c: nf.config.set_threads(0), ValueError,
+          r"set_threads: expected 'auto', a positive integer or None, got 0"),
     # -- callbacks -------------------------------------------------------------------------------------
     _case("early-stopping-patience", lambda c: callbacks.EarlyStopping(patience=-1), ValueError,
           r"EarlyStopping: expected patience a non-negative integer \(epochs\), got -1"),

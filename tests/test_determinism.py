@@ -170,3 +170,53 @@ def test_set_deterministic_without_threadpoolctl_warns_and_says_how(monkeypatch)
     finally:
         monkeypatch.undo()
         nf.config.set_deterministic(was_on)
+
+
+# -- BLAS threads during fit (nf.config.set_threads) ----------------------------------------------
+def _threads_seen_by_fit(model, batch_size):
+    seen = set()
+    record = nf.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.update(_blas_threads()))
+    model.fit(np.zeros((8, 4), "float32"), np.zeros(8, "int64"), batch_size=batch_size, epochs=1, verbose=0,
+              callbacks=[record])
+    return seen
+
+
+def _tiny():
+    model = nf.Sequential([nf.layers.Dense(3, activation="softmax", input_shape=(4,))], seed=0)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.fixture
+def threads_setting():
+    before = nf.config.threads()
+    yield
+    nf.config.set_threads(before)
+
+
+def test_auto_threads_train_small_steps_on_one_blas_thread_and_restore_the_count(threads_setting, monkeypatch):
+    before = _blas_threads()
+    nf.config.set_threads("auto")
+    assert _threads_seen_by_fit(_tiny(), 4) == {1}                      # 6 · 15 links · 4 flops: tiny
+    assert _blas_threads() == before
+    # A step above the threshold is left to BLAS: it keeps the count it had.
+    monkeypatch.setattr(nf.config, "SMALL_STEP_FLOPS", 0)
+    assert _threads_seen_by_fit(_tiny(), 4) == before
+
+
+def test_set_threads_holds_fit_at_that_count_or_leaves_blas_alone(threads_setting, monkeypatch):
+    monkeypatch.setattr(nf.config, "SMALL_STEP_FLOPS", 0)                 # every step "large"
+    before = _blas_threads()
+    nf.config.set_threads(1)
+    assert _threads_seen_by_fit(_tiny(), 4) == {1}
+    nf.config.set_threads(None)
+    monkeypatch.setattr(nf.config, "SMALL_STEP_FLOPS", 1e30)              # every step "small": still left alone
+    assert _threads_seen_by_fit(_tiny(), 4) == before
+    assert _blas_threads() == before
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "two", True])
+def test_set_threads_refuses_what_is_not_a_thread_count(value, threads_setting):
+    with pytest.raises(ValueError, match=r"set_threads: expected 'auto', a positive integer or None"):
+        nf.config.set_threads(value)
+    assert nf.config.threads() == "auto"

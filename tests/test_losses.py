@@ -210,3 +210,18 @@ def test_validate_turns_a_vector_into_a_column_for_one_output():
 def test_validate_rejects_nan_targets():
     with pytest.raises(ValueError, match=r"fit: y contains 1 NaN or infinite value"):
         losses.get("mse").validate(np.array([[0.5], [np.nan]]), (1,), "fit")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("scale", [0.1, 5.0, 40.0])
+def test_sparse_fused_value_matches_a_float64_log_softmax(dtype, scale):
+    # The fused value reads −log p off the softmax output while p is far from underflow
+    # (scale 40 puts some p near 1e-30 and below, where the logits are used instead).
+    rng = np.random.default_rng(3)
+    z = (rng.standard_normal((64, 10)) * scale).astype(dtype)
+    y = rng.integers(0, 10, 64)
+    z64 = z.astype(np.float64)
+    reference = np.mean(np.log(np.exp(z64 - z64.max(1, keepdims=True)).sum(1)) + z64.max(1) - z64[np.arange(64), y])
+    p = activations.get("softmax").forward(z.copy())
+    value = losses.get("sparse_categorical_crossentropy").value(p, y, logits=z)
+    assert value == pytest.approx(reference, rel=1e-5 if dtype == "float32" else 1e-12)

@@ -109,3 +109,13 @@ def test_check_positive_int_errors(value, error, match):
 def test_check_positive_int_accepts_numpy_ints_and_optional_none():
     assert check_positive_int(np.int64(3), "f", "n") == 3
     assert check_positive_int(None, "f", "n", allow_none=True) is None
+
+
+def test_check_array_accepts_finite_values_whose_sum_overflows():
+    # The one-read finiteness check sums x; a sum that overflows must not be taken for an infinity.
+    big = np.full(4, 3e38, np.float32)
+    assert check_array(big, "where", fits=np.float32) is big
+    with pytest.raises(ValueError, match=r"where: x contains 1 NaN or infinite value\(s\)"):
+        check_array(np.array([3e38, np.inf, -3e38], np.float32), "where", fits=np.float32)
+    with pytest.raises(ValueError, match=r"where: x contains 2 NaN or infinite value\(s\)"):
+        check_array(np.array([np.inf, -np.inf, 1.0], np.float32), "where")     # their sum is NaN, not inf
