@@ -26,7 +26,12 @@ $(VENV)/.installed-plot: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
-	touch $@ $(VENV)/.installed-plot
+	touch $@ $(VENV)/.installed-plot $(VENV)/.installed-bench
+
+# The benchmarks time netfit with its optional compiled loop (netfit[fast]) and without it.
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[plot,fast]"
+	touch $@
 
 demo: $(VENV)/.installed-plot
 	$(BIN)/netfit data fetch mnist
@@ -50,7 +55,7 @@ CNN_STEPS  ?= 100
 BENCH_ARGS ?=
 .PHONY: bench-peers
 
-bench: $(VENV)/.installed-plot $(if $(PEERS),$(PEERS_VENV)/.installed)
+bench: $(VENV)/.installed-bench $(if $(PEERS),$(PEERS_VENV)/.installed)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
 	  NETFIT_BENCH_OPENBLAS_WAS="OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE-(unset)} OPENBLAS_L2_SIZE=$${OPENBLAS_L2_SIZE-(unset)}" \
 	  $(BIN)/python benchmarks/bench.py --repeats $(REPEATS) --cnn-steps $(CNN_STEPS) \

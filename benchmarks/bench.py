@@ -45,6 +45,7 @@ class Worker:
         if side.startswith("keras-"):
             env["KERAS_BACKEND"] = side.split("-", 1)[1]
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.update(specs.SIDE_ENV.get(side, {}))
         if blas_threads:
             for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
                 env[var] = str(blas_threads)
@@ -258,7 +259,7 @@ class Bench:
 
     def run_sizes(self):
         log("install sizes ...")
-        sets = {"netfit": ["netfit[plot]", "netfit", "numpy"]}
+        sets = {"netfit": ["netfit[plot]", "netfit", "netfit[fast]", "numpy"]}
         peer_sets = {"torch": "torch", "keras-torch": "keras+torch", "keras-jax": "keras+jax",
                      "sklearn": "scikit-learn"}
         wanted = [peer_sets[s] for s in self.sides if s in peer_sets and s not in self.skipped]

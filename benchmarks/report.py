@@ -24,7 +24,7 @@ ROWS = [  # key, label, kind
     ("mem-cnn", "peak memory of the CNN training process", "mem"),
 ]
 INSTALL_SETS = {"torch": "torch", "keras-torch": "keras+torch", "keras-jax": "keras+jax",
-                "sklearn": "scikit-learn"}
+                "sklearn": "scikit-learn", "netfit-fast": "netfit[fast]"}
 
 
 def _fmt(value, kind):
@@ -56,10 +56,10 @@ def _cell(res, kind, with_range=True, with_acc=True):
     return text
 
 
-def _ratio(key, results):
-    """netfit / PyTorch: time or memory ratio (lower is better), throughput ratio for predict."""
+def _ratio(key, results, side="netfit"):
+    """side / PyTorch: time or memory ratio (lower is better), throughput ratio for predict."""
     row = results.get(key, {})
-    a, b = row.get("netfit", {}).get("median"), row.get("torch", {}).get("median")
+    a, b = row.get(side, {}).get("median"), row.get("torch", {}).get("median")
     return a / b if a and b else None
 
 
@@ -157,7 +157,7 @@ def render(bench):
         lines.append("- **Threads**: each side's defaults: BLAS's own count (one per core), torch at "
                      "`set_num_threads` of that count, XLA its own; netfit's `fit` drops to one BLAS thread for "
                      "steps under `netfit.config.SMALL_STEP_FLOPS` floating-point operations (threads \"auto\": "
-                     "the MLP at batch 32) and leaves larger ones, and predict, to BLAS.")
+                     "the MLP up to batch 128) and leaves larger ones, and predict, to BLAS.")
     plan = getattr(bench, "cnn_plan", None)
     if plan and plan["scale"] != 1:
         lines.append(f"- **CNN**: {plan['steps']} of the epoch's {plan['steps_full']} steps were timed "
@@ -168,8 +168,9 @@ def render(bench):
               "netfit/PyTorch is the ratio of medians: time or memory (lower is better), images/s for "
               "predict (higher is better). The last column is the issue's PyTorch figure on this kind "
               "of machine, for scale.", ""]
+    fast = "netfit-fast" in peers and "torch" in peers
     head = ["workload", "netfit", "PyTorch", "netfit/PyTorch", "target", "met"] + \
-        [TITLE[s] for s in peers if s != "torch"] + ["issue's PyTorch"]
+        (["netfit[fast]/PyTorch"] if fast else []) + [TITLE[s] for s in peers if s != "torch"] + ["issue's PyTorch"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key, label, kind in ROWS:
         row = res.get(key)
@@ -179,6 +180,9 @@ def render(bench):
         target, met = _target(key, ratio)
         cells = [label, _cell(row.get("netfit"), kind), _cell(row.get("torch"), kind) if "torch" in peers else "—",
                  f"{ratio:.2f}" if ratio else "—", target, met]
+        if fast:
+            fast_ratio = _ratio(key, res, "netfit-fast")
+            cells.append(f"{fast_ratio:.2f}" if fast_ratio else "—")
         cells += [_cell(row.get(s), kind) for s in peers if s != "torch"]
         cells.append(specs.ISSUE.get(key, {}).get("torch", ""))
         lines.append("| " + " | ".join(cells) + " |")
@@ -188,6 +192,7 @@ def render(bench):
         cells = ["installed environment (site-packages)", f"{demo:,.0f} MB (`make demo`)" if demo else "—",
                  _size(sizes, "torch"), "", f"≤ {specs.INSTALL_TARGET_MB} MB",
                  ("yes" if demo <= specs.INSTALL_TARGET_MB else "**no**") if demo else ""]
+        cells += [""] if fast else []
         cells += [_size(sizes, s) for s in peers if s != "torch"]
         cells.append(specs.ISSUE["install"]["torch"])
         lines.append("| " + " | ".join(cells) + " |")
@@ -217,7 +222,7 @@ def render(bench):
 
 def _size(sizes, side):
     spec = INSTALL_SETS.get(side) if side != "numpy" else "numpy"
-    env = "netfit" if side == "numpy" else "peers"
+    env = "netfit" if side in ("numpy", "netfit-fast") else "peers"
     v = sizes.get(env, {}).get(spec, {}).get("mb") if spec else None
     return f"{v:,.0f} MB" if v else "—"
 

@@ -6,7 +6,11 @@ Shared by the driver (bench.py) and the workers (workers.py); imports nothing he
 # -- sides -------------------------------------------------------------------------------
 # key -> (column title, description)
 SIDES = {
-    "netfit": ("netfit", "netfit (this repo), Sequential.fit / predict"),
+    "netfit": ("netfit", "netfit (this repo), Sequential.fit / predict, pure NumPy as `pip install netfit` "
+                         "runs it (`NETFIT_COMPILED=0`, so a numba in the venv is not used)"),
+    "netfit-fast": ("netfit[fast]", "the same with its optional numba loop (`pip install netfit[fast]`): "
+                                    "Adam's update in one compiled pass instead of ten NumPy passes, bit-identical; "
+                                    "importing LLVM adds ~120 MB to the process"),
     "torch": ("PyTorch", "PyTorch eager, hand-written loop (torch.optim.Adam, F.cross_entropy)"),
     "keras-torch": ("Keras/torch", "Keras 3 model.fit on the torch backend"),
     "keras-jax": ("Keras/JAX", "Keras 3 model.fit on the JAX backend (jit_compile default)"),
@@ -15,7 +19,9 @@ SIDES = {
 }
 PEERS = [s for s in SIDES if s != "netfit"]
 # Sides that run in the netfit environment (.venv) rather than the peers' venv.
-NETFIT_ENV_SIDES = {"netfit", "numpy"}
+NETFIT_ENV_SIDES = {"netfit", "netfit-fast", "numpy"}
+# Environment of a side's worker beyond the defaults.
+SIDE_ENV = {"netfit": {"NETFIT_COMPILED": "0"}}
 
 # -- architectures -----------------------------------------------------------------------
 N_TRAIN, N_TEST = 60_000, 10_000

@@ -149,7 +149,14 @@ class Side:
 class NetfitSide(Side):
     def versions(self):
         import netfit as nf
-        return {"netfit": nf.__version__, "numpy": np.__version__}
+        from netfit import _kernels
+        info = {"netfit": nf.__version__, "numpy": np.__version__}
+        if _kernels.enabled():
+            import numba
+            info["numba"] = numba.__version__
+        else:
+            info["compiled loops"] = "off"
+        return info
 
     def _x(self, model, x):
         shape = model.layers[0].input_shape
@@ -376,7 +383,7 @@ class SklearnSide(Side):
         raise Unsupported("not measured for scikit-learn")
 
 
-SIDE_CLASSES = {"netfit": NetfitSide, "numpy": NumpySide, "torch": TorchSide, "keras-torch": KerasSide,
+SIDE_CLASSES = {"netfit": NetfitSide, "netfit-fast": NetfitSide, "numpy": NumpySide, "torch": TorchSide, "keras-torch": KerasSide,
                 "keras-jax": KerasSide, "sklearn": SklearnSide}
 
 
