@@ -119,3 +119,11 @@ def test_check_array_accepts_finite_values_whose_sum_overflows():
         check_array(np.array([3e38, np.inf, -3e38], np.float32), "where", fits=np.float32)
     with pytest.raises(ValueError, match=r"where: x contains 2 NaN or infinite value\(s\)"):
         check_array(np.array([np.inf, -np.inf, 1.0], np.float32), "where")     # their sum is NaN, not inf
+
+
+def test_check_array_finds_nan_in_a_strided_view():
+    x = np.zeros((6, 4), "float32")
+    x[4, 2] = np.nan
+    with pytest.raises(ValueError, match=r"where: x contains 1 NaN or infinite value\(s\)"):
+        check_array(x[::2], "where")                   # not contiguous: the summing path
+    assert check_array(x[::2, :2], "where").shape == (3, 2)
