@@ -43,6 +43,25 @@ def test_forward_with_out_buffer_equals_without(name):
     np.testing.assert_allclose(result, act.forward(z.copy()), rtol=1e-12)
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", activations.names())
+def test_backward_with_out_buffer_equals_without(name, dtype):
+    act = activations.get(name)
+    z = _inputs(4, (6, 5)).astype(dtype)
+    z[0, :3] = 0.0                                # relu's σ'(0) = 0 must hold on every path
+    delta = np.random.default_rng(5).standard_normal(z.shape).astype(dtype)
+    a = act.forward(z.copy())
+    expected = act.backward(delta, z, a)
+    out = np.full_like(z, np.nan)
+    result = act.backward(delta, z, a, out=out)
+    assert result.dtype == dtype
+    np.testing.assert_array_equal(result, expected)
+    in_place = delta.copy()                       # out may be δ itself
+    np.testing.assert_array_equal(act.backward(in_place, z, a, out=in_place), expected)
+    if name == "relu":
+        np.testing.assert_array_equal(expected, np.where(z > 0, delta, 0))
+
 def test_forward_values_against_formulas():
     z = np.array([[-2.0, -0.5, 0.0, 0.5, 2.0]])
     np.testing.assert_allclose(activations.get("sigmoid").forward(z.copy()), 1 / (1 + np.exp(-z)), rtol=1e-12)

@@ -17,6 +17,7 @@ GEOMETRIES = [
     ((2, 3), (2, 1), "same", (5, 6, 3)),
     (5, 2, "same", (8, 8, 2)),            # ESL Net-4's second layer: pads 1 top, 2 bottom
     (3, 2, "same", (7, 7)),               # 2-D input, read as one channel
+    (3, 1, "valid", (6, 5, 4)),           # four channels: X stored row by row
 ]
 IDS = [f"k{k}-s{s}-{p}-{'x'.join(map(str, shape))}" for k, s, p, shape in GEOMETRIES]
 
@@ -167,6 +168,35 @@ def test_smaller_batch_after_larger_reuses_buffers_correctly():
     np.testing.assert_allclose(layer.forward(x[:2]), full[:2], rtol=1e-12)
     np.testing.assert_allclose(layer.forward(x), full, rtol=1e-12)
 
+
+
+@pytest.mark.parametrize("shape", [(7, 6), (6, 5, 4)], ids=["1-channel", "4-channel"])
+def test_bias_folded_into_the_product_equals_a_separate_bias(shape):
+    # A shared bias rides in the kernel's product as a row [w; b] when it follows the kernel in
+    # memory; with the two apart, the layer adds b in a pass of its own. Same numbers both ways.
+    folded, x = make(Conv2D, 3, 1, "valid", shape, activation="relu")
+    apart, _ = make(Conv2D, 3, 1, "valid", shape, activation="relu")
+    apart.params = {key: value.copy() for key, value in folded.params.items()}
+    apart.grads = {key: np.zeros_like(value) for key, value in folded.params.items()}
+    delta = np.random.default_rng(7).standard_normal((3,) + folded.output_shape)
+    a = folded.forward(x).copy()
+    s = folded.backward(delta).copy()
+    np.testing.assert_allclose(apart.forward(x), a, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(apart.backward(delta), s, rtol=1e-12, atol=1e-12)
+    for key in folded.grads:
+        np.testing.assert_allclose(apart.grads[key], folded.grads[key], rtol=1e-12, atol=1e-12)
+    assert folded._wb is not None and apart._wb is None          # both paths were taken
+    np.testing.assert_allclose(folded.grads["bias"], (delta * (a > 0)).sum(axis=(0, 1, 2)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(7, 6), (6, 5, 4)], ids=["1-channel", "4-channel"])
+def test_larger_batch_after_smaller_gets_a_fresh_column_of_ones(shape):
+    layer, x = make(Conv2D, 3, 1, "valid", shape)
+    x = np.concatenate([x, x[::-1]])
+    kernels = np.broadcast_to(layer.params["kernel"], layer.output_shape[:2] + layer.params["kernel"].shape)
+    expected = reference(x, kernels, full_bias(layer), layer.kernel_size, layer.strides, "valid")
+    for n in (2, 6, 3, 6):                              # new buffer, reused, then the first one again
+        np.testing.assert_allclose(layer.forward(x[:n]), expected[:n], rtol=1e-12, atol=1e-12)
 
 def test_shapes_and_parameter_counts_match_keras():
     conv = Conv2D(32, 3)

@@ -18,6 +18,7 @@ GEOMETRIES = [
     ((2, 3), (1, 2), "same", (6, 7, 2)),
     (2, 2, "same", (5, 5, 1)),            # stride = pool size but padded
     (2, None, "valid", (6, 6)),           # 2-D input
+    (3, None, "valid", (6, 9, 2)),        # tile with 3×3 windows
 ]
 IDS = [f"p{k}-s{s}-{p}-{'x'.join(map(str, shape))}" for k, s, p, shape in GEOMETRIES]
 POOLS = {"max": MaxPooling2D, "average": AveragePooling2D}
@@ -62,16 +63,89 @@ def test_gradients(pool_size, strides, padding, shape, kind):
     assert max(errors.values()) < 1e-6, errors
 
 
-def test_max_pooling_ties_go_to_the_first_pixel_of_the_window():
+@pytest.mark.parametrize("training", [True, False])
+def test_max_pooling_ties_go_to_the_first_pixel_of_the_window(training):
     layer = MaxPooling2D(2)
     layer.setup((2, 4, 1))
     x = np.array([[0.0, 0.0, 1.0, 3.0],
                   [0.0, 0.0, 3.0, 0.0]]).reshape(1, 2, 4, 1)
-    layer.forward(x)
+    layer.forward(x, training=training)
     s = layer.backward(np.array([2.0, 5.0]).reshape(1, 1, 2, 1))[0, :, :, 0]
     np.testing.assert_array_equal(s, [[2, 0, 0, 5],
                                       [0, 0, 0, 0]])
 
+
+
+def reference_max_backward(x, delta, pool_size, strides, padding):
+    """Slow and obvious: each window's δ goes to its first maximum in row-major order."""
+    (kh, kw), (sh, sw) = pool_size, strides
+    n, h, w = x.shape[:3]
+    out_h, out_w = delta.shape[1:3]
+    top = left = 0
+    if padding == "same":
+        top = max((out_h - 1) * sh + kh - h, 0) // 2
+        left = max((out_w - 1) * sw + kw - w, 0) // 2
+    s = np.zeros(x.shape)
+    for i in range(n):
+        for p in range(out_h):
+            for q in range(out_w):
+                r, c = max(p * sh - top, 0), max(q * sw - left, 0)
+                window = x[i, r:min(p * sh - top + kh, h), c:min(q * sw - left + kw, w)]
+                for ch in np.ndindex(x.shape[3:]):
+                    part = window[(...,) + ch]
+                    u, v = np.unravel_index(np.argmax(part), part.shape)      # argmax: the first maximum
+                    s[(i, r + u, c + v) + ch] += delta[(i, p, q) + ch]
+    return s
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("pool_size, strides, padding, shape", GEOMETRIES, ids=IDS)
+def test_max_pooling_backward_with_many_ties_matches_loops(pool_size, strides, padding, shape, training):
+    # Values in {0, 1, 2}: most windows hold ties, which must go to the first maximum whether
+    # forward noted the winners (training) or backward has to find them.
+    layer = MaxPooling2D(pool_size, strides, padding)
+    layer.setup(shape)
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 3, (4,) + shape).astype(np.float64)
+    x[0] = 0.0                                          # all-zero windows, as after a ReLU
+    delta = rng.standard_normal((4,) + layer.output_shape)
+    layer.forward(x, training=training)
+    expected = reference_max_backward(x, delta, layer.pool_size, layer.strides, padding)
+    # Not bit for bit: where windows overlap, a pixel's shares are added in another order.
+    np.testing.assert_allclose(layer.backward(delta), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_max_pooling_backward_follows_the_last_forward_pass():
+    # Winners noted by a training forward must not leak into the backward of a later inference one.
+    layer = MaxPooling2D(2)
+    layer.setup((4, 4, 3))
+    rng = np.random.default_rng(2)
+    x1, x2 = rng.standard_normal((2, 5, 4, 4, 3))
+    delta = rng.standard_normal((5, 2, 2, 3))
+    layer.forward(x1, training=True)
+    layer.forward(x2, training=False)
+    np.testing.assert_array_equal(layer.backward(delta), reference_max_backward(x2, delta, (2, 2), (2, 2), "valid"))
+    layer.forward(x2[:2], training=True)                # a smaller batch reuses the buffers
+    np.testing.assert_array_equal(layer.backward(delta[:2]),
+                                  reference_max_backward(x2[:2], delta[:2], (2, 2), (2, 2), "valid"))
+
+
+@pytest.mark.parametrize("pool_size, strides, padding, shape", GEOMETRIES, ids=IDS)
+def test_average_pooling_backward_matches_loops(pool_size, strides, padding, shape):
+    # s_x = Σ over the windows holding x of δ/m: the adjoint of the forward, checked entry by entry.
+    layer = AveragePooling2D(pool_size, strides, padding)
+    layer.setup(shape)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2,) + shape)
+    delta = rng.standard_normal((2,) + layer.output_shape)
+    layer.forward(x)
+    s = layer.backward(delta)
+    expected = np.zeros(x.shape)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros(x.shape)
+        e[idx] = 1.0
+        expected[idx] = np.sum(reference(e, layer.pool_size, layer.strides, padding, "average") * delta)
+    np.testing.assert_allclose(s, expected, rtol=1e-12, atol=1e-12)
 
 def test_overlapping_max_windows_add_up_at_a_shared_winner():
     layer = MaxPooling2D(2, strides=1)

@@ -158,23 +158,27 @@ class Windows:
         view = view[:, :self.sh * (self.out_h - 1) + 1:self.sh, :self.sw * (self.out_w - 1) + 1:self.sw]
         return view.transpose(0, 1, 2, 4, 5, 3)
 
-    def im2col(self, x, buffer, dtype):
+    def im2col(self, x, buffer, dtype, out=None):
         """Copy every window of x into a row: X[i, p, (u, v, c)] = x_pad[i, p_h·sh + u, p_w·sw + v, c].
+
+        X goes to a scratch buffer of ``dtype``, or into ``out``: an array of the
+        same entries in the same order, any strides (e.g. the first kh·kw·C columns
+        of a wider (n·out_h·out_w, ·) matrix), which is returned as it is.
 
         Shapes
         ------
-        x : (n, H, W, C)  ->  X : (n, out_h·out_w, kh·kw·C), a scratch buffer of ``dtype``
+        x : (n, H, W, C)  ->  X : (n, out_h·out_w, kh·kw·C)
         """
         n = x.shape[0]
-        cols = buffer("win_cols", (n, self.out_h, self.out_w, self.kh, self.kw, self.c), dtype)
+        shape = (n, self.out_h, self.out_w, self.kh, self.kw, self.c)
+        cols = buffer("win_cols", shape, dtype) if out is None else np.reshape(out, shape, copy=False)
         np.copyto(cols, self.patches(self.pad(x, buffer, dtype)), casting="same_kind")
-        return cols.reshape(n, self.positions, self.kh * self.kw * self.c)
+        return cols.reshape(n, self.positions, -1) if out is None else out
 
     def col2im(self, dcols, buffer):
         """Add each window's row back onto its pixels: the adjoint (transpose) of :meth:`im2col`.
 
         A pixel covered by several windows collects the sum of their entries.
-        Loops over the kh·kw kernel offsets, never over examples or pixels.
 
         Shapes
         ------
@@ -182,8 +186,21 @@ class Windows:
         """
         n = dcols.shape[0]
         dcols = dcols.reshape(n, self.out_h, self.out_w, self.kh, self.kw, self.c)
-        dxp = buffer("win_dxp", (n,) + self.padded_shape, dcols.dtype)
+        return self.add_back(lambda i, j: dcols[:, :, :, i, j], n, buffer, dcols.dtype)
+
+    def add_back(self, column, n, buffer, dtype):
+        """col2im one kernel offset at a time: s = Σ_(i, j) column(i, j) added at pixel (i, j) of each window.
+
+        ``column(i, j)`` is the entry each window sends to its pixel at offset (i, j),
+        for all windows at once; it may reuse one scratch array for every offset.
+        Loops over the kh·kw offsets, never over examples or pixels.
+
+        Shapes
+        ------
+        column(i, j) : (n, out_h, out_w, C)  ->  s : (n, *input_shape)
+        """
+        dxp = buffer("win_dxp", (n,) + self.padded_shape, dtype)
         dxp.fill(0)
         for i, j, idx in self.offsets:
-            dxp[idx] += dcols[:, :, :, i, j]
+            dxp[idx] += column(i, j)
         return self.restore(self.crop(dxp))

