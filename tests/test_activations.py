@@ -124,3 +124,15 @@ def test_get_accepts_none_and_instances():
 def test_unknown_name_lists_supported_names():
     with pytest.raises(ValueError, match=r"unknown activation 'swish'; supported: .*relu.*softmax"):
         activations.get("swish")
+
+
+@pytest.mark.parametrize("shape", [(5, 10), (300, 10), (3, 100, 4), (200, 40)])
+def test_softmax_matches_a_float64_reference_for_few_and_many_rows(shape):
+    # Many rows take the column-by-column maximum and BLAS row sums; few rows NumPy's reductions.
+    z = np.random.default_rng(1).standard_normal(shape).astype("float32") * 20
+    z64 = z.astype(np.float64)
+    e = np.exp(z64 - z64.max(axis=-1, keepdims=True))
+    expected = e / e.sum(axis=-1, keepdims=True)
+    a = activations.get("softmax").forward(z.copy())
+    assert a.dtype == np.float32 and a.shape == shape
+    np.testing.assert_allclose(a, expected, rtol=1e-5, atol=1e-7)
