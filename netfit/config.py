@@ -9,8 +9,8 @@ masks. What seeds cannot fix is the BLAS library: a multi-threaded matrix
 product may split a sum across threads, and the order of floating-point
 additions then depends on the number of threads (and the CPU's kernels), which
 can change the last bit. :func:`set_deterministic` (or ``NETFIT_DETERMINISTIC=1``
-in the environment) pins BLAS to one thread through the optional
-``threadpoolctl`` package; see docs/reliability.md for what is guaranteed.
+in the environment) pins BLAS to one thread through the ``threadpoolctl``
+package; see docs/reliability.md for what is guaranteed.
 
 Threads. A matrix product split over several BLAS threads pays for waking and
 joining them; for the small products of a mini-batch step that costs more than
@@ -68,10 +68,9 @@ def set_deterministic(enabled=True):
 
     With one BLAS thread, training with the same seed gives bit-identical
     weights and history from run to run and process to process on one machine,
-    whatever the number of cores. It needs the optional ``threadpoolctl``
-    package (``pip install threadpoolctl``); without it a RuntimeWarning says how
-    to pin the threads by hand and nothing changes. Matrix products get slower
-    on many-core machines.
+    whatever the number of cores. It needs ``threadpoolctl`` (a dependency of
+    netfit); where it is missing a RuntimeWarning says how to pin the threads by
+    hand and nothing changes. Matrix products get slower on many-core machines.
 
     Returns
     -------
