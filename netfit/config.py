@@ -13,12 +13,14 @@ in the environment) pins BLAS to one thread through the ``threadpoolctl``
 package; see docs/reliability.md for what is guaranteed.
 
 Threads. A matrix product split over several BLAS threads pays for waking and
-joining them; for the small products of a mini-batch step that costs more than
-it saves (the lecture MLP at batch 32: one thread 0.84 s an epoch, two 0.95 s
-on a quiet 2-core machine and 8–44 s when another process is busy), while the
-large products of big batches and convolutions gain (batch 1024: 0.27 → 0.21 s;
-the Keras CNN at batch 128: 62 → 50 ms a step). So :meth:`netfit.Sequential.fit` runs small steps on
-one BLAS thread and leaves large ones to BLAS; :func:`set_threads` overrides it.
+joining them, and an idle BLAS thread keeps spinning on the second core; for
+the small products of a mini-batch step that costs about what it saves on a
+quiet machine (lecture MLP, one epoch at batch 32: 0.84 s on one thread, 0.95 s
+on two; batch 128: 0.36 s and 0.33 s on 2 cores) and ruins it on a busy one
+(1.5–33 s with two), while big batches and convolutions gain (batch 1024: 0.27 →
+0.21 s; the Keras CNN at batch 128: 62 → 50 ms a step). So
+:meth:`netfit.Sequential.fit` runs small steps on one BLAS thread and leaves
+large ones to BLAS; :func:`set_threads` overrides it.
 """
 import contextlib
 import os
@@ -130,11 +132,11 @@ def set_threads(value="auto"):
     >>> nf.config.set_threads("auto")
     """
     global _threads
-    ok = value is None or value == "auto" or (
+    ok = value is None or (isinstance(value, str) and value == "auto") or (
         isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 1)
     if not ok:
         raise ValueError(f"set_threads: expected 'auto', a positive integer or None, got {value!r}.")
-    _threads = value if value is None or value == "auto" else int(value)
+    _threads = value if value is None or isinstance(value, str) else int(value)
 
 
 def threads():
