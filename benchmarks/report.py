@@ -317,7 +317,10 @@ def _ceiling(bench):
     if not rows:
         return []
     out = ["## Matmul ceiling and netfit's achieved GFLOP/s", "",
-           "numpy float32 `matmul` in netfit's process (same BLAS and threads), best of repeated calls:", "",
+           "numpy float32 `matmul` in netfit's process (same BLAS and threads), best of repeated calls"
+           + ("" if bench.args.blas_threads else "; without `--blas-threads` that is BLAS's default count, "
+              "while netfit's `fit` runs the MLP up to batch 128 on one thread (`netfit.config.set_threads`)")
+           + ":", "",
            "| GEMM | shape | GFLOP/s |", "|---|---|---:|"]
     out += [f"| {r['label']} | {r['shape']} | {r['gflops']:.1f} |" for r in rows]
     by = {r["label"]: r["gflops"] for r in rows}

@@ -8,9 +8,10 @@ Shared by the driver (bench.py) and the workers (workers.py); imports nothing he
 SIDES = {
     "netfit": ("netfit", "netfit (this repo), Sequential.fit / predict, pure NumPy as `pip install netfit` "
                          "runs it (`NETFIT_COMPILED=0`, so a numba in the venv is not used)"),
-    "netfit-fast": ("netfit[fast]", "the same with its optional numba loop (`pip install netfit[fast]`): "
-                                    "Adam's update in one compiled pass instead of ten NumPy passes, bit-identical; "
-                                    "importing LLVM adds ~120 MB to the process"),
+    "netfit-fast": ("netfit[fast]", "the same with its optional numba loops (`pip install netfit[fast]`): "
+                                    "Adam's update in one compiled pass instead of ten NumPy passes, and max "
+                                    "pooling in one pass each way, bit-identical; numba's LLVM adds 55–115 MB "
+                                    "to the training process"),
     "torch": ("PyTorch", "PyTorch eager, hand-written loop (torch.optim.Adam, F.cross_entropy)"),
     "keras-torch": ("Keras/torch", "Keras 3 model.fit on the torch backend"),
     "keras-jax": ("Keras/JAX", "Keras 3 model.fit on the JAX backend (jit_compile default)"),
