@@ -1,11 +1,13 @@
 """Optional compiled loops (numba) where NumPy would make many passes over the same data.
 
-NumPy evaluates an expression one whole-array operation at a time. Two places
+NumPy evaluates an expression one whole-array operation at a time. Three places
 in a training step pay for that more than for the arithmetic:
 
 - Adam's update over the flat weight vector is ten passes over four vectors:
   for the lecture MLP at batch 32 it costs ~100–140 µs a step, more than the
   forward pass. One compiled loop makes it a single pass (~35 µs).
+- Relu's backward pass, δ ⊙ 1{a > 0}, is two passes in NumPy (the mask, then
+  the product) and one loop here: 2.4 → 1.0 ms on the MNIST CNN's first layer.
 - Max pooling over windows that tile the image reads each window offset as a
   strided slice and makes two to four passes per offset (maximum, winner,
   masked δ). One loop over the windows reads x once and writes a, the winners
@@ -54,7 +56,8 @@ def _loops():
         # Each loop is compiled (or read from the disk cache) at its first call, for the argument types.
         jit = numba.njit(nogil=True, cache=True, error_model="numpy")
         _compiled = {"Adam": jit(_adam_python), "max-pooling forward": jit(_max_pool_forward_python),
-                     "max-pooling backward": jit(_max_pool_backward_python)}
+                     "max-pooling backward": jit(_max_pool_backward_python),
+                     "relu backward": jit(_relu_backward_python)}
     return _compiled
 
 
@@ -77,6 +80,12 @@ def _run(name, *args):
 
 def _contiguous(*arrays):
     return all(a.flags.c_contiguous for a in arrays)
+
+
+def _same_or_apart(x, y):
+    """True when x and y (contiguous, one shape) are the same memory or do not overlap: an
+    element-by-element loop then reads each input before writing that element of the output."""
+    return x.ctypes.data == y.ctypes.data or not np.may_share_memory(x, y)
 
 
 # ---------------------------------------------------------------------------------------- Adam
@@ -106,6 +115,32 @@ def adam_update(theta, grad, m, v, b1, b2, eps, c):
         return False
     real = theta.dtype.type               # NumPy rounds a Python float to the array's type; so must the loop
     return _run("Adam", theta, grad, m, v, real(b1), real(b2), real(eps), real(c))
+
+
+# ---------------------------------------------------------------------------------------- relu
+
+def _relu_backward_python(delta, a, out, one, zero):
+    for i in range(out.shape[0]):
+        out[i] = delta[i] * (one if a[i] > 0 else zero)       # δ·1 or δ·0, as NumPy multiplies the mask
+
+
+def relu_backward(delta, a, out):
+    """out = δ ⊙ σ'(z) for relu, σ' = 1 where a > 0, else 0, in one compiled pass instead of two.
+
+    False (nothing trusted) where numba is missing, disabled or broken, or the
+    arrays do not fit the loop. The mask is multiplied, not selected, as in
+    NumPy: −δ·0 = −0.0 and NaN·0 = NaN. ``out`` may be ``delta``.
+
+    Shapes
+    ------
+    delta, a, out : one shape, C-contiguous, one float type (float32 or float64)
+    """
+    if not (delta.shape == a.shape == out.shape and delta.dtype == a.dtype == out.dtype
+            and delta.dtype in (np.float32, np.float64) and _contiguous(delta, a, out)
+            and _same_or_apart(out, delta) and _same_or_apart(out, a)):
+        return False
+    real = delta.dtype.type
+    return _run("relu backward", delta.reshape(-1), a.reshape(-1), out.reshape(-1), real(1), real(0))
 
 
 # ---------------------------------------------------------------------------------------- max pooling

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from . import _kernels
+
 
 class Activation:
     """σ and its derivative. ``uses`` says what ``backward`` reads: "output" or "input"."""
@@ -81,6 +83,9 @@ class Relu(Activation):
         return np.maximum(z, 0, out=out)
 
     def backward(self, delta, z, a, out=None):
+        # One compiled pass where numba is installed (netfit[fast]); the same products below.
+        if out is not None and _kernels.relu_backward(delta, a, out):
+            return out
         if out is None or np.may_share_memory(out, delta):
             return np.multiply(delta, a > 0, out=out)
         # σ' as 1.0 / 0.0 straight into out, then δ ⊙ σ': no boolean mask to allocate and

@@ -237,3 +237,42 @@ def test_a_broken_pooling_loop_warns_once_and_falls_back_to_numpy(monkeypatch, n
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _assert_same_bits(_pool_run(2, (6, 6, 2), x, np.ones((3, 3, 3, 2), "float32"), True), expected)
+
+
+# -- relu backward ---------------------------------------------------------------------------------
+def _relu_backward_cases(dtype):
+    rng = np.random.default_rng(5)
+    a = np.maximum(rng.standard_normal((4, 5, 6, 3)), 0).astype(dtype)
+    a.flat[:7] = [0.0, -0.0, np.nan, np.inf, 1e-45, 2.0, 0.0]
+    delta = rng.standard_normal(a.shape).astype(dtype)
+    delta.flat[:7] = [-1.0, -2.0, 3.0, np.nan, -np.inf, np.inf, np.nan]
+    return delta, a
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("into_delta", [False, True])
+def test_compiled_relu_backward_is_bit_identical_to_numpy(dtype, into_delta, numpy_only):
+    from netfit import activations
+    relu = activations.get("relu")
+    results = []
+    for compiled in (True, False):
+        if compiled:
+            _compiled_loops_on(numpy_only)
+        else:
+            numpy_only(True)
+        delta, a = _relu_backward_cases(dtype)
+        out = delta if into_delta else np.empty_like(delta)
+        got = relu.backward(delta, None, a, out=out)
+        assert got is out
+        results.append(got.copy())
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(np.signbit(results[0]), np.signbit(results[1]))      # −δ·0 = −0.0
+    assert results[0].flat[1] == 0 and np.signbit(results[0].flat[1])                    # a = −0.0 is not > 0
+
+
+def test_relu_backward_loop_refuses_partly_overlapping_arrays(numpy_only):
+    _compiled_loops_on(numpy_only)
+    buf = np.zeros(10, "float32")
+    assert _kernels.relu_backward(buf[:8], np.ones(8, "float32"), buf[2:]) is False
+    assert _kernels.relu_backward(buf[:8], np.ones(8, "float32"), buf[:8]) is True
+    assert _kernels.relu_backward(np.ones(8, "float32"), np.ones(8, "float64"), np.ones(8, "float32")) is False
