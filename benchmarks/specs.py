@@ -9,9 +9,9 @@ SIDES = {
     "netfit": ("netfit", "netfit (this repo), Sequential.fit / predict, pure NumPy as `pip install netfit` "
                          "runs it (`NETFIT_COMPILED=0`, so a numba in the venv is not used)"),
     "netfit-fast": ("netfit[fast]", "the same with its optional numba loops (`pip install netfit[fast]`): "
-                                    "Adam's update in one compiled pass instead of ten NumPy passes, and max "
-                                    "pooling in one pass each way, bit-identical; numba's LLVM adds 55–115 MB "
-                                    "to the training process"),
+                                    "Adam's update in one compiled pass instead of ten NumPy passes, max "
+                                    "pooling in one pass each way and relu's backward in one, bit-identical; "
+                                    "numba's LLVM adds 55–115 MB to the training process"),
     "torch": ("PyTorch", "PyTorch eager, hand-written loop (torch.optim.Adam, F.cross_entropy)"),
     "keras-torch": ("Keras/torch", "Keras 3 model.fit on the torch backend"),
     "keras-jax": ("Keras/JAX", "Keras 3 model.fit on the JAX backend (jit_compile default)"),
