@@ -37,8 +37,15 @@ demo: $(VENV)/.installed-plot
 	$(BIN)/netfit data fetch mnist
 	$(BIN)/netfit demo --out out/demo
 
+# The dev env has numba, so the suite runs netfit[fast]'s compiled loops; the second line runs
+# the tests of the code they replace with them switched off, what `pip install netfit` runs.
+NUMPY_PATH_TESTS := tests/test_layers.py tests/test_conv.py tests/test_pooling.py tests/test_activations.py \
+                    tests/test_optimizers.py tests/test_gradcheck.py tests/test_properties.py tests/test_model.py \
+                    tests/test_determinism.py
+
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest tests
+	NETFIT_COMPILED=0 $(BIN)/python -m pytest $(NUMPY_PATH_TESTS)
 	$(BIN)/python -m pytest --doctest-modules netfit
 
 # Benchmarks (benchmarks/README.md). `make bench` times netfit alone (a few minutes) and writes
