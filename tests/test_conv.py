@@ -7,6 +7,7 @@ import pytest
 from netfit import layers
 from netfit.gradcheck import check_layer
 from netfit.layers import Conv2D, LocallyConnected2D
+from netfit.layers import conv as conv_module
 
 # (kernel_size, strides, padding, per-example input shape)
 GEOMETRIES = [
@@ -178,6 +179,7 @@ def test_bias_folded_into_the_product_equals_a_separate_bias(shape):
     apart, _ = make(Conv2D, 3, 1, "valid", shape, activation="relu")
     apart.params = {key: value.copy() for key, value in folded.params.items()}
     apart.grads = {key: np.zeros_like(value) for key, value in folded.params.items()}
+    apart._wb = conv_module._kernel_and_bias(apart)      # what attach finds for this layout: kernel, bias apart
     delta = np.random.default_rng(7).standard_normal((3,) + folded.output_shape)
     a = folded.forward(x).copy()
     s = folded.backward(delta).copy()

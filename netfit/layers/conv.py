@@ -86,6 +86,10 @@ class Conv2D(ActivatedLayer):
             self.add_weight("bias", shape, self.bias_initializer)
         return win.out_h, win.out_w, f
 
+    def attach(self, params=None, grads=None, dtype=None):
+        super().attach(params, grads, dtype)
+        self._wb = _kernel_and_bias(self)              # fixed by the layout, so found once here
+
     def forward(self, x, training=False):
         self.check_input(x)
         win, kernel, f = self._win, self.params["kernel"], self.filters
@@ -95,7 +99,6 @@ class Conv2D(ActivatedLayer):
         # X: one row per window, (n·P, kh·kw·c); the kernel flattened in the same (u, v, c) order.
         # A shared bias is the weight of an input fixed at 1 (the lecture's α_0): after a column
         # of ones, [X 1] [w; b] is z in one product, with no pass adding b.
-        self._wb = _kernel_and_bias(self)
         cols = self._cols = self._window_matrix(rows, k, self._wb is not None, kernel.dtype)
         win.im2col(win.nhwc(x), self.buffer, kernel.dtype, out=cols[:, :k])
         if self._wb is not None:
