@@ -10,18 +10,13 @@ Back-propagation written out layer by layer in NumPy, behind a Keras-style API.
 >>> model.count_params()
 101770
 """
-__version__ = "0.1.0"
-
+from ._version import __version__
 from . import activations, callbacks, config, gradcheck, initializers, layers, losses, metrics, optimizers, utils
 from .model import Sequential
-from . import architecture, export, io, zoo
+from . import architecture, export, io, lbfgs, zoo
+from .io import load_model
 
 __all__ = ["Sequential", "load_model", "__version__", "activations", "architecture", "callbacks", "config",
            "export", "gradcheck", "initializers", "io", "layers", "lbfgs", "losses", "metrics", "optimizers",
            "utils", "zoo"]
 
-
-def load_model(path):
-    """Load a model saved by ``model.save(path)``; see :mod:`netfit.io`."""
-    from .io import load_model as _load
-    return _load(path)

@@ -19,6 +19,9 @@ import inspect
 import json
 import os
 
+from . import layers as layers_mod
+from .model import Sequential
+
 _TOP_KEYS = ("input_shape", "layers", "name", "seed", "dtype")
 _LAYER_KEYS = ("class_name", "config")
 
@@ -57,7 +60,6 @@ def model_from_json(source, seed=None, dtype=None):
     ...
     ValueError: model_from_json: layers[0] (Dense): unknown config key 'unit'; Dense accepts: activation, bias_initializer, input_shape, kernel_initializer, name, units, use_bias.
     """
-    from .model import Sequential
     spec, where = _read(source)
     layers, input_shape = sequential_from_config(spec, where)
     shape = input_shape
@@ -92,7 +94,6 @@ def model_to_json(model, path=None):
 
 def sequential_from_config(spec, where="model_from_json"):
     """Check a spec and return ``(layers, input_shape)``, the layers constructed but not built."""
-    from . import layers as layers_mod
     if not isinstance(spec, dict):
         raise ValueError(f"{where}: expected a JSON object with 'input_shape' and 'layers', "
                          f"got {type(spec).__name__}.")

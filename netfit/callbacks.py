@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from .files import check_writable
 from .utils import check_flag
 
 
@@ -181,7 +182,6 @@ class ModelCheckpoint(Callback):
         if unknown:
             raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} names {', '.join(map(repr, unknown))}, "
                              f"which the logs will not have; use {{epoch}} and {', '.join(sorted(known - {'epoch'}))}.")
-        from .io import check_writable
         check_writable(self._format(0, {name: 0.0 for name in known - {"epoch"}}), "ModelCheckpoint")
 
     def _format(self, epoch, logs):

@@ -26,7 +26,12 @@ import time
 
 import numpy as np
 
+from . import datasets, optimizers, plotting, utils, zoo
+from ._version import __version__
+from .architecture import model_from_json
+from .export import to_onnx
 from .images import fit_shape as _fit_shape, load_data, read_image   # pictures as model inputs
+from .io import check_writable, load_model
 
 # Named architectures: name -> (zoo function, arguments, default data set). Resolved
 # lazily, so a zoo that lacks one only fails when that name is used. ESL's nets get
@@ -65,7 +70,6 @@ _FRACTION = _number(float, "a number in [0, 1)", lambda v: 0 <= v < 1)
 
 
 def _data_arg(value):
-    from . import datasets
     try:
         return datasets.get(value).name
     except ValueError as exc:
@@ -75,7 +79,6 @@ def _data_arg(value):
 def build_model(name, input_shape=None, classes=None, seed=None):
     """Return the architecture ``name`` (from :data:`MODELS` or a JSON file), freshly initialized."""
     if name.lower().endswith(".json"):
-        from .architecture import model_from_json
         return model_from_json(name, seed=seed)
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)} or a FILE.json.")
@@ -93,8 +96,6 @@ def build_model(name, input_shape=None, classes=None, seed=None):
 # -- commands --------------------------------------------------------------------------------
 def cmd_train(args):
     """Train an architecture on a data set; save it (also on Ctrl-C) and report test accuracy."""
-    from . import optimizers
-    from .io import check_writable
     if args.momentum and args.optimizer != "sgd":
         raise ValueError("train: --momentum applies to --optimizer sgd only.")
     if args.out:                                       # find out now, not after hours of training
@@ -134,7 +135,6 @@ def cmd_train(args):
 
 def cmd_evaluate(args):
     """Accuracy, per-class accuracy and the confusion matrix of a saved model on a test set."""
-    from .io import load_model
     model = load_model(args.model_file)
     meta = getattr(model, "metadata", {}) or {}
     data = args.data or meta.get("data") or "mnist"
@@ -178,7 +178,6 @@ def format_confusion(matrix, names=None):
 
 def cmd_predict(args):
     """Classify pictures (PNG, JPEG, ...) with a saved model; print the class and probabilities."""
-    from .io import load_model
     model = load_model(args.model_file)
     meta = getattr(model, "metadata", {}) or {}
     names = meta.get("class_names")
@@ -197,7 +196,6 @@ def cmd_predict(args):
 def cmd_summary(args):
     """Print a model's summary table, from a saved file or a named architecture."""
     if args.model_file:
-        from .io import load_model
         model = load_model(args.model_file)
     else:
         model = build_model(args.model or "mlp", seed=0)
@@ -207,8 +205,6 @@ def cmd_summary(args):
 
 def cmd_export(args):
     """Write a saved model as ONNX."""
-    from .export import to_onnx
-    from .io import load_model
     to_onnx(load_model(args.model_file), args.onnx_file)
     print(f"Wrote {args.onnx_file}")
     return 0
@@ -216,8 +212,6 @@ def cmd_export(args):
 
 def cmd_demo(args):
     """The lecture's MNIST example from start to finish."""
-    from . import utils, zoo
-    from .io import check_writable
     if os.path.exists(args.out) and not os.path.isdir(args.out):   # a bad --out fails now, not after training
         raise NotADirectoryError(f"demo: --out expects a folder, got the file {args.out!r}.")
     os.makedirs(args.out, exist_ok=True)
@@ -252,11 +246,6 @@ def _plots(folder, model, x, y, predicted, names, history, train=None):
 
     ``train`` = (images, labels, predictions) adds the grid of training digits the lecture shows.
     """
-    try:
-        from . import plotting
-    except ImportError as exc:
-        print(f"warning: no pictures: {exc}", file=sys.stderr)
-        return
     os.makedirs(folder, exist_ok=True)
     digits = x.reshape(x.shape[:3]) if x.ndim == 4 and x.shape[-1] == 1 else x
     jobs = [("plot_history", "training_curves.png", lambda f, p: f(history, path=p)),
@@ -282,7 +271,6 @@ def _plots(folder, model, x, y, predicted, names, history, train=None):
 # -- the parser ------------------------------------------------------------------------------
 def build_parser():
     """Return the ``netfit`` argument parser (sub-commands train, evaluate, predict, ...)."""
-    from . import __version__
     parser = argparse.ArgumentParser(prog="netfit", description="Neural networks you can read and use.")
     parser.add_argument("--version", action="version", version=f"netfit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -35,6 +35,9 @@ import math
 
 import numpy as np
 
+from ._version import __version__
+from .files import atomic_write
+
 OPSET = 17
 MAX_DENSE_EQUIVALENT = 1 << 24
 _ELEMENTWISE = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus"}
@@ -91,7 +94,6 @@ def to_onnx(model, path=None, opset=OPSET):
         return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N"] + list(shape))
     onnx_graph = helper.make_graph(graph.nodes, model.name, [io_info("input", model.layers[0].input_shape)],
                                    [io_info("output", model.layers[-1].output_shape)], graph.initializers)
-    from . import __version__
     proto = helper.make_model(onnx_graph, producer_name="netfit", producer_version=__version__,
                               opset_imports=[helper.make_opsetid("", opset)])
     proto.ir_version = 8                       # opset 17's IR version: readable by older runtimes too
@@ -100,7 +102,6 @@ def to_onnx(model, path=None, opset=OPSET):
         entry.key, entry.value = str(key), json.dumps(value)
     onnx.checker.check_model(proto)
     if path is not None:
-        from .io import atomic_write
         data = proto.SerializeToString()
         atomic_write(path, lambda handle: handle.write(data), "to_onnx")
     return proto

@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+from . import datasets
+
 __all__ = ["DIGIT_BOX", "fit_shape", "load_data", "read_image", "scale_grey"]
 
 # How a picture becomes an input, per data set: the fraction of the frame the
@@ -40,7 +42,6 @@ def load_data(name, limit=None, test_limit=None):
     zip-code digits, in [-1, 1]) are kept. ``metadata`` records that scale, so
     that :func:`read_image` can prepare a picture the same way (``netfit predict``).
     """
-    from . import datasets
     spec = datasets.get(name)
     loader = getattr(spec, "load_data", None) or spec.loader
     (x_train, y_train), (x_test, y_test) = loader()

@@ -1,172 +1,39 @@
 """Save and load models: one zip of JSON and .npy arrays, never pickle.
 
-Layout of a ``.netfit`` file (a plain zip archive)::
+:func:`save_model` (in :mod:`netfit.saving`, re-exported here) writes the
+``.netfit`` file; :func:`load_model` reads it back. Nothing in a file is ever
+executed: the JSON is read with ``json``, arrays with
+``numpy.load(allow_pickle=False)``, layer and optimizer names are looked up in
+netfit's own tables, and every member name, shape and type is checked before a
+model is built. A file that is not a netfit model, or is truncated, damaged
+(each member carries a CRC-32) or of an unknown format version is refused with
+:class:`ModelFileError`.
 
-    netfit.json            format name and version, model config, compile config,
-                           history, epochs trained, user metadata, array index
-    arrays/weight_<k>.npy  the k-th array of model.get_weights()
-    arrays/opt_<name>.npy  optimizer state (Adam's m and v, SGD's velocity, iterations)
-
-Nothing in a file is ever executed: the JSON is read with ``json``, arrays
-with ``numpy.load(allow_pickle=False)``, layer and optimizer names are looked
-up in netfit's own tables, and every member name, shape and type is checked
-before a model is built. A file that is not a netfit model, or is truncated,
-damaged (each member carries a CRC-32) or of an unknown format version is
-refused with :class:`ModelFileError`.
-
-Writes go to a temporary file in the same folder, are flushed to disk and then
-renamed over the target (an atomic step on POSIX and Windows), so a crash, a
-``kill -9`` or a full disk mid-save leaves the previous file intact.
+Writes go through :func:`atomic_write` (in :mod:`netfit.files`): a temporary
+file in the same folder, flushed to disk, then renamed over the target, so a
+crash, a ``kill -9`` or a full disk mid-save leaves the previous file intact.
 """
 import io
 import json
 import os
-import re
-import secrets
 import zipfile
 import zlib
 
 import numpy as np
 
-FORMAT_NAME = "netfit-model"
-FORMAT_VERSION = 1
-_JSON = "netfit.json"
-_ARRAY = re.compile(r"arrays/([A-Za-z0-9_]{1,64})\.npy")
+from . import optimizers
+from .architecture import sequential_from_config
+from .files import atomic_write, check_path, check_writable
+from .model import Sequential
+from .saving import ARRAY_MEMBER as _ARRAY, FORMAT_NAME, FORMAT_VERSION, JSON_MEMBER as _JSON, ModelFileError, save_model
+
+__all__ = ["ModelFileError", "atomic_write", "check_writable", "load_model", "save_model",
+           "FORMAT_NAME", "FORMAT_VERSION"]
+
 _MAX_JSON_BYTES = 64 << 20
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
-class ModelFileError(ValueError):
-    """The file is not a netfit model, is damaged, or comes from an unknown format version."""
-
-
-# -- writing ---------------------------------------------------------------------------------
-def save_model(model, path, epoch=None, metadata=None):
-    """Write ``model`` to ``path`` atomically: architecture, weights, optimizer state, history.
-
-    Parameters
-    ----------
-    model : Sequential
-    path : str or os.PathLike
-    epoch : int, optional
-        Epochs trained so far, stored for ``fit(initial_epoch=...)``; defaults to
-        the length of the model's history.
-    metadata : dict, optional
-        JSON-able facts to keep with the model, e.g. ``{"input_scale": [0, 1]}``;
-        defaults to ``model.metadata`` when the model has one. :func:`load_model`
-        puts it back in ``model.metadata``.
-
-    Raises
-    ------
-    OSError
-        The folder cannot be written; any previous file at ``path`` is unchanged.
-
-    Examples
-    --------
-    >>> import netfit as nf, tempfile, os
-    >>> from netfit.layers import Dense
-    >>> model = nf.Sequential([Dense(2, input_shape=(3,))], seed=0)
-    >>> path = os.path.join(tempfile.mkdtemp(), "m.netfit")
-    >>> save_model(model, path, metadata={"note": "untrained"})
-    >>> load_model(path).metadata
-    {'note': 'untrained'}
-    """
-    from . import __version__, optimizers
-    from .model import Sequential
-    if not isinstance(model, Sequential):
-        raise TypeError(f"save_model: expected a netfit Sequential model, got {type(model).__name__}.")
-    path = _check_path(path, "save_model")
-    _check_not_folder(path, "save_model")
-    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0):
-        raise ValueError(f"save_model: expected epoch a non-negative integer (epochs trained), got {epoch!r}.")
-    model._ensure_built()
-    if metadata is None:
-        metadata = getattr(model, "metadata", None) or {}
-    if not isinstance(metadata, dict):
-        raise TypeError(f"save_model: expected metadata a dict, got {type(metadata).__name__}.")
-    try:
-        json.dumps(metadata, default=_json_default)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"save_model: expected metadata of JSON values (str, numbers, lists, dicts): {exc}") from None
-    arrays = {f"weight_{k}": w for k, w in enumerate(model.get_weights())}
-    compile_config = None
-    if model.compiled:
-        compile_config = {"loss": model.loss.name, "metrics": [name for name, _ in model.metrics],
-                          "optimizer": optimizers.serialize(model.optimizer)}
-        arrays.update({f"opt_{name}": np.asarray(value) for name, value in model.optimizer.get_state().items()})
-    history = model.history
-    meta = {
-        "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "netfit_version": __version__,
-        "model_config": model.get_config(), "compile_config": compile_config,
-        "history": {"history": history.history, "epoch": history.epoch},
-        "epoch": int(epoch if epoch is not None else len(history.epoch)),
-        "metadata": metadata, "arrays": sorted(arrays),
-    }
-    try:
-        text = json.dumps(meta, indent=1, default=_json_default)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"save_model: {exc}") from None
-
-    def write(handle):
-        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(_JSON, text)
-            for name, value in arrays.items():
-                buffer = io.BytesIO()
-                np.save(buffer, np.asarray(value, order="C"), allow_pickle=False)
-                archive.writestr(f"arrays/{name}.npy", buffer.getvalue())
-
-    atomic_write(path, write, "save_model")
-
-
-def atomic_write(path, write, where="atomic_write"):
-    """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it over ``path``.
-
-    The data are flushed to disk (``fsync``) before the rename, so ``path``
-    holds either the old content or the whole new content, never a mix. On any
-    error, Ctrl-C included, the temporary file is removed and the error re-raised
-    (an ``OSError`` with a message saying that the previous file is unchanged).
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    try:
-        # O_EXCL: never follow or reuse someone else's file; 0o666 & ~umask like open().
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as exc:
-        raise _os_error(exc, f"{where}: cannot write to folder {folder!r}: {exc.strerror or exc}.") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise _os_error(exc, f"{where}: could not write {path!r}: {exc.strerror or exc}; "
-                                 f"the previous file, if any, is unchanged.") from exc
-        raise
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder):
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-# -- reading ---------------------------------------------------------------------------------
 def load_model(path, compile=True):
     """Read a model written by :func:`save_model`; refuse anything else with :class:`ModelFileError`.
 
@@ -183,7 +50,7 @@ def load_model(path, compile=True):
     ModelFileError
         Not a netfit model, damaged, truncated, inconsistent, or a newer format.
     """
-    path = _check_path(path, "load_model")
+    path = check_path(path, "load_model")
     if not isinstance(compile, (bool, np.bool_)):
         raise TypeError(f"load_model: expected compile True or False, got {compile!r}.")
     if os.path.isdir(path):
@@ -267,10 +134,6 @@ def _check_meta(meta, path):
 
 def _rebuild(meta, arrays, compile):
     """Model from checked meta and arrays: shapes are compared before anything is allocated."""
-    from . import optimizers
-    from .architecture import sequential_from_config
-    from .model import Sequential
-
     config = meta["model_config"]
     dtype = config.get("dtype", "float32")
     if dtype not in ("float32", "float64"):
@@ -314,65 +177,3 @@ def _rebuild(meta, arrays, compile):
     model.epochs_trained = meta["epoch"]
     model.metadata = meta["metadata"]
     return model
-
-
-def check_writable(path, where="check_writable"):
-    """Raise a clear error now unless a model file can be written at ``path`` later.
-
-    For callers that would otherwise find out after hours of training (the
-    ``netfit train --out`` option, :class:`~netfit.callbacks.ModelCheckpoint`):
-    ``path`` must not be a folder, and a file must be creatable in its folder.
-    The check really creates (and removes) a small file, so it holds for root too.
-
-    Raises
-    ------
-    TypeError
-        ``path`` is not a str or os.PathLike.
-    OSError
-        ``path`` is a folder, or its folder is missing or cannot be written.
-    """
-    path = _check_path(path, where)
-    _check_not_folder(path, where)
-    folder = os.path.dirname(os.path.abspath(path))
-    probe = os.path.join(folder, f".netfit-probe-{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise _os_error(exc, f"{where}: cannot write to folder {folder!r}: {exc.strerror or exc}; "
-                             f"create it or choose another path.") from None
-    os.close(fd)
-    os.unlink(probe)
-    return path
-
-
-def _os_error(original, message):
-    """An error of ``original``'s class (e.g. PermissionError) and errno, whose text is ``message`` alone."""
-    error = type(original)(message)
-    error.errno = original.errno
-    return error
-
-
-def _check_not_folder(path, where):
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{where}: expected a file path, got the folder {path!r}; add a file name, "
-                                f"e.g. {os.path.join(path, 'model.netfit')!r}.")
-
-
-def _check_path(path, where):
-    """``path`` as a str, or a TypeError naming what came instead."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{where}: expected path a str or os.PathLike, got {type(path).__name__}.")
-    path = os.fspath(path)
-    if not isinstance(path, str) or not path:
-        raise TypeError(f"{where}: expected path a non-empty str, got {path!r}.")
-    if "\0" in path:
-        raise ValueError(f"{where}: expected a file path, got a path with a NUL character: {path!r}.")
-    return path
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray) and value.size <= 1024:
-        return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in a model file")

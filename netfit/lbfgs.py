@@ -101,6 +101,9 @@ class LBFGS(optimizers.Optimizer):
                 "ftol": self.ftol, "maxls": self.maxls}
 
 
+optimizers.register("lbfgs", LBFGS)
+
+
 def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_split=0.0,
               validation_data=None, initial_epoch=0, batch_size=None, shuffle=True):
     """Train ``model`` (compiled with :class:`LBFGS`) by full-batch L-BFGS for at most ``epochs`` iterations.

@@ -20,6 +20,9 @@ from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers
 from .config import dtype as default_dtype
 from .layers.base import ActivatedLayer, Layer, auto_name
+from .saving import save_model
+from .summary import format_summary
+from .training import run_fit
 from .utils import check_array, check_dtype, check_flag, check_positive_int, check_seed, check_verbose, new_seed
 
 
@@ -253,7 +256,6 @@ class Sequential:
             ``history.history`` maps "loss", each metric, and their "val_" forms
             to per-epoch values.
         """
-        from .training import run_fit
         where = "Sequential.fit"
         check_flag(shuffle, where, "shuffle")
         callbacks_mod.check_callbacks(callbacks, self, where)
@@ -333,7 +335,6 @@ class Sequential:
     # -- description -----------------------------------------------------------------------
     def summary(self, print_fn=print, links=False):
         """Print a Keras-style table: layer (type), output shape, parameters (and links)."""
-        from .summary import format_summary
         print_fn(format_summary(self, links=links))
 
     def get_config(self):
@@ -353,7 +354,6 @@ class Sequential:
 
     def save(self, path, _epoch=None):
         """Save architecture, weights, optimizer state and history to one file (see :mod:`netfit.io`)."""
-        from .io import save_model
         save_model(self, path, epoch=_epoch)
 
     # -- checks ------------------------------------------------------------------------------

@@ -302,14 +302,18 @@ class Adam(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
-# L-BFGS (full batch, SciPy) extends Optimizer, so it is imported once Optimizer exists.
-from .lbfgs import LBFGS  # noqa: E402
-
-_TABLE = {"sgd": SGD, "adam": Adam, "lbfgs": LBFGS}
+# L-BFGS (full batch, SciPy) drives its own loop above this module: netfit.lbfgs adds itself here.
+_TABLE = {"sgd": SGD, "adam": Adam}
 
 
 def get(identifier):
-    """Return an optimizer from a name ("sgd", "adam", "lbfgs"), a config dict, or an instance."""
+    """Return an optimizer from a name ("sgd", "adam", "lbfgs"), a config dict, or an instance.
+
+    Examples
+    --------
+    >>> get("lbfgs")
+    LBFGS(weight_decay=0.0, maxcor=10, gtol=1e-05, ftol=2.220446049250313e-09, maxls=20)
+    """
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):
@@ -319,6 +323,17 @@ def get(identifier):
     if isinstance(identifier, str) and identifier.lower() in _TABLE:
         return _TABLE[identifier.lower()]()
     raise ValueError(f"optimizers.get: unknown optimizer {identifier!r}; supported: {', '.join(_TABLE)}.")
+
+
+def register(name, cls):
+    """Add ``cls`` (an :class:`Optimizer` subclass) to the table under ``name``, for :func:`get`.
+
+    For optimizers that live in their own module above this one (:class:`netfit.lbfgs.LBFGS`).
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
+        raise TypeError(f"optimizers.register: expected an Optimizer subclass, got {cls!r}.")
+    _TABLE[name.lower()] = cls
+    return cls
 
 
 def serialize(optimizer):

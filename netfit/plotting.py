@@ -22,6 +22,10 @@ import math
 
 import numpy as np
 
+from .layers import Activation, Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, Reshape
+from .model import Sequential
+from .utils import check_labels
+
 __all__ = ["plot_network", "plot_digits", "plot_history", "plot_confusion_matrix", "plot_first_layer"]
 
 # Weight colours: blue for positive, red for negative, the ends of the "RdBu" map
@@ -44,7 +48,6 @@ def _finish(fig, path, dpi=100):
 
 
 def _check_model(model, where):
-    from .model import Sequential
     if not isinstance(model, Sequential):
         raise TypeError(f"{where}: expected a netfit Sequential model, got {type(model).__name__}.")
     model._ensure_built()
@@ -110,7 +113,6 @@ def plot_network(model, path=None, *, style="auto", max_units=30, show_bias=True
 
 def _dense_stack(model):
     """The Dense layers, if every layer with weights is one; else None."""
-    from .layers import Activation, Dense, Dropout, Flatten
     dense = [layer for layer in model.layers if isinstance(layer, Dense)]
     plain = all(isinstance(layer, (Dense, Flatten, Dropout, Activation)) for layer in model.layers)
     return dense if dense and plain else None
@@ -212,7 +214,6 @@ def _draw_graph(model, dense, show_bias, input_names, output_names):
 
 def _activation_name(model, dense):
     """The activation after a Dense layer, including a following Activation layer."""
-    from .layers import Activation
     name = dense.activation.name
     k = model.layers.index(dense)
     for layer in model.layers[k + 1:]:
@@ -423,7 +424,6 @@ def plot_confusion_matrix(y_true, y_pred, path=None, class_names=None):
 
 
 def _classes(y, where, name):
-    from .utils import check_labels
     arr = np.asarray(y)
     if arr.ndim == 2 and arr.shape[1] > 1:
         return arr.argmax(axis=1)
@@ -462,7 +462,6 @@ def plot_first_layer(model, path=None, max_units=36):
     """
     where = "plot_first_layer"
     _check_model(model, where)
-    from .layers import Conv2D, Dense, LocallyConnected2D
     layer = next((l for l in model.layers if isinstance(l, (Dense, Conv2D, LocallyConnected2D))), None)
     if layer is None:
         raise ValueError(f"{where}: expected a model with a Dense, Conv2D or LocallyConnected2D layer, "
@@ -508,7 +507,6 @@ def plot_first_layer(model, path=None, max_units=36):
 
 def _dense_panels(model, layer, kernel):
     """Kernel columns reshaped to the input image, or None when the input is not an image."""
-    from .layers import Dropout, Flatten, Reshape
     before = model.layers[:model.layers.index(layer)]
     shape = model.layers[0].input_shape if all(isinstance(l, (Flatten, Dropout, Reshape)) for l in before) \
         else (kernel.shape[0],)

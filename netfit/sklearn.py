@@ -37,6 +37,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import optimizers
 from .architecture import sequential_from_config
 from .layers import Dense, Layer, Normalization
+from .lbfgs import LBFGS
 from .model import Sequential
 
 __all__ = ["NetRegressor", "NetClassifier"]
@@ -122,7 +123,6 @@ class _NetEstimator(BaseEstimator):
                            seed=self._seed(), dtype=self.dtype)
         model.build((X.shape[1],))
         if self.optimizer == "lbfgs":
-            from .lbfgs import LBFGS
             opt = LBFGS(weight_decay=float(self.weight_decay))
         else:
             kwargs = {"weight_decay": float(self.weight_decay)}

@@ -47,6 +47,14 @@ import time
 
 import numpy as np
 
+from . import optimizers, zoo
+from .images import load_data
+from .layers import Dense, Normalization
+from .lbfgs import LBFGS
+from .metrics import r2_score
+from .model import Sequential
+from .utils import to_categorical
+
 __all__ = ["run_sweep", "SweepResult", "train_task", "expand_grid", "load_sweep_data", "add_parser"]
 
 _BACKENDS = ("sequential", "loky", "threading", "dask")
@@ -372,9 +380,6 @@ def train_task(params, seed, data):
     classification (integer labels) ``train_loss``, ``test_loss``, ``test_error``.
     Every run is a function of (params, seed) only.
     """
-    from . import optimizers, zoo
-    from .layers import Dense, Normalization
-    from .model import Sequential
     unknown = sorted(set(params) - set(_TASK_DEFAULTS) - _DATA_KEYS)
     if unknown:
         raise ValueError(f"train_task: unknown setting(s) {unknown}; known: "
@@ -405,7 +410,6 @@ def train_task(params, seed, data):
     loss = p["loss"] or ("mse" if not classify or getattr(getattr(last, "activation", None), "name", "") == "sigmoid"
                          else "sparse_categorical_crossentropy")
     if p["optimizer"] == "lbfgs":
-        from .lbfgs import LBFGS
         optimizer = LBFGS(weight_decay=p["weight_decay"])
     else:
         kwargs = {"weight_decay": p["weight_decay"]}
@@ -415,7 +419,6 @@ def train_task(params, seed, data):
     model.compile(optimizer=optimizer, loss=loss)
     targets_train, targets_test = y_train, y_test
     if classify and loss != "sparse_categorical_crossentropy":      # ESL's nets: squared error on one-hot targets
-        from .utils import to_categorical
         targets_train, targets_test = to_categorical(y_train, classes), to_categorical(y_test, classes)
     history = model.fit(x_train, targets_train, epochs=int(p["epochs"]), batch_size=p["batch_size"], verbose=0)
     row = {"train_loss": model.evaluate(x_train, targets_train, batch_size=4096),
@@ -425,7 +428,6 @@ def train_task(params, seed, data):
         row["test_loss"] = model.evaluate(x_test, targets_test, batch_size=4096)
         row["test_error"] = float(np.mean(f.argmax(axis=1) != y_test))
     else:
-        from .metrics import r2_score
         yt = np.asarray(y_test, np.float64).reshape(f.shape)
         row["test_mse"] = float(np.mean((f - yt) ** 2))
         row["test_r2"] = r2_score(f, yt)
@@ -471,7 +473,6 @@ def _named_data(name, n_train, n_test, data_seed, snr):
         x, y, _ = simulate(_SIMULATED[name], n_train or 100, seed=[seed, 0], snr=snr)
         xt, yt, _ = simulate(_SIMULATED[name], n_test or 10000, seed=[seed, 1], snr=snr)
         return {"x_train": x, "y_train": y, "x_test": xt, "y_test": yt}
-    from .cli import load_data
     (x, y), (xt, yt), _ = load_data(name, n_train, n_test)
     return {"x_train": x, "y_train": y, "x_test": xt, "y_test": yt}
 

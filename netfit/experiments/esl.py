@@ -58,6 +58,7 @@ import time
 import numpy as np
 
 from .. import optimizers, utils, zoo
+from ..datasets import zipcode
 from ._report import BOOK_ACCURACY, Results
 
 __all__ = ["run", "add_parser", "main", "stratified_sample", "synthetic_data", "shift_pixels", "Results",
@@ -243,7 +244,6 @@ def run(repeats=None, epochs=None, seed=0, optimizer="adam", lr=None, batch_size
         note = " (zipcnn runs only with full=True)" if "zipcnn" in bad else ""
         raise ValueError(f"{where}: expected nets from {', '.join(CHOICES)}, got {bad or nets!r}.{note}")
     if data is None:
-        from ..datasets import zipcode
         data = zipcode.load_data(data_path)
     (x_all, y_all), (xt_all, yt_all) = data
     if full:

@@ -1,0 +1,117 @@
+"""Write a model to a ``.netfit`` file: one zip of JSON and .npy arrays, never pickle.
+
+Layout of a ``.netfit`` file (a plain zip archive)::
+
+    netfit.json            format name and version, model config, compile config,
+                           history, epochs trained, user metadata, array index
+    arrays/weight_<k>.npy  the k-th array of model.get_weights()
+    arrays/opt_<name>.npy  optimizer state (Adam's m and v, SGD's velocity, iterations)
+
+This module writes the format and sits below :mod:`netfit.model` (so that
+``model.save`` needs no import inside a function); :mod:`netfit.io` reads it
+back, checks every member, and rebuilds the model. The write is atomic
+(:func:`netfit.files.atomic_write`): a crash, a ``kill -9`` or a full disk
+mid-save leaves the previous file intact.
+"""
+import io
+import json
+import re
+import zipfile
+
+import numpy as np
+
+from . import optimizers
+from ._version import __version__
+from .files import atomic_write, check_not_folder, check_path
+
+FORMAT_NAME = "netfit-model"
+FORMAT_VERSION = 1
+JSON_MEMBER = "netfit.json"
+ARRAY_MEMBER = re.compile(r"arrays/([A-Za-z0-9_]{1,64})\.npy")
+
+
+class ModelFileError(ValueError):
+    """The file is not a netfit model, is damaged, or comes from an unknown format version."""
+
+
+def save_model(model, path, epoch=None, metadata=None):
+    """Write ``model`` to ``path`` atomically: architecture, weights, optimizer state, history.
+
+    Parameters
+    ----------
+    model : Sequential
+    path : str or os.PathLike
+    epoch : int, optional
+        Epochs trained so far, stored for ``fit(initial_epoch=...)``; defaults to
+        the length of the model's history.
+    metadata : dict, optional
+        JSON-able facts to keep with the model, e.g. ``{"input_scale": [0, 1]}``;
+        defaults to ``model.metadata`` when the model has one. :func:`netfit.io.load_model`
+        puts it back in ``model.metadata``.
+
+    Raises
+    ------
+    OSError
+        The folder cannot be written; any previous file at ``path`` is unchanged.
+
+    Examples
+    --------
+    >>> import netfit as nf, tempfile, os
+    >>> from netfit.layers import Dense
+    >>> model = nf.Sequential([Dense(2, input_shape=(3,))], seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.netfit")
+    >>> save_model(model, path, metadata={"note": "untrained"})
+    >>> nf.io.load_model(path).metadata
+    {'note': 'untrained'}
+    """
+    if not all(callable(getattr(model, name, None)) for name in ("get_config", "get_weights", "_ensure_built")):
+        raise TypeError(f"save_model: expected a netfit Sequential model, got {type(model).__name__}.")
+    path = check_path(path, "save_model")
+    check_not_folder(path, "save_model")
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0):
+        raise ValueError(f"save_model: expected epoch a non-negative integer (epochs trained), got {epoch!r}.")
+    model._ensure_built()
+    if metadata is None:
+        metadata = getattr(model, "metadata", None) or {}
+    if not isinstance(metadata, dict):
+        raise TypeError(f"save_model: expected metadata a dict, got {type(metadata).__name__}.")
+    try:
+        json.dumps(metadata, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"save_model: expected metadata of JSON values (str, numbers, lists, dicts): {exc}") from None
+    arrays = {f"weight_{k}": w for k, w in enumerate(model.get_weights())}
+    compile_config = None
+    if model.compiled:
+        compile_config = {"loss": model.loss.name, "metrics": [name for name, _ in model.metrics],
+                          "optimizer": optimizers.serialize(model.optimizer)}
+        arrays.update({f"opt_{name}": np.asarray(value) for name, value in model.optimizer.get_state().items()})
+    history = model.history
+    meta = {
+        "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "netfit_version": __version__,
+        "model_config": model.get_config(), "compile_config": compile_config,
+        "history": {"history": history.history, "epoch": history.epoch},
+        "epoch": int(epoch if epoch is not None else len(history.epoch)),
+        "metadata": metadata, "arrays": sorted(arrays),
+    }
+    try:
+        text = json.dumps(meta, indent=1, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"save_model: {exc}") from None
+
+    def write(handle):
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(JSON_MEMBER, text)
+            for name, value in arrays.items():
+                buffer = io.BytesIO()
+                np.save(buffer, np.asarray(value, order="C"), allow_pickle=False)
+                archive.writestr(f"arrays/{name}.npy", buffer.getvalue())
+
+    atomic_write(path, write, "save_model")
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.size <= 1024:
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a model file")
