@@ -9,14 +9,22 @@ Back-propagation written out layer by layer in NumPy, behind a Keras-style API.
 ...                        Dense(10, activation="softmax")])
 >>> model.count_params()
 101770
+
+Keras 3's way to give the input shape works too:
+
+>>> nf.Sequential([nf.Input(shape=(28, 28)), Flatten(), Dense(128, activation="relu"),
+...                Dense(10, activation="softmax")]).count_params()
+101770
 """
 from ._version import __version__
 from . import activations, callbacks, config, gradcheck, initializers, layers, losses, metrics, optimizers, utils
 from .model import Sequential
 from . import architecture, export, io, lbfgs, zoo
 from .io import load_model
+from .layers import Input
+from . import datasets, keras, models, streams
 
-__all__ = ["Sequential", "load_model", "__version__", "activations", "architecture", "callbacks", "config",
-           "export", "gradcheck", "initializers", "io", "layers", "lbfgs", "losses", "metrics", "optimizers",
+__all__ = ["Input", "Sequential", "load_model", "__version__", "activations", "architecture", "callbacks", "config",
+           "datasets", "keras", "models", "streams", "export", "gradcheck", "initializers", "io", "layers", "lbfgs", "losses", "metrics", "optimizers",
            "utils", "zoo"]
 

@@ -20,18 +20,22 @@ from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers
 from .config import dtype as default_dtype
 from .layers.base import ActivatedLayer, Layer, auto_name
+from .layers.input import Input
 from .saving import save_model
+from .streams import is_stream
 from .summary import format_summary
-from .training import run_fit
+from .training import batch_result, checked_batches, open_stream, predict_stream, run_fit, train_on_batch
 from .utils import check_array, check_dtype, check_flag, check_positive_int, check_seed, check_verbose, new_seed
 
 
 class Sequential:
-    """A linear stack of layers: ``Sequential([Flatten(input_shape=(28, 28)), Dense(10)])``.
+    """A linear stack of layers: ``Sequential([Input(shape=(28, 28)), Flatten(), Dense(10)])``.
 
     Parameters
     ----------
     layers : list of Layer
+        Optionally led by :class:`netfit.Input` (Keras 3's way to give the input
+        shape; the same as the first layer's ``input_shape=``).
     name : str
     seed : int, optional
         Seed of the initial weights, the shuffling and dropout. Drawn from
@@ -58,6 +62,7 @@ class Sequential:
         self._requested_dtype = check_dtype(dtype, "Sequential")
         self.seed = check_seed(seed, "Sequential") if seed is not None else new_seed()
         self.layers = []
+        self._input = None                         # an Input(shape=...) given before the first layer
         self.built = self.compiled = False
         self.history = callbacks_mod.History()
         self.stop_training = False
@@ -66,7 +71,10 @@ class Sequential:
 
     # -- structure ---------------------------------------------------------------------
     def add(self, layer):
-        """Append a layer; the model is (re)built lazily."""
+        """Append a layer; the model is (re)built lazily. An ``Input(shape=...)`` may come first."""
+        if isinstance(layer, Input):
+            self._add_input(layer)
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a netfit Layer, got {type(layer).__name__}.")
         if layer in self.layers:
@@ -75,8 +83,22 @@ class Sequential:
             layer.name = auto_name(layer, {l.name for l in self.layers})
         elif layer.name in {l.name for l in self.layers}:
             raise ValueError(f"Sequential.add: a layer named {layer.name!r} is already in the model.")
+        if self._input is not None and not self.layers:
+            if layer.input_shape not in (None, self._input.shape):
+                raise ValueError(f"Sequential.add: {layer.display_name} declares input_shape={layer.input_shape}, "
+                                 f"but the model's Input has shape {self._input.shape}; give one of the two.")
+            layer.input_shape = self._input.shape
         self.layers.append(layer)
         self.built = False
+
+    def _add_input(self, spec):
+        if self.layers or self._input is not None:
+            raise ValueError(f"Sequential.add: {spec!r} must come first, before any layer, and only once; "
+                             f"the model's input shape is already "
+                             f"{self._input.shape if self._input is not None else self.layers[0].input_shape}.")
+        self._input = spec
+        if self._requested_dtype is None:
+            self._requested_dtype = spec.dtype
 
     def build(self, input_shape=None):
         """Build every layer, lay all weights out in one flat buffer, and initialize them."""
@@ -240,9 +262,15 @@ class Sequential:
         return loss, [flat[part].reshape(shape) for part, shape in self._slices]
 
     # -- fit -----------------------------------------------------------------------------
-    def fit(self, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0):
+    def fit(self, x, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, validation_steps=None):
         """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
+
+        ``x`` may instead be a generator or a Sequence of ``(x_k, y_k)`` batches
+        (:mod:`netfit.streams`; ``y`` stays None, ``batch_size`` is the stream's):
+        ``steps_per_epoch`` batches make an epoch (required for a generator,
+        ``len(x)`` for a Sequence), and ``validation_data`` may be one too, read
+        for ``validation_steps`` batches.
 
         ``batch_size=None`` (or n) is full-batch gradient descent, the lecture's
         sum over all N examples. Ctrl-C stops cleanly after restoring the last
@@ -262,39 +290,79 @@ class Sequential:
         # Full-batch optimizers (netfit.lbfgs.LBFGS) drive their own loop, not the mini-batch one.
         fit_model = getattr(getattr(self, "optimizer", None), "fit_model", None)
         with self._unbuilt_if_refused():
+            if fit_model is not None and (is_stream(x) or steps_per_epoch is not None):
+                raise ValueError(f"{where}: {type(self.optimizer).__name__} needs the whole data set as arrays "
+                                 f"(every iteration sees all examples); pass x and y, not a generator.")
             if fit_model is not None:
                 return fit_model(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                                  callbacks=callbacks, validation_split=validation_split,
                                  validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch)
             return run_fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                            validation_split=validation_split, validation_data=validation_data,
-                           shuffle=shuffle, initial_epoch=initial_epoch)
+                           shuffle=shuffle, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                           validation_steps=validation_steps)
+
+    def train_on_batch(self, x, y, return_dict=False):
+        """Take one optimizer step on the batch (x, y); return its loss (and metrics) before the step.
+
+        Keras's return value: the loss, or ``[loss, *metrics]`` when compiled with
+        metrics, or a dict with ``return_dict=True``. Differs from Keras 3: the
+        metrics are this batch's, not a running value since ``reset_metrics``.
+        """
+        return train_on_batch(self, x, y, return_dict)
+
+    def test_on_batch(self, x, y, return_dict=False):
+        """Loss (and metrics) on the batch (x, y), weights unchanged; returned as by :meth:`train_on_batch`."""
+        where = "Sequential.test_on_batch"
+        self._ensure_compiled("test_on_batch")
+        check_flag(return_dict, where, "return_dict")
+        with self._unbuilt_if_refused():
+            x, y = self._check_xy(x, y, where)
+            return batch_result(self, self._evaluate_arrays(x, y, len(x)), return_dict)
+
+    def predict_on_batch(self, x):
+        """The outputs f(x) for one batch, in a single forward pass (``predict`` with one batch)."""
+        return self.predict(x, batch_size=len(x) if hasattr(x, "__len__") else None)
 
     # -- evaluate and predict --------------------------------------------------------------
-    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
-        """Return the loss, then each metric (a list), on (x, y), streamed in batches."""
+    def evaluate(self, x, y=None, batch_size=None, verbose=0, return_dict=False, steps=None):
+        """Return the loss, then each metric (a list), on (x, y), streamed in batches.
+
+        ``x`` may be a generator or a Sequence of ``(x_k, y_k)`` batches, read for
+        ``steps`` batches (required for a generator; ``len(x)`` for a Sequence).
+        """
         where = "Sequential.evaluate"
         self._ensure_compiled("evaluate")
         check_flag(return_dict, where, "return_dict")
         check_verbose(verbose, where)
         with self._unbuilt_if_refused():
-            x, y = self._check_xy(x, y, where)
-            values = self._evaluate_arrays(x, y, _batch_size(batch_size, where))
+            if is_stream(x):
+                stream = open_stream(self, x, y, steps, where, "steps")
+                values = self._evaluate_batches(checked_batches(self, stream))
+            else:
+                if steps is not None:
+                    raise ValueError(f"{where}: steps applies to generators and Sequences; with arrays every "
+                                     f"example is evaluated. Leave steps out.")
+                x, y = self._check_xy(x, y, where)
+                values = self._evaluate_arrays(x, y, _batch_size(batch_size, where))
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
-        if return_dict:
-            return values
-        return list(values.values()) if self.metrics else values["loss"]
+        return batch_result(self, values, return_dict)
 
     def _evaluate_arrays(self, x, y, batch_size):
         n = x.shape[0]
+        return self._evaluate_batches((x[start:start + batch_size], y[start:start + batch_size])
+                                      for start in range(0, n, batch_size))
+
+    def _evaluate_batches(self, batches):
+        """Loss and metrics over batches (x_k, y_k), each weighted by its size: means over all examples."""
         totals = np.zeros(1 + len(self.metrics))
         states = [None] * len(totals)      # metrics that are not example means (R²) merge batch statistics
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            y_pred = self._forward(np.asarray(x[start:stop], self.dtype), False)
-            yb = y[start:stop]
-            m = stop - start
+        n = 0
+        for xb, yb in batches:
+            y_pred = self._forward(np.asarray(xb, self.dtype), False)
+            m = len(xb)
+            n += m
             totals[0] += self.loss.value(y_pred, yb, self.layers[-1]._z if self._fused else None) * m
             for k, (_, fn) in enumerate(self.metrics, 1):
                 if hasattr(fn, "merge"):
@@ -309,14 +377,23 @@ class Sequential:
         totals[0] += self.optimizer.penalty(self._theta)
         return dict(zip(["loss"] + [name for name, _ in self.metrics], map(float, totals)))
 
-    def predict(self, x, batch_size=None, verbose=0):
+    def predict(self, x, batch_size=None, verbose=0, steps=None):
         """Return the network's outputs f(x) for every row of x, computed in batches.
+
+        ``x`` may be a generator or a Sequence of batches ``x_k`` (or ``(x_k, y_k)``,
+        y ignored), read for ``steps`` batches; the outputs are stacked.
 
         Shapes
         ------
         x : (n, *input_shape)  ->  (n, *output_shape)
         """
         check_verbose(verbose, "Sequential.predict")
+        if is_stream(x):
+            with self._unbuilt_if_refused():
+                return predict_stream(self, x, steps, "Sequential.predict")
+        if steps is not None:
+            raise ValueError("Sequential.predict: steps applies to generators and Sequences; with arrays every "
+                             "row is predicted. Leave steps out.")
         batch_size = _batch_size(batch_size, "Sequential.predict")
         x = self._check_x(x, "Sequential.predict")
         out = np.empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)

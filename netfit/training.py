@@ -1,5 +1,10 @@
 """The fit loop of :class:`netfit.Sequential`: batches, callbacks, NaN guard, Ctrl-C.
 
+Batches come from arrays (gathered into reused buffers) or from a stream
+(:mod:`netfit.streams`: a generator or a Sequence); the step itself, the NaN
+guard, Ctrl-C handling and the seeding of shuffles and dropout are the same
+for both, and for the one-batch calls (``train_on_batch``).
+
 Kept apart from model.py so that the loop reads top to bottom in one place.
 Per step it allocates nothing large: each batch is gathered into a reused
 buffer (never a shuffled copy of the whole data set), layers reuse their
@@ -14,22 +19,37 @@ import numpy as np
 
 from . import callbacks as callbacks_mod
 from . import config
-from .utils import check_positive_int, check_verbose, warn
+from .streams import OutOfData, Stream, is_stream
+from .utils import check_flag, check_positive_int, check_verbose, warn
 
 
 def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-            shuffle, initial_epoch):
+            shuffle, initial_epoch, steps_per_epoch=None, validation_steps=None):
     """Train ``model``; see :meth:`netfit.Sequential.fit` for the arguments."""
     where = "Sequential.fit"
     model._ensure_compiled("fit")
-    x, y = model._check_xy(x, y, where)
+    streamed = is_stream(x)
+    if streamed:
+        loop = _StreamLoop(model, open_stream(model, x, y, steps_per_epoch, where, "steps_per_epoch"))
+    else:
+        x, y = model._check_xy(x, y, where)
+        for name, value in (("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
+            if value is not None:
+                raise ValueError(f"{where}: {name} applies to generators and Sequences; with arrays an epoch "
+                                 f"is every example once, in batches of batch_size. Leave {name} out.")
     epochs = check_count(epochs, where, "epochs")
     initial_epoch = check_count(initial_epoch, where, "initial_epoch")
     verbose = 1 if check_verbose(verbose, where) == "auto" else verbose
-    (x, y), val = split_validation(model, x, y, validation_split, validation_data, where)
-    n = x.shape[0]
-    batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
-    steps = math.ceil(n / batch_size)
+    if streamed:
+        val = _stream_validation(model, validation_split, validation_data, validation_steps, where)
+        batch_size, steps, n = loop.batch_size, loop.stream.steps, None
+    else:
+        (x, y), val_xy = split_validation(model, x, y, validation_split, validation_data, where)
+        n = x.shape[0]
+        batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
+        steps = math.ceil(n / batch_size)
+        loop = _Loop(model, x, y, batch_size)
+        val = None if val_xy is None else (lambda: model._evaluate_arrays(*val_xy, 256))
 
     history = callbacks_mod.History()
     params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}
@@ -38,7 +58,6 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         cb.set_model(model)
         cb.set_params(params)
     model.stop_training = False
-    loop = _Loop(model, x, y, batch_size)
     for cb in cbs:
         cb.on_train_begin({})
     model.history = history                   # only now: a callback refusing to start keeps the old one
@@ -64,11 +83,15 @@ def _run_epochs(model, loop, cbs, val, shuffle, initial_epoch, epochs):
     for epoch in range(initial_epoch, epochs):
         for cb in cbs:
             cb.on_epoch_begin(epoch, {})
-        logs = loop.run_epoch(epoch, shuffle, cbs)
+        try:
+            logs = loop.run_epoch(epoch, shuffle, cbs)
+        except OutOfData as exc:                  # a generator ended before steps_per_epoch batches
+            loop.stop(str(exc) + " Training stopped; the weights after the last complete step were kept.")
+            return
         if logs is None:                          # the loss or the weights became NaN or infinite
             return
         if val is not None:
-            logs.update({f"val_{k}": v for k, v in model._evaluate_arrays(*val, 256).items()})
+            logs.update({f"val_{k}": v for k, v in val().items()})
         for cb in cbs:
             cb.on_epoch_end(epoch, logs)
         if model.stop_training:
@@ -108,11 +131,15 @@ class _Loop:
     """One epoch at a time: gather a batch, forward, loss, backward, step."""
 
     def __init__(self, model, x, y, batch_size):
-        self.model, self.x, self.y, self.batch_size = model, x, y, batch_size
+        self.x, self.y, self.batch_size = x, y, batch_size
         shape = (batch_size,) + x.shape[1:]
         # Batches are gathered into these buffers; raw inputs (e.g. uint8) are cast on the way.
         self.xbuf = np.empty(shape, x.dtype)
         self.fbuf = self.xbuf if x.dtype == model.dtype else np.empty(shape, model.dtype)
+        self._attach(model)
+
+    def _attach(self, model, where="Sequential.fit"):
+        self.model, self.where = model, where
         self.rng_layers = [layer for layer in model.layers if layer.needs_rng]
         self.in_update = False
         self.steps_done = 0
@@ -121,12 +148,10 @@ class _Loop:
         np.copyto(model._theta_good, model._theta)
 
     def run_epoch(self, epoch, shuffle, cbs):
-        model, b = self.model, self.batch_size
-        n = self.x.shape[0]
+        model = self.model
         # Seeding by (model seed, epoch) makes epoch k's order and dropout masks the
         # same whether or not training stopped and resumed before it.
         rng = np.random.default_rng([model.seed, epoch])
-        order = rng.permutation(n) if shuffle else None
         for k, layer in enumerate(self.rng_layers):
             layer.rng = np.random.default_rng([model.seed, epoch, k + 1])
         names = ["loss"] + [name for name, _ in model.metrics]
@@ -134,15 +159,13 @@ class _Loop:
         want_batch_logs = len(cbs) > 1
         # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
-            for step, start in enumerate(range(0, n, b)):
-                stop = min(start + b, n)
-                xb, yb = self._batch(order, start, stop)
+            for step, (xb, yb) in enumerate(self._batches(rng, shuffle)):
                 y_pred = model._forward(xb, training=True)
                 loss = model._loss_value(y_pred, yb)
                 if not math.isfinite(loss):
                     self._diverged(epoch, step, f"the loss became {loss}")
                     return None
-                m = stop - start
+                m = len(xb)
                 totals[0] += loss * m
                 for k, (_, fn) in enumerate(model.metrics, 1):
                     totals[k] += fn(y_pred, yb) * m
@@ -164,6 +187,13 @@ class _Loop:
             return None
         return dict(zip(names, map(float, totals / seen)))
 
+    def _batches(self, rng, shuffle):
+        """Yield the epoch's batches (x_k, y_k): a permutation of the rows drawn from ``rng`` when shuffling."""
+        n, b = self.x.shape[0], self.batch_size
+        order = rng.permutation(n) if shuffle else None
+        for start in range(0, n, b):
+            yield self._batch(order, start, min(start + b, n))
+
     def _batch(self, order, start, stop):
         m = stop - start
         if order is None:
@@ -180,19 +210,136 @@ class _Loop:
         return xb, yb
 
     def _diverged(self, epoch, step, what):
-        model = self.model
-        model._theta[...] = model._theta_good
-        model.stop_training = True
-        message = (f"Sequential.fit: {what} at epoch {epoch + 1}, step {step + 1}; training "
-                   f"stopped and the last weights with a finite loss were kept. Lower the learning rate "
-                   f"(now {model.optimizer.current_learning_rate():g}), scale the inputs, or use clipnorm.")
-        model.history.stop_reason = message
+        self.model._theta[...] = self.model._theta_good
+        at = f"at epoch {epoch + 1}, step {step + 1}" if epoch < _BATCH_CALLS else "in this step"
+        self.stop(f"{self.where}: {what} {at}; training stopped and the last weights with a finite loss "
+                  f"were kept. Lower the learning rate (now {self.model.optimizer.current_learning_rate():g}), "
+                  f"scale the inputs, or use clipnorm.")
+
+    def stop(self, message):
+        """End training with a warning that ``history.stop_reason`` keeps (fit only)."""
+        self.model.stop_training = True
+        if self.where == "Sequential.fit":
+            self.model.history.stop_reason = message
         warn(message)
 
     def recover(self):
         """After Ctrl-C: undo a half-done optimizer step."""
         if self.in_update:
             self.model._theta[...] = self.model._theta_good
+
+
+# Seeds of train_on_batch's dropout masks: (model seed, _BATCH_CALLS + step), apart from any epoch's.
+_BATCH_CALLS = 1 << 32
+
+
+class _StreamLoop(_Loop):
+    """The same epoch, with batches read from a :class:`~netfit.streams.Stream` and checked one by one."""
+
+    def __init__(self, model, stream):
+        self.stream = stream
+        self.batch_size = len(stream.peek()[0])       # open_stream has checked it and built the model
+        self._attach(model)
+
+    def _batches(self, rng, shuffle):
+        # A Sequence's batch order is shuffled like array rows; a generator's order is its own.
+        for index, xb, yb in self.stream.batches(rng if shuffle else None):
+            xb, yb = self.model._check_xy(xb, yb, self.stream.label(index))
+            yield np.asarray(xb, self.model.dtype), yb
+
+    def run_epoch(self, epoch, shuffle, cbs):
+        logs = super().run_epoch(epoch, shuffle, cbs)
+        self.stream.end_epoch()
+        return logs
+
+
+def open_stream(model, x, y, steps, where, steps_name, with_y=True):
+    """A :class:`~netfit.streams.Stream` over ``x``, its first batch checked (and the model built from it).
+
+    Everything that can be checked before the first step is checked here, so a
+    refused call leaves the model as it was.
+    """
+    if y is not None:
+        raise ValueError(f"{where}: y must be None when x is a generator or a Sequence (got "
+                         f"{type(y).__name__}); its batches carry the targets: yield (x_batch, y_batch).")
+    stream = Stream(x, steps, where, steps_name, with_y)
+    xb, yb = stream.peek()
+    if with_y:
+        model._check_xy(xb, yb, stream.label(0))
+    else:
+        model._check_x(xb, stream.label(0))
+    return stream
+
+
+def checked_batches(model, stream):
+    """Yield a stream's batches (x_k, y_k) after the same checks as arrays, x in the model's float type."""
+    for index, xb, yb in stream.batches():
+        if stream.with_y:
+            xb, yb = model._check_xy(xb, yb, stream.label(index))
+        else:
+            xb = model._check_x(xb, stream.label(index))
+        yield np.asarray(xb, model.dtype), yb
+
+
+def _stream_validation(model, validation_split, validation_data, validation_steps, where):
+    """A function returning the validation logs, for streamed training."""
+    if validation_split:
+        raise ValueError(f"{where}: validation_split needs arrays to cut; with a generator or a Sequence pass "
+                         f"validation_data=(x_val, y_val) or a validation generator/Sequence.")
+    if validation_data is None:
+        if validation_steps is not None:
+            raise ValueError(f"{where}: validation_steps={validation_steps!r} without validation_data; "
+                             f"pass validation_data or leave validation_steps out.")
+        return None
+    if is_stream(validation_data):
+        stream = open_stream(model, validation_data, None, validation_steps, f"{where} (validation_data)",
+                             "validation_steps")
+        return lambda: model._evaluate_batches(checked_batches(model, stream))
+    if validation_steps is not None:
+        raise ValueError(f"{where}: validation_steps applies to a validation generator or Sequence; "
+                         f"with arrays all of validation_data is used. Leave validation_steps out.")
+    (_, _), val_xy = split_validation(model, None, None, 0.0, validation_data, where)
+    return lambda: model._evaluate_arrays(*val_xy, 256)
+
+
+def predict_stream(model, x, steps, where):
+    """``predict`` on a generator or a Sequence: the outputs of its batches, stacked."""
+    stream = open_stream(model, x, None, steps, where, "steps", with_y=False)
+    return np.concatenate([model._forward(xb, False) for xb, _ in checked_batches(model, stream)])
+
+
+# -- one batch at a time ----------------------------------------------------------------------
+def train_on_batch(model, x, y, return_dict=False):
+    """One optimizer step on the batch (x, y); the batch's loss and metrics before the step.
+
+    The step is the one ``fit`` takes (same NaN guard: a non-finite loss leaves the
+    weights as they were and warns; a Ctrl-C is held until the step is complete).
+    Dropout masks are seeded by (model seed, optimizer step), so the same calls in
+    the same order give the same weights.
+    """
+    where = "Sequential.train_on_batch"
+    model._ensure_compiled("train_on_batch")
+    check_flag(return_dict, where, "return_dict")
+    if getattr(model.optimizer, "fit_model", None) is not None:
+        raise ValueError(f"{where}: {type(model.optimizer).__name__} takes no mini-batch steps; "
+                         f"train with model.fit(x, y, epochs=...), which runs it on the full batch.")
+    with model._unbuilt_if_refused():
+        x, y = model._check_xy(x, y, where)
+    loop = _Loop(model, x, y, len(x))
+    loop.where = where
+    with config.training_threads(6 * model.count_links() * len(x)), _DeferredInterrupt() as interrupt:
+        loop.interrupt = interrupt
+        logs = loop.run_epoch(_BATCH_CALLS + model.optimizer.iterations, False, [])
+    if logs is None:                          # the guard refused the step
+        logs = dict.fromkeys(["loss"] + [name for name, _ in model.metrics], math.nan)
+    return batch_result(model, logs, return_dict)
+
+
+def batch_result(model, logs, return_dict):
+    """Keras's return value: the dict, else the loss alone, or [loss, *metrics] when there are metrics."""
+    if return_dict:
+        return logs
+    return list(logs.values()) if model.metrics else logs["loss"]
 
 
 def check_count(value, where, name):

@@ -189,3 +189,48 @@ def warn(message, category=RuntimeWarning):
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level + 1)
+
+
+class Sequence:
+    """Base for data served batch by batch: ``len(seq)`` batches, ``seq[k]`` the k-th ``(x, y)``.
+
+    Keras's ``keras.utils.Sequence`` (``PyDataset`` in Keras 3): subclass it,
+    define ``__len__`` (batches per epoch) and ``__getitem__(k)`` (the batch
+    ``(x_k, y_k)``, or ``(x_k,)`` / ``x_k`` for ``predict``), and hand it to
+    :meth:`netfit.Sequential.fit`, ``evaluate`` or ``predict`` in place of
+    arrays; only one batch is in memory at a time. ``on_epoch_end()`` is
+    called after each training epoch (e.g. to reshuffle files). With
+    ``fit(shuffle=True)`` the batch *order* is shuffled each epoch, seeded
+    by (model seed, epoch) like array batches; the examples inside a batch
+    are yours.
+
+    Any object with ``__len__`` and ``__getitem__`` works the same; this base
+    only documents the contract. Differs from Keras: no worker processes
+    (``workers``, ``use_multiprocessing``, ``max_queue_size`` do not exist).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Batches(Sequence):
+    ...     def __init__(self, x, y, batch_size):
+    ...         self.x, self.y, self.batch_size = x, y, batch_size
+    ...     def __len__(self):
+    ...         return -(-len(self.x) // self.batch_size)
+    ...     def __getitem__(self, k):
+    ...         part = slice(k * self.batch_size, (k + 1) * self.batch_size)
+    ...         return self.x[part], self.y[part]
+    >>> len(Batches(np.zeros((10, 3)), np.zeros(10), 4))
+    3
+    """
+
+    def __len__(self):
+        raise NotImplementedError(f"{type(self).__name__}: define __len__, the number of batches per epoch.")
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__}: define __getitem__(k), returning the batch (x, y).")
+
+    def on_epoch_end(self):
+        """Called after each training epoch; override to reshuffle or reload."""
+
+
+PyDataset = Sequence    # Keras 3's name for the same contract

@@ -38,7 +38,7 @@ EXAMPLES = {
     "GlobalAveragePooling2D": ((4, 4, 3), lambda: [layers.GlobalAveragePooling2D()]),
     "Normalization": ((3,), lambda: [layers.Normalization(mean=[0.5, -1.0, 2.0], variance=[1.0, 4.0, 0.25])]),
 }
-_NOT_LAYERS = {"Layer", "ActivatedLayer", "get", "register"}
+_NOT_LAYERS = {"Layer", "ActivatedLayer", "Input", "InputLayer", "get", "register"}   # Input: a shape, not a layer
 LAYER_NAMES = sorted(set(EXAMPLES) | {n for n in getattr(layers, "__all__", []) if n not in _NOT_LAYERS})
 _GUESSES = {"units": 3, "filters": 2, "kernel_size": 2, "pool_size": 2, "rate": 0.5, "target_shape": (-1,),
             "activation": "tanh"}

@@ -20,7 +20,8 @@ PACKAGE = pathlib.Path(netfit.__file__).parent
 ROWS = [
     ["netfit._version", "netfit.utils", "netfit.config", "netfit.backend", "netfit._kernels", "netfit.files",
      "netfit.summary", "netfit.gradcheck"],
-    ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets"],
+    ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets",
+     "netfit.streams"],
     ["netfit.layers"],
     ["netfit.optimizers"],
     ["netfit.callbacks"],
@@ -107,7 +108,9 @@ def _imports(module, path):
 
 def _rank(name):
     parts = name.split(".")
-    for k in range(len(parts), 0, -1):
+    if name == "netfit":
+        return RANK[name]
+    for k in range(len(parts), 1, -1):
         if ".".join(parts[:k]) in RANK:
             return RANK[".".join(parts[:k])]
     raise KeyError(name)

@@ -4,6 +4,7 @@ from .base import ActivatedLayer, Layer
 from .conv import Conv2D, LocallyConnected2D
 from .dense import Dense
 from .dropout import Dropout
+from .input import Input, InputLayer
 from .normalization import Normalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
 from .shape import Flatten, Reshape
@@ -12,7 +13,7 @@ _TABLE = {cls.__name__: cls for cls in (Activation, Dense, Dropout, Flatten, Res
                                             MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
                                             Normalization)}
 
-__all__ = ["Layer", "ActivatedLayer", "Activation", "Dense", "Dropout", "Flatten", "Reshape",
+__all__ = ["Input", "InputLayer", "Layer", "ActivatedLayer", "Activation", "Dense", "Dropout", "Flatten", "Reshape",
            "Conv2D", "LocallyConnected2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
            "Normalization", "get", "register"]
 

@@ -1,0 +1,63 @@
+"""``Input(shape=...)``: the model's input declared the Keras 3 way, as the first element of a Sequential.
+
+    model = nf.Sequential([nf.Input(shape=(28, 28)), Flatten(), Dense(10, activation="softmax")])
+
+is the same model as ``Sequential([Flatten(input_shape=(28, 28)), Dense(10, ...)])``
+(the form Keras 3 deprecates): same layers, same weights for the same seed,
+same summary, file, JSON spec and ONNX graph.
+
+How this differs from Keras: ``keras.Input`` returns a symbolic tensor that
+also feeds the functional API. netfit has only Sequential, so ``Input`` is a
+plain marker that carries the per-example shape; it is not a layer, computes
+nothing, and does not appear in ``model.layers`` or the summary (as in Keras,
+whose Sequential hides its InputLayer too).
+"""
+from ..utils import check_dtype, check_positive_int
+from .base import _check_shape
+
+
+class Input:
+    """The shape of one example, x ∈ R^shape; a batch is (n, *shape).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Per-example shape, without the batch axis: ``(784,)``, ``(28, 28)``, ``(28, 28, 1)``.
+    batch_size : int, optional
+        Accepted for Keras code; netfit takes batches of any size, so it is not enforced.
+    dtype : "float32" or "float64", optional
+        The model's float type when ``Sequential(dtype=...)`` does not give one.
+    name : str, optional
+
+    Raises
+    ------
+    TypeError, ValueError
+        A shape that is not a tuple of positive integers (e.g. ``shape=28`` is
+        read as ``(28,)``; ``shape=(None, 28)`` is refused: give the example's shape).
+
+    Examples
+    --------
+    >>> import netfit as nf
+    >>> from netfit.layers import Dense
+    >>> nf.Sequential([nf.Input(shape=(3,)), Dense(2)], seed=0).count_params()
+    8
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None):
+        if shape is None:
+            raise TypeError("Input: expected shape, the shape of one example, e.g. Input(shape=(28, 28)).")
+        if isinstance(shape, (tuple, list)) and any(d is None for d in shape):
+            raise ValueError(f"Input: expected shape a tuple of positive integers (one example, no batch axis), "
+                             f"got {tuple(shape)!r}; leave the batch axis out, e.g. Input(shape=(28, 28)).")
+        self.shape = _check_shape(shape, "Input", "shape")
+        self.batch_size = None if batch_size is None else check_positive_int(batch_size, "Input", "batch_size")
+        self.dtype = check_dtype(dtype, "Input")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Input: expected name a str, got {type(name).__name__}.")
+        self.name = name or "input"
+
+    def __repr__(self):
+        return f"Input(shape={self.shape})"
+
+
+InputLayer = Input      # Keras's layer-class name for the same thing
