@@ -92,14 +92,21 @@ class Stream:
             steps = check_positive_int(steps, where, steps_name)
         self.steps = int(steps)
         self._pending = None                  # a generator's batch read early, by peek()
+        self._first = None                    # a Sequence's first batch, read by peek()
         self._taken = 0                       # batches read from a generator so far
 
     def peek(self):
         """The first batch ``(x, y)`` (y None for predict) without using it up: to build the model from its shape."""
         if self.is_sequence:
-            return self._split(self._get(0), 0)
+            if self._first is None:
+                self._first = self._split(self._get(0), 0)
+            return self._first
         if self._pending is None:
-            self._pending = self._next(0)
+            try:
+                self._pending = self._next(0)
+            except OutOfData:
+                raise ValueError(f"{self.where}: the generator yielded no batch at all; check that it yields "
+                                 f"(x_batch, y_batch) tuples and is not already used up.") from None
         return self._split(self._pending, 0)
 
     def batches(self, order_rng=None):

@@ -305,7 +305,8 @@ def _stream_validation(model, validation_split, validation_data, validation_step
 def predict_stream(model, x, steps, where):
     """``predict`` on a generator or a Sequence: the outputs of its batches, stacked."""
     stream = open_stream(model, x, None, steps, where, "steps", with_y=False)
-    return np.concatenate([model._forward(xb, False) for xb, _ in checked_batches(model, stream)])
+    # Copies: a layer reuses its output buffer from one forward pass to the next.
+    return np.concatenate([model._forward(xb, False).copy() for xb, _ in checked_batches(model, stream)])
 
 
 # -- one batch at a time ----------------------------------------------------------------------
