@@ -84,6 +84,12 @@ def _case(id, call, error, match, todo=None):
     return pytest.param(call, error, match, id=id, marks=marks)
 
 
+def _lbfgs_model():
+    model = nf.Sequential([Dense(1, input_shape=(2,))], seed=0)
+    model.compile(optimizer="lbfgs", loss="mse")
+    return model
+
+
 def _layer(layer, shape):
     layer.setup(shape, rng=np.random.default_rng(0))
     return layer
@@ -94,6 +100,28 @@ def fit(c, model="sparse", x=X, y=Y, **kwargs):
 
 
 Y1 = utils.to_categorical(Y, 3)
+
+
+def _stream(x=X, y=Y, b=4, n=None):
+    """A generator of (x, y) batches that loops forever (or stops after n batches)."""
+    k = 0
+    while n is None or k < n:
+        for start in range(0, len(x), b):
+            yield x[start:start + b], y[start:start + b]
+            k += 1
+            if n is not None and k == n:
+                return
+
+
+class _Seq(utils.Sequence):
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, k):
+        return self.batches[k]
 
 CASES = [
     # -- Sequential.fit: x ------------------------------------------------------------------------
@@ -479,6 +507,111 @@ CASES = [
           r"ProgressBar: expected stream a file-like object"),
     _case("progress-bar-interval", lambda c: callbacks.ProgressBar(interval=-1), ValueError,
           r"ProgressBar: expected interval a non-negative number"),
+    # -- streamed data: generators and Sequences (refused before any step) -----------------------------
+    _case("stream-no-steps", lambda c: fit(c, x=_stream(), y=None), ValueError,
+          r"Sequential.fit: a generator has no length.*pass steps_per_epoch=N"),
+    _case("stream-lazy-no-steps", lambda c: fit(c, "lazy", x=_stream(), y=None), ValueError,
+          r"pass steps_per_epoch=N"),
+    _case("stream-with-y", lambda c: fit(c, x=_stream(), y=Y, steps_per_epoch=2), ValueError,
+          r"Sequential.fit: y must be None when x is a generator or a Sequence \(got ndarray\)"),
+    _case("stream-steps-zero", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=0), ValueError,
+          r"Sequential.fit: expected steps_per_epoch >= 1, got 0"),
+    _case("stream-steps-str", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch="2"), TypeError,
+          r"Sequential.fit: expected steps_per_epoch a positive integer, got '2'"),
+    _case("stream-empty", lambda c: fit(c, x=iter([]), y=None, steps_per_epoch=2), ValueError,
+          r"Sequential.fit: the generator yielded no batch at all"),
+    _case("stream-yields-array", lambda c: fit(c, x=(x for x in [X]), y=None, steps_per_epoch=1), TypeError,
+          r"Sequential.fit: batch 0 of the generator is ndarray; expected a tuple \(x_batch, y_batch\)"),
+    _case("stream-yields-triple", lambda c: fit(c, x=iter([(X, Y, np.ones(N))]), y=None, steps_per_epoch=1),
+          ValueError, r"batch 0 of the generator is \(x, y, sample_weight\); netfit reads \(x, y\) batches only"),
+    _case("stream-bad-x", lambda c: fit(c, x=_stream(x=np.ones((N, 3))), y=None, steps_per_epoch=2), ValueError,
+          r"Sequential.fit \(batch 0 of the generator\): expected x of shape \(n, 2\)"),
+    _case("stream-lazy-bad-y", lambda c: fit(c, "lazy", x=_stream(x=np.ones((N, 5)), y=Y + 3), y=None,
+                                             steps_per_epoch=2), ValueError, r"expected labels in \[0, 2\]"),
+    _case("stream-bad-y", lambda c: fit(c, x=_stream(y=Y + 3), y=None, steps_per_epoch=2), ValueError,
+          r"\(batch 0 of the generator\): expected labels in \[0, 2\]"),
+    _case("stream-nan-x", lambda c: fit(c, x=_stream(x=X * np.nan), y=None, steps_per_epoch=2), ValueError,
+          r"\(batch 0 of the generator\): .*NaN"),
+    _case("sequence-empty", lambda c: fit(c, x=_Seq([]), y=None), ValueError,
+          r"Sequential.fit: expected a Sequence with at least one batch, got len\(\) = 0"),
+    _case("sequence-steps-too-many", lambda c: fit(c, x=_Seq([(X, Y)]), y=None, steps_per_epoch=2), ValueError,
+          r"steps_per_epoch=2 is more than the Sequence's 1 batches; leave steps_per_epoch out"),
+    _case("sequence-bad-item", lambda c: fit(c, x=_Seq([[X, Y]]), y=None), TypeError,
+          r"batch 0 of the Sequence is list; expected a tuple \(x_batch, y_batch\)"),
+    _case("arrays-steps-per-epoch", lambda c: fit(c, steps_per_epoch=2), ValueError,
+          r"Sequential.fit: steps_per_epoch applies to generators and Sequences; .*Leave steps_per_epoch out"),
+    _case("arrays-validation-steps", lambda c: fit(c, validation_steps=2), ValueError,
+          r"Sequential.fit: validation_steps applies to generators and Sequences"),
+    _case("stream-validation-split", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=2, validation_split=0.5),
+          ValueError, r"validation_split needs arrays to cut; .*pass validation_data="),
+    _case("stream-validation-no-steps", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=2,
+                                                      validation_data=_stream()), ValueError,
+          r"Sequential.fit \(validation_data\): a generator has no length.*pass validation_steps=N"),
+    _case("stream-validation-steps-alone", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=2,
+                                                         validation_steps=2), ValueError,
+          r"validation_steps=2 without validation_data"),
+    _case("stream-validation-steps-arrays", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=2,
+                                                          validation_data=(X, Y), validation_steps=2), ValueError,
+          r"validation_steps applies to a validation generator or Sequence"),
+    _case("stream-validation-bad", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=2,
+                                                 validation_data=_stream(x=np.ones((N, 3))), validation_steps=1),
+          ValueError, r"Sequential.fit \(validation_data\) \(batch 0 of the generator\): expected x of shape"),
+    _case("stream-lbfgs", lambda c: _lbfgs_model().fit(_stream(y=X[:, :1]), steps_per_epoch=2, verbose=0),
+          ValueError, r"Sequential.fit: LBFGS needs the whole data set as arrays"),
+    _case("evaluate-stream-no-steps", lambda c: c.sparse.evaluate(_stream()), ValueError,
+          r"Sequential.evaluate: a generator has no length.*pass steps=N"),
+    _case("evaluate-stream-with-y", lambda c: c.sparse.evaluate(_stream(), Y, steps=1), ValueError,
+          r"Sequential.evaluate: y must be None when x is a generator"),
+    _case("evaluate-arrays-steps", lambda c: c.sparse.evaluate(X, Y, steps=1), ValueError,
+          r"Sequential.evaluate: steps applies to generators and Sequences"),
+    _case("evaluate-stream-bad-x", lambda c: c.lazy.evaluate(_stream(x=np.ones((N, 2, 2))), steps=1), ValueError,
+          r"put a Flatten\(\) layer"),
+    _case("predict-stream-no-steps", lambda c: c.sparse.predict(x for x in [X]), ValueError,
+          r"Sequential.predict: a generator has no length.*pass steps=N"),
+    _case("predict-arrays-steps", lambda c: c.sparse.predict(X, steps=1), ValueError,
+          r"Sequential.predict: steps applies to generators and Sequences"),
+    _case("predict-stream-dict", lambda c: c.sparse.predict(iter([{"x": X}]), steps=1), TypeError,
+          r"Sequential.predict: batch 0 of the generator is dict; expected a tuple x_batch or \(x_batch, y_batch\)"),
+    _case("predict-stream-bad-x", lambda c: c.sparse.predict(iter([np.ones((N, 3))]), steps=1), ValueError,
+          r"Sequential.predict \(batch 0 of the generator\): expected x of shape \(n, 2\)"),
+    # -- batch-level calls -------------------------------------------------------------------------------
+    _case("train-on-batch-uncompiled", lambda c: nf.Sequential([Dense(1, input_shape=(2,))]).train_on_batch(X, Y),
+          RuntimeError, r"Sequential.train_on_batch: the model is not compiled"),
+    _case("train-on-batch-x", lambda c: c.sparse.train_on_batch(np.ones((N, 3)), Y), ValueError,
+          r"Sequential.train_on_batch: expected x of shape \(n, 2\)"),
+    _case("train-on-batch-y", lambda c: c.sparse.train_on_batch(X, Y + 3), ValueError,
+          r"Sequential.train_on_batch: expected labels in \[0, 2\]"),
+    _case("train-on-batch-lengths", lambda c: c.sparse.train_on_batch(X, Y[:3]), ValueError,
+          r"train_on_batch: x and y have different numbers of examples: 6 and 3"),
+    _case("train-on-batch-lazy", lambda c: c.lazy.train_on_batch(np.ones((N, 2, 2)), Y), ValueError,
+          r"put a Flatten\(\) layer"),
+    _case("train-on-batch-return-dict", lambda c: c.sparse.train_on_batch(X, Y, return_dict="yes"), TypeError,
+          r"Sequential.train_on_batch: expected return_dict True or False"),
+    _case("train-on-batch-lbfgs", lambda c: _lbfgs_model().train_on_batch(X, X[:, :1]), ValueError,
+          r"train_on_batch: LBFGS takes no mini-batch steps"),
+    _case("test-on-batch-x", lambda c: c.sparse.test_on_batch(np.ones((N, 3)), Y), ValueError,
+          r"Sequential.test_on_batch: expected x of shape \(n, 2\)"),
+    _case("test-on-batch-return-dict", lambda c: c.sparse.test_on_batch(X, Y, return_dict=1.5), TypeError,
+          r"Sequential.test_on_batch: expected return_dict True or False"),
+    _case("predict-on-batch-x", lambda c: c.sparse.predict_on_batch(np.ones((N, 3))), ValueError,
+          r"Sequential.predict: expected x of shape \(n, 2\)"),
+    _case("predict-on-batch-none", lambda c: c.sparse.predict_on_batch(None), TypeError,
+          r"Sequential.predict: expected x a numeric array, got NoneType"),
+    # -- Input ------------------------------------------------------------------------------------------
+    _case("input-no-shape", lambda c: nf.Input(), TypeError, r"Input: expected shape, the shape of one example"),
+    _case("input-batch-axis", lambda c: nf.Input(shape=(None, 2)), ValueError,
+          r"Input: expected shape a tuple of positive integers \(one example, no batch axis\), got \(None, 2\)"),
+    _case("input-str", lambda c: nf.Input(shape="28"), TypeError, r"Input: expected shape a tuple of positive integers"),
+    _case("input-zero", lambda c: nf.Input(shape=(0, 2)), ValueError, r"Input: expected input_shape a tuple of positive"),
+    _case("input-batch-size", lambda c: nf.Input(shape=(2,), batch_size=0), ValueError,
+          r"Input: expected batch_size >= 1, got 0"),
+    _case("input-dtype", lambda c: nf.Input(shape=(2,), dtype="int8"), ValueError,
+          r"Input: expected dtype 'float32' or 'float64'"),
+    _case("input-name", lambda c: nf.Input(shape=(2,), name=3), TypeError, r"Input: expected name a str, got int"),
+    _case("input-after-layer", lambda c: c.sparse.add(nf.Input(shape=(2,))), ValueError,
+          r"Sequential.add: Input\(shape=\(2,\)\) must come first, before any layer"),
+    _case("input-then-other-shape", lambda c: nf.Sequential([nf.Input(shape=(2,)), Dense(2, input_shape=(3,))]),
+          ValueError, r"Sequential.add: dense .*declares input_shape=\(3,\), but the model's Input has shape \(2,\)"),
     # -- save and load ----------------------------------------------------------------------------------
     _case("save-none", lambda c: c.sparse.save(None), TypeError, r"save_model: expected path a str or os.PathLike, got NoneType"),
     _case("save-int", lambda c: c.sparse.save(5), TypeError, r"save_model: expected path a str or os.PathLike, got int"),
