@@ -42,7 +42,7 @@ def is_stream(x):
     >>> is_stream(iter([])), is_stream(np.zeros(3)), is_stream([[1.0, 2.0]])
     (True, False, False)
     """
-    if x is None or isinstance(x, (np.ndarray, np.generic, list, tuple, str, bytes, dict, numbers.Number)):
+    if x is None or isinstance(x, (np.ndarray, np.generic, list, tuple, range, str, bytes, dict, numbers.Number)):
         return False
     if hasattr(x, "__array__") or hasattr(x, "__array_interface__") or hasattr(x, "shape"):
         return False                         # array-likes (memmaps, pandas, array subclasses)

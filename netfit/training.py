@@ -33,15 +33,18 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         loop = _StreamLoop(model, open_stream(model, x, y, steps_per_epoch, where, "steps_per_epoch"))
     else:
         x, y = model._check_xy(x, y, where)
-        for name, value in (("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
-            if value is not None:
-                raise ValueError(f"{where}: {name} applies to generators and Sequences; with arrays an epoch "
-                                 f"is every example once, in batches of batch_size. Leave {name} out.")
+        if steps_per_epoch is not None:
+            raise ValueError(f"{where}: steps_per_epoch applies to generators and Sequences; with arrays an epoch "
+                             f"is every example once, in batches of batch_size. Leave steps_per_epoch out.")
     epochs = check_count(epochs, where, "epochs")
     initial_epoch = check_count(initial_epoch, where, "initial_epoch")
     verbose = 1 if check_verbose(verbose, where) == "auto" else verbose
+    val = None
+    if streamed or is_stream(validation_data) or validation_steps is not None:
+        val = _stream_validation(model, validation_split if streamed else 0.0, validation_data, validation_steps,
+                                 where)
+        validation_split, validation_data = 0.0, None          # arrays: validation_data wins, as in Keras
     if streamed:
-        val = _stream_validation(model, validation_split, validation_data, validation_steps, where)
         batch_size, steps, n = loop.batch_size, loop.stream.steps, None
     else:
         (x, y), val_xy = split_validation(model, x, y, validation_split, validation_data, where)
@@ -49,7 +52,8 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
         steps = math.ceil(n / batch_size)
         loop = _Loop(model, x, y, batch_size)
-        val = None if val_xy is None else (lambda: model._evaluate_arrays(*val_xy, 256))
+        if val_xy is not None:
+            val = lambda: model._evaluate_arrays(*val_xy, 256)         # noqa: E731
 
     history = callbacks_mod.History()
     params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}

@@ -251,6 +251,10 @@ def test_validation_from_a_generator_and_a_sequence():
                                                                                             "val_accuracy")])
     history = model.fit(Batches(X[:32], Y[:32], 8), epochs=1, verbose=0, validation_data=(X[32:], Y[32:]))
     assert "val_loss" in history.history
+    history = model.fit(X[:32], Y[:32], epochs=1, verbose=0, validation_data=forever(X[32:], Y[32:], 4),
+                        validation_steps=2, validation_split=0.5)          # arrays, validated on a generator
+    assert model.evaluate(X[32:], Y[32:])[0] == pytest.approx(history.history["val_loss"][-1])
+    assert history.history.keys() == {"loss", "accuracy", "val_loss", "val_accuracy"}
 
 
 def test_streamed_evaluate_and_predict_equal_the_array_ones():
