@@ -247,9 +247,7 @@ class _StreamLoop(_Loop):
 
     def _batches(self, rng, shuffle):
         # A Sequence's batch order is shuffled like array rows; a generator's order is its own.
-        for index, xb, yb in self.stream.batches(rng if shuffle else None):
-            xb, yb = self.model._check_xy(xb, yb, self.stream.label(index))
-            yield np.asarray(xb, self.model.dtype), yb
+        return checked_batches(self.model, self.stream, rng if shuffle else None)
 
     def run_epoch(self, epoch, shuffle, cbs):
         logs = super().run_epoch(epoch, shuffle, cbs)
@@ -275,9 +273,9 @@ def open_stream(model, x, y, steps, where, steps_name, with_y=True):
     return stream
 
 
-def checked_batches(model, stream):
+def checked_batches(model, stream, order_rng=None):
     """Yield a stream's batches (x_k, y_k) after the same checks as arrays, x in the model's float type."""
-    for index, xb, yb in stream.batches():
+    for index, xb, yb in stream.batches(order_rng):
         if stream.with_y:
             xb, yb = model._check_xy(xb, yb, stream.label(index))
         else:
