@@ -284,7 +284,7 @@ def checked_batches(model, stream, order_rng=None):
 
 
 def _stream_validation(model, validation_split, validation_data, validation_steps, where):
-    """A function returning the validation logs, for streamed training."""
+    """A function returning the validation logs: from a validation generator or Sequence, or arrays."""
     if validation_split:
         raise ValueError(f"{where}: validation_split needs arrays to cut; with a generator or a Sequence pass "
                          f"validation_data=(x_val, y_val) or a validation generator/Sequence.")

@@ -83,6 +83,13 @@ def test_input_shapes_for_images_and_keras_names():
     assert nf.Sequential([Input(shape=(3,), dtype="float64"), Dense(1)]).get_config()["dtype"] == "float64"
 
 
+def test_input_by_add_as_keras_3_writes_it():
+    model = nf.Sequential(seed=0)
+    model.add(nf.Input(shape=(16,)))
+    model.add(Dense(8, activation="relu"))
+    assert model.input_shape == (None, 16) and model.count_params() == 136
+
+
 def test_input_model_saves_loads_and_writes_json(tmp_path):
     model = _model()
     model.fit(X, Y, epochs=1, verbose=0)
