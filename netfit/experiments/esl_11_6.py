@@ -41,16 +41,20 @@ How netfit runs it
 writes figures, Markdown tables and the per-run CSV; :func:`run` is the Python API.
 """
 import argparse
-import math
 import os
 import time
 
 import numpy as np
 
+from ..datasets.esl_simulated import noise_variance, signal_variance, simulate
+from ..layers import Dense
+from ..lbfgs import LBFGS
+from ..model import Sequential
+from ..sweep import run_sweep
+
 __all__ = ["simulate", "noise_variance", "signal_variance", "fit_net", "esl_task", "run", "FIGURES",
            "check_findings", "add_parser"]
 
-A1, A2 = np.array([3.0, 3.0]), np.array([3.0, -3.0])
 BOOK_DECAY = 0.0005
 FIGURES = {
     "11.6": {"title": "Figure 11.6: weight decay 0.0005",
@@ -65,73 +69,15 @@ FIGURES = {
 }
 
 
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))                    # σ(z), without overflow
-
-
-def signal_variance(kind):
-    """Var f(X) of the model ``kind`` ("sigmoid" or "radial"), exactly (see the module notes).
-
-    Examples
-    --------
-    >>> round(signal_variance("sigmoid"), 6), f"{signal_variance('radial'):.4e}"
-    (0.326523, '3.2730e-11')
-    """
-    if kind == "sigmoid":
-        t, w = np.polynomial.hermite_e.hermegauss(201)        # ∫ g(t) e^{−t²/2} dt ≈ Σ w g(t)
-        w = w / math.sqrt(2 * math.pi)
-        s = _sigmoid(3 * math.sqrt(2) * t)
-        return float(2 * (np.dot(w, s ** 2) - np.dot(w, s) ** 2))
-    if kind == "radial":
-        return (2 * math.pi * math.sqrt(3)) ** -10 - (4 * math.pi) ** -10
-    raise ValueError(f"esl_11_6: expected kind 'sigmoid' or 'radial', got {kind!r}.")
-
-
-def noise_variance(kind, snr=4.0):
-    """Var(ε) = Var f(X) / SNR: the Bayes error of the model."""
-    if not snr > 0:
-        raise ValueError(f"esl_11_6: expected snr > 0, got {snr!r}.")
-    return signal_variance(kind) / snr
-
-
-def simulate(kind, n, seed=0, snr=4.0):
-    """Draw ``n`` cases of the model ``kind``; return (x, y, f) with f = E(Y | x).
-
-    Shapes
-    ------
-    x : (n, 2) for "sigmoid", (n, 10) for "radial";  y, f : (n,)
-
-    Examples
-    --------
-    >>> x, y, f = simulate("sigmoid", 5, seed=0)
-    >>> x.shape, y.shape
-    ((5, 2), (5,))
-    """
-    rng = np.random.default_rng(seed)
-    if kind == "sigmoid":
-        x = rng.standard_normal((n, 2))
-        f = _sigmoid(x @ A1) + _sigmoid(x @ A2)
-    elif kind == "radial":
-        x = rng.standard_normal((n, 10))
-        f = np.prod(np.exp(-0.5 * x ** 2) / math.sqrt(2 * math.pi), axis=1)
-    else:
-        raise ValueError(f"esl_11_6: expected kind 'sigmoid' or 'radial', got {kind!r}.")
-    y = f + rng.standard_normal(n) * math.sqrt(noise_variance(kind, snr))
-    return x, y, f
-
-
 def fit_net(x, y, hidden, decay, seed, maxiter=500):
     """Fit ESL's net: ``hidden`` sigmoid units (0: linear regression), book weight decay ``decay``, by L-BFGS.
 
     Returns a function x ↦ f̂(x) on the original scale of y, and the fitted model.
     """
-    import netfit as nf
-    from netfit.layers import Dense
-    from netfit.lbfgs import LBFGS
     init = {"kernel_initializer": "esl_uniform", "bias_initializer": "esl_uniform"}
     layers = ([Dense(hidden, activation="sigmoid", input_shape=x.shape[1:], **init)] if hidden else []) + \
         [Dense(1, **init, **({} if hidden else {"input_shape": x.shape[1:]}))]
-    model = nf.Sequential(layers, seed=seed, dtype="float64")
+    model = Sequential(layers, seed=seed, dtype="float64")
     model.compile(optimizer=LBFGS(weight_decay=decay / len(x)), loss="mse")   # book: SSE + λJ; netfit: mean
     mean, sd = float(y.mean()), float(y.std()) or 1.0
     model.fit(x, (y - mean) / sd, epochs=maxiter, verbose=0)
@@ -191,7 +137,6 @@ def run(out=None, figures=("11.6", "11.7", "11.8"), starts=10, n_train=100, n_te
     backend, n_jobs, scheduler :
         As in :func:`netfit.sweep.run_sweep`.
     """
-    from netfit.sweep import run_sweep
     start = time.perf_counter()
     common = {"n_train": n_train, "n_test": n_test, "maxiter": maxiter}
     data_seeds = [int(d) for d in data_seeds]
