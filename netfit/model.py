@@ -290,7 +290,8 @@ class Sequential:
         # Full-batch optimizers (netfit.lbfgs.LBFGS) drive their own loop, not the mini-batch one.
         fit_model = getattr(getattr(self, "optimizer", None), "fit_model", None)
         with self._unbuilt_if_refused():
-            if fit_model is not None and (is_stream(x) or steps_per_epoch is not None):
+            if fit_model is not None and (is_stream(x) or steps_per_epoch is not None or validation_steps is not None
+                                          or is_stream(validation_data)):
                 raise ValueError(f"{where}: {type(self.optimizer).__name__} needs the whole data set as arrays "
                                  f"(every iteration sees all examples); pass x and y, not a generator.")
             if fit_model is not None:
