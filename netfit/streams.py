@@ -11,7 +11,8 @@ of arrays, either
   ``validation_steps``, ``steps``), and it is read on across epochs: it
   should loop forever, as Keras expects.
 
-A batch is ``(x_k, y_k)``; for ``predict`` also ``x_k`` alone or ``(x_k,)``.
+A batch is ``(x_k, y_k)`` (or the list ``[x_k, y_k]``); for ``predict`` also
+``x_k`` alone or ``(x_k,)``.
 Only the batch in hand is in memory. Every batch is checked as arrays are
 (shape, type, NaN) before it is used, and a bad one is named by its index.
 
@@ -162,6 +163,8 @@ class Stream:
     def _split(self, item, index):
         """``(x, y)`` from one batch, or a TypeError naming the batch and the expected form."""
         what = f"{self.where}: batch {index} of the {'Sequence' if self.is_sequence else 'generator'}"
+        if self.with_y and isinstance(item, list) and len(item) in (2, 3):
+            item = tuple(item)                 # Keras reads [x, y] as (x, y)
         if isinstance(item, tuple):
             if len(item) == 3:
                 raise ValueError(f"{what} is (x, y, sample_weight); netfit reads (x, y) batches only. "

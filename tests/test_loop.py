@@ -353,5 +353,7 @@ def test_streams_accept_keras_pydataset_name_and_plain_objects():
     model = _model()
     model.fit(Plain(), epochs=1, verbose=0)
     assert model.optimizer.iterations == 2
+    model.fit(iter([[X, Y]]), steps_per_epoch=1, verbose=0)               # a list [x, y] reads as (x, y)
+    assert model.optimizer.iterations == 3
     with pytest.raises(NotImplementedError, match=r"define __len__"):
         len(Sequence())
