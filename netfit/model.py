@@ -24,7 +24,8 @@ from .layers.input import Input
 from .saving import save_model
 from .streams import is_stream
 from .summary import format_summary
-from .training import batch_result, checked_batches, open_stream, predict_stream, run_fit, train_on_batch
+from .training import (batch_result, checked_batches, open_stream, predict_stream, refuse_stream, run_fit,
+                       train_on_batch)
 from .utils import check_array, check_dtype, check_flag, check_positive_int, check_seed, check_verbose, new_seed
 
 
@@ -317,12 +318,14 @@ class Sequential:
         where = "Sequential.test_on_batch"
         self._ensure_compiled("test_on_batch")
         check_flag(return_dict, where, "return_dict")
+        refuse_stream(x, where, "evaluate(generator, steps=N)")
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
             return batch_result(self, self._evaluate_arrays(x, y, len(x)), return_dict)
 
     def predict_on_batch(self, x):
         """The outputs f(x) for one batch, in a single forward pass (``predict`` with one batch)."""
+        refuse_stream(x, "Sequential.predict_on_batch", "predict(generator, steps=N)")
         return self.predict(x, batch_size=len(x) if hasattr(x, "__len__") else None)
 
     # -- evaluate and predict --------------------------------------------------------------

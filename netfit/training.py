@@ -323,6 +323,7 @@ def train_on_batch(model, x, y, return_dict=False):
     where = "Sequential.train_on_batch"
     model._ensure_compiled("train_on_batch")
     check_flag(return_dict, where, "return_dict")
+    refuse_stream(x, where, "fit(generator, steps_per_epoch=N)")
     if getattr(model.optimizer, "fit_model", None) is not None:
         raise ValueError(f"{where}: {type(model.optimizer).__name__} takes no mini-batch steps; "
                          f"train with model.fit(x, y, epochs=...), which runs it on the full batch.")
@@ -336,6 +337,13 @@ def train_on_batch(model, x, y, return_dict=False):
     if logs is None:                          # the guard refused the step
         logs = dict.fromkeys(["loss"] + [name for name, _ in model.metrics], math.nan)
     return batch_result(model, logs, return_dict)
+
+
+def refuse_stream(x, where, instead):
+    """The batch-level calls take one batch of arrays; a generator or a Sequence goes to the whole-data calls."""
+    if is_stream(x):
+        raise TypeError(f"{where}: expected one batch as an array, got a {type(x).__name__} (a generator or "
+                        f"a Sequence); use {instead} for streamed data.")
 
 
 def batch_result(model, logs, return_dict):

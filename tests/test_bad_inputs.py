@@ -591,6 +591,13 @@ CASES = [
           r"Sequential.train_on_batch: expected return_dict True or False"),
     _case("train-on-batch-lbfgs", lambda c: _lbfgs_model().train_on_batch(X, X[:, :1]), ValueError,
           r"train_on_batch: LBFGS takes no mini-batch steps"),
+    _case("train-on-batch-generator", lambda c: c.sparse.train_on_batch(_stream(), None), TypeError,
+          r"Sequential.train_on_batch: expected one batch as an array, got a generator .*use "
+          r"fit\(generator, steps_per_epoch=N\)"),
+    _case("test-on-batch-sequence", lambda c: c.sparse.test_on_batch(_Seq([(X, Y)]), None), TypeError,
+          r"Sequential.test_on_batch: expected one batch as an array, got a _Seq .*use evaluate\(generator, steps=N\)"),
+    _case("predict-on-batch-generator", lambda c: c.sparse.predict_on_batch(_stream()), TypeError,
+          r"Sequential.predict_on_batch: expected one batch as an array.*use predict\(generator, steps=N\)"),
     _case("test-on-batch-x", lambda c: c.sparse.test_on_batch(np.ones((N, 3)), Y), ValueError,
           r"Sequential.test_on_batch: expected x of shape \(n, 2\)"),
     _case("test-on-batch-return-dict", lambda c: c.sparse.test_on_batch(X, Y, return_dict=1.5), TypeError,
