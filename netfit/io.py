@@ -71,12 +71,13 @@ def save_model(model, path, epoch=None, metadata=None):
     >>> load_model(path).metadata
     {'note': 'untrained'}
     """
-    from . import __version__, optimizers
+    from . import __version__, losses, optimizers
     from .model import Sequential
     if not isinstance(model, Sequential):
         raise TypeError(f"save_model: expected a netfit Sequential model, got {type(model).__name__}.")
     path = _check_path(path, "save_model")
     _check_not_folder(path, "save_model")
+    _check_not_keras_format(path, "save_model")
     if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0):
         raise ValueError(f"save_model: expected epoch a non-negative integer (epochs trained), got {epoch!r}.")
     model._ensure_built()
@@ -91,7 +92,7 @@ def save_model(model, path, epoch=None, metadata=None):
     arrays = {f"weight_{k}": w for k, w in enumerate(model.get_weights())}
     compile_config = None
     if model.compiled:
-        compile_config = {"loss": model.loss.name, "metrics": [name for name, _ in model.metrics],
+        compile_config = {"loss": losses.serialize(model.loss), "metrics": [name for name, _ in model.metrics],
                           "optimizer": optimizers.serialize(model.optimizer)}
         arrays.update({f"opt_{name}": np.asarray(value) for name, value in model.optimizer.get_state().items()})
     history = model.history
@@ -333,6 +334,7 @@ def check_writable(path, where="check_writable"):
     """
     path = _check_path(path, where)
     _check_not_folder(path, where)
+    _check_not_keras_format(path, where)
     folder = os.path.dirname(os.path.abspath(path))
     probe = os.path.join(folder, f".netfit-probe-{secrets.token_hex(4)}.tmp")
     try:
@@ -356,6 +358,16 @@ def _check_not_folder(path, where):
     if os.path.isdir(path):
         raise IsADirectoryError(f"{where}: expected a file path, got the folder {path!r}; add a file name, "
                                 f"e.g. {os.path.join(path, 'model.netfit')!r}.")
+
+
+def _check_not_keras_format(path, where):
+    """Refuse Keras's file names: netfit writes its own zip (JSON + .npy), which Keras cannot read."""
+    stem, ext = os.path.splitext(path)
+    if ext.lower() in (".h5", ".hdf5", ".keras"):
+        raise ValueError(f"{where}: expected a .netfit path, got {path!r}; netfit writes its own format "
+                         f"(a zip of JSON and .npy arrays), not Keras's {ext} file, which Keras could not read; "
+                         f"save to {os.path.basename(stem) + '.netfit'!r}, or export ONNX with "
+                         f"netfit.export.to_onnx(model, 'model.onnx') for other tools.")
 
 
 def _check_path(path, where):

@@ -18,9 +18,11 @@ import numpy as np
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers
+from .compatibility import check_output
 from .config import dtype as default_dtype
 from .layers.base import ActivatedLayer, Layer, auto_name
-from .utils import check_array, check_dtype, check_flag, check_positive_int, check_seed, check_verbose, new_seed
+from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_sample_weight, check_seed,
+                    check_verbose, class_weights, new_seed)
 
 
 class Sequential:
@@ -169,6 +171,17 @@ class Sequential:
     def compile(self, optimizer="adam", loss=None, metrics=None):
         """Choose the optimizer, the loss R and the metrics to report.
 
+        The last layer's activation must fit the loss (docs/reliability.md has the
+        table): a cross-entropy needs softmax (categorical) or sigmoid (binary)
+        outputs, or a linear last layer with ``from_logits=True``, e.g.
+        ``loss=nf.losses.CategoricalCrossentropy(from_logits=True)``. Pairs that
+        cannot train are refused here with the fix; odd ones warn.
+
+        Raises
+        ------
+        ValueError
+            Unknown loss, optimizer or metric; an output layer that does not fit the loss or metric.
+
         Examples
         --------
         >>> import netfit as nf
@@ -185,6 +198,7 @@ class Sequential:
         if metrics is not None and (isinstance(metrics, (str, dict)) or not hasattr(metrics, "__iter__")):
             raise TypeError(f"Sequential.compile: expected metrics a list of names, got {metrics!r}.")
         metrics = [metrics_mod.get(m, loss) for m in (metrics or [])]
+        check_output(self.layers, loss, [name for name, _ in metrics], "Sequential.compile")
         self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         self.compiled = True
         if self.built:
@@ -205,19 +219,56 @@ class Sequential:
             a = layer.forward(a, training=training)
         return a
 
-    def _loss_value(self, y_pred, y):
-        logits = self.layers[-1]._z if self._fused else None
-        return self.loss.value(y_pred, y, logits) + self.optimizer.penalty(self._theta)
+    def _loss_value(self, y_pred, y, sample_weight=None):
+        return self._data_loss(y_pred, y, sample_weight) + self.optimizer.penalty(self._theta)
 
-    def _backward(self, y_pred, y):
-        delta = self.loss.gradient(y_pred, y, fused=self._fused)       # δ at the output
+    def _data_loss(self, y_pred, y, sample_weight=None):
+        """R without the penalty: the batch mean, or (1/n) Σ_i w_i ℓ_i with sample weights."""
+        logits = self.layers[-1]._z if self._fused else None
+        if sample_weight is None:
+            return self.loss.value(y_pred, y, logits)
+        return self.loss.weighted_value(y_pred, y, sample_weight, logits)
+
+    def _backward(self, y_pred, y, sample_weight=None):
+        if sample_weight is None:
+            delta = self.loss.gradient(y_pred, y, fused=self._fused)   # δ at the output
+        else:
+            delta = self.loss.weighted_gradient(y_pred, y, sample_weight, fused=self._fused)  # δ_i ← w_i δ_i
         for i in range(len(self.layers) - 1, self._lowest_trained - 1, -1):
             delta = self.layers[i].backward(delta, need_input_grad=i > self._lowest_trained)
+        self._zero_frozen(self._grad)
 
-    def loss_and_gradients(self, x, y, gradients=True, training=False):
+    def _frozen_slices(self):
+        """Slices of θ that belong to layers with ``trainable = False`` (read at every step)."""
+        frozen, offset = [], 0
+        for layer in self.layers:
+            k = layer.count_params()
+            if k and not layer.trainable:
+                frozen.append(slice(offset, offset + k))
+            offset += k
+        return frozen
+
+    def _zero_frozen(self, grad):
+        for part in self._frozen_slices():
+            grad[part] = 0                                             # ∂R/∂θ of a frozen layer: not used
+
+    def _apply_step(self):
+        """One optimizer step on θ; the weights of frozen layers are put back exactly as they were.
+
+        Their gradients are already zero, but weight decay and momentum would still move them.
+        """
+        frozen = self._frozen_slices()
+        kept = [self._theta[part].copy() for part in frozen]
+        self.optimizer.step(self._theta, self._grad)
+        for part, value in zip(frozen, kept):
+            self._theta[part] = value
+
+    def loss_and_gradients(self, x, y, gradients=True, training=False, sample_weight=None):
         """Return ``(R, [∂R/∂w for w in get_weights()])`` on the whole of (x, y).
 
-        R includes the weight-decay penalty, and the gradients its 2λw.
+        R includes the weight-decay penalty, and the gradients its 2λw. With
+        ``sample_weight`` (n,), R = (1/n) Σ_i w_i ℓ_i + λ Σ w², as in ``fit``.
+        Weights of layers with ``trainable = False`` get zero gradients.
         """
         where = "Sequential.loss_and_gradients"
         self._ensure_compiled("loss_and_gradients")
@@ -225,20 +276,22 @@ class Sequential:
         check_flag(training, where, "training")
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
+            w = None if sample_weight is None else check_sample_weight(sample_weight, len(x), where)
         xb = np.asarray(x, self.dtype)
         y_pred = self._forward(xb, training)
-        loss = self._loss_value(y_pred, y)
+        loss = self._loss_value(y_pred, y, w)
         if not gradients:
             return loss, None
         self._grad[...] = 0
-        self._backward(y_pred, y)
+        self._backward(y_pred, y, w)
         flat = self._grad.copy()
         self.optimizer.add_penalty_gradient(self._theta, flat)
+        self._zero_frozen(flat)
         return loss, [flat[part].reshape(shape) for part, shape in self._slices]
 
     # -- fit -----------------------------------------------------------------------------
     def fit(self, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0):
+            validation_data=None, shuffle=True, initial_epoch=0, sample_weight=None, class_weight=None):
         """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
 
         ``batch_size=None`` (or n) is full-batch gradient descent, the lecture's
@@ -246,6 +299,18 @@ class Sequential:
         consistent weights; the history so far is returned with
         ``history.interrupted = True``. A loss that becomes NaN or infinite stops
         training with a warning and the last weights that gave a finite loss.
+
+        ``validation_split=v`` holds out the *last* v·n rows of (x, y), taken
+        before any shuffling (Keras's rule): sort-ordered data (all of class 9
+        at the end) then validates on classes the training rows lack, which
+        ``fit`` warns about; shuffle such data first. ``validation_data`` is
+        ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``.
+
+        ``sample_weight`` (n,) and ``class_weight`` ({class index: weight}) give
+        example i the weight w_i (their product when both are given): the loss
+        is (1/n) Σ_i w_i ℓ_i over each batch of n (Keras's "sum_over_batch_size"),
+        so each δ_i is scaled by w_i. The metrics stay unweighted (as Keras's
+        ``metrics``; it has ``weighted_metrics`` for weighted ones).
 
         Returns
         -------
@@ -260,31 +325,58 @@ class Sequential:
         # Full-batch optimizers (netfit.lbfgs.LBFGS) drive their own loop, not the mini-batch one.
         fit_model = getattr(getattr(self, "optimizer", None), "fit_model", None)
         with self._unbuilt_if_refused():
+            weights = {"sample_weight": sample_weight, "class_weight": class_weight}
             if fit_model is not None:
                 return fit_model(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                                  callbacks=callbacks, validation_split=validation_split,
-                                 validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch)
+                                 validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch,
+                                 **weights)
             return run_fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                            validation_split=validation_split, validation_data=validation_data,
-                           shuffle=shuffle, initial_epoch=initial_epoch)
+                           shuffle=shuffle, initial_epoch=initial_epoch, **weights)
+
+    def _example_weights(self, y, sample_weight, class_weight, where):
+        """Per-example weights w (n,) in the model's float type from sample_weight and class_weight, or None."""
+        if sample_weight is None and class_weight is None:
+            return None
+        w = np.ones(len(y))
+        if sample_weight is not None:
+            w = check_sample_weight(sample_weight, len(y), where)
+        if class_weight is not None:
+            if self.loss.integer_targets:
+                classes = y
+            elif y.ndim == 2 and y.shape[1] > 1:
+                classes = y.argmax(axis=1)                             # Keras: the class of a one-hot row
+            elif y.ndim == 2 and y.shape[1] == 1 and self.loss.name == "binary_crossentropy":
+                classes = np.rint(y[:, 0]).astype(np.int64)            # one sigmoid unit: classes 0 and 1
+            else:
+                raise ValueError(f"{where}: class_weight needs class targets (a classification loss), got loss "
+                                 f"{self.loss.name!r}; pass per-example weights as sample_weight instead.")
+            w = w * class_weights(np.asarray(classes, np.int64), class_weight, where)
+        return w.astype(self.dtype)
 
     # -- evaluate and predict --------------------------------------------------------------
-    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
-        """Return the loss, then each metric (a list), on (x, y), streamed in batches."""
+    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False, sample_weight=None):
+        """Return the loss, then each metric (a list), on (x, y), streamed in batches.
+
+        With ``sample_weight`` (n,) the loss is (1/n) Σ_i w_i ℓ_i (Keras's
+        reduction); the metrics stay unweighted.
+        """
         where = "Sequential.evaluate"
         self._ensure_compiled("evaluate")
         check_flag(return_dict, where, "return_dict")
         check_verbose(verbose, where)
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
-            values = self._evaluate_arrays(x, y, _batch_size(batch_size, where))
+            w = self._example_weights(y, sample_weight, None, where)
+            values = self._evaluate_arrays(x, y, _batch_size(batch_size, where), w)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
         if return_dict:
             return values
         return list(values.values()) if self.metrics else values["loss"]
 
-    def _evaluate_arrays(self, x, y, batch_size):
+    def _evaluate_arrays(self, x, y, batch_size, sample_weight=None):
         n = x.shape[0]
         totals = np.zeros(1 + len(self.metrics))
         states = [None] * len(totals)      # metrics that are not example means (R²) merge batch statistics
@@ -293,7 +385,8 @@ class Sequential:
             y_pred = self._forward(np.asarray(x[start:stop], self.dtype), False)
             yb = y[start:stop]
             m = stop - start
-            totals[0] += self.loss.value(y_pred, yb, self.layers[-1]._z if self._fused else None) * m
+            wb = None if sample_weight is None else sample_weight[start:stop]
+            totals[0] += self._data_loss(y_pred, yb, wb) * m
             for k, (_, fn) in enumerate(self.metrics, 1):
                 if hasattr(fn, "merge"):
                     part = fn.partial(y_pred, yb)
@@ -309,6 +402,10 @@ class Sequential:
 
     def predict(self, x, batch_size=None, verbose=0):
         """Return the network's outputs f(x) for every row of x, computed in batches.
+
+        With a ``from_logits=True`` loss the outputs are logits, as in Keras:
+        probabilities are ``nf.activations.get("softmax").forward(z)`` (or
+        ``"sigmoid"``); ``predict_classes`` accounts for it.
 
         Shapes
         ------
@@ -327,7 +424,9 @@ class Sequential:
         """Return the predicted class of each row: argmax of the outputs, or p > 0.5 for one output."""
         proba = self.predict(x, batch_size, verbose)
         if proba.ndim == 2 and proba.shape[1] == 1:
-            return (proba[:, 0] > 0.5).astype(np.int64)
+            # σ(z) > 0.5 exactly when z > 0: logits from a from_logits loss are cut at 0.
+            threshold = 0.0 if getattr(getattr(self, "loss", None), "from_logits", False) else 0.5
+            return (proba[:, 0] > threshold).astype(np.int64)
         return proba.argmax(axis=-1)
 
     # -- description -----------------------------------------------------------------------
@@ -386,6 +485,11 @@ class Sequential:
         x = check_array(x, where, "x", fits=self.dtype if self.built else (self._requested_dtype or default_dtype()))
         if not self.layers:
             raise ValueError(f"{where}: the model has no layers; add some first.")
+        if not self.built and self.layers[0].input_shape is None and x.ndim == 1:
+            # Without an input_shape a 1-D x would build layers for examples of shape (): say what to do.
+            raise ValueError(f"{where}: expected x of shape (n, features), got a 1-D array of shape {x.shape}; "
+                             f"for one feature per example use `x = x.reshape(-1, 1)`, for one example with "
+                             f"{x.shape[0]} features use `x = x[None]`.")
         if not self.built:
             self.build(self.layers[0].input_shape or x.shape[1:])
         expected = self.layers[0].input_shape
@@ -393,6 +497,10 @@ class Sequential:
             hint = ""
             if x.shape == expected:
                 hint = " For one example, add the batch axis: x[None] or x.reshape(1, *x.shape)."
+            elif x.ndim == 1 and expected == (1,):
+                hint = " For one feature per example: `x = x.reshape(-1, 1)`."
+            elif x.ndim == 2 and len(expected) == 1 and x.shape[0] == expected[0]:
+                hint = f" It looks transposed (features in rows): `x = x.T`."
             elif x.ndim > 1 and np.prod(x.shape[1:]) == np.prod(expected):
                 hint = f" Reshape it: x.reshape(len(x), {', '.join(map(str, expected))})."
             raise ValueError(f"{where}: expected x of shape (n, {', '.join(map(str, expected))}), "
@@ -401,9 +509,16 @@ class Sequential:
 
     def _check_xy(self, x, y, where):
         x = self._check_x(x, where)
+        check_output(self.layers, self.loss, [name for name, _ in self.metrics], where, warnings=False)
+        y_in = y
         y = self.loss.validate(y, self.layers[-1].output_shape, where)
         if len(y) != len(x):
-            raise ValueError(f"{where}: x and y have different numbers of examples: {len(x)} and {len(y)}.")
+            hint = ""
+            arr = np.asarray(y_in)
+            if arr.ndim == 2 and arr.shape[1] == len(x):
+                hint = " y looks transposed: `y = y.T`."
+            raise ValueError(f"{where}: x and y have different numbers of examples: {len(x)} and {len(y)}; "
+                             f"give one row of y per row of x.{hint}")
         if not self.loss.integer_targets:
             # Targets enter δ = ∂R/∂f: in another float type they would upcast every backward pass.
             y = y.astype(self.dtype, copy=False)

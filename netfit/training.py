@@ -18,15 +18,16 @@ from .utils import check_positive_int, check_verbose, warn
 
 
 def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-            shuffle, initial_epoch):
+            shuffle, initial_epoch, sample_weight=None, class_weight=None):
     """Train ``model``; see :meth:`netfit.Sequential.fit` for the arguments."""
     where = "Sequential.fit"
     model._ensure_compiled("fit")
     x, y = model._check_xy(x, y, where)
+    w = model._example_weights(y, sample_weight, class_weight, where)
     epochs = check_count(epochs, where, "epochs")
     initial_epoch = check_count(initial_epoch, where, "initial_epoch")
     verbose = 1 if check_verbose(verbose, where) == "auto" else verbose
-    (x, y), val = split_validation(model, x, y, validation_split, validation_data, where)
+    (x, y, w), val = split_validation(model, x, y, validation_split, validation_data, where, w)
     n = x.shape[0]
     batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
     steps = math.ceil(n / batch_size)
@@ -38,7 +39,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         cb.set_model(model)
         cb.set_params(params)
     model.stop_training = False
-    loop = _Loop(model, x, y, batch_size)
+    loop = _Loop(model, x, y, batch_size, w)
     for cb in cbs:
         cb.on_train_begin({})
     model.history = history                   # only now: a callback refusing to start keeps the old one
@@ -68,7 +69,7 @@ def _run_epochs(model, loop, cbs, val, shuffle, initial_epoch, epochs):
         if logs is None:                          # the loss or the weights became NaN or infinite
             return
         if val is not None:
-            logs.update({f"val_{k}": v for k, v in model._evaluate_arrays(*val, 256).items()})
+            logs.update({f"val_{k}": v for k, v in model._evaluate_arrays(val[0], val[1], 256, val[2]).items()})
         for cb in cbs:
             cb.on_epoch_end(epoch, logs)
         if model.stop_training:
@@ -107,8 +108,9 @@ class _DeferredInterrupt:
 class _Loop:
     """One epoch at a time: gather a batch, forward, loss, backward, step."""
 
-    def __init__(self, model, x, y, batch_size):
+    def __init__(self, model, x, y, batch_size, sample_weight=None):
         self.model, self.x, self.y, self.batch_size = model, x, y, batch_size
+        self.w = sample_weight                         # per-example weights (n,) or None
         shape = (batch_size,) + x.shape[1:]
         # Batches are gathered into these buffers; raw inputs (e.g. uint8) are cast on the way.
         self.xbuf = np.empty(shape, x.dtype)
@@ -137,8 +139,9 @@ class _Loop:
             for step, start in enumerate(range(0, n, b)):
                 stop = min(start + b, n)
                 xb, yb = self._batch(order, start, stop)
+                wb = None if self.w is None else (self.w[start:stop] if order is None else self.w[order[start:stop]])
                 y_pred = model._forward(xb, training=True)
-                loss = model._loss_value(y_pred, yb)
+                loss = model._loss_value(y_pred, yb, wb)
                 if not math.isfinite(loss):
                     self._diverged(epoch, step, f"the loss became {loss}")
                     return None
@@ -147,10 +150,10 @@ class _Loop:
                 for k, (_, fn) in enumerate(model.metrics, 1):
                     totals[k] += fn(y_pred, yb) * m
                 seen += m
-                model._backward(y_pred, yb)
+                model._backward(y_pred, yb, wb)
                 np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
                 self.in_update = True
-                model.optimizer.step(model._theta, model._grad)
+                model._apply_step()                            # optimizer.step; frozen layers kept
                 self.in_update = False
                 self.steps_done += 1
                 if want_batch_logs:
@@ -202,19 +205,49 @@ def check_count(value, where, name):
     return int(value)
 
 
-def split_validation(model, x, y, validation_split, validation_data, where):
-    """Keras's rule: validation_split takes the *last* fraction, before shuffling."""
+def split_validation(model, x, y, validation_split, validation_data, where, sample_weight=None):
+    """Keras's rule: validation_split takes the *last* fraction, before shuffling.
+
+    Returns ``(x, y, w), (x_val, y_val, w_val)`` (the weights may be None; the
+    second triple is None without validation). Warns when the validation rows
+    hold classes that no training row has (data sorted by class).
+    """
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError(f"{where}: expected validation_data a tuple (x_val, y_val).")
-        return (x, y), model._check_xy(*validation_data, f"{where} (validation_data)")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError(f"{where}: expected validation_data a tuple (x_val, y_val) or "
+                             f"(x_val, y_val, sample_weight_val).")
+        at = f"{where} (validation_data)"
+        x_val, y_val = model._check_xy(*validation_data[:2], at)
+        w_val = None if len(validation_data) == 2 or validation_data[2] is None else \
+            model._example_weights(y_val, validation_data[2], None, at)
+        return (x, y, sample_weight), (x_val, y_val, w_val)
     if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
         raise ValueError(f"{where}: expected validation_split in [0, 1), got {validation_split!r}.")
     if not validation_split:
-        return (x, y), None
+        return (x, y, sample_weight), None
     n_val = int(round(len(x) * validation_split))
     if n_val < 1 or n_val >= len(x):
         raise ValueError(f"{where}: validation_split={validation_split} leaves {len(x) - n_val} training and "
                          f"{n_val} validation examples; both need at least one.")
     cut = len(x) - n_val
-    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+    _warn_unseen_classes(model, y[:cut], y[cut:], where)
+    w = (None, None) if sample_weight is None else (sample_weight[:cut], sample_weight[cut:])
+    return (x[:cut], y[:cut], w[0]), (x[cut:], y[cut:], w[1])
+
+
+def _warn_unseen_classes(model, y_train, y_val, where):
+    """Warn when the last rows (validation_split's) hold classes that the training rows lack."""
+    loss = model.loss
+    if loss.integer_targets:
+        train, val = y_train, y_val
+    elif loss.name == "categorical_crossentropy":
+        train, val = y_train.argmax(axis=1), y_val.argmax(axis=1)
+    elif loss.name == "binary_crossentropy" and y_train.shape[1:] == (1,):
+        train, val = np.rint(y_train[:, 0]), np.rint(y_val[:, 0])
+    else:
+        return
+    unseen = np.setdiff1d(np.unique(val), np.unique(train))
+    if unseen.size:
+        warn(f"{where}: validation_split takes the last {len(y_val)} rows before shuffling, and they hold "
+             f"class(es) {unseen.astype(int).tolist()[:10]} that no training row has (is the data sorted by "
+             f"class?); shuffle it first: `p = np.random.default_rng(0).permutation(len(x)); x, y = x[p], y[p]`.", UserWarning)
