@@ -52,8 +52,14 @@ class Loss:
         if y.ndim == 1 and output_shape == (1,):
             y = y[:, None]
         if y.shape[1:] != tuple(output_shape):
+            hint = ""
+            if y.ndim == 2 and y.shape[0] == output_shape[-1] and len(output_shape) == 1:
+                hint = " It looks transposed (one row per output): `y = y.T`."
+            elif y.ndim == 2 and len(output_shape) == 1:
+                hint = (f" The model has {output_shape[-1]} output(s) and y {y.shape[1]} column(s): end the "
+                        f"model with Dense({y.shape[1]}, ...) or select the columns it should predict.")
             raise ValueError(f"{where}: expected y of shape (n, {', '.join(map(str, output_shape))}) to match "
-                             f"the model's output, got shape {y.shape}.")
+                             f"the model's output, got shape {y.shape}.{hint}")
         return y
 
     def value(self, y_pred, y, logits=None):

@@ -58,7 +58,7 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     if not isinstance(num_classes, numbers.Integral) or num_classes < 1:
         raise ValueError(f"to_categorical: expected num_classes a positive integer, got {num_classes!r}.")
     if y.size and y.max() >= num_classes:
-        fix = (f"they look 1-based: `nf.utils.to_categorical(y - 1, {num_classes})`"
+        fix = (f"they look 1-based: `Y = nf.utils.to_categorical(y - 1, {num_classes})`"
                if y.max() == num_classes and y.min() >= 1 else f"pass num_classes={int(y.max()) + 1}")
         raise ValueError(
             f"to_categorical: expected labels in [0, {num_classes - 1}], "
