@@ -22,7 +22,7 @@ from .compatibility import check_output
 from .config import dtype as default_dtype
 from .layers.base import ActivatedLayer, Layer, auto_name
 from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_sample_weight, check_seed,
-                    check_verbose, class_weights, new_seed)
+                    check_verbose, example_weights, new_seed)
 
 
 class Sequential:
@@ -336,24 +336,8 @@ class Sequential:
                            shuffle=shuffle, initial_epoch=initial_epoch, **weights)
 
     def _example_weights(self, y, sample_weight, class_weight, where):
-        """Per-example weights w (n,) in the model's float type from sample_weight and class_weight, or None."""
-        if sample_weight is None and class_weight is None:
-            return None
-        w = np.ones(len(y))
-        if sample_weight is not None:
-            w = check_sample_weight(sample_weight, len(y), where)
-        if class_weight is not None:
-            if self.loss.integer_targets:
-                classes = y
-            elif y.ndim == 2 and y.shape[1] > 1:
-                classes = y.argmax(axis=1)                             # Keras: the class of a one-hot row
-            elif y.ndim == 2 and y.shape[1] == 1 and self.loss.name == "binary_crossentropy":
-                classes = np.rint(y[:, 0]).astype(np.int64)            # one sigmoid unit: classes 0 and 1
-            else:
-                raise ValueError(f"{where}: class_weight needs class targets (a classification loss), got loss "
-                                 f"{self.loss.name!r}; pass per-example weights as sample_weight instead.")
-            w = w * class_weights(np.asarray(classes, np.int64), class_weight, where)
-        return w.astype(self.dtype)
+        """Per-example weights w (n,) in the model's float type, or None (:func:`netfit.utils.example_weights`)."""
+        return example_weights(y, sample_weight, class_weight, self.loss, where, self.dtype)
 
     # -- evaluate and predict --------------------------------------------------------------
     def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False, sample_weight=None):

@@ -225,6 +225,31 @@ def class_weights(classes, class_weight, where):
     return lookup[classes]
 
 
+def example_weights(y, sample_weight, class_weight, loss, where, dtype):
+    """Per-example weights w (n,) from ``sample_weight`` and ``class_weight`` (their product), or None.
+
+    The class of example i is its integer label (sparse losses), the argmax of
+    its one-hot row, or its rounded 0/1 target for one sigmoid output, as in Keras.
+    """
+    if sample_weight is None and class_weight is None:
+        return None
+    w = np.ones(len(y))
+    if sample_weight is not None:
+        w = check_sample_weight(sample_weight, len(y), where)
+    if class_weight is not None:
+        if loss.integer_targets:
+            classes = y
+        elif y.ndim == 2 and y.shape[1] > 1:
+            classes = y.argmax(axis=1)                                     # Keras: the class of a one-hot row
+        elif y.ndim == 2 and y.shape[1] == 1 and loss.name == "binary_crossentropy":
+            classes = np.rint(y[:, 0])                                     # one sigmoid unit: classes 0 and 1
+        else:
+            raise ValueError(f"{where}: class_weight needs class targets (a classification loss), got loss "
+                             f"{loss.name!r}; pass per-example weights as sample_weight instead.")
+        w = w * class_weights(np.asarray(classes, np.int64), class_weight, where)
+    return w.astype(dtype)
+
+
 def check_positive_int(value, where, name, *, allow_none=False):
     """Return ``value`` as an int >= 1 or raise a TypeError/ValueError naming it."""
     if value is None and allow_none:
