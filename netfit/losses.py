@@ -24,7 +24,7 @@ needs ``per_example`` to support them.
 Which output each loss expects (``expects``): "distribution" (rows of
 probabilities summing to 1: softmax), "probability" (each output in (0, 1):
 sigmoid), "logits" (a linear last layer), or None (any output: squared
-error). ``netfit.heads`` checks the model's last activation against it at
+error). :mod:`netfit.compatibility` checks the model's last activation against it at
 compile time (docs/reliability.md, the output–loss–metric table).
 """
 import numpy as np

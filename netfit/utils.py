@@ -86,7 +86,10 @@ def check_array(x, where, name="x", *, allow_int=True, fits=None):
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as exc:
-        raise TypeError(f"{where}: expected {name} a numeric array, could not convert it ({exc}).") from None
+        ragged = "inhomogeneous" in str(exc)
+        raise TypeError(f"{where}: expected {name} a numeric array, could not convert it ({exc})"
+                        + ("; its rows have different lengths: pad or trim them to one length first."
+                           if ragged else ".")) from None
     if arr.dtype == object or arr.dtype.kind in "USVbmM" or (arr.dtype.kind in "iu" and not allow_int):
         raise TypeError(f"{where}: expected {name} with a numeric dtype, got dtype {arr.dtype}; "
                         f"{_dtype_fix(arr, name)}")
