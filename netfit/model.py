@@ -255,13 +255,22 @@ class Sequential:
     def _apply_step(self):
         """One optimizer step on θ; the weights of frozen layers are put back exactly as they were.
 
-        Their gradients are already zero, but weight decay and momentum would still move them.
+        Their gradients are already zero, but momentum would still move them; their kernels'
+        2λw is left out of the step (so clipnorm measures the trained weights' gradient only).
         """
         frozen = self._frozen_slices()
+        if not frozen:
+            self.optimizer.step(self._theta, self._grad)
+            return
         kept = [self._theta[part].copy() for part in frozen]
-        self.optimizer.step(self._theta, self._grad)
-        for part, value in zip(frozen, kept):
-            self._theta[part] = value
+        decay = self.optimizer.decay_slices
+        self.optimizer.decay_slices = [s for s in decay if not any(f.start <= s.start < f.stop for f in frozen)]
+        try:
+            self.optimizer.step(self._theta, self._grad)
+        finally:
+            self.optimizer.decay_slices = decay
+            for part, value in zip(frozen, kept):
+                self._theta[part] = value
 
     def loss_and_gradients(self, x, y, gradients=True, training=False, sample_weight=None):
         """Return ``(R, [∂R/∂w for w in get_weights()])`` on the whole of (x, y).
