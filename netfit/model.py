@@ -98,11 +98,13 @@ class Sequential:
         size = sum(layer.count_params() for layer in self.layers)
         self._theta = np.zeros(size, self.dtype)
         self._grad = np.zeros(size, self.dtype)
-        self._slices, self._decay = [], []
+        self._slices, self._decay, self._layer_parts = [], [], []
         offset = 0
         rng = np.random.default_rng(self.seed)
         for layer in self.layers:
             k = layer.count_params()
+            if k:
+                self._layer_parts.append((layer, slice(offset, offset + k)))     # each layer's part of θ
             layer.attach(self._theta[offset:offset + k], self._grad[offset:offset + k])
             layer.initialize(rng)
             for spec in layer.specs:
@@ -240,13 +242,7 @@ class Sequential:
 
     def _frozen_slices(self):
         """Slices of θ that belong to layers with ``trainable = False`` (read at every step)."""
-        frozen, offset = [], 0
-        for layer in self.layers:
-            k = layer.count_params()
-            if k and not layer.trainable:
-                frozen.append(slice(offset, offset + k))
-            offset += k
-        return frozen
+        return [part for layer, part in self._layer_parts if not layer._trainable]
 
     def _zero_frozen(self, grad):
         for part in self._frozen_slices():
