@@ -76,6 +76,7 @@ def check_writable(path, where="check_writable"):
     """
     path = check_path(path, where)
     check_not_folder(path, where)
+    check_not_keras_format(path, where)
     folder = os.path.dirname(os.path.abspath(path))
     probe = os.path.join(folder, f".netfit-probe-{secrets.token_hex(4)}.tmp")
     try:
@@ -99,6 +100,16 @@ def check_not_folder(path, where):
     if os.path.isdir(path):
         raise IsADirectoryError(f"{where}: expected a file path, got the folder {path!r}; add a file name, "
                                 f"e.g. {os.path.join(path, 'model.netfit')!r}.")
+
+
+def check_not_keras_format(path, where):
+    """Refuse Keras's file names: netfit writes its own zip (JSON + .npy), which Keras cannot read."""
+    stem, ext = os.path.splitext(path)
+    if ext.lower() in (".h5", ".hdf5", ".keras"):
+        raise ValueError(f"{where}: expected a .netfit path, got {path!r}; netfit writes its own format "
+                         f"(a zip of JSON and .npy arrays), not Keras's {ext} file, which Keras could not read; "
+                         f"save to {os.path.basename(stem) + '.netfit'!r}, or export ONNX with "
+                         f"netfit.export.to_onnx(model, 'model.onnx') for other tools.")
 
 
 def check_path(path, where):

@@ -83,20 +83,22 @@ def check_layer(layer, input_shape=None, *, x=None, batch=3, seed=0, eps=1e-6, t
     return errors
 
 
-def check_model(model, x, y, *, eps=1e-6, max_checks=None, seed=0):
+def check_model(model, x, y, *, eps=1e-6, max_checks=None, seed=0, sample_weight=None):
     """Compare ``model.loss_and_gradients`` with finite differences of ``model``'s loss.
 
     Returns ``{weight index: relative error}`` in ``get_weights()`` order. With
     ``max_checks`` only that many randomly chosen entries of each weight are probed.
+    With ``sample_weight`` the loss is the weighted one, (1/n) Σ_i w_i ℓ_i.
     """
     rng = np.random.default_rng(seed)
-    _, grads = model.loss_and_gradients(x, y)
+    _, grads = model.loss_and_gradients(x, y, sample_weight=sample_weight)
     errors = {}
     for k, w in enumerate(model.weights):
         indices = None
         if max_checks is not None and w.size > max_checks:
             indices = rng.choice(w.size, max_checks, replace=False)
-        numeric = numerical_gradient(lambda: model.loss_and_gradients(x, y, gradients=False)[0], w, eps, indices)
+        numeric = numerical_gradient(
+            lambda: model.loss_and_gradients(x, y, gradients=False, sample_weight=sample_weight)[0], w, eps, indices)
         analytic = grads[k] if indices is None else grads[k].reshape(-1)[indices]
         numeric = numeric if indices is None else numeric.reshape(-1)[indices]
         errors[k] = relative_error(analytic, numeric)

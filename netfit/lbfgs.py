@@ -79,8 +79,11 @@ class LBFGS(optimizers.Optimizer):
 
     name = "lbfgs"
 
-    def __init__(self, weight_decay=0.0, maxcor=10, gtol=1e-5, ftol=2.220446049250313e-09, maxls=20):
-        super().__init__(learning_rate=1.0, weight_decay=weight_decay)
+    def __init__(self, weight_decay=0.0, maxcor=10, gtol=1e-5, ftol=2.220446049250313e-09, maxls=20, **unknown):
+        if "learning_rate" in unknown or "lr" in unknown:
+            raise TypeError("LBFGS: unknown argument 'learning_rate'; L-BFGS chooses its step by a line search, "
+                            "so it takes none (use maxcor, gtol, ftol, maxls).")
+        super().__init__(learning_rate=1.0, weight_decay=weight_decay, **unknown)
         self.maxcor = check_positive_int(maxcor, "LBFGS", "maxcor")
         self.maxls = check_positive_int(maxls, "LBFGS", "maxls")
         for name, value in (("gtol", gtol), ("ftol", ftol)):
@@ -105,7 +108,8 @@ optimizers.register("lbfgs", LBFGS)
 
 
 def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_split=0.0,
-              validation_data=None, initial_epoch=0, batch_size=None, shuffle=True):
+              validation_data=None, initial_epoch=0, batch_size=None, shuffle=True, sample_weight=None,
+              class_weight=None):
     """Train ``model`` (compiled with :class:`LBFGS`) by full-batch L-BFGS for at most ``epochs`` iterations.
 
     Each iteration is logged like an epoch: ``history.history["loss"][k]`` is
@@ -118,7 +122,9 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
     progress), and ``history.lbfgs`` holds the result's counters.
 
     ``batch_size`` and ``shuffle`` are accepted for the signature of ``fit`` and
-    ignored: the objective is always the full-batch mean.
+    ignored: the objective is always the full-batch mean, or with
+    ``sample_weight`` / ``class_weight`` the weighted mean (1/N) Σ_i w_i ℓ_i,
+    exactly as in :meth:`netfit.Sequential.fit`.
 
     Raises
     ------
@@ -135,6 +141,7 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
                           "(or pip install 'netfit[sklearn]'), or compile with optimizer='adam'.") from None
     model._ensure_compiled("fit")
     x, y = model._check_xy(x, y, where)
+    w = model._example_weights(y, sample_weight, class_weight, where)
     epochs, initial_epoch = check_count(epochs, where, "epochs"), check_count(initial_epoch, where, "initial_epoch")
     if verbose not in (0, 1, 2, "auto"):
         raise ValueError(f"{where}: expected verbose 0, 1, 2 or 'auto', got {verbose!r}.")
@@ -142,7 +149,7 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
     if random_layers:
         raise ValueError(f"{where}: L-BFGS needs a deterministic objective, but {', '.join(random_layers)} "
                          f"draw(s) random masks in training; remove them or use optimizer='adam'.")
-    (x, y), val = split_validation(model, x, y, validation_split, validation_data, where)
+    (x, y, w), val = split_validation(model, x, y, validation_split, validation_data, where, w)
     optimizer = model.optimizer
     history = model.history = callbacks_mod.History()
     history.params = {"epochs": epochs, "steps": 1, "batch_size": len(x), "samples": len(x), "optimizer": "lbfgs"}
@@ -152,7 +159,7 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
             raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
         cb.set_model(model)
     model.stop_training = False
-    objective = _Objective(model, x, y)
+    objective = _Objective(model, x, y, w)
     names = [name for name, _ in model.metrics]
     state = {"epoch": initial_epoch, "start": time.perf_counter()}
 
@@ -166,7 +173,7 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
             values = model._evaluate_arrays(x, y, _CHUNK)
             logs.update({k: values[k] for k in names})
         if val is not None:
-            logs.update({f"val_{k}": v for k, v in model._evaluate_arrays(*val, _CHUNK).items()})
+            logs.update({f"val_{k}": v for k, v in model._evaluate_arrays(val[0], val[1], _CHUNK, val[2]).items()})
         for cb in cbs:
             cb.on_epoch_end(epoch, logs)
         if verbose == 2 or (verbose and (epoch + 1) % 50 == 0):
@@ -222,9 +229,9 @@ class _NonFinite(ArithmeticError):
 class _Objective:
     """θ ↦ (R(θ) + λ Σ w², gradient) on the full batch, for SciPy (float64 in and out)."""
 
-    def __init__(self, model, x, y):
+    def __init__(self, model, x, y, sample_weight=None):
         # Cast once (inputs may be uint8 or float64): every evaluation reuses it.
-        self.model, self.x, self.y = model, np.asarray(x, model.dtype), y
+        self.model, self.x, self.y, self.w = model, np.asarray(x, model.dtype), y, sample_weight
         self.n = len(x)
         self.chunk = min(self.n, _CHUNK)
         self.grad = np.zeros(model._theta.size, np.float64)
@@ -238,18 +245,19 @@ class _Objective:
         self.set(theta)
         total, grad = 0.0, self.grad
         grad[...] = 0.0
-        fused = model._fused
         for start in range(0, self.n, self.chunk):
             stop = min(start + self.chunk, self.n)
             xb = self.x[start:stop]
             yb = self.y[start:stop]
+            wb = None if self.w is None else self.w[start:stop]   # sample weights: (1/m) Σ w_i ℓ_i per chunk
             weight = (stop - start) / self.n                     # each chunk's mean, weighted to the full mean
             y_pred = model._forward(xb, training=True)
-            total += weight * model.loss.value(y_pred, yb, model.layers[-1]._z if fused else None)
-            model._backward(y_pred, yb)
+            total += weight * model._data_loss(y_pred, yb, wb)
+            model._backward(y_pred, yb, wb)
             grad += weight * model._grad
         total += model.optimizer.penalty(theta)                 # λ Σ w² over the kernels
         model.optimizer.add_penalty_gradient(theta, grad)        # and its gradient 2λw
+        model._zero_frozen(grad)                                 # layers with trainable = False stay put
         if not (math.isfinite(total) and np.isfinite(grad).all()):
             raise _NonFinite(f"the loss became {total}" if not math.isfinite(total) else "the gradient overflowed")
         if total < self.best_f:

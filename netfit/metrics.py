@@ -21,6 +21,11 @@ def binary_accuracy(y_pred, y):
     return float(np.mean((y_pred > 0.5) == (y > 0.5)))
 
 
+def binary_accuracy_from_logits(y_pred, y):
+    """Fraction of outputs on the right side of logit 0 (σ(z) > 0.5 exactly when z > 0)."""
+    return float(np.mean((y_pred > 0) == (y > 0.5)))
+
+
 def mean_squared_error(y_pred, y):
     """(1/nK) Σ (f − y)²."""
     return float(np.mean((y_pred - y) ** 2))
@@ -115,6 +120,10 @@ def get(name, loss):
     >>> get("accuracy", losses.get("sparse_categorical_crossentropy"))[0]
     'accuracy'
     """
+    if getattr(loss, "from_logits", False) and loss.name == "binary_crossentropy" and \
+            name in ("accuracy", "acc", "binary_accuracy"):
+        # Outputs are logits: cut at 0, not 0.5 (Keras's BinaryAccuracy keeps 0.5 unless told threshold=0).
+        return ("binary_accuracy" if name == "binary_accuracy" else "accuracy"), binary_accuracy_from_logits
     if name in ("accuracy", "acc"):
         fn = _ACCURACY_FOR_LOSS.get(loss.name)
         if fn is None:

@@ -18,6 +18,7 @@ import numpy as np
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers
+from .compatibility import check_output
 from .config import dtype as default_dtype
 from .layers.base import ActivatedLayer, Layer, auto_name
 from .layers.input import Input
@@ -26,7 +27,8 @@ from .streams import is_stream
 from .summary import format_summary
 from .training import (batch_result, checked_batches, open_stream, predict_stream, refuse_stream, run_fit,
                        train_on_batch)
-from .utils import check_array, check_dtype, check_flag, check_positive_int, check_seed, check_verbose, new_seed
+from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_sample_weight, check_seed,
+                    check_verbose, example_weights, new_seed)
 
 
 class Sequential:
@@ -122,11 +124,13 @@ class Sequential:
         size = sum(layer.count_params() for layer in self.layers)
         self._theta = np.zeros(size, self.dtype)
         self._grad = np.zeros(size, self.dtype)
-        self._slices, self._decay = [], []
+        self._slices, self._decay, self._layer_parts = [], [], []
         offset = 0
         rng = np.random.default_rng(self.seed)
         for layer in self.layers:
             k = layer.count_params()
+            if k:
+                self._layer_parts.append((layer, slice(offset, offset + k)))     # each layer's part of θ
             layer.attach(self._theta[offset:offset + k], self._grad[offset:offset + k])
             layer.initialize(rng)
             for spec in layer.specs:
@@ -195,6 +199,17 @@ class Sequential:
     def compile(self, optimizer="adam", loss=None, metrics=None):
         """Choose the optimizer, the loss R and the metrics to report.
 
+        The last layer's activation must fit the loss (docs/reliability.md has the
+        table): a cross-entropy needs softmax (categorical) or sigmoid (binary)
+        outputs, or a linear last layer with ``from_logits=True``, e.g.
+        ``loss=nf.losses.CategoricalCrossentropy(from_logits=True)``. Pairs that
+        cannot train are refused here with the fix; odd ones warn.
+
+        Raises
+        ------
+        ValueError
+            Unknown loss, optimizer or metric; an output layer that does not fit the loss or metric.
+
         Examples
         --------
         >>> import netfit as nf
@@ -211,6 +226,7 @@ class Sequential:
         if metrics is not None and (isinstance(metrics, (str, dict)) or not hasattr(metrics, "__iter__")):
             raise TypeError(f"Sequential.compile: expected metrics a list of names, got {metrics!r}.")
         metrics = [metrics_mod.get(m, loss) for m in (metrics or [])]
+        check_output(self.layers, loss, [name for name, _ in metrics], "Sequential.compile")
         self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         self.compiled = True
         if self.built:
@@ -231,19 +247,59 @@ class Sequential:
             a = layer.forward(a, training=training)
         return a
 
-    def _loss_value(self, y_pred, y):
-        logits = self.layers[-1]._z if self._fused else None
-        return self.loss.value(y_pred, y, logits) + self.optimizer.penalty(self._theta)
+    def _loss_value(self, y_pred, y, sample_weight=None):
+        return self._data_loss(y_pred, y, sample_weight) + self.optimizer.penalty(self._theta)
 
-    def _backward(self, y_pred, y):
-        delta = self.loss.gradient(y_pred, y, fused=self._fused)       # δ at the output
+    def _data_loss(self, y_pred, y, sample_weight=None):
+        """R without the penalty: the batch mean, or (1/n) Σ_i w_i ℓ_i with sample weights."""
+        logits = self.layers[-1]._z if self._fused else None
+        if sample_weight is None:
+            return self.loss.value(y_pred, y, logits)
+        return self.loss.weighted_value(y_pred, y, sample_weight, logits)
+
+    def _backward(self, y_pred, y, sample_weight=None):
+        if sample_weight is None:
+            delta = self.loss.gradient(y_pred, y, fused=self._fused)   # δ at the output
+        else:
+            delta = self.loss.weighted_gradient(y_pred, y, sample_weight, fused=self._fused)  # δ_i ← w_i δ_i
         for i in range(len(self.layers) - 1, self._lowest_trained - 1, -1):
             delta = self.layers[i].backward(delta, need_input_grad=i > self._lowest_trained)
+        self._zero_frozen(self._grad)
 
-    def loss_and_gradients(self, x, y, gradients=True, training=False):
+    def _frozen_slices(self):
+        """Slices of θ that belong to layers with ``trainable = False`` (read at every step)."""
+        return [part for layer, part in self._layer_parts if not layer._trainable]
+
+    def _zero_frozen(self, grad):
+        for part in self._frozen_slices():
+            grad[part] = 0                                             # ∂R/∂θ of a frozen layer: not used
+
+    def _apply_step(self):
+        """One optimizer step on θ; the weights of frozen layers are put back exactly as they were.
+
+        Their gradients are already zero, but momentum would still move them; their kernels'
+        2λw is left out of the step (so clipnorm measures the trained weights' gradient only).
+        """
+        frozen = self._frozen_slices()
+        if not frozen:
+            self.optimizer.step(self._theta, self._grad)
+            return
+        kept = [self._theta[part].copy() for part in frozen]
+        decay = self.optimizer.decay_slices
+        self.optimizer.decay_slices = [s for s in decay if not any(f.start <= s.start < f.stop for f in frozen)]
+        try:
+            self.optimizer.step(self._theta, self._grad)
+        finally:
+            self.optimizer.decay_slices = decay
+            for part, value in zip(frozen, kept):
+                self._theta[part] = value
+
+    def loss_and_gradients(self, x, y, gradients=True, training=False, sample_weight=None):
         """Return ``(R, [∂R/∂w for w in get_weights()])`` on the whole of (x, y).
 
-        R includes the weight-decay penalty, and the gradients its 2λw.
+        R includes the weight-decay penalty, and the gradients its 2λw. With
+        ``sample_weight`` (n,), R = (1/n) Σ_i w_i ℓ_i + λ Σ w², as in ``fit``.
+        Weights of layers with ``trainable = False`` get zero gradients.
         """
         where = "Sequential.loss_and_gradients"
         self._ensure_compiled("loss_and_gradients")
@@ -251,20 +307,23 @@ class Sequential:
         check_flag(training, where, "training")
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
+            w = None if sample_weight is None else check_sample_weight(sample_weight, len(x), where)
         xb = np.asarray(x, self.dtype)
         y_pred = self._forward(xb, training)
-        loss = self._loss_value(y_pred, y)
+        loss = self._loss_value(y_pred, y, w)
         if not gradients:
             return loss, None
         self._grad[...] = 0
-        self._backward(y_pred, y)
+        self._backward(y_pred, y, w)
         flat = self._grad.copy()
         self.optimizer.add_penalty_gradient(self._theta, flat)
+        self._zero_frozen(flat)
         return loss, [flat[part].reshape(shape) for part, shape in self._slices]
 
     # -- fit -----------------------------------------------------------------------------
     def fit(self, x, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, validation_steps=None):
+            validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            sample_weight=None, class_weight=None):
         """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
 
         ``x`` may instead be a generator or a Sequence of ``(x_k, y_k)`` batches
@@ -279,6 +338,18 @@ class Sequential:
         ``history.interrupted = True``. A loss that becomes NaN or infinite stops
         training with a warning and the last weights that gave a finite loss.
 
+        ``validation_split=v`` holds out the *last* v·n rows of (x, y), taken
+        before any shuffling (Keras's rule): sort-ordered data (all of class 9
+        at the end) then validates on classes the training rows lack, which
+        ``fit`` warns about; shuffle such data first. ``validation_data`` is
+        ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``.
+
+        ``sample_weight`` (n,) and ``class_weight`` ({class index: weight}) give
+        example i the weight w_i (their product when both are given): the loss
+        is (1/n) Σ_i w_i ℓ_i over each batch of n (Keras's "sum_over_batch_size"),
+        so each δ_i is scaled by w_i. The metrics stay unweighted (as Keras's
+        ``metrics``; it has ``weighted_metrics`` for weighted ones).
+
         Returns
         -------
         History
@@ -291,18 +362,29 @@ class Sequential:
         # Full-batch optimizers (netfit.lbfgs.LBFGS) drive their own loop, not the mini-batch one.
         fit_model = getattr(getattr(self, "optimizer", None), "fit_model", None)
         with self._unbuilt_if_refused():
-            if fit_model is not None and (is_stream(x) or steps_per_epoch is not None or validation_steps is not None
-                                          or is_stream(validation_data)):
+            streamed = (is_stream(x) or steps_per_epoch is not None or validation_steps is not None
+                        or is_stream(validation_data))
+            if fit_model is not None and streamed:
                 raise ValueError(f"{where}: {type(self.optimizer).__name__} needs the whole data set as arrays "
                                  f"(every iteration sees all examples); pass x and y, not a generator.")
+            if streamed and (sample_weight is not None or class_weight is not None):
+                raise ValueError(f"{where}: sample_weight and class_weight apply to arrays x and y; with a "
+                                 f"generator or Sequence, fit on arrays instead, or weight the examples inside "
+                                 f"the batches you yield.")
+            weights = {"sample_weight": sample_weight, "class_weight": class_weight}
             if fit_model is not None:
                 return fit_model(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                                  callbacks=callbacks, validation_split=validation_split,
-                                 validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch)
+                                 validation_data=validation_data, shuffle=shuffle, initial_epoch=initial_epoch,
+                                 **weights)
             return run_fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                            validation_split=validation_split, validation_data=validation_data,
                            shuffle=shuffle, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                           validation_steps=validation_steps)
+                           validation_steps=validation_steps, **weights)
+
+    def _example_weights(self, y, sample_weight, class_weight, where):
+        """Per-example weights w (n,) in the model's float type, or None (:func:`netfit.utils.example_weights`)."""
+        return example_weights(y, sample_weight, class_weight, self.loss, where, self.dtype)
 
     def train_on_batch(self, x, y, return_dict=False):
         """Take one optimizer step on the batch (x, y); return its loss (and metrics) before the step.
@@ -329,11 +411,13 @@ class Sequential:
         return self.predict(x, batch_size=len(x) if hasattr(x, "__len__") else None)
 
     # -- evaluate and predict --------------------------------------------------------------
-    def evaluate(self, x, y=None, batch_size=None, verbose=0, return_dict=False, steps=None):
+    def evaluate(self, x, y=None, batch_size=None, verbose=0, return_dict=False, sample_weight=None, steps=None):
         """Return the loss, then each metric (a list), on (x, y), streamed in batches.
 
         ``x`` may be a generator or a Sequence of ``(x_k, y_k)`` batches, read for
         ``steps`` batches (required for a generator; ``len(x)`` for a Sequence).
+        With ``sample_weight`` (n,) the loss is (1/n) Σ_i w_i ℓ_i (Keras's
+        reduction); the metrics stay unweighted.
         """
         where = "Sequential.evaluate"
         self._ensure_compiled("evaluate")
@@ -341,33 +425,38 @@ class Sequential:
         check_verbose(verbose, where)
         with self._unbuilt_if_refused():
             if is_stream(x):
+                if sample_weight is not None:
+                    raise ValueError(f"{where}: sample_weight applies to arrays x and y; evaluate arrays "
+                                     f"instead of a generator to weight examples.")
                 stream = open_stream(self, x, y, steps, where, "steps")
-                values = self._evaluate_batches(checked_batches(self, stream))
+                values = self._evaluate_batches((xb, yb, None) for xb, yb in checked_batches(self, stream))
             else:
                 if steps is not None:
                     raise ValueError(f"{where}: steps applies to generators and Sequences; with arrays every "
                                      f"example is evaluated. Leave steps out.")
                 x, y = self._check_xy(x, y, where)
-                values = self._evaluate_arrays(x, y, _batch_size(batch_size, where))
+                w = self._example_weights(y, sample_weight, None, where)
+                values = self._evaluate_arrays(x, y, _batch_size(batch_size, where), w)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
         return batch_result(self, values, return_dict)
 
-    def _evaluate_arrays(self, x, y, batch_size):
+    def _evaluate_arrays(self, x, y, batch_size, sample_weight=None):
         n = x.shape[0]
-        return self._evaluate_batches((x[start:start + batch_size], y[start:start + batch_size])
+        return self._evaluate_batches((x[start:start + batch_size], y[start:start + batch_size],
+                                       None if sample_weight is None else sample_weight[start:start + batch_size])
                                       for start in range(0, n, batch_size))
 
     def _evaluate_batches(self, batches):
-        """Loss and metrics over batches (x_k, y_k), each weighted by its size: means over all examples."""
+        """Loss and metrics over batches (x_k, y_k, w_k or None), each weighted by its size: means over all examples."""
         totals = np.zeros(1 + len(self.metrics))
         states = [None] * len(totals)      # metrics that are not example means (R²) merge batch statistics
         n = 0
-        for xb, yb in batches:
+        for xb, yb, wb in batches:
             y_pred = self._forward(np.asarray(xb, self.dtype), False)
             m = len(xb)
             n += m
-            totals[0] += self.loss.value(y_pred, yb, self.layers[-1]._z if self._fused else None) * m
+            totals[0] += self._data_loss(y_pred, yb, wb) * m
             for k, (_, fn) in enumerate(self.metrics, 1):
                 if hasattr(fn, "merge"):
                     part = fn.partial(y_pred, yb)
@@ -386,6 +475,9 @@ class Sequential:
 
         ``x`` may be a generator or a Sequence of batches ``x_k`` (or ``(x_k, y_k)``,
         y ignored), read for ``steps`` batches; the outputs are stacked.
+        With a ``from_logits=True`` loss the outputs are logits, as in Keras:
+        probabilities are ``nf.activations.get("softmax").forward(z)`` (or
+        ``"sigmoid"``); ``predict_classes`` accounts for it.
 
         Shapes
         ------
@@ -410,7 +502,9 @@ class Sequential:
         """Return the predicted class of each row: argmax of the outputs, or p > 0.5 for one output."""
         proba = self.predict(x, batch_size, verbose)
         if proba.ndim == 2 and proba.shape[1] == 1:
-            return (proba[:, 0] > 0.5).astype(np.int64)
+            # σ(z) > 0.5 exactly when z > 0: logits from a from_logits loss are cut at 0.
+            threshold = 0.0 if getattr(getattr(self, "loss", None), "from_logits", False) else 0.5
+            return (proba[:, 0] > threshold).astype(np.int64)
         return proba.argmax(axis=-1)
 
     # -- description -----------------------------------------------------------------------
@@ -467,24 +561,40 @@ class Sequential:
         x = check_array(x, where, "x", fits=self.dtype if self.built else (self._requested_dtype or default_dtype()))
         if not self.layers:
             raise ValueError(f"{where}: the model has no layers; add some first.")
+        if not self.built and self.layers[0].input_shape is None and x.ndim == 1:
+            # Without an input_shape a 1-D x would build layers for examples of shape (): say what to do.
+            raise ValueError(f"{where}: expected x of shape (n, features), got a 1-D array of shape {x.shape}; "
+                             f"for one feature per example use `x = x.reshape(-1, 1)`, for one example with "
+                             f"{x.shape[0]} features use `x = x[None]`.")
         if not self.built:
             self.build(self.layers[0].input_shape or x.shape[1:])
         expected = self.layers[0].input_shape
         if x.shape[1:] != expected:
             hint = ""
             if x.shape == expected:
-                hint = " For one example, add the batch axis: x[None] or x.reshape(1, *x.shape)."
+                hint = " For one example, add the batch axis: `x = x[None]`."
+            elif x.ndim == 1 and expected == (1,):
+                hint = " For one feature per example: `x = x.reshape(-1, 1)`."
+            elif x.ndim == 2 and len(expected) == 1 and x.shape[0] == expected[0]:
+                hint = f" It looks transposed (features in rows): `x = x.T`."
             elif x.ndim > 1 and np.prod(x.shape[1:]) == np.prod(expected):
-                hint = f" Reshape it: x.reshape(len(x), {', '.join(map(str, expected))})."
+                hint = f" Reshape it: `x = x.reshape(len(x), {', '.join(map(str, expected))})`."
             raise ValueError(f"{where}: expected x of shape (n, {', '.join(map(str, expected))}), "
                              f"got array of shape {x.shape}.{hint}")
         return x
 
     def _check_xy(self, x, y, where):
         x = self._check_x(x, where)
+        check_output(self.layers, self.loss, [name for name, _ in self.metrics], where, warnings=False)
+        y_in = y
         y = self.loss.validate(y, self.layers[-1].output_shape, where)
         if len(y) != len(x):
-            raise ValueError(f"{where}: x and y have different numbers of examples: {len(x)} and {len(y)}.")
+            hint = ""
+            arr = np.asarray(y_in)
+            if arr.ndim == 2 and arr.shape[1] == len(x):
+                hint = " y looks transposed: `y = y.T`."
+            raise ValueError(f"{where}: x and y have different numbers of examples: {len(x)} and {len(y)}; "
+                             f"give one row of y per row of x.{hint}")
         if not self.loss.integer_targets:
             # Targets enter δ = ∂R/∂f: in another float type they would upcast every backward pass.
             y = y.astype(self.dtype, copy=False)

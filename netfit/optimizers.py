@@ -76,13 +76,40 @@ def _is_real(value):
 _SCHEDULES = {"InverseTimeDecay": InverseTimeDecay, "ExponentialDecay": ExponentialDecay}
 
 
+def _refuse_unknown(where, unknown, learning_rate=0.01):
+    """Raise a TypeError for constructor arguments netfit lacks, naming the fix for Keras 2's names.
+
+    Keras 3 refuses Keras 2's ``lr`` and ignores ``decay``; netfit refuses both, with the replacement.
+    """
+    for key, value in unknown.items():
+        fix = {
+            "lr": f"it is Keras 2's name: use learning_rate={value!r} (Keras 3 refuses lr too)",
+            "decay": (f"it is Keras 2's per-step decay γ_r = γ / (1 + decay · r): use "
+                      f"learning_rate=nf.optimizers.InverseTimeDecay({learning_rate!r}, decay_steps=1, "
+                      f"decay_rate={value!r})"),
+            "global_clipnorm": f"netfit's clipnorm already clips the norm of all gradients together: "
+                               f"use clipnorm={value!r}",
+            "amsgrad": "netfit's Adam has no AMSGrad variant",
+            "schedule_decay": "it is Keras 2's Nadam argument; netfit has no Nadam",
+            "momentum": "momentum is SGD's; Adam's first-moment decay is beta_1",
+        }.get(key, "netfit's optimizers take learning_rate, weight_decay, clipnorm, clipvalue and their own "
+                   "arguments (see help(nf.optimizers))")
+        raise TypeError(f"{where}: unknown argument {key!r}; {fix}.")
+
+
 class Optimizer:
-    """Base class. ``build(theta, decay_slices)`` once, then ``step(theta, grad)`` per batch."""
+    """Base class. ``build(theta, decay_slices)`` once, then ``step(theta, grad)`` per batch.
+
+    Arguments netfit does not have are refused with a TypeError that names the
+    replacement (Keras 2's ``lr`` → ``learning_rate``, ``decay`` → an
+    :class:`InverseTimeDecay` schedule).
+    """
 
     name = "optimizer"
 
-    def __init__(self, learning_rate=0.01, weight_decay=0.0, clipnorm=None, clipvalue=None):
+    def __init__(self, learning_rate=0.01, weight_decay=0.0, clipnorm=None, clipvalue=None, **unknown):
         where = type(self).__name__
+        _refuse_unknown(where, unknown, learning_rate)
         if isinstance(learning_rate, dict):
             schedule = _SCHEDULES.get(learning_rate.get("class_name"))
             if schedule is None:

@@ -20,9 +20,9 @@ import zipfile
 
 import numpy as np
 
-from . import optimizers
+from . import losses, optimizers
 from ._version import __version__
-from .files import atomic_write, check_not_folder, check_path
+from .files import atomic_write, check_not_folder, check_not_keras_format, check_path
 
 FORMAT_NAME = "netfit-model"
 FORMAT_VERSION = 1
@@ -68,6 +68,7 @@ def save_model(model, path, epoch=None, metadata=None):
         raise TypeError(f"save_model: expected a netfit Sequential model, got {type(model).__name__}.")
     path = check_path(path, "save_model")
     check_not_folder(path, "save_model")
+    check_not_keras_format(path, "save_model")
     if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0):
         raise ValueError(f"save_model: expected epoch a non-negative integer (epochs trained), got {epoch!r}.")
     model._ensure_built()
@@ -82,7 +83,7 @@ def save_model(model, path, epoch=None, metadata=None):
     arrays = {f"weight_{k}": w for k, w in enumerate(model.get_weights())}
     compile_config = None
     if model.compiled:
-        compile_config = {"loss": model.loss.name, "metrics": [name for name, _ in model.metrics],
+        compile_config = {"loss": losses.serialize(model.loss), "metrics": [name for name, _ in model.metrics],
                           "optimizer": optimizers.serialize(model.optimizer)}
         arrays.update({f"opt_{name}": np.asarray(value) for name, value in model.optimizer.get_state().items()})
     history = model.history

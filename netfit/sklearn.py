@@ -30,11 +30,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import optimizers
+from . import losses, optimizers
 from .architecture import sequential_from_config
 from .layers import Dense, Layer, Normalization
 from .lbfgs import LBFGS
@@ -132,10 +133,23 @@ class _NetEstimator(BaseEstimator):
         model.compile(optimizer=opt, loss=loss)
         return model
 
-    def _train(self, model, X, y, epochs, initial_epoch=0):
+    def _train(self, model, X, y, epochs, initial_epoch=0, sample_weight=None):
         history = model.fit(X, y, epochs=initial_epoch + epochs, initial_epoch=initial_epoch,
-                            batch_size=self.batch_size, verbose=self.verbose)
+                            batch_size=self.batch_size, verbose=self.verbose, sample_weight=sample_weight)
         return [float(v) for v in history.history.get("loss", [])]
+
+    def _weights(self, X, y, sample_weight):
+        """Per-example weights: sample_weight × the class weights (classifier), or None when all are 1."""
+        w = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            if not (class_weight == "balanced" or isinstance(class_weight, dict)):
+                raise ValueError(f"{type(self).__name__}: expected class_weight None, 'balanced' or a dict "
+                                 f"{{class label: weight}}, got {class_weight!r}.")
+            by_class = compute_sample_weight(class_weight, y)
+            w = by_class if w is None else w * by_class
+        # Weights that are all 1 take the unweighted path: the same numbers to the last bit.
+        return None if w is None or np.all(w == 1.0) else w
 
     def _stochastic(self):
         if self.optimizer == "lbfgs":
@@ -151,7 +165,7 @@ class _NetEstimator(BaseEstimator):
         if model is not None:
             state["_model_state"] = {"config": model.get_config(), "weights": model.get_weights(),
                                      "optimizer": optimizers.serialize(model.optimizer),
-                                     "optimizer_state": model.optimizer.get_state(), "loss": model.loss.name}
+                                     "optimizer_state": model.optimizer.get_state(), "loss": losses.serialize(model.loss)}
         return state
 
     def __setstate__(self, state):
@@ -242,18 +256,26 @@ class NetRegressor(RegressorMixin, _NetEstimator):
         else:
             self._y_mean, self._y_scale = np.zeros(y2.shape[1]), np.ones(y2.shape[1])
 
-    def fit(self, X, y):
-        """Train a fresh network on (X, y); return self."""
+    def fit(self, X, y, sample_weight=None):
+        """Train a fresh network on (X, y); return self.
+
+        ``sample_weight`` (n,) weights each example's loss: (1/n) Σ_i w_i ℓ_i
+        (Keras's reduction; scikit-learn's MLP divides by Σ w_i instead, the
+        same up to a factor that the learning rate absorbs). The input
+        standardisation and target scaling stay unweighted.
+        """
         X, y2, ndim = self._validate(X, y, reset=True)
+        w = self._weights(X, y2, sample_weight)
         self._y_ndim = ndim
         self._scale_target(y2)
         self.model_ = self._new_model(X, y2.shape[1])
-        self.loss_curve_ = self._train(self.model_, X, (y2 - self._y_mean) / self._y_scale, self.epochs)
+        self.loss_curve_ = self._train(self.model_, X, (y2 - self._y_mean) / self._y_scale, self.epochs,
+                                       sample_weight=w)
         self.n_iter_ = len(self.loss_curve_)
         return self
 
     @available_if(_NetEstimator._stochastic)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights (a fresh net on the first call).
 
         On the first call the input standardisation and target scaling are taken
@@ -261,6 +283,7 @@ class NetRegressor(RegressorMixin, _NetEstimator):
         """
         first = not hasattr(self, "model_")
         X, y2, ndim = self._validate(X, y, reset=first)
+        w = self._weights(X, y2, sample_weight)
         if first:
             self._y_ndim = ndim
             self._scale_target(y2)
@@ -270,7 +293,7 @@ class NetRegressor(RegressorMixin, _NetEstimator):
             raise ValueError(f"NetRegressor.partial_fit: expected y with {self.model_.output_shape[1]} output(s), "
                              f"got {y2.shape[1]}.")
         self.loss_curve_ += self._train(self.model_, X, (y2 - self._y_mean) / self._y_scale, 1,
-                                        initial_epoch=len(self.loss_curve_))
+                                        initial_epoch=len(self.loss_curve_), sample_weight=w)
         self.n_iter_ = len(self.loss_curve_)
         return self
 
@@ -284,7 +307,12 @@ class NetRegressor(RegressorMixin, _NetEstimator):
 class NetClassifier(ClassifierMixin, _NetEstimator):
     """A neural network classifier: a sigmoid unit (2 classes) or softmax (K > 2), cross-entropy, accuracy.
 
-    Parameters are those of :class:`NetRegressor` (without ``standardize_target``).
+    Parameters are those of :class:`NetRegressor` (without ``standardize_target``), and
+
+    class_weight : dict, "balanced" or None
+        Weights of the classes' examples in the loss, as in scikit-learn's
+        ``LogisticRegression``: a dict {class label: weight}, or "balanced",
+        n / (n_classes · count of the class). Multiplies ``sample_weight``.
 
     Attributes
     ----------
@@ -296,6 +324,15 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     n_iter_ : int
     n_features_in_ : int
     """
+
+    def __init__(self, hidden_layer_sizes=(10,), activation="sigmoid", layers=None, optimizer="adam",
+                 learning_rate=None, weight_decay=0.0, epochs=200, batch_size=32, standardize=True,
+                 random_state=None, verbose=0, dtype="float64", class_weight=None):
+        super().__init__(hidden_layer_sizes=hidden_layer_sizes, activation=activation, layers=layers,
+                         optimizer=optimizer, learning_rate=learning_rate, weight_decay=weight_decay,
+                         epochs=epochs, batch_size=batch_size, standardize=standardize,
+                         random_state=random_state, verbose=verbose, dtype=dtype)
+        self.class_weight = class_weight
 
     def _output(self, n_outputs):
         if n_outputs == 2:
@@ -310,22 +347,31 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
         check_classification_targets(y)
         return X, y
 
-    def fit(self, X, y):
-        """Train a fresh network on (X, y); return self."""
+    def fit(self, X, y, sample_weight=None):
+        """Train a fresh network on (X, y); return self.
+
+        ``sample_weight`` (n,) and ``class_weight`` weight each example's loss:
+        (1/n) Σ_i w_i ℓ_i (Keras's reduction; scikit-learn's MLP divides by Σ w_i).
+        """
         X, y = self._validate(X, y, reset=True)
+        w = self._weights(X, y, sample_weight)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(f"NetClassifier: expected at least 2 classes in y, got 1 class "
                              f"({self.classes_[0]!r}); a classifier cannot train on a single class.")
         self.model_ = self._new_model(X, len(self.classes_))
-        self.loss_curve_ = self._train(self.model_, X, self._targets(encoder.transform(y)), self.epochs)
+        self.loss_curve_ = self._train(self.model_, X, self._targets(encoder.transform(y)), self.epochs,
+                                       sample_weight=w)
         self.n_iter_ = len(self.loss_curve_)
         return self
 
     @available_if(_NetEstimator._stochastic)
-    def partial_fit(self, X, y, classes=None):
-        """One epoch over (X, y), continuing from the current weights; ``classes`` is required on the first call."""
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over (X, y), continuing from the current weights; ``classes`` is required on the first call.
+
+        A dict ``class_weight`` applies as in ``fit``; "balanced" is computed from this batch's counts.
+        """
         first = _check_partial_fit_first_call(self, classes)
         X, y = self._validate(X, y, reset=first)
         if first:
@@ -339,7 +385,9 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
             raise ValueError(f"NetClassifier.partial_fit: y holds labels {unknown.tolist()} that are not in "
                              f"classes_ {self.classes_.tolist()}.")
         codes = np.searchsorted(self.classes_, y)
-        self.loss_curve_ += self._train(self.model_, X, self._targets(codes), 1, initial_epoch=len(self.loss_curve_))
+        w = self._weights(X, y, sample_weight)
+        self.loss_curve_ += self._train(self.model_, X, self._targets(codes), 1, initial_epoch=len(self.loss_curve_),
+                                        sample_weight=w)
         self.n_iter_ = len(self.loss_curve_)
         return self
 

@@ -39,7 +39,9 @@ def format_summary(model, links=False, width=None):
         lines.append(row(values))
         lines.append("")
     total = model.count_params()
-    lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {total:,}", "Non-trainable params: 0"]
+    frozen = sum(layer.count_params() for layer in model.layers if not layer.trainable)
+    lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {total - frozen:,}",
+              f"Non-trainable params: {frozen:,}"]
     if links:
         lines.append(f"Total links: {model.count_links():,}")
     lines.append("_" * width)

@@ -24,7 +24,8 @@ from .utils import check_flag, check_positive_int, check_verbose, warn
 
 
 def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-            shuffle, initial_epoch, steps_per_epoch=None, validation_steps=None):
+            shuffle, initial_epoch, steps_per_epoch=None, validation_steps=None, sample_weight=None,
+            class_weight=None):
     """Train ``model``; see :meth:`netfit.Sequential.fit` for the arguments."""
     where = "Sequential.fit"
     model._ensure_compiled("fit")
@@ -33,6 +34,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         loop = _StreamLoop(model, open_stream(model, x, y, steps_per_epoch, where, "steps_per_epoch"))
     else:
         x, y = model._check_xy(x, y, where)
+        w = model._example_weights(y, sample_weight, class_weight, where)
         if steps_per_epoch is not None:
             raise ValueError(f"{where}: steps_per_epoch applies to generators and Sequences; with arrays an epoch "
                              f"is every example once, in batches of batch_size. Leave steps_per_epoch out.")
@@ -47,13 +49,13 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     if streamed:
         batch_size, steps, n = loop.batch_size, loop.stream.steps, None
     else:
-        (x, y), val_xy = split_validation(model, x, y, validation_split, validation_data, where)
+        (x, y, w), val_xyw = split_validation(model, x, y, validation_split, validation_data, where, w)
         n = x.shape[0]
         batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
         steps = math.ceil(n / batch_size)
-        loop = _Loop(model, x, y, batch_size)
-        if val_xy is not None:
-            val = lambda: model._evaluate_arrays(*val_xy, 256)         # noqa: E731
+        loop = _Loop(model, x, y, batch_size, w)
+        if val_xyw is not None:
+            val = lambda: model._evaluate_arrays(*val_xyw[:2], 256, val_xyw[2])         # noqa: E731
 
     history = callbacks_mod.History()
     params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}
@@ -134,8 +136,9 @@ class _DeferredInterrupt:
 class _Loop:
     """One epoch at a time: gather a batch, forward, loss, backward, step."""
 
-    def __init__(self, model, x, y, batch_size):
+    def __init__(self, model, x, y, batch_size, sample_weight=None):
         self.x, self.y, self.batch_size = x, y, batch_size
+        self.w = sample_weight                         # per-example weights (n,) or None
         shape = (batch_size,) + x.shape[1:]
         # Batches are gathered into these buffers; raw inputs (e.g. uint8) are cast on the way.
         self.xbuf = np.empty(shape, x.dtype)
@@ -163,9 +166,9 @@ class _Loop:
         want_batch_logs = len(cbs) > 1
         # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
-            for step, (xb, yb) in enumerate(self._batches(rng, shuffle)):
+            for step, (xb, yb, wb) in enumerate(self._batches(rng, shuffle)):
                 y_pred = model._forward(xb, training=True)
-                loss = model._loss_value(y_pred, yb)
+                loss = model._loss_value(y_pred, yb, wb)
                 if not math.isfinite(loss):
                     self._diverged(epoch, step, f"the loss became {loss}")
                     return None
@@ -174,10 +177,10 @@ class _Loop:
                 for k, (_, fn) in enumerate(model.metrics, 1):
                     totals[k] += fn(y_pred, yb) * m
                 seen += m
-                model._backward(y_pred, yb)
+                model._backward(y_pred, yb, wb)
                 np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
                 self.in_update = True
-                model.optimizer.step(model._theta, model._grad)
+                model._apply_step()                            # optimizer.step; frozen layers kept
                 self.in_update = False
                 self.steps_done += 1
                 if want_batch_logs:
@@ -192,7 +195,7 @@ class _Loop:
         return dict(zip(names, map(float, totals / seen)))
 
     def _batches(self, rng, shuffle):
-        """Yield the epoch's batches (x_k, y_k): a permutation of the rows drawn from ``rng`` when shuffling."""
+        """Yield the epoch's batches (x_k, y_k, w_k or None): a permutation of the rows drawn from ``rng`` when shuffling."""
         n, b = self.x.shape[0], self.batch_size
         order = rng.permutation(n) if shuffle else None
         for start in range(0, n, b):
@@ -200,6 +203,10 @@ class _Loop:
 
     def _batch(self, order, start, stop):
         m = stop - start
+        if self.w is None:
+            wb = None
+        else:
+            wb = self.w[start:stop] if order is None else self.w[order[start:stop]]
         if order is None:
             xb, yb = self.x[start:stop], self.y[start:stop]
         else:
@@ -211,7 +218,7 @@ class _Loop:
         if xb.dtype != self.model.dtype:
             np.copyto(self.fbuf[:m], xb)
             xb = self.fbuf[:m]
-        return xb, yb
+        return xb, yb, wb
 
     def _diverged(self, epoch, step, what):
         self.model._theta[...] = self.model._theta_good
@@ -247,7 +254,7 @@ class _StreamLoop(_Loop):
 
     def _batches(self, rng, shuffle):
         # A Sequence's batch order is shuffled like array rows; a generator's order is its own.
-        return checked_batches(self.model, self.stream, rng if shuffle else None)
+        return ((xb, yb, None) for xb, yb in checked_batches(self.model, self.stream, rng if shuffle else None))
 
     def run_epoch(self, epoch, shuffle, cbs):
         logs = super().run_epoch(epoch, shuffle, cbs)
@@ -296,12 +303,12 @@ def _stream_validation(model, validation_split, validation_data, validation_step
     if is_stream(validation_data):
         stream = open_stream(model, validation_data, None, validation_steps, f"{where} (validation_data)",
                              "validation_steps")
-        return lambda: model._evaluate_batches(checked_batches(model, stream))
+        return lambda: model._evaluate_batches((xb, yb, None) for xb, yb in checked_batches(model, stream))
     if validation_steps is not None:
         raise ValueError(f"{where}: validation_steps applies to a validation generator or Sequence; "
                          f"with arrays all of validation_data is used. Leave validation_steps out.")
-    (_, _), val_xy = split_validation(model, None, None, 0.0, validation_data, where)
-    return lambda: model._evaluate_arrays(*val_xy, 256)
+    _, val_xyw = split_validation(model, None, None, 0.0, validation_data, where)
+    return lambda: model._evaluate_arrays(*val_xyw[:2], 256, val_xyw[2])
 
 
 def predict_stream(model, x, steps, where):
@@ -360,19 +367,49 @@ def check_count(value, where, name):
     return int(value)
 
 
-def split_validation(model, x, y, validation_split, validation_data, where):
-    """Keras's rule: validation_split takes the *last* fraction, before shuffling."""
+def split_validation(model, x, y, validation_split, validation_data, where, sample_weight=None):
+    """Keras's rule: validation_split takes the *last* fraction, before shuffling.
+
+    Returns ``(x, y, w), (x_val, y_val, w_val)`` (the weights may be None; the
+    second triple is None without validation). Warns when the validation rows
+    hold classes that no training row has (data sorted by class).
+    """
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError(f"{where}: expected validation_data a tuple (x_val, y_val).")
-        return (x, y), model._check_xy(*validation_data, f"{where} (validation_data)")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError(f"{where}: expected validation_data a tuple (x_val, y_val) or "
+                             f"(x_val, y_val, sample_weight_val).")
+        at = f"{where} (validation_data)"
+        x_val, y_val = model._check_xy(*validation_data[:2], at)
+        w_val = None if len(validation_data) == 2 or validation_data[2] is None else \
+            model._example_weights(y_val, validation_data[2], None, at)
+        return (x, y, sample_weight), (x_val, y_val, w_val)
     if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
         raise ValueError(f"{where}: expected validation_split in [0, 1), got {validation_split!r}.")
     if not validation_split:
-        return (x, y), None
+        return (x, y, sample_weight), None
     n_val = int(round(len(x) * validation_split))
     if n_val < 1 or n_val >= len(x):
         raise ValueError(f"{where}: validation_split={validation_split} leaves {len(x) - n_val} training and "
                          f"{n_val} validation examples; both need at least one.")
     cut = len(x) - n_val
-    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+    _warn_unseen_classes(model, y[:cut], y[cut:], where)
+    w = (None, None) if sample_weight is None else (sample_weight[:cut], sample_weight[cut:])
+    return (x[:cut], y[:cut], w[0]), (x[cut:], y[cut:], w[1])
+
+
+def _warn_unseen_classes(model, y_train, y_val, where):
+    """Warn when the last rows (validation_split's) hold classes that the training rows lack."""
+    loss = model.loss
+    if loss.integer_targets:
+        train, val = y_train, y_val
+    elif loss.name == "categorical_crossentropy":
+        train, val = y_train.argmax(axis=1), y_val.argmax(axis=1)
+    elif loss.name == "binary_crossentropy" and y_train.shape[1:] == (1,):
+        train, val = np.rint(y_train[:, 0]), np.rint(y_val[:, 0])
+    else:
+        return
+    unseen = np.setdiff1d(np.unique(val), np.unique(train))
+    if unseen.size:
+        warn(f"{where}: validation_split takes the last {len(y_val)} rows before shuffling, and they hold "
+             f"class(es) {unseen.astype(int).tolist()[:10]} that no training row has (is the data sorted by "
+             f"class?); shuffle it first: `p = np.random.default_rng(0).permutation(len(x)); x, y = x[p], y[p]`.", UserWarning)

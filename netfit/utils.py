@@ -57,10 +57,12 @@ def to_categorical(y, num_classes=None, dtype="float32"):
                              f"num_classes explicitly.")
     if not isinstance(num_classes, numbers.Integral) or num_classes < 1:
         raise ValueError(f"to_categorical: expected num_classes a positive integer, got {num_classes!r}.")
-    if y.size and (y.min() < 0 or y.max() >= num_classes):
+    if y.size and y.max() >= num_classes:
+        fix = (f"they look 1-based: `Y = nf.utils.to_categorical(y - 1, {num_classes})`"
+               if y.max() == num_classes and y.min() >= 1 else f"pass num_classes={int(y.max()) + 1}")
         raise ValueError(
             f"to_categorical: expected labels in [0, {num_classes - 1}], "
-            f"got labels from {y.min()} to {y.max()}.")
+            f"got labels from {y.min()} to {y.max()}; {fix}.")
     out = np.zeros((y.shape[0], num_classes), dtype=dtype)
     out[np.arange(y.shape[0]), y] = 1
     return out
@@ -84,10 +86,13 @@ def check_array(x, where, name="x", *, allow_int=True, fits=None):
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as exc:
-        raise TypeError(f"{where}: expected {name} a numeric array, could not convert it ({exc}).") from None
+        ragged = "inhomogeneous" in str(exc)
+        raise TypeError(f"{where}: expected {name} a numeric array, could not convert it ({exc})"
+                        + ("; its rows have different lengths: pad or trim them to one length first."
+                           if ragged else ".")) from None
     if arr.dtype == object or arr.dtype.kind in "USVbmM" or (arr.dtype.kind in "iu" and not allow_int):
         raise TypeError(f"{where}: expected {name} with a numeric dtype, got dtype {arr.dtype}; "
-                        f"convert it first, e.g. np.asarray({name}, dtype='float32').")
+                        f"{_dtype_fix(arr, name)}")
     if arr.dtype.kind == "c":
         raise TypeError(f"{where}: expected {name} real-valued, got complex dtype {arr.dtype}; "
                         f"pass {name}.real or np.abs({name}).")
@@ -109,29 +114,143 @@ def check_array(x, where, name="x", *, allow_int=True, fits=None):
             finite = np.isfinite(total)
         bad = 0 if finite else int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         if bad:
+            drop = ""
+            if name in ("x", "y"):
+                drop = (f"; or drop those rows: `keep = np.isfinite({name}).reshape(len({name}), -1).all(1); "
+                        f"x, y = x[keep], y[keep]`")
             raise ValueError(f"{where}: {name} contains {bad} NaN or infinite value(s); "
-                             f"clean or impute them first.")
+                             f"clean or impute them first{drop}.")
         if wider and max(-low, high) > float(np.finfo(fits).max):
             raise ValueError(f"{where}: {name} holds values beyond the range of the model's {np.dtype(fits)} "
                              f"(|{name}| > {float(np.finfo(fits).max):.3g}); scale the inputs first.")
     return arr
 
 
-def check_labels(y, where, name="y"):
-    """Return integer class labels as a 1-D int64 array, or raise a clear error."""
+def _dtype_fix(arr, name):
+    """The one-line fix for a non-numeric array: a cast when its values are numbers, else an encoding."""
+    if arr.dtype.kind in "mM":
+        return f"convert it to numbers first, e.g. `{name} = {name}.astype('int64').astype('float32')`."
+    try:
+        arr.astype(np.float64)
+        numeric = arr.dtype.kind != "V"
+    except (ValueError, TypeError):
+        numeric = False
+    if numeric:
+        return f"convert it first: `{name} = np.asarray({name}, dtype='float32')`."
+    if name == "y":
+        return ("class names? Encode them as 0..K-1: `classes, y = np.unique(y, return_inverse=True)` "
+                "(classes[k] names class k).")
+    return f"it holds text or None values: encode them as numbers first."
+
+
+def check_labels(y, where, name="y", *, sparse_loss=False):
+    """Return integer class labels as a 1-D int64 array, or raise a clear error with the fix."""
     arr = check_array(y, where, name)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
-        raise ValueError(f"{where}: expected {name} a 1-D array of integer labels, got shape {arr.shape}.")
+        hint = ""
+        if arr.ndim == 2 and arr.min() >= 0 and np.allclose(arr.sum(axis=1), 1.0, atol=1e-3):
+            hint = (f"; it looks one-hot: pass the class indices, `{name} = {name}.argmax(1)`"
+                    + (", or use loss='categorical_crossentropy' with these rows" if sparse_loss else ""))
+        raise ValueError(f"{where}: expected {name} a 1-D array of integer labels, got shape {arr.shape}{hint}.")
     if arr.dtype.kind == "f":
         if not np.array_equal(arr, np.round(arr)):
-            raise ValueError(f"{where}: expected {name} integer class labels, got non-integer floats.")
+            if np.allclose(arr, np.round(arr), rtol=0, atol=1e-4):
+                hint = f"they are integers up to rounding: `{name} = np.rint({name}).astype(int)`"
+            else:
+                hint = ("a continuous target is regression: use loss='mse' with a linear last layer "
+                        "(Dense(1)); to bin it into classes, use np.digitize")
+            raise ValueError(f"{where}: expected {name} integer class labels, got non-integer floats "
+                             f"(e.g. {arr[np.argmax(arr != np.round(arr))]:g}); {hint}.")
     if arr.size and arr.min() < 0:
-        raise ValueError(f"{where}: expected {name} non-negative class labels, got {arr.min()}.")
+        raise ValueError(f"{where}: expected {name} non-negative class labels, got {arr.min()}; encode the "
+                         f"labels as 0..K-1: `classes, {name} = np.unique({name}, return_inverse=True)`.")
     if arr.size and arr.max() > np.iinfo(np.int64).max // 2:
         raise ValueError(f"{where}: expected {name} class labels, got the implausibly large label {arr.max()}.")
     return arr.astype(np.int64, copy=False)
+
+
+def label_range_hint(labels, k, where):
+    """None when integer ``labels`` fit K = ``k`` classes; "y - 1" when they look 1-based (1..K); else the error."""
+    if not labels.size or labels.max() < k:
+        return None
+    top = int(labels.max())
+    if top == k and labels.min() >= 1:
+        return "y - 1"
+    if k == 1:
+        return (f"{where}: expected labels in [0, 0] for a model with 1 output, got label {top}; a one-unit "
+                f"output cannot hold {top + 1} classes: end the model with Dense({top + 1}, activation='softmax').")
+    return (f"{where}: expected labels in [0, {k - 1}] for a model with {k} outputs, got label {top}; "
+            f"one output per class: end the model with Dense({top + 1}, activation='softmax'), "
+            f"or re-encode the labels: `classes, y = np.unique(y, return_inverse=True)`.")
+
+
+def check_sample_weight(sample_weight, n, where, name="sample_weight"):
+    """Return per-example weights as a float64 array (n,), or raise a clear error.
+
+    Keras's rules: one finite, non-negative weight per example (a column (n, 1) is
+    accepted); the loss is (1/n) Σ_i w_i ℓ_i.
+    """
+    w = check_array(sample_weight, where, name)
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"{where}: expected {name} one weight per example, shape ({n},), got shape {w.shape}.")
+    if w.min() < 0:
+        raise ValueError(f"{where}: expected {name} non-negative, got {w.min():g}.")
+    return w.astype(np.float64, copy=False)
+
+
+def class_weights(classes, class_weight, where):
+    """w_i = class_weight[class of example i], from a dict {class index: weight} (Keras's class_weight).
+
+    ``classes`` are the integer classes of the examples (labels, argmax of
+    one-hot rows, or 0/1 for one sigmoid output). Classes missing from the dict
+    get weight 1, as in Keras.
+    """
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"{where}: expected class_weight a dict {{class index: weight}}, "
+                        f"got {type(class_weight).__name__}.")
+    table = {}
+    for key, value in class_weight.items():
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, numbers.Integral) or key < 0:
+            raise ValueError(f"{where}: expected class_weight keys class indices 0..K-1, got {key!r}; "
+                             f"with class names, map them first: {{k: weight[classes[k]]}} for k in range(K).")
+        if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
+                or not 0 <= value < float("inf")):
+            raise ValueError(f"{where}: expected class_weight values non-negative numbers, got {value!r} "
+                             f"for class {key}.")
+        table[int(key)] = float(value)
+    lookup = np.ones(max([int(classes.max()) + 1] + [k + 1 for k in table]))
+    for key, value in table.items():
+        lookup[key] = value
+    return lookup[classes]
+
+
+def example_weights(y, sample_weight, class_weight, loss, where, dtype):
+    """Per-example weights w (n,) from ``sample_weight`` and ``class_weight`` (their product), or None.
+
+    The class of example i is its integer label (sparse losses), the argmax of
+    its one-hot row, or its rounded 0/1 target for one sigmoid output, as in Keras.
+    """
+    if sample_weight is None and class_weight is None:
+        return None
+    w = np.ones(len(y))
+    if sample_weight is not None:
+        w = check_sample_weight(sample_weight, len(y), where)
+    if class_weight is not None:
+        if loss.integer_targets:
+            classes = y
+        elif y.ndim == 2 and y.shape[1] > 1:
+            classes = y.argmax(axis=1)                                     # Keras: the class of a one-hot row
+        elif y.ndim == 2 and y.shape[1] == 1 and loss.name == "binary_crossentropy":
+            classes = np.rint(y[:, 0])                                     # one sigmoid unit: classes 0 and 1
+        else:
+            raise ValueError(f"{where}: class_weight needs class targets (a classification loss), got loss "
+                             f"{loss.name!r}; pass per-example weights as sample_weight instead.")
+        w = w * class_weights(np.asarray(classes, np.int64), class_weight, where)
+    return w.astype(dtype)
 
 
 def check_positive_int(value, where, name, *, allow_none=False):

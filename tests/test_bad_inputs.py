@@ -129,9 +129,9 @@ CASES = [
           r"Sequential.fit: expected x of shape \(n, 2\), got array of shape \(6, 3\)"),
     _case("fit-x-rank1", lambda c: fit(c, x=np.ones(N)), ValueError, r"Sequential.fit: expected x of shape \(n, 2\)"),
     _case("fit-x-rank3", lambda c: fit(c, x=np.ones((N, 2, 1))), ValueError,
-          r"got array of shape \(6, 2, 1\)\. Reshape it: x.reshape\(len\(x\), 2\)"),
+          r"got array of shape \(6, 2, 1\)\. Reshape it: `x = x.reshape\(len\(x\), 2\)`"),
     _case("fit-x-one-unbatched", lambda c: fit(c, x=np.ones(2), y=[0]), ValueError,
-          r"For one example, add the batch axis: x\[None\]"),
+          r"For one example, add the batch axis: `x = x\[None\]`"),
     _case("fit-x-empty", lambda c: fit(c, x=np.zeros((0, 2)), y=np.zeros(0, int)), ValueError,
           r"Sequential.fit: expected x with at least one example, got shape \(0, 2\)"),
     _case("fit-x-scalar", lambda c: fit(c, x=np.float64(1.0)), ValueError, r"expected x with at least one example"),
@@ -159,8 +159,12 @@ CASES = [
     _case("fit-y-none", lambda c: fit(c, y=None), TypeError, r"Sequential.fit: expected y a numeric array, got NoneType"),
     _case("fit-y-float-labels", lambda c: fit(c, y=Y + 0.5), ValueError, r"expected y integer class labels, got non-integer"),
     _case("fit-y-negative", lambda c: fit(c, y=Y - 1), ValueError, r"expected y non-negative class labels, got -1"),
-    _case("fit-y-out-of-range", lambda c: fit(c, y=Y + 1), ValueError,
-          r"expected labels in \[0, 2\] for a model with 3 outputs, got label 3"),
+    _case("fit-y-out-of-range", lambda c: fit(c, y=Y * 2), ValueError,
+          r"expected labels in \[0, 2\] for a model with 3 outputs, got label 4; one output per class: end the "
+          r"model with Dense\(5, activation='softmax'\)"),
+    _case("fit-y-one-based", lambda c: fit(c, y=Y + 1), ValueError,
+          r"expected labels in \[0, 2\] for a model with 3 outputs, got labels 1..3, which look 1-based; "
+          r"shift them: `y = y - 1`"),
     _case("fit-y-huge-float-label", lambda c: fit(c, y=np.array([0, 1, 1e20, 0, 1, 2])), ValueError,
           r"implausibly large label"),
     _case("fit-y-strings", lambda c: fit(c, y=Y.astype(str)), TypeError, r"expected y with a numeric dtype, got dtype <U"),
@@ -207,8 +211,8 @@ CASES = [
           r"validation_split=0.01 leaves 6 training and 0 validation examples; both need at least one"),
     _case("fit-validation-data-array", lambda c: fit(c, validation_data=X), ValueError,
           r"expected validation_data a tuple \(x_val, y_val\)"),
-    _case("fit-validation-data-triple", lambda c: fit(c, validation_data=(X, Y, Y)), ValueError,
-          r"expected validation_data a tuple \(x_val, y_val\)"),
+    _case("fit-validation-data-four", lambda c: fit(c, validation_data=(X, Y, Y, Y)), ValueError,
+          r"expected validation_data a tuple \(x_val, y_val\) or \(x_val, y_val, sample_weight_val\)"),
     _case("fit-validation-data-x", lambda c: fit(c, validation_data=(np.ones((2, 5)), Y[:2])), ValueError,
           r"Sequential.fit \(validation_data\): expected x of shape \(n, 2\)"),
     _case("fit-validation-data-y", lambda c: fit(c, validation_data=(X, Y + 7)), ValueError,
@@ -225,6 +229,56 @@ CASES = [
           r"ModelCheckpoint: expected a file path, got the folder .*; add a file name"),
     _case("fit-checkpoint-under-a-file", lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(
         c.blocker / "m.netfit")]), OSError, r"ModelCheckpoint: cannot write to folder .*a-file"),
+    # -- Sequential.fit / evaluate: sample_weight, class_weight (Keras's semantics) --------------------
+    _case("fit-sample-weight-length", lambda c: fit(c, sample_weight=np.ones(N - 1)), ValueError,
+          r"Sequential.fit: expected sample_weight one weight per example, shape \(6,\), got shape \(5,\)"),
+    _case("fit-sample-weight-2d", lambda c: fit(c, sample_weight=np.ones((N, 2))), ValueError,
+          r"expected sample_weight one weight per example, shape \(6,\), got shape \(6, 2\)"),
+    _case("fit-sample-weight-negative", lambda c: fit(c, sample_weight=-np.ones(N)), ValueError,
+          r"Sequential.fit: expected sample_weight non-negative, got -1"),
+    _case("fit-sample-weight-nan", lambda c: fit(c, sample_weight=np.full(N, np.nan)), ValueError,
+          r"sample_weight contains 6 NaN or infinite"),
+    _case("fit-sample-weight-str", lambda c: fit(c, sample_weight="balanced"), TypeError,
+          r"Sequential.fit: expected sample_weight a numeric array, got str"),
+    _case("fit-class-weight-list", lambda c: fit(c, class_weight=[1.0, 2.0, 3.0]), TypeError,
+          r"Sequential.fit: expected class_weight a dict \{class index: weight\}, got list"),
+    _case("fit-class-weight-balanced-str", lambda c: fit(c, class_weight="balanced"), TypeError,
+          r"expected class_weight a dict \{class index: weight\}, got str"),
+    _case("fit-class-weight-negative", lambda c: fit(c, class_weight={0: -1.0}), ValueError,
+          r"expected class_weight values non-negative numbers, got -1.0 for class 0"),
+    _case("fit-class-weight-name-key", lambda c: fit(c, class_weight={"cat": 2.0}), ValueError,
+          r"expected class_weight keys class indices 0..K-1, got 'cat'; with class names, map them first"),
+    _case("fit-class-weight-regression", lambda c: fit(c, "mse", y=X[:, :1], class_weight={0: 2.0}), ValueError,
+          r"Sequential.fit: class_weight needs class targets \(a classification loss\), got loss "
+          r"'mean_squared_error'; pass per-example weights as sample_weight"),
+    _case("fit-validation-data-weights", lambda c: fit(c, validation_data=(X, Y, np.ones(2))), ValueError,
+          r"Sequential.fit \(validation_data\): expected sample_weight one weight per example"),
+    _case("evaluate-sample-weight-length", lambda c: c.sparse.evaluate(X, Y, sample_weight=np.ones(2)), ValueError,
+          r"Sequential.evaluate: expected sample_weight one weight per example, shape \(6,\)"),
+    _case("gradients-sample-weight", lambda c: c.sparse.loss_and_gradients(X, Y, sample_weight=[-1] * N), ValueError,
+          r"Sequential.loss_and_gradients: expected sample_weight non-negative"),
+    _case("lazy-bad-sample-weight", lambda c: fit(c, "lazy", x=np.ones((N, 5)), sample_weight=np.ones(3)), ValueError,
+          r"expected sample_weight one weight per example"),
+    # -- output activation × loss: refused at compile with the fix (docs/reliability.md's table) ------------
+    _case("compile-linear-output-binary-ce", lambda c: c.mse.compile("adam", "binary_crossentropy"), ValueError,
+          r"Sequential.compile: binary_crossentropy expects probabilities in \[0, 1\], but a linear last layer's "
+          r"outputs are not probabilities; end the model with activation='sigmoid'"),
+    _case("compile-softmax-output-logits-loss", lambda c: c.sparse.compile(
+        "adam", losses.SparseCategoricalCrossentropy(from_logits=True)), ValueError,
+          r"with from_logits=True applies softmax itself, but the last layer already applies softmax"),
+    _case("compile-one-unit-categorical", lambda c: c.binary.compile("adam", "categorical_crossentropy"), ValueError,
+          r"categorical_crossentropy with 1 output unit has one class only"),
+    _case("compile-sparse-accuracy-for-onehot", lambda c: c.onehot.compile(
+        "adam", "categorical_crossentropy", metrics=["sparse_categorical_accuracy"]), ValueError,
+          r"metric 'sparse_categorical_accuracy' compares integer labels"),
+    _case("losses-from-logits-str", lambda c: losses.BinaryCrossentropy(from_logits="true"), TypeError,
+          r"BinaryCrossentropy: expected from_logits True or False, got 'true'"),
+    _case("losses-get-bad-config", lambda c: losses.get({"class_name": "MeanSquaredError", "config": {"from_logits": 1}}),
+          TypeError, r"losses.get: bad config for MeanSquaredError"),
+    _case("layer-trainable-str", lambda c: Dense(3, trainable="no"), TypeError,
+          r"Dense: expected trainable True or False, got 'no'"),
+    _case("layer-trainable-set-int", lambda c: setattr(c.sparse.layers[0], "trainable", 0), TypeError,
+          r"dense: expected trainable True or False, got 0"),
     # -- other losses -------------------------------------------------------------------------------
     _case("onehot-given-labels", lambda c: fit(c, "onehot"), ValueError,
           r"categorical_crossentropy expects one-hot y of shape \(n, 3\), got integer labels .*to_categorical"),
@@ -439,7 +493,17 @@ CASES = [
           r"optimizers.get: unknown optimizer 'rmsprop'; supported: sgd, adam"),
     _case("optimizers-get-none", lambda c: optimizers.get(None), ValueError, r"unknown optimizer None"),
     _case("optimizers-get-config-key", lambda c: optimizers.get({"class_name": "SGD", "config": {"lr": 1}}), TypeError,
-          r"unexpected keyword argument 'lr'"),
+          r"SGD: unknown argument 'lr'; it is Keras 2's name: use learning_rate=1"),
+    _case("adam-keras2-lr", lambda c: optimizers.Adam(lr=0.01), TypeError,
+          r"Adam: unknown argument 'lr'; it is Keras 2's name: use learning_rate=0.01"),
+    _case("sgd-keras2-decay", lambda c: optimizers.SGD(0.1, decay=1e-4), TypeError,
+          r"SGD: unknown argument 'decay'; .*InverseTimeDecay\(0.1, decay_steps=1, decay_rate=0.0001\)"),
+    _case("adam-amsgrad", lambda c: optimizers.Adam(amsgrad=True), TypeError,
+          r"Adam: unknown argument 'amsgrad'; netfit's Adam has no AMSGrad variant"),
+    _case("adam-momentum", lambda c: optimizers.Adam(momentum=0.9), TypeError,
+          r"Adam: unknown argument 'momentum'; momentum is SGD's; Adam's first-moment decay is beta_1"),
+    _case("sgd-unknown-argument", lambda c: optimizers.SGD(0.1, foo=1), TypeError,
+          r"SGD: unknown argument 'foo'; netfit's optimizers take learning_rate"),
     _case("sgd-decay-inf", lambda c: optimizers.SGD(0.1, weight_decay=float("inf")), ValueError,
           r"expected weight_decay a finite"),
     _case("sgd-clipnorm-0", lambda c: optimizers.SGD(0.1, clipnorm=0), ValueError, r"expected clipnorm a positive"),
@@ -632,6 +696,11 @@ CASES = [
           r"save_model: cannot write to folder .*a-file"),
     _case("save-missing-folder", lambda c: c.sparse.save(c.tmp / "no" / "m.netfit"), OSError,
           r"save_model: cannot write to folder"),
+    _case("save-h5", lambda c: c.sparse.save(c.tmp / "m.h5"), ValueError,
+          r"save_model: expected a .netfit path, got .*m.h5'; netfit writes its own format .*save to 'm.netfit'"),
+    _case("save-keras", lambda c: c.sparse.save(c.tmp / "m.keras"), ValueError, r"not Keras's .keras file"),
+    _case("fit-checkpoint-h5", lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(c.tmp / "m-{epoch}.h5")]),
+          ValueError, r"ModelCheckpoint: expected a .netfit path"),
     _case("save-metadata-list", lambda c: io.save_model(c.sparse, c.tmp / "m.netfit", metadata=[1]), TypeError,
           r"save_model: expected metadata a dict, got list"),
     _case("save-metadata-object", lambda c: io.save_model(c.sparse, c.tmp / "m.netfit", metadata={"f": object()}),
@@ -794,7 +863,8 @@ def _fine():
         assert c.sparse.predict(X[:1]).shape == (1, 3) and c.sparse.evaluate(X[:1], Y[:1])[1] in (0.0, 1.0)
 
     def one_example_validation(c):
-        history = fit(c, x=X[:2], y=Y[:2], validation_split=0.5)
+        with pytest.warns(UserWarning, match=r"hold class\(es\) \[1\] that no training row has"):
+            history = fit(c, x=X[:2], y=Y[:2], validation_split=0.5)
         assert history.params["samples"] == 1 and len(history.history["val_loss"]) == 1
 
     def lists(c):
@@ -818,7 +888,12 @@ def _fine():
     def numpy_scalars_as_arguments(c):
         fit(c, batch_size=np.int64(3), epochs=np.int32(1), validation_split=np.float32(0.5), shuffle=np.bool_(False))
 
-    return [epochs_0, initial_epoch_past_the_end, batch_larger_than_n, one_example, one_example_validation, lists,
+    def weights_as_lists_columns_and_ints(c):
+        fit(c, sample_weight=[1, 2, 0, 1, 1, 3])
+        fit(c, sample_weight=np.ones((N, 1), np.float32), class_weight={np.int64(2): 2, 7: 1.0})
+        assert c.sparse.evaluate(X, Y, sample_weight=np.zeros(N))[0] == 0.0
+
+    return [weights_as_lists_columns_and_ints, epochs_0, initial_epoch_past_the_end, batch_larger_than_n, one_example, one_example_validation, lists,
             integer_and_small_float_inputs, labels_as_column_and_integral_floats, predict_batch_larger_than_n,
             soft_targets, numpy_scalars_as_arguments]
 

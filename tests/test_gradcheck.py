@@ -71,7 +71,6 @@ def _model(hidden, output, loss, optimizer="sgd", extra=()):
     ("categorical_crossentropy", "softmax"),                       # fused
     ("sparse_categorical_crossentropy", "softmax"),                # fused
     ("binary_crossentropy", "sigmoid"),                            # fused
-    ("categorical_crossentropy", "sigmoid"),                       # not fused: −Y / p through σ'
     ("binary_crossentropy", "softmax"),                            # not fused: (p − y) / p(1 − p) through J
 ])
 @pytest.mark.parametrize("hidden", ["tanh", "sigmoid", "relu"])
@@ -82,6 +81,22 @@ def test_check_model_for_each_loss(loss, output, hidden):
     assert model._fused == (output is not None and output == model.loss.fuses_with)
     errors = check_model(model, x, y)
     assert len(errors) == 6 and max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("hidden", ["tanh", "sigmoid", "relu"])
+def test_check_model_unfused_categorical_crossentropy_through_the_softmax_jacobian(hidden):
+    """A layer after the softmax (here Flatten) keeps the pair apart: −Y / p goes through softmax's Jacobian.
+
+    (Categorical cross-entropy after a sigmoid, the old unfused case, is refused at compile now.)
+    """
+    model = nf.Sequential([Dense(5, activation=hidden, input_shape=(3,), bias_initializer="random_uniform"),
+                           Dense(3, activation="softmax", bias_initializer="random_uniform"), Flatten()],
+                          seed=11, dtype="float64")
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    model.build()
+    assert not model._fused
+    x, y = _data("categorical_crossentropy")
+    assert max(check_model(model, x, y).values()) < TOL
 
 
 def test_check_model_with_weight_decay_dropout_and_activation_layer():

@@ -192,7 +192,7 @@ def test_categorical_validate_rejects_wrong_width():
 
 def test_categorical_validate_suggests_to_categorical_for_integer_labels():
     with pytest.raises(ValueError, match=r"expects one-hot y of shape \(n, 3\), got integer labels of shape \(4,\); "
-                                         r"use nf.utils.to_categorical\(y\) or "
+                                         r"encode them: `y = nf.utils.to_categorical\(y, 3\)`, or use "
                                          r"loss='sparse_categorical_crossentropy'"):
         losses.get("categorical_crossentropy").validate(np.array([0, 1, 2, 1]), (3,), "fit")
 

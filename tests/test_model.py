@@ -442,7 +442,7 @@ def test_one_hot_targets_for_a_sparse_loss_and_vice_versa():
     with pytest.raises(ValueError, match=r"expected y a 1-D array of integer labels, got shape \(4, 2\)"):
         model.fit(np.ones((4, 2)), to_categorical([0, 1, 1, 0]), verbose=0)
     model = small_classifier(loss="categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"use nf.utils.to_categorical\(y\) or loss='sparse_categorical_crossentropy'"):
+    with pytest.raises(ValueError, match=r"`y = nf.utils.to_categorical\(y, 2\)`, or use loss='sparse_categorical_crossentropy'"):
         model.fit(np.ones((4, 2)), np.array([0, 1, 1, 0]), verbose=0)
 
 

@@ -23,8 +23,11 @@ CHECKED = [NetRegressor(epochs=40, learning_rate=0.01, random_state=0),
            NetClassifier(epochs=40, learning_rate=0.01, random_state=0),
            NetRegressor(optimizer="lbfgs", epochs=50, random_state=0),
            NetClassifier(optimizer="lbfgs", epochs=50, random_state=0)]
-# No check is expected to fail: scikit-learn's full suite passes as is.
-EXPECTED_FAILED_CHECKS = {}
+# One check is expected to fail, as for scikit-learn's own MLPClassifier/MLPRegressor: an integer
+# sample_weight is not the same as repeating rows, because mini-batches (and the input standardisation)
+# see the repeated rows, and Keras's loss divides by the batch size, not by Σ w.
+EXPECTED_FAILED_CHECKS = {"check_sample_weight_equivalence_on_dense_data":
+                          "weighted mini-batch SGD/Adam is not row repetition (as for scikit-learn's MLP)"}
 
 
 @pytest.mark.parametrize("estimator", CHECKED, ids=lambda e: f"{type(e).__name__}-{e.optimizer}")

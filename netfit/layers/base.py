@@ -47,22 +47,42 @@ def _snake(name):
 
 
 class Layer:
-    """Base class of all layers. Subclasses implement build, forward, backward, get_config."""
+    """Base class of all layers. Subclasses implement build, forward, backward, get_config.
+
+    ``trainable`` (Keras's flag, also a constructor argument): a layer with
+    ``trainable = False`` keeps its weights through ``fit`` (its gradients are
+    zeroed and the optimizer's step leaves its part of θ as it was; weight decay
+    does not shrink it), ``summary`` counts them as "Non-trainable params", and
+    save/load keeps the flag. It takes effect at the next step, without
+    re-compiling (Keras 3 asks for ``compile`` again).
+    """
 
     #: True for layers whose forward depends on a random generator (Dropout).
     needs_rng = False
 
-    def __init__(self, *, input_shape=None, name=None):
+    def __init__(self, *, input_shape=None, name=None, trainable=True):
         if input_shape is not None:
             input_shape = _check_shape(input_shape, type(self).__name__)
         self.input_shape = input_shape
         self.name = name
+        self.trainable = trainable
         self.output_shape = None
         self.built = False
         self.params = {}
         self.grads = {}
         self.specs = []
         self._scratch = {}
+
+    @property
+    def trainable(self):
+        """False freezes the layer's weights in training (Keras's ``layer.trainable``)."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{self.display_name}: expected trainable True or False, got {value!r}.")
+        self._trainable = bool(value)
 
     # -- build -----------------------------------------------------------------------
     def build(self, input_shape):
@@ -194,6 +214,8 @@ class Layer:
     def get_config(self):
         """Constructor arguments as JSON-able values; ``type(self)(**config)`` rebuilds it."""
         config = {"name": self.name}
+        if not self.trainable:
+            config["trainable"] = False
         if self.input_shape is not None and not self.built:
             config["input_shape"] = list(self.input_shape)
         return config
