@@ -221,7 +221,7 @@ class _Objective:
 
     def __init__(self, model, x, y):
         # Cast once (inputs may be uint8 or float64): every evaluation reuses it.
-        self.model, self.x, self.y = model, np.asarray(x, model.dtype), y
+        self.model, self.x, self.y = model, np.asarray(x, model._input_dtype(x.dtype)), y
         self.n = len(x)
         self.chunk = min(self.n, _CHUNK)
         self.grad = np.zeros(model._theta.size, np.float64)

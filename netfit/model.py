@@ -17,7 +17,7 @@ import numpy as np
 
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
-from . import losses, metrics as metrics_mod, optimizers
+from . import losses, metrics as metrics_mod, optimizers, precision
 from .config import dtype as default_dtype
 from .layers.base import ActivatedLayer, Layer, auto_name
 from .utils import check_array, check_dtype, check_flag, check_positive_int, check_seed, check_verbose, new_seed
@@ -225,7 +225,7 @@ class Sequential:
         check_flag(training, where, "training")
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
-        xb = np.asarray(x, self.dtype)
+        xb = np.asarray(x, self._input_dtype(x.dtype))
         y_pred = self._forward(xb, training)
         loss = self._loss_value(y_pred, y)
         if not gradients:
@@ -290,7 +290,7 @@ class Sequential:
         states = [None] * len(totals)      # metrics that are not example means (R²) merge batch statistics
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            y_pred = self._forward(np.asarray(x[start:stop], self.dtype), False)
+            y_pred = self._forward(np.asarray(x[start:stop], self._input_dtype(x.dtype)), False)
             yb = y[start:stop]
             m = stop - start
             totals[0] += self.loss.value(y_pred, yb, self.layers[-1]._z if self._fused else None) * m
@@ -320,7 +320,7 @@ class Sequential:
         out = np.empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)
         for start in range(0, x.shape[0], batch_size):
             stop = min(start + batch_size, x.shape[0])
-            out[start:stop] = self._forward(np.asarray(x[start:stop], self.dtype), False)
+            out[start:stop] = self._forward(np.asarray(x[start:stop], self._input_dtype(x.dtype)), False)
         return out
 
     def predict_classes(self, x, batch_size=None, verbose=0):
@@ -397,7 +397,12 @@ class Sequential:
                 hint = f" Reshape it: x.reshape(len(x), {', '.join(map(str, expected))})."
             raise ValueError(f"{where}: expected x of shape (n, {', '.join(map(str, expected))}), "
                              f"got array of shape {x.shape}.{hint}")
+        precision.warn_if_collapsed(x, self.dtype, self.layers[0], where)
         return x
+
+    def _input_dtype(self, x_dtype):
+        """The dtype inputs of ``x_dtype`` are cast to before the first layer (:func:`netfit.precision.feed_dtype`)."""
+        return precision.feed_dtype(x_dtype, self.dtype, self.layers[0])
 
     def _check_xy(self, x, y, where):
         x = self._check_x(x, where)

@@ -112,7 +112,8 @@ class _Loop:
         shape = (batch_size,) + x.shape[1:]
         # Batches are gathered into these buffers; raw inputs (e.g. uint8) are cast on the way.
         self.xbuf = np.empty(shape, x.dtype)
-        self.fbuf = self.xbuf if x.dtype == model.dtype else np.empty(shape, model.dtype)
+        self.feed = model._input_dtype(x.dtype)          # float64 for a first Normalization (netfit.precision)
+        self.fbuf = self.xbuf if x.dtype == self.feed else np.empty(shape, self.feed)
         self.rng_layers = [layer for layer in model.layers if layer.needs_rng]
         self.in_update = False
         self.steps_done = 0
@@ -174,7 +175,7 @@ class _Loop:
             # copies through an extra buffer when out= is given, 3× slower for big batches.
             xb = np.take(self.x, idx, axis=0, out=self.xbuf[:m], mode="clip")
             yb = self.y[idx]
-        if xb.dtype != self.model.dtype:
+        if xb.dtype != self.feed:
             np.copyto(self.fbuf[:m], xb)
             xb = self.fbuf[:m]
         return xb, yb
