@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from .datasets.cli import reader_left
 from .images import fit_shape as _fit_shape, load_data, read_image   # pictures as model inputs
 
 # Named architectures: name -> (zoo function, arguments, default data set). Resolved
@@ -97,13 +98,17 @@ def cmd_train(args):
     from .io import check_writable
     if args.momentum and args.optimizer != "sgd":
         raise ValueError("train: --momentum applies to --optimizer sgd only.")
+    if args.out and args.no_save:
+        raise ValueError("train: give --out FILE or --no-save, not both.")
+    from_file = args.model not in MODELS
+    data = args.data or (MODELS[args.model][3] if not from_file else "mnist")
+    if not args.out and not args.no_save:               # Keras users expect a file: name one, never overwrite
+        args.out = default_out(args.model, data)
     if args.out:                                       # find out now, not after hours of training
         check_writable(args.out, "train: --out")
     if args.plot and os.path.exists(args.plot) and not os.path.isdir(args.plot):
         raise NotADirectoryError(f"train: --plot expects a folder, got the file {args.plot!r}.")
-    from_file = args.model not in MODELS
     model = build_model(args.model, seed=args.seed) if from_file else None     # a bad spec fails before the data
-    data = args.data or (MODELS[args.model][3] if not from_file else "mnist")
     (x_train, y_train), (x_test, y_test), metadata = load_data(data, args.limit, args.test_limit)
     if model is None:
         model = build_model(args.model, x_train.shape[1:], len(metadata["class_names"]), args.seed)
@@ -122,7 +127,7 @@ def cmd_train(args):
         print(f"Saved {args.out}" + (f" (interrupted after {len(history.epoch)} epoch(s))"
                                      if history.interrupted else ""))
     if history.interrupted:
-        print("" if args.out else "Interrupted; nothing saved (pass --out FILE to keep the weights).")
+        print("" if args.out else "Interrupted; nothing saved (--no-save).")
         return 128 + (_stop_signal[0] or 2)                           # 130 for Ctrl-C, 143 for SIGTERM
     predicted = model.predict_classes(x_test)
     loss, accuracy = model.evaluate(x_test, y_test)
@@ -130,6 +135,19 @@ def cmd_train(args):
     if args.plot:
         _plots(args.plot, model, x_test, y_test, predicted, metadata["class_names"], history)
     return 0
+
+
+def default_out(model, data, folder="."):
+    """``<model>_<data>.netfit`` in ``folder`` (a FILE.json model by its stem), or ``..._1``, ``_2`` when taken.
+
+    ``netfit train`` saves there when ``--out`` is not given; an earlier run's model is never overwritten.
+    """
+    stem = os.path.splitext(os.path.basename(model))[0] if model.lower().endswith(".json") else model
+    path, k = os.path.join(folder, f"{stem}_{data}.netfit"), 0
+    while os.path.exists(path):
+        k += 1
+        path = os.path.join(folder, f"{stem}_{data}_{k}.netfit")
+    return os.path.normpath(path)
 
 
 def cmd_evaluate(args):
@@ -307,12 +325,15 @@ def build_parser():
     train.add_argument("--epochs", type=_COUNT, default=15)
     train.add_argument("--batch-size", type=_POSITIVE, default=32)
     train.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
-    train.add_argument("--lr", type=_RATE, default=None, help="learning rate γ (optimizer default if omitted)")
+    train.add_argument("--lr", type=_RATE, default=None,
+                       help="learning rate γ (default: the optimizer's, 0.001 for adam, 0.01 for sgd)")
     train.add_argument("--momentum", type=_FRACTION, default=0.0, help="SGD's momentum μ, in [0, 1)")
     train.add_argument("--weight-decay", type=_PENALTY, default=0.0, help="ESL's λ on the kernels")
     train.add_argument("--validation-split", type=_FRACTION, default=0.0)
     train.add_argument("--seed", type=_COUNT, default=0)
-    train.add_argument("--out", metavar="MODEL", help="where to save the trained model (.netfit)")
+    train.add_argument("--out", metavar="MODEL", help="where to save the trained model (default: "
+                       "MODEL_DATA.netfit here, e.g. mlp_mnist.netfit; _1, _2, ... appended rather than overwrite)")
+    train.add_argument("--no-save", action="store_true", help="do not save the trained model")
     train.add_argument("--plot", metavar="DIR", help="draw training curves, confusion matrix, digits here")
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     train.add_argument("--limit", type=_POSITIVE, default=None, help=argparse.SUPPRESS)       # first N training
@@ -356,7 +377,29 @@ def build_parser():
         except ImportError as exc:
             if exc.name not in (module, module.rpartition(".")[0]):      # there, but broken: say so
                 print(f"warning: `netfit {command}` is unavailable: {exc}", file=sys.stderr)
+    show_defaults(parser)
     return parser
+
+
+def show_defaults(parser):
+    """Say each option's default once in ``--help``, for ``parser`` and all its sub-commands.
+
+    An option whose help already says "default" is left as written (argparse's
+    ArgumentDefaultsHelpFormatter would add a second, contradicting "(default: None)");
+    any other option with a default (not None, False or an empty list) gets "(default: VALUE)".
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                show_defaults(child)
+            continue
+        if (not action.option_strings or action.help == argparse.SUPPRESS or action.default is None
+                or action.default is False or isinstance(action.default, str) and action.default == argparse.SUPPRESS
+                or action.default == [] or "default" in (action.help or "").lower()):
+            continue
+        action.help = f"{action.help} (default: %(default)s)" if action.help else "(default: %(default)s)"
+    if parser.formatter_class is argparse.ArgumentDefaultsHelpFormatter:
+        parser.formatter_class = argparse.HelpFormatter
 
 
 _stop_signal = [None]          # the signal that stopped `train`, for its exit code
@@ -387,9 +430,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\nerror: interrupted", file=sys.stderr)
         return 128 + (_stop_signal[0] or 2)
-    except BrokenPipeError:                 # e.g. `netfit evaluate m.netfit | head`
-        sys.stdout = open(os.devnull, "w")
-        return 0
+    except BrokenPipeError:                 # e.g. `netfit data list | head`: end quietly, exit 0
+        return reader_left()
     except (ValueError, TypeError, OSError, RuntimeError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
