@@ -195,21 +195,41 @@ def format_confusion(matrix, names=None):
 
 
 def cmd_predict(args):
-    """Classify pictures (PNG, JPEG, ...) with a saved model; print the class and probabilities."""
+    """Classify pictures (PNG, JPEG, ...) with a saved model; print the class and probabilities.
+
+    A file that cannot be used (missing, not a picture, blank) gets an ``error: predict: ...``
+    line on stderr and the others are still classified; the exit code is 1 if any file
+    failed, else 0.
+    """
+    from .images import CENTRING, DIGIT_BOX
     from .io import load_model
     model = load_model(args.model_file)
     meta = getattr(model, "metadata", {}) or {}
     names = meta.get("class_names")
     shape = model.layers[0].input_shape
-    batch = np.stack([read_image(path, shape, meta.get("input_scale", [0.0, 1.0]),
-                                 meta.get("digit_box", 20 / 28), where="predict") for path in args.images])
-    proba = model.predict(batch.reshape((len(batch),) + tuple(shape)))
-    for path, p in zip(args.images, proba.reshape(len(batch), -1)):
-        best = int(p.argmax())
-        label = names[best] if names and best < len(names) else str(best)
-        print(f"{path}: {label} (p = {p[best]:.3f})")
-        print("  " + "  ".join(f"{(names[j] if names else j)}: {v:.3f}" for j, v in enumerate(p)))
-    return 0
+    data = meta.get("data", "mnist")
+    # Models saved before "centring" was recorded: the convention of the data they were trained on.
+    digit_box = meta["digit_box"] if "digit_box" in meta else DIGIT_BOX.get(data, 20 / 28)
+    centring = meta.get("centring") or CENTRING.get(data) or "mass"
+    pictures, failed = [], 0
+    for path in args.images:
+        try:
+            pictures.append((path, read_image(path, shape, meta.get("input_scale", [0.0, 1.0]), digit_box,
+                                              where="predict", centring=centring)))
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+    if pictures:
+        batch = np.stack([picture for _, picture in pictures])
+        proba = model.predict(batch.reshape((len(batch),) + tuple(shape)))
+        for (path, _), p in zip(pictures, proba.reshape(len(batch), -1)):
+            best = int(p.argmax())
+            label = names[best] if names and best < len(names) else str(best)
+            print(f"{path}: {label} (p = {p[best]:.3f})")
+            print("  " + "  ".join(f"{(names[j] if names else j)}: {v:.3f}" for j, v in enumerate(p)))
+    if failed and len(args.images) > 1:
+        print(f"error: predict: {failed} of {len(args.images)} pictures could not be classified.", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_summary(args):
@@ -351,8 +371,12 @@ def build_parser():
 
     predict = sub.add_parser("predict", help="classify pictures of digits (PNG, JPEG)",
                              description="Read each picture as grey levels, invert it if the background is "
-                                         "light, fit it to the model's input like MNIST, and print the class "
-                                         "and the probabilities. Needs Pillow (netfit[plot]).")
+                                         "light, fit it to the model's input as its training data were made "
+                                         "(MNIST: the digit scaled to a 20x20 box, centred by mass in 28x28; "
+                                         "ZIP: scaled to 16x16, centred by its box), whatever the picture's "
+                                         "size, and print the class and the probabilities. A file that fails "
+                                         "is reported and the others still classified; the exit code is 1 if "
+                                         "any failed. Needs Pillow (netfit[plot]).")
     predict.add_argument("model_file", metavar="MODEL", help="a saved .netfit model")
     predict.add_argument("images", metavar="IMAGE", nargs="+", help="picture files")
     predict.set_defaults(func=cmd_predict)
