@@ -14,10 +14,10 @@ __version__ = "0.1.0"
 
 from . import activations, callbacks, config, gradcheck, initializers, layers, losses, metrics, optimizers, utils
 from .model import Sequential
-from . import architecture, export, io, zoo
+from . import architecture, datasets, export, io, zoo
 
 __all__ = ["Sequential", "load_model", "__version__", "activations", "architecture", "callbacks", "config",
-           "export", "gradcheck", "initializers", "io", "layers", "lbfgs", "losses", "metrics", "optimizers",
+           "datasets", "export", "gradcheck", "initializers", "io", "layers", "lbfgs", "losses", "metrics", "optimizers",
            "utils", "zoo"]
 
 

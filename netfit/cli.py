@@ -158,7 +158,7 @@ def cmd_evaluate(args):
     data = args.data or meta.get("data") or "mnist"
     _, (x_test, y_test), fresh = load_data(data, limit=1, test_limit=args.limit)
     x_test = _fit_shape(x_test, model, "evaluate")
-    names = meta.get("class_names") or fresh["class_names"]
+    names = fresh["class_names"]                       # the labels are the evaluated data set's
     proba = model.predict(x_test)
     predicted = proba.argmax(axis=-1)
     matrix = confusion_matrix(y_test, predicted, max(proba.shape[-1], int(y_test.max()) + 1))
@@ -205,9 +205,10 @@ def cmd_predict(args):
     from .io import load_model
     model = load_model(args.model_file)
     meta = getattr(model, "metadata", {}) or {}
-    names = meta.get("class_names")
-    shape = model.layers[0].input_shape
     data = meta.get("data", "mnist")
+    # A data set's own names first: models saved before they were recorded list Fashion-MNIST's as 0..9.
+    names = list(_class_names(data)) or meta.get("class_names")
+    shape = model.layers[0].input_shape
     # Models saved before "centring" was recorded: the convention of the data they were trained on.
     digit_box = meta["digit_box"] if "digit_box" in meta else DIGIT_BOX.get(data, 20 / 28)
     centring = meta.get("centring") or CENTRING.get(data) or "mass"
@@ -230,6 +231,15 @@ def cmd_predict(args):
     if failed and len(args.images) > 1:
         print(f"error: predict: {failed} of {len(args.images)} pictures could not be classified.", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _class_names(data):
+    """The class names a data set registers (Fashion-MNIST's), or () for digits and unknown names."""
+    from . import datasets
+    try:
+        return datasets.get(data).class_names
+    except ValueError:
+        return ()
 
 
 def cmd_summary(args):
@@ -300,11 +310,12 @@ def _plots(folder, model, x, y, predicted, names, history, train=None):
     jobs = [("plot_history", "training_curves.png", lambda f, p: f(history, path=p)),
             ("plot_confusion_matrix", "confusion_matrix.png", lambda f, p: f(y, predicted, p, class_names=names)),
             ("plot_first_layer", "first_layer.png", lambda f, p: f(model, p)),
-            ("plot_digits", "test_predictions.png", lambda f, p: f(digits, y, predicted, path=p))]
+            ("plot_digits", "test_predictions.png", lambda f, p: f(digits, y, predicted, path=p, class_names=names))]
     if train is not None:
         images, labels, guesses = train
         images = images.reshape(images.shape[:3]) if images.ndim == 4 and images.shape[-1] == 1 else images
-        jobs.append(("plot_digits", "train_predictions.png", lambda f, p: f(images, labels, guesses, path=p)))
+        jobs.append(("plot_digits", "train_predictions.png",
+                     lambda f, p: f(images, labels, guesses, path=p, class_names=names)))
     for function, name, call in jobs:
         draw = getattr(plotting, function, None)
         if draw is None or (history is None and function == "plot_history"):
