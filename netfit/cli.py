@@ -26,8 +26,9 @@ import time
 
 import numpy as np
 
+from . import datasets
 from .datasets.cli import reader_left
-from .images import fit_shape as _fit_shape, load_data, read_image   # pictures as model inputs
+from .images import CENTRING, DIGIT_BOX, fit_shape as _fit_shape, load_data, read_image   # pictures as inputs
 
 # Named architectures: name -> (zoo function, arguments, default data set). Resolved
 # lazily, so a zoo that lacks one only fails when that name is used. ESL's nets get
@@ -201,7 +202,6 @@ def cmd_predict(args):
     line on stderr and the others are still classified; the exit code is 1 if any file
     failed, else 0.
     """
-    from .images import CENTRING, DIGIT_BOX
     from .io import load_model
     model = load_model(args.model_file)
     meta = getattr(model, "metadata", {}) or {}
@@ -235,7 +235,6 @@ def cmd_predict(args):
 
 def _class_names(data):
     """The class names a data set registers (Fashion-MNIST's), or () for digits and unknown names."""
-    from . import datasets
     try:
         return datasets.get(data).class_names
     except ValueError:
