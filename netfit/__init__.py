@@ -25,6 +25,7 @@ from .layers import Input
 from . import datasets, keras, models, streams
 
 __all__ = ["Input", "Sequential", "load_model", "__version__", "activations", "architecture", "callbacks", "config",
-           "datasets", "keras", "models", "streams", "export", "gradcheck", "initializers", "io", "layers", "lbfgs", "losses", "metrics", "optimizers",
+           "datasets", "keras", "models", "streams", "export", "gradcheck", "initializers", "io", "layers", "lbfgs",
+           "losses", "metrics", "optimizers",
            "utils", "zoo"]
 

@@ -125,24 +125,70 @@ class Elu(Activation):
 
 
 class Gelu(Activation):
-    """σ(z) = ½ z (1 + tanh(c (z + 0.044715 z³))), c = √(2/π).
+    """σ(z) = z Φ(z) = ½ z erfc(−z/√2), Φ the standard normal distribution function.
 
-    The tanh form of GELU (Keras's ``approximate=True``); NumPy has no erf.
-    σ'(z) = ½(1 + t) + ½ z (1 − t²) c (1 + 3·0.044715 z²), t = tanh(…): needs z.
+    The exact GELU (Hendrycks & Gimpel 2016), the default of Keras 3 and PyTorch.
+    ``Gelu(approximate=True)`` (registered as ``"gelu_tanh"``; Keras's
+    ``approximate=True``, PyTorch's ``approximate="tanh"``) is the tanh form
+    ½ z (1 + tanh(c (z + 0.044715 z³))), c = √(2/π), which netfit used as "gelu" before.
+
+    NumPy has no erf, so erfc comes from the Chebyshev fit of Numerical Recipes
+    (Press et al., 2nd ed., §6.2, ``erfcc``): for w ≥ 0,
+    erfc(w) ≈ E(w) = t exp(−w² + Q(t)), t = 1 / (1 + w/2), Q a degree-9 polynomial,
+    with relative error below 1.2e-7 everywhere (float32's precision; checked against
+    ``math.erf`` in the tests). ``backward`` is the derivative of that same E, so it
+    agrees with finite differences of ``forward`` to rounding; it differs from the exact
+    σ'(z) = Φ(z) + z φ(z) by the fit's error (~1e-7):
+
+        Φ(z) = 1 − E(u)/2 for u = z/√2 ≥ 0, E(|u|)/2 otherwise;
+        dΦ/dz = E (t (1 + t Q'(t)) / 2 + 2|u|) / (2√2);   σ'(z) = Φ + z dΦ/dz.
     """
 
     name = "gelu"
     uses = "input"
     _c = math.sqrt(2.0 / math.pi)
+    # Q(t) = _Q[0] + _Q[1] t + ... + _Q[9] t⁹ (Numerical Recipes' erfcc).
+    _Q = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
+          0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277)
+
+    def __init__(self, approximate=False):
+        if not isinstance(approximate, bool):
+            raise TypeError(f"Gelu: expected approximate True or False, got {approximate!r}.")
+        self.approximate = approximate
+        self.name = "gelu_tanh" if approximate else "gelu"
+
+    def _erfc_parts(self, z):
+        """w = |z|/√2, t, E(w) ≈ erfc(w), and Φ(z), in float64 (float32's exp(−w²) would lose ~w² ulps)."""
+        z = np.asarray(z, np.float64)
+        w = np.abs(z) * (1 / math.sqrt(2.0))
+        t = 1.0 / (1.0 + 0.5 * w)
+        q = self._Q[-1]
+        for coef in self._Q[-2::-1]:                 # Horner: Q(t)
+            q = q * t + coef
+        e = t * np.exp(q - w * w)
+        phi = np.where(z >= 0, 1.0 - 0.5 * e, 0.5 * e)
+        return w, t, e, phi
 
     def forward(self, z, out=None):
-        t = np.tanh(self._c * (z + 0.044715 * z ** 3))
-        return np.multiply(0.5 * z, 1.0 + t, out=out)
+        if self.approximate:
+            t = np.tanh(self._c * (z + 0.044715 * z ** 3))
+            return np.multiply(0.5 * z, 1.0 + t, out=out)
+        a = np.multiply(z, self._erfc_parts(z)[3], out=out, casting="same_kind")    # a = z Φ(z)
+        return a if out is not None else a.astype(z.dtype, copy=False)
 
     def backward(self, delta, z, a, out=None):
-        t = np.tanh(self._c * (z + 0.044715 * z ** 3))
-        d = 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * self._c * (1.0 + 3 * 0.044715 * z * z)
-        return np.multiply(delta, d, out=out)
+        if self.approximate:
+            # σ' = ½(1 + t) + ½ z (1 − t²) c (1 + 3·0.044715 z²), t = tanh(…)
+            t = np.tanh(self._c * (z + 0.044715 * z ** 3))
+            d = 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * self._c * (1.0 + 3 * 0.044715 * z * z)
+            return np.multiply(delta, d, out=out)
+        w, t, e, phi = self._erfc_parts(z)
+        dq = 9 * self._Q[-1]
+        for k in range(8, 0, -1):                    # Horner: Q'(t)
+            dq = dq * t + k * self._Q[k]
+        dphi = e * (0.5 * t * (1.0 + t * dq) + 2.0 * w) * (1 / (2 * math.sqrt(2.0)))   # dΦ/dz ≈ φ(z)
+        d = np.multiply(delta, phi + z * dphi, out=out, casting="same_kind")         # δ ⊙ (Φ + z φ)
+        return d if out is not None else d.astype(delta.dtype, copy=False)
 
 
 class Softmax(Activation):
@@ -187,6 +233,7 @@ def _row_max(z):
 
 
 _TABLE = {cls.name: cls() for cls in (Linear, Sigmoid, Tanh, Relu, Softplus, Elu, Gelu, Softmax)}
+_TABLE["gelu_tanh"] = Gelu(approximate=True)          # GELU's tanh approximation (Keras approximate=True)
 
 
 def get(identifier):

@@ -29,8 +29,9 @@ import numpy as np
 from . import datasets, optimizers, plotting, utils, zoo
 from ._version import __version__
 from .architecture import model_from_json
+from .datasets.cli import reader_left
 from .export import to_onnx
-from .images import fit_shape as _fit_shape, load_data, read_image   # pictures as model inputs
+from .images import CENTRING, DIGIT_BOX, fit_shape as _fit_shape, load_data, read_image   # pictures as inputs
 from .io import check_writable, load_model
 
 # Named architectures: name -> (zoo function, arguments, default data set). Resolved
@@ -98,13 +99,17 @@ def cmd_train(args):
     """Train an architecture on a data set; save it (also on Ctrl-C) and report test accuracy."""
     if args.momentum and args.optimizer != "sgd":
         raise ValueError("train: --momentum applies to --optimizer sgd only.")
+    if args.out and args.no_save:
+        raise ValueError("train: give --out FILE or --no-save, not both.")
+    from_file = args.model not in MODELS
+    data = args.data or (MODELS[args.model][3] if not from_file else "mnist")
+    if not args.out and not args.no_save:               # Keras users expect a file: name one, never overwrite
+        args.out = default_out(args.model, data)
     if args.out:                                       # find out now, not after hours of training
         check_writable(args.out, "train: --out")
     if args.plot and os.path.exists(args.plot) and not os.path.isdir(args.plot):
         raise NotADirectoryError(f"train: --plot expects a folder, got the file {args.plot!r}.")
-    from_file = args.model not in MODELS
     model = build_model(args.model, seed=args.seed) if from_file else None     # a bad spec fails before the data
-    data = args.data or (MODELS[args.model][3] if not from_file else "mnist")
     (x_train, y_train), (x_test, y_test), metadata = load_data(data, args.limit, args.test_limit)
     if model is None:
         model = build_model(args.model, x_train.shape[1:], len(metadata["class_names"]), args.seed)
@@ -123,7 +128,7 @@ def cmd_train(args):
         print(f"Saved {args.out}" + (f" (interrupted after {len(history.epoch)} epoch(s))"
                                      if history.interrupted else ""))
     if history.interrupted:
-        print("" if args.out else "Interrupted; nothing saved (pass --out FILE to keep the weights).")
+        print("" if args.out else "Interrupted; nothing saved (--no-save).")
         return 128 + (_stop_signal[0] or 2)                           # 130 for Ctrl-C, 143 for SIGTERM
     predicted = model.predict_classes(x_test)
     loss, accuracy = model.evaluate(x_test, y_test)
@@ -133,6 +138,19 @@ def cmd_train(args):
     return 0
 
 
+def default_out(model, data, folder="."):
+    """``<model>_<data>.netfit`` in ``folder`` (a FILE.json model by its stem), or ``..._1``, ``_2`` when taken.
+
+    ``netfit train`` saves there when ``--out`` is not given; an earlier run's model is never overwritten.
+    """
+    stem = os.path.splitext(os.path.basename(model))[0] if model.lower().endswith(".json") else model
+    path, k = os.path.join(folder, f"{stem}_{data}.netfit"), 0
+    while os.path.exists(path):
+        k += 1
+        path = os.path.join(folder, f"{stem}_{data}_{k}.netfit")
+    return os.path.normpath(path)
+
+
 def cmd_evaluate(args):
     """Accuracy, per-class accuracy and the confusion matrix of a saved model on a test set."""
     model = load_model(args.model_file)
@@ -140,7 +158,7 @@ def cmd_evaluate(args):
     data = args.data or meta.get("data") or "mnist"
     _, (x_test, y_test), fresh = load_data(data, limit=1, test_limit=args.limit)
     x_test = _fit_shape(x_test, model, "evaluate")
-    names = meta.get("class_names") or fresh["class_names"]
+    names = fresh["class_names"]                       # the labels are the evaluated data set's
     proba = model.predict(x_test)
     predicted = proba.argmax(axis=-1)
     matrix = confusion_matrix(y_test, predicted, max(proba.shape[-1], int(y_test.max()) + 1))
@@ -177,20 +195,48 @@ def format_confusion(matrix, names=None):
 
 
 def cmd_predict(args):
-    """Classify pictures (PNG, JPEG, ...) with a saved model; print the class and probabilities."""
+    """Classify pictures (PNG, JPEG, ...) with a saved model; print the class and probabilities.
+
+    A file that cannot be used (missing, not a picture, blank) gets an ``error: predict: ...``
+    line on stderr and the others are still classified; the exit code is 1 if any file
+    failed, else 0.
+    """
     model = load_model(args.model_file)
     meta = getattr(model, "metadata", {}) or {}
-    names = meta.get("class_names")
+    data = meta.get("data", "mnist")
+    # A data set's own names first: models saved before they were recorded list Fashion-MNIST's as 0..9.
+    names = list(_class_names(data)) or meta.get("class_names")
     shape = model.layers[0].input_shape
-    batch = np.stack([read_image(path, shape, meta.get("input_scale", [0.0, 1.0]),
-                                 meta.get("digit_box", 20 / 28), where="predict") for path in args.images])
-    proba = model.predict(batch.reshape((len(batch),) + tuple(shape)))
-    for path, p in zip(args.images, proba.reshape(len(batch), -1)):
-        best = int(p.argmax())
-        label = names[best] if names and best < len(names) else str(best)
-        print(f"{path}: {label} (p = {p[best]:.3f})")
-        print("  " + "  ".join(f"{(names[j] if names else j)}: {v:.3f}" for j, v in enumerate(p)))
-    return 0
+    # Models saved before "centring" was recorded: the convention of the data they were trained on.
+    digit_box = meta["digit_box"] if "digit_box" in meta else DIGIT_BOX.get(data, 20 / 28)
+    centring = meta.get("centring") or CENTRING.get(data) or "mass"
+    pictures, failed = [], 0
+    for path in args.images:
+        try:
+            pictures.append((path, read_image(path, shape, meta.get("input_scale", [0.0, 1.0]), digit_box,
+                                              where="predict", centring=centring)))
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+    if pictures:
+        batch = np.stack([picture for _, picture in pictures])
+        proba = model.predict(batch.reshape((len(batch),) + tuple(shape)))
+        for (path, _), p in zip(pictures, proba.reshape(len(batch), -1)):
+            best = int(p.argmax())
+            label = names[best] if names and best < len(names) else str(best)
+            print(f"{path}: {label} (p = {p[best]:.3f})")
+            print("  " + "  ".join(f"{(names[j] if names else j)}: {v:.3f}" for j, v in enumerate(p)))
+    if failed and len(args.images) > 1:
+        print(f"error: predict: {failed} of {len(args.images)} pictures could not be classified.", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _class_names(data):
+    """The class names a data set registers (Fashion-MNIST's), or () for digits and unknown names."""
+    try:
+        return datasets.get(data).class_names
+    except ValueError:
+        return ()
 
 
 def cmd_summary(args):
@@ -251,11 +297,12 @@ def _plots(folder, model, x, y, predicted, names, history, train=None):
     jobs = [("plot_history", "training_curves.png", lambda f, p: f(history, path=p)),
             ("plot_confusion_matrix", "confusion_matrix.png", lambda f, p: f(y, predicted, p, class_names=names)),
             ("plot_first_layer", "first_layer.png", lambda f, p: f(model, p)),
-            ("plot_digits", "test_predictions.png", lambda f, p: f(digits, y, predicted, path=p))]
+            ("plot_digits", "test_predictions.png", lambda f, p: f(digits, y, predicted, path=p, class_names=names))]
     if train is not None:
         images, labels, guesses = train
         images = images.reshape(images.shape[:3]) if images.ndim == 4 and images.shape[-1] == 1 else images
-        jobs.append(("plot_digits", "train_predictions.png", lambda f, p: f(images, labels, guesses, path=p)))
+        jobs.append(("plot_digits", "train_predictions.png",
+                     lambda f, p: f(images, labels, guesses, path=p, class_names=names)))
     for function, name, call in jobs:
         draw = getattr(plotting, function, None)
         if draw is None or (history is None and function == "plot_history"):
@@ -295,12 +342,15 @@ def build_parser():
     train.add_argument("--epochs", type=_COUNT, default=15)
     train.add_argument("--batch-size", type=_POSITIVE, default=32)
     train.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
-    train.add_argument("--lr", type=_RATE, default=None, help="learning rate γ (optimizer default if omitted)")
+    train.add_argument("--lr", type=_RATE, default=None,
+                       help="learning rate γ (default: the optimizer's, 0.001 for adam, 0.01 for sgd)")
     train.add_argument("--momentum", type=_FRACTION, default=0.0, help="SGD's momentum μ, in [0, 1)")
     train.add_argument("--weight-decay", type=_PENALTY, default=0.0, help="ESL's λ on the kernels")
     train.add_argument("--validation-split", type=_FRACTION, default=0.0)
     train.add_argument("--seed", type=_COUNT, default=0)
-    train.add_argument("--out", metavar="MODEL", help="where to save the trained model (.netfit)")
+    train.add_argument("--out", metavar="MODEL", help="where to save the trained model (default: "
+                       "MODEL_DATA.netfit here, e.g. mlp_mnist.netfit; _1, _2, ... appended rather than overwrite)")
+    train.add_argument("--no-save", action="store_true", help="do not save the trained model")
     train.add_argument("--plot", metavar="DIR", help="draw training curves, confusion matrix, digits here")
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     train.add_argument("--limit", type=_POSITIVE, default=None, help=argparse.SUPPRESS)       # first N training
@@ -318,8 +368,12 @@ def build_parser():
 
     predict = sub.add_parser("predict", help="classify pictures of digits (PNG, JPEG)",
                              description="Read each picture as grey levels, invert it if the background is "
-                                         "light, fit it to the model's input like MNIST, and print the class "
-                                         "and the probabilities. Needs Pillow (netfit[plot]).")
+                                         "light, fit it to the model's input as its training data were made "
+                                         "(MNIST: the digit scaled to a 20x20 box, centred by mass in 28x28; "
+                                         "ZIP: scaled to 16x16, centred by its box), whatever the picture's "
+                                         "size, and print the class and the probabilities. A file that fails "
+                                         "is reported and the others still classified; the exit code is 1 if "
+                                         "any failed. Needs Pillow (netfit[plot]).")
     predict.add_argument("model_file", metavar="MODEL", help="a saved .netfit model")
     predict.add_argument("images", metavar="IMAGE", nargs="+", help="picture files")
     predict.set_defaults(func=cmd_predict)
@@ -344,7 +398,29 @@ def build_parser():
         except ImportError as exc:
             if exc.name not in (module, module.rpartition(".")[0]):      # there, but broken: say so
                 print(f"warning: `netfit {command}` is unavailable: {exc}", file=sys.stderr)
+    show_defaults(parser)
     return parser
+
+
+def show_defaults(parser):
+    """Say each option's default once in ``--help``, for ``parser`` and all its sub-commands.
+
+    An option whose help already says "default" is left as written (argparse's
+    ArgumentDefaultsHelpFormatter would add a second, contradicting "(default: None)");
+    any other option with a default (not None, False or an empty list) gets "(default: VALUE)".
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                show_defaults(child)
+            continue
+        if (not action.option_strings or action.help == argparse.SUPPRESS or action.default is None
+                or action.default is False or isinstance(action.default, str) and action.default == argparse.SUPPRESS
+                or action.default == [] or "default" in (action.help or "").lower()):
+            continue
+        action.help = f"{action.help} (default: %(default)s)" if action.help else "(default: %(default)s)"
+    if parser.formatter_class is argparse.ArgumentDefaultsHelpFormatter:
+        parser.formatter_class = argparse.HelpFormatter
 
 
 _stop_signal = [None]          # the signal that stopped `train`, for its exit code
@@ -375,9 +451,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\nerror: interrupted", file=sys.stderr)
         return 128 + (_stop_signal[0] or 2)
-    except BrokenPipeError:                 # e.g. `netfit evaluate m.netfit | head`
-        sys.stdout = open(os.devnull, "w")
-        return 0
+    except BrokenPipeError:                 # e.g. `netfit data list | head`: end quietly, exit 0
+        return reader_left()
     except (ValueError, TypeError, OSError, RuntimeError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -10,9 +10,12 @@ netfit                     ONNX
 =========================  ======================================================
 Dense                      Gemm (MatMul without a bias)
 activations                Relu, Sigmoid, Tanh, Softmax (last axis), Softplus,
-                           Elu; gelu as its tanh formula in Mul/Add/Tanh
+                           Elu; gelu as ½ z (1 + Erf(z/√2)), gelu_tanh as its
+                           formula in Mul/Add/Tanh
 Flatten, Reshape           Flatten, Reshape
 Dropout                    nothing (the identity at prediction time)
+Normalization              Sub and Div by constants μ, σ (Mul and Add inverted);
+                           with ``input_dtype="float64"`` in double, then Cast
 Conv2D                     Conv, with a Transpose from netfit's channels-last
                            layout to ONNX's NCHW (and back only where needed);
                            "same" padding as explicit pads, the odd pixel
@@ -43,7 +46,7 @@ MAX_DENSE_EQUIVALENT = 1 << 24
 _ELEMENTWISE = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus"}
 
 
-def to_onnx(model, path=None, opset=OPSET):
+def to_onnx(model, path=None, opset=OPSET, input_dtype="float32"):
     """Convert ``model`` to an ONNX ``ModelProto``; with ``path``, also write it there (atomically).
 
     Parameters
@@ -52,6 +55,11 @@ def to_onnx(model, path=None, opset=OPSET):
     path : str or os.PathLike, optional
     opset : int
         ONNX operator set, at least 13.
+    input_dtype : {"float32", "float64"}
+        The graph input's type. "float64" needs a first layer that standardises
+        (an adapted :class:`~netfit.layers.Normalization`): it then computes
+        (x − μ) / σ in double and casts to float after, as netfit does, so that
+        inputs such as timestamps keep their precision (:mod:`netfit.precision`).
 
     Returns
     -------
@@ -79,8 +87,14 @@ def to_onnx(model, path=None, opset=OPSET):
     if not isinstance(opset, int) or opset < 13:
         raise ValueError(f"to_onnx: expected opset an integer >= 13, got {opset!r}.")
     model._ensure_built()
+    if input_dtype not in ("float32", "float64"):
+        raise ValueError(f"to_onnx: expected input_dtype 'float32' or 'float64', got {input_dtype!r}.")
+    if input_dtype == "float64" and not getattr(model.layers[0], "keeps_input_precision", False):
+        raise ValueError("to_onnx: input_dtype='float64' needs an adapted Normalization as the first layer "
+                         "(it standardises in double before the cast to float); export with input_dtype='float32'.")
     graph = _Graph(helper, onnx.numpy_helper)
     state = _State("input", "nhwc", tuple(model.layers[0].input_shape))
+    state.double = input_dtype == "float64"
     for layer in model.layers:
         converter = _CONVERTERS.get(type(layer).__name__)
         if converter is None:
@@ -90,9 +104,10 @@ def to_onnx(model, path=None, opset=OPSET):
         state.shape = tuple(layer.output_shape)
     graph.add("Identity", [_netfit_layout(graph, state)], outputs=["output"])
 
-    def io_info(name, shape):
-        return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N"] + list(shape))
-    onnx_graph = helper.make_graph(graph.nodes, model.name, [io_info("input", model.layers[0].input_shape)],
+    def io_info(name, shape, kind=TensorProto.FLOAT):
+        return helper.make_tensor_value_info(name, kind, ["N"] + list(shape))
+    input_kind = TensorProto.DOUBLE if input_dtype == "float64" else TensorProto.FLOAT
+    onnx_graph = helper.make_graph(graph.nodes, model.name, [io_info("input", model.layers[0].input_shape, input_kind)],
                                    [io_info("output", model.layers[-1].output_shape)], graph.initializers)
     proto = helper.make_model(onnx_graph, producer_name="netfit", producer_version=__version__,
                               opset_imports=[helper.make_opsetid("", opset)])
@@ -112,6 +127,7 @@ class _State:
 
     def __init__(self, name, layout, shape):
         self.name, self.layout, self.shape = name, layout, shape
+        self.double = False                        # a float64 graph input, until the first layer casts it
 
 
 class _Graph:
@@ -167,7 +183,12 @@ def _activate(graph, layer, state):
         state.name = graph.add("Elu", [state.name], alpha=float(layer.activation.alpha))
     elif name == "softmax":
         state.name = graph.add("Softmax", [_netfit_layout(graph, state)], axis=-1)
-    elif name == "gelu":                   # ½ z (1 + tanh(√(2/π) (z + 0.044715 z³)))
+    elif name == "gelu":                   # z Φ(z) = ½ z (1 + erf(z / √2))
+        z = state.name
+        erf = graph.add("Erf", [graph.add("Mul", [z, graph.const("c", 1 / math.sqrt(2))])])
+        half_z = graph.add("Mul", [z, graph.const("half", 0.5)])
+        state.name = graph.add("Mul", [half_z, graph.add("Add", [erf, graph.const("one", 1.0)])])
+    elif name == "gelu_tanh":              # ½ z (1 + tanh(√(2/π) (z + 0.044715 z³)))
         z = state.name
         cube = graph.add("Mul", [graph.add("Mul", [z, z]), z])
         inner = graph.add("Add", [z, graph.add("Mul", [cube, graph.const("c", 0.044715)])])
@@ -197,6 +218,28 @@ def _flatten(graph, layer, state):
 def _reshape(graph, layer, state):
     shape = graph.const("shape", [-1] + list(layer.output_shape), np.int64)
     state.name = graph.add("Reshape", [_netfit_layout(graph, state), shape])
+    return state
+
+
+def _normalization(graph, layer, state):
+    """a = (x − μ) / σ as Sub and Div (x σ + μ as Mul and Add when inverted); σ = 1 where σ ≤ ε, as netfit."""
+    if not layer.is_adapted:
+        return state                                           # netfit passes the inputs through unchanged
+    shape = (1,) + layer._stats_shape(layer.input_shape, layer.display_name)
+    if layer.mean.size == 1:
+        shape = (1,) * len(shape)
+    sd = np.sqrt(layer.variance)
+    sd = np.where(sd > layer.epsilon, sd, 1.0).reshape(shape)
+    dtype = np.float64 if state.double else np.float32
+    mean, sd = graph.const("mean", layer.mean.reshape(shape), dtype), graph.const("sd", sd, dtype)
+    x = _netfit_layout(graph, state)
+    if layer.invert:
+        state.name = graph.add("Add", [graph.add("Mul", [x, sd]), mean])
+    else:
+        state.name = graph.add("Div", [graph.add("Sub", [x, mean]), sd])
+    if state.double:                                           # standardised in double, now float like the rest
+        state.name, state.double = graph.add("Cast", [state.name], to=1), False       # 1 = TensorProto.FLOAT
+    state.layout = "nhwc"
     return state
 
 
@@ -283,4 +326,5 @@ _CONVERTERS = {
     "Dense": _dense, "Flatten": _flatten, "Reshape": _reshape, "Dropout": _identity, "Activation": _activation,
     "Conv2D": _conv, "MaxPooling2D": _pool("MaxPool"), "AveragePooling2D": _pool("AveragePool", count_include_pad=0),
     "GlobalAveragePooling2D": _global_average, "LocallyConnected2D": _locally_connected,
+    "Normalization": _normalization,
 }

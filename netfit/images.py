@@ -9,18 +9,19 @@ MNIST), then grey levels mapped to the range the model was trained on. Pillow
 is imported only when a picture is read.
 """
 import os
-import sys
 
 import numpy as np
 
 from . import datasets
 
-__all__ = ["DIGIT_BOX", "fit_shape", "load_data", "read_image", "scale_grey"]
+__all__ = ["CENTRING", "DIGIT_BOX", "fit_shape", "load_data", "prepare_grey", "read_image", "scale_grey"]
 
 # How a picture becomes an input, per data set: the fraction of the frame the
 # ink's bounding box is scaled to (MNIST: 20 of 28 pixels, centred by mass; the
 # zip-code digits fill their 16x16 frame); None resizes the whole picture.
 DIGIT_BOX = {"mnist": 20 / 28, "zip": 1.0, "fashion": None}
+# Where the digit goes in the frame: MNIST centred its digits by mass, the ZIP digits by their box.
+CENTRING = {"mnist": "mass", "zip": "box", "fashion": None}
 
 
 def scale_grey(grey, scale):
@@ -53,8 +54,9 @@ def load_data(name, limit=None, test_limit=None):
     else:                                              # already scaled, e.g. zip-code digits in [-1, 1]
         scale = [-1.0, 1.0] if x_train.min() < 0 else [0.0, 1.0]
     classes = int(max(y_train.max(), y_test.max())) + 1
-    names = getattr(sys.modules.get(loader.__module__), "class_names", None)
+    names = spec.class_names                           # e.g. Fashion-MNIST's "T-shirt/top", ...; digits: none
     metadata = {"data": spec.name, "input_scale": scale, "digit_box": DIGIT_BOX.get(spec.name),
+                "centring": CENTRING.get(spec.name),
                 "class_names": [str(c) for c in (names or range(classes))]}
     return (x_train, y_train), (x_test, y_test), metadata
 
@@ -70,24 +72,28 @@ def fit_shape(x, model, where="fit_shape"):
                      f"choose the matching --data.")
 
 
-def read_image(path, shape, scale=(0.0, 1.0), digit_box=20 / 28, where="read_image"):
+def read_image(path, shape, scale=(0.0, 1.0), digit_box=20 / 28, where="read_image", centring="mass"):
     """Turn a picture of a digit into one model input, the way MNIST was made.
 
     Grey levels (transparency over white); inverted when the border is light,
-    so the ink is bright on dark; unless the picture already has the model's
-    size, the ink's bounding box is scaled to ``digit_box`` of the frame and
-    centred by its centre of mass (``digit_box=None``: the whole picture is
-    resized); grey levels 0..255 are mapped to ``scale`` = [low, high].
-    ``where`` starts the error messages (``netfit predict`` passes "predict").
+    so the ink is bright on dark; then :func:`prepare_grey` (background removed,
+    ink box scaled to ``digit_box`` of the frame, centred by ``centring``), whatever
+    the picture's size, also when it already has the model's; grey levels 0..255
+    mapped to ``scale`` = [low, high]. ``where`` starts the error messages
+    (``netfit predict`` passes "predict").
 
     Shapes
     ------
     picture of any size  ->  (H, W) float32, for a model input shape (H, W), (H, W, 1) or (H·W,)
+
+    Raises
+    ------
+    FileNotFoundError, OSError
+        The file is missing or not a picture.
+    ValueError
+        The picture is blank ("no ink"), or the model does not take grey images.
     """
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ImportError("netfit predict reads pictures with Pillow: pip install 'netfit[plot]'.") from None
+    Image = _pillow()
     side = int(np.sqrt(shape[0]))
     if len(shape) == 1 and side * side == shape[0]:
         shape = (side, side)
@@ -101,28 +107,108 @@ def read_image(path, shape, scale=(0.0, 1.0), digit_box=20 / 28, where="read_ima
     except OSError as exc:                             # PIL.UnidentifiedImageError and damaged files
         raise OSError(f"{where}: cannot read {os.fspath(path)!r} as a picture ({exc}).") from None
     grey = np.asarray(Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L"), np.float32)
-    if np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])) > 127:
+    if np.median(_border(grey)) > 127:
         grey = 255 - grey                              # dark ink on light paper -> bright on dark
-    if grey.shape != shape[:2]:
-        grey = _fit_ink(grey, shape[:2], digit_box, lambda a, h, w: np.asarray(
-            Image.fromarray(a.astype(np.float32)).resize((w, h), Image.LANCZOS)))
+    grey = prepare_grey(grey, shape[:2], digit_box, centring, where=f"{where}: {os.fspath(path)!r}")
     return scale_grey(np.clip(grey, 0, 255), scale)
 
 
-def _fit_ink(grey, size, digit_box, resize):
-    """Resize to ``size``: the ink's bounding box to ``digit_box`` of the frame, centred by mass."""
-    (height, width), ink = size, grey > 0.2 * grey.max()
-    if digit_box is None or not ink.any():
-        return resize(grey, height, width)
+#: Pixels brighter than this fraction of the brightest one (after the background is removed) are ink.
+INK = 0.2
+#: A picture whose brightest pixel is within this many grey levels of its background has no ink.
+MIN_CONTRAST = 32
+
+
+def prepare_grey(grey, size, digit_box=20 / 28, centring="mass", where="prepare_grey"):
+    """Bright-on-dark grey levels of any size -> (H, W) float32 in 0..255, as MNIST or the ZIP digits were made.
+
+    1. The background (the border's median) is subtracted and the ink stretched to 0..255.
+    2. The ink's bounding box (pixels above ``INK`` of the brightest) is scaled, keeping its
+       aspect ratio, so its longer side is ``digit_box`` of the frame (MNIST: 20 of 28 pixels;
+       ZIP: 16 of 16). A box already that size is not resampled, so MNIST's own digits pass
+       unchanged.
+    3. It is placed by ``centring``: "mass", the centre of mass at the frame's middle (H/2, W/2 in
+       pixel indices, where MNIST's digits have it: 14.0 ± 0.3 measured over 2,000 of them), or
+       "box", the bounding box in the middle (the ZIP digits: 7.50 ± 0.04). ``digit_box=None``
+       resizes the whole picture instead (Fashion-MNIST).
+
+    The result is the same whatever the picture's size and the digit's offset in it.
+
+    Raises
+    ------
+    ValueError
+        No ink: the brightest pixel is within ``MIN_CONTRAST`` grey levels of the background.
+
+    Examples
+    --------
+    >>> grey = np.zeros((50, 40), np.float32); grey[5:25, 3:13] = 255       # a bar, off-centre
+    >>> out = prepare_grey(grey, (28, 28))
+    >>> out.shape, int((out > 127).sum(axis=0).max()), [float(v) for v in np.argwhere(out > 127).mean(axis=0)]
+    ((28, 28), 20, [14.5, 14.5])
+    """
+    if centring not in ("mass", "box"):
+        raise ValueError(f"{where}: expected centring 'mass' or 'box', got {centring!r}.")
+    height, width = size
+    grey = np.asarray(grey, np.float32)
+    background = float(np.median(_border(grey)))
+    top_level = float(grey.max())
+    if top_level - background < MIN_CONTRAST:
+        raise ValueError(f"{where}: no ink: the picture is blank (its brightest pixel is {top_level - background:.0f} "
+                         f"grey levels from the background, under {MIN_CONTRAST}); draw the digit darker or "
+                         f"thicker, or crop the picture to the digit.")
+    grey = np.clip(grey - background, 0, None) * (255 / (top_level - background))
+    Image = _pillow()
+
+    def resize(a, h, w):
+        return np.asarray(Image.fromarray(a.astype(np.float32)).resize((w, h), Image.LANCZOS))
+    if digit_box is None:
+        return grey if grey.shape == (height, width) else np.clip(resize(grey, height, width), 0, 255)
+    ink = grey > INK * 255
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    crop = grey[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    factor = digit_box * min(height / crop.shape[0], width / crop.shape[1])
+    core = (rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0])          # the ink's box sets the scale
+    factor = digit_box * min(height, width) / max(core)
+    # ... and the crop keeps a margin of 2 output pixels around it, for the faint edges of the strokes.
+    pad = int(np.ceil(2 / factor))
+    r0, c0 = max(rows[0] - pad, 0), max(cols[0] - pad, 0)
+    crop = grey[r0:rows[-1] + 1 + pad, c0:cols[-1] + 1 + pad]
     h, w = max(1, round(crop.shape[0] * factor)), max(1, round(crop.shape[1] * factor))
-    small = np.clip(resize(crop, h, w), 0, 255)
-    mass = small.sum() or 1.0
-    cy, cx = small.sum(axis=1) @ np.arange(h) / mass, small.sum(axis=0) @ np.arange(w) / mass
-    top = int(np.clip(round((height - 1) / 2 - cy), 0, height - h))
-    left = int(np.clip(round((width - 1) / 2 - cx), 0, width - w))
+    small = crop if (h, w) == crop.shape else np.clip(resize(crop, h, w), 0, 255)
+    inner = (_round((rows[0] - r0) * factor), _round((cols[0] - c0) * factor))   # the ink's box inside small
+    box = (_round(core[0] * factor), _round(core[1] * factor))
+    if centring == "mass":
+        mass = small.sum()
+        cy, cx = small.sum(axis=1) @ np.arange(h) / mass, small.sum(axis=0) @ np.arange(w) / mass
+        top, left = _round(height / 2 - cy), _round(width / 2 - cx)
+    else:                                               # the ink's box in the middle of the frame
+        top, left = _round((height - box[0]) / 2) - inner[0], _round((width - box[1]) / 2) - inner[1]
+    # The ink's box stays inside the frame (the margin around it may be cut).
+    top = int(np.clip(top, -inner[0], max(height - box[0], 0) - inner[0]))
+    left = int(np.clip(left, -inner[1], max(width - box[1], 0) - inner[1]))
+    return _paste(small, top, left, height, width)
+
+
+def _paste(small, top, left, height, width):
+    """A (height, width) frame with ``small`` placed at (top, left); what falls outside is cut."""
+    h, w = small.shape
     out = np.zeros((height, width), np.float32)
-    out[top:top + h, left:left + w] = small
+    rs, cs = slice(max(top, 0), min(top + h, height)), slice(max(left, 0), min(left + w, width))
+    if rs.start < rs.stop and cs.start < cs.stop:
+        out[rs, cs] = small[rs.start - top:rs.stop - top, cs.start - left:cs.stop - left]
     return out
+
+
+def _round(v):
+    """Halves up, the same way on both axes (Python's round sends 4.5 to 4 and 9.5 to 10)."""
+    return int(np.floor(v + 0.5))
+
+
+def _border(grey):
+    return np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+
+
+def _pillow():
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError("netfit reads pictures with Pillow: pip install 'netfit[plot]'.") from None
+    return Image

@@ -231,7 +231,7 @@ class _Objective:
 
     def __init__(self, model, x, y, sample_weight=None):
         # Cast once (inputs may be uint8 or float64): every evaluation reuses it.
-        self.model, self.x, self.y, self.w = model, np.asarray(x, model.dtype), y, sample_weight
+        self.model, self.x, self.y, self.w = model, np.asarray(x, model._input_dtype(x.dtype)), y, sample_weight
         self.n = len(x)
         self.chunk = min(self.n, _CHUNK)
         self.grad = np.zeros(model._theta.size, np.float64)

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
-from . import losses, metrics as metrics_mod, optimizers
+from . import losses, metrics as metrics_mod, optimizers, precision
 from .compatibility import check_output
 from .config import dtype as default_dtype
 from .layers.base import ActivatedLayer, Layer, auto_name
@@ -308,7 +308,7 @@ class Sequential:
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
             w = None if sample_weight is None else check_sample_weight(sample_weight, len(x), where)
-        xb = np.asarray(x, self.dtype)
+        xb = np.asarray(x, self._input_dtype(x.dtype))
         y_pred = self._forward(xb, training)
         loss = self._loss_value(y_pred, y, w)
         if not gradients:
@@ -453,7 +453,8 @@ class Sequential:
         states = [None] * len(totals)      # metrics that are not example means (R²) merge batch statistics
         n = 0
         for xb, yb, wb in batches:
-            y_pred = self._forward(np.asarray(xb, self.dtype), False)
+            xb = np.asarray(xb)
+            y_pred = self._forward(np.asarray(xb, self._input_dtype(xb.dtype)), False)
             m = len(xb)
             n += m
             totals[0] += self._data_loss(y_pred, yb, wb) * m
@@ -495,7 +496,7 @@ class Sequential:
         out = np.empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)
         for start in range(0, x.shape[0], batch_size):
             stop = min(start + batch_size, x.shape[0])
-            out[start:stop] = self._forward(np.asarray(x[start:stop], self.dtype), False)
+            out[start:stop] = self._forward(np.asarray(x[start:stop], self._input_dtype(x.dtype)), False)
         return out
 
     def predict_classes(self, x, batch_size=None, verbose=0):
@@ -581,7 +582,12 @@ class Sequential:
                 hint = f" Reshape it: `x = x.reshape(len(x), {', '.join(map(str, expected))})`."
             raise ValueError(f"{where}: expected x of shape (n, {', '.join(map(str, expected))}), "
                              f"got array of shape {x.shape}.{hint}")
+        precision.warn_if_collapsed(x, self.dtype, self.layers[0], where)
         return x
+
+    def _input_dtype(self, x_dtype):
+        """The dtype inputs of ``x_dtype`` are cast to before the first layer (:func:`netfit.precision.feed_dtype`)."""
+        return precision.feed_dtype(x_dtype, self.dtype, self.layers[0])
 
     def _check_xy(self, x, y, where):
         x = self._check_x(x, where)

@@ -270,6 +270,9 @@ def _draw_blocks(model):
 def plot_digits(images, labels, predictions=None, path=None, rows=3, cols=3, class_names=None):
     """Draw a rows×cols grid of images titled "True digit: i, Prediction: j".
 
+    With ``class_names`` that are not the digits themselves (Fashion-MNIST's
+    "T-shirt/top", ...), titles read "True: T-shirt/top" and "Prediction: Coat" on two lines.
+
     Misclassified images get a red title. Images given as vectors (n, d) with
     d a square, e.g. ZIP codes in R^256, are drawn as √d×√d pictures.
 
@@ -289,6 +292,10 @@ def plot_digits(images, labels, predictions=None, path=None, rows=3, cols=3, cla
     'True digit: 4, Prediction: 5'
     >>> fig.axes[-1].title.get_color()
     'red'
+    >>> names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
+    >>> fig = plot_digits(np.zeros((1, 28, 28)), [0], [4], rows=1, cols=1, class_names=names)
+    >>> fig.axes[0].get_title()
+    'True: T-shirt/top\\nPrediction: Coat'
     """
     images = _as_images(images, "plot_digits")
     labels = np.asarray(labels)
@@ -299,15 +306,17 @@ def plot_digits(images, labels, predictions=None, path=None, rows=3, cols=3, cla
     fig = _figure((2.3 * cols, 2.5 * rows), "plot_digits")
     axes = fig.subplots(rows, cols, squeeze=False)
     name = (lambda c: class_names[int(c)]) if class_names is not None else int
+    digits = class_names is None or all(str(n) == str(i) for i, n in enumerate(class_names))
+    true, sep = ("True digit", ", ") if digits else ("True", "\n")
     for k, ax in enumerate(axes.ravel()):
         ax.set_axis_off()
         if k >= count:
             continue
         ax.imshow(images[k], cmap="gray_r", interpolation="nearest")
-        title = f"True digit: {name(labels[k])}"
+        title = f"{true}: {name(labels[k])}"
         wrong = False
         if predictions is not None:
-            title += f", Prediction: {name(predictions[k])}"
+            title += f"{sep}Prediction: {name(predictions[k])}"
             wrong = int(predictions[k]) != int(labels[k])
         ax.set_title(title, fontsize=9, color="red" if wrong else "black")
     return _finish(fig, path)

@@ -181,7 +181,8 @@ class _NetEstimator(BaseEstimator):
     def _forward(self, X):
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return np.asarray(self.model_.predict(np.asarray(X, self.model_.dtype), batch_size=4096), np.float64)
+        # X as validated (float64 stays float64): the model's first Normalization standardises before the cast.
+        return np.asarray(self.model_.predict(X, batch_size=4096), np.float64)
 
 
 class NetRegressor(RegressorMixin, _NetEstimator):

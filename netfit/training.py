@@ -142,7 +142,8 @@ class _Loop:
         shape = (batch_size,) + x.shape[1:]
         # Batches are gathered into these buffers; raw inputs (e.g. uint8) are cast on the way.
         self.xbuf = np.empty(shape, x.dtype)
-        self.fbuf = self.xbuf if x.dtype == model.dtype else np.empty(shape, model.dtype)
+        self.feed = model._input_dtype(x.dtype)          # float64 for a first Normalization (netfit.precision)
+        self.fbuf = self.xbuf if x.dtype == self.feed else np.empty(shape, self.feed)
         self._attach(model)
 
     def _attach(self, model, where="Sequential.fit"):
@@ -215,7 +216,7 @@ class _Loop:
             # copies through an extra buffer when out= is given, 3× slower for big batches.
             xb = np.take(self.x, idx, axis=0, out=self.xbuf[:m], mode="clip")
             yb = self.y[idx]
-        if xb.dtype != self.model.dtype:
+        if xb.dtype != self.feed:
             np.copyto(self.fbuf[:m], xb)
             xb = self.fbuf[:m]
         return xb, yb, wb
@@ -281,13 +282,14 @@ def open_stream(model, x, y, steps, where, steps_name, with_y=True):
 
 
 def checked_batches(model, stream, order_rng=None):
-    """Yield a stream's batches (x_k, y_k) after the same checks as arrays, x in the model's float type."""
+    """Yield a stream's batches (x_k, y_k) after the same checks as arrays, x in the type the first layer takes."""
     for index, xb, yb in stream.batches(order_rng):
         if stream.with_y:
             xb, yb = model._check_xy(xb, yb, stream.label(index))
         else:
             xb = model._check_x(xb, stream.label(index))
-        yield np.asarray(xb, model.dtype), yb
+        xb = np.asarray(xb)
+        yield np.asarray(xb, model._input_dtype(xb.dtype)), yb
 
 
 def _stream_validation(model, validation_split, validation_data, validation_steps, where):

@@ -1,4 +1,5 @@
 """Activations: σ' against central differences, stability at extreme inputs, the registry."""
+import math
 import warnings
 
 import numpy as np
@@ -72,8 +73,44 @@ def test_forward_values_against_formulas():
                                rtol=1e-12)
     np.testing.assert_array_equal(activations.get("linear").forward(z), z)
     c = np.sqrt(2 / np.pi)
-    np.testing.assert_allclose(activations.get("gelu").forward(z.copy()),
+    np.testing.assert_allclose(activations.get("gelu_tanh").forward(z.copy()),
                                0.5 * z * (1 + np.tanh(c * (z + 0.044715 * z ** 3))), rtol=1e-12)
+
+
+def _gelu_exact(z):
+    """z Φ(z) with the standard library's erfc, one number at a time (the slow obvious reference)."""
+    return np.array([0.5 * v * math.erfc(-v / math.sqrt(2)) for v in np.asarray(z, np.float64).ravel()])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gelu_is_the_exact_erf_form_to_float32_precision(dtype):
+    # Keras 3 and PyTorch default to z Φ(z); the tanh form differs from it by up to ~5e-4.
+    z = np.linspace(-10, 10, 20001).astype(dtype)
+    a = activations.get("gelu").forward(z.copy())
+    assert a.dtype == dtype
+    ref = _gelu_exact(z)
+    nonzero = ref != 0
+    rel = np.abs(a - ref)[nonzero] / np.abs(ref[nonzero])
+    assert rel.max() < (1.2e-7 if dtype == np.float64 else 2.5e-7)   # Numerical Recipes: 1.2e-7
+    tanh_form = activations.get("gelu_tanh").forward(z.astype(np.float64))
+    assert np.abs(tanh_form - ref).max() > 1e-4                     # the two are different functions
+
+
+def test_gelu_backward_is_phi_plus_z_pdf():
+    z = np.linspace(-8, 8, 1601)
+    d = activations.get("gelu").backward(np.ones_like(z), z, None)
+    exact = np.array([0.5 * math.erfc(-v / math.sqrt(2)) + v * math.exp(-v * v / 2) / math.sqrt(2 * math.pi)
+                      for v in z])
+    np.testing.assert_allclose(d, exact, rtol=0, atol=2e-7)
+
+
+def test_gelu_in_a_dense_layer_and_its_config():
+    from netfit.layers import Dense
+    exact, approx = Dense(2, activation="gelu"), Dense(2, activation="gelu_tanh")
+    assert exact.get_config()["activation"] == "gelu" and approx.get_config()["activation"] == "gelu_tanh"
+    assert activations.Gelu(approximate=True).name == "gelu_tanh"
+    with pytest.raises(TypeError, match="Gelu: expected approximate True or False, got 'tanh'"):
+        activations.Gelu(approximate="tanh")
 
 
 def test_softmax_rows_sum_to_one_and_match_formula():

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import netfit as nf
-from netfit import callbacks, cli, datasets, io, layers, losses, optimizers, utils
+from netfit import callbacks, cli, datasets, images, io, layers, losses, optimizers, utils
 from netfit.datasets import mnist, zipcode
 from netfit.datasets._idx import parse_idx
 from netfit.layers import (Activation, AveragePooling2D, Conv2D, Dense, Dropout,
@@ -735,6 +735,13 @@ CASES = [
     _case("zip-text-label", lambda c: zipcode.parse_zip_text(b"12 " + b"0 " * 256), ValueError,
           r"expected a digit 0..9 first in each row, got 12 in row 1"),
     _case("idx-junk", lambda c: parse_idx(b"junk"), ValueError, r"parse_idx: "),
+    # -- pictures and activations (issue 13, items 5 and 7) -------------------------------------------
+    _case("gelu-approximate-str", lambda c: nf.activations.Gelu(approximate="tanh"), TypeError,
+          r"Gelu: expected approximate True or False, got 'tanh'"),
+    _case("prepare-grey-centring", lambda c: images.prepare_grey(np.eye(8) * 255, (28, 28), centring="middle"),
+          ValueError, r"prepare_grey: expected centring 'mass' or 'box', got 'middle'"),
+    _case("prepare-grey-blank", lambda c: images.prepare_grey(np.full((28, 28), 7.0), (28, 28)), ValueError,
+          r"prepare_grey: no ink: the picture is blank .*draw the digit darker"),
 ]
 
 
@@ -811,6 +818,10 @@ def _cli_cases():
         ("summary-junk", lambda c: ["summary", c.junk], r"error: load_model: .*damaged or truncated"),
         ("export-junk", lambda c: ["export", c.blocker, c.tmp / "m.onnx"], r"error: load_model: .*not a netfit model file"),
         ("predict-missing-model", lambda c: ["predict", c.tmp / "missing.netfit", c.blocker], r"error: load_model: no such"),
+        ("predict-not-a-picture-model", lambda c: ["predict", c.saved, c.blocker],
+         r"error: predict: expected a model of grey images"),
+        ("train-out-and-no-save", lambda c: ["train", "--out", c.tmp / "m.netfit", "--no-save"],
+         r"error: train: give --out FILE or --no-save, not both"),
     ]
     return ([pytest.param(2, argv, match, id=name) for name, argv, match in usage]
             + [pytest.param(1, argv, match, id=name) for name, argv, match in library])
@@ -893,7 +904,21 @@ def _fine():
         fit(c, sample_weight=np.ones((N, 1), np.float32), class_weight={np.int64(2): 2, 7: 1.0})
         assert c.sparse.evaluate(X, Y, sample_weight=np.zeros(N))[0] == 0.0
 
-    return [weights_as_lists_columns_and_ints, epochs_0, initial_epoch_past_the_end, batch_larger_than_n, one_example, one_example_validation, lists,
+    def offset_inputs_through_a_first_normalization(c):
+        # 1.7e9 + k: no InputPrecisionWarning, as the Normalization standardises before the float32 cast.
+        import warnings
+        x = (1.7e9 + np.arange(12.0)).reshape(6, 2)
+        norm = layers.Normalization()
+        norm.adapt(x)
+        model = nf.Sequential([norm, Dense(3, activation="softmax")], seed=0)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model.fit(x, Y, verbose=0)
+            assert len(np.unique(model.predict(x)[:, 0])) == N
+
+    return [weights_as_lists_columns_and_ints, offset_inputs_through_a_first_normalization, epochs_0,
+            initial_epoch_past_the_end, batch_larger_than_n, one_example, one_example_validation, lists,
             integer_and_small_float_inputs, labels_as_column_and_integral_floats, predict_batch_larger_than_n,
             soft_targets, numpy_scalars_as_arguments]
 

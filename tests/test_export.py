@@ -112,3 +112,48 @@ def test_refusals(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install 'netfit\[onnx\]'"):
         to_onnx(zoo.lecture_mlp())
+
+
+@pytest.mark.parametrize("axis", [-1, None, (1, 2)])
+def test_normalization_first_and_inverted_last(axis):
+    from netfit.layers import Normalization
+    rng = np.random.default_rng(7)
+    x = rng.normal(3.0, 5.0, size=(40, 3, 4))
+    x[:, 0, 0] = 2.0                                            # a constant input: σ taken as 1, as netfit
+    norm = Normalization(axis=axis)
+    norm.adapt(x)
+    out = Normalization(mean=[10.0], variance=[4.0], invert=True)
+    model = nf.Sequential([norm, Flatten(), Dense(5, activation="tanh"), Dense(1), out], seed=0)
+    assert_same(model, x)
+    ops = [n.op_type for n in to_onnx(model).graph.node]
+    assert ops[:2] == ["Sub", "Div"] and ops[-3:-1] == ["Mul", "Add"]
+
+
+def test_sklearn_wrapper_with_standardize_exports():
+    sk = pytest.importorskip("netfit.sklearn")
+    rng = np.random.default_rng(0)
+    X = rng.normal(100.0, 20.0, size=(60, 3))
+    y = X @ [0.01, -0.02, 0.03]
+    reg = sk.NetRegressor(hidden_layer_sizes=(4,), epochs=3, random_state=0, standardize=True).fit(X, y)
+    proto = to_onnx(reg.model_)
+    np.testing.assert_allclose(run_onnx(proto, X), reg.model_.predict(X), rtol=0, atol=TOL)
+
+
+def test_normalization_in_double_keeps_timestamps_apart():
+    # 1.7e9 + k seconds: float32 input collapses them (spacing 128); input_dtype="float64" does not.
+    from netfit.layers import Normalization
+    x = (1.7e9 + np.arange(400.0)).reshape(-1, 1)
+    norm = Normalization()
+    norm.adapt(x)
+    model = nf.Sequential([norm, Dense(3, activation="tanh"), Dense(1)], seed=0)
+    model.build((1,))
+    proto = to_onnx(model, input_dtype="float64")
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": x})[0]
+    np.testing.assert_allclose(got, model.predict(x), rtol=0, atol=TOL)
+    assert len(np.unique(got)) == 400
+    with pytest.raises(ValueError, match="input_dtype='float64' needs an adapted Normalization"):
+        to_onnx(nf.Sequential([Dense(1, input_shape=(1,))]), input_dtype="float64")
+    with pytest.raises(ValueError, match="expected input_dtype 'float32' or 'float64', got 'int8'"):
+        to_onnx(model, input_dtype="int8")

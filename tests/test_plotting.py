@@ -122,8 +122,8 @@ def test_digits_accepts_vectors_channels_and_names():
     assert flat.axes[0].images[0].get_array().shape == (16, 16)
     assert flat.axes[0].get_title() == "True digit: 0"
     named = plot_digits(np.zeros((2, 8, 8, 1)), [0, 1], [1, 1], rows=1, cols=3, class_names=["cat", "dog"])
-    assert [ax.get_title() for ax in named.axes] == ["True digit: cat, Prediction: dog",
-                                                    "True digit: dog, Prediction: dog", ""]
+    assert [ax.get_title() for ax in named.axes] == ["True: cat\nPrediction: dog",      # not "True digit"
+                                                    "True: dog\nPrediction: dog", ""]
     with pytest.raises(ValueError, match=r"plot_digits: expected images of shape \(n, h, w\)"):
         plot_digits(np.zeros((3, 10)), [0, 1, 2])
     with pytest.raises(ValueError, match="expected a label for each of the 4 images"):

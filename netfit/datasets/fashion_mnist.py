@@ -74,4 +74,5 @@ SPEC = DatasetSpec(
     ),
     aliases=("fashion_mnist", "fashion-mnist"),
     loader=load_data,
+    class_names=class_names,
 )

@@ -23,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from ..config import dtype as _default_dtype
 from ..utils import check_array
 from .base import Layer
 
@@ -84,6 +85,17 @@ class Normalization(Layer):
     def is_adapted(self):
         """True once μ and σ² are known (from ``adapt`` or the constructor)."""
         return self.mean is not None
+
+    @property
+    def keeps_input_precision(self):
+        """True when, as a model's first layer, it takes raw inputs and standardises them in float64.
+
+        A float32 model then gives it float64 (or integer) batches uncast, and it writes
+        float32 only after (x − μ): inputs such as ``1.7e9 + np.arange(400.)`` keep their
+        400 distinct values instead of collapsing to ~4 in the cast (:mod:`netfit.precision`).
+        Keras casts first; netfit standardises first.
+        """
+        return self.mean is not None and not self.invert
 
     def adapt(self, data):
         """Compute μ and σ² (the population variance, ddof=0, as Keras) from ``data``.
@@ -159,6 +171,10 @@ class Normalization(Layer):
         self._cast = {}
         return input_shape
 
+    def attach(self, params=None, grads=None, dtype=None):
+        super().attach(params, grads, dtype)
+        self._dtype = np.dtype(params.dtype if params is not None else dtype or _default_dtype())
+
     def _params_for(self, dtype):
         """μ and σ (1 where σ ≤ ε) shaped to broadcast over a batch, in the computation's float type (cached)."""
         cached = self._cast.get(dtype)
@@ -180,6 +196,16 @@ class Normalization(Layer):
                               RuntimeWarning, stacklevel=3)
                 self._warned = True
             return x
+        dtype = getattr(self, "_dtype", None) or x.dtype
+        if x.dtype != dtype and not self.invert:
+            # Raw inputs wider than the model (float64, int64): centre in float64, then cast.
+            # np.subtract computes in float64 and writes float32; (x − μ) is small, so it survives.
+            mean64, _ = self._params_for(np.dtype(np.float64))
+            _, sd = self._params_for(dtype)
+            out = self.buffer("a", x.shape, dtype)
+            np.subtract(x, mean64, out=out, casting="same_kind")
+            out /= sd                                                  # a = (x − μ) / σ
+            return out
         mean, sd = self._params_for(x.dtype)
         out = self.buffer("a", x.shape, x.dtype)
         if self.invert:
