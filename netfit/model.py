@@ -12,6 +12,7 @@ it) and all gradients in one vector of the same layout, so the optimizer's
 step is a few vector operations whatever the depth of the net.
 """
 import contextlib
+import numbers
 
 import numpy as np
 
@@ -256,7 +257,8 @@ class Sequential:
         from .training import run_fit
         where = "Sequential.fit"
         check_flag(shuffle, where, "shuffle")
-        callbacks_mod.check_callbacks(callbacks, self, where)
+        callbacks_mod.check_callbacks(callbacks, self, where, validation=validation_data is not None or (
+            isinstance(validation_split, numbers.Real) and validation_split > 0))
         # Full-batch optimizers (netfit.lbfgs.LBFGS) drive their own loop, not the mini-batch one.
         fit_model = getattr(getattr(self, "optimizer", None), "fit_model", None)
         with self._unbuilt_if_refused():
@@ -286,26 +288,18 @@ class Sequential:
 
     def _evaluate_arrays(self, x, y, batch_size):
         n = x.shape[0]
-        totals = np.zeros(1 + len(self.metrics))
-        states = [None] * len(totals)      # metrics that are not example means (R²) merge batch statistics
+        total = 0.0
+        metrics = [metric.fresh() for _, metric in self.metrics]    # streamed: exact over all of x (metrics.py)
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             y_pred = self._forward(np.asarray(x[start:stop], self.dtype), False)
             yb = y[start:stop]
-            m = stop - start
-            totals[0] += self.loss.value(y_pred, yb, self.layers[-1]._z if self._fused else None) * m
-            for k, (_, fn) in enumerate(self.metrics, 1):
-                if hasattr(fn, "merge"):
-                    part = fn.partial(y_pred, yb)
-                    states[k] = part if states[k] is None else fn.merge(states[k], part)
-                else:
-                    totals[k] += fn(y_pred, yb) * m
-        totals /= n
-        for k, (_, fn) in enumerate(self.metrics, 1):
-            if states[k] is not None:
-                totals[k] = fn.result(states[k])
-        totals[0] += self.optimizer.penalty(self._theta)
-        return dict(zip(["loss"] + [name for name, _ in self.metrics], map(float, totals)))
+            total += self.loss.value(y_pred, yb, self.layers[-1]._z if self._fused else None) * (stop - start)
+            for metric in metrics:
+                metric.update_state(yb, y_pred)
+        values = {"loss": float(total / n + self.optimizer.penalty(self._theta))}
+        values.update((name, float(metric.result())) for (name, _), metric in zip(self.metrics, metrics))
+        return values
 
     def predict(self, x, batch_size=None, verbose=0):
         """Return the network's outputs f(x) for every row of x, computed in batches.

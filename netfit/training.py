@@ -129,8 +129,10 @@ class _Loop:
         order = rng.permutation(n) if shuffle else None
         for k, layer in enumerate(self.rng_layers):
             layer.rng = np.random.default_rng([model.seed, epoch, k + 1])
-        names = ["loss"] + [name for name, _ in model.metrics]
-        totals, seen = np.zeros(len(names)), 0
+        metrics = [metric for _, metric in model.metrics]
+        for metric in metrics:                     # each epoch's value is over all its predictions (metrics.py)
+            metric.reset_state()
+        total, seen = 0.0, 0
         want_batch_logs = len(cbs) > 1
         # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -143,10 +145,10 @@ class _Loop:
                     self._diverged(epoch, step, f"the loss became {loss}")
                     return None
                 m = stop - start
-                totals[0] += loss * m
-                for k, (_, fn) in enumerate(model.metrics, 1):
-                    totals[k] += fn(y_pred, yb) * m
+                total += loss * m
                 seen += m
+                for metric in metrics:
+                    metric.update_state(yb, y_pred)
                 model._backward(y_pred, yb)
                 np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
                 self.in_update = True
@@ -154,15 +156,17 @@ class _Loop:
                 self.in_update = False
                 self.steps_done += 1
                 if want_batch_logs:
-                    logs = dict(zip(names, map(float, totals / seen)))
+                    logs = _epoch_logs(model, total / seen)
                     for cb in cbs:
                         cb.on_train_batch_end(step, logs)
                 if self.interrupt.pending:             # Ctrl-C arrived during this step
                     raise KeyboardInterrupt
+                if model.stop_training:                # a callback stopped it mid-epoch (TerminateOnNaN), as Keras
+                    break
         if not np.isfinite(model._theta).all():             # the epoch's last step overflowed
             self._diverged(epoch, step, "the weights became non-finite")
             return None
-        return dict(zip(names, map(float, totals / seen)))
+        return _epoch_logs(model, total / seen)
 
     def _batch(self, order, start, stop):
         m = stop - start
@@ -193,6 +197,13 @@ class _Loop:
         """After Ctrl-C: undo a half-done optimizer step."""
         if self.in_update:
             self.model._theta[...] = self.model._theta_good
+
+
+def _epoch_logs(model, loss):
+    """The logs so far: the mean loss and each metric's value over every prediction of the epoch."""
+    logs = {"loss": float(loss)}
+    logs.update((name, float(metric.result())) for name, metric in model.metrics)
+    return logs
 
 
 def check_count(value, where, name):

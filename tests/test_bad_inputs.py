@@ -188,7 +188,9 @@ CASES = [
     _case("fit-unknown-keyword", lambda c: fit(c, epoch=3), TypeError, r"unexpected keyword argument 'epoch'"),
     _case("fit-checkpoint-unknown-field", lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(
         c.tmp / "m-{val_acc:.2f}.netfit")]), ValueError,
-          r"ModelCheckpoint: filepath .* names 'val_acc', which the logs will not have; use \{epoch\} and accuracy"),
+          r"ModelCheckpoint: expected each field of filepath .* to be epoch or one of the values fit will log "
+          r"\(loss, accuracy\), got 'val_acc'; it needs validation data: .* \(it is then logged as 'val_accuracy'\), "
+          r"or use 'accuracy'"),
     _case("fit-checkpoint-bad-format", lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(
         c.tmp / "m-{epoch:q}.netfit")]), ValueError, r"ModelCheckpoint: cannot fill in filepath"),
     _case("fit-checkpoint-unbalanced-brace", lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(

@@ -1,24 +1,31 @@
-"""Callbacks watch the training loop: history, progress bar, early stopping, checkpoints.
+"""The callback contract, History, LambdaCallback, and the checks every callback runs before the first step.
 
 The loop calls, in order: on_train_begin, then per epoch on_epoch_begin,
 on_train_batch_end after each step, on_epoch_end with the epoch's logs
 (loss, metrics, val_ metrics), and finally on_train_end. A callback stops
 training by setting ``model.stop_training = True``.
+
+Before any of that, :func:`check_callbacks` hands each callback the names the
+logs will hold (from the compiled metrics and whether validation data was
+given) through ``check_before_fit(model, logs)``, so that a monitor that will
+never be logged, or a file name that cannot be filled in, fails before the
+weights change, not after an epoch.
 """
-import math
+import difflib
 import numbers
-import os
-import string
-import sys
-import time
 
-import numpy as np
-
-from .utils import check_flag
+from .. import metrics as metrics_mod
 
 
 class Callback:
-    """Base class with empty hooks; ``self.model`` is set before training starts."""
+    """Base class with empty hooks; ``self.model`` is set before training starts.
+
+    ``adds_logs`` names the values the callback writes into each epoch's logs
+    (ReduceLROnPlateau adds "learning_rate"), so that callbacks after it may
+    monitor them.
+    """
+
+    adds_logs = ()
 
     def set_model(self, model):
         self.model = model
@@ -27,6 +34,13 @@ class Callback:
         """Training parameters: epochs, steps (per epoch), batch_size, samples."""
         self.params = params
 
+    def check_before_fit(self, model, logs):
+        """Raise a clear error now if this callback cannot work with ``model`` and these ``logs`` names.
+
+        Called by :meth:`netfit.Sequential.fit` (and L-BFGS) before anything
+        changes; ``logs`` is the tuple of names every epoch's logs will hold.
+        """
+
     def on_train_begin(self, logs=None): pass
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
@@ -34,11 +48,22 @@ class Callback:
     def on_train_batch_end(self, batch, logs=None): pass
 
 
-def check_callbacks(callbacks, model, where="Sequential.fit"):
+def logged_names(model, validation):
+    """The names every epoch's logs will hold: loss, each metric, and their ``val_`` forms with validation data."""
+    names = ["loss"] + [name for name, _ in getattr(model, "metrics", [])]
+    return tuple(names + [f"val_{name}" for name in names] if validation else names)
+
+
+def check_callbacks(callbacks, model, where="Sequential.fit", validation=False):
     """Refuse anything but a list of Callback objects, and let each check itself before training.
 
-    A callback may define ``check_before_fit(model)`` (ModelCheckpoint does: its
-    file name and folder) to fail before the model changes, not after an epoch.
+    Each callback's ``check_before_fit(model, logs)`` sees the names the logs
+    will hold by the time it runs: those of ``model``'s compiled metrics (with
+    ``val_`` forms when ``validation``), plus those the callbacks before it add.
+    A callback of the user's own that overrides ``on_epoch_end`` (or a
+    LambdaCallback with one) may write any name, so after one of those only the
+    names that certainly cannot appear (``val_`` ones without validation data)
+    are refused.
     """
     if callbacks is None:
         return
@@ -48,17 +73,101 @@ def check_callbacks(callbacks, model, where="Sequential.fit"):
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
+    if not getattr(model, "compiled", False):
+        return                                     # fit refuses an uncompiled model next, with the fix
+    logs = LogNames(logged_names(model, validation), validation)
     for cb in callbacks:
-        check = getattr(cb, "check_before_fit", None)
-        if check is not None:
-            check(model)
+        cb.check_before_fit(model, logs)
+        logs = LogNames(tuple(logs) + tuple(n for n in cb.adds_logs if n not in logs), validation,
+                        logs.open or _may_write_logs(cb))
+
+
+class LogNames(tuple):
+    """The names the logs will hold, with ``validation`` and ``open`` (a callback before may add any name)."""
+
+    def __new__(cls, names, validation=False, open=False):
+        self = super().__new__(cls, names)
+        self.validation, self.open = validation, open
+        return self
+
+
+def _may_write_logs(cb):
+    """True for callbacks whose on_epoch_end is the user's own code (it may add names to the logs)."""
+    if isinstance(cb, LambdaCallback):
+        return "on_epoch_end" in vars(cb)
+    hook = type(cb).on_epoch_end
+    return hook is not Callback.on_epoch_end and not type(cb).__module__.startswith("netfit.")
+
+
+def check_logged(where, what, name, logs):
+    """Raise a ValueError naming the fix unless ``name`` will be among the ``logs`` names.
+
+    The fix: validation data for a ``val_`` name, the current name for a Keras 2
+    one (``acc`` → ``accuracy``, ``val_acc`` → ``val_accuracy``), ``compile(metrics=[...])``
+    for a metric not compiled, else the closest logged name (difflib).
+    """
+    if name in logs:
+        return
+    base = name[4:] if name.startswith("val_") else name
+    if logs.open and not (name.startswith("val_") and not logs.validation):
+        return                                     # a callback before this one may write it
+    listing = ", ".join(logs)
+    prefix = "val_" if name.startswith("val_") else ""
+    alias = metrics_mod.SAME.get(base) or next((k for k, v in metrics_mod.SAME.items() if v == base), None)
+    logged = alias if alias is not None and alias in logs else base if base in logs else None
+    if prefix and not logs.validation and logged is not None:
+        hint = (f"; it needs validation data: pass validation_data=(x_val, y_val) or validation_split=0.2 to fit"
+                f"{f' (it is then logged as {prefix + logged!r})' if logged != base else ''}, or use {logged!r}")
+    elif alias is not None and prefix + alias in logs:
+        hint = (f"; did you mean {prefix + alias!r}? (this model logs {base!r} under that name"
+                f"{', Keras 2 called it acc' if base == 'acc' else ''})")
+    elif base in metrics_mod.names():
+        need = " and pass validation data" if prefix and not logs.validation else ""
+        hint = f"; compile with metrics=[{base!r}]{need} to log it"
+    else:
+        close = difflib.get_close_matches(name, list(logs), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"{where}: expected {what} one of the values fit will log ({listing}), got {name!r}{hint}.")
+
+
+def check_mode(mode, monitor, where):
+    """Check ``mode`` and ``monitor`` at construction; the direction is settled by :func:`better`."""
+    if not isinstance(monitor, str):
+        raise TypeError(f"{where}: expected monitor the name of a logged value, e.g. 'val_loss', got {monitor!r}.")
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{where}: expected mode 'auto', 'min' or 'max', got {mode!r}.")
+    return mode
+
+
+def better(mode, monitor, model=None):
+    """``improved(new, best, delta)`` for ``mode``; "auto" asks the compiled metric which way is better.
+
+    A loss gets smaller; a compiled metric says its own direction
+    (:attr:`netfit.metrics.Metric.direction`: accuracy, AUC, precision, recall,
+    R² up; MSE, MAE down); any other name is "max" when it holds "acc" or ends in
+    "r2" (Keras 2's rule), else "min".
+    """
+    if mode == "auto":
+        base = monitor[4:] if monitor.startswith("val_") else monitor
+        compiled = dict(getattr(model, "metrics", []) if model is not None else [])
+        if base.endswith("loss"):
+            mode = "min"
+        elif base in compiled:
+            mode = compiled[base].direction
+        else:
+            mode = "max" if ("acc" in monitor or monitor.endswith("r2")) else "min"
+    return (lambda new, best, delta: new < best - delta) if mode == "min" else \
+           (lambda new, best, delta: new > best + delta)
 
 
 class History(Callback):
     """Record each epoch's logs: ``history.history["loss"][k]`` is epoch k's mean loss.
 
     ``interrupted`` is True when Ctrl-C ended training, and ``stop_reason`` says
-    why training stopped early (None when it ran all epochs).
+    why training stopped early (None when it ran all epochs). It runs before the
+    user's callbacks (so a checkpoint saved at an epoch's end holds that
+    epoch); a callback that adds a value to the logs records it here with
+    :meth:`record` (Keras runs History last instead).
     """
 
     def __init__(self):
@@ -70,6 +179,12 @@ class History(Callback):
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
+
+    def record(self, key, value):
+        """Add ``key``'s value for the epoch just recorded, once (for values callbacks add after History ran)."""
+        values = self.history.setdefault(key, [])
+        if len(values) < len(self.epoch):
+            values.append(value)
 
 
 class LambdaCallback(Callback):
@@ -86,196 +201,17 @@ class LambdaCallback(Callback):
                 setattr(self, hook, fn)
 
 
-def _improved(mode, monitor, where="callback"):
-    if not isinstance(monitor, str):
-        raise TypeError(f"{where}: expected monitor the name of a logged value, e.g. 'val_loss', got {monitor!r}.")
-    if mode == "auto":
-        mode = "max" if ("acc" in monitor or monitor.endswith("r2")) else "min"
-    if mode not in ("min", "max"):
-        raise ValueError(f"{where}: expected mode 'auto', 'min' or 'max', got {mode!r}.")
-    return (lambda new, best, delta: new < best - delta) if mode == "min" else \
-           (lambda new, best, delta: new > best + delta)
-
-
-class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
-
-    ESL §11.5.1 calls this the implicit regularisation of stopping early, with a
-    validation set choosing when. ``restore_best_weights`` puts back the weights
-    of the best epoch at the end.
-    """
-
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
-                 restore_best_weights=False, verbose=0):
-        where = "EarlyStopping"
-        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not math.isfinite(min_delta):
-            raise ValueError(f"{where}: expected min_delta a finite number, got {min_delta!r}.")
-        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
-            raise ValueError(f"{where}: expected patience a non-negative integer (epochs), got {patience!r}.")
-        check_flag(restore_best_weights, where, "restore_best_weights")
-        self._better = _improved(mode, monitor, where)
-        self.monitor, self.min_delta, self.patience = monitor, abs(float(min_delta)), int(patience)
-        self.restore_best_weights, self.verbose = bool(restore_best_weights), verbose
-        self.stopped_epoch, self.best_epoch = None, None
-
-    def on_train_begin(self, logs=None):
-        self.wait, self.best, self.best_weights = 0, None, None
-        self.stopped_epoch, self.best_epoch = None, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None:
-            raise ValueError(f"EarlyStopping: monitor {self.monitor!r} is not among the logs "
-                             f"{sorted(logs or {})}; pass validation data or monitor 'loss'.")
-        if self.best is None or self._better(value, self.best, self.min_delta):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            if self.restore_best_weights:
-                self.best_weights = self.model.get_weights()
-            return
-        self.wait += 1
-        if self.wait >= self.patience:                # Keras: stop after `patience` epochs without progress
-            self.stopped_epoch = epoch
-            self.model.stop_training = True
-            self.model.history.stop_reason = f"EarlyStopping: {self.monitor} did not improve for {self.wait} epochs"
-
-    def on_train_end(self, logs=None):
-        if self.restore_best_weights and self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
-            if self.verbose:
-                print(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1}.")
-
-
-class ModelCheckpoint(Callback):
-    """Save the model after each epoch (or only when ``monitor`` improves).
-
-    ``filepath`` may hold fields of the logs, e.g. ``"model-{epoch:02d}-{val_loss:.3f}.netfit"``.
-    Saving is atomic (:func:`netfit.io.save_model`): a crash mid-save keeps the previous file.
-    """
-
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0):
-        where = "ModelCheckpoint"
-        if not isinstance(filepath, (str, os.PathLike)):
-            raise TypeError(f"{where}: expected filepath a str or os.PathLike, got {type(filepath).__name__}.")
-        filepath = os.fspath(filepath)
-        if not isinstance(filepath, str) or not filepath:
-            raise TypeError(f"{where}: expected filepath a non-empty str, got {filepath!r}.")
-        check_flag(save_best_only, where, "save_best_only")
-        self._better = _improved(mode, monitor, where)
-        self.filepath, self.monitor = filepath, monitor
-        self.save_best_only, self.verbose = bool(save_best_only), verbose
-        self.best = None
-
-    def check_before_fit(self, model):
-        """Refuse a bad file name or an unwritable folder now, not after the first epoch.
-
-        :meth:`netfit.Sequential.fit` calls this before it changes anything.
-        """
-        names = ["loss"] + [name for name, _ in getattr(model, "metrics", [])]
-        known = {"epoch", *names, *(f"val_{n}" for n in names)}
-        try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(self.filepath) if f is not None}
-        except ValueError as exc:
-            raise ValueError(f"ModelCheckpoint: cannot read filepath {self.filepath!r} as a template ({exc}); "
-                             f"double braces {{{{ }}}} to write them literally.") from None
-        unknown = sorted(f for f in fields if f.split(".")[0].split("[")[0] not in known)
-        if unknown:
-            raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} names {', '.join(map(repr, unknown))}, "
-                             f"which the logs will not have; use {{epoch}} and {', '.join(sorted(known - {'epoch'}))}.")
-        from .io import check_writable
-        check_writable(self._format(0, {name: 0.0 for name in known - {"epoch"}}), "ModelCheckpoint")
-
-    def _format(self, epoch, logs):
-        try:
-            return self.filepath.format(epoch=epoch + 1, **logs)
-        except KeyError as exc:
-            raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} names {exc}, which is not among the "
-                             f"logs {sorted(logs)}; pass validation data or remove it.") from None
-        except (ValueError, IndexError, AttributeError) as exc:
-            raise ValueError(f"ModelCheckpoint: cannot fill in filepath {self.filepath!r} ({exc}).") from None
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        if self.save_best_only:
-            value = logs.get(self.monitor)
-            if value is None:
-                raise ValueError(f"ModelCheckpoint: monitor {self.monitor!r} is not among the logs {sorted(logs)}.")
-            if self.best is not None and not self._better(value, self.best, 0.0):
-                return
-            self.best = value
-        path = self._format(epoch, logs)
-        self.model.save(path, _epoch=epoch + 1)
-        if self.verbose:
-            print(f"ModelCheckpoint: saved {path}")
-
-
-class ProgressBar(Callback):
-    """Keras-style progress: a redrawn bar on a terminal, one line per epoch elsewhere.
-
-    verbose=1 draws ``123/1875 [====>.....] - ETA: 3s - loss: 0.2311 - accuracy: 0.9312``;
-    when the stream is not a terminal (a log file, CI) only the finished line of
-    each epoch is written. verbose=2 writes one line per epoch.
-    """
-
-    width = 30
-
-    def __init__(self, verbose=1, stream=None, interval=0.1):
-        if verbose not in (1, 2):                  # True counts as 1, as in Keras
-            raise ValueError(f"ProgressBar: expected verbose 1 (a bar) or 2 (a line per epoch), got {verbose!r}.")
-        if stream is not None and not callable(getattr(stream, "write", None)):
-            raise TypeError(f"ProgressBar: expected stream a file-like object with write(), "
-                            f"got {type(stream).__name__}.")
-        if isinstance(interval, bool) or not isinstance(interval, numbers.Real) or not interval >= 0:
-            raise ValueError(f"ProgressBar: expected interval a non-negative number of seconds, got {interval!r}.")
-        self.verbose, self.stream, self.interval = verbose, stream, interval
-
-    def on_train_begin(self, logs=None):
-        self.out = self.stream or sys.stdout
-        self.tty = self.verbose == 1 and hasattr(self.out, "isatty") and self.out.isatty()
-        self.epochs, self.steps = self.params["epochs"], self.params["steps"]
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.out.write(f"Epoch {epoch + 1}/{self.epochs}\n")
-        self.start = self.last_draw = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if not self.tty:
-            return
-        now = time.perf_counter()
-        if now - self.last_draw < self.interval and batch + 1 < self.steps:
-            return
-        self.last_draw = now
-        done = batch + 1
-        eta = (now - self.start) / done * (self.steps - done)
-        self.out.write(f"\r{self._bar(done)} - ETA: {_duration(eta)}{_format_logs(logs)}")
-        self.out.flush()
-
-    def on_epoch_end(self, epoch, logs=None):
-        elapsed = time.perf_counter() - self.start
-        per_step = elapsed / max(self.steps, 1)
-        step_time = f"{per_step * 1e3:.0f}ms" if per_step >= 1e-3 else f"{per_step * 1e6:.0f}us"
-        timing = f"{_duration(elapsed)} {step_time}/step"
-        if self.verbose == 2:
-            self.out.write(f"{self.steps}/{self.steps} - {timing}{_format_logs(logs)}\n")
-        else:
-            redraw = "\r" if self.tty else ""
-            self.out.write(f"{redraw}{self._bar(self.steps)} - {timing}{_format_logs(logs)}\n")
-        self.out.flush()
-
-    def _bar(self, done):
-        digits = len(str(self.steps))
-        filled = int(self.width * done / max(self.steps, 1))
-        bar = "=" * filled + (">" if filled < self.width else "") + "." * (self.width - filled - 1)
-        return f"{done:>{digits}}/{self.steps} [{bar[:self.width]}]"
-
-
-def _format_logs(logs):
-    return "".join(f" - {k}: {v:.4f}" for k, v in (logs or {}).items()
-                   if isinstance(v, (float, np.floating)) and math.isfinite(v))
-
-
-def _duration(seconds):
-    if seconds >= 3600:
-        return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
-    if seconds >= 60:
-        return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
-    return f"{seconds:.0f}s" if seconds >= 1 else f"{seconds * 1e3:.0f}ms"
+def check_number(value, where, name, low=None, high=None, integer=False, open_low=False):
+    """Return ``value`` (a real, or an integer when ``integer``) within [low, high], or raise a ValueError."""
+    kind = numbers.Integral if integer else numbers.Real
+    ok = not isinstance(value, bool) and isinstance(value, kind) and value == value and abs(value) != float("inf")
+    if ok and low is not None:
+        ok = value > low if open_low else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        what = "an integer" if integer else "a finite number"
+        bounds = (f" > {low}" if open_low else f" >= {low}") if low is not None else ""
+        bounds += f" and <= {high}" if high is not None else ""
+        raise ValueError(f"{where}: expected {name} {what}{bounds}, got {value!r}.")
+    return int(value) if integer else float(value)
