@@ -32,7 +32,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     steps = math.ceil(n / batch_size)
 
     history = callbacks_mod.History()
-    params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}
+    params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n, "initial_epoch": initial_epoch}
     cbs = [history] + ([callbacks_mod.ProgressBar(verbose)] if verbose else []) + list(callbacks or [])
     for cb in cbs:                            # their types were checked by Sequential.fit
         cb.set_model(model)

@@ -12,6 +12,7 @@ never be logged, or a file name that cannot be filled in, fails before the
 weights change, not after an epoch.
 """
 import difflib
+import math
 import numbers
 
 from .. import metrics as metrics_mod
@@ -201,17 +202,10 @@ class LambdaCallback(Callback):
                 setattr(self, hook, fn)
 
 
-def check_number(value, where, name, low=None, high=None, integer=False, open_low=False):
-    """Return ``value`` (a real, or an integer when ``integer``) within [low, high], or raise a ValueError."""
+def check_number(value, where, name, integer=False):
+    """Return ``value`` as a float (or an int when ``integer``) that is finite and >= 0, or raise a ValueError."""
     kind = numbers.Integral if integer else numbers.Real
-    ok = not isinstance(value, bool) and isinstance(value, kind) and value == value and abs(value) != float("inf")
-    if ok and low is not None:
-        ok = value > low if open_low else value >= low
-    if ok and high is not None:
-        ok = value <= high
-    if not ok:
-        what = "an integer" if integer else "a finite number"
-        bounds = (f" > {low}" if open_low else f" >= {low}") if low is not None else ""
-        bounds += f" and <= {high}" if high is not None else ""
-        raise ValueError(f"{where}: expected {name} {what}{bounds}, got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, kind) or not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{where}: expected {name} a non-negative {'integer' if integer else 'finite number'}, "
+                         f"got {value!r}.")
     return int(value) if integer else float(value)

@@ -57,14 +57,14 @@ class ReduceLROnPlateau(Callback):
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
                  cooldown=0, min_lr=0.0):
         where = "ReduceLROnPlateau"
-        if isinstance(factor, numbers.Real) and not isinstance(factor, bool) and factor >= 1.0:
-            raise ValueError(f"{where}: expected factor a number in (0, 1), got {factor!r}; a factor >= 1 would not "
-                             f"reduce the learning rate.")
-        self.factor = check_number(factor, where, "factor", low=0.0, high=1.0, open_low=True)
-        self.patience = check_number(patience, where, "patience", low=0, integer=True)
-        self.cooldown = check_number(cooldown, where, "cooldown", low=0, integer=True)
-        self.min_delta = check_number(min_delta, where, "min_delta", low=0.0)
-        self.min_lr = check_number(min_lr, where, "min_lr", low=0.0)
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
+            raise ValueError(f"{where}: expected factor a number in (0, 1), got {factor!r}; γ is multiplied by it "
+                             f"on a plateau, e.g. factor=0.1.")
+        self.factor = float(factor)
+        self.patience = check_number(patience, where, "patience", integer=True)
+        self.cooldown = check_number(cooldown, where, "cooldown", integer=True)
+        self.min_delta = check_number(min_delta, where, "min_delta")
+        self.min_lr = check_number(min_lr, where, "min_lr")
         self.mode = check_mode(mode, monitor, where)
         self.monitor, self.verbose = monitor, verbose
         self._better = better(self.mode, monitor)
@@ -130,13 +130,26 @@ class LearningRateScheduler(Callback):
             raise TypeError("LearningRateScheduler: expected schedule to take (epoch, lr) or (epoch), got a "
                             "function that takes no positional argument; e.g. lambda epoch, lr: lr * 0.9.")
 
-    def on_epoch_begin(self, epoch, logs=None):
-        optimizer = self.model.optimizer
-        lr = self.schedule(epoch, float(optimizer.learning_rate)) if self._takes_lr else self.schedule(epoch)
+    def on_train_begin(self, logs=None):
+        # The first epoch's rate is asked for now, so that a bad one stops fit before it replaces the history.
+        params = getattr(self, "params", {})
+        first = params.get("initial_epoch", 0)
+        self._first = (first, self._rate(first)) if params.get("epochs", first + 1) > first else None
+
+    def _rate(self, epoch):
+        lr = float(self.model.optimizer.learning_rate)
+        lr = self.schedule(epoch, lr) if self._takes_lr else self.schedule(epoch)
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (math.isfinite(lr) and lr > 0):
             raise ValueError(f"LearningRateScheduler: expected schedule({epoch}, lr) to return a positive finite "
                              f"number, got {lr!r}; training stopped before epoch {epoch + 1}.")
-        optimizer.learning_rate = float(lr)
+        return float(lr)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        first = getattr(self, "_first", None)
+        lr = first[1] if first is not None and first[0] == epoch else self._rate(epoch)
+        self._first = None
+        optimizer = self.model.optimizer
+        optimizer.learning_rate = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr):g}.")
 
