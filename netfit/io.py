@@ -71,7 +71,7 @@ def save_model(model, path, epoch=None, metadata=None):
     >>> load_model(path).metadata
     {'note': 'untrained'}
     """
-    from . import __version__, optimizers
+    from . import __version__, metrics as metrics_mod, optimizers
     from .model import Sequential
     if not isinstance(model, Sequential):
         raise TypeError(f"save_model: expected a netfit Sequential model, got {type(model).__name__}.")
@@ -91,7 +91,8 @@ def save_model(model, path, epoch=None, metadata=None):
     arrays = {f"weight_{k}": w for k, w in enumerate(model.get_weights())}
     compile_config = None
     if model.compiled:
-        compile_config = {"loss": model.loss.name, "metrics": [name for name, _ in model.metrics],
+        compile_config = {"loss": model.loss.name,
+                          "metrics": [metrics_mod.serialize(name, m, model.loss) for name, m in model.metrics],
                           "optimizer": optimizers.serialize(model.optimizer)}
         arrays.update({f"opt_{name}": np.asarray(value) for name, value in model.optimizer.get_state().items()})
     history = model.history

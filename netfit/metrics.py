@@ -120,6 +120,10 @@ class Metric:
     def result(self):
         raise NotImplementedError
 
+    def get_config(self):
+        """The constructor's arguments, for saving (``type(m)(**m.get_config())`` rebuilds ``m``)."""
+        return {"name": self.name}
+
     def fresh(self):
         """A copy with the same settings and an empty state (``evaluate`` streams into one)."""
         other = copy.copy(self)
@@ -178,6 +182,9 @@ class BinaryAccuracy(Mean):
     def _hits(self, y_true, y_pred):
         return ((_rows(y_pred) > self.threshold) == (_rows(y_true) > 0.5)).mean(axis=1)
 
+    def get_config(self):
+        return {"name": self.name, "threshold": self.threshold}
+
 
 class TopKCategoricalAccuracy(Mean):
     """Fraction of rows whose target class is among the k largest outputs.
@@ -200,6 +207,9 @@ class TopKCategoricalAccuracy(Mean):
     def _hits(self, y_true, y_pred):
         target = y_pred[np.arange(len(y_pred)), _labels(y_true, y_pred)]
         return (y_pred > target[:, None]).sum(axis=1) < self.k
+
+    def get_config(self):
+        return {"k": self.k, "name": self.name}
 
 
 def _check_threshold(value, where):
@@ -242,6 +252,9 @@ class _Confusion(Metric):
 
     def reset_state(self):
         self.tp = self.fp = self.fn = 0.0
+
+    def get_config(self):
+        return {"thresholds": self.threshold, "class_id": self.class_id, "name": self.name}
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         truth, f, w = _binary_entries(y_true, y_pred, sample_weight, self.name, self.class_id)
@@ -310,6 +323,9 @@ class AUC(Metric):
         inner = [(i + 1) * 1.0 / (self.num_thresholds - 1) for i in range(self.num_thresholds - 2)]
         self.thresholds = np.array([0.0 - 1e-7] + inner + [1.0 + 1e-7])
         super().__init__(name)
+
+    def get_config(self):
+        return {"num_thresholds": self.num_thresholds, "name": self.name}
 
     def reset_state(self):
         self.positives = np.zeros(self.num_thresholds)
@@ -412,6 +428,7 @@ _TABLE = {
     "recall": lambda name: Recall(name=name),
     "auc": lambda name: AUC(name=name),
 }
+_CLASSES = {cls.__name__: cls for cls in (BinaryAccuracy, TopKCategoricalAccuracy, Precision, Recall, AUC, R2Score)}
 # Names that log the same quantity (for the callbacks' suggestions): Keras 2's "acc" is "accuracy".
 SAME = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae", "r2_score": "r2"}
 
@@ -437,6 +454,14 @@ def get(identifier, loss):
     """
     if isinstance(identifier, Metric):
         return identifier.name, identifier
+    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:    # as saved by serialize
+        config = identifier.get("config", {})
+        try:
+            metric = _CLASSES[identifier["class_name"]](**(config if isinstance(config, dict) else {"": config}))
+        except TypeError as exc:
+            raise ValueError(f"compile: expected the config of metric {identifier['class_name']} to hold its "
+                             f"arguments, got {config!r} ({exc}).") from None
+        return metric.name, metric
     if identifier in ("accuracy", "acc"):
         kind = _ACCURACY_FOR_LOSS.get(loss.name)
         if kind is None:
@@ -449,6 +474,21 @@ def get(identifier, loss):
                      f"or a netfit.metrics.Metric object.")
 
 
+def serialize(name, metric, loss):
+    """``name`` when :func:`get` rebuilds the same metric from it, else ``{"class_name", "config"}`` (for saving)."""
+    try:
+        default = get(name, loss)[1]
+    except ValueError:
+        default = None
+    if default is not None and type(default) is type(metric) and (
+            type(metric) is Mean or default.get_config() == metric.get_config()):
+        return name
+    if type(metric).__name__ not in _CLASSES:
+        raise ValueError(f"save_model: cannot save the metric {metric!r} of class {type(metric).__name__}; "
+                         f"compile with a metric name or a netfit.metrics class.")
+    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+
+
 def result_of(metric, y_true, y_pred, sample_weight=None):
     """The metric's value on one array pair, leaving ``metric``'s own state alone."""
     fresh = metric.fresh()
@@ -457,5 +497,5 @@ def result_of(metric, y_true, y_pred, sample_weight=None):
 
 
 __all__ = ["Metric", "Mean", "BinaryAccuracy", "TopKCategoricalAccuracy", "Precision", "Recall", "AUC", "R2Score",
-           "get", "names", "result_of", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy",
+           "get", "names", "serialize", "result_of", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy",
            "mean_squared_error", "mean_absolute_error", "r2_score"]

@@ -188,3 +188,21 @@ def test_registry_and_metric_objects():
     mine.update_state(np.array([0, 1]), np.array([0.2, 0.9]))
     copy = mine.fresh()
     assert copy.num_thresholds == 50 and copy.result() == 0.0 and mine.result() == 1.0
+
+
+def test_metric_objects_save_and_load_with_their_settings(tmp_path):
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(50, 3)), rng.integers(0, 4, 50)
+    model = nf.Sequential([Dense(4, activation="softmax", input_shape=(3,))], seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy",
+                  metrics=["accuracy", "auc", metrics.AUC(num_thresholds=50, name="auc50"),
+                           metrics.TopKCategoricalAccuracy(k=2, name="top2"), metrics.Recall(class_id=1)])
+    model.fit(x, y, epochs=2, verbose=0)
+    model.save(tmp_path / "m.netfit")
+    loaded = nf.load_model(tmp_path / "m.netfit")
+    assert [name for name, _ in loaded.metrics] == ["accuracy", "auc", "auc50", "top2", "recall"]
+    assert loaded.metrics[2][1].num_thresholds == 50 and loaded.metrics[3][1].k == 2
+    assert loaded.metrics[4][1].class_id == 1
+    assert loaded.evaluate(x, y, return_dict=True) == model.evaluate(x, y, return_dict=True)
+    with pytest.raises(ValueError, match=r"compile: expected the config of metric AUC to hold its arguments"):
+        metrics.get({"class_name": "AUC", "config": {"bins": 3}}, None)
