@@ -14,6 +14,7 @@ weights change, not after an epoch.
 import difflib
 import math
 import numbers
+import os
 
 from .. import metrics as metrics_mod
 
@@ -209,3 +210,13 @@ def check_number(value, where, name, integer=False):
         raise ValueError(f"{where}: expected {name} a non-negative {'integer' if integer else 'finite number'}, "
                          f"got {value!r}.")
     return int(value) if integer else float(value)
+
+
+def check_file_name(value, where, name):
+    """Return ``value`` (a str or os.PathLike) as a non-empty str, or raise a TypeError naming ``name``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{where}: expected {name} a str or os.PathLike, got {type(value).__name__}.")
+    value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{where}: expected {name} a non-empty str, got {value!r}.")
+    return value

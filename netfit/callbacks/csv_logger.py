@@ -3,7 +3,7 @@ import csv
 import os
 
 from ..utils import check_flag
-from .base import Callback
+from .base import Callback, check_file_name
 
 
 class CSVLogger(Callback):
@@ -24,11 +24,7 @@ class CSVLogger(Callback):
 
     def __init__(self, filename, separator=",", append=False):
         where = "CSVLogger"
-        if not isinstance(filename, (str, os.PathLike)):
-            raise TypeError(f"{where}: expected filename a str or os.PathLike, got {type(filename).__name__}.")
-        filename = os.fspath(filename)
-        if not isinstance(filename, str) or not filename:
-            raise TypeError(f"{where}: expected filename a non-empty str, got {filename!r}.")
+        filename = check_file_name(filename, where, "filename")
         if not isinstance(separator, str) or len(separator) != 1 or separator in "\r\n\"":
             raise ValueError(f"{where}: expected separator one character such as ',' or ';' (not a quote or a "
                              f"line break), got {separator!r}.")

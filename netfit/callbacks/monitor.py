@@ -1,11 +1,10 @@
 """Callbacks that watch a logged value: EarlyStopping, ModelCheckpoint, TerminateOnNaN."""
 import math
 import numbers
-import os
 import string
 
 from ..utils import check_flag
-from .base import Callback, better, check_logged, check_mode
+from .base import Callback, better, check_file_name, check_logged, check_mode
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
@@ -70,11 +69,7 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0):
         where = "ModelCheckpoint"
-        if not isinstance(filepath, (str, os.PathLike)):
-            raise TypeError(f"{where}: expected filepath a str or os.PathLike, got {type(filepath).__name__}.")
-        filepath = os.fspath(filepath)
-        if not isinstance(filepath, str) or not filepath:
-            raise TypeError(f"{where}: expected filepath a non-empty str, got {filepath!r}.")
+        filepath = check_file_name(filepath, where, "filepath")
         check_flag(save_best_only, where, "save_best_only")
         self.mode = check_mode(mode, monitor, where)
         self._better = better(self.mode, monitor)
