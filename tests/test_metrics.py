@@ -178,6 +178,11 @@ def test_registry_and_metric_objects():
         assert isinstance(metric, metrics.Metric) and log_name == ("accuracy" if name == "acc" else name)
         assert metric.direction == ("min" if name in ("mse", "mae", "mean_squared_error", "mean_absolute_error")
                                     else "max")
+    for cls in (metrics.CategoricalAccuracy, metrics.SparseCategoricalAccuracy, metrics.BinaryAccuracy,
+                metrics.TopKCategoricalAccuracy, metrics.SparseTopKCategoricalAccuracy, metrics.Precision,
+                metrics.Recall, metrics.AUC, metrics.MeanSquaredError, metrics.MeanAbsoluteError, metrics.R2Score):
+        metric = cls()                                               # Keras's class names and default names
+        assert metrics.get(metric.name, loss)[1].get_config() == metric.get_config()
     a, b = metrics.get("auc", loss)[1], metrics.get("auc", loss)[1]
     assert a is not b                                                # a new state for every compile
     mine = metrics.AUC(num_thresholds=50, name="auc50")

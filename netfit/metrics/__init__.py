@@ -26,36 +26,34 @@ One concept per module: base.py (the contract, the weighted mean), accuracy.py,
 confusion.py (precision, recall, AUC), regression.py (MSE, MAE, R²); this file
 holds the registry and its one ``get``.
 """
-from .accuracy import (BinaryAccuracy, TopKCategoricalAccuracy, _categorical_hits, _sparse_hits, binary_accuracy,
-                       categorical_accuracy, sparse_categorical_accuracy)
+from .accuracy import (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+                       TopKCategoricalAccuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy)
 from .base import Mean, Metric
 from .confusion import AUC, Precision, Recall
-from .regression import R2Score, _absolute_errors, _squared_errors, mean_absolute_error, mean_squared_error, r2_score
-
-
-def _mean(fn, direction="max"):
-    return lambda name: Mean(fn, name, direction)
-
+from .regression import (MeanAbsoluteError, MeanSquaredError, R2Score, mean_absolute_error, mean_squared_error,
+                         r2_score)
 
 _ACCURACY_FOR_LOSS = {
     "categorical_crossentropy": "categorical_accuracy",
     "sparse_categorical_crossentropy": "sparse_categorical_accuracy",
     "binary_crossentropy": "binary_accuracy",
 }
-_TABLE = {
-    "mse": _mean(_squared_errors, "min"), "mean_squared_error": _mean(_squared_errors, "min"),
-    "mae": _mean(_absolute_errors, "min"), "mean_absolute_error": _mean(_absolute_errors, "min"),
+_CLASSES = {cls.__name__: cls for cls in (
+    CategoricalAccuracy, SparseCategoricalAccuracy, BinaryAccuracy, TopKCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy, Precision, Recall, AUC, MeanSquaredError, MeanAbsoluteError, R2Score)}
+_TABLE = {  # name -> class; the metric is logged under the name as written
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
     "r2": R2Score, "r2_score": R2Score,
-    "categorical_accuracy": _mean(_categorical_hits),
-    "sparse_categorical_accuracy": _mean(_sparse_hits),
-    "binary_accuracy": lambda name: BinaryAccuracy(name),
-    "top_k_categorical_accuracy": lambda name: TopKCategoricalAccuracy(name=name),
-    "sparse_top_k_categorical_accuracy": lambda name: TopKCategoricalAccuracy(name=name),
-    "precision": lambda name: Precision(name=name),
-    "recall": lambda name: Recall(name=name),
-    "auc": lambda name: AUC(name=name),
+    "categorical_accuracy": CategoricalAccuracy,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "binary_accuracy": BinaryAccuracy,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+    "precision": Precision,
+    "recall": Recall,
+    "auc": AUC,
 }
-_CLASSES = {cls.__name__: cls for cls in (BinaryAccuracy, TopKCategoricalAccuracy, Precision, Recall, AUC, R2Score)}
 # Names that log the same quantity (for the callbacks' suggestions): Keras 2's "acc" is "accuracy".
 SAME = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae", "r2_score": "r2"}
 
@@ -94,9 +92,9 @@ def get(identifier, loss):
         if kind is None:
             raise ValueError(f"compile: metric 'accuracy' needs a classification loss, got loss "
                              f"{loss.name!r}; use metrics=['mae'] or ['mse'] for regression.")
-        return "accuracy", _TABLE[kind]("accuracy")
+        return "accuracy", _TABLE[kind](name="accuracy")
     if isinstance(identifier, str) and identifier in _TABLE:
-        return identifier, _TABLE[identifier](identifier)
+        return identifier, _TABLE[identifier](name=identifier)
     raise ValueError(f"compile: unknown metric {identifier!r}; supported: {', '.join(names())}, "
                      f"or a netfit.metrics.Metric object.")
 
@@ -107,8 +105,7 @@ def serialize(name, metric, loss):
         default = get(name, loss)[1]
     except ValueError:
         default = None
-    if default is not None and type(default) is type(metric) and (
-            type(metric) is Mean or default.get_config() == metric.get_config()):
+    if default is not None and type(default) is type(metric) and default.get_config() == metric.get_config():
         return name
     if type(metric).__name__ not in _CLASSES:
         raise ValueError(f"save_model: cannot save the metric {metric!r} of class {type(metric).__name__}; "
@@ -123,6 +120,8 @@ def result_of(metric, y_true, y_pred, sample_weight=None):
     return fresh.result()
 
 
-__all__ = ["Metric", "Mean", "BinaryAccuracy", "TopKCategoricalAccuracy", "Precision", "Recall", "AUC", "R2Score",
-           "get", "names", "serialize", "result_of", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy",
-           "mean_squared_error", "mean_absolute_error", "r2_score"]
+__all__ = ["Metric", "Mean", "CategoricalAccuracy", "SparseCategoricalAccuracy", "BinaryAccuracy",
+           "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "Precision", "Recall", "AUC",
+           "MeanSquaredError", "MeanAbsoluteError", "R2Score", "get", "names", "serialize", "result_of",
+           "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy", "mean_squared_error",
+           "mean_absolute_error", "r2_score"]

@@ -69,3 +69,24 @@ class TopKCategoricalAccuracy(Mean):
 
     def get_config(self):
         return {"k": self.k, "name": self.name}
+
+
+class CategoricalAccuracy(Mean):
+    """Fraction of rows whose argmax matches the one-hot target's argmax (Keras's class of that name)."""
+
+    def __init__(self, name="categorical_accuracy"):
+        super().__init__(_categorical_hits, name)
+
+
+class SparseCategoricalAccuracy(Mean):
+    """Fraction of rows whose argmax equals the integer label (Keras's class of that name)."""
+
+    def __init__(self, name="sparse_categorical_accuracy"):
+        super().__init__(_sparse_hits, name)
+
+
+class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
+    """:class:`TopKCategoricalAccuracy` under Keras's sparse name (it takes integer labels as well)."""
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy"):
+        super().__init__(k, name)

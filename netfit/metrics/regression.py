@@ -1,7 +1,7 @@
 """Regression metrics: MSE and MAE (means of per-example errors) and R² (merged sums of squares)."""
 import numpy as np
 
-from .base import Metric, _rows, _weights
+from .base import Mean, Metric, _rows, _weights
 
 
 def _squared_errors(y_true, y_pred):
@@ -10,6 +10,20 @@ def _squared_errors(y_true, y_pred):
 
 def _absolute_errors(y_true, y_pred):
     return np.abs(_rows(y_pred) - _rows(y_true)).mean(axis=1)
+
+
+class MeanSquaredError(Mean):
+    """(1/nK) Σ_i Σ_k (f_ik − y_ik)² over every example seen (Keras's class of that name)."""
+
+    def __init__(self, name="mean_squared_error"):
+        super().__init__(_squared_errors, name, "min")
+
+
+class MeanAbsoluteError(Mean):
+    """(1/nK) Σ_i Σ_k |f_ik − y_ik| over every example seen (Keras's class of that name)."""
+
+    def __init__(self, name="mean_absolute_error"):
+        super().__init__(_absolute_errors, name, "min")
 
 
 def mean_squared_error(y_pred, y):
