@@ -265,3 +265,14 @@ def test_terminate_on_nan_passes_a_finite_run_through():
     x, y = _data()
     history = _model().fit(x, y, epochs=2, verbose=0, callbacks=[TerminateOnNaN()])
     assert history.epoch == [0, 1] and history.stop_reason is None
+
+
+def test_learning_rate_can_be_watched_only_after_the_callback_that_logs_it(tmp_path):
+    x, y = _data()
+    model = _model(nf.optimizers.SGD(0.1))
+    path = str(tmp_path / "m-{epoch}-{learning_rate:g}.netfit")
+    _unchanged(model, lambda: model.fit(x, y, verbose=0, callbacks=[ModelCheckpoint(path), ReduceLROnPlateau("loss")]),
+               ValueError, r"got 'learning_rate'; put a ReduceLROnPlateau or LearningRateScheduler before this callback")
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[LearningRateScheduler(lambda e, lr: 0.1 / (e + 1)),
+                                                     ModelCheckpoint(path)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m-1-0.1.netfit", "m-2-0.05.netfit"]

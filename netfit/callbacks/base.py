@@ -123,13 +123,16 @@ def check_logged(where, what, name, logs):
     elif alias is not None and prefix + alias in logs:
         hint = (f"; did you mean {prefix + alias!r}? (this model logs {base!r} under that name"
                 f"{', Keras 2 called it acc' if base == 'acc' else ''})")
+    elif base in ("learning_rate", "lr"):
+        hint = "; put a ReduceLROnPlateau or LearningRateScheduler before this callback to log learning_rate"
     elif base in metrics_mod.names():
         need = " and pass validation data" if prefix and not logs.validation else ""
         hint = f"; compile with metrics=[{base!r}]{need} to log it"
     else:
         close = difflib.get_close_matches(name, list(logs), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"{where}: expected {what} one of the values fit will log ({listing}), got {name!r}{hint}.")
+    end = "" if hint.endswith("?") else "."
+    raise ValueError(f"{where}: expected {what} one of the values fit will log ({listing}), got {name!r}{hint}{end}")
 
 
 def check_mode(mode, monitor, where):
