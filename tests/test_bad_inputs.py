@@ -544,7 +544,7 @@ CASES = [
     _case("metric-auc-curve", lambda c: nf.metrics.AUC(curve="PR"), ValueError,
           r"AUC: expected curve='ROC' and summation_method='interpolation'"),
     _case("metric-precision-threshold", lambda c: nf.metrics.Precision(thresholds=1.5), ValueError,
-          r"Precision: expected threshold a number in \[0, 1\], got 1.5"),
+          r"Precision: expected thresholds one number in \[0, 1\], got 1.5"),
     _case("metric-recall-class-id", lambda c: nf.metrics.Recall(class_id=-1), ValueError,
           r"Recall: expected class_id a non-negative integer"),
     _case("metric-name", lambda c: nf.metrics.AUC(name=""), TypeError, r"AUC: expected name a non-empty str"),

@@ -276,3 +276,14 @@ def test_learning_rate_can_be_watched_only_after_the_callback_that_logs_it(tmp_p
     model.fit(x, y, epochs=2, verbose=0, callbacks=[LearningRateScheduler(lambda e, lr: 0.1 / (e + 1)),
                                                      ModelCheckpoint(path)])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m-1-0.1.netfit", "m-2-0.05.netfit"]
+
+
+def test_csv_logger_and_early_stopping_work_under_lbfgs(tmp_path):
+    x, y = _data()
+    model = _lbfgs()
+    path = tmp_path / "lbfgs.csv"
+    history = model.fit(x, y, epochs=6, verbose=0, validation_split=0.25,
+                        callbacks=[CSVLogger(path), EarlyStopping("val_accuracy", patience=1)])
+    rows = list(csv.DictReader(open(path, newline="")))
+    assert [int(r["epoch"]) for r in rows] == history.epoch
+    assert [float(r["loss"]) for r in rows] == history.history["loss"]

@@ -18,9 +18,9 @@ def _labels(y_true, y_pred):
     return y_true.argmax(axis=-1)
 
 
-def _check_threshold(value, where):
+def _check_threshold(value, where, name="threshold"):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-        raise ValueError(f"{where}: expected threshold a number in [0, 1], got {value!r}.")
+        raise ValueError(f"{where}: expected {name} one number in [0, 1], got {value!r}.")
     return float(value)
 
 

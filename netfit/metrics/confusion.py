@@ -31,7 +31,7 @@ class _Confusion(Metric):
 
     def __init__(self, thresholds=None, class_id=None, name=None):
         where = type(self).__name__
-        self.threshold = 0.5 if thresholds is None else _check_threshold(thresholds, where)
+        self.threshold = 0.5 if thresholds is None else _check_threshold(thresholds, where, "thresholds")
         if class_id is not None and (isinstance(class_id, bool) or not isinstance(class_id, numbers.Integral)
                                      or class_id < 0):
             raise ValueError(f"{where}: expected class_id a non-negative integer (an output column), got {class_id!r}.")
