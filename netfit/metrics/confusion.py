@@ -91,9 +91,11 @@ class AUC(Metric):
 
         TPR_i = TP_i / P,  FPR_i = FP_i / N_neg,  AUC = Σ_i (FPR_i − FPR_{i+1}) (TPR_i + TPR_{i+1}) / 2.
 
-    This equals scikit-learn's exact ``roc_auc_score`` when no two distinct
-    scores share a bucket between neighbouring thresholds, and is within the
-    bucket width of it otherwise; raise ``num_thresholds`` to get closer. Memory
+    This is the Mann–Whitney statistic with a positive and a negative in the
+    same bucket counted as a tie (½): it equals scikit-learn's exact
+    ``roc_auc_score`` when no positive shares a bucket with a negative, and
+    differs by at most half the fraction of (positive, negative) pairs that
+    share one; raise ``num_thresholds`` to get closer. Memory
     is O(N) whatever the data set's size. Multi-column outputs are flattened
     (Keras's ``multi_label=False``); integer labels are one-hot encoded first.
     Only ``curve="ROC"`` with ``summation_method="interpolation"`` is offered.
