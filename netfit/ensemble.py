@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from . import metrics as metrics_mod
 from .utils import check_positive_int
 
 __all__ = ["multi_start", "MultiStart"]
@@ -84,8 +85,8 @@ class MultiStart:
         x, y = model._check_xy(x, y, "MultiStart.evaluate")
         f = self.predict(x, batch_size)
         values = {"loss": float(model.loss.value(f, y))}
-        for name, fn in model.metrics:
-            values[name] = float(fn(f, y))
+        for name, metric in model.metrics:
+            values[name] = float(metrics_mod.result_of(metric, y, f))
         if return_dict:
             return values
         return list(values.values()) if model.metrics else values["loss"]

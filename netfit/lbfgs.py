@@ -150,13 +150,12 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
         raise ValueError(f"{where}: L-BFGS needs a deterministic objective, but {', '.join(random_layers)} "
                          f"draw(s) random masks in training; remove them or use optimizer='adam'.")
     (x, y, w), val = split_validation(model, x, y, validation_split, validation_data, where, w)
+    callbacks_mod.check_callbacks(callbacks, model, where, validation=val is not None)    # before any change
     optimizer = model.optimizer
     history = model.history = callbacks_mod.History()
     history.params = {"epochs": epochs, "steps": 1, "batch_size": len(x), "samples": len(x), "optimizer": "lbfgs"}
     cbs = [history] + list(callbacks or [])
     for cb in cbs:
-        if not isinstance(cb, callbacks_mod.Callback):
-            raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
         cb.set_model(model)
     model.stop_training = False
     objective = _Objective(model, x, y, w)

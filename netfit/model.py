@@ -12,6 +12,7 @@ it) and all gradients in one vector of the same layout, so the optimizer's
 step is a few vector operations whatever the depth of the net.
 """
 import contextlib
+import numbers
 
 import numpy as np
 
@@ -358,7 +359,8 @@ class Sequential:
         """
         where = "Sequential.fit"
         check_flag(shuffle, where, "shuffle")
-        callbacks_mod.check_callbacks(callbacks, self, where)
+        callbacks_mod.check_callbacks(callbacks, self, where, validation=validation_data is not None or (
+            isinstance(validation_split, numbers.Real) and validation_split > 0))
         # Full-batch optimizers (netfit.lbfgs.LBFGS) drive their own loop, not the mini-batch one.
         fit_model = getattr(getattr(self, "optimizer", None), "fit_model", None)
         with self._unbuilt_if_refused():
@@ -448,28 +450,20 @@ class Sequential:
                                       for start in range(0, n, batch_size))
 
     def _evaluate_batches(self, batches):
-        """Loss and metrics over batches (x_k, y_k, w_k or None), each weighted by its size: means over all examples."""
-        totals = np.zeros(1 + len(self.metrics))
-        states = [None] * len(totals)      # metrics that are not example means (R²) merge batch statistics
-        n = 0
+        """Loss and metrics over batches (x_k, y_k, w_k or None): the loss a mean over all examples, the
+        metrics streamed into fresh copies, so each is exact over all of them (:mod:`netfit.metrics`)."""
+        total, n = 0.0, 0
+        metrics = [metric.fresh() for _, metric in self.metrics]
         for xb, yb, wb in batches:
             xb = np.asarray(xb)
             y_pred = self._forward(np.asarray(xb, self._input_dtype(xb.dtype)), False)
-            m = len(xb)
-            n += m
-            totals[0] += self._data_loss(y_pred, yb, wb) * m
-            for k, (_, fn) in enumerate(self.metrics, 1):
-                if hasattr(fn, "merge"):
-                    part = fn.partial(y_pred, yb)
-                    states[k] = part if states[k] is None else fn.merge(states[k], part)
-                else:
-                    totals[k] += fn(y_pred, yb) * m
-        totals /= n
-        for k, (_, fn) in enumerate(self.metrics, 1):
-            if states[k] is not None:
-                totals[k] = fn.result(states[k])
-        totals[0] += self.optimizer.penalty(self._theta)
-        return dict(zip(["loss"] + [name for name, _ in self.metrics], map(float, totals)))
+            total += self._data_loss(y_pred, yb, wb) * len(xb)
+            n += len(xb)
+            for metric in metrics:
+                metric.update_state(yb, y_pred)
+        values = {"loss": float(total / n + self.optimizer.penalty(self._theta))}
+        values.update((name, float(metric.result())) for (name, _), metric in zip(self.metrics, metrics))
+        return values
 
     def predict(self, x, batch_size=None, verbose=0, steps=None):
         """Return the network's outputs f(x) for every row of x, computed in batches.

@@ -58,7 +58,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
             val = lambda: model._evaluate_arrays(*val_xyw[:2], 256, val_xyw[2])         # noqa: E731
 
     history = callbacks_mod.History()
-    params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n}
+    params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n, "initial_epoch": initial_epoch}
     cbs = [history] + ([callbacks_mod.ProgressBar(verbose)] if verbose else []) + list(callbacks or [])
     for cb in cbs:                            # their types were checked by Sequential.fit
         cb.set_model(model)
@@ -162,8 +162,10 @@ class _Loop:
         rng = np.random.default_rng([model.seed, epoch])
         for k, layer in enumerate(self.rng_layers):
             layer.rng = np.random.default_rng([model.seed, epoch, k + 1])
-        names = ["loss"] + [name for name, _ in model.metrics]
-        totals, seen = np.zeros(len(names)), 0
+        metrics = [metric for _, metric in model.metrics]
+        for metric in metrics:                     # each epoch's value is over all its predictions (metrics.py)
+            metric.reset_state()
+        total, seen = 0.0, 0
         want_batch_logs = len(cbs) > 1
         # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -174,10 +176,10 @@ class _Loop:
                     self._diverged(epoch, step, f"the loss became {loss}")
                     return None
                 m = len(xb)
-                totals[0] += loss * m
-                for k, (_, fn) in enumerate(model.metrics, 1):
-                    totals[k] += fn(y_pred, yb) * m
+                total += loss * m
                 seen += m
+                for metric in metrics:
+                    metric.update_state(yb, y_pred)
                 model._backward(y_pred, yb, wb)
                 np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
                 self.in_update = True
@@ -185,15 +187,17 @@ class _Loop:
                 self.in_update = False
                 self.steps_done += 1
                 if want_batch_logs:
-                    logs = dict(zip(names, map(float, totals / seen)))
+                    logs = _epoch_logs(model, total / seen)
                     for cb in cbs:
                         cb.on_train_batch_end(step, logs)
                 if self.interrupt.pending:             # Ctrl-C arrived during this step
                     raise KeyboardInterrupt
+                if model.stop_training:                # a callback stopped it mid-epoch (TerminateOnNaN), as Keras
+                    break
         if not np.isfinite(model._theta).all():             # the epoch's last step overflowed
             self._diverged(epoch, step, "the weights became non-finite")
             return None
-        return dict(zip(names, map(float, totals / seen)))
+        return _epoch_logs(model, total / seen)
 
     def _batches(self, rng, shuffle):
         """Yield the epoch's batches (x_k, y_k, w_k or None): a permutation of the rows drawn from ``rng`` when shuffling."""
@@ -360,6 +364,11 @@ def batch_result(model, logs, return_dict):
     if return_dict:
         return logs
     return list(logs.values()) if model.metrics else logs["loss"]
+def _epoch_logs(model, loss):
+    """The logs so far: the mean loss and each metric's value over every prediction of the epoch."""
+    logs = {"loss": float(loss)}
+    logs.update((name, float(metric.result())) for name, metric in model.metrics)
+    return logs
 
 
 def check_count(value, where, name):

@@ -278,8 +278,8 @@ def test_early_stopping_restores_the_best_weights():
 
 def test_early_stopping_unknown_monitor():
     x, y = blobs(10)
-    with pytest.raises(ValueError, match=r"EarlyStopping: monitor 'val_loss' is not among the logs "
-                                         r"\['accuracy', 'loss'\]; pass validation data or monitor 'loss'"):
+    with pytest.raises(ValueError, match=r"EarlyStopping: expected monitor one of the values fit will log "
+                                         r"\(loss, accuracy\), got 'val_loss'; it needs validation data"):
         small_classifier().fit(x, y, epochs=2, verbose=0, callbacks=[EarlyStopping()])
 
 

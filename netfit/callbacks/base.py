@@ -1,0 +1,225 @@
+"""The callback contract, History, LambdaCallback, and the checks every callback runs before the first step.
+
+The loop calls, in order: on_train_begin, then per epoch on_epoch_begin,
+on_train_batch_end after each step, on_epoch_end with the epoch's logs
+(loss, metrics, val_ metrics), and finally on_train_end. A callback stops
+training by setting ``model.stop_training = True``.
+
+Before any of that, :func:`check_callbacks` hands each callback the names the
+logs will hold (from the compiled metrics and whether validation data was
+given) through ``check_before_fit(model, logs)``, so that a monitor that will
+never be logged, or a file name that cannot be filled in, fails before the
+weights change, not after an epoch.
+"""
+import difflib
+import math
+import numbers
+import os
+
+from .. import metrics as metrics_mod
+
+
+class Callback:
+    """Base class with empty hooks; ``self.model`` is set before training starts.
+
+    ``adds_logs`` names the values the callback writes into each epoch's logs
+    (ReduceLROnPlateau adds "learning_rate"), so that callbacks after it may
+    monitor them.
+    """
+
+    adds_logs = ()
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        """Training parameters: epochs, steps (per epoch), batch_size, samples."""
+        self.params = params
+
+    def check_before_fit(self, model, logs):
+        """Raise a clear error now if this callback cannot work with ``model`` and these ``logs`` names.
+
+        Called by :meth:`netfit.Sequential.fit` (and L-BFGS) before anything
+        changes; ``logs`` is the tuple of names every epoch's logs will hold.
+        """
+
+    def on_train_begin(self, logs=None): pass
+    def on_train_end(self, logs=None): pass
+    def on_epoch_begin(self, epoch, logs=None): pass
+    def on_epoch_end(self, epoch, logs=None): pass
+    def on_train_batch_end(self, batch, logs=None): pass
+
+
+def logged_names(model, validation):
+    """The names every epoch's logs will hold: loss, each metric, and their ``val_`` forms with validation data."""
+    names = ["loss"] + [name for name, _ in getattr(model, "metrics", [])]
+    return tuple(names + [f"val_{name}" for name in names] if validation else names)
+
+
+def check_callbacks(callbacks, model, where="Sequential.fit", validation=False):
+    """Refuse anything but a list of Callback objects, and let each check itself before training.
+
+    Each callback's ``check_before_fit(model, logs)`` sees the names the logs
+    will hold by the time it runs: those of ``model``'s compiled metrics (with
+    ``val_`` forms when ``validation``), plus those the callbacks before it add.
+    A callback of the user's own that overrides ``on_epoch_end`` (or a
+    LambdaCallback with one) may write any name, so after one of those only the
+    names that certainly cannot appear (``val_`` ones without validation data)
+    are refused.
+    """
+    if callbacks is None:
+        return
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"{where}: expected callbacks a list of netfit Callback objects, got "
+                        f"{type(callbacks).__name__}; wrap a single one in a list: callbacks=[cb].")
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
+    if not getattr(model, "compiled", False):
+        return                                     # fit refuses an uncompiled model next, with the fix
+    logs = LogNames(logged_names(model, validation), validation)
+    for cb in callbacks:
+        cb.check_before_fit(model, logs)
+        logs = LogNames(tuple(logs) + tuple(n for n in cb.adds_logs if n not in logs), validation,
+                        logs.open or _may_write_logs(cb))
+
+
+class LogNames(tuple):
+    """The names the logs will hold, with ``validation`` and ``open`` (a callback before may add any name)."""
+
+    def __new__(cls, names, validation=False, open=False):
+        self = super().__new__(cls, names)
+        self.validation, self.open = validation, open
+        return self
+
+
+def _may_write_logs(cb):
+    """True for callbacks whose on_epoch_end is the user's own code (it may add names to the logs)."""
+    if isinstance(cb, LambdaCallback):
+        return "on_epoch_end" in vars(cb)
+    hook = type(cb).on_epoch_end
+    return hook is not Callback.on_epoch_end and not type(cb).__module__.startswith("netfit.")
+
+
+def check_logged(where, what, name, logs):
+    """Raise a ValueError naming the fix unless ``name`` will be among the ``logs`` names.
+
+    The fix: validation data for a ``val_`` name, the current name for a Keras 2
+    one (``acc`` → ``accuracy``, ``val_acc`` → ``val_accuracy``), ``compile(metrics=[...])``
+    for a metric not compiled, else the closest logged name (difflib).
+    """
+    if name in logs:
+        return
+    base = name[4:] if name.startswith("val_") else name
+    if logs.open and not (name.startswith("val_") and not logs.validation):
+        return                                     # a callback before this one may write it
+    listing = ", ".join(logs)
+    prefix = "val_" if name.startswith("val_") else ""
+    alias = metrics_mod.SAME.get(base) or next((k for k, v in metrics_mod.SAME.items() if v == base), None)
+    logged = alias if alias is not None and alias in logs else base if base in logs else None
+    if prefix and not logs.validation and logged is not None:
+        hint = (f"; it needs validation data: pass validation_data=(x_val, y_val) or validation_split=0.2 to fit"
+                f"{f' (it is then logged as {prefix + logged!r})' if logged != base else ''}, or use {logged!r}")
+    elif alias is not None and prefix + alias in logs:
+        hint = (f"; did you mean {prefix + alias!r}? (this model logs {base!r} under that name"
+                f"{', Keras 2 called it acc' if base == 'acc' else ''})")
+    elif base in ("learning_rate", "lr"):
+        hint = "; put a ReduceLROnPlateau or LearningRateScheduler before this callback to log learning_rate"
+    elif base in metrics_mod.names():
+        need = " and pass validation data" if prefix and not logs.validation else ""
+        hint = f"; compile with metrics=[{base!r}]{need} to log it"
+    else:
+        close = difflib.get_close_matches(name, list(logs), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+    end = "" if hint.endswith("?") else "."
+    raise ValueError(f"{where}: expected {what} one of the values fit will log ({listing}), got {name!r}{hint}{end}")
+
+
+def check_mode(mode, monitor, where):
+    """Check ``mode`` and ``monitor`` at construction; the direction is settled by :func:`better`."""
+    if not isinstance(monitor, str):
+        raise TypeError(f"{where}: expected monitor the name of a logged value, e.g. 'val_loss', got {monitor!r}.")
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{where}: expected mode 'auto', 'min' or 'max', got {mode!r}.")
+    return mode
+
+
+def better(mode, monitor, model=None):
+    """``improved(new, best, delta)`` for ``mode``; "auto" asks the compiled metric which way is better.
+
+    A loss gets smaller; a compiled metric says its own direction
+    (:attr:`netfit.metrics.Metric.direction`: accuracy, AUC, precision, recall,
+    R² up; MSE, MAE down); any other name is "max" when it holds "acc" or ends in
+    "r2" (Keras 2's rule), else "min".
+    """
+    if mode == "auto":
+        base = monitor[4:] if monitor.startswith("val_") else monitor
+        compiled = dict(getattr(model, "metrics", []) if model is not None else [])
+        if base.endswith("loss"):
+            mode = "min"
+        elif base in compiled:
+            mode = compiled[base].direction
+        else:
+            mode = "max" if ("acc" in monitor or monitor.endswith("r2")) else "min"
+    return (lambda new, best, delta: new < best - delta) if mode == "min" else \
+           (lambda new, best, delta: new > best + delta)
+
+
+class History(Callback):
+    """Record each epoch's logs: ``history.history["loss"][k]`` is epoch k's mean loss.
+
+    ``interrupted`` is True when Ctrl-C ended training, and ``stop_reason`` says
+    why training stopped early (None when it ran all epochs). It runs before the
+    user's callbacks (so a checkpoint saved at an epoch's end holds that
+    epoch); a callback that adds a value to the logs records it here with
+    :meth:`record` (Keras runs History last instead).
+    """
+
+    def __init__(self):
+        self.history, self.epoch = {}, []
+        self.params = {}
+        self.interrupted, self.stop_reason = False, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+    def record(self, key, value):
+        """Add ``key``'s value for the epoch just recorded, once (for values callbacks add after History ran)."""
+        values = self.history.setdefault(key, [])
+        if len(values) < len(self.epoch):
+            values.append(value)
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_batch_end=None,
+                 on_train_begin=None, on_train_end=None):
+        for hook, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
+                         ("on_train_batch_end", on_train_batch_end), ("on_train_begin", on_train_begin),
+                         ("on_train_end", on_train_end)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"LambdaCallback: expected {hook} a function, got {type(fn).__name__}.")
+            if fn is not None:
+                setattr(self, hook, fn)
+
+
+def check_number(value, where, name, integer=False):
+    """Return ``value`` as a float (or an int when ``integer``) that is finite and >= 0, or raise a ValueError."""
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind) or not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{where}: expected {name} a non-negative {'integer' if integer else 'finite number'}, "
+                         f"got {value!r}.")
+    return int(value) if integer else float(value)
+
+
+def check_file_name(value, where, name):
+    """Return ``value`` (a str or os.PathLike) as a non-empty str, or raise a TypeError naming ``name``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{where}: expected {name} a str or os.PathLike, got {type(value).__name__}.")
+    value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{where}: expected {name} a non-empty str, got {value!r}.")
+    return value

@@ -1,0 +1,82 @@
+"""ProgressBar: Keras-style progress of fit on a terminal, one line per epoch elsewhere."""
+import math
+import numbers
+import sys
+import time
+
+import numpy as np
+
+from .base import Callback
+
+
+class ProgressBar(Callback):
+    """Keras-style progress: a redrawn bar on a terminal, one line per epoch elsewhere.
+
+    verbose=1 draws ``123/1875 [====>.....] - ETA: 3s - loss: 0.2311 - accuracy: 0.9312``;
+    when the stream is not a terminal (a log file, CI) only the finished line of
+    each epoch is written. verbose=2 writes one line per epoch.
+    """
+
+    width = 30
+
+    def __init__(self, verbose=1, stream=None, interval=0.1):
+        if verbose not in (1, 2):                  # True counts as 1, as in Keras
+            raise ValueError(f"ProgressBar: expected verbose 1 (a bar) or 2 (a line per epoch), got {verbose!r}.")
+        if stream is not None and not callable(getattr(stream, "write", None)):
+            raise TypeError(f"ProgressBar: expected stream a file-like object with write(), "
+                            f"got {type(stream).__name__}.")
+        if isinstance(interval, bool) or not isinstance(interval, numbers.Real) or not interval >= 0:
+            raise ValueError(f"ProgressBar: expected interval a non-negative number of seconds, got {interval!r}.")
+        self.verbose, self.stream, self.interval = verbose, stream, interval
+
+    def on_train_begin(self, logs=None):
+        self.out = self.stream or sys.stdout
+        self.tty = self.verbose == 1 and hasattr(self.out, "isatty") and self.out.isatty()
+        self.epochs, self.steps = self.params["epochs"], self.params["steps"]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.out.write(f"Epoch {epoch + 1}/{self.epochs}\n")
+        self.start = self.last_draw = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.tty:
+            return
+        now = time.perf_counter()
+        if now - self.last_draw < self.interval and batch + 1 < self.steps:
+            return
+        self.last_draw = now
+        done = batch + 1
+        eta = (now - self.start) / done * (self.steps - done)
+        self.out.write(f"\r{self._bar(done)} - ETA: {_duration(eta)}{_format_logs(logs)}")
+        self.out.flush()
+
+    def on_epoch_end(self, epoch, logs=None):
+        elapsed = time.perf_counter() - self.start
+        per_step = elapsed / max(self.steps, 1)
+        step_time = f"{per_step * 1e3:.0f}ms" if per_step >= 1e-3 else f"{per_step * 1e6:.0f}us"
+        timing = f"{_duration(elapsed)} {step_time}/step"
+        if self.verbose == 2:
+            self.out.write(f"{self.steps}/{self.steps} - {timing}{_format_logs(logs)}\n")
+        else:
+            redraw = "\r" if self.tty else ""
+            self.out.write(f"{redraw}{self._bar(self.steps)} - {timing}{_format_logs(logs)}\n")
+        self.out.flush()
+
+    def _bar(self, done):
+        digits = len(str(self.steps))
+        filled = int(self.width * done / max(self.steps, 1))
+        bar = "=" * filled + (">" if filled < self.width else "") + "." * (self.width - filled - 1)
+        return f"{done:>{digits}}/{self.steps} [{bar[:self.width]}]"
+
+
+def _format_logs(logs):
+    return "".join(f" - {k}: {v:.4f}" for k, v in (logs or {}).items()
+                   if isinstance(v, (float, np.floating)) and math.isfinite(v))
+
+
+def _duration(seconds):
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
+    if seconds >= 60:
+        return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+    return f"{seconds:.0f}s" if seconds >= 1 else f"{seconds * 1e3:.0f}ms"

@@ -1,0 +1,100 @@
+"""The metric contract (update_state / result / reset_state) and the weighted mean of per-example values."""
+import copy
+import numbers
+
+import numpy as np
+
+
+def _rows(a):
+    a = np.asarray(a)
+    return a.reshape(len(a), -1)
+
+
+def _labels(y_true, y_pred):
+    """Integer class of each row, from integer labels (n,) / (n, 1) or one-hot rows (n, K)."""
+    y_true = np.asarray(y_true)
+    if y_true.ndim == 1 or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1):
+        return y_true.reshape(len(y_true)).astype(np.intp, copy=False)
+    return y_true.argmax(axis=-1)
+
+
+def _check_threshold(value, where, name="threshold"):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ValueError(f"{where}: expected {name} one number in [0, 1], got {value!r}.")
+    return float(value)
+
+
+class Metric:
+    """Base of the stateful metrics: ``update_state`` / ``result`` / ``reset_state``, as in Keras.
+
+    ``direction`` is "max" when larger is better (what ``mode="auto"`` of the
+    callbacks reads), "min" otherwise.
+    """
+
+    default_name, direction = "metric", "max"
+
+    def __init__(self, name=None):
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"{type(self).__name__}: expected name a non-empty str, got {name!r}.")
+        self.name = name or self.default_name
+        self.reset_state()
+
+    def reset_state(self):
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        raise NotImplementedError
+
+    def result(self):
+        raise NotImplementedError
+
+    def get_config(self):
+        """The constructor's arguments, for saving (``type(m)(**m.get_config())`` rebuilds ``m``)."""
+        return {"name": self.name}
+
+    def fresh(self):
+        """A copy with the same settings and an empty state (``evaluate`` streams into one)."""
+        other = copy.copy(self)
+        other.reset_state()
+        return other
+
+    def __repr__(self):
+        return f"<metric {self.name}>"
+
+
+def _weights(sample_weight, n, where):
+    w = np.asarray(sample_weight, np.float64).reshape(-1)
+    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{where}: expected sample_weight {n} non-negative finite numbers, one per example, "
+                         f"got shape {np.shape(sample_weight)}.")
+    return w
+
+
+class Mean(Metric):
+    """Σ_i w_i v_i / Σ_i w_i over every example seen, for per-example values v_i = fn(y_true_i, f_i).
+
+    The sufficient statistics are the two sums. Keras's ``MeanMetricWrapper``.
+    """
+
+    def __init__(self, fn, name, direction="max"):
+        self._fn, self.direction = fn, direction
+        super().__init__(name)
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = self._fn(y_true, np.asarray(y_pred))
+        if sample_weight is not None:
+            w = _weights(sample_weight, len(values), self.name)
+            self.total += float(values @ w)
+            self.count += float(w.sum())
+        elif values.dtype == bool:
+            self.total += np.count_nonzero(values)       # an exact integer count
+            self.count += len(values)
+        else:
+            self.total += float(values.sum(dtype=np.float64))
+            self.count += len(values)
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
