@@ -175,11 +175,11 @@ def test_graph_is_acyclic():
 
 def test_the_check_catches_an_upward_and_a_hidden_import(tmp_path):
     """The parser itself: a lazy ``from .model import`` and a top-level upward import are both seen."""
-    path = tmp_path / "callbacks.py"
+    path = tmp_path / "training.py"
     path.write_text("import os\nfrom . import io\n\ndef f():\n    from .model import Sequential\n    import scipy\n")
-    top, nested = _imports("netfit.callbacks", path)
+    top, nested = _imports("netfit.training", path)
     assert top == {"netfit.io"} and nested == {"netfit.model"}
-    assert _rank("netfit.io") > _rank("netfit.callbacks")
+    assert _rank("netfit.io") > _rank("netfit.training")
 
 
 def test_public_names_stay_where_they_were():

@@ -254,8 +254,8 @@ def test_from_logits_survives_save_load_and_is_accepted_in_every_form(tmp_path):
 
 def test_binary_accuracy_reads_logits_at_zero():
     loss = losses.BinaryCrossentropy(from_logits=True)
-    _, fn = metrics.get("accuracy", loss)
+    _, metric = metrics.get("accuracy", loss)
     z, y = np.array([[-0.2], [0.3], [2.0]]), np.array([[0.0], [1.0], [0.0]])
-    assert fn(z, y) == pytest.approx(2 / 3)                 # z = −0.2 is class 0, though −0.2 < 0.5 too
+    assert metrics.result_of(metric, y, z) == pytest.approx(2 / 3)     # z = −0.2 is class 0, though −0.2 < 0.5 too
     z = np.array([[0.2], [0.3]])
-    assert fn(z, np.array([[1.0], [1.0]])) == 1.0           # 0.2 > 0: class 1 (a 0.5 cut would say 0)
+    assert metrics.result_of(metric, np.array([[1.0], [1.0]]), z) == 1.0   # 0.2 > 0: class 1 (0.5 would say 0)
