@@ -465,7 +465,7 @@ def load_sweep_data(data, params=None):
 @functools.lru_cache(maxsize=8)
 def _named_data(name, n_train, n_test, data_seed, snr):
     if name in _SIMULATED:
-        from .experiments.esl_11_6 import simulate
+        from .datasets.esl_simulated import simulate
         seed = 0 if data_seed is None else int(data_seed)
         snr = 4.0 if snr is None else float(snr)
         x, y, _ = simulate(_SIMULATED[name], n_train or 100, seed=[seed, 0], snr=snr)

@@ -54,7 +54,6 @@ both implementations) and writes figures, Markdown tables and the per-run CSV;
 :mod:`netfit.experiments.esl_11_6_report`.
 """
 import argparse
-import math
 import os
 import time
 
@@ -62,6 +61,7 @@ import numpy as np
 
 from ..layers import Dense
 from ..lbfgs import LBFGS
+from ..datasets.esl_simulated import noise_variance, signal_variance, simulate
 from ..model import Sequential
 from ..sweep import run_sweep
 from .esl_11_6_report import FIGURES, check_findings, format_report, plots, table
@@ -69,63 +69,7 @@ from .esl_11_6_report import FIGURES, check_findings, format_report, plots, tabl
 __all__ = ["simulate", "noise_variance", "signal_variance", "fit_net", "fit_sklearn", "esl_task", "run",
            "FIGURES", "IMPLEMENTATIONS", "check_findings", "format_report", "add_parser"]
 
-A1, A2 = np.array([3.0, 3.0]), np.array([3.0, -3.0])
 IMPLEMENTATIONS = ("netfit", "sklearn")
-
-
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))                    # σ(z), without overflow
-
-
-def signal_variance(kind):
-    """Var f(X) of the model ``kind`` ("sigmoid" or "radial"), exactly (see the module notes).
-
-    Examples
-    --------
-    >>> round(signal_variance("sigmoid"), 6), f"{signal_variance('radial'):.4e}"
-    (0.326523, '3.2730e-11')
-    """
-    if kind == "sigmoid":
-        t, w = np.polynomial.hermite_e.hermegauss(201)        # ∫ g(t) e^{−t²/2} dt ≈ Σ w g(t)
-        w = w / math.sqrt(2 * math.pi)
-        s = _sigmoid(3 * math.sqrt(2) * t)
-        return float(2 * (np.dot(w, s ** 2) - np.dot(w, s) ** 2))
-    if kind == "radial":
-        return (2 * math.pi * math.sqrt(3)) ** -10 - (4 * math.pi) ** -10
-    raise ValueError(f"esl_11_6: expected kind 'sigmoid' or 'radial', got {kind!r}.")
-
-
-def noise_variance(kind, snr=4.0):
-    """Var(ε) = Var f(X) / SNR: the Bayes error of the model."""
-    if not snr > 0:
-        raise ValueError(f"esl_11_6: expected snr > 0, got {snr!r}.")
-    return signal_variance(kind) / snr
-
-
-def simulate(kind, n, seed=0, snr=4.0):
-    """Draw ``n`` cases of the model ``kind``; return (x, y, f) with f = E(Y | x).
-
-    Shapes
-    ------
-    x : (n, 2) for "sigmoid", (n, 10) for "radial";  y, f : (n,)
-
-    Examples
-    --------
-    >>> x, y, f = simulate("sigmoid", 5, seed=0)
-    >>> x.shape, y.shape
-    ((5, 2), (5,))
-    """
-    rng = np.random.default_rng(seed)
-    if kind == "sigmoid":
-        x = rng.standard_normal((n, 2))
-        f = _sigmoid(x @ A1) + _sigmoid(x @ A2)
-    elif kind == "radial":
-        x = rng.standard_normal((n, 10))
-        f = np.prod(np.exp(-0.5 * x ** 2) / math.sqrt(2 * math.pi), axis=1)
-    else:
-        raise ValueError(f"esl_11_6: expected kind 'sigmoid' or 'radial', got {kind!r}.")
-    y = f + rng.standard_normal(n) * math.sqrt(noise_variance(kind, snr))
-    return x, y, f
 
 
 def fit_net(x, y, hidden, decay, seed, maxiter=500, standardise=False):
