@@ -95,10 +95,12 @@ def test_findings_judge_stuck_starts_against_their_own_training_set():
     assert ok and numbers.startswith("1 of 4 starts over 2 training set(s) (sets 0)")
     ok, numbers = findings["Two hidden units come close to the Bayes rate (relative error below 1.25)"]
     assert not ok and "per set 0: 1.450, 1: 1.425" in numbers                   # medians per set; their median 1.44
+    ok, numbers = findings["... and starts end in different minima"]
+    assert ok and numbers == "2 of 4 starts; worst 1.71× its set's best"           # 1.8 / 1.05 on set 1
     rows = _rows({(0, 0): [1.5], (2, 0): [1.1], (0, 1): [2.0], (2, 1): [1.2]}, [1.5, 2.0])
     findings = {claim.split(":")[0]: ok for claim, ok, _ in esl.check_findings(rows)}
     assert findings["Two hidden units come close to the Bayes rate (relative error below 1.25)"]
-    assert not findings["Multiple starts matter"]
+    assert not findings["Multiple starts matter"] and not findings["... and starts end in different minima"]
 
 
 def test_unknown_implementation_is_refused():

@@ -25,6 +25,7 @@ FIGURES = {
              "units": [10]},
 }
 NEAR_BAYES = 1.25          # "close to the Bayes rate": within 25 % of it
+LOCAL_MINIMUM = 1.10       # a start this much worse than its set's best start ended in another minimum
 
 
 def cell(rows, key="test_error", **match):
@@ -88,6 +89,13 @@ def check_findings(rows, impl="netfit"):
                     "their training set (the book: 2 of 10 on its one set)", bool(stuck),
                     f"{len(stuck)} of {len(two)} starts over {len(sets)} training set(s)"
                     + (f" (sets {', '.join(map(str, where))})" if where else "")))
+        best = {d: min(r["test_error"] for r in two if r["data_seed"] == d) for d in sets}
+        worse = [r for r in two if r["test_error"] > LOCAL_MINIMUM * best[r["data_seed"]]]
+        out.append((f"... and starts end in different minima: some 2-unit starts end more than "
+                    f"{LOCAL_MINIMUM - 1:.0%} above the best start of their training set", bool(worse),
+                    f"{len(worse)} of {len(two)} starts"
+                    + (f"; worst {max(r['test_error'] / best[r['data_seed']] for r in worse):.2f}× its set's best"
+                       if worse else "")))
     s0 = {h: med(figure="11.7", kind="sigmoid", decay=0.0, hidden=h) for h in range(11)}
     s1 = {h: med(figure="11.7", kind="sigmoid", decay=0.1, hidden=h) for h in range(11)}
     big = [h for h in range(5, 11) if s0[h] is not None and s1[h] is not None]
