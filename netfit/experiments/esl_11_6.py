@@ -48,8 +48,8 @@ How netfit runs it
   ``implementations=("netfit", "sklearn")`` runs both on the same data; the
   report puts their tables and findings side by side.
 
-``netfit esl-sim --out DIR`` runs it all (about ten minutes on two cores with
-both implementations) and writes figures, Markdown tables and the per-run CSV;
+``netfit esl-sim --out DIR`` runs it all (16 minutes on two cores shared with other jobs,
+both implementations, five training sets) and writes figures, Markdown tables and the per-run CSV;
 :func:`run` is the Python API. The tables, findings and pictures are made by
 :mod:`netfit.experiments.esl_11_6_report`.
 """
