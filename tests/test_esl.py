@@ -107,7 +107,7 @@ def test_crossentropy_cnn_sgd_full_batch_and_full_split(data):
     assert (c["train_size"], c["test_size"], c["batch_size"]) == (60, 40, None)
     assert "all 60 zip.train digits for training" in results.protocol()
     rows = results.to_markdown().splitlines()
-    assert "| Net-5 | tanh units, softmax + cross-entropy, glorot_uniform starts, SGD (momentum 0.9) γ=0.1, " \
+    assert "| Net-5 | sigmoid units, softmax + cross-entropy, glorot_uniform starts, SGD (momentum 0.9) γ=0.1, λ=0.0001, " \
            "2 epochs, full batch |" in rows, rows
     assert any(line.startswith("| CNN | softmax + cross-entropy, SGD (momentum 0.9) γ=0.1") for line in rows)
     assert any(line.startswith("| CNN |") and line.endswith("| – |") for line in rows)

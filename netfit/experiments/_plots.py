@@ -58,7 +58,7 @@ def table_figure(results, path=None):
     right.axvline(0, color="grey", linewidth=1)
     right.set_yticks(ys, [f"{results.label(d['to'])} − {results.label(d['from'])}" for d in paired])
     right.set(xlabel="difference in % correct (same draws)",
-              title="Paired differences: mean and 95 % t-interval; × the book's")
+              title="Paired differences, 95 % t-intervals (× the book's)")
     right.grid(alpha=0.3, axis="x")
     return _save(fig, path)
 

@@ -29,6 +29,17 @@ RUN_FIELDS = ("net", "repeat", "train_size", "test_size", "epochs", "test_accura
               "seconds", "weights", "links")
 
 
+def write_texts(out, texts):
+    """Write {file name: text} into folder ``out`` (made if missing); return the paths."""
+    os.makedirs(out, exist_ok=True)
+    paths = []
+    for name, text in texts.items():
+        paths.append(os.path.join(out, name))
+        with open(paths[-1], "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return paths
+
+
 class Results:
     """What :func:`netfit.experiments.esl.run` measured: one record per (net, repeat).
 
@@ -43,6 +54,7 @@ class Results:
         self.curves = {}
         self.baseline = []
         self.seconds = 0.0
+        self.started = time.strftime("%Y-%m-%d %H:%M")      # when the run began (the Markdown's stamp)
         self.interrupted = False
 
     @staticmethod
@@ -139,7 +151,7 @@ class Results:
         """The results as a Markdown section: protocol, command, recipes, the table beside ESL's, paired differences."""
         c = self.config
         title = "full split" if c["full"] else f"{c['train_size']} / {c['test_size']} digits"
-        stamp = f"{time.strftime('%Y-%m-%d %H:%M')} · {self.seconds:.0f} s"
+        stamp = f"started {self.started} · {self.seconds:.0f} s"
         lines = [f"## ESL Table 11.1 on the zip-code digits ({title})", "", self.protocol(), ""]
         if c.get("command"):
             lines += [f"Command: `{c['command']}` · {stamp}", ""]
@@ -213,14 +225,8 @@ class Results:
 
     def write(self, out, plot=True):
         """Write results.md, results.csv, paired.csv, curves.csv (and esl.png, epochs.png) into ``out``; return the paths."""
-        os.makedirs(out, exist_ok=True)
-        paths = []
-        for name, text in (("results.md", self.to_markdown()), ("results.csv", self.to_csv()),
-                           ("paired.csv", self.paired_csv()), ("curves.csv", self.curves_csv())):
-            path = os.path.join(out, name)
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            paths.append(path)
+        paths = write_texts(out, {"results.md": self.to_markdown(), "results.csv": self.to_csv(),
+                                  "paired.csv": self.paired_csv(), "curves.csv": self.curves_csv()})
         if plot and self.runs:
             for name, draw in (("esl.png", self.plot), ("epochs.png", self.plot_epochs)):
                 paths.append(os.path.join(out, name))

@@ -45,7 +45,7 @@ import numpy as np
 
 from .. import utils, zoo
 from . import _plots, esl_recipes
-from ._report import LABELS
+from ._report import LABELS, write_texts
 from ._stats import paired_difference
 from .esl import fit_recipe, stratified_sample
 
@@ -72,6 +72,7 @@ class LearningCurves:
 
     def __init__(self, config):
         self.config, self.runs, self.seconds = config, [], 0.0
+        self.started = time.strftime("%Y-%m-%d %H:%M")
 
     @staticmethod
     def label(net):
@@ -119,7 +120,7 @@ class LearningCurves:
                  f"Each size: {c['repeats']} repeat(s), a stratified draw from zip.train shared by every net "
                  f"(paired), tested on all of zip.test; each net by its recipe with at least the recipe's gradient "
                  f"steps and ≥ {c['min_epochs']} epochs, λ scaled by 320 / n. "
-                 f"{time.strftime('%Y-%m-%d %H:%M')} · {self.seconds:.0f} s.", ""]
+                 f"started {self.started} · {self.seconds:.0f} s.", ""]
         if c.get("command"):
             lines += [f"Command: `{c['command']}`", ""]
         sizes = sorted({r["size"] for r in self.runs})
@@ -155,12 +156,7 @@ class LearningCurves:
 
     def write(self, out, plot=True):
         """learning.md, learning.csv (and learning.png) into folder ``out``; return the paths."""
-        os.makedirs(out, exist_ok=True)
-        paths = []
-        for name, text in (("learning.md", self.to_markdown()), ("learning.csv", self.to_csv())):
-            paths.append(os.path.join(out, name))
-            with open(paths[-1], "w", encoding="utf-8") as handle:
-                handle.write(text)
+        paths = write_texts(out, {"learning.md": self.to_markdown(), "learning.csv": self.to_csv()})
         if plot and self.runs:
             paths.append(os.path.join(out, "learning.png"))
             self.plot(paths[-1])
@@ -196,7 +192,8 @@ def run(nets=esl_recipes.ESL_NETS, sizes=SIZES, repeats=5, recipe="tuned", min_e
     baseline : bool, optional
         Also scikit-learn's LogisticRegression (None: when installed).
     data, data_path, out, plot, verbose, print_fn, command
-        As for :func:`netfit.experiments.esl.run`; ``out`` gets learning.md, learning.csv, learning.png.
+        As for :func:`netfit.experiments.esl.run`; ``out`` gets learning.md, learning.csv, learning.png
+        (the tables also after each size, so a long run cut short keeps what it finished).
     """
     where = "esl_curves.run"
     nets = _check_nets(nets)
@@ -247,6 +244,9 @@ def run(nets=esl_recipes.ESL_NETS, sizes=SIZES, repeats=5, recipe="tuned", min_e
                 if verbose:
                     print_fn(f"[{done}/{total}] {lc.label(net)} on {size:,} digits, repeat {r + 1}/{repeats}: "
                              f"zip.test {test_acc:.1%}, train {train_acc:.1%} ({seconds:.1f} s)")
+        if out is not None and size != sizes[-1]:      # what is done so far, in case the run is cut short
+            lc.seconds = time.perf_counter() - start
+            lc.write(out, plot=False)
     lc.seconds = time.perf_counter() - start
     if out is not None:
         paths = lc.write(out, plot=plot)

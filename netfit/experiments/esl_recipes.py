@@ -63,17 +63,16 @@ AXES = (("initializer", ("esl_uniform", "glorot_uniform")),
         ("weight_decay", (0.0, 1e-4, 1e-3, 1e-2)))
 OPTIMIZER_LR = {"adam": 0.01, "sgd": 0.1}
 
-#: The recipes chosen by ``netfit esl-search`` (see the module docstring); written in by hand from its output.
+#: The recipes chosen by ``netfit esl-search`` (4 validation draws, ≤ 150 epochs; docs/reproductions.md has every
+#: candidate's score), copied here from its output. Validation accuracy of each: 88.6, 89.4, 89.7, 88.8, 88.8 %.
 TUNED = {
-    "net1": {**BOOK, "initializer": "glorot_uniform", "loss": "crossentropy", "lr": 0.01 / 3, "epochs": 60},
-    "net2": {**BOOK, "initializer": "glorot_uniform", "activation": "tanh", "loss": "crossentropy", "lr": 0.01 / 3,
-             "epochs": 60},
-    "net3": {**BOOK, "initializer": "glorot_uniform", "activation": "tanh", "loss": "crossentropy", "lr": 0.01 / 3,
-             "epochs": 60},
-    "net4": {**BOOK, "initializer": "glorot_uniform", "activation": "tanh", "loss": "crossentropy", "lr": 0.01 / 3,
-             "epochs": 60},
-    "net5": {**BOOK, "initializer": "glorot_uniform", "activation": "tanh", "loss": "crossentropy", "lr": 0.01 / 3,
-             "epochs": 60},
+    "net1": {**BOOK, "initializer": "glorot_uniform", "loss": "crossentropy", "optimizer": "sgd", "lr": 0.1 / 3,
+             "weight_decay": 1e-2, "epochs": 53},
+    "net2": {**BOOK, "initializer": "glorot_uniform", "loss": "crossentropy", "weight_decay": 1e-3, "epochs": 55},
+    "net3": {**BOOK, "loss": "crossentropy", "optimizer": "sgd", "lr": 0.1, "weight_decay": 1e-3, "epochs": 147},
+    "net4": {**BOOK, "weight_decay": 1e-4, "epochs": 127},
+    "net5": {**BOOK, "initializer": "glorot_uniform", "loss": "crossentropy", "lr": 0.01 / 3, "weight_decay": 1e-4,
+             "epochs": 144},
 }
 
 #: Any other zoo net: as built, softmax + cross-entropy, Adam 10⁻³, 30 epochs.

@@ -24,7 +24,6 @@ Examples
 """
 import csv
 import io
-import os
 import sys
 import time
 
@@ -32,6 +31,7 @@ import numpy as np
 
 from .. import utils
 from . import esl_recipes
+from ._report import write_texts
 from .esl import stratified_sample
 
 __all__ = ["run", "add_parser", "main", "validation_draw", "Search"]
@@ -61,13 +61,14 @@ class Search:
 
     def __init__(self, config):
         self.config, self.rows, self.chosen, self.seconds = config, [], {}, 0.0
+        self.started = time.strftime("%Y-%m-%d %H:%M")
 
     def to_markdown(self):
         c = self.config
         lines = ["## How the recipes were chosen (validation draws from zip.train)", "",
                  f"{c['draws']} validation draw(s) of {c['train_size']} training and {c['val_size']} validation "
                  f"digits, both from zip.train; up to {c['max_epochs']} epochs; score = mean validation accuracy "
-                 f"at the best epoch of the mean curve. {time.strftime('%Y-%m-%d %H:%M')} · {self.seconds:.0f} s.",
+                 f"at the best epoch of the mean curve. started {self.started} · {self.seconds:.0f} s.",
                  ""]
         if c.get("command"):
             lines += [f"Command: `{c['command']}`", ""]
@@ -88,13 +89,8 @@ class Search:
         return buf.getvalue()
 
     def write(self, out):
-        os.makedirs(out, exist_ok=True)
-        paths = []
-        for name, text in (("search.md", self.to_markdown()), ("search.csv", self.to_csv())):
-            paths.append(os.path.join(out, name))
-            with open(paths[-1], "w", encoding="utf-8") as handle:
-                handle.write(text)
-        return paths
+        """search.md and search.csv into folder ``out``; return the paths."""
+        return write_texts(out, {"search.md": self.to_markdown(), "search.csv": self.to_csv()})
 
 
 def _candidate(recipe, axis, value):
