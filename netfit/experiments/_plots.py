@@ -87,14 +87,14 @@ def learning_figure(curves, path=None):
     """
     fig = _figure((7.5, 4.8), "esl_curves")
     ax = fig.subplots()
-    for i, row in enumerate(curves.summary_by_net()):
+    nets = [net for net in curves.nets() if net != "logreg"]         # the same colours as esl.png's
+    for row in curves.summary_by_net():
         sizes = np.array(row["sizes"])
         mean, sd = 100 * np.array(row["mean"]), 100 * np.array(row["sd"])
-        style = "--" if row["net"] == "logreg" else "-"
-        ax.plot(sizes, mean, style, marker="o", color="grey" if row["net"] == "logreg" else f"C{i}",
-                label=curves.label(row["net"]))
-        ax.fill_between(sizes, mean - sd, mean + sd, color="grey" if row["net"] == "logreg" else f"C{i}",
-                        alpha=0.12, linewidth=0)
+        base = row["net"] == "logreg"
+        color = "grey" if base else f"C{nets.index(row['net'])}"
+        ax.plot(sizes, mean, "--" if base else "-", marker="o", color=color, label=curves.label(row["net"]))
+        ax.fill_between(sizes, mean - sd, mean + sd, color=color, alpha=0.12, linewidth=0)
     ax.set_xscale("log")
     sizes = sorted({s for row in curves.summary_by_net() for s in row["sizes"]})
     ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
