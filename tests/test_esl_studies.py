@@ -201,6 +201,25 @@ def test_learning_curves_take_any_zoo_net_and_check_names(data):
         esl_curves.run(sizes=[100, 20], data=data)
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda d: esl_search.run(draws=0, data=d), r"esl_search\.run: expected draws a positive integer, got 0\."),
+    (lambda d: esl_search.run(max_epochs=2.5, data=d),
+     r"esl_search\.run: expected max_epochs a positive integer, got 2\.5\."),
+    (lambda d: esl_search.run(nets=["zipcnn"], data=d),
+     r"esl_search\.run: expected nets from net1, net2, net3, net4, net5, got \['zipcnn'\]\."),
+    (lambda d: esl_search.run(train_size=70, val_size=20, draws=1, data=d),
+     r"esl_search\.run: expected at least 2 examples of digit \d to draw 20, got 1"),
+    (lambda d: esl_curves.run(repeats=0, data=d), r"esl_curves\.run: expected repeats a positive integer, got 0\."),
+    (lambda d: esl_curves.run(min_epochs=True, data=d),
+     r"esl_curves\.run: expected min_epochs a positive integer, got True\."),
+    (lambda d: esl_curves.run(nets=["net1"], epochs={"net2": 3}, data=d),
+     r"esl_curves\.run: expected epochs for nets among \['net1'\], got \['net2'\]\."),
+])
+def test_study_bad_inputs(data, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(data)
+
+
 def test_epochs_for_keeps_the_recipes_steps():
     assert esl_curves.epochs_for(60, 320, 20) == 60
     assert esl_curves.epochs_for(60, 80, 20) == 240

@@ -350,9 +350,9 @@ def add_parser(subparsers):
                     "zip-code digits (or, with --full, on all 7,291 / 2,007), each net with the recipe chosen on "
                     "zip.train (netfit esl-search) or the book's (--recipe book), beside scikit-learn's "
                     "LogisticRegression on the same draws. Writes results.md (table, paired differences between "
-                    "consecutive nets with 95%% t-intervals, the book's column), results.csv, paired.csv, "
+                    "consecutive nets with 95 percent t-intervals, the book's column), results.csv, paired.csv, "
                     "curves.csv, esl.png and epochs.png (test accuracy after every epoch: ESL Figure 11.11's "
-                    "analogue; --epochs N gives every net the same N). Learning curves: netfit esl-curves.")
+                    "analogue; --epochs N gives every net the same N). Learning curves: `netfit esl-curves`.")
     p.add_argument("--repeats", type=int, default=None, help="paired draws (default 30; 3 with --full)")
     p.add_argument("--recipe", default="tuned", choices=("tuned", "book"),
                    help="tuned (default): each net's recipe chosen on zip.train; book: sigmoid, squared error, "

@@ -197,8 +197,11 @@ def run(nets=esl_recipes.ESL_NETS, sizes=SIZES, repeats=5, recipe="tuned", min_e
     """
     where = "esl_curves.run"
     nets = _check_nets(nets)
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"{where}: expected repeats a positive integer, got {repeats!r}.")
+    for name, value in (("repeats", repeats), ("min_epochs", min_epochs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{where}: expected {name} a positive integer, got {value!r}.")
+    if epochs is not None and not set(epochs) <= set(nets):
+        raise ValueError(f"{where}: expected epochs for nets among {nets!r}, got {sorted(epochs)!r}.")
     if data is None:
         from ..datasets import zipcode
         data = zipcode.load_data(data_path)

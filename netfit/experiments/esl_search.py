@@ -118,6 +118,15 @@ def run(nets=esl_recipes.ESL_NETS, draws=4, max_epochs=150, train_size=320, val_
     data, data_path, out, verbose, print_fn, command
         As for :func:`netfit.experiments.esl.run`; ``out`` gets search.md and search.csv.
     """
+    where = "esl_search.run"
+    for name, value in (("draws", draws), ("max_epochs", max_epochs), ("train_size", train_size),
+                        ("val_size", val_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{where}: expected {name} a positive integer, got {value!r}.")
+    nets = [nets] if isinstance(nets, str) else list(nets)
+    bad = [n for n in nets if n not in esl_recipes.ESL_NETS]
+    if not nets or bad:
+        raise ValueError(f"{where}: expected nets from {', '.join(esl_recipes.ESL_NETS)}, got {bad or nets!r}.")
     if data is None:
         from ..datasets import zipcode
         data = zipcode.load_data(data_path)
@@ -125,7 +134,7 @@ def run(nets=esl_recipes.ESL_NETS, draws=4, max_epochs=150, train_size=320, val_
     y_all = np.asarray(y_all)
     splits = []
     for d in range(draws):
-        tr, va = validation_draw(y_all, train_size, val_size, np.random.default_rng([seed, d]))
+        tr, va = validation_draw(y_all, train_size, val_size, np.random.default_rng([seed, d]), where=where)
         splits.append((x_all[tr], utils.to_categorical(y_all[tr], 10), x_all[va], utils.to_categorical(y_all[va], 10)))
     config = {"nets": list(nets), "draws": draws, "max_epochs": max_epochs, "train_size": train_size,
               "val_size": val_size, "seed": seed, "command": command}
