@@ -183,3 +183,13 @@ def test_shift_pixels_moves_each_image_by_at_most_one_pixel():
 def test_zipcnn_only_on_the_full_split(data):
     with pytest.raises(ValueError, match="zipcnn"):
         esl.run(nets=["zipcnn"], repeats=1, epochs=1, data=data, plot=False, verbose=0)
+
+
+def test_zipcnn_keeps_its_own_recipe_on_the_full_split(data):
+    results = esl.run(nets=["zipcnn"], full=True, repeats=1, epochs=1, optimizer="sgd", loss="mse", data=data,
+                      verbose=0, baseline=False)
+    recipe = results.config["recipes"]["zipcnn"]
+    assert (recipe["optimizer"], recipe["loss"], recipe["decay"], recipe["weight_decay"]) == \
+        ("adam", "crossentropy", 0.9, 1e-4)                # what zipcnn was tuned with; --optimizer/--loss do not apply
+    assert "| ZIP CNN | softmax + cross-entropy, Adam γ=0.001 ×0.9/epoch, λ=0.0001, 1 epochs, batch 32 |" \
+        in results.to_markdown()

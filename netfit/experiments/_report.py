@@ -29,6 +29,17 @@ RUN_FIELDS = ("net", "repeat", "train_size", "test_size", "epochs", "test_accura
               "seconds", "weights", "links")
 
 
+def runs_csv(fields, runs):
+    """CSV text of run records: accuracies with 6 decimals, seconds with 3."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fields, lineterminator="\n")
+    writer.writeheader()
+    for run in runs:
+        writer.writerow({**run, "test_accuracy": f"{run['test_accuracy']:.6f}",
+                         "train_accuracy": f"{run['train_accuracy']:.6f}", "seconds": f"{run['seconds']:.3f}"})
+    return buf.getvalue()
+
+
 def write_texts(out, texts):
     """Write {file name: text} into folder ``out`` (made if missing); return the paths."""
     os.makedirs(out, exist_ok=True)
@@ -186,13 +197,7 @@ class Results:
 
     def to_csv(self):
         """One line per (net, repeat), the fields of :data:`RUN_FIELDS` (LogisticRegression as net "logreg")."""
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, RUN_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for run in self.baseline + self.runs:
-            writer.writerow({**run, "test_accuracy": f"{run['test_accuracy']:.6f}",
-                             "train_accuracy": f"{run['train_accuracy']:.6f}", "seconds": f"{run['seconds']:.3f}"})
-        return buf.getvalue()
+        return runs_csv(RUN_FIELDS, self.baseline + self.runs)
 
     def paired_csv(self):
         """The paired differences, fields :data:`PAIRED_FIELDS` (accuracies as fractions)."""

@@ -148,12 +148,12 @@ def _recipes(nets, recipe, full, overrides):
     for name in nets:
         base = esl_recipes.get(name, recipe if name in NETS else "tuned")
         given = dict(overrides)
-        if given.get("optimizer") and given.get("lr") is None:       # a named optimizer brings its default γ
-            given["lr"] = DEFAULT_LR[given["optimizer"]]
         if name not in NETS:            # cnn, zipcnn, other zoo nets: as built, softmax + cross-entropy
             given = {k: v for k, v in given.items() if k not in ("activation", "loss", "initializer")}
             if name == "zipcnn":        # its own optimizer; ``lr`` replaces its starting rate
                 given = {k: v for k, v in given.items() if k in ("lr", "epochs", "batch_size")}
+        if given.get("optimizer") and given.get("lr") is None:       # a named optimizer brings its default γ
+            given["lr"] = DEFAULT_LR[given["optimizer"]]
         if full and given.get("epochs") is None:
             given["epochs"] = FULL["epochs"]
         out[name] = esl_recipes.resolve(name, base, **given)

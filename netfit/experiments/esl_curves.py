@@ -33,9 +33,7 @@ Examples
 >>> lc.to_markdown().splitlines()[0]
 '## Learning curves: zip.test accuracy against training-set size'
 """
-import csv
 import importlib.util
-import io
 import math
 import os
 import sys
@@ -45,7 +43,7 @@ import numpy as np
 
 from .. import utils, zoo
 from . import _plots, esl_recipes
-from ._report import LABELS, write_texts
+from ._report import LABELS, runs_csv, write_texts
 from ._stats import paired_difference
 from .esl import fit_recipe, stratified_sample
 
@@ -142,13 +140,8 @@ class LearningCurves:
         return "\n".join(lines) + "\n"
 
     def to_csv(self):
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for r in self.runs:
-            writer.writerow({**r, "test_accuracy": f"{r['test_accuracy']:.6f}",
-                             "train_accuracy": f"{r['train_accuracy']:.6f}", "seconds": f"{r['seconds']:.3f}"})
-        return buf.getvalue()
+        """One line per (net, size, repeat), the fields of :data:`FIELDS`."""
+        return runs_csv(FIELDS, self.runs)
 
     def plot(self, path=None):
         """The learning curves (:func:`netfit.experiments._plots.learning_figure`)."""
