@@ -69,6 +69,7 @@ def test_results_paired_and_markdown_from_known_accuracies():
     assert base["mean"] == pytest.approx(0.005)          # mean of Net-1, 0.805, less 0.80
     lines = results.to_markdown().splitlines()
     assert "| Net-2 − Net-1 | 4 | +2.5 | 1.3 | [+0.4, +4.6] | +7.0 |" in lines
+    assert "| net | epoch 1 |" in lines and "| Net-1 | 80.5% |" in lines and "| Net-2 | 83.0% |" in lines
     assert any(line.startswith("| LogisticRegression | scikit-learn") and "| 80.0% | 0.0 |" in line for line in lines)
     rows = list(csv.DictReader(io.StringIO(results.paired_csv())))
     assert rows[1]["from"] == "net1" and float(rows[1]["high"]) == pytest.approx(0.0455431, abs=1e-6)

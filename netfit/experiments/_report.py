@@ -183,6 +183,7 @@ class Results:
                          f"{row['max']:.1%} | {row['train_mean']:.1%} | {book} |")
         lines += ["", f"n = {self.config['repeats']} runs per net; sd in percentage points (n − 1 in the "
                       f"denominator). The book's digits were Le Cun's (1989) 320 + 160; these are USPS digits."]
+        lines += self.epochs_markdown()
         paired = self.paired()
         if paired:
             lines += ["", "Paired differences (same draws; percentage points, 95 % t-interval on the n differences):",
@@ -194,6 +195,21 @@ class Results:
                 lines.append(f"| {self.label(d['to'])} − {self.label(d['from'])} | {d['n']} | {100 * d['mean']:+.1f} | "
                              f"{sd} | {interval} | {book} |")
         return "\n".join(lines) + "\n"
+
+    def epochs_markdown(self, marks=(1, 5, 10, 20, 50, 100, 150)):
+        """Lines of a table: mean test accuracy after epochs ``marks`` (and the last), per net (Figure 11.11's numbers)."""
+        if not self.curves:
+            return []
+        longest = max(len(c) for curves in self.curves.values() for c in curves)
+        epochs = sorted({e for e in marks if e <= longest} | {longest})
+        lines = ["", "Test accuracy after each epoch, mean over the draws (ESL Figure 11.11's numbers; – past a net's "
+                     "last epoch):", "", "| net | " + " | ".join(f"epoch {e}" for e in epochs) + " |",
+                 "|---|" + "---:|" * len(epochs)]
+        for net, curves in self.curves.items():
+            mean = np.nanmean(np.vstack(curves), axis=0) if len({len(c) for c in curves}) == 1 else None
+            cells = [f"{mean[e - 1]:.1%}" if mean is not None and e <= len(mean) else "–" for e in epochs]
+            lines.append(f"| {self.label(net)} | " + " | ".join(cells) + " |")
+        return lines
 
     def to_csv(self):
         """One line per (net, repeat), the fields of :data:`RUN_FIELDS` (LogisticRegression as net "logreg")."""

@@ -17,8 +17,9 @@ counts).
   never looked at). The search starts from :data:`START` and changes one
   ingredient at a time in the order of :data:`AXES`, keeping a change when it
   raises the mean validation accuracy; the number of epochs is where the mean
-  validation curve peaks. The command, the draws and every candidate's score
-  are in docs/reproductions.md ("How the recipes were chosen").
+  validation curve peaks. The command and its run time are in
+  docs/reproductions.md ("How each net's recipe was chosen"), every candidate's
+  score in docs/results/esl-search/search.md.
 - :data:`GENERIC`: for any other zoo net (say ``"lecun1989"`` or ``"zipcnn"``) that
   has no entry in :data:`TUNED`: the net as its builder makes it, softmax +
   cross-entropy, Adam 10⁻³. Register a better one with :func:`register`.
