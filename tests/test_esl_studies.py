@@ -241,3 +241,14 @@ def test_cli_esl_curves_and_search(data, tmp_path, monkeypatch, capsys):
     args = parser.parse_args(["esl-curves", "--sizes", "20,x"])
     with pytest.raises(ValueError, match=r"esl-curves: expected --sizes like 80,320,7291, got '20,x'\."):
         args.func(args)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["esl-curves", "--sizes", "20,x"], "error: esl-curves: expected --sizes like 80,320,7291, got '20,x'."),
+    (["esl-curves", "--nets", "net9"], "error: esl_curves.run: expected nets from mlp, cnn, net1"),
+    (["esl-search", "--draws", "0"], "error: esl_search.run: expected draws a positive integer, got 0."),
+])
+def test_cli_bad_input_exits_1_with_a_clear_message(argv, message, capsys):
+    from netfit import cli
+    assert cli.main(argv) == 1
+    assert capsys.readouterr().err.startswith(message)
