@@ -392,6 +392,8 @@ def build_parser():
     export.set_defaults(func=cmd_export)
 
     for command, module in (("data", "netfit.datasets.cli"), ("esl", "netfit.experiments.esl"),
+                            ("esl-curves", "netfit.experiments.esl_curves"),
+                            ("esl-search", "netfit.experiments.esl_search"),
                             ("esl-sim", "netfit.experiments.esl_11_6"), ("sweep", "netfit.sweep")):
         try:
             importlib.import_module(module).add_parser(sub)

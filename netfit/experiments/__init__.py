@@ -1,18 +1,22 @@
 """Reproducible studies, each a module with a ``run(...)`` Python API and a CLI subcommand.
 
 - :mod:`netfit.experiments.esl`: ESL Table 11.1, Net-1 … Net-5 on the zip-code
-  digits (``netfit esl``).
+  digits, paired draws, epoch curves (``netfit esl``);
+- :mod:`netfit.experiments.esl_curves`: their learning curves against the
+  training-set size (``netfit esl-curves``);
+- :mod:`netfit.experiments.esl_search`: how each net's recipe
+  (:mod:`netfit.experiments.esl_recipes`) was chosen on zip.train (``netfit esl-search``).
 
 Every experiment module offers ``add_parser(subparsers)``, which adds its
 subcommand to the ``netfit`` command with ``set_defaults(func=...)``;
 ``func(args)`` returns the exit code.
 """
-from . import esl
+from . import esl, esl_curves, esl_search
 
 #: Experiment modules by subcommand name.
-EXPERIMENTS = {"esl": esl}
+EXPERIMENTS = {"esl": esl, "esl-curves": esl_curves, "esl-search": esl_search}
 
-__all__ = ["esl", "EXPERIMENTS", "add_parsers"]
+__all__ = ["esl", "esl_curves", "esl_search", "EXPERIMENTS", "add_parsers"]
 
 
 def add_parsers(subparsers):
