@@ -122,6 +122,7 @@ class Trainer:
         self._last_sent = 0.0
         self._t0 = None
         self._feed = None
+        self._at_epoch = (0, 0.0)                     # examples and busy seconds when the last epoch ended
 
     # -- controls (request threads) ------------------------------------------------------------
     def start(self):
@@ -221,9 +222,11 @@ class Trainer:
         self.busy_seconds += time.perf_counter() - self._t0
         session = self.session
         test_loss, test_acc = session.model.evaluate(session.x_test, session.y_test)
+        examples, seconds = self.examples - self._at_epoch[0], self.busy_seconds - self._at_epoch[1]
+        self._at_epoch = (self.examples, self.busy_seconds)
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()},
                "test_loss": float(test_loss), "test_accuracy": float(test_acc),
-               "examples_per_second": self.examples / self.busy_seconds if self.busy_seconds else None}
+               "examples_per_second": examples / seconds if seconds else None}     # this epoch's steps only
         self.history.append(row)
         self.log.put("epoch", row)
         self._hold()

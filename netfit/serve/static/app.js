@@ -64,12 +64,12 @@ function writeHash() {
 }
 
 // -- state ----------------------------------------------------------------------------------------
-function render(state) {
+function render(state, {form = true} = {}) {
   page.settings = state.settings;
   page.names = state.metadata.class_names;
   page.history = state.training.history.slice();
   page.lastEvent = Math.max(page.lastEvent, state.training.last_event);
-  fillForm(state.settings);
+  if (form) fillForm(state.settings);
   $("summary").textContent = state.summary.text +
     `\n${state.summary.train_size.toLocaleString()} training and ${state.summary.test_size.toLocaleString()} test examples`;
   setStatus(state.training.state, state.training);
@@ -89,7 +89,7 @@ function setStatus(state, info = {}) {
   $("start").disabled = state === "running";
   $("pause").disabled = state !== "running";
   if (info.error) showError(info.error);
-  if (state !== "running" && info.steps !== undefined)
+  if ((state === "ready" || state === "done") && info.steps !== undefined)
     $("progress").textContent = `epoch ${page.history.length} of ${epochs} done · ${info.steps} steps`;
 }
 
@@ -136,7 +136,10 @@ function connect() {
   });
   on("state", (s) => setStatus(s.state, s));
   on("error", (e) => showError(e.message));
-  on("reset", async () => render(await api("/api/state")));
+  on("reset", async (r) => {               // a reset, new settings or weights (here or in another tab)
+    const same = JSON.stringify(r.settings) === JSON.stringify(page.settings);
+    render(await api("/api/state"), {form: !same});   // keep knobs being edited when nothing changed
+  });
 }
 
 async function control(action) {

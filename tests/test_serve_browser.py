@@ -1,0 +1,250 @@
+"""`netfit serve` in a real browser: Playwright driving Debian's chromium (no browser download).
+
+Draw a digit -> the prediction appears; train two epochs of Net-1 -> the curves update; click an
+error in the gallery -> it opens in the canvas; every screen renders. Skips with one line when no
+Chromium is installed (`apt-get install chromium`; .ci/run does it).
+
+Screenshots: set NETFIT_SERVE_SCREENSHOTS=docs/img to (re)write docs/img/serve_*.png. Figures:
+NETFIT_SERVE_MEASURE=FILE.json runs test_measure, which times the lecture MLP on MNIST (docs/serve.md).
+"""
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+pytest.importorskip("PIL")
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+import uvicorn                                            # noqa: E402
+
+from netfit.serve.app import create_app                   # noqa: E402
+
+CHROMIUM = next((p for p in (os.environ.get("NETFIT_CHROMIUM"), shutil.which("chromium"),
+                             shutil.which("chromium-browser")) if p), None)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found (apt-get install chromium)")
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TOKEN = "browser-test-token"
+NET1 = {"data": "zip-esl", "preset": "net1", "epochs": 2, "seed": 0}
+SHOTS = os.environ.get("NETFIT_SERVE_SCREENSHOTS")
+
+
+class Server:
+    """uvicorn serving ``app`` on 127.0.0.1 (a free port) in a background thread."""
+
+    def __init__(self, app):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread.start()
+        end = time.monotonic() + 30
+        while not self.server.started and time.monotonic() < end:
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{self.port}/?token={TOKEN}"
+
+    def close(self):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def data_env():
+    from netfit.datasets import _files, zipcode
+    with pytest.MonkeyPatch.context() as mp:
+        if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "zip").is_dir():
+            mp.setenv("NETFIT_DATA_DIR", str(SHARED_DATA))
+        if None in _files.find(zipcode.SPEC).values():
+            pytest.skip("the ZIP digits are not available offline (set NETFIT_DATA_DIR)")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def served(data_env):
+    app = create_app(token=TOKEN, settings=NET1)
+    server = Server(app)
+    yield server, app.state.playground
+    app.state.playground.trainer.stop()
+    server.close()
+
+
+@pytest.fixture
+def page(browser, served):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(served[0].url)
+    page.wait_for_selector("body[data-ready='1']", timeout=20000)
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def shot(page, name):
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"serve_{name}.png"), full_page=True)
+
+
+def draw_seven(page):
+    box = page.locator("#pad").bounding_box()
+    x, y = box["x"], box["y"]
+    page.mouse.move(x + 70, y + 60)
+    page.mouse.down()
+    page.mouse.move(x + 210, y + 60, steps=8)
+    page.mouse.move(x + 130, y + 230, steps=10)
+    page.mouse.up()
+
+
+def curve_pixels(page):
+    return page.evaluate("[document.getElementById('loss-chart').toDataURL(), "
+                         "document.getElementById('acc-chart').toDataURL()]")
+
+
+def test_page_opens_with_the_net_and_its_summary(page):
+    assert "Total params: 2,570" in page.locator("#summary").inner_text()
+    assert page.locator("#preset").input_value() == "net1"
+    assert "preset=net1" in page.evaluate("location.hash")          # the state is in the URL
+    shot(page, "start")
+
+
+def test_draw_a_digit_and_the_prediction_appears(page):
+    page.click("#tabs button[data-tab='draw']")
+    draw_seven(page)
+    page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+    assert page.locator("#probs .bar").count() == 10
+    assert page.locator("#activations .layer").count() >= 1
+    seen = page.evaluate("""(() => { const c = document.getElementById('seen');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let ink = 0; for (let i = 0; i < d.length; i += 4) ink += d[i] > 128; return ink; })()""")
+    assert seen > 0                                             # "what the net sees" shows the digit
+    shot(page, "draw")
+
+
+def test_train_two_epochs_of_net1_and_the_curves_update(page, served):
+    before = curve_pixels(page)
+    page.click("#start")
+    page.wait_for_function("window.__netfit.history.length === 2", timeout=30000)
+    page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=30000)
+    after = curve_pixels(page)
+    assert after[0] != before[0] and after[1] != before[1]
+    history = page.evaluate("window.__netfit.history")
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert history == served[1].trainer.history                 # the page shows the library's numbers
+    box = page.locator("#loss-chart").bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 100)
+    assert page.locator("#tooltip").inner_text().startswith("epoch 2: training loss")
+    shot(page, "train")
+
+
+def test_pause_and_single_step(page, served):
+    page.click("#step")
+    page.wait_for_function("document.getElementById('status').dataset.state === 'paused'")
+    page.wait_for_function("window.__netfit.updates.length >= 1")
+    assert served[1].trainer.steps == 1
+    page.click("#step")
+    page.wait_for_function("window.__netfit.updates.length >= 2")
+    assert served[1].trainer.steps == 2
+    page.wait_for_function("document.getElementById('progress').textContent.includes('batch 2 of 10')")
+
+
+def test_an_error_in_the_gallery_opens_in_the_canvas(page):
+    page.click("#start")
+    page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=30000)
+    page.click("#tabs button[data-tab='mistakes']")
+    page.wait_for_selector("#gallery .mistake")
+    assert page.locator("#gallery .mistake").count() == 9
+    first = page.locator("#gallery .mistake").first
+    caption = first.inner_text()
+    assert caption.startswith("True digit: ") and ", Prediction: " in caption
+    assert page.locator("#confusion tr").count() == 11
+    shot(page, "mistakes")
+    first.click()
+    page.wait_for_function("document.getElementById('example-label').textContent.startsWith('test example #')")
+    assert page.locator("#tab-draw").is_visible()
+    true_digit = caption.split(",")[0].split(": ")[1]
+    assert page.locator("#example-label").inner_text().endswith(f"true digit {true_digit}")
+    predicted = caption.split("Prediction: ")[1].split()[0]
+    assert page.locator("#prediction").inner_text().startswith(f"Prediction: {predicted}")
+    ink = page.evaluate("""(() => { const c = document.getElementById('pad');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i] > 128; return n; })()""")
+    assert ink > 500                                             # the digit is in the canvas
+    shot(page, "example")
+
+
+def test_look_inside_and_share(page):
+    page.click("#tabs button[data-tab='inside']")
+    page.wait_for_function("document.querySelectorAll('#weights canvas').length === 10")
+    assert "dense (Dense): 10 units, each 16×16 weights" in page.locator("#weights-title").inner_text()
+    shot(page, "inside")
+    page.click("#tabs button[data-tab='share']")
+    page.wait_for_function("document.getElementById('code').textContent.includes('model.fit(')")
+    assert "tab=share" in page.evaluate("location.hash")
+    with page.expect_download() as download:
+        page.click("#download")
+    assert download.value.suggested_filename == "net1.netfit"
+    shot(page, "share")
+
+
+def test_settings_from_the_url_and_the_knobs(browser, served):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(served[0].url + "#data=zip-esl&preset=net3&optimizer=sgd&lr=0.5&batch_size=8&tab=train")
+    page.wait_for_selector("body[data-ready='1']", timeout=20000)
+    assert served[1].session.settings["preset"] == "net3"
+    assert served[1].session.settings["lr"] == 0.5 and served[1].session.settings["batch_size"] == 8
+    assert "Total params: 1,226" in page.locator("#summary").inner_text()
+    page.fill("#weight_decay", "0.001")
+    page.click("#apply")
+    page.wait_for_function("location.hash.includes('weight_decay=0.001')")
+    assert served[1].session.settings["weight_decay"] == 0.001
+    page.fill("#lr", "-1")
+    page.click("#apply")
+    page.wait_for_function("document.getElementById('error').textContent.includes('expected lr a positive number')")
+    context.close()
+
+
+@pytest.mark.skipif(not os.environ.get("NETFIT_SERVE_MEASURE"), reason="figures for docs/serve.md: set NETFIT_SERVE_MEASURE")
+def test_measure(browser):
+    """Time to first paint; updates per second and examples per second training the lecture MLP on MNIST."""
+    settings = {"data": "mnist", "preset": "mlp", "epochs": 2, "limit": 20000, "test_limit": 2000, "seed": 0}
+    app = create_app(token=TOKEN, settings=settings)
+    server = Server(app)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        start = time.perf_counter()
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready='1']", timeout=20000)
+        ready = time.perf_counter() - start
+        paint = page.evaluate("performance.getEntriesByType('paint').map(e => [e.name, e.startTime])")
+        page.click("#start")
+        page.wait_for_function("window.__netfit.history.length === 2", timeout=600000)
+        updates = page.evaluate("window.__netfit.updates")
+        history = page.evaluate("window.__netfit.history")
+        figures = {"settings": settings, "page_ready_s": ready, "paint_ms": dict(paint),
+                   "updates": len(updates), "updates_per_second": (len(updates) - 1) / ((updates[-1] - updates[0]) / 1000),
+                   "examples_per_second": [row["examples_per_second"] for row in history], "history": history}
+        Path(os.environ["NETFIT_SERVE_MEASURE"]).write_text(json.dumps(figures, indent=1))
+        context.close()
+    finally:
+        app.state.playground.trainer.stop()
+        server.close()
