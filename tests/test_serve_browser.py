@@ -122,7 +122,6 @@ def test_page_opens_with_the_net_and_its_summary(page):
     assert "Total params: 2,570" in page.locator("#summary").inner_text()
     assert page.locator("#preset").input_value() == "net1"
     assert "preset=net1" in page.evaluate("location.hash")          # the state is in the URL
-    shot(page, "start")
 
 
 def test_draw_a_digit_and_the_prediction_appears(page):
@@ -135,7 +134,6 @@ def test_draw_a_digit_and_the_prediction_appears(page):
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let ink = 0; for (let i = 0; i < d.length; i += 4) ink += d[i] > 128; return ink; })()""")
     assert seen > 0                                             # "what the net sees" shows the digit
-    shot(page, "draw")
 
 
 def test_train_two_epochs_of_net1_and_the_curves_update(page, served):
@@ -151,7 +149,6 @@ def test_train_two_epochs_of_net1_and_the_curves_update(page, served):
     box = page.locator("#loss-chart").bounding_box()
     page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 100)
     assert page.locator("#tooltip").inner_text().startswith("epoch 2: training loss")
-    shot(page, "train")
 
 
 def test_pause_and_single_step(page, served):
@@ -175,7 +172,6 @@ def test_an_error_in_the_gallery_opens_in_the_canvas(page):
     caption = first.inner_text()
     assert caption.startswith("True digit: ") and ", Prediction: " in caption
     assert page.locator("#confusion tr").count() == 11
-    shot(page, "mistakes")
     first.click()
     page.wait_for_function("document.getElementById('example-label').textContent.startsWith('test example #')")
     assert page.locator("#tab-draw").is_visible()
@@ -187,21 +183,18 @@ def test_an_error_in_the_gallery_opens_in_the_canvas(page):
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i] > 128; return n; })()""")
     assert ink > 500                                             # the digit is in the canvas
-    shot(page, "example")
 
 
 def test_look_inside_and_share(page):
     page.click("#tabs button[data-tab='inside']")
     page.wait_for_function("document.querySelectorAll('#weights canvas').length === 10")
     assert "dense (Dense): 10 units, each 16×16 weights" in page.locator("#weights-title").inner_text()
-    shot(page, "inside")
     page.click("#tabs button[data-tab='share']")
     page.wait_for_function("document.getElementById('code').textContent.includes('model.fit(')")
     assert "tab=share" in page.evaluate("location.hash")
     with page.expect_download() as download:
         page.click("#download")
     assert download.value.suggested_filename == "net1.netfit"
-    shot(page, "share")
 
 
 def test_settings_from_the_url_and_the_knobs(browser, served):
@@ -220,6 +213,61 @@ def test_settings_from_the_url_and_the_knobs(browser, served):
     page.click("#apply")
     page.wait_for_function("document.getElementById('error').textContent.includes('expected lr a positive number')")
     context.close()
+
+
+@pytest.mark.skipif(not SHOTS, reason="screenshots for docs/: set NETFIT_SERVE_SCREENSHOTS=docs/img")
+def test_screenshots(browser):
+    """Every screen with the lecture MLP on 6,000 MNIST digits (3 epochs), and a CNN's feature maps."""
+    from netfit.datasets import _files, mnist
+    if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "mnist").is_dir():
+        os.environ["NETFIT_DATA_DIR"] = str(SHARED_DATA)
+    if None in _files.find(mnist.SPEC).values():
+        pytest.skip("MNIST is not available offline")
+    settings = {"data": "mnist", "preset": "mlp", "epochs": 3, "limit": 6000, "test_limit": 1000, "seed": 0}
+    app = create_app(token=TOKEN, settings=settings)
+    server = Server(app)
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    try:
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready='1']", timeout=20000)
+        shot(page, "start")
+        page.click("#start")
+        page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=300000)
+        box = page.locator("#acc-chart").bounding_box()
+        page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 60)
+        shot(page, "train")
+        page.click("#tabs button[data-tab='draw']")
+        draw_seven(page)
+        page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+        page.wait_for_timeout(300)
+        shot(page, "draw")
+        page.click("#tabs button[data-tab='mistakes']")
+        page.wait_for_selector("#gallery .mistake")
+        shot(page, "mistakes")
+        page.locator("#gallery .mistake").nth(1).click()
+        page.wait_for_function("document.getElementById('example-label').textContent.startsWith('test example #')")
+        shot(page, "example")
+        page.click("#tabs button[data-tab='inside']")
+        page.wait_for_function("document.querySelectorAll('#weights canvas').length === 128")
+        shot(page, "inside")
+        page.click("#tabs button[data-tab='share']")
+        page.wait_for_function("document.getElementById('code').textContent.includes('model.fit(')")
+        shot(page, "share")
+        page.goto(server.url + "#data=mnist&preset=cnn&epochs=1&limit=2000&test_limit=500&tab=train")
+        page.reload()                                           # a new hash alone does not reload
+        page.wait_for_selector("body[data-ready='1']", timeout=60000)
+        page.click("#start")
+        page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=300000)
+        page.click("#tabs button[data-tab='draw']")
+        draw_seven(page)
+        page.wait_for_function("document.querySelectorAll('#activations .layer').length >= 5")
+        page.wait_for_timeout(300)
+        shot(page, "activations")
+    finally:
+        context.close()
+        app.state.playground.trainer.stop()
+        server.close()
 
 
 @pytest.mark.skipif(not os.environ.get("NETFIT_SERVE_MEASURE"), reason="figures for docs/serve.md: set NETFIT_SERVE_MEASURE")
