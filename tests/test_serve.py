@@ -92,7 +92,9 @@ def one_stroke():
 ROUTES = [("GET", "/"), ("GET", "/api/options"), ("GET", "/api/state"), ("POST", "/api/settings"),
           ("POST", "/api/train/start"), ("GET", "/api/events"), ("POST", "/api/predict"),
           ("GET", "/api/example/0"), ("GET", "/api/mistakes"), ("GET", "/api/first-layer"),
-          ("GET", "/api/export.py"), ("GET", "/api/weights.netfit"), ("POST", "/api/weights")]
+          ("GET", "/api/export.py"), ("GET", "/api/weights.netfit"), ("POST", "/api/weights"),
+          ("GET", "/api/backprop/0"), ("POST", "/api/backprop"), ("GET", "/docs/backprop.md"),
+          ("GET", "/source/netfit/model.py")]
 
 
 @pytest.mark.parametrize("method,path", ROUTES)
@@ -358,6 +360,43 @@ def test_first_layer_weights_as_images(client):
     client.post("/api/settings", headers=AUTH, json={**SMALL, "preset": "net3"})
     w = client.get("/api/first-layer", headers=AUTH).json()
     assert (w["type"], w["count"], w["tile_shape"]) == ("LocallyConnected2D", 64, [3, 3])
+
+
+def test_backprop_of_one_example_matches_loss_and_gradients(client):
+    client.post("/api/settings", headers=AUTH, json={**SMALL, "preset": "net2"})
+    session = client.app.state.playground.session
+    image, label = session.test_image(5)
+    r = client.get("/api/backprop/5?label=2", headers=AUTH).json()
+    loss, grads = session.model.loss_and_gradients(image[None], np.array([2]))
+    assert r["loss"] == pytest.approx(loss, rel=1e-6) and r["label"] == 2 and r["fused"]
+    norms = [g["norm"] for layer in reversed(r["layers"]) for g in layer["grads"]]
+    np.testing.assert_allclose(norms, [np.linalg.norm(g) for g in grads], rtol=1e-5)
+    output = r["layers"][0]                                       # δ = p − onehot(y) at the output's z
+    p = session.model.predict(image[None])[0]
+    np.testing.assert_allclose(output["delta"], p - np.eye(10)[2], atol=1e-5)
+    assert output["at_z"] and output["code"]["path"] == "netfit/layers/dense.py"
+    np.testing.assert_allclose(np.array(r["layers"][1]["kernel_tiles"]).T, grads[0], atol=1e-6)
+    assert client.get("/api/backprop/5", headers=AUTH).json()["label"] == label       # default: the true digit
+    drawn = client.post("/api/backprop?label=1", headers=AUTH, content=one_stroke())
+    assert drawn.status_code == 200 and drawn.json()["label"] == 1
+    for url, message in (("/api/backprop/5?label=10", "expected a label in 0..9"),
+                         ("/api/backprop/500", "expected an index"), ("/api/backprop/5?label=x", "expected an integer")):
+        response = client.get(url, headers=AUTH)
+        assert response.status_code == 400 and message in response.json()["error"]
+    assert client.post("/api/backprop", headers=AUTH, content=one_stroke()).status_code == 400     # no label
+
+
+def test_docs_and_source_pages_for_the_links(client):
+    docs = client.get("/docs/backprop.md", headers=AUTH)
+    assert docs.status_code == 200
+    for anchor in ("the-output-error-δ", "the-back-propagation-equation", "the-gradient-of-the-hidden-weights",
+                   "classification-softmax-with-cross-entropy-fused"):
+        assert f'id="{anchor}"' in docs.text
+    source = client.get("/source/netfit/layers/dense.py", headers=AUTH)
+    assert source.status_code == 200 and 'id="L66"' in source.text and "np.matmul(self._x.T" in source.text
+    for path in ("../pyproject.toml", "netfit/../../../etc/passwd", "netfit/serve/static/app.js", "netfit/nothere.py"):
+        assert client.get(f"/source/{path}", headers=AUTH).status_code == 404
+    assert client.get("/source/netfit/layers/dense.py").status_code == 403
 
 
 # -- keep and share ---------------------------------------------------------------------------------------

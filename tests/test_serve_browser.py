@@ -130,6 +130,13 @@ def test_draw_a_digit_and_the_prediction_appears(page):
     page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
     assert page.locator("#probs .bar").count() == 10
     assert page.locator("#activations .layer").count() >= 1
+    page.click("#backprop-go")
+    page.wait_for_selector("#backprop .layer")
+    assert page.locator("#backprop .layer").count() == 2                  # dense, flatten
+    first = page.locator("#backprop .layer h3").first
+    assert "δ = ∂R/∂z = p − onehot(y)" in first.inner_text()
+    assert first.locator("a").first.get_attribute("href") == "/docs/backprop.md#classification-softmax-with-cross-entropy-fused"
+    assert first.locator("a").nth(1).get_attribute("href").startswith("/source/netfit/layers/dense.py#L")
     seen = page.evaluate("""(() => { const c = document.getElementById('seen');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let ink = 0; for (let i = 0; i < d.length; i += 4) ink += d[i] > 128; return ink; })()""")
@@ -156,9 +163,17 @@ def test_pause_and_single_step(page, served):
     page.wait_for_function("document.getElementById('status').dataset.state === 'paused'")
     page.wait_for_function("window.__netfit.updates.length >= 1")
     assert served[1].trainer.steps == 1
+    page.click("#tabs button[data-tab='draw']")
+    draw_seven(page)
+    page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+    page.click("#backprop-go")
+    page.wait_for_selector("#backprop .layer")
+    before = page.locator("#backprop-loss").inner_text()
+    page.click("#tabs button[data-tab='train']")
     page.click("#step")
     page.wait_for_function("window.__netfit.updates.length >= 2")
     assert served[1].trainer.steps == 2
+    page.wait_for_function(f"document.getElementById('backprop-loss').textContent !== {json.dumps(before)}")
     page.wait_for_function("document.getElementById('progress').textContent.includes('batch 2 of 10')")
 
 

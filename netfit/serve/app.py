@@ -17,14 +17,19 @@ Routes (all under the token)::
     GET  /api/example/<i>        a test digit      GET  /api/mistakes        errors, confusion matrix
     GET  /api/first-layer        weight images     GET  /api/export.py       the run as Python code
     GET  /api/weights.netfit     download          POST /api/weights         upload (safe loader)
+    GET  /api/backprop/<i>       one test digit's δ and gradients per layer (POST /api/backprop: a PNG)
+    GET  /docs/backprop.md       the derivation     GET  /source/<path>       netfit's code, lines #L<n>
 """
 import asyncio
+import html
 import json
 import os
+import re
 import secrets
 import tempfile
 import threading
 from importlib import resources
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +39,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import netfit as nf
 from netfit.io import ModelFileError
 
 from .session import DATASETS, DEFAULTS, PRESETS, Session, check_settings
@@ -46,6 +52,7 @@ MAX_PICTURE_BYTES = 2 * 1024 * 1024             # a 280×280 canvas PNG is ~10 k
 MAX_MODEL_BYTES = 64 * 1024 * 1024              # the CNNs save to < 3 MB
 _COOKIE = "netfit_token"
 _STATIC = resources.files("netfit.serve") / "static"
+_SOURCE_ROOT = Path(nf.__file__).resolve().parents[1]      # a clone: docs/ beside netfit/
 
 
 class Playground:
@@ -173,9 +180,7 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     async def predict(request):
-        data = await _body(request, MAX_PICTURE_BYTES, "predict: the picture")
-        if not data.startswith(b"\x89PNG\r\n\x1a\n"):
-            raise ValueError("predict: expected a PNG picture (the canvas), got other bytes.")
+        data = await _picture(request)
 
         def work():
             with state.gate:
@@ -191,6 +196,34 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
             image, label = session.test_image(index)
             return JSONResponse({"index": index, "label": label, "seen": session.image_payload(image),
                                  **session.look(image)})
+
+    def backprop_example(request):
+        index = _int(request.path_params["index"], "backprop")
+        with state.gate:
+            session = state.session
+            image, label = session.test_image(index)
+            wanted = request.query_params.get("label")
+            return JSONResponse(session.backprop(image, label if wanted is None else _int(wanted, "backprop")))
+
+    async def backprop_picture(request):
+        label = _int(request.query_params.get("label"), "backprop: label")
+        data = await _picture(request)
+
+        def work():
+            with state.gate:
+                session = state.session
+                return session.backprop(session.read_picture(data), label)
+        return JSONResponse(await run_in_threadpool(work))
+
+    def docs_page(request):
+        return HTMLResponse(_markdown_page(_SOURCE_ROOT / "docs" / "backprop.md"))
+
+    def source_page(request):
+        path = (_SOURCE_ROOT / request.path_params["path"]).resolve()
+        package = (_SOURCE_ROOT / "netfit").resolve()
+        if path.suffix != ".py" or package not in path.parents or not path.is_file():
+            raise _Refused(404, f"source: expected a .py file of netfit, got {request.path_params['path']!r}.")
+        return HTMLResponse(_source_page(path, request.path_params["path"]))
 
     def mistakes(request):
         with state.gate:
@@ -235,6 +268,10 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
               Route("/api/events", guarded(events)),
               Route("/api/predict", guarded(predict), methods=["POST"]),
               Route("/api/example/{index}", guarded(sync(example))),
+              Route("/api/backprop/{index}", guarded(sync(backprop_example))),
+              Route("/api/backprop", guarded(backprop_picture), methods=["POST"]),
+              Route("/docs/backprop.md", guarded(sync(docs_page))),
+              Route("/source/{path:path}", guarded(sync(source_page))),
               Route("/api/mistakes", guarded(sync(mistakes))),
               Route("/api/first-layer", guarded(sync(first_layer))),
               Route("/api/export.py", guarded(sync(export))),
@@ -245,6 +282,44 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
     app.state.token = token
     app.state.playground = state
     return app
+
+
+async def _picture(request):
+    data = await _body(request, MAX_PICTURE_BYTES, "predict: the picture")
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError("predict: expected a PNG picture (the canvas), got other bytes.")
+    return data
+
+
+def _slug(heading):
+    """GitHub's anchor for a Markdown heading: lower case, spaces to '-', punctuation dropped."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _markdown_page(path):
+    """A Markdown file as a page whose headings carry GitHub's anchors (the text kept as written)."""
+    if not path.is_file():
+        raise _Refused(404, f"docs: {path.name} is not installed with this netfit; read it in the repository.")
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"(#+) (.*)", line)
+        text = html.escape(line)
+        rows.append(f'<b id="{html.escape(_slug(heading.group(2)))}">{text}</b>' if heading else text)
+    return _page(path.name, "\n".join(rows))
+
+
+def _source_page(path, name):
+    """A source file with numbered lines, each with an anchor #L<n>."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = [f'<span id="L{n}"><i>{n:4d}</i>  {html.escape(line)}</span>' for n, line in enumerate(lines, 1)]
+    return _page(name, "\n".join(rows))
+
+
+def _page(title, body):
+    return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            "<style>body{margin:0;font:13px/1.45 monospace}pre{padding:12px;white-space:pre-wrap}"
+            "i{color:#999;font-style:normal}:target{background:#fff3bf}</style>"
+            f"<pre>{body}</pre>")
 
 
 def _int(text, where):

@@ -11,6 +11,7 @@ standard deviation 1 on the training set (ESL §11.5.3).
 Everything here runs in the caller's thread; :mod:`netfit.serve.worker` keeps the
 model to one thread at a time.
 """
+import inspect
 import math
 import os
 import tempfile
@@ -172,6 +173,41 @@ class Session:
                            "values": np.round(a[0].astype(float), 4).ravel().tolist()})
         return {"proba": [round(float(p), 5) for p in a.reshape(-1)], "layers": layers}
 
+    def backprop(self, image, label):
+        """One example's backward pass, layer by layer: δ at each layer's output and its weights' gradients.
+
+        The same calls as a training step (``loss.gradient``, then each ``layer.backward``)
+        on this one example, with the model in inference mode (Dropout passes δ through),
+        so nothing of the run changes: the next step recomputes every gradient. The
+        parameter gradients equal :meth:`~netfit.Sequential.loss_and_gradients` on (x, label)
+        without the weight-decay term.
+        """
+        model, k = self.model, self.model.output_shape[-1]
+        if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < k:
+            raise ValueError(f"backprop: expected a label in 0..{k - 1}, got {label!r}.")
+        a = self._net_input(image)
+        for layer in model.layers:
+            a = layer.forward(a, training=False)
+        y = np.array([label])
+        fused = bool(getattr(model.layers[-1], "fused_output", False))
+        delta = model.loss.gradient(a, y, fused=fused)                   # δ at the output (at z when fused)
+        panels = []
+        for i in range(len(model.layers) - 1, -1, -1):
+            layer = model.layers[i]
+            kind = type(layer).__name__
+            panel = {"name": layer.name, "type": kind, "shape": list(delta.shape[1:]), "at_z": fused and i == len(model.layers) - 1,
+                     "delta": np.round(delta[0].astype(float), 6).ravel().tolist(), "code": _code_line(type(layer).backward)}
+            s = delta if kind == "Dropout" else layer.backward(delta, need_input_grad=i > 0)   # s = ∂R/∂(input)
+            panel["grads"] = [{"name": name, "shape": list(g.shape), "norm": float(np.linalg.norm(g)),
+                               "max": float(np.abs(g).max()) if g.size else 0.0} for name, g in layer.grads.items()]
+            kernel = layer.grads.get("kernel")
+            if kernel is not None and kind == "Dense" and i <= 1 and len(self.x.shape) >= 3:   # ∂R/∂α as images
+                panel["kernel_tiles"] = np.round(kernel.T.astype(float), 7).tolist()
+                panel["tile_shape"] = list(self.x.shape[1:3])
+            panels.append(panel)
+            delta = s
+        return {"loss": float(model.loss.value(a, y)), "label": label, "fused": fused, "layers": panels}
+
     def read_picture(self, data):
         """Bytes of a picture (the page's canvas as PNG) -> the input ``netfit predict`` would make of it."""
         shape = self.model.layers[0].input_shape
@@ -289,6 +325,12 @@ class Session:
                   "loss, accuracy = model.evaluate(x_test, y_test)",
                   "print(f'Test loss {loss:.4f}, test accuracy {accuracy:.2%}')", ""]
         return "\n".join(lines)
+
+
+def _code_line(function):
+    """'netfit/layers/dense.py', first line of ``function`` (for the page's links to the code)."""
+    path = os.path.relpath(inspect.getsourcefile(function), os.path.dirname(os.path.dirname(nf.__file__)))
+    return {"path": path.replace(os.sep, "/"), "line": inspect.getsourcelines(function)[1]}
 
 
 def _literal(value):

@@ -125,6 +125,7 @@ function connect() {
   });
   on("batch", (b) => {
     page.updates.push(performance.now());
+    if (page.status === "paused" && page.current && $("backprop").childElementCount) backprop();
     $("progress").textContent = `epoch ${b.epoch + 1} of ${page.settings.epochs} · batch ${b.batch} of ${b.of}` +
       ` · running loss ${fmt(b.loss)} · accuracy ${(100 * b.accuracy).toFixed(2)}%`;
   });
@@ -176,6 +177,8 @@ function clearPad() {
   $("example-label").textContent = ""; $("prediction").textContent = "";
   $("probs").innerHTML = ""; $("activations").innerHTML = "";
   $("seen").getContext("2d").clearRect(0, 0, 168, 168);
+  $("backprop").innerHTML = ""; $("backprop-loss").textContent = "";
+  page.current = null; page.targetChosen = false;
 }
 $("clear").addEventListener("click", clearPad);
 let drawing = false, lastPoint = null;
@@ -196,7 +199,9 @@ async function predict() {
   page.busy = true;
   try {
     const blob = await new Promise((resolve) => pad.toBlob(resolve, "image/png"));
-    showLook(await api("/api/predict", {method: "POST", body: blob}));
+    const r = await api("/api/predict", {method: "POST", body: blob});
+    page.current = {blob};
+    showLook(r);
   } catch (e) { showError(e); }
   page.busy = false;
   if (page.pending) { page.pending = false; predict(); }
@@ -209,6 +214,65 @@ function showLook(r) {
   bars($("probs"), r.proba, page.names.map(String), {highlight: best});
   $("prediction").textContent = `Prediction: ${page.names[best]} (p = ${r.proba[best].toFixed(3)})`;
   showActivations(r.layers);
+  if (page.current && page.current.blob && !page.targetChosen) $("target").value = best;
+  if (page.status !== "running" && $("backprop").childElementCount) backprop();
+}
+
+// δ and gradients of one example, each panel linked to its equation in docs/backprop.md and to the code.
+const DOC = "/docs/backprop.md#";
+async function backprop() {
+  if (!page.current) { $("backprop-loss").textContent = "draw a digit or open one from the mistakes first"; return; }
+  const label = Number($("target").value);
+  try {
+    const r = page.current.blob
+      ? await api(`/api/backprop?label=${label}`, {method: "POST", body: page.current.blob})
+      : await api(`/api/backprop/${page.current.index}?label=${label}`);
+    showBackprop(r);
+  } catch (e) { showError(e); }
+}
+$("backprop-go").addEventListener("click", backprop);
+$("target").addEventListener("change", () => { page.targetChosen = true; backprop(); });
+
+function link(href, text) { const a = document.createElement("a"); a.href = href; a.target = "_blank"; a.textContent = text; return a; }
+
+function showBackprop(r) {
+  $("backprop-loss").textContent = `R = ${fmt(r.loss)} for target ${page.names[r.label]}`;
+  const box = $("backprop"); box.innerHTML = "";
+  r.layers.forEach((layer, j) => {
+    const output = j === 0, panel = document.createElement("div"); panel.className = "layer";
+    const title = document.createElement("h3");
+    const what = layer.at_z ? "δ = ∂R/∂z = p − onehot(y) at the output" : output ? "δ = ∂R/∂(output)" : "δ = ∂R/∂(layer output), what the layer above sent back";
+    title.append(`${layer.name} (${layer.type}): ${what} · `,
+      link(DOC + (layer.at_z ? "classification-softmax-with-cross-entropy-fused" : output ? "the-output-error-δ" : "the-back-propagation-equation"), "equation"),
+      " · ", link(`/source/${layer.code.path}#L${layer.code.line}`, `${layer.code.path}:${layer.code.line}`));
+    panel.append(title);
+    const v = layer.delta, top = Math.max(1e-12, ...v.map(Math.abs));
+    if (layer.shape.length === 3) {
+      const [h, w, c] = layer.shape, maps = document.createElement("div"); maps.className = "tiles";
+      for (let k = 0; k < c; k++)
+        maps.append(imageCanvas(Array.from({length: h * w}, (_, i) => v[i * c + k] / top), h, w, Math.max(1, Math.round(40 / h)), diverging));
+      panel.append(maps);
+    } else if (v.length <= 128) {
+      const div = document.createElement("div"); div.className = "unit-bars";
+      bars(div, v, v.map((_, i) => output ? page.names[i] : `${i + 1}`), {signed: true}); panel.append(div);
+    } else {
+      const side = Math.round(Math.sqrt(v.length));
+      if (side * side === v.length) panel.append(imageCanvas(v.map((x) => x / top), side, side, 3, diverging));
+    }
+    if (layer.grads.length) {
+      const g = document.createElement("p"); g.className = "grads";
+      g.append("gradients: ", layer.grads.map((x) => `‖∂R/∂${x.name}‖ = ${fmt(x.norm)} (${x.shape.join("×")})`).join(", "), " · ",
+               link(DOC + (output ? "the-gradient-of-the-output-weights" : "the-gradient-of-the-hidden-weights"), "equation"));
+      panel.append(g);
+    }
+    if (layer.kernel_tiles) {
+      const [h, w] = layer.tile_shape, tiles = document.createElement("div"); tiles.className = "tiles";
+      const gtop = Math.max(1e-12, ...layer.kernel_tiles.flat().map(Math.abs));
+      layer.kernel_tiles.slice(0, 128).forEach((t) => tiles.append(imageCanvas(t.map((x) => x / gtop), h, w, 2, diverging)));
+      panel.append("∂R/∂kernel per unit, as images (blue < 0 < red):", tiles);
+    }
+    box.append(panel);
+  });
 }
 
 function showActivations(layers) {
@@ -253,7 +317,9 @@ async function loadExample(index) {
     pen.fillStyle = "#000"; pen.fillRect(0, 0, pad.width, pad.height);
     pen.drawImage(small, 0, 0, pad.width, pad.height);
     showTab("draw");
+    page.current = {index, label: r.label};
     showLook(r);
+    $("target").value = r.label;
     $("example-label").textContent = `test example #${index}, true digit ${page.names[r.label]}`;
   } catch (e) { showError(e); }
 }
@@ -327,6 +393,7 @@ $("upload").addEventListener("change", async () => {
 async function init() {
   try {
     const options = await api("/api/options");
+    for (let k = 0; k < 10; k++) $("target").add(new Option(String(k), String(k)));
     for (const [id, table] of [["data", options.datasets], ["preset", options.presets]])
       for (const [key, label] of Object.entries(table)) $(id).add(new Option(label, key));
     let state = await api("/api/state");
