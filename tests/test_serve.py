@@ -495,3 +495,29 @@ def _reachable(httpx, url):
         return True
     except httpx.HTTPError:
         return False
+
+
+@pytest.mark.skipif(not os.environ.get("NETFIT_SERVE_MEASURE"), reason="figures for docs/serve.md: set NETFIT_SERVE_MEASURE")
+def test_measure_worker_against_fit():
+    """The training worker (no browser) against plain fit, alternating rounds; writes <NETFIT_SERVE_MEASURE>.worker.json."""
+    from netfit.serve.app import Playground
+    if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "mnist").is_dir():
+        os.environ["NETFIT_DATA_DIR"] = str(SHARED_DATA)
+    settings = {"data": "mnist", "preset": "mlp", "epochs": 2, "limit": 20000, "test_limit": 2000, "seed": 0}
+    playground = Playground(settings)
+    rounds = []
+    for _ in range(int(os.environ.get("NETFIT_SERVE_ROUNDS", "3"))):
+        playground.replace()
+        playground.trainer.start()
+        wait_for(lambda: playground.trainer.state == "done", timeout=600)
+        trainer = playground.trainer
+        session = session_mod.Session(settings, playground._cache)
+        start = time.perf_counter()
+        session.model.fit(session.x, session.y, epochs=2, batch_size=32, verbose=0)
+        seconds = time.perf_counter() - start
+        rounds.append({"worker_examples_per_second": [row["examples_per_second"] for row in trainer.history],
+                       "worker_overall": trainer.examples / trainer.busy_seconds,
+                       "fit_examples_per_second": trainer.examples / seconds,
+                       "same_loss": trainer.history[-1]["loss"] == session.model.history.history["loss"][-1]})
+    Path(os.environ["NETFIT_SERVE_MEASURE"] + ".worker.json").write_text(json.dumps(rounds, indent=1))
+    assert all(r["same_loss"] for r in rounds)

@@ -37,6 +37,7 @@ PRESETS = {"net1": "Net-1: no hidden layer", "net2": "Net-2: 12 hidden units",
 DEFAULTS = {"data": "mnist", "preset": "mlp", "optimizer": "adam", "lr": None, "momentum": 0.0,
             "batch_size": 32, "weight_decay": 0.0, "init_scale": 1.0, "standardize": False, "seed": 0,
             "epochs": 15, "limit": None, "test_limit": None}
+_FIRST_ARGS = ("units", "filters", "kernel_size", "pool_size", "rate", "target_shape")
 _MAX_SHOWN = 128            # first-layer weight images sent to the page
 
 
@@ -289,6 +290,7 @@ class Session:
         layers = []
         for i, layer in enumerate(model.layers):
             config = {k: v for k, v in layer.get_config().items() if k not in ("name", "input_shape")}
+            config = {k: config[k] for k in sorted(config, key=lambda k: k not in _FIRST_ARGS)}   # units, filters first
             if i == 0:
                 config["input_shape"] = tuple(model.layers[0].input_shape)
             args = ", ".join(f"{k}={_literal(v)}" for k, v in config.items())

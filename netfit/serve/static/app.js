@@ -318,8 +318,8 @@ async function loadExample(index) {
     pen.drawImage(small, 0, 0, pad.width, pad.height);
     showTab("draw");
     page.current = {index, label: r.label};
-    showLook(r);
     $("target").value = r.label;
+    showLook(r);
     $("example-label").textContent = `test example #${index}, true digit ${page.names[r.label]}`;
   } catch (e) { showError(e); }
 }
