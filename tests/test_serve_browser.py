@@ -25,12 +25,12 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 import uvicorn                                            # noqa: E402
 
 from netfit.serve.app import create_app                   # noqa: E402
+from test_serve import SHARED_DATA, data_env              # noqa: E402,F401  (the ZIP digits, or skip)
 
 CHROMIUM = next((p for p in (os.environ.get("NETFIT_CHROMIUM"), shutil.which("chromium"),
                              shutil.which("chromium-browser")) if p), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found (apt-get install chromium)")
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TOKEN = "browser-test-token"
 NET1 = {"data": "zip-esl", "preset": "net1", "epochs": 2, "seed": 0}
 SHOTS = os.environ.get("NETFIT_SERVE_SCREENSHOTS")
@@ -54,17 +54,6 @@ class Server:
     def close(self):
         self.server.should_exit = True
         self.thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def data_env():
-    from netfit.datasets import _files, zipcode
-    with pytest.MonkeyPatch.context() as mp:
-        if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "zip").is_dir():
-            mp.setenv("NETFIT_DATA_DIR", str(SHARED_DATA))
-        if None in _files.find(zipcode.SPEC).values():
-            pytest.skip("the ZIP digits are not available offline (set NETFIT_DATA_DIR)")
-        yield
 
 
 @pytest.fixture(scope="module")
