@@ -186,6 +186,45 @@ def test_settings_that_are_not_a_json_object(client):
         assert response.status_code in (400, 413) and message in response.json()["error"]
 
 
+HIDDEN_8 = {"layers": [{"class_name": "Flatten"},
+                      {"class_name": "Dense", "config": {"units": 8, "activation": "tanh"}},
+                      {"class_name": "Dense", "config": {"units": 10, "activation": "softmax"}}]}
+
+
+def test_edited_layers_live_summary_and_training_like_the_cli(client, tmp_path):
+    preview = client.post("/api/summary", headers=AUTH, json={"architecture": HIDDEN_8})
+    assert preview.status_code == 200
+    assert preview.json()["params"] == 256 * 8 + 8 + 8 * 10 + 10 and "Total links: 2,146" in preview.json()["text"]
+    assert client.get("/api/state", headers=AUTH).json()["settings"]["preset"] == "net1"      # nothing replaced
+    state = client.post("/api/settings", headers=AUTH, json={**SMALL, "preset": "custom", "architecture": HIDDEN_8})
+    assert state.status_code == 200 and state.json()["summary"]["params"] == 2146
+    assert state.json()["summary"]["architecture"]["layers"][1]["config"]["units"] == 8
+    train_to_end(client)
+    spec = tmp_path / "arch.json"
+    spec.write_text(json.dumps({"input_shape": [16, 16], **HIDDEN_8}))
+    out = tmp_path / "cli.netfit"
+    assert cli.main(["train", "--data", "zip", "--model", str(spec), "--epochs", "2", "--limit", "300",
+                     "--test-limit", "100", "--seed", "0", "--verbose", "0", "--out", str(out)]) == 0
+    for a, b in zip(nf.load_model(out).get_weights(), client.app.state.playground.session.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"layers": [{"class_name": "Dense", "config": {"unit": 3}}]}, "unknown config key 'unit'"),
+    ({"layers": [{"class_name": "Flatten"}, {"class_name": "Dense", "config": {"units": 3}}]},
+     "expected the last layer to give 10 outputs"),
+    ({"input_shape": [28, 28], "layers": [{"class_name": "Flatten"}, {"class_name": "Dense", "config": {"units": 10}}]},
+     "expected input_shape [16, 16]"),
+    ({"layers": []}, "non-empty list of layers"),
+    ("Dense(10)", "JSON object"),
+])
+def test_bad_edited_layers(client, spec, message):
+    for response in (client.post("/api/summary", headers=AUTH, json={"architecture": spec}),
+                     client.post("/api/settings", headers=AUTH, json={**SMALL, "preset": "custom", "architecture": spec})):
+        assert response.status_code == 400 and message in response.json()["error"]
+    assert client.get("/api/state", headers=AUTH).json()["settings"]["preset"] == "net1"
+
+
 def test_init_scale_and_standardize(data_env):
     plain = session_mod.Session(SMALL)
     scaled = session_mod.Session({**SMALL, "init_scale": 0.25, "standardize": True})

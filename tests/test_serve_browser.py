@@ -213,6 +213,24 @@ def test_settings_from_the_url_and_the_knobs(browser, served):
     page.click("#apply")
     page.wait_for_function("location.hash.includes('weight_decay=0.001')")
     assert served[1].session.settings["weight_decay"] == 0.001
+    page.click("#editor summary")
+    spec = page.locator("#architecture").input_value()
+    assert '"class_name":"LocallyConnected2D"' in spec
+    page.fill("#architecture", '{"layers": [{"class_name": "Flatten"}, {"class_name": "Dense", "config": {"units": 32, '
+                               '"activation": "relu"}}, {"class_name": "Dense", "config": {"units": 10, "activation": "softmax"}}]}')
+    page.wait_for_function("document.getElementById('summary').textContent.includes('Total params: 8,554')")
+    assert served[1].session.settings["preset"] == "net3"                   # a preview only
+    page.fill("#architecture", '{"layers": [{"class_name": "Flatten"}, {"class_name": "Dense", "config": {"unit": 32}}]}')
+    page.wait_for_function("document.getElementById('error').textContent.includes(\"unknown config key 'unit'\")")
+    page.fill("#architecture", '{"layers": [{"class_name": "Flatten"}, {"class_name": "Dense", "config": {"units": 10, '
+                               '"activation": "softmax"}}]}')
+    page.wait_for_function("document.getElementById('summary').textContent.includes('Total params: 2,570')")
+    page.click("#apply")
+    page.wait_for_function("location.hash.includes('preset=custom') && location.hash.includes('architecture=')")
+    assert served[1].session.settings["preset"] == "custom" and served[1].session.model.count_params() == 2570
+    page.reload()                                                          # the edited net comes back from the URL
+    page.wait_for_selector("body[data-ready='1']", timeout=20000)
+    assert page.locator("#preset").input_value() == "custom"
     page.fill("#lr", "-1")
     page.click("#apply")
     page.wait_for_function("document.getElementById('error').textContent.includes('expected lr a positive number')")

@@ -12,6 +12,7 @@ Routes (all under the token)::
 
     GET  /                       the page          GET  /api/events          Server-Sent Events
     GET  /api/options            data, presets     POST /api/settings        new data / net / knobs
+    POST /api/summary            the summary of edited layers (JSON architecture), nothing replaced
     GET  /api/state              summary, history  POST /api/train/<action>  start|pause|step|reset
     POST /api/predict            PNG -> probabilities, what the net sees, activations
     GET  /api/example/<i>        a test digit      GET  /api/mistakes        errors, confusion matrix
@@ -147,6 +148,10 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
         await run_in_threadpool(state.replace, settings)
         return JSONResponse(state.state())
 
+    async def preview(request):
+        spec = (await _json(request)).get("architecture")
+        return JSONResponse(await run_in_threadpool(state.session.preview, spec))
+
     def train(request):
         action = request.path_params["action"]
         if action == "reset":
@@ -264,6 +269,7 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
               Route("/api/options", guarded(sync(options))),
               Route("/api/state", guarded(sync(get_state))),
               Route("/api/settings", guarded(post_settings), methods=["POST"]),
+              Route("/api/summary", guarded(preview), methods=["POST"]),
               Route("/api/train/{action}", guarded(sync(train)), methods=["POST"]),
               Route("/api/events", guarded(events)),
               Route("/api/predict", guarded(predict), methods=["POST"]),
@@ -332,9 +338,12 @@ def _int(text, where):
 async def _json(request):
     data = await _body(request, 64 * 1024, "settings")
     try:
-        return json.loads(data or b"{}")
+        value = json.loads(data)
     except ValueError as exc:
         raise ValueError(f"settings: expected a JSON object, got invalid JSON ({exc}).") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"settings: expected a JSON object, got {type(value).__name__}.")
+    return value
 
 
 async def _body(request, limit, what):

@@ -20,11 +20,12 @@ import numpy as np
 
 import netfit as nf
 from netfit import optimizers
+from netfit.architecture import model_from_json, model_to_json
 from netfit.cli import build_model
 from netfit.experiments.esl import stratified_sample
 from netfit.images import fit_shape, load_data, read_image
 
-__all__ = ["DATASETS", "DEFAULTS", "PRESETS", "Session", "check_settings"]
+__all__ = ["DATASETS", "DEFAULTS", "PRESETS", "Session", "architecture_of", "build_architecture", "check_settings"]
 
 # Data choices: key -> (label, netfit data set, digits drawn for the ESL protocol or None).
 DATASETS = {"zip-esl": ("ZIP digits 16×16, ESL protocol (320 train / 160 test)", "zip", (320, 160)),
@@ -33,10 +34,11 @@ DATASETS = {"zip-esl": ("ZIP digits 16×16, ESL protocol (320 train / 160 test)"
 PRESETS = {"net1": "Net-1: no hidden layer", "net2": "Net-2: 12 hidden units",
            "net3": "Net-3: locally connected", "net4": "Net-4: shared weights, then local",
            "net5": "Net-5: shared weights twice", "mlp": "Lecture MLP: Dense(128, relu)",
-           "cnn": "CNN: Keras's simple MNIST convnet", "zipcnn": "CNN for 16×16 digits"}
+           "cnn": "CNN: Keras's simple MNIST convnet", "zipcnn": "CNN for 16×16 digits",
+           "custom": "Custom: your layers (JSON)"}
 DEFAULTS = {"data": "mnist", "preset": "mlp", "optimizer": "adam", "lr": None, "momentum": 0.0,
             "batch_size": 32, "weight_decay": 0.0, "init_scale": 1.0, "standardize": False, "seed": 0,
-            "epochs": 15, "limit": None, "test_limit": None}
+            "epochs": 15, "limit": None, "test_limit": None, "architecture": None}
 _FIRST_ARGS = ("units", "filters", "kernel_size", "pool_size", "rate", "target_shape")
 _MAX_SHOWN = 128            # first-layer weight images sent to the page
 
@@ -72,9 +74,39 @@ def check_settings(raw):
         s[key] = kind(value)
     if not isinstance(s["standardize"], bool):
         raise ValueError(f"{where}: expected standardize true or false, got {s['standardize']!r}.")
+    if s["preset"] == "custom" and not isinstance(s["architecture"], dict):
+        raise ValueError(f"{where}: expected architecture, a JSON object with 'layers' (netfit.architecture), "
+                         f"for the preset 'custom', got {s['architecture']!r}.")
+    if s["preset"] != "custom":
+        s["architecture"] = None
     if s["momentum"] and s["optimizer"] != "sgd":
         raise ValueError(f"{where}: momentum applies to optimizer sgd only.")
     return s
+
+
+def build_architecture(spec, input_shape, classes, seed=None):
+    """A net from a JSON spec (:func:`netfit.architecture.model_from_json`), checked against the data.
+
+    The spec's ``input_shape`` defaults to the data's; the last layer must have one unit per class.
+    """
+    if not isinstance(spec, dict):
+        raise ValueError(f"architecture: expected a JSON object with 'layers', got {type(spec).__name__}.")
+    model = model_from_json({"input_shape": list(input_shape), **spec}, seed=seed)
+    if int(np.prod(model.layers[0].input_shape)) != int(np.prod(input_shape)):
+        raise ValueError(f"architecture: expected input_shape {list(input_shape)} for this data, "
+                         f"got {list(model.layers[0].input_shape)}.")
+    if model.output_shape != (None, classes):
+        raise ValueError(f"architecture: expected the last layer to give {classes} outputs (one per class), "
+                         f"got shape {model.output_shape}; end with Dense({classes}, activation='softmax').")
+    return model
+
+
+def architecture_of(model):
+    """The model's layers as an editable JSON spec (netfit.architecture), without the layer names."""
+    spec = model_to_json(model)
+    return {"input_shape": spec["input_shape"],
+            "layers": [{"class_name": e["class_name"], "config": {k: v for k, v in e["config"].items() if k != "name"}}
+                       for e in spec["layers"]]}
 
 
 def _load(key, limit, test_limit, seed):
@@ -108,8 +140,13 @@ class Session:
             self._cache[key] = _load(s["data"], s["limit"], s["test_limit"], s["seed"])
         (x, y), (xt, yt), meta = self._cache[key]
         self.metadata = dict(meta)
-        self.model = build_model(s["preset"], x.shape[1:], len(meta["class_names"]), s["seed"])
-        self.model.name = s["preset"]
+        self.data_shape = x.shape[1:]
+        if s["preset"] == "custom":                 # what `netfit train --model arch.json` builds
+            self.model = build_architecture(s["architecture"], x.shape[1:], len(meta["class_names"]), s["seed"])
+            self.model.name = "custom"
+        else:
+            self.model = build_model(s["preset"], x.shape[1:], len(meta["class_names"]), s["seed"])
+            self.model.name = s["preset"]
         if not self.model.built:
             self.model.build()
         x, xt = fit_shape(x, self.model, "serve"), fit_shape(xt, self.model, "serve")
@@ -157,7 +194,15 @@ class Session:
         lines = []
         self.model.summary(print_fn=lines.append, links=True)
         return {"text": "\n".join(lines), "layers": rows, "params": self.model.count_params(),
+                "architecture": architecture_of(self.model),
                 "links": self.model.count_links(), "train_size": len(self.x), "test_size": len(self.x_test)}
+
+    def preview(self, spec):
+        """The summary table of an edited architecture, built for this data (nothing replaced)."""
+        model = build_architecture(spec, self.data_shape, len(self.metadata["class_names"]), self.settings["seed"])
+        lines = []
+        model.summary(print_fn=lines.append, links=True)
+        return {"text": "\n".join(lines), "params": model.count_params(), "links": model.count_links()}
 
     def _net_input(self, image):
         """An image in the data's scale -> the net's input (standardized when the knob is on)."""

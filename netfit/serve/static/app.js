@@ -22,6 +22,28 @@ async function api(path, {method = "GET", body, json} = {}) {
 function showError(error) { $("error").textContent = error ? String(error.message || error) : ""; }
 
 // -- settings <-> form <-> URL ------------------------------------------------------------------
+// One layer per line: readable in the text area and short enough for the page's address.
+function formatArchitecture(spec) {
+  return `{"input_shape": ${JSON.stringify(spec.input_shape)}, "layers": [\n` +
+    spec.layers.map((l) => "  " + JSON.stringify(l)).join(",\n") + "\n]}";
+}
+
+let editTimer = null;
+$("architecture").addEventListener("input", () => {
+  page.edited = true;
+  clearTimeout(editTimer);
+  editTimer = setTimeout(async () => {
+    let spec;
+    try { spec = JSON.parse($("architecture").value); }
+    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`); return; }
+    try {
+      const r = await api("/api/summary", {method: "POST", json: {architecture: spec}});
+      showError(null);
+      $("summary").textContent = r.text + "\n(edited layers: press Apply to train them)";
+    } catch (e) { showError(e); }
+  }, 250);
+});
+
 function readForm() {
   const s = {};
   for (const key of KNOBS) {
@@ -29,6 +51,10 @@ function readForm() {
     if (el.type === "checkbox") s[key] = el.checked;
     else if (el.tagName === "SELECT" && !["batch_size"].includes(key)) s[key] = el.value;
     else s[key] = el.value === "" ? null : Number(el.value);
+  }
+  if (page.edited) {
+    try { s.architecture = JSON.parse($("architecture").value); s.preset = "custom"; }
+    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`); }
   }
   return s;
 }
@@ -49,6 +75,9 @@ function settingsFromHash() {
     const v = params.get(key);
     s[key] = key === "standardize" ? v === "1" : ["data", "preset", "optimizer"].includes(key) ? v : Number(v);
   }
+  if (params.has("architecture")) {
+    try { s.architecture = JSON.parse(params.get("architecture")); } catch (e) { /* ignored: the preset stays */ }
+  }
   return {settings: s, tab: params.get("tab")};
 }
 
@@ -59,6 +88,7 @@ function writeHash() {
     if (v === null || v === undefined) continue;
     params.set(key, key === "standardize" ? (v ? "1" : "0") : String(v));
   }
+  if (page.settings.architecture) params.set("architecture", JSON.stringify(page.settings.architecture));
   params.set("tab", page.tab);
   history.replaceState(null, "", location.pathname + location.search + "#" + params.toString());
 }
@@ -69,7 +99,11 @@ function render(state, {form = true} = {}) {
   page.names = state.metadata.class_names;
   page.history = state.training.history.slice();
   page.lastEvent = Math.max(page.lastEvent, state.training.last_event);
-  if (form) fillForm(state.settings);
+  if (form) {
+    fillForm(state.settings);
+    $("architecture").value = formatArchitecture(state.summary.architecture);
+    page.edited = false;
+  }
   $("summary").textContent = state.summary.text +
     `\n${state.summary.train_size.toLocaleString()} training and ${state.summary.test_size.toLocaleString()} test examples`;
   setStatus(state.training.state, state.training);
@@ -156,7 +190,12 @@ async function apply(settings) {
   catch (e) { showError(e); setStatus(page.status || "ready"); }
 }
 $("apply").addEventListener("click", () => apply(readForm()));
-for (const id of ["data", "preset"]) $(id).addEventListener("change", () => apply(readForm()));
+$("data").addEventListener("change", () => apply(readForm()));
+$("preset").addEventListener("change", () => {
+  if ($("preset").value === "custom") { $("editor").open = true; page.edited = true; }
+  else page.edited = false;
+  apply(readForm());
+});
 
 // -- tabs ---------------------------------------------------------------------------------------------
 function showTab(tab) {
@@ -398,7 +437,7 @@ async function init() {
       for (const [key, label] of Object.entries(table)) $(id).add(new Option(label, key));
     let state = await api("/api/state");
     const wanted = settingsFromHash();
-    const differs = Object.entries(wanted.settings).some(([k, v]) => state.settings[k] !== v);
+    const differs = Object.entries(wanted.settings).some(([k, v]) => JSON.stringify(state.settings[k]) !== JSON.stringify(v));
     if (differs) state = await api("/api/settings", {method: "POST", json: {...state.settings, ...wanted.settings}});
     render(state);
     showTab(wanted.tab || "train");
