@@ -254,6 +254,9 @@ def test_screenshots(browser):
         page.goto(server.url)
         page.wait_for_selector("body[data-ready='1']", timeout=20000)
         shot(page, "start")
+        page.click("#editor summary")
+        shot(page, "editor", full_page=False)
+        page.click("#editor summary")
         page.click("#start")
         page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=300000)
         box = page.locator("#acc-chart").bounding_box()
@@ -284,8 +287,8 @@ def test_screenshots(browser):
         page.wait_for_function("document.getElementById('code').textContent.includes('model.fit(')")
         shot(page, "share")
         page.goto(server.url + "#data=mnist&preset=cnn&epochs=1&limit=2000&test_limit=500&tab=train")
-        page.reload()                                           # a new hash alone does not reload
-        page.wait_for_selector("body[data-ready='1']", timeout=60000)
+        page.wait_for_function("document.getElementById('summary').textContent.includes('Total params: 34,826')",
+                               timeout=60000)                   # a new address applies its settings
         page.click("#start")
         page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=300000)
         page.click("#tabs button[data-tab='draw']")

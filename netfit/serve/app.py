@@ -43,6 +43,7 @@ from starlette.staticfiles import StaticFiles
 import netfit as nf
 from netfit.io import ModelFileError
 
+from .code import python_code
 from .session import DATASETS, DEFAULTS, PRESETS, Session, check_settings
 from .worker import EventLog, ModelGate, Trainer
 
@@ -239,7 +240,7 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
             return JSONResponse(state.session.first_layer())
 
     def export(request):
-        code = state.session.python_code()
+        code = python_code(state.session)
         name = f"netfit_{state.session.settings['preset']}.py"
         return Response(code, media_type="text/x-python",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})

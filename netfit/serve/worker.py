@@ -129,9 +129,9 @@ class Trainer:
         with self._cv:
             self._paused, self._credit = False, 0
             self._cv.notify_all()
+            self._set_state("running")                # before the thread can say "done" (under the same lock)
             if self._thread is None or not self._thread.is_alive():
                 self._launch()
-            self._set_state("running")
 
     def pause(self):
         with self._cv:
@@ -143,12 +143,12 @@ class Trainer:
         """Run one more mini-batch, then pause (starting a paused run if none is going)."""
         with self._cv:
             self._paused = True
+            self._set_state("paused")
             if self._thread is None or not self._thread.is_alive():
                 self._launch()                        # fit's first batch runs, then the gate holds it
             else:
                 self._credit += 1
                 self._cv.notify_all()
-            self._set_state("paused")
 
     def stop(self, timeout=30.0):
         """End the run (the weights stay as they are); blocks until the thread is gone."""
@@ -196,8 +196,9 @@ class Trainer:
             self.gate.release()
         if self.error:
             self.log.put("error", {"message": self.error})
-        if not self._stop:
-            self._set_state("done")
+        with self._cv:                                # after any state a control set while fit ran
+            if not self._stop:
+                self._set_state("done")
 
     def _mark(self):
         self._t0 = time.perf_counter()

@@ -428,6 +428,14 @@ $("upload").addEventListener("change", async () => {
   $("upload").value = "";
 });
 
+// A pasted or edited address (#...) applies its settings, as on opening the page.
+window.addEventListener("hashchange", () => {
+  const wanted = settingsFromHash();
+  const differs = Object.entries(wanted.settings).some(([k, v]) => JSON.stringify(page.settings[k]) !== JSON.stringify(v));
+  if (differs) apply({...page.settings, ...wanted.settings});
+  if (wanted.tab && wanted.tab !== page.tab) showTab(wanted.tab);
+});
+
 // -- start ----------------------------------------------------------------------------------------------
 async function init() {
   try {
