@@ -1,10 +1,7 @@
 """The playground's run as a netfit script (the page's "Export as Python")."""
-from .session import DATASETS
+from .session import DATASETS, layer_arguments
 
 __all__ = ["python_code"]
-
-# Constructor arguments written first, as one would type them: Dense(units=128, ...), Conv2D(filters=32, ...).
-_FIRST_ARGS = ("units", "filters", "kernel_size", "pool_size", "rate", "target_shape")
 
 
 def python_code(session):
@@ -16,8 +13,7 @@ def python_code(session):
     layer_imports = sorted({type(layer).__name__ for layer in model.layers})
     layers = []
     for i, layer in enumerate(model.layers):
-        config = {k: v for k, v in layer.get_config().items() if k not in ("name", "input_shape")}
-        config = {k: config[k] for k in sorted(config, key=lambda k: k not in _FIRST_ARGS)}   # units, filters first
+        config = layer_arguments(layer)
         if i == 0:
             config["input_shape"] = tuple(model.layers[0].input_shape)
         args = ", ".join(f"{k}={_literal(v)}" for k, v in config.items())

@@ -25,7 +25,8 @@ from netfit.cli import build_model
 from netfit.experiments.esl import stratified_sample
 from netfit.images import fit_shape, load_data, read_image
 
-__all__ = ["DATASETS", "DEFAULTS", "PRESETS", "Session", "architecture_of", "build_architecture", "check_settings"]
+__all__ = ["DATASETS", "DEFAULTS", "PRESETS", "Session", "architecture_of", "build_architecture", "check_settings",
+           "layer_arguments"]
 
 # Data choices: key -> (label, netfit data set, digits drawn for the ESL protocol or None).
 DATASETS = {"zip-esl": ("ZIP digits 16×16, ESL protocol (320 train / 160 test)", "zip", (320, 160)),
@@ -39,6 +40,7 @@ PRESETS = {"net1": "Net-1: no hidden layer", "net2": "Net-2: 12 hidden units",
 DEFAULTS = {"data": "mnist", "preset": "mlp", "optimizer": "adam", "lr": None, "momentum": 0.0,
             "batch_size": 32, "weight_decay": 0.0, "init_scale": 1.0, "standardize": False, "seed": 0,
             "epochs": 15, "limit": None, "test_limit": None, "architecture": None}
+_REQUIRED = ("units", "filters", "kernel_size", "pool_size", "rate", "target_shape")   # arguments without defaults
 _MAX_SHOWN = 128            # first-layer weight images sent to the page
 
 
@@ -100,12 +102,29 @@ def build_architecture(spec, input_shape, classes, seed=None):
     return model
 
 
+def layer_arguments(layer):
+    """The constructor arguments of ``layer`` that differ from its class's defaults, the required ones first.
+
+    Examples
+    --------
+    >>> from netfit.layers import Dense
+    >>> layer_arguments(Dense(128, activation="relu", name="hidden"))
+    {'units': 128, 'activation': 'relu'}
+    """
+    config = {k: v for k, v in layer.get_config().items() if k not in ("name", "input_shape")}
+    required = {k: config[k] for k in _REQUIRED if k in config}
+    try:
+        defaults = type(layer)(**required).get_config()
+    except (TypeError, ValueError):                   # a layer with other required arguments: keep them all
+        defaults = {}
+    return {**required, **{k: v for k, v in config.items() if k not in required and (k not in defaults or defaults[k] != v)}}
+
+
 def architecture_of(model):
-    """The model's layers as an editable JSON spec (netfit.architecture), without the layer names."""
+    """The model's layers as an editable JSON spec (netfit.architecture): names and default arguments left out."""
     spec = model_to_json(model)
     return {"input_shape": spec["input_shape"],
-            "layers": [{"class_name": e["class_name"], "config": {k: v for k, v in e["config"].items() if k != "name"}}
-                       for e in spec["layers"]]}
+            "layers": [{"class_name": type(layer).__name__, "config": layer_arguments(layer)} for layer in model.layers]}
 
 
 def _load(key, limit, test_limit, seed):
