@@ -189,7 +189,7 @@ def test_an_error_in_the_gallery_opens_in_the_canvas(page):
     assert ink > 500                                             # the digit is in the canvas
 
 
-def test_look_inside_and_share(page):
+def test_look_inside_and_share(page, served, tmp_path):
     page.click("#tabs button[data-tab='inside']")
     page.wait_for_function("document.querySelectorAll('#weights canvas').length === 10")
     assert "dense (Dense): 10 units, each 16×16 weights" in page.locator("#weights-title").inner_text()
@@ -199,6 +199,19 @@ def test_look_inside_and_share(page):
     with page.expect_download() as download:
         page.click("#download")
     assert download.value.suggested_filename == "net1.netfit"
+    weights = tmp_path / "net1.netfit"
+    download.value.save_as(weights)
+    trained = [w.copy() for w in served[1].session.model.get_weights()]
+    page.click("#tabs button[data-tab='train']")
+    page.click("#start")
+    page.wait_for_function("window.__netfit.history.length === 2", timeout=30000)
+    page.click("#tabs button[data-tab='share']")
+    page.set_input_files("#upload", str(weights))                 # back to the downloaded weights
+    page.wait_for_function("window.__netfit.history.length === 0")
+    for a, b in zip(trained, served[1].session.model.get_weights()):
+        assert (a == b).all()
+    page.set_input_files("#upload", {"name": "bad.netfit", "mimeType": "application/octet-stream", "buffer": b"junk"})
+    page.wait_for_function("document.getElementById('error').textContent.length > 0")
 
 
 def test_settings_from_the_url_and_the_knobs(browser, served):
