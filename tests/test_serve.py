@@ -302,6 +302,22 @@ def test_reset_restores_the_starting_weights(client):
         np.testing.assert_array_equal(a, b)
 
 
+def test_controls_in_any_order_never_hang(data_env):
+    """Start, pause, step and reset pressed in a random order, quickly: every call returns, and the run ends."""
+    c, playground = make_client({**SMALL, "batch_size": 8, "epochs": 3})
+    rng = np.random.default_rng(0)
+    try:
+        for action in rng.choice(["start", "pause", "step", "reset"], size=40, p=[0.35, 0.25, 0.3, 0.1]):
+            assert c.post(f"/api/train/{action}", headers=AUTH).status_code == 200
+            if rng.random() < 0.3:
+                assert c.get("/api/example/1", headers=AUTH).status_code == 200     # between two steps
+            time.sleep(float(rng.uniform(0, 0.02)))
+        state = train_to_end(c)
+        assert state["training"]["state"] == "done" and len(state["training"]["history"]) >= 3
+    finally:
+        playground.trainer.stop()
+
+
 def test_unknown_train_action(client):
     response = client.post("/api/train/fly", headers=AUTH)
     assert response.status_code == 404 and "start, pause, step or reset" in response.json()["error"]
