@@ -12,7 +12,7 @@ ifneq ($(wildcard $(SHARED_DATA)/mnist),)
 export NETFIT_DATA_DIR ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,23 @@ $(VENV)/.installed-plot: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
-	touch $@ $(VENV)/.installed-plot $(VENV)/.installed-bench
+	touch $@ $(VENV)/.installed-plot $(VENV)/.installed-bench $(VENV)/.installed-serve
 
 # The benchmarks time netfit with its optional compiled loop (netfit[fast]) and without it.
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[plot,fast]"
 	touch $@
+
+$(VENV)/.installed-serve: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[serve,plot]"
+	touch $@
+
+# The playground in a browser (docs/serve.md): prints http://127.0.0.1:8765/?token=..., the lecture's
+# MLP on MNIST ready to train. SERVE_ARGS passes options, e.g. SERVE_ARGS="--port 0 --data zip-esl --model net1".
+SERVE_ARGS ?=
+serve: $(VENV)/.installed-serve
+	$(BIN)/netfit data fetch mnist
+	$(BIN)/netfit serve $(SERVE_ARGS)
 
 demo: $(VENV)/.installed-plot
 	$(BIN)/netfit data fetch mnist

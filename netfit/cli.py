@@ -9,6 +9,7 @@
     netfit summary cnn.netfit  |  netfit summary --model net3 --links
     netfit export cnn.netfit cnn.onnx               # for onnxruntime and friends
     netfit data list                                # data sets (netfit.datasets.cli)
+    netfit serve                                    # the playground in a browser (netfit.serve)
 
 Library errors are printed as ``error: <message>`` on stderr with exit code 1;
 usage errors are argparse's (exit code 2); Ctrl-C exits with 130 (SIGTERM
@@ -394,7 +395,8 @@ def build_parser():
     for command, module in (("data", "netfit.datasets.cli"), ("esl", "netfit.experiments.esl"),
                             ("esl-curves", "netfit.experiments.esl_curves"),
                             ("esl-search", "netfit.experiments.esl_search"),
-                            ("esl-sim", "netfit.experiments.esl_11_6"), ("sweep", "netfit.sweep")):
+                            ("esl-sim", "netfit.experiments.esl_11_6"), ("sweep", "netfit.sweep"),
+                            ("serve", "netfit.serve.cli")):
         try:
             importlib.import_module(module).add_parser(sub)
         except ImportError as exc:

@@ -1,0 +1,456 @@
+// The playground page: settings in the URL, live training over Server-Sent Events, drawing, mistakes, weights.
+import {bars, curves, diverging, fmt, heat, imageCanvas, legend, paint} from "./plots.js";
+
+const $ = (id) => document.getElementById(id);
+const token = new URLSearchParams(location.search).get("token") || "";
+const KNOBS = ["data", "preset", "optimizer", "lr", "momentum", "batch_size", "weight_decay", "init_scale",
+               "standardize", "seed", "epochs", "limit", "test_limit"];
+const page = {settings: null, history: [], lastEvent: 0, names: [], status: null, tab: "train",
+              hover: {}, updates: [], busy: false, pending: false};
+window.__netfit = page;                       // for the browser tests and the measurements in docs/serve.md
+
+async function api(path, {method = "GET", body, json} = {}) {
+  const headers = {"X-Netfit-Token": token};
+  if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
+  const response = await fetch(path, {method, body, headers});
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
+  return data;
+}
+
+function showError(error) { $("error").textContent = error ? String(error.message || error) : ""; }
+
+// -- settings <-> form <-> URL ------------------------------------------------------------------
+// One layer per line: readable in the text area and short enough for the page's address.
+function formatArchitecture(spec) {
+  return `{"input_shape": ${JSON.stringify(spec.input_shape)}, "layers": [\n` +
+    spec.layers.map((l) => "  " + JSON.stringify(l)).join(",\n") + "\n]}";
+}
+
+let editTimer = null;
+$("architecture").addEventListener("input", () => {
+  page.edited = true;
+  clearTimeout(editTimer);
+  editTimer = setTimeout(async () => {
+    let spec;
+    try { spec = JSON.parse($("architecture").value); }
+    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`); return; }
+    try {
+      const r = await api("/api/summary", {method: "POST", json: {architecture: spec}});
+      showError(null);
+      $("summary").textContent = r.text + "\n(edited layers: press Apply to train them)";
+    } catch (e) { showError(e); }
+  }, 250);
+});
+
+function readForm() {
+  const s = {};
+  for (const key of KNOBS) {
+    const el = $(key);
+    if (el.type === "checkbox") s[key] = el.checked;
+    else if (el.tagName === "SELECT" && !["batch_size"].includes(key)) s[key] = el.value;
+    else s[key] = el.value === "" ? null : Number(el.value);
+  }
+  if (page.edited) {
+    try { s.architecture = JSON.parse($("architecture").value); s.preset = "custom"; }
+    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`); }
+  }
+  return s;
+}
+
+function fillForm(s) {
+  for (const key of KNOBS) {
+    const el = $(key);
+    if (el.type === "checkbox") el.checked = !!s[key];
+    else el.value = s[key] === null || s[key] === undefined ? "" : s[key];
+  }
+}
+
+function settingsFromHash() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const s = {};
+  for (const key of KNOBS) {
+    if (!params.has(key)) continue;
+    const v = params.get(key);
+    s[key] = key === "standardize" ? v === "1" : ["data", "preset", "optimizer"].includes(key) ? v : Number(v);
+  }
+  if (params.has("architecture")) {
+    try { s.architecture = JSON.parse(params.get("architecture")); } catch (e) { /* ignored: the preset stays */ }
+  }
+  return {settings: s, tab: params.get("tab")};
+}
+
+function writeHash() {
+  const params = new URLSearchParams();
+  for (const key of KNOBS) {
+    const v = page.settings[key];
+    if (v === null || v === undefined) continue;
+    params.set(key, key === "standardize" ? (v ? "1" : "0") : String(v));
+  }
+  if (page.settings.architecture) params.set("architecture", JSON.stringify(page.settings.architecture));
+  params.set("tab", page.tab);
+  history.replaceState(null, "", location.pathname + location.search + "#" + params.toString());
+}
+
+// -- state ----------------------------------------------------------------------------------------
+function render(state, {form = true} = {}) {
+  page.settings = state.settings;
+  page.names = state.metadata.class_names;
+  page.history = state.training.history.slice();
+  page.lastEvent = Math.max(page.lastEvent, state.training.last_event);
+  if (form) {
+    fillForm(state.settings);
+    $("architecture").value = formatArchitecture(state.summary.architecture);
+    page.edited = false;
+  }
+  $("summary").textContent = state.summary.text +
+    `\n${state.summary.train_size.toLocaleString()} training and ${state.summary.test_size.toLocaleString()} test examples`;
+  setStatus(state.training.state, state.training);
+  drawCurves();
+  writeHash();
+  clearPad();
+  if (page.tab === "mistakes") refreshMistakes();
+  if (page.tab === "inside") refreshWeights();
+  if (page.tab === "share") refreshCode();
+}
+
+function setStatus(state, info = {}) {
+  page.status = state;
+  const epochs = page.settings ? page.settings.epochs : "";
+  $("status").textContent = `${state} · ${page.settings.preset} on ${page.settings.data}`;
+  $("status").dataset.state = state;
+  $("start").disabled = state === "running";
+  $("pause").disabled = state !== "running";
+  if (info.error) showError(info.error);
+  if ((state === "ready" || state === "done") && info.steps !== undefined)
+    $("progress").textContent = `epoch ${page.history.length} of ${epochs} done · ${info.steps} steps`;
+}
+
+function drawCurves() {
+  const h = page.history;
+  const get = (k) => h.map((row) => row[k]);
+  page.hover.loss = curves($("loss-chart"), [
+    {name: "training loss", values: get("loss"), colour: "#1f6feb"},
+    {name: "test loss", values: get("test_loss"), colour: "#d9480f", dashed: true}]);
+  page.hover.acc = curves($("acc-chart"), [
+    {name: "training accuracy", values: get("accuracy"), colour: "#1f6feb"},
+    {name: "test accuracy", values: get("test_accuracy"), colour: "#d9480f", dashed: true}], {percent: true});
+}
+
+for (const [id, key] of [["loss-chart", "loss"], ["acc-chart", "acc"]]) {
+  $(id).addEventListener("mousemove", (e) => {
+    const text = page.hover[key] && page.hover[key](e.offsetX * $(id).width / $(id).clientWidth);
+    const tip = $("tooltip");
+    tip.hidden = !text; tip.textContent = text || "";
+    tip.style.left = e.pageX + 12 + "px"; tip.style.top = e.pageY + 12 + "px";
+  });
+  $(id).addEventListener("mouseleave", () => { $("tooltip").hidden = true; });
+}
+
+// -- live training ---------------------------------------------------------------------------------
+let source = null;
+function connect() {
+  if (source) source.close();
+  source = new EventSource(`/api/events?after=${page.lastEvent}&token=${encodeURIComponent(token)}`);
+  const on = (kind, fn) => source.addEventListener(kind, (e) => {
+    page.lastEvent = Math.max(page.lastEvent, Number(e.lastEventId));
+    fn(JSON.parse(e.data));
+  });
+  on("batch", (b) => {
+    page.updates.push(performance.now());
+    if (page.status === "paused" && page.current && $("backprop").childElementCount) backprop();
+    $("progress").textContent = `epoch ${b.epoch + 1} of ${page.settings.epochs} · batch ${b.batch} of ${b.of}` +
+      ` · running loss ${fmt(b.loss)} · accuracy ${(100 * b.accuracy).toFixed(2)}%`;
+  });
+  on("epoch", (row) => {
+    if (!page.history.some((r) => r.epoch === row.epoch)) page.history.push(row);
+    drawCurves();
+    if (page.tab === "mistakes") refreshMistakes();
+    if (page.tab === "inside") refreshWeights();
+  });
+  on("state", (s) => setStatus(s.state, s));
+  on("error", (e) => showError(e.message));
+  on("reset", async (r) => {               // a reset, new settings or weights (here or in another tab)
+    const same = JSON.stringify(r.settings) === JSON.stringify(page.settings);
+    render(await api("/api/state"), {form: !same});   // keep knobs being edited when nothing changed
+  });
+}
+
+async function control(action) {
+  try { showError(null); const s = await api(`/api/train/${action}`, {method: "POST"}); setStatus(s.state, s); }
+  catch (e) { showError(e); }
+}
+for (const action of ["start", "pause", "step", "reset"]) $(action).addEventListener("click", () => control(action));
+
+async function apply(settings) {
+  showError(null);
+  $("status").textContent = "building…";
+  try { render(await api("/api/settings", {method: "POST", json: settings})); }
+  catch (e) { showError(e); setStatus(page.status || "ready"); }
+}
+$("apply").addEventListener("click", () => apply(readForm()));
+$("data").addEventListener("change", () => apply(readForm()));
+$("preset").addEventListener("change", () => {
+  if ($("preset").value === "custom") { $("editor").open = true; page.edited = true; }
+  else page.edited = false;
+  apply(readForm());
+});
+
+// -- tabs ---------------------------------------------------------------------------------------------
+function showTab(tab) {
+  page.tab = tab;
+  document.querySelectorAll("#tabs button").forEach((b) => b.classList.toggle("active", b.dataset.tab === tab));
+  document.querySelectorAll(".tab").forEach((s) => s.classList.toggle("active", s.id === "tab-" + tab));
+  if (page.settings) writeHash();
+  if (tab === "mistakes") refreshMistakes();
+  if (tab === "inside") refreshWeights();
+  if (tab === "share") refreshCode();
+}
+document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+
+// -- drawing --------------------------------------------------------------------------------------------
+const pad = $("pad"), pen = pad.getContext("2d");
+function clearPad() {
+  pen.fillStyle = "#000"; pen.fillRect(0, 0, pad.width, pad.height);
+  $("example-label").textContent = ""; $("prediction").textContent = "";
+  $("probs").innerHTML = ""; $("activations").innerHTML = "";
+  $("seen").getContext("2d").clearRect(0, 0, 168, 168);
+  $("backprop").innerHTML = ""; $("backprop-loss").textContent = "";
+  page.current = null; page.targetChosen = false;
+}
+$("clear").addEventListener("click", clearPad);
+let drawing = false, lastPoint = null;
+function point(e) { const r = pad.getBoundingClientRect(); return [(e.clientX - r.left) * pad.width / r.width, (e.clientY - r.top) * pad.height / r.height]; }
+pad.addEventListener("pointerdown", (e) => { drawing = true; lastPoint = point(e); pad.setPointerCapture(e.pointerId); stroke(e); });
+pad.addEventListener("pointermove", (e) => { if (drawing) stroke(e); });
+pad.addEventListener("pointerup", () => { drawing = false; predict(); });
+function stroke(e) {
+  const p = point(e);
+  pen.strokeStyle = "#fff"; pen.lineWidth = 20; pen.lineCap = "round"; pen.lineJoin = "round";
+  pen.beginPath(); pen.moveTo(...lastPoint); pen.lineTo(...p); pen.stroke();
+  lastPoint = p; $("example-label").textContent = "";
+  predict();                                   // live while drawing: one request in flight at a time
+}
+
+async function predict() {
+  if (page.busy) { page.pending = true; return; }
+  page.busy = true;
+  try {
+    const blob = await new Promise((resolve) => pad.toBlob(resolve, "image/png"));
+    const r = await api("/api/predict", {method: "POST", body: blob});
+    page.current = {blob};
+    showLook(r);
+  } catch (e) { showError(e); }
+  page.busy = false;
+  if (page.pending) { page.pending = false; predict(); }
+}
+
+function showLook(r) {
+  const [h, w] = r.seen.shape;
+  paint($("seen"), r.seen.pixels, h, w, (v) => [v, v, v]);
+  const best = r.proba.indexOf(Math.max(...r.proba));
+  bars($("probs"), r.proba, page.names.map(String), {highlight: best});
+  $("prediction").textContent = `Prediction: ${page.names[best]} (p = ${r.proba[best].toFixed(3)})`;
+  showActivations(r.layers);
+  if (page.current && page.current.blob && !page.targetChosen) $("target").value = best;
+  if (page.status !== "running" && $("backprop").childElementCount) backprop();
+}
+
+// δ and gradients of one example, each panel linked to its equation in docs/backprop.md and to the code.
+const DOC = "/docs/backprop.md#";
+async function backprop() {
+  if (!page.current) { $("backprop-loss").textContent = "draw a digit or open one from the mistakes first"; return; }
+  const label = Number($("target").value);
+  try {
+    const r = page.current.blob
+      ? await api(`/api/backprop?label=${label}`, {method: "POST", body: page.current.blob})
+      : await api(`/api/backprop/${page.current.index}?label=${label}`);
+    showBackprop(r);
+  } catch (e) { showError(e); }
+}
+$("backprop-go").addEventListener("click", backprop);
+$("target").addEventListener("change", () => { page.targetChosen = true; backprop(); });
+
+function link(href, text) { const a = document.createElement("a"); a.href = href; a.target = "_blank"; a.textContent = text; return a; }
+
+function showBackprop(r) {
+  $("backprop-loss").textContent = `R = ${fmt(r.loss)} for target ${page.names[r.label]}`;
+  const box = $("backprop"); box.innerHTML = "";
+  r.layers.forEach((layer, j) => {
+    const output = j === 0, panel = document.createElement("div"); panel.className = "layer";
+    const title = document.createElement("h3");
+    const what = layer.at_z ? "δ = ∂R/∂z = p − onehot(y) at the output" : output ? "δ = ∂R/∂(output)" : "δ = ∂R/∂(layer output), what the layer above sent back";
+    title.append(`${layer.name} (${layer.type}): ${what} · `,
+      link(DOC + (layer.at_z ? "classification-softmax-with-cross-entropy-fused" : output ? "the-output-error-δ" : "the-back-propagation-equation"), "equation"),
+      " · ", link(`/source/${layer.code.path}#L${layer.code.line}`, `${layer.code.path}:${layer.code.line}`));
+    panel.append(title);
+    const v = layer.delta, top = Math.max(1e-12, ...v.map(Math.abs));
+    if (layer.shape.length === 3) {
+      const [h, w, c] = layer.shape, maps = document.createElement("div"); maps.className = "tiles";
+      for (let k = 0; k < c; k++)
+        maps.append(imageCanvas(Array.from({length: h * w}, (_, i) => v[i * c + k] / top), h, w, Math.max(1, Math.round(40 / h)), diverging));
+      panel.append(maps);
+    } else if (v.length <= 128) {
+      const div = document.createElement("div"); div.className = "unit-bars";
+      bars(div, v, v.map((_, i) => output ? page.names[i] : `${i + 1}`), {signed: true}); panel.append(div);
+    } else {
+      const side = Math.round(Math.sqrt(v.length));
+      if (side * side === v.length) panel.append(imageCanvas(v.map((x) => x / top), side, side, 3, diverging));
+    }
+    if (layer.grads.length) {
+      const g = document.createElement("p"); g.className = "grads";
+      g.append("gradients: ", layer.grads.map((x) => `‖∂R/∂${x.name}‖ = ${fmt(x.norm)} (${x.shape.join("×")})`).join(", "), " · ",
+               link(DOC + (output ? "the-gradient-of-the-output-weights" : "the-gradient-of-the-hidden-weights"), "equation"));
+      panel.append(g);
+    }
+    if (layer.kernel_tiles) {
+      const [h, w] = layer.tile_shape, tiles = document.createElement("div"); tiles.className = "tiles";
+      const gtop = Math.max(1e-12, ...layer.kernel_tiles.flat().map(Math.abs));
+      layer.kernel_tiles.slice(0, 128).forEach((t) => tiles.append(imageCanvas(t.map((x) => x / gtop), h, w, 2, diverging)));
+      panel.append("∂R/∂kernel per unit, as images (blue < 0 < red):", tiles);
+    }
+    box.append(panel);
+  });
+}
+
+function showActivations(layers) {
+  const box = $("activations");
+  box.innerHTML = "";
+  legend($("legend-act"), heat, 0, 1, "colour: activation, from the layer's lowest to its highest value");
+  for (const layer of layers) {
+    if (["Flatten", "Reshape", "Dropout"].includes(layer.type)) continue;
+    const v = layer.values;
+    const lo = Math.min(...v), hi = Math.max(...v), span = hi - lo || 1;
+    const panel = document.createElement("div"); panel.className = "layer";
+    const title = document.createElement("h3");
+    title.textContent = `${layer.name} (${layer.type}) → ${layer.shape.join("×")} · values ${fmt(lo)} … ${fmt(hi)}`;
+    panel.append(title);
+    if (layer.shape.length === 3) {
+      const [h, w, c] = layer.shape;
+      const maps = document.createElement("div"); maps.className = "tiles";
+      for (let k = 0; k < c; k++) {
+        const m = Array.from({length: h * w}, (_, i) => (v[i * c + k] - lo) / span);
+        const tile = imageCanvas(m, h, w, Math.max(1, Math.round(48 / h)), heat);
+        tile.title = `map ${k + 1}`; maps.append(tile);
+      }
+      panel.append(maps);
+    } else {
+      const shown = v.slice(0, 128);
+      const div = document.createElement("div"); div.className = "unit-bars";
+      bars(div, shown, shown.map((_, i) => layer === layers[layers.length - 1] ? page.names[i] : `${i + 1}`),
+           {signed: true});
+      panel.append(div);
+      if (v.length > shown.length) panel.append(`(first ${shown.length} of ${v.length} units)`);
+    }
+    box.append(panel);
+  }
+}
+
+async function loadExample(index) {
+  try {
+    const r = await api(`/api/example/${index}`);
+    const [h, w] = r.seen.shape;
+    const small = imageCanvas(r.seen.pixels, h, w, 1, (v) => [v, v, v]);
+    pen.imageSmoothingEnabled = true;
+    pen.fillStyle = "#000"; pen.fillRect(0, 0, pad.width, pad.height);
+    pen.drawImage(small, 0, 0, pad.width, pad.height);
+    showTab("draw");
+    page.current = {index, label: r.label};
+    $("target").value = r.label;
+    showLook(r);
+    $("example-label").textContent = `test example #${index}, true digit ${page.names[r.label]}`;
+  } catch (e) { showError(e); }
+}
+
+// -- mistakes -------------------------------------------------------------------------------------------
+async function refreshMistakes() {
+  try {
+    const m = await api(`/api/mistakes?order=${$("order").value}`);
+    $("mistake-count").textContent = `${m.errors.toLocaleString()} errors in ${m.total.toLocaleString()} test digits ` +
+      `(accuracy ${(100 * m.accuracy).toFixed(2)}%)`;
+    const gallery = $("gallery"); gallery.innerHTML = "";
+    for (const e of m.shown) {
+      const item = document.createElement("button"); item.className = "mistake";
+      const [h, w] = e.shape;
+      item.append(imageCanvas(e.pixels, h, w, Math.round(84 / h), (v) => [v, v, v]));
+      const caption = document.createElement("span");
+      caption.textContent = `True digit: ${m.class_names[e.true]}, Prediction: ${m.class_names[e.predicted]}`;
+      const conf = document.createElement("small"); conf.textContent = `p = ${e.confidence.toFixed(3)} · #${e.index}`;
+      item.append(caption, conf);
+      item.addEventListener("click", () => loadExample(e.index));
+      gallery.append(item);
+    }
+    const table = $("confusion"); table.innerHTML = "";
+    const head = table.insertRow(); head.insertCell().textContent = "";
+    m.class_names.forEach((n) => { head.insertCell().textContent = n; });
+    const top = Math.max(...m.confusion.flat());
+    m.confusion.forEach((row, i) => {
+      const tr = table.insertRow(); tr.insertCell().textContent = m.class_names[i];
+      row.forEach((count, j) => {
+        const cell = tr.insertCell(); cell.textContent = count;
+        const t = count / top;
+        cell.style.background = i === j ? `rgba(31,111,235,${0.15 + 0.6 * t})` : count ? `rgba(217,72,15,${0.15 + 0.85 * Math.sqrt(t)})` : "";
+        cell.title = `true ${m.class_names[i]}, predicted ${m.class_names[j]}: ${count}`;
+      });
+    });
+  } catch (e) { showError(e); }
+}
+$("refresh-mistakes").addEventListener("click", refreshMistakes);
+$("order").addEventListener("change", refreshMistakes);
+
+// -- look inside: first-layer weights ------------------------------------------------------------------
+async function refreshWeights() {
+  try {
+    const w = await api("/api/first-layer");
+    $("weights-title").textContent = w.layer ? `${w.layer} (${w.type}): ${w.count} ${w.type === "Dense" ? "units" : "filters"}, ` +
+      `each ${w.tile_shape.join("×")} weights` : "no layer with weights";
+    legend($("legend-w"), (t) => diverging(2 * t - 1), -w.scale, w.scale, "colour: weight");
+    const box = $("weights"); box.innerHTML = "";
+    const [h, wd] = w.tile_shape;
+    w.tiles.forEach((tile, k) => {
+      const c = imageCanvas(tile.map((v) => v / w.scale), h, wd, Math.max(1, Math.round(56 / Math.max(h, wd))), diverging);
+      c.title = `${w.type === "Dense" ? "unit" : "filter"} ${k + 1}`; box.append(c);
+    });
+  } catch (e) { showError(e); }
+}
+$("refresh-weights").addEventListener("click", refreshWeights);
+
+// -- keep and share -------------------------------------------------------------------------------------
+async function refreshCode() {
+  try { $("code").textContent = await api("/api/export.py"); } catch (e) { showError(e); }
+}
+$("upload").addEventListener("change", async () => {
+  const file = $("upload").files[0];
+  if (!file) return;
+  try { showError(null); render(await api("/api/weights", {method: "POST", body: file})); }
+  catch (e) { showError(e); }
+  $("upload").value = "";
+});
+
+// A pasted or edited address (#...) applies its settings, as on opening the page.
+window.addEventListener("hashchange", () => {
+  const wanted = settingsFromHash();
+  const differs = Object.entries(wanted.settings).some(([k, v]) => JSON.stringify(page.settings[k]) !== JSON.stringify(v));
+  if (differs) apply({...page.settings, ...wanted.settings});
+  if (wanted.tab && wanted.tab !== page.tab) showTab(wanted.tab);
+});
+
+// -- start ----------------------------------------------------------------------------------------------
+async function init() {
+  try {
+    const options = await api("/api/options");
+    for (let k = 0; k < 10; k++) $("target").add(new Option(String(k), String(k)));
+    for (const [id, table] of [["data", options.datasets], ["preset", options.presets]])
+      for (const [key, label] of Object.entries(table)) $(id).add(new Option(label, key));
+    let state = await api("/api/state");
+    const wanted = settingsFromHash();
+    const differs = Object.entries(wanted.settings).some(([k, v]) => JSON.stringify(state.settings[k]) !== JSON.stringify(v));
+    if (differs) state = await api("/api/settings", {method: "POST", json: {...state.settings, ...wanted.settings}});
+    render(state);
+    showTab(wanted.tab || "train");
+    connect();
+    document.body.dataset.ready = "1";
+  } catch (e) { showError(e); $("status").textContent = "error"; }
+}
+init();

@@ -1,0 +1,247 @@
+"""Training in a worker thread: ``Sequential.fit`` itself, watched by a callback that feeds a bounded log.
+
+The page starts, pauses, single-steps and resets; the thread runs the library's
+own fit loop (so the numbers are the CLI's) and a :class:`Feed` callback, after
+every mini-batch, (1) records the batch's running loss and accuracy into an
+:class:`EventLog` at most ``rate`` times a second (every step when single-
+stepping), (2) at the end of each epoch adds the test loss and accuracy, and
+(3) waits while the run is paused. Stopping raises KeyboardInterrupt from the
+callback, which ``fit`` handles as Ctrl-C: it keeps the last consistent
+weights. Between two steps a waiting request (a prediction, the mistakes)
+gets the model: :class:`ModelGate` gives requests priority over the next step.
+"""
+import collections
+import threading
+import time
+
+from netfit.callbacks import Callback
+
+__all__ = ["EventLog", "ModelGate", "Trainer"]
+
+
+class EventLog:
+    """A bounded, numbered log of events (oldest dropped first) that several pages can follow.
+
+    ``put(kind, data)`` appends; ``since(n)`` returns the events numbered above n.
+    """
+
+    def __init__(self, maxlen=2000):
+        self._events = collections.deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+        self.last_id = 0
+
+    def put(self, kind, data):
+        with self._lock:
+            self.last_id += 1
+            self._events.append((self.last_id, kind, data))
+
+    def since(self, after):
+        with self._lock:
+            return [event for event in self._events if event[0] > after]
+
+
+class ModelGate:
+    """One user of the model at a time; a waiting request goes before the trainer's next step."""
+
+    def __init__(self):
+        self._cv = threading.Condition()
+        self._busy = False
+        self._waiting = 0
+
+    def acquire_for_request(self):
+        with self._cv:
+            self._waiting += 1
+            self._cv.wait_for(lambda: not self._busy)
+            self._waiting -= 1
+            self._busy = True
+
+    def acquire_for_training(self):
+        with self._cv:
+            self._cv.wait_for(lambda: not self._busy and not self._waiting)
+            self._busy = True
+
+    def release(self):
+        with self._cv:
+            self._busy = False
+            self._cv.notify_all()
+
+    def requests_waiting(self):
+        return self._waiting > 0
+
+    def __enter__(self):
+        self.acquire_for_request()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
+
+
+class _Stop(KeyboardInterrupt):
+    """Raised from the callback to end fit the way Ctrl-C does (fit keeps consistent weights)."""
+
+
+class Feed(Callback):
+    """The worker's callback: log progress, evaluate on the test set per epoch, wait while paused."""
+
+    def __init__(self, trainer):
+        super().__init__()
+        self.trainer = trainer
+
+    def on_train_begin(self, logs=None):
+        self.trainer._mark()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.trainer._after_step(batch, logs or {})
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.trainer._after_epoch(epoch, logs or {})
+
+
+class Trainer:
+    """Start / pause / step / stop training of ``session.model`` in one background thread.
+
+    ``state`` is "ready" (not started), "running", "paused", or "done" (the epochs
+    ran out or the loss diverged; ``start`` goes on for another ``epochs``).
+    ``history`` keeps one dict per epoch: loss, accuracy, test_loss, test_accuracy.
+    """
+
+    def __init__(self, session, log, gate, rate=20.0):
+        self.session, self.log, self.gate, self.rate = session, log, gate, rate
+        self._cv = threading.Condition()
+        self._thread = None
+        self._paused = False
+        self._credit = 0                              # single steps allowed while paused
+        self._stop = False
+        self.state = "ready"
+        self.history = []
+        self.steps = 0
+        self.examples = 0
+        self.busy_seconds = 0.0                       # time in training steps, without pauses and tests
+        self.error = None
+        self._last_sent = 0.0
+        self._t0 = None
+        self._feed = None
+        self._at_epoch = (0, 0.0)                     # examples and busy seconds when the last epoch ended
+
+    # -- controls (request threads) ------------------------------------------------------------
+    def start(self):
+        with self._cv:
+            self._paused, self._credit = False, 0
+            self._cv.notify_all()
+            self._set_state("running")                # before the thread can say "done" (under the same lock)
+            if self._thread is None or not self._thread.is_alive():
+                self._launch()
+
+    def pause(self):
+        with self._cv:
+            if self._thread is not None and self._thread.is_alive():
+                self._paused = True
+                self._set_state("paused")
+
+    def step(self):
+        """Run one more mini-batch, then pause (starting a paused run if none is going)."""
+        with self._cv:
+            self._paused = True
+            self._set_state("paused")
+            if self._thread is None or not self._thread.is_alive():
+                self._launch()                        # fit's first batch runs, then the gate holds it
+            else:
+                self._credit += 1
+                self._cv.notify_all()
+
+    def stop(self, timeout=30.0):
+        """End the run (the weights stay as they are); blocks until the thread is gone."""
+        with self._cv:
+            self._stop = True
+            self._cv.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._thread = None
+        self._stop = False
+
+    def status(self):
+        rate = self.examples / self.busy_seconds if self.busy_seconds else None
+        return {"state": self.state, "epoch": len(self.history), "steps": self.steps, "history": self.history,
+                "examples_per_second": rate, "error": self.error, "epochs": self.session.settings["epochs"],
+                "last_event": self.log.last_id}
+
+    # -- the thread ----------------------------------------------------------------------------
+    def _launch(self):
+        self._stop, self.error = False, None
+        self._thread = threading.Thread(target=self._run, name="netfit-serve-train", daemon=True)
+        self._thread.start()
+
+    def _set_state(self, state):
+        self.state = state
+        self.log.put("state", {"state": state, "epoch": len(self.history), "steps": self.steps})
+
+    def _run(self):
+        s, model = self.session.settings, self.session.model
+        done = len(self.history)
+        self._feed = Feed(self)
+        self.gate.acquire_for_training()
+        try:
+            history = model.fit(self.session.x, self.session.y, epochs=done + s["epochs"],
+                                batch_size=s["batch_size"] or None, verbose=0, callbacks=[self._feed],
+                                initial_epoch=done)
+            reason = getattr(history, "stop_reason", None)
+            if reason and not history.interrupted:
+                self.error = reason
+        except _Stop:                                 # only if fit let it through
+            pass
+        except Exception as exc:                      # shown on the page; the server goes on
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.gate.release()
+        if self.error:
+            self.log.put("error", {"message": self.error})
+        with self._cv:                                # after any state a control set while fit ran
+            if not self._stop:
+                self._set_state("done")
+
+    def _mark(self):
+        self._t0 = time.perf_counter()
+
+    def _after_step(self, batch, logs):
+        now = time.perf_counter()
+        self.busy_seconds += now - self._t0
+        self.steps += 1
+        params = self.params
+        self.examples += min(params.get("batch_size", 0), params.get("samples", 0) - batch * params.get("batch_size", 0))
+        if self._paused or now - self._last_sent >= 1.0 / self.rate:
+            self._last_sent = now
+            self.log.put("batch", {"epoch": len(self.history), "batch": batch + 1, "steps": self.steps,
+                                   "of": params.get("steps"), **{k: float(v) for k, v in logs.items()}})
+        self._hold()
+
+    @property
+    def params(self):
+        return getattr(self._feed, "params", None) or {}
+
+    def _after_epoch(self, epoch, logs):
+        self.busy_seconds += time.perf_counter() - self._t0
+        session = self.session
+        test_loss, test_acc = session.model.evaluate(session.x_test, session.y_test)
+        examples, seconds = self.examples - self._at_epoch[0], self.busy_seconds - self._at_epoch[1]
+        self._at_epoch = (self.examples, self.busy_seconds)
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()},
+               "test_loss": float(test_loss), "test_accuracy": float(test_acc),
+               "examples_per_second": examples / seconds if seconds else None}     # this epoch's steps only
+        self.history.append(row)
+        self.log.put("epoch", row)
+        self._hold()
+
+    def _hold(self):
+        """Between steps: let waiting requests use the model; wait while paused; stop when asked."""
+        if self.gate.requests_waiting() or self._paused or self._stop:
+            self.gate.release()
+            with self._cv:
+                while self._paused and not self._credit and not self._stop:
+                    self._cv.wait()
+                if self._credit:
+                    self._credit -= 1
+            self.gate.acquire_for_training()
+        if self._stop:
+            raise _Stop
+        self._t0 = time.perf_counter()

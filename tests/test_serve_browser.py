@@ -1,0 +1,369 @@
+"""`netfit serve` in a real browser: Playwright driving Debian's chromium (no browser download).
+
+Draw a digit -> the prediction appears; train two epochs of Net-1 -> the curves update; click an
+error in the gallery -> it opens in the canvas; every screen renders. Skips with one line when no
+Chromium is installed (`apt-get install chromium`; .ci/run does it).
+
+Screenshots: set NETFIT_SERVE_SCREENSHOTS=docs/img to (re)write docs/img/serve_*.png. Figures:
+NETFIT_SERVE_MEASURE=FILE.json runs test_measure, which times the lecture MLP on MNIST (docs/serve.md).
+"""
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+pytest.importorskip("PIL")
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+import uvicorn                                            # noqa: E402
+
+from netfit.serve.app import create_app                   # noqa: E402
+from test_serve import SHARED_DATA, data_env              # noqa: E402,F401  (the ZIP digits, or skip)
+
+CHROMIUM = next((p for p in (os.environ.get("NETFIT_CHROMIUM"), shutil.which("chromium"),
+                             shutil.which("chromium-browser")) if p), None)
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found (apt-get install chromium)")
+
+TOKEN = "browser-test-token"
+NET1 = {"data": "zip-esl", "preset": "net1", "epochs": 2, "seed": 0}
+SHOTS = os.environ.get("NETFIT_SERVE_SCREENSHOTS")
+
+
+class Server:
+    """uvicorn serving ``app`` on 127.0.0.1 (a free port) in a background thread."""
+
+    def __init__(self, app):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread.start()
+        end = time.monotonic() + 30
+        while not self.server.started and time.monotonic() < end:
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{self.port}/?token={TOKEN}"
+
+    def close(self):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def served(data_env):
+    app = create_app(token=TOKEN, settings=NET1)
+    server = Server(app)
+    yield server, app.state.playground
+    app.state.playground.trainer.stop()
+    server.close()
+
+
+@pytest.fixture
+def page(browser, served):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(served[0].url)
+    page.wait_for_selector("body[data-ready='1']", timeout=20000)
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def shot(page, name, full_page=True):
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"serve_{name}.png"), full_page=full_page)
+
+
+def draw_seven(page):
+    box = page.locator("#pad").bounding_box()
+    x, y = box["x"], box["y"]
+    page.mouse.move(x + 70, y + 60)
+    page.mouse.down()
+    page.mouse.move(x + 210, y + 60, steps=8)
+    page.mouse.move(x + 130, y + 230, steps=10)
+    page.mouse.up()
+
+
+def curve_pixels(page):
+    return page.evaluate("[document.getElementById('loss-chart').toDataURL(), "
+                         "document.getElementById('acc-chart').toDataURL()]")
+
+
+def test_page_opens_with_the_net_and_its_summary(page):
+    assert "Total params: 2,570" in page.locator("#summary").inner_text()
+    assert page.locator("#preset").input_value() == "net1"
+    assert "preset=net1" in page.evaluate("location.hash")          # the state is in the URL
+
+
+def test_draw_a_digit_and_the_prediction_appears(page):
+    page.click("#tabs button[data-tab='draw']")
+    draw_seven(page)
+    page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+    assert page.locator("#probs .bar").count() == 10
+    assert page.locator("#activations .layer").count() >= 1
+    page.click("#backprop-go")
+    page.wait_for_selector("#backprop .layer")
+    assert page.locator("#backprop .layer").count() == 2                  # dense, flatten
+    first = page.locator("#backprop .layer h3").first
+    assert "δ = ∂R/∂z = p − onehot(y)" in first.inner_text()
+    assert first.locator("a").first.get_attribute("href") == "/docs/backprop.md#classification-softmax-with-cross-entropy-fused"
+    assert first.locator("a").nth(1).get_attribute("href").startswith("/source/netfit/layers/dense.py#L")
+    seen = page.evaluate("""(() => { const c = document.getElementById('seen');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let ink = 0; for (let i = 0; i < d.length; i += 4) ink += d[i] > 128; return ink; })()""")
+    assert seen > 0                                             # "what the net sees" shows the digit
+
+
+def test_train_two_epochs_of_net1_and_the_curves_update(page, served):
+    before = curve_pixels(page)
+    page.click("#start")
+    page.wait_for_function("window.__netfit.history.length === 2", timeout=30000)
+    page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=30000)
+    after = curve_pixels(page)
+    assert after[0] != before[0] and after[1] != before[1]
+    history = page.evaluate("window.__netfit.history")
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert history == served[1].trainer.history                 # the page shows the library's numbers
+    box = page.locator("#loss-chart").bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 100)
+    assert page.locator("#tooltip").inner_text().startswith("epoch 2: training loss")
+
+
+def test_pause_and_single_step(page, served):
+    page.click("#step")
+    page.wait_for_function("document.getElementById('status').dataset.state === 'paused'")
+    page.wait_for_function("window.__netfit.updates.length >= 1")
+    assert served[1].trainer.steps == 1
+    page.click("#tabs button[data-tab='draw']")
+    draw_seven(page)
+    page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+    page.click("#backprop-go")
+    page.wait_for_selector("#backprop .layer")
+    before = page.locator("#backprop-loss").inner_text()
+    page.click("#tabs button[data-tab='train']")
+    page.click("#step")
+    page.wait_for_function("window.__netfit.updates.length >= 2")
+    assert served[1].trainer.steps == 2
+    page.wait_for_function(f"document.getElementById('backprop-loss').textContent !== {json.dumps(before)}")
+    page.wait_for_function("document.getElementById('progress').textContent.includes('batch 2 of 10')")
+
+
+def test_an_error_in_the_gallery_opens_in_the_canvas(page):
+    page.click("#start")
+    page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=30000)
+    page.click("#tabs button[data-tab='mistakes']")
+    page.wait_for_selector("#gallery .mistake")
+    assert page.locator("#gallery .mistake").count() == 9
+    first = page.locator("#gallery .mistake").first
+    caption = first.inner_text()
+    assert caption.startswith("True digit: ") and ", Prediction: " in caption
+    assert page.locator("#confusion tr").count() == 11
+    first.click()
+    page.wait_for_function("document.getElementById('example-label').textContent.startsWith('test example #')")
+    assert page.locator("#tab-draw").is_visible()
+    true_digit = caption.split(",")[0].split(": ")[1]
+    assert page.locator("#example-label").inner_text().endswith(f"true digit {true_digit}")
+    predicted = caption.split("Prediction: ")[1].split()[0]
+    assert page.locator("#prediction").inner_text().startswith(f"Prediction: {predicted}")
+    ink = page.evaluate("""(() => { const c = document.getElementById('pad');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i] > 128; return n; })()""")
+    assert ink > 500                                             # the digit is in the canvas
+
+
+def test_look_inside_and_share(page, served, tmp_path):
+    page.click("#tabs button[data-tab='inside']")
+    page.wait_for_function("document.querySelectorAll('#weights canvas').length === 10")
+    assert "dense (Dense): 10 units, each 16×16 weights" in page.locator("#weights-title").inner_text()
+    page.click("#tabs button[data-tab='share']")
+    page.wait_for_function("document.getElementById('code').textContent.includes('model.fit(')")
+    assert "tab=share" in page.evaluate("location.hash")
+    with page.expect_download() as download:
+        page.click("#download")
+    assert download.value.suggested_filename == "net1.netfit"
+    weights = tmp_path / "net1.netfit"
+    download.value.save_as(weights)
+    trained = [w.copy() for w in served[1].session.model.get_weights()]
+    page.click("#tabs button[data-tab='train']")
+    page.click("#start")
+    page.wait_for_function("window.__netfit.history.length === 2", timeout=30000)
+    page.click("#tabs button[data-tab='share']")
+    page.set_input_files("#upload", str(weights))                 # back to the downloaded weights
+    page.wait_for_function("window.__netfit.history.length === 0")
+    for a, b in zip(trained, served[1].session.model.get_weights()):
+        assert (a == b).all()
+    page.set_input_files("#upload", {"name": "bad.netfit", "mimeType": "application/octet-stream", "buffer": b"junk"})
+    page.wait_for_function("document.getElementById('error').textContent.length > 0")
+
+
+def test_settings_from_the_url_and_the_knobs(browser, served):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(served[0].url + "#data=zip-esl&preset=net3&optimizer=sgd&lr=0.5&batch_size=8&tab=train")
+    page.wait_for_selector("body[data-ready='1']", timeout=20000)
+    assert served[1].session.settings["preset"] == "net3"
+    assert served[1].session.settings["lr"] == 0.5 and served[1].session.settings["batch_size"] == 8
+    assert "Total params: 1,226" in page.locator("#summary").inner_text()
+    page.fill("#weight_decay", "0.001")
+    page.click("#apply")
+    page.wait_for_function("location.hash.includes('weight_decay=0.001')")
+    assert served[1].session.settings["weight_decay"] == 0.001
+    page.click("#editor summary")
+    spec = page.locator("#architecture").input_value()
+    assert '"class_name":"LocallyConnected2D"' in spec
+    page.fill("#architecture", '{"layers": [{"class_name": "Flatten"}, {"class_name": "Dense", "config": {"units": 32, '
+                               '"activation": "relu"}}, {"class_name": "Dense", "config": {"units": 10, "activation": "softmax"}}]}')
+    page.wait_for_function("document.getElementById('summary').textContent.includes('Total params: 8,554')")
+    assert served[1].session.settings["preset"] == "net3"                   # a preview only
+    page.fill("#architecture", '{"layers": [{"class_name": "Flatten"}, {"class_name": "Dense", "config": {"unit": 32}}]}')
+    page.wait_for_function("document.getElementById('error').textContent.includes(\"unknown config key 'unit'\")")
+    page.fill("#architecture", '{"layers": [{"class_name": "Flatten"}, {"class_name": "Dense", "config": {"units": 10, '
+                               '"activation": "softmax"}}]}')
+    page.wait_for_function("document.getElementById('summary').textContent.includes('Total params: 2,570')")
+    page.click("#apply")
+    page.wait_for_function("location.hash.includes('preset=custom') && location.hash.includes('architecture=')")
+    assert served[1].session.settings["preset"] == "custom" and served[1].session.model.count_params() == 2570
+    page.reload()                                                          # the edited net comes back from the URL
+    page.wait_for_selector("body[data-ready='1']", timeout=20000)
+    assert page.locator("#preset").input_value() == "custom"
+    page.fill("#lr", "-1")
+    page.click("#apply")
+    page.wait_for_function("document.getElementById('error').textContent.includes('expected lr a positive number')")
+    context.close()
+
+
+@pytest.mark.skipif(not SHOTS, reason="screenshots for docs/: set NETFIT_SERVE_SCREENSHOTS=docs/img")
+def test_screenshots(browser):
+    """Every screen with the lecture MLP on 6,000 MNIST digits (3 epochs), and a CNN's feature maps."""
+    from netfit.datasets import _files, mnist
+    if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "mnist").is_dir():
+        os.environ["NETFIT_DATA_DIR"] = str(SHARED_DATA)
+    if None in _files.find(mnist.SPEC).values():
+        pytest.skip("MNIST is not available offline")
+    settings = {"data": "mnist", "preset": "mlp", "epochs": 3, "limit": 6000, "test_limit": 1000, "seed": 0}
+    app = create_app(token=TOKEN, settings=settings)
+    server = Server(app)
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    try:
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready='1']", timeout=20000)
+        shot(page, "start")
+        page.click("#editor summary")
+        shot(page, "editor", full_page=False)
+        page.click("#editor summary")
+        page.click("#start")
+        page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=300000)
+        box = page.locator("#acc-chart").bounding_box()
+        page.mouse.move(box["x"] + box["width"] - 20, box["y"] + 60)
+        shot(page, "train")
+        page.click("#tabs button[data-tab='draw']")
+        draw_seven(page)
+        page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+        page.wait_for_timeout(300)
+        shot(page, "draw")
+        page.click("#backprop-go")
+        page.wait_for_selector("#backprop .layer")
+        page.locator("#backprop").scroll_into_view_if_needed()
+        page.screenshot(path=str(Path(SHOTS) / "serve_backprop.png"), clip={**page.locator("#backprop").bounding_box(),
+                                                                            "height": 900})
+        page.click("#tabs button[data-tab='mistakes']")
+        page.wait_for_selector("#gallery .mistake")
+        shot(page, "mistakes")
+        page.locator("#gallery .mistake").nth(1).click()
+        page.wait_for_function("document.getElementById('example-label').textContent.startsWith('test example #')")
+        page.wait_for_function("document.getElementById('backprop-loss').textContent.includes('target ' + "
+                               "document.getElementById('target').value)")
+        shot(page, "example", full_page=False)
+        page.click("#tabs button[data-tab='inside']")
+        page.wait_for_function("document.querySelectorAll('#weights canvas').length === 128")
+        shot(page, "inside")
+        page.click("#tabs button[data-tab='share']")
+        page.wait_for_function("document.getElementById('code').textContent.includes('model.fit(')")
+        shot(page, "share")
+        page.goto(server.url + "#data=mnist&preset=cnn&epochs=1&limit=2000&test_limit=500&tab=train")
+        page.wait_for_function("document.getElementById('summary').textContent.includes('Total params: 34,826')",
+                               timeout=60000)                   # a new address applies its settings
+        page.click("#start")
+        page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=300000)
+        page.click("#tabs button[data-tab='draw']")
+        draw_seven(page)
+        page.wait_for_function("document.querySelectorAll('#activations .layer').length >= 5")
+        page.wait_for_timeout(300)
+        shot(page, "activations", full_page=False)
+    finally:
+        context.close()
+        app.state.playground.trainer.stop()
+        server.close()
+
+
+@pytest.mark.skipif(not os.environ.get("NETFIT_SERVE_MEASURE"), reason="figures for docs/serve.md: set NETFIT_SERVE_MEASURE")
+def test_measure(browser):
+    """Time to first paint; updates per second and examples per second training the lecture MLP on MNIST.
+
+    Rounds alternate: the playground driven from the page (Start, two epochs), then the same
+    net trained by `netfit train`'s code (build_model, compile, fit, verbose=0) in this process.
+    """
+    from netfit.serve.session import Session
+    if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "mnist").is_dir():
+        os.environ["NETFIT_DATA_DIR"] = str(SHARED_DATA)
+    rounds = int(os.environ.get("NETFIT_SERVE_ROUNDS", "3"))
+    settings = {"data": "mnist", "preset": "mlp", "epochs": 2, "limit": 20000, "test_limit": 2000, "seed": 0}
+    app = create_app(token=TOKEN, settings=settings)
+    server = Server(app)
+    figures = {"settings": settings, "rounds": []}
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        for r in range(rounds):
+            start = time.perf_counter()
+            page.goto(server.url)
+            page.wait_for_selector("body[data-ready='1']", timeout=20000)
+            ready = time.perf_counter() - start
+            paint = dict(page.evaluate("performance.getEntriesByType('paint').map(e => [e.name, e.startTime])"))
+            page.click("#reset")
+            page.wait_for_function("window.__netfit.history.length === 0 && document.getElementById('status')"
+                                   ".dataset.state === 'ready'")
+            page.evaluate("window.__netfit.updates = []")
+            t0 = time.perf_counter()
+            page.click("#start")
+            # Poll twice a second: Playwright's default polls on every animation frame, which
+            # keeps the page drawing and takes CPU from training on a small machine.
+            page.wait_for_function("window.__netfit.history.length === 2", timeout=600000, polling=500)
+            wall = time.perf_counter() - t0
+            updates = page.evaluate("window.__netfit.updates")
+            history = page.evaluate("window.__netfit.history")
+            session = Session(settings)                            # netfit train's path, same data and net
+            t1 = time.perf_counter()
+            session.model.fit(session.x, session.y, epochs=2, batch_size=32, verbose=0)
+            cli_seconds = time.perf_counter() - t1
+            figures["rounds"].append({
+                "page_ready_s": ready, "paint_ms": paint, "updates": len(updates),
+                "updates_per_second": (len(updates) - 1) / ((updates[-1] - updates[0]) / 1000),
+                "playground_examples_per_second": [row["examples_per_second"] for row in history],
+                "playground_wall_s": wall, "cli_fit_s": cli_seconds,
+                "cli_examples_per_second": 2 * len(session.x) / cli_seconds,
+                "same_loss": history[-1]["loss"] == session.model.history.history["loss"][-1]})
+            Path(os.environ["NETFIT_SERVE_MEASURE"]).write_text(json.dumps(figures, indent=1))
+        context.close()
+    finally:
+        app.state.playground.trainer.stop()
+        server.close()
