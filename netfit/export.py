@@ -10,7 +10,9 @@ netfit                     ONNX
 =========================  ======================================================
 Dense                      Gemm (MatMul without a bias)
 activations                Relu, Sigmoid, Tanh, Softmax (last axis), Softplus,
-                           Elu; gelu as its tanh formula in Mul/Add/Tanh
+                           Elu; gelu as its tanh formula in Mul/Add/Tanh;
+                           LeakyRelu, Selu, Softsign, HardSigmoid; silu as
+                           Mul(z, Sigmoid(z))
 Flatten, Reshape           Flatten, Reshape
 Dropout                    nothing (the identity at prediction time)
 Conv2D                     Conv, with a Transpose from netfit's channels-last
@@ -37,7 +39,7 @@ import numpy as np
 
 OPSET = 17
 MAX_DENSE_EQUIVALENT = 1 << 24
-_ELEMENTWISE = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus"}
+_ELEMENTWISE = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus", "softsign": "Softsign"}
 
 
 def to_onnx(model, path=None, opset=OPSET):
@@ -164,6 +166,15 @@ def _activate(graph, layer, state):
         state.name = graph.add(_ELEMENTWISE[name], [state.name])
     elif name == "elu":
         state.name = graph.add("Elu", [state.name], alpha=float(layer.activation.alpha))
+    elif name == "leaky_relu":
+        state.name = graph.add("LeakyRelu", [state.name], alpha=float(layer.activation.negative_slope))
+    elif name == "selu":
+        state.name = graph.add("Selu", [state.name], alpha=float(layer.activation.alpha),
+                               gamma=float(layer.activation.scale))
+    elif name == "silu":                   # z · sigmoid(z)
+        state.name = graph.add("Mul", [state.name, graph.add("Sigmoid", [state.name])])
+    elif name == "hard_sigmoid":           # clip(z/6 + ½, 0, 1): Keras 3's relu6(z + 3)/6
+        state.name = graph.add("HardSigmoid", [state.name], alpha=1.0 / 6.0, beta=0.5)
     elif name == "softmax":
         state.name = graph.add("Softmax", [_netfit_layout(graph, state)], axis=-1)
     elif name == "gelu":                   # ½ z (1 + tanh(√(2/π) (z + 0.044715 z³)))

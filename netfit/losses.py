@@ -195,6 +195,148 @@ class BinaryCrossentropy(Loss):
         return (p - y) / (p * (1 - p) * y_pred.size)
 
 
+class MeanAbsoluteError(Loss):
+    """R = (1 / nK) Σ_i Σ_k |f_k(x_i) − y_ik|; δ = sign(f − y) / nK (0 where f = y).
+
+    Robust to outliers in y: each example pulls with the same force, however
+    far off. Keras's ``mean_absolute_error`` ("mae").
+
+    Shapes
+    ------
+    y_pred, y : (n, K)
+    """
+
+    name = "mean_absolute_error"
+
+    def value(self, y_pred, y, logits=None):
+        return float(np.mean(np.abs(y_pred - y)))
+
+    def gradient(self, y_pred, y, fused=False):
+        return np.sign(y_pred - y) * (1.0 / y_pred.size)                  # ∂|e|/∂f = sign(e)
+
+
+class Huber(Loss):
+    """R = (1 / nK) Σ h(f − y), h(e) = ½ e² for |e| ≤ d, d (|e| − ½ d) beyond (Keras's ``huber``, d = 1).
+
+    Squared error near the target, absolute error far from it (Huber 1964; ESL
+    §10.6): δ = e / nK for |e| ≤ d, d · sign(e) / nK beyond, i.e. the error clipped
+    to ±d.
+
+    Parameters
+    ----------
+    delta : float > 0
+        d, where the quadratic turns linear.
+
+    Shapes
+    ------
+    y_pred, y : (n, K)
+
+    Raises
+    ------
+    ValueError
+        ``delta`` is not a positive finite number.
+    """
+
+    name = "huber"
+
+    def __init__(self, delta=1.0):
+        if isinstance(delta, (bool, np.bool_)) or not isinstance(delta, (int, float, np.floating, np.integer)) \
+                or not 0 < delta < np.inf:
+            raise ValueError(f"Huber: expected delta a positive number (where the loss turns linear), "
+                             f"got {delta!r}.")
+        self.delta = float(delta)
+
+    def value(self, y_pred, y, logits=None):
+        e = np.abs(y_pred - y)
+        d = self.delta
+        return float(np.mean(np.where(e <= d, 0.5 * e * e, d * e - 0.5 * d * d)))
+
+    def gradient(self, y_pred, y, fused=False):
+        e = y_pred - y
+        return np.clip(e, -self.delta, self.delta) * (1.0 / y_pred.size)   # h'(e) = e, clipped to ±d
+
+
+class LogCosh(Loss):
+    """R = (1 / nK) Σ log cosh(f − y); δ = tanh(f − y) / nK (Keras's ``log_cosh``).
+
+    Like ½ e² for small errors and |e| − log 2 for large ones. Computed as
+    e + softplus(−2e) − log 2, which does not overflow for large |e|.
+
+    Shapes
+    ------
+    y_pred, y : (n, K)
+    """
+
+    name = "log_cosh"
+
+    def value(self, y_pred, y, logits=None):
+        e = y_pred - y
+        return float(np.mean(e + np.logaddexp(0.0, -2.0 * e) - np.log(2.0)))
+
+    def gradient(self, y_pred, y, fused=False):
+        return np.tanh(y_pred - y) * (1.0 / y_pred.size)                  # d log cosh(e)/de = tanh(e)
+
+
+class KLDivergence(Loss):
+    """R = (1/n) Σ_i Σ_k y_ik log(y_ik / p_ik), y and p clipped to [ε, 1] (Keras's ``kl_divergence``, "kld").
+
+    δ = −y / (p n) where ε < p ≤ 1 (0 where the clip holds p at ε). Summed over the
+    K outputs and averaged over the n examples, as Keras does. With a softmax
+    output it differs from categorical cross-entropy only by the entropy of y,
+    a constant, so the gradients are the same.
+
+    Shapes
+    ------
+    y_pred, y : (n, K); rows of y are distributions
+    """
+
+    name = "kl_divergence"
+
+    def validate(self, y, output_shape, where):
+        y = super().validate(y, output_shape, where)
+        if y.min() < 0:
+            raise ValueError(f"{where}: expected y non-negative (probabilities) for kl_divergence, got a "
+                             f"negative entry {float(y.min()):g}.")
+        return y
+
+    def value(self, y_pred, y, logits=None):
+        y = np.clip(y, _EPS, 1.0)
+        p = np.clip(y_pred, _EPS, 1.0)
+        return float(np.sum(y * np.log(y / p)) / y.shape[0])
+
+    def gradient(self, y_pred, y, fused=False):
+        p = np.clip(y_pred, _EPS, 1.0)
+        inside = (y_pred > _EPS) & (y_pred <= 1.0)                         # where the clip leaves p alone
+        return np.where(inside, -np.clip(y, _EPS, 1.0) / (p * y.shape[0]), 0.0).astype(y_pred.dtype, copy=False)
+
+
+class Poisson(Loss):
+    """R = (1 / nK) Σ (f − y log(f + ε)), the Poisson negative log-likelihood up to log y! (Keras's ``poisson``).
+
+    δ = (1 − y / (f + ε)) / nK. The prediction f is a rate, so the output unit
+    should be positive (``activation="softplus"`` or ``"exponential"``-like).
+
+    Shapes
+    ------
+    y_pred, y : (n, K); y counts ≥ 0
+    """
+
+    name = "poisson"
+
+    def validate(self, y, output_shape, where):
+        y = super().validate(y, output_shape, where)
+        if y.min() < 0:
+            raise ValueError(f"{where}: expected y non-negative (counts) for poisson, got a negative entry "
+                             f"{float(y.min()):g}.")
+        return y
+
+    def value(self, y_pred, y, logits=None):
+        return float(np.mean(y_pred - y * np.log(y_pred + _EPS)))
+
+    def gradient(self, y_pred, y, fused=False):
+        return (1.0 - y / (y_pred + _EPS)) * (1.0 / y_pred.size)          # ∂/∂f [f − y log(f + ε)]
+
+
 def _log_softmax(z):
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
@@ -202,7 +344,9 @@ def _log_softmax(z):
 
 _TABLE = {cls.name: cls for cls in (MeanSquaredError, CategoricalCrossentropy,
                                     SparseCategoricalCrossentropy, BinaryCrossentropy)}
+_TABLE.update({cls.name: cls for cls in (MeanAbsoluteError, Huber, LogCosh, KLDivergence, Poisson)})
 _ALIASES = {"mse": "mean_squared_error"}
+_ALIASES.update({"mae": "mean_absolute_error", "kld": "kl_divergence", "huber_loss": "huber"})
 
 
 def get(identifier):
@@ -221,3 +365,13 @@ def get(identifier):
             return _TABLE[name]()
     raise ValueError(f"losses.get: unknown loss {identifier!r}; supported: "
                      f"{', '.join(list(_TABLE) + list(_ALIASES))}.")
+
+
+def names():
+    """The supported loss names (without aliases such as "mse")."""
+    return list(_TABLE)
+
+
+def aliases():
+    """Short names and the loss each stands for, e.g. {"mse": "mean_squared_error"}."""
+    return dict(_ALIASES)
