@@ -23,6 +23,12 @@ MaxPooling2D               MaxPool (padding never wins, as in netfit)
 AveragePooling2D           AveragePool, count_include_pad=0 (netfit's mean over
                            real pixels)
 GlobalAveragePooling2D     GlobalAveragePool + Flatten
+GlobalMaxPooling2D         GlobalMaxPool + Flatten
+ZeroPadding2D              Pad (constant 0)
+BatchNormalization         BatchNormalization with the moving statistics (after
+                           Dense, or on channels-last images in NCHW); other
+                           axes as the equivalent Mul + Add
+LayerNormalization         LayerNormalization (opset 17), trailing axes only
 LocallyConnected2D         its exact dense equivalent: a (H·W·C) × (P·filters)
                            MatMul that is zero outside each position's window;
                            refused (ValueError) when that matrix would exceed
@@ -79,6 +85,7 @@ def to_onnx(model, path=None, opset=OPSET):
         raise ValueError(f"to_onnx: expected opset an integer >= 13, got {opset!r}.")
     model._ensure_built()
     graph = _Graph(helper, onnx.numpy_helper)
+    graph.opset = opset
     state = _State("input", "nhwc", tuple(model.layers[0].input_shape))
     for layer in model.layers:
         converter = _CONVERTERS.get(type(layer).__name__)
@@ -261,6 +268,64 @@ def _locally_connected(graph, layer, state):
     return _activate(graph, layer, state)
 
 
+def _batch_normalization(graph, layer, state):
+    """BatchNormalization (prediction mode) as ONNX's op where the channel axis fits it, else as x·k + b."""
+    shape, axes = tuple(layer.input_shape), layer._param_axes(layer.input_shape)
+    c = layer._shape
+    gamma = layer.params["gamma"] if layer.scale else np.ones(c)
+    beta = layer.params["beta"] if layer.center else np.zeros(c)
+    mean, var = layer.params["moving_mean"], layer.params["moving_variance"]
+    if axes == (len(shape) - 1,) and len(shape) in (1, 3):           # features (N, C), or channels-last images
+        x = _netfit_layout(graph, state) if len(shape) == 1 else _nchw(graph, state)
+        state.name = graph.add("BatchNormalization", [x] + [graph.const(hint, v) for hint, v in (
+            ("gamma", gamma), ("beta", beta), ("moving_mean", mean), ("moving_variance", var))],
+            epsilon=float(layer.epsilon))
+        state.layout = "nhwc" if len(shape) == 1 else "nchw"
+        return state
+    # Any other axis: a = x · γ/√(σ̄² + ε) + (β − μ̄ γ/√(σ̄² + ε)), broadcast in netfit's layout.
+    k = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(var, np.float64) + layer.epsilon)
+    b = np.asarray(beta, np.float64) - np.asarray(mean, np.float64) * k
+    x = _netfit_layout(graph, state)
+    scaled = graph.add("Mul", [x, graph.const("scale", k.reshape(layer._bshape))])
+    state.name = graph.add("Add", [scaled, graph.const("shift", b.reshape(layer._bshape))])
+    return state
+
+
+def _layer_normalization(graph, layer, state):
+    """LayerNormalization as ONNX's LayerNormalization (opset 17) over the trailing axes."""
+    shape, axes = tuple(layer.input_shape), layer._param_axes(layer.input_shape)
+    if axes != tuple(range(axes[0], len(shape))):
+        raise ValueError(f"to_onnx: layer {layer.display_name!r} (LayerNormalization) normalizes over axes "
+                         f"{layer.axis}, not the trailing ones; ONNX's LayerNormalization cannot express it.")
+    if graph.opset < 17:
+        raise ValueError(f"to_onnx: layer {layer.display_name!r} (LayerNormalization) needs opset >= 17, "
+                         f"got {graph.opset}.")
+    c = layer._shape
+    gamma = layer.params["gamma"] if layer.scale else np.ones(c)
+    beta = layer.params["beta"] if layer.center else np.zeros(c)
+    state.name = graph.add("LayerNormalization", [_netfit_layout(graph, state), graph.const("gamma", gamma),
+                                                  graph.const("beta", beta)],
+                           axis=axes[0] + 1, epsilon=float(layer.epsilon))
+    return state
+
+
+def _zero_padding(graph, layer, state):
+    (top, bottom), (left, right) = layer.padding
+    if state.layout == "nchw":
+        pads = [0, 0, top, left, 0, 0, bottom, right]
+    else:
+        rank = len(state.shape) + 1
+        pads = [0, top, left] + [0] * (rank - 3) + [0, bottom, right] + [0] * (rank - 3)
+    state.name = graph.add("Pad", [state.name, graph.const("pads", pads, np.int64)], mode="constant")
+    return state
+
+
+def _global_max(graph, layer, state):
+    pooled = graph.add("GlobalMaxPool", [_nchw(graph, state)])
+    state.name, state.layout = graph.add("Flatten", [pooled], axis=1), "nhwc"
+    return state
+
+
 def dense_equivalent(layer):
     """The matrix M with z = x.reshape(n, -1) @ M + b for a LocallyConnected2D layer.
 
@@ -294,3 +359,5 @@ _CONVERTERS = {
     "Conv2D": _conv, "MaxPooling2D": _pool("MaxPool"), "AveragePooling2D": _pool("AveragePool", count_include_pad=0),
     "GlobalAveragePooling2D": _global_average, "LocallyConnected2D": _locally_connected,
 }
+_CONVERTERS.update({"BatchNormalization": _batch_normalization, "LayerNormalization": _layer_normalization,
+                    "ZeroPadding2D": _zero_padding, "GlobalMaxPooling2D": _global_max})

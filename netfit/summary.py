@@ -39,7 +39,11 @@ def format_summary(model, links=False, width=None):
         lines.append(row(values))
         lines.append("")
     total = model.count_params()
-    lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {total:,}", "Non-trainable params: 0"]
+    # Weights a layer lists in ``non_trainable`` (BatchNormalization's moving statistics), as Keras counts them.
+    frozen = sum(spec.size for layer in model.layers for spec in layer.specs
+                 if spec.name in getattr(layer, "non_trainable", ()))
+    lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {total - frozen:,}",
+              f"Non-trainable params: {frozen:,}"]
     if links:
         lines.append(f"Total links: {model.count_links():,}")
     lines.append("_" * width)
