@@ -148,9 +148,11 @@ class Gelu(Activation):
 class LeakyRelu(Activation):
     """σ(z) = z for z ≥ 0, c z otherwise (Keras 3's ``leaky_relu``, negative_slope c = 0.2); σ' = 1 or c.
 
-    Keras 2's ``LeakyReLU`` layer defaulted to 0.3 and PyTorch's ``LeakyReLU`` to
-    0.01; here the string "leaky_relu" means Keras 3's 0.2 (``LeakyRelu(0.01)``
-    for PyTorch's). σ' is read from the output: a > 0 exactly where z > 0.
+    Keras's ``LeakyReLU`` layer defaults to 0.3 and PyTorch's ``LeakyReLU`` to
+    0.01; here the string "leaky_relu" means Keras 3's 0.2. Another slope is
+    ``LeakyRelu(0.01)`` or the name "leaky_relu:0.01", which is also the name
+    a model file stores, so the slope survives save and load.
+    σ' is read from the output: a > 0 exactly where z > 0.
     """
 
     name = "leaky_relu"
@@ -160,6 +162,8 @@ class LeakyRelu(Activation):
                 or not 0 <= negative_slope < math.inf:
             raise ValueError(f"LeakyRelu: expected negative_slope a non-negative number, got {negative_slope!r}.")
         self.negative_slope = float(negative_slope)
+        if self.negative_slope != 0.2:
+            self.name = f"leaky_relu:{self.negative_slope!r}"
 
     def forward(self, z, out=None):
         return np.multiply(z, np.where(z >= 0, 1.0, self.negative_slope).astype(z.dtype, copy=False), out=out)
@@ -304,6 +308,11 @@ def get(identifier):
         return identifier
     if isinstance(identifier, str) and _ALIASES.get(identifier, identifier) in _TABLE:
         return _TABLE[_ALIASES.get(identifier, identifier)]
+    if isinstance(identifier, str) and identifier.startswith("leaky_relu:"):
+        try:
+            return LeakyRelu(float(identifier.split(":", 1)[1]))           # "leaky_relu:0.01", as saved
+        except ValueError:
+            pass
     raise ValueError(f"activations.get: unknown activation {identifier!r}; "
                      f"supported: {', '.join(list(_TABLE) + list(_ALIASES))}.")
 

@@ -173,7 +173,7 @@ def _activate(graph, layer, state):
         state.name = graph.add(_ELEMENTWISE[name], [state.name])
     elif name == "elu":
         state.name = graph.add("Elu", [state.name], alpha=float(layer.activation.alpha))
-    elif name == "leaky_relu":
+    elif name.startswith("leaky_relu"):
         state.name = graph.add("LeakyRelu", [state.name], alpha=float(layer.activation.negative_slope))
     elif name == "selu":
         state.name = graph.add("Selu", [state.name], alpha=float(layer.activation.alpha),

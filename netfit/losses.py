@@ -225,7 +225,9 @@ class Huber(Loss):
     Parameters
     ----------
     delta : float > 0
-        d, where the quadratic turns linear.
+        d, where the quadratic turns linear. A d other than 1 is part of the
+        loss's name ("huber:2.0"), which a model file stores, so it survives
+        save and load; ``loss="huber:2.0"`` works in ``compile`` too.
 
     Shapes
     ------
@@ -245,6 +247,8 @@ class Huber(Loss):
             raise ValueError(f"Huber: expected delta a positive number (where the loss turns linear), "
                              f"got {delta!r}.")
         self.delta = float(delta)
+        if self.delta != 1.0:
+            self.name = f"huber:{self.delta!r}"
 
     def value(self, y_pred, y, logits=None):
         e = np.abs(y_pred - y)
@@ -363,8 +367,21 @@ def get(identifier):
         name = _ALIASES.get(identifier, identifier)
         if name in _TABLE:
             return _TABLE[name]()
+        delta = _parameter(identifier, "huber:")                         # "huber:2.0", as a model file stores it
+        if delta is not None:
+            return Huber(delta)
     raise ValueError(f"losses.get: unknown loss {identifier!r}; supported: "
                      f"{', '.join(list(_TABLE) + list(_ALIASES))}.")
+
+
+def _parameter(name, prefix):
+    """The number after ``prefix`` in ``name`` ("huber:2.0" -> 2.0), or None."""
+    if not name.startswith(prefix):
+        return None
+    try:
+        return float(name[len(prefix):])
+    except ValueError:
+        return None
 
 
 def names():

@@ -183,3 +183,20 @@ def test_leaky_relu_takes_other_slopes_and_refuses_bad_ones():
 def test_aliases_are_listed():
     assert activations.aliases() == {"swish": "silu"}
     assert "swish" not in activations.names() and "silu" in activations.names()
+
+
+def test_a_leaky_relu_slope_survives_save_and_load_and_export_names(tmp_path):
+    import netfit as nf
+    from netfit.layers import Dense
+    act = activations.LeakyRelu(0.01)
+    assert act.name == "leaky_relu:0.01" and activations.get("leaky_relu:0.01").negative_slope == 0.01
+    assert activations.LeakyRelu().name == "leaky_relu"
+    model = nf.Sequential([Dense(3, activation=act, input_shape=(2,))], seed=0)
+    x = np.array([[-5.0, 1.0], [2.0, -3.0]])
+    model.save(tmp_path / "l.netfit")
+    again = nf.load_model(tmp_path / "l.netfit")
+    assert again.layers[0].activation.negative_slope == 0.01
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    for bad in ("leaky_relu:", "leaky_relu:x", "leaky_relu:-1"):
+        with pytest.raises(ValueError, match=r"unknown activation|LeakyRelu: expected negative_slope"):
+            activations.get(bad)

@@ -162,3 +162,8 @@ def test_layer_normalization_and_its_limits():
     inner = nf.Sequential([LayerNormalization(axis=1, input_shape=(2, 3))], seed=0)
     with pytest.raises(ValueError, match=r"normalizes over axes \(1,\), not the trailing ones"):
         to_onnx(inner)
+
+
+def test_leaky_relu_with_its_own_slope():
+    model = nf.Sequential([Dense(4, activation=nf.activations.LeakyRelu(0.05), input_shape=(3,))], seed=0)
+    assert_same(model, np.random.default_rng(10).normal(size=(6, 3)) * 3)

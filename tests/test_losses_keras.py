@@ -122,3 +122,18 @@ def test_each_new_loss_trains_a_model_and_survives_save_and_load(name, tmp_path)
     again = nf.load_model(path)
     assert again.loss.name == name
     assert again.evaluate(x, y) == pytest.approx(model.evaluate(x, y), rel=1e-12)
+
+
+def test_a_huber_delta_survives_save_and_load(tmp_path):
+    loss = losses.Huber(delta=2.5)
+    assert loss.name == "huber:2.5" and losses.get("huber:2.5").delta == 2.5
+    assert losses.Huber().name == "huber"                       # Keras's name for the default
+    model = nf.Sequential([Dense(1, input_shape=(2,))], seed=0)
+    model.compile("sgd", loss=loss)
+    model.fit(np.ones((4, 2)), np.ones(4), verbose=0)
+    model.save(tmp_path / "h.netfit")
+    assert nf.load_model(tmp_path / "h.netfit").loss.delta == 2.5
+    with pytest.raises(ValueError, match=r"Huber: expected delta a positive number"):
+        losses.get("huber:-1")
+    with pytest.raises(ValueError, match=r"losses.get: unknown loss 'huber:big'"):
+        losses.get("huber:big")
