@@ -204,10 +204,12 @@ class BatchNormalization(_Standardize):
         self.check_input(x)
         gamma, beta = self._gamma_beta()
         self._training = bool(training)
+        xhat = self.buffer("xhat", x.shape, x.dtype)
         if training:
             mu = x.mean(axis=self._reduce, keepdims=True)                      # μ_B
-            centered = x - mu
-            var = np.mean(centered * centered, axis=self._reduce, keepdims=True)   # σ²_B, biased (÷ m)
+            np.subtract(x, mu, out=xhat)                                        # x − μ_B
+            square = np.square(xhat, out=self.buffer("square", x.shape, x.dtype))
+            var = square.mean(axis=self._reduce, keepdims=True)                 # σ²_B, biased (÷ m)
             rate = 1.0 - self.momentum
             moving_mean, moving_var = self.params["moving_mean"], self.params["moving_variance"]
             moving_mean *= self.momentum
@@ -217,10 +219,11 @@ class BatchNormalization(_Standardize):
         else:
             mu = self.params["moving_mean"].reshape(self._bshape)
             var = self.params["moving_variance"].reshape(self._bshape)
-            centered = x - mu
+            np.subtract(x, mu, out=xhat)                                        # x − μ̄
         self._inv_std = 1.0 / np.sqrt(var + self.epsilon)                      # 1 / √(σ² + ε)
-        self._xhat = centered * self._inv_std                                   # x̂
-        return self._affine(self._xhat, gamma, beta)
+        xhat *= self._inv_std                                                   # x̂
+        self._xhat = xhat
+        return self._affine(xhat, gamma, beta)
 
     def backward(self, delta, need_input_grad=True):
         gamma, _ = self._gamma_beta()
@@ -283,11 +286,13 @@ class LayerNormalization(_Standardize):
         self.check_input(x)
         gamma, beta = self._gamma_beta()
         mu = x.mean(axis=self._stats, keepdims=True)                            # μ_i
-        centered = x - mu
-        var = np.mean(centered * centered, axis=self._stats, keepdims=True)     # σ²_i (÷ m)
+        xhat = np.subtract(x, mu, out=self.buffer("xhat", x.shape, x.dtype))   # x − μ_i
+        square = np.square(xhat, out=self.buffer("square", x.shape, x.dtype))
+        var = square.mean(axis=self._stats, keepdims=True)                      # σ²_i (÷ m)
         self._inv_std = 1.0 / np.sqrt(var + self.epsilon)
-        self._xhat = centered * self._inv_std
-        return self._affine(self._xhat, gamma, beta)
+        xhat *= self._inv_std                                                   # x̂
+        self._xhat = xhat
+        return self._affine(xhat, gamma, beta)
 
     def backward(self, delta, need_input_grad=True):
         gamma, _ = self._gamma_beta()
