@@ -504,7 +504,7 @@ CASES = [
           r"BatchNormalization: expected center True or False, got 'no'"),
     _case("batchnorm-scale-none", lambda c: layers.BatchNormalization(scale=None), TypeError,
           r"BatchNormalization: expected scale True or False, got None"),
-    _case("batchnorm-initializer", lambda c: layers.BatchNormalization(moving_variance_initializer="foo").setup((3,)),
+    _case("batchnorm-initializer", lambda c: layers.BatchNormalization(moving_variance_initializer="foo"),
           ValueError, r"initializers.get: unknown initializer 'foo'"),
     _case("batchnorm-forward-shape", lambda c: _layer(layers.BatchNormalization(), (3,)).forward(np.ones((2, 4))),
           ValueError, r"BatchNormalization: expected input of shape \(n, 3\), got array of shape \(2, 4\)"),

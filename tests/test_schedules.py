@@ -59,8 +59,9 @@ def test_schedules_round_trip_through_get_and_a_saved_model(schedule, tmp_path):
     assert type(loaded.optimizer.learning_rate) is type(schedule)
 
 
-def test_old_import_paths_still_work():
+def test_old_import_paths_and_the_keras_path_work():
     assert optimizers.ExponentialDecay is ExponentialDecay and optimizers.CosineDecay is CosineDecay
+    assert nf.optimizers.schedules.PiecewiseConstantDecay is PiecewiseConstantDecay   # keras.optimizers.schedules.…
 
 
 @pytest.mark.parametrize("call,error,match", [

@@ -38,6 +38,7 @@ import numbers
 
 import numpy as np
 
+from .. import initializers
 from .base import Layer
 
 
@@ -78,7 +79,8 @@ class _Standardize(Layer):
         self.epsilon = _check_real(epsilon, where, "epsilon", 0, np.inf)
         self.center = _check_flag(center, where, "center")
         self.scale = _check_flag(scale, where, "scale")
-        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
 
     def _param_axes(self, input_shape):
         """The axes of one example (0-based, batch excluded) that γ and β run along."""
@@ -128,8 +130,8 @@ class _Standardize(Layer):
     def get_config(self):
         axis = self.axis[0] if len(self.axis) == 1 else list(self.axis)
         return {**super().get_config(), "axis": axis, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale, "beta_initializer": self.beta_initializer,
-                "gamma_initializer": self.gamma_initializer}
+                "scale": self.scale, "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer)}
 
 
 def _standardized_backward(g, xhat, inv_std, stats_axes):
@@ -187,8 +189,8 @@ class BatchNormalization(_Standardize):
                  **kwargs):
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer, **kwargs)
         self.momentum = _check_real(momentum, "BatchNormalization", "momentum", 0, 1, low_open=False)
-        self.moving_mean_initializer = moving_mean_initializer
-        self.moving_variance_initializer = moving_variance_initializer
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
 
     #: Weights that no optimizer trains (Keras's non-trainable weights).
     non_trainable = ("moving_mean", "moving_variance")
@@ -244,8 +246,8 @@ class BatchNormalization(_Standardize):
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum,
-                "moving_mean_initializer": self.moving_mean_initializer,
-                "moving_variance_initializer": self.moving_variance_initializer}
+                "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+                "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer)}
 
 
 class LayerNormalization(_Standardize):
