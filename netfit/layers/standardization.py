@@ -34,6 +34,7 @@ no weight-decay penalty covers them). In a prediction-mode pass the layer is
 the affine map a = γ (x − μ̄)/√(σ̄² + ε) + β, and ``backward`` then fills their
 true partial derivatives, so a finite-difference check holds in both modes.
 """
+import math
 import numbers
 
 import numpy as np
@@ -120,25 +121,36 @@ class _Standardize(Layer):
             a += beta
         return a
 
+    def _sum(self, arr, axes):
+        """Σ over ``axes``, keeping them as size 1. (np.sum: on a (128·26·26, 32) batch it measured
+        1.5 ms against 7–24 ms for the BLAS product 1ᵀX that Dense uses for its bias gradient.)"""
+        return np.sum(arr, axis=axes, keepdims=True)
+
+    def _mean(self, arr, axes):
+        """⟨arr⟩ over ``axes``, keeping them as size 1."""
+        return self._sum(arr, axes) * (1.0 / math.prod(arr.shape[a] for a in axes))
+
     def _param_grads(self, delta, xhat, reduce):
         """∂R/∂γ = Σ δ x̂ and ∂R/∂β = Σ δ over ``reduce`` (batch and statistics axes)."""
         if self.scale:
-            self.grads["gamma"][...] = np.sum(delta * xhat, axis=reduce).reshape(self._shape)
+            self.grads["gamma"][...] = self._sum(delta * xhat, reduce).reshape(self._shape)
         if self.center:
-            self.grads["beta"][...] = np.sum(delta, axis=reduce).reshape(self._shape)
+            self.grads["beta"][...] = self._sum(delta, reduce).reshape(self._shape)
+
+    def _standardized_backward(self, g, xhat, inv_std, stats_axes):
+        """s = (g − ⟨g⟩ − x̂ ⟨g x̂⟩) / √(σ² + ε), means over ``stats_axes`` (what μ averaged over)."""
+        mean_g = self._mean(g, stats_axes)                                      # path through μ
+        mean_gx = self._mean(g * xhat, stats_axes)                              # path through σ²
+        s = np.subtract(g, mean_g, out=self.buffer("s", g.shape, g.dtype))
+        s -= xhat * mean_gx
+        s *= inv_std
+        return s
 
     def get_config(self):
         axis = self.axis[0] if len(self.axis) == 1 else list(self.axis)
         return {**super().get_config(), "axis": axis, "epsilon": self.epsilon, "center": self.center,
                 "scale": self.scale, "beta_initializer": initializers.serialize(self.beta_initializer),
                 "gamma_initializer": initializers.serialize(self.gamma_initializer)}
-
-
-def _standardized_backward(g, xhat, inv_std, stats_axes):
-    """s = (g − ⟨g⟩ − x̂ ⟨g x̂⟩) / √(σ² + ε), means over ``stats_axes`` (what μ averaged over)."""
-    mean_g = g.mean(axis=stats_axes, keepdims=True)                             # path through μ
-    mean_gx = (g * xhat).mean(axis=stats_axes, keepdims=True)                   # path through σ²
-    return (g - mean_g - xhat * mean_gx) * inv_std
 
 
 class BatchNormalization(_Standardize):
@@ -208,10 +220,10 @@ class BatchNormalization(_Standardize):
         self._training = bool(training)
         xhat = self.buffer("xhat", x.shape, x.dtype)
         if training:
-            mu = x.mean(axis=self._reduce, keepdims=True)                      # μ_B
+            mu = self._mean(x, self._reduce)                                    # μ_B
             np.subtract(x, mu, out=xhat)                                        # x − μ_B
             square = np.square(xhat, out=self.buffer("square", x.shape, x.dtype))
-            var = square.mean(axis=self._reduce, keepdims=True)                 # σ²_B, biased (÷ m)
+            var = self._mean(square, self._reduce)                              # σ²_B, biased (÷ m)
             rate = 1.0 - self.momentum
             moving_mean, moving_var = self.params["moving_mean"], self.params["moving_variance"]
             moving_mean *= self.momentum
@@ -235,12 +247,12 @@ class BatchNormalization(_Standardize):
         if self._training:
             self.grads["moving_mean"][...] = 0.0                                # the output does not use them
             self.grads["moving_variance"][...] = 0.0
-            return _standardized_backward(g, xhat, inv_std, self._reduce) if need_input_grad else None
+            return self._standardized_backward(g, xhat, inv_std, self._reduce) if need_input_grad else None
         # Prediction mode: x̂ = (x − μ̄) / √(σ̄² + ε) with μ̄, σ̄² fixed weights.
         s = g * inv_std                                                         # ∂R/∂x
-        self.grads["moving_mean"][...] = -np.sum(s, axis=self._reduce).reshape(self._shape)   # ∂x̂/∂μ̄ = −1/√·
+        self.grads["moving_mean"][...] = -self._sum(s, self._reduce).reshape(self._shape)     # ∂x̂/∂μ̄ = −1/√·
         # ∂x̂/∂σ̄² = −½ (x − μ̄) (σ̄² + ε)^(−3/2) = −½ x̂ / (σ̄² + ε)
-        self.grads["moving_variance"][...] = -0.5 * (np.sum(g * xhat, axis=self._reduce).reshape(self._shape)
+        self.grads["moving_variance"][...] = -0.5 * (self._sum(g * xhat, self._reduce).reshape(self._shape)
                                                      * (inv_std * inv_std).reshape(self._shape))
         return s if need_input_grad else None
 
@@ -287,10 +299,10 @@ class LayerNormalization(_Standardize):
     def forward(self, x, training=False):
         self.check_input(x)
         gamma, beta = self._gamma_beta()
-        mu = x.mean(axis=self._stats, keepdims=True)                            # μ_i
+        mu = self._mean(x, self._stats)                                         # μ_i
         xhat = np.subtract(x, mu, out=self.buffer("xhat", x.shape, x.dtype))   # x − μ_i
         square = np.square(xhat, out=self.buffer("square", x.shape, x.dtype))
-        var = square.mean(axis=self._stats, keepdims=True)                      # σ²_i (÷ m)
+        var = self._mean(square, self._stats)                                   # σ²_i (÷ m)
         self._inv_std = 1.0 / np.sqrt(var + self.epsilon)
         xhat *= self._inv_std                                                   # x̂
         self._xhat = xhat
@@ -302,4 +314,4 @@ class LayerNormalization(_Standardize):
         if not need_input_grad:
             return None
         g = delta * gamma if gamma is not None else delta
-        return _standardized_backward(g, self._xhat, self._inv_std, self._stats)
+        return self._standardized_backward(g, self._xhat, self._inv_std, self._stats)
