@@ -297,11 +297,7 @@ class KLDivergence(Loss):
     name = "kl_divergence"
 
     def validate(self, y, output_shape, where):
-        y = super().validate(y, output_shape, where)
-        if y.min() < 0:
-            raise ValueError(f"{where}: expected y non-negative (probabilities) for kl_divergence, got a "
-                             f"negative entry {float(y.min()):g}.")
-        return y
+        return _non_negative(super().validate(y, output_shape, where), where, "probabilities", self.name)
 
     def value(self, y_pred, y, logits=None):
         y = np.clip(y, _EPS, 1.0)
@@ -328,17 +324,21 @@ class Poisson(Loss):
     name = "poisson"
 
     def validate(self, y, output_shape, where):
-        y = super().validate(y, output_shape, where)
-        if y.min() < 0:
-            raise ValueError(f"{where}: expected y non-negative (counts) for poisson, got a negative entry "
-                             f"{float(y.min()):g}.")
-        return y
+        return _non_negative(super().validate(y, output_shape, where), where, "counts", self.name)
 
     def value(self, y_pred, y, logits=None):
         return float(np.mean(y_pred - y * np.log(y_pred + _EPS)))
 
     def gradient(self, y_pred, y, fused=False):
         return (1.0 - y / (y_pred + _EPS)) * (1.0 / y_pred.size)          # ∂/∂f [f − y log(f + ε)]
+
+
+def _non_negative(y, where, what, name):
+    """``y``, or a clear error if it has a negative entry (probabilities, counts)."""
+    if y.min() < 0:
+        raise ValueError(f"{where}: expected y non-negative ({what}) for {name}, got a negative entry "
+                         f"{float(y.min()):g}.")
+    return y
 
 
 def _log_softmax(z):

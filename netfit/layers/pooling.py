@@ -238,6 +238,14 @@ class AveragePooling2D(_Pooling2D):
         return self._spread(share, delta.shape[0], delta.dtype)
 
 
+def _global_pixels(layer, input_shape):
+    """H·W of the (H, W[, C]) images a global pooling layer reduces, or a clear error."""
+    if len(input_shape) not in (2, 3):
+        raise ValueError(f"{layer.display_name}: expected per-example input of shape (height, width, "
+                         f"channels) or (height, width), got input shape {input_shape}.")
+    return input_shape[0] * input_shape[1]
+
+
 class GlobalAveragePooling2D(Layer):
     """a_c = (1 / HW) Σ_pq x_pqc: one number per channel, the mean of its feature map.
 
@@ -255,10 +263,7 @@ class GlobalAveragePooling2D(Layer):
     """
 
     def build(self, input_shape):
-        if len(input_shape) not in (2, 3):
-            raise ValueError(f"{self.display_name}: expected per-example input of shape (height, width, "
-                             f"channels) or (height, width), got input shape {input_shape}.")
-        self._hw = input_shape[0] * input_shape[1]
+        self._hw = _global_pixels(self, input_shape)
         return (input_shape[2] if len(input_shape) == 3 else 1,)
 
     def forward(self, x, training=False):
@@ -301,10 +306,7 @@ class GlobalMaxPooling2D(Layer):
     """
 
     def build(self, input_shape):
-        if len(input_shape) not in (2, 3):
-            raise ValueError(f"{self.display_name}: expected per-example input of shape (height, width, "
-                             f"channels) or (height, width), got input shape {input_shape}.")
-        self._hw = input_shape[0] * input_shape[1]
+        self._hw = _global_pixels(self, input_shape)
         return (input_shape[2] if len(input_shape) == 3 else 1,)
 
     def forward(self, x, training=False):

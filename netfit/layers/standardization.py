@@ -40,6 +40,7 @@ import numbers
 import numpy as np
 
 from .. import initializers
+from ..utils import check_flag
 from .base import Layer
 
 
@@ -63,12 +64,6 @@ def _check_real(value, where, name, low, high, low_open=True, high_open=True):
     return float(value)
 
 
-def _check_flag(value, where, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: expected {name} True or False, got {value!r}.")
-    return bool(value)
-
-
 class _Standardize(Layer):
     """Shared by both layers: axis, ε, γ/β options, the broadcast shape of the parameters."""
 
@@ -78,8 +73,8 @@ class _Standardize(Layer):
         where = type(self).__name__
         self.axis = _check_axis(axis, where)
         self.epsilon = _check_real(epsilon, where, "epsilon", 0, np.inf)
-        self.center = _check_flag(center, where, "center")
-        self.scale = _check_flag(scale, where, "scale")
+        self.center = check_flag(center, where, "center")
+        self.scale = check_flag(scale, where, "scale")
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
 
