@@ -236,3 +236,16 @@ def test_axis_outside_the_input(cls):
         cls(axis=3).setup((4, 5))
     with pytest.raises(ValueError, match=r"axis 0 is not a feature axis"):
         cls(axis=0).setup((4,))
+
+
+def test_lbfgs_refuses_batch_normalization_before_any_step():
+    pytest.importorskip("scipy")
+    model = nf.Sequential([Dense(3, input_shape=(2,)), BatchNormalization(), Dense(1)], seed=0)
+    model.compile("lbfgs", "mse")
+    model.build()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"Sequential.fit \(L-BFGS\): L-BFGS moves all of θ as one vector, but "
+                                         r"batch_normalization keep\(s\) moving statistics"):
+        model.fit(np.ones((4, 2)), np.ones(4), verbose=0)
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)

@@ -157,7 +157,11 @@ class BatchNormalization(_Standardize):
 
         μ̄ ← momentum · μ̄ + (1 − momentum) μ_B,   σ̄² ← momentum · σ̄² + (1 − momentum) σ²_B.
 
-    Prediction (``predict``, ``evaluate``, validation): μ̄ and σ̄² instead.
+    Any training pass updates them: ``fit``, and also
+    ``loss_and_gradients(training=True)``. Prediction (``predict``, ``evaluate``,
+    validation, ``loss_and_gradients()``): μ̄ and σ̄² instead. Full-batch
+    L-BFGS refuses this layer (it would overwrite the moving statistics with its
+    own copy of θ).
     Keras's defaults (momentum 0.99, ε = 1e-3) and weights, in Keras's order:
     gamma, beta, moving_mean, moving_variance, each of shape (C,).
 
