@@ -194,15 +194,16 @@ class Nadam(Optimizer):
     θ ← θ − γ_r m̂ / (√v̂ + ε).
 
     Keras 3's formula and defaults; the product Π_t is state (``u_product``),
-    saved with m and v. PyTorch's ``torch.optim.NAdam`` uses the same μ_t
-    (its ``momentum_decay`` = 0.004 is the exponent's 0.004·t here), ε = 1e-8
-    and lr = 0.002.
+    saved with m and v. Keras 3 decays μ_t with 0.96^t; Dozat's paper, Keras 2
+    (``schedule_decay=0.004``) and PyTorch's ``torch.optim.NAdam``
+    (``momentum_decay=0.004``) use 0.96^(0.004 t), so μ_t approaches β₁ far more
+    slowly there; PyTorch also has ε = 1e-8 and lr = 0.002.
 
     Examples
     --------
     >>> theta, g = np.array([1.0]), np.array([0.5])
     >>> opt = Nadam(learning_rate=0.1); opt.build(theta); opt.step(theta, g); theta.round(4)
-    array([0.8944])
+    array([0.8937])
     """
 
     name = "nadam"
@@ -220,7 +221,7 @@ class Nadam(Optimizer):
         self.u_product = 1.0
 
     def _mu(self, t):
-        return self.beta_1 * (1.0 - 0.5 * 0.96 ** (0.004 * t))            # μ_t, Keras's momentum schedule
+        return self.beta_1 * (1.0 - 0.5 * 0.96 ** t)                      # μ_t, Keras 3's momentum schedule
 
     def _update(self, theta, grad, lr):
         b1, b2 = self.beta_1, self.beta_2

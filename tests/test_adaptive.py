@@ -91,8 +91,8 @@ def test_nadam_reference():
     for it in range(6):
         g = _grad(theta)
         local, nxt = it + 1, it + 2
-        u_t = b1 * (1 - 0.5 * 0.96 ** (0.004 * local))
-        u_t1 = b1 * (1 - 0.5 * 0.96 ** (0.004 * nxt))
+        u_t = b1 * (1 - 0.5 * 0.96 ** local)                     # Keras 3: 0.96^t (Keras 2: 0.96^(0.004 t))
+        u_t1 = b1 * (1 - 0.5 * 0.96 ** nxt)
         u_product = u_product * u_t                              # Keras's _backend_update_step, first
         u_product_t1 = u_product * u_t1
         m = m + (g - m) * (1 - b1)
@@ -214,3 +214,13 @@ def test_bad_arguments(call, match):
 def test_rmsprop_centered_must_be_a_bool():
     with pytest.raises(TypeError, match=r"RMSprop: expected centered True or False, got 'yes'"):
         RMSprop(centered="yes")
+
+
+def test_nadam_first_step_by_hand():
+    # t = 1: μ_1 = 0.9 (1 − ½ 0.96) = 0.468, μ_2 = 0.9 (1 − ½ 0.96²) = 0.48528, Π_1 = μ_1;
+    # m = 0.1 g, v = 0.001 g², v̂ = g², so θ = 1 − γ m̂ / (|g| + ε).
+    g, mu1, mu2 = 0.5, 0.468, 0.48528
+    m_hat = mu2 * 0.05 / (1 - mu1 * mu2) + (1 - mu1) * g / (1 - mu1)
+    theta = np.array([1.0]); opt = Nadam(0.1); opt.build(theta); opt.step(theta, np.array([g]))
+    assert theta[0] == pytest.approx(1 - 0.1 * m_hat / (0.5 + 1e-7), rel=1e-12)
+    assert opt.u_product == pytest.approx(mu1, rel=1e-14)
