@@ -19,18 +19,12 @@ clipnorm, clipvalue : float
     Keras's clipping: rescale g to norm ≤ clipnorm; clip entries to ±clipvalue.
 """
 import math
-import numbers
 
 import numpy as np
 
 from . import _kernels, schedules
 from .schedules import (CosineDecay, ExponentialDecay, InverseTimeDecay,  # noqa: F401 (public here too)
-                        LearningRateSchedule, PiecewiseConstantDecay)
-
-
-def _is_real(value):
-    """True for Python and NumPy real scalars (not bools)."""
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+                        LearningRateSchedule, PiecewiseConstantDecay, _is_real)
 
 
 class Optimizer:

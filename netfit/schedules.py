@@ -219,8 +219,9 @@ def get(identifier):
 
     Examples
     --------
-    >>> get({"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 10}})
-    CosineDecay(initial_learning_rate=0.1, decay_steps=10.0, alpha=0.0, name='CosineDecay', warmup_target=None, warmup_steps=0.0)
+    >>> schedule = get({"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 10}})
+    >>> type(schedule).__name__, schedule(0), schedule(10)
+    ('CosineDecay', 0.1, 0.0)
     """
     if isinstance(identifier, LearningRateSchedule):
         return identifier
