@@ -204,12 +204,13 @@ class Silu(Activation):
 
     name = "silu"
     uses = "input"
+    _sigmoid = Sigmoid()
 
     def forward(self, z, out=None):
-        return np.multiply(z, _TABLE_SIGMOID.forward(z), out=out)
+        return np.multiply(z, self._sigmoid.forward(z), out=out)
 
     def backward(self, delta, z, a, out=None):
-        s = _TABLE_SIGMOID.forward(z)
+        s = self._sigmoid.forward(z)
         return np.multiply(delta, s * (1.0 + z * (1.0 - s)), out=out)     # d(z s)/dz = s + z s (1 − s)
 
 
@@ -290,7 +291,6 @@ def _row_max(z):
 
 _TABLE = {cls.name: cls() for cls in (Linear, Sigmoid, Tanh, Relu, Softplus, Elu, Gelu, Softmax)}
 _TABLE.update({cls.name: cls() for cls in (LeakyRelu, Selu, Silu, Softsign, HardSigmoid)})
-_TABLE_SIGMOID = _TABLE["sigmoid"]
 _ALIASES = {"swish": "silu"}             # Keras's second name for the same function
 
 
