@@ -43,8 +43,8 @@ def main(argv=None):
     names = activations.names()
     z = np.linspace(-4.0, 4.0, 801)
     h = 1e-5
-    # Check points avoid z = 0, where relu's σ' jumps.
-    zc = np.array([-2.5, -1.0, -0.3, 0.4, 1.5, 3.0])
+    # Check points avoid z = 0 and ±3, where relu's, leaky_relu's, selu's and hard_sigmoid's σ' jump.
+    zc = np.array([-2.5, -1.0, -0.3, 0.4, 1.5, 2.8])
     dname = "σ'(0)"
     print(f"{'activation':<10}{'σ(0)':>9}{dname:>9}   max |σ' − central difference|")
     worst = 0.0

@@ -191,6 +191,109 @@ class Gelu(Activation):
         return d if out is not None else d.astype(delta.dtype, copy=False)
 
 
+class LeakyRelu(Activation):
+    """σ(z) = z for z ≥ 0, c z otherwise (Keras 3's ``leaky_relu``, negative_slope c = 0.2); σ' = 1 or c.
+
+    Keras's ``LeakyReLU`` layer defaults to 0.3 and PyTorch's ``LeakyReLU`` to
+    0.01; here the string "leaky_relu" means Keras 3's 0.2. Another slope is
+    ``LeakyRelu(0.01)`` or the name "leaky_relu:0.01", which is also the name
+    a model file stores, so the slope survives save and load.
+    σ' is read from the output: a > 0 exactly where z > 0.
+    """
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope=0.2):
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.floating)) \
+                or not 0 <= negative_slope < math.inf:
+            raise ValueError(f"LeakyRelu: expected negative_slope a non-negative number, got {negative_slope!r}.")
+        self.negative_slope = float(negative_slope)
+        if self.negative_slope != 0.2:
+            self.name = f"leaky_relu:{self.negative_slope!r}"
+
+    def forward(self, z, out=None):
+        return np.multiply(z, np.where(z >= 0, 1.0, self.negative_slope).astype(z.dtype, copy=False), out=out)
+
+    def backward(self, delta, z, a, out=None):
+        # σ' = 1 where a > 0 (z > 0), c elsewhere (we take σ'(0) = c).
+        return np.multiply(delta, np.where(a > 0, 1.0, self.negative_slope).astype(delta.dtype, copy=False),
+                           out=out)
+
+
+class Selu(Activation):
+    """σ(z) = λ z for z > 0, λ α (e^z − 1) otherwise (Klambauer et al. 2017); σ' = λ or a + λα.
+
+    α ≈ 1.6733 and λ ≈ 1.0507 are the constants that make zero mean and unit
+    variance a fixed point (with ``lecun_normal`` weights); Keras's values.
+    """
+
+    name = "selu"
+    alpha = 1.6732632423543772848170429916717
+    scale = 1.0507009873554804934193349852946
+
+    def forward(self, z, out=None):
+        neg = (self.scale * self.alpha) * np.expm1(np.minimum(z, 0))   # min() keeps e^z finite
+        result = np.where(z > 0, self.scale * z, neg).astype(z.dtype, copy=False)
+        if out is None:
+            return result
+        np.copyto(out, result)
+        return out
+
+    def backward(self, delta, z, a, out=None):
+        # σ' = λ for a > 0; λα e^z = a + λα for z ≤ 0.
+        d = np.where(a > 0, self.scale, a + self.scale * self.alpha).astype(delta.dtype, copy=False)
+        return np.multiply(delta, d, out=out)
+
+
+class Silu(Activation):
+    """σ(z) = z · sigmoid(z) (SiLU, also called swish); σ' = s (1 + z (1 − s)), s = sigmoid(z): needs z."""
+
+    name = "silu"
+    uses = "input"
+    _sigmoid = Sigmoid()
+
+    def forward(self, z, out=None):
+        return np.multiply(z, self._sigmoid.forward(z), out=out)
+
+    def backward(self, delta, z, a, out=None):
+        s = self._sigmoid.forward(z)
+        return np.multiply(delta, s * (1.0 + z * (1.0 - s)), out=out)     # d(z s)/dz = s + z s (1 − s)
+
+
+class Softsign(Activation):
+    """σ(z) = z / (1 + |z|); σ' = 1 / (1 + |z|)² = (1 − |a|)²."""
+
+    name = "softsign"
+
+    def forward(self, z, out=None):
+        return np.divide(z, 1.0 + np.abs(z), out=out)
+
+    def backward(self, delta, z, a, out=None):
+        one_minus = 1.0 - np.abs(a)                                    # 1 − |a| = 1 / (1 + |z|)
+        return np.multiply(delta, one_minus * one_minus, out=out)
+
+
+class HardSigmoid(Activation):
+    """σ(z) = relu6(z + 3) / 6 = clip((z + 3)/6, 0, 1) (Keras 3); σ' = 1/6 where 0 < a < 1, else 0.
+
+    Keras 2 (and TF's ``tf.keras``) used clip(0.2 z + 0.5, 0, 1), with slope 0.2
+    and kinks at ±2.5; Keras 3 and PyTorch's ``Hardsigmoid`` use slope 1/6 and
+    kinks at ±3, as here.
+    """
+
+    name = "hard_sigmoid"
+
+    def forward(self, z, out=None):
+        out = np.add(z, 3.0, out=out)
+        out /= 6.0
+        return np.clip(out, 0.0, 1.0, out=out)
+
+    def backward(self, delta, z, a, out=None):
+        inside = ((a > 0) & (a < 1)).astype(delta.dtype)
+        inside *= 1.0 / 6.0                                            # σ' = 1/6 on the slope, 0 on the flats
+        return np.multiply(delta, inside, out=out)
+
+
 class Softmax(Activation):
     """a_k = e^(z_k) / Σ_l e^(z_l) over the last axis, the classifier's output.
 
@@ -234,6 +337,8 @@ def _row_max(z):
 
 _TABLE = {cls.name: cls() for cls in (Linear, Sigmoid, Tanh, Relu, Softplus, Elu, Gelu, Softmax)}
 _TABLE["gelu_tanh"] = Gelu(approximate=True)          # GELU's tanh approximation (Keras approximate=True)
+_TABLE.update({cls.name: cls() for cls in (LeakyRelu, Selu, Silu, Softsign, HardSigmoid)})
+_ALIASES = {"swish": "silu"}             # Keras's second name for the same function
 
 
 def get(identifier):
@@ -248,12 +353,22 @@ def get(identifier):
         return _TABLE["linear"]
     if isinstance(identifier, Activation):
         return identifier
-    if isinstance(identifier, str) and identifier in _TABLE:
-        return _TABLE[identifier]
+    if isinstance(identifier, str) and _ALIASES.get(identifier, identifier) in _TABLE:
+        return _TABLE[_ALIASES.get(identifier, identifier)]
+    if isinstance(identifier, str) and identifier.startswith("leaky_relu:"):
+        try:
+            return LeakyRelu(float(identifier.split(":", 1)[1]))           # "leaky_relu:0.01", as saved
+        except ValueError:
+            pass
     raise ValueError(f"activations.get: unknown activation {identifier!r}; "
-                     f"supported: {', '.join(_TABLE)}.")
+                     f"supported: {', '.join(list(_TABLE) + list(_ALIASES))}.")
 
 
 def names():
-    """The supported activation names."""
+    """The supported activation names (without aliases such as "swish")."""
     return list(_TABLE)
+
+
+def aliases():
+    """Second names and the activation each stands for, e.g. {"swish": "silu"}."""
+    return dict(_ALIASES)

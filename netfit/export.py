@@ -11,7 +11,8 @@ netfit                     ONNX
 Dense                      Gemm (MatMul without a bias)
 activations                Relu, Sigmoid, Tanh, Softmax (last axis), Softplus,
                            Elu; gelu as ½ z (1 + Erf(z/√2)), gelu_tanh as its
-                           formula in Mul/Add/Tanh
+                           formula in Mul/Add/Tanh; LeakyRelu, Selu, Softsign,
+                           HardSigmoid; silu as Mul(z, Sigmoid(z))
 Flatten, Reshape           Flatten, Reshape
 Dropout                    nothing (the identity at prediction time)
 Normalization              Sub and Div by constants μ, σ (Mul and Add inverted);
@@ -24,6 +25,12 @@ MaxPooling2D               MaxPool (padding never wins, as in netfit)
 AveragePooling2D           AveragePool, count_include_pad=0 (netfit's mean over
                            real pixels)
 GlobalAveragePooling2D     GlobalAveragePool + Flatten
+GlobalMaxPooling2D         GlobalMaxPool + Flatten
+ZeroPadding2D              Pad (constant 0)
+BatchNormalization         BatchNormalization with the moving statistics (after
+                           Dense, or on channels-last images in NCHW); other
+                           axes as the equivalent Mul + Add
+LayerNormalization         LayerNormalization (opset 17), trailing axes only
 LocallyConnected2D         its exact dense equivalent: a (H·W·C) × (P·filters)
                            MatMul that is zero outside each position's window;
                            refused (ValueError) when that matrix would exceed
@@ -43,7 +50,7 @@ from .files import atomic_write
 
 OPSET = 17
 MAX_DENSE_EQUIVALENT = 1 << 24
-_ELEMENTWISE = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus"}
+_ELEMENTWISE = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus", "softsign": "Softsign"}
 
 
 def to_onnx(model, path=None, opset=OPSET, input_dtype="float32"):
@@ -93,6 +100,7 @@ def to_onnx(model, path=None, opset=OPSET, input_dtype="float32"):
         raise ValueError("to_onnx: input_dtype='float64' needs an adapted Normalization as the first layer "
                          "(it standardises in double before the cast to float); export with input_dtype='float32'.")
     graph = _Graph(helper, onnx.numpy_helper)
+    graph.opset = opset
     state = _State("input", "nhwc", tuple(model.layers[0].input_shape))
     state.double = input_dtype == "float64"
     for layer in model.layers:
@@ -181,6 +189,15 @@ def _activate(graph, layer, state):
         state.name = graph.add(_ELEMENTWISE[name], [state.name])
     elif name == "elu":
         state.name = graph.add("Elu", [state.name], alpha=float(layer.activation.alpha))
+    elif name.startswith("leaky_relu"):
+        state.name = graph.add("LeakyRelu", [state.name], alpha=float(layer.activation.negative_slope))
+    elif name == "selu":
+        state.name = graph.add("Selu", [state.name], alpha=float(layer.activation.alpha),
+                               gamma=float(layer.activation.scale))
+    elif name == "silu":                   # z · sigmoid(z)
+        state.name = graph.add("Mul", [state.name, graph.add("Sigmoid", [state.name])])
+    elif name == "hard_sigmoid":           # clip(z/6 + ½, 0, 1): Keras 3's relu6(z + 3)/6
+        state.name = graph.add("HardSigmoid", [state.name], alpha=1.0 / 6.0, beta=0.5)
     elif name == "softmax":
         state.name = graph.add("Softmax", [_netfit_layout(graph, state)], axis=-1)
     elif name == "gelu":                   # z Φ(z) = ½ z (1 + erf(z / √2))
@@ -294,6 +311,64 @@ def _locally_connected(graph, layer, state):
     return _activate(graph, layer, state)
 
 
+def _batch_normalization(graph, layer, state):
+    """BatchNormalization (prediction mode) as ONNX's op where the channel axis fits it, else as x·k + b."""
+    shape, axes = tuple(layer.input_shape), layer._param_axes(layer.input_shape)
+    c = layer._shape
+    gamma = layer.params["gamma"] if layer.scale else np.ones(c)
+    beta = layer.params["beta"] if layer.center else np.zeros(c)
+    mean, var = layer.params["moving_mean"], layer.params["moving_variance"]
+    if axes == (len(shape) - 1,) and len(shape) in (1, 3):           # features (N, C), or channels-last images
+        x = _netfit_layout(graph, state) if len(shape) == 1 else _nchw(graph, state)
+        state.name = graph.add("BatchNormalization", [x] + [graph.const(hint, v) for hint, v in (
+            ("gamma", gamma), ("beta", beta), ("moving_mean", mean), ("moving_variance", var))],
+            epsilon=float(layer.epsilon))
+        state.layout = "nhwc" if len(shape) == 1 else "nchw"
+        return state
+    # Any other axis: a = x · γ/√(σ̄² + ε) + (β − μ̄ γ/√(σ̄² + ε)), broadcast in netfit's layout.
+    k = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(var, np.float64) + layer.epsilon)
+    b = np.asarray(beta, np.float64) - np.asarray(mean, np.float64) * k
+    x = _netfit_layout(graph, state)
+    scaled = graph.add("Mul", [x, graph.const("scale", k.reshape(layer._bshape))])
+    state.name = graph.add("Add", [scaled, graph.const("shift", b.reshape(layer._bshape))])
+    return state
+
+
+def _layer_normalization(graph, layer, state):
+    """LayerNormalization as ONNX's LayerNormalization (opset 17) over the trailing axes."""
+    shape, axes = tuple(layer.input_shape), layer._param_axes(layer.input_shape)
+    if axes != tuple(range(axes[0], len(shape))):
+        raise ValueError(f"to_onnx: layer {layer.display_name!r} (LayerNormalization) normalizes over axes "
+                         f"{layer.axis}, not the trailing ones; ONNX's LayerNormalization cannot express it.")
+    if graph.opset < 17:
+        raise ValueError(f"to_onnx: layer {layer.display_name!r} (LayerNormalization) needs opset >= 17, "
+                         f"got {graph.opset}.")
+    c = layer._shape
+    gamma = layer.params["gamma"] if layer.scale else np.ones(c)
+    beta = layer.params["beta"] if layer.center else np.zeros(c)
+    state.name = graph.add("LayerNormalization", [_netfit_layout(graph, state), graph.const("gamma", gamma),
+                                                  graph.const("beta", beta)],
+                           axis=axes[0] + 1, epsilon=float(layer.epsilon))
+    return state
+
+
+def _zero_padding(graph, layer, state):
+    (top, bottom), (left, right) = layer.padding
+    if state.layout == "nchw":
+        pads = [0, 0, top, left, 0, 0, bottom, right]
+    else:
+        rank = len(state.shape) + 1
+        pads = [0, top, left] + [0] * (rank - 3) + [0, bottom, right] + [0] * (rank - 3)
+    state.name = graph.add("Pad", [state.name, graph.const("pads", pads, np.int64)], mode="constant")
+    return state
+
+
+def _global_max(graph, layer, state):
+    pooled = graph.add("GlobalMaxPool", [_nchw(graph, state)])
+    state.name, state.layout = graph.add("Flatten", [pooled], axis=1), "nhwc"
+    return state
+
+
 def dense_equivalent(layer):
     """The matrix M with z = x.reshape(n, -1) @ M + b for a LocallyConnected2D layer.
 
@@ -328,3 +403,5 @@ _CONVERTERS = {
     "GlobalAveragePooling2D": _global_average, "LocallyConnected2D": _locally_connected,
     "Normalization": _normalization,
 }
+_CONVERTERS.update({"BatchNormalization": _batch_normalization, "LayerNormalization": _layer_normalization,
+                    "ZeroPadding2D": _zero_padding, "GlobalMaxPooling2D": _global_max})

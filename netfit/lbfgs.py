@@ -149,6 +149,10 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
     if random_layers:
         raise ValueError(f"{where}: L-BFGS needs a deterministic objective, but {', '.join(random_layers)} "
                          f"draw(s) random masks in training; remove them or use optimizer='adam'.")
+    stateful = [layer.display_name for layer in model.layers if getattr(layer, "non_trainable", ())]
+    if stateful:
+        raise ValueError(f"{where}: L-BFGS moves all of θ as one vector, but {', '.join(stateful)} keep(s) "
+                         f"moving statistics in it that training passes update; remove them or use optimizer='adam'.")
     (x, y, w), val = split_validation(model, x, y, validation_split, validation_data, where, w)
     callbacks_mod.check_callbacks(callbacks, model, where, validation=val is not None)    # before any change
     optimizer = model.optimizer

@@ -349,6 +349,173 @@ class BinaryCrossentropy(_CrossEntropy):
 def _softplus_minus(z, y):
     """log(1 + e^z) − y z, written so that e^z never overflows."""
     return np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))
+class MeanAbsoluteError(Loss):
+    """R = (1 / nK) Σ_i Σ_k |f_k(x_i) − y_ik|; δ = sign(f − y) / nK (0 where f = y).
+
+    Robust to outliers in y: each example pulls with the same force, however
+    far off. Keras's ``mean_absolute_error`` ("mae").
+
+    Shapes
+    ------
+    y_pred, y : (n, K)
+    """
+
+    name = "mean_absolute_error"
+
+    def value(self, y_pred, y, logits=None):
+        return float(np.mean(np.abs(y_pred - y)))
+
+    def gradient(self, y_pred, y, fused=False):
+        return np.sign(y_pred - y) * (1.0 / y_pred.size)                  # ∂|e|/∂f = sign(e)
+
+    def per_example(self, y_pred, y, logits=None):
+        return _row_mean(np.abs(y_pred - y))                                # ℓ_i = (1/K) Σ_k |e_ik|
+
+
+class Huber(Loss):
+    """R = (1 / nK) Σ h(f − y), h(e) = ½ e² for |e| ≤ d, d (|e| − ½ d) beyond (Keras's ``huber``, d = 1).
+
+    Squared error near the target, absolute error far from it (Huber 1964; ESL
+    §10.6): δ = e / nK for |e| ≤ d, d · sign(e) / nK beyond, i.e. the error clipped
+    to ±d.
+
+    Parameters
+    ----------
+    delta : float > 0
+        d, where the quadratic turns linear. A d other than 1 is part of the
+        loss's name ("huber:2.0"), which a model file stores, so it survives
+        save and load; ``loss="huber:2.0"`` works in ``compile`` too.
+
+    Shapes
+    ------
+    y_pred, y : (n, K)
+
+    Raises
+    ------
+    ValueError
+        ``delta`` is not a positive finite number.
+    """
+
+    name = "huber"
+
+    def __init__(self, delta=1.0):
+        if isinstance(delta, (bool, np.bool_)) or not isinstance(delta, (int, float, np.floating, np.integer)) \
+                or not 0 < delta < np.inf:
+            raise ValueError(f"Huber: expected delta a positive number (where the loss turns linear), "
+                             f"got {delta!r}.")
+        self.delta = float(delta)
+        if self.delta != 1.0:
+            self.name = f"huber:{self.delta!r}"
+
+    def value(self, y_pred, y, logits=None):
+        e = np.abs(y_pred - y)
+        d = self.delta
+        return float(np.mean(np.where(e <= d, 0.5 * e * e, d * e - 0.5 * d * d)))
+
+    def gradient(self, y_pred, y, fused=False):
+        e = y_pred - y
+        return np.clip(e, -self.delta, self.delta) * (1.0 / y_pred.size)   # h'(e) = e, clipped to ±d
+
+    def per_example(self, y_pred, y, logits=None):
+        e, d = np.abs(y_pred - y), self.delta
+        return _row_mean(np.where(e <= d, 0.5 * e * e, d * e - 0.5 * d * d))   # ℓ_i = (1/K) Σ_k h(e_ik)
+
+
+class LogCosh(Loss):
+    """R = (1 / nK) Σ log cosh(f − y); δ = tanh(f − y) / nK (Keras's ``log_cosh``).
+
+    Like ½ e² for small errors and |e| − log 2 for large ones. Computed as
+    e + softplus(−2e) − log 2, which does not overflow for large |e|.
+
+    Shapes
+    ------
+    y_pred, y : (n, K)
+    """
+
+    name = "log_cosh"
+
+    def value(self, y_pred, y, logits=None):
+        e = y_pred - y
+        return float(np.mean(e + np.logaddexp(0.0, -2.0 * e) - np.log(2.0)))
+
+    def gradient(self, y_pred, y, fused=False):
+        return np.tanh(y_pred - y) * (1.0 / y_pred.size)                  # d log cosh(e)/de = tanh(e)
+
+    def per_example(self, y_pred, y, logits=None):
+        e = y_pred - y
+        return _row_mean(e + np.logaddexp(0.0, -2.0 * e) - np.log(2.0))     # ℓ_i = (1/K) Σ_k log cosh(e_ik)
+
+
+class KLDivergence(Loss):
+    """R = (1/n) Σ_i Σ_k y_ik log(y_ik / p_ik), y and p clipped to [ε, 1] (Keras's ``kl_divergence``, "kld").
+
+    δ = −y / (p n) where ε < p ≤ 1 (0 where the clip holds p at ε). Summed over the
+    K outputs and averaged over the n examples, as Keras does. With a softmax
+    output it differs from categorical cross-entropy only by the entropy of y,
+    a constant, so the gradients are the same.
+
+    Shapes
+    ------
+    y_pred, y : (n, K); rows of y are distributions
+    """
+
+    name = "kl_divergence"
+
+    def validate(self, y, output_shape, where):
+        return _non_negative(super().validate(y, output_shape, where), where, "probabilities", self.name)
+
+    def value(self, y_pred, y, logits=None):
+        y = np.clip(y, _EPS, 1.0)
+        p = np.clip(y_pred, _EPS, 1.0)
+        return float(np.sum(y * np.log(y / p)) / y.shape[0])
+
+    def gradient(self, y_pred, y, fused=False):
+        p = np.clip(y_pred, _EPS, 1.0)
+        inside = (y_pred > _EPS) & (y_pred <= 1.0)                         # where the clip leaves p alone
+        return np.where(inside, -np.clip(y, _EPS, 1.0) / (p * y.shape[0]), 0.0).astype(y_pred.dtype, copy=False)
+
+    def per_example(self, y_pred, y, logits=None):
+        y = np.clip(y, _EPS, 1.0)
+        return _row_mean(y * np.log(y / np.clip(y_pred, _EPS, 1.0))) * y[0].size   # ℓ_i = Σ_k (a sum, as Keras)
+
+
+class Poisson(Loss):
+    """R = (1 / nK) Σ (f − y log(f + ε)), the Poisson negative log-likelihood up to log y! (Keras's ``poisson``).
+
+    δ = (1 − y / (f + ε)) / nK. The prediction f is a rate, so the output unit
+    should be positive (``activation="softplus"`` or ``"exponential"``-like).
+
+    Shapes
+    ------
+    y_pred, y : (n, K); y counts ≥ 0
+    """
+
+    name = "poisson"
+
+    def validate(self, y, output_shape, where):
+        return _non_negative(super().validate(y, output_shape, where), where, "counts", self.name)
+
+    def value(self, y_pred, y, logits=None):
+        return float(np.mean(y_pred - y * np.log(y_pred + _EPS)))
+
+    def gradient(self, y_pred, y, fused=False):
+        return (1.0 - y / (y_pred + _EPS)) * (1.0 / y_pred.size)          # ∂/∂f [f − y log(f + ε)]
+
+    def per_example(self, y_pred, y, logits=None):
+        return _row_mean(y_pred - y * np.log(y_pred + _EPS))               # ℓ_i = (1/K) Σ_k (f − y log f)
+
+
+def _row_mean(terms):
+    """Each example's mean over its outputs: (n, ...) -> (n,)."""
+    return terms.reshape(len(terms), -1).mean(axis=1)
+
+
+def _non_negative(y, where, what, name):
+    """``y``, or a clear error if it has a negative entry (probabilities, counts)."""
+    if y.min() < 0:
+        raise ValueError(f"{where}: expected y non-negative ({what}) for {name}, got a negative entry "
+                         f"{float(y.min()):g}.")
+    return y
 
 
 def _log_softmax(z):
@@ -368,7 +535,9 @@ def _sigmoid(z):
 
 _TABLE = {cls.name: cls for cls in (MeanSquaredError, CategoricalCrossentropy,
                                     SparseCategoricalCrossentropy, BinaryCrossentropy)}
+_TABLE.update({cls.name: cls for cls in (MeanAbsoluteError, Huber, LogCosh, KLDivergence, Poisson)})
 _ALIASES = {"mse": "mean_squared_error"}
+_ALIASES.update({"mae": "mean_absolute_error", "kld": "kl_divergence", "huber_loss": "huber"})
 
 
 def get(identifier):
@@ -396,6 +565,9 @@ def get(identifier):
                 return cls(**config)
             except TypeError as exc:
                 raise TypeError(f"losses.get: bad config for {cls.__name__}: {exc}.") from None
+        delta = _parameter(identifier, "huber:")                         # "huber:2.0", as a model file stores it
+        if delta is not None:
+            return Huber(delta)
     raise ValueError(f"losses.get: unknown loss {identifier!r}; supported: "
                      f"{', '.join(list(_TABLE) + list(_ALIASES))}, or a Loss such as "
                      f"nf.losses.CategoricalCrossentropy(from_logits=True).")
@@ -405,3 +577,23 @@ def serialize(loss):
     """The loss as its name, or as ``{"class_name", "config"}`` when it has options (from_logits)."""
     config = loss.get_config()
     return {"class_name": type(loss).__name__, "config": config} if config else loss.name
+
+
+def _parameter(name, prefix):
+    """The number after ``prefix`` in ``name`` ("huber:2.0" -> 2.0), or None."""
+    if not name.startswith(prefix):
+        return None
+    try:
+        return float(name[len(prefix):])
+    except ValueError:
+        return None
+
+
+def names():
+    """The supported loss names (without aliases such as "mse")."""
+    return list(_TABLE)
+
+
+def aliases():
+    """Short names and the loss each stands for, e.g. {"mse": "mean_squared_error"}."""
+    return dict(_ALIASES)

@@ -39,7 +39,10 @@ def format_summary(model, links=False, width=None):
         lines.append(row(values))
         lines.append("")
     total = model.count_params()
-    frozen = sum(layer.count_params() for layer in model.layers if not layer.trainable)
+    # Frozen layers' weights, and the weights a layer lists in ``non_trainable`` (BatchNormalization's
+    # moving statistics), as Keras counts them.
+    frozen = sum(spec.size for layer in model.layers for spec in layer.specs
+                 if not layer.trainable or spec.name in getattr(layer, "non_trainable", ()))
     lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {total - frozen:,}",
               f"Non-trainable params: {frozen:,}"]
     if links:

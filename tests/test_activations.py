@@ -159,8 +159,8 @@ def test_get_accepts_none_and_instances():
 
 
 def test_unknown_name_lists_supported_names():
-    with pytest.raises(ValueError, match=r"unknown activation 'swish'; supported: .*relu.*softmax"):
-        activations.get("swish")
+    with pytest.raises(ValueError, match=r"unknown activation 'mish'; supported: .*relu.*softmax.*swish"):
+        activations.get("mish")
 
 
 @pytest.mark.parametrize("shape", [(5, 10), (300, 10), (3, 100, 4), (200, 40)])
@@ -173,3 +173,67 @@ def test_softmax_matches_a_float64_reference_for_few_and_many_rows(shape):
     a = activations.get("softmax").forward(z.copy())
     assert a.dtype == np.float32 and a.shape == shape
     np.testing.assert_allclose(a, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_keras3_activations_against_their_formulas_by_hand():
+    z = np.array([[-4.0, -1.0, 0.0, 0.5, 2.0, 4.0]])
+    # leaky_relu: Keras 3's negative_slope 0.2.
+    np.testing.assert_allclose(activations.get("leaky_relu").forward(z.copy()), [[-0.8, -0.2, 0, 0.5, 2.0, 4.0]])
+    # selu at -1: λα(e^-1 − 1) = 1.0507 · 1.6733 · (−0.63212) = −1.11133.
+    selu = activations.get("selu").forward(z.copy())
+    assert selu[0, 1] == pytest.approx(-1.1113307378, rel=1e-9) and selu[0, 4] == pytest.approx(2.1014019747)
+    # silu(2) = 2 / (1 + e^-2) = 1.76159; swish is the same function.
+    assert activations.get("silu").forward(z.copy())[0, 4] == pytest.approx(1.7615941560, rel=1e-9)
+    assert activations.get("swish") is activations.get("silu")
+    np.testing.assert_allclose(activations.get("softsign").forward(z.copy()), [[-0.8, -0.5, 0, 1 / 3, 2 / 3, 0.8]])
+    # hard_sigmoid, Keras 3: relu6(z + 3) / 6, flat beyond ±3 (Keras 2's 0.2 z + 0.5 gives 0.6 at 0.5, not 7/12).
+    np.testing.assert_allclose(activations.get("hard_sigmoid").forward(z.copy()), [[0, 2 / 6, 0.5, 3.5 / 6, 5 / 6, 1]])
+
+
+def test_keras3_activation_derivatives_by_hand():
+    z = np.array([[-1.0, 0.5, 2.0]])
+    delta = np.ones_like(z)
+
+    def d(name):
+        act = activations.get(name)
+        return act.backward(delta, z, act.forward(z.copy()))[0]
+    np.testing.assert_allclose(d("leaky_relu"), [0.2, 1, 1])
+    np.testing.assert_allclose(d("selu"), [1.0507009873554805 * 1.6732632423543772 * np.exp(-1), 1.0507009873554805,
+                                           1.0507009873554805], rtol=1e-12)
+    s = 1 / (1 + np.exp(-z[0]))
+    np.testing.assert_allclose(d("silu"), s + z[0] * s * (1 - s), rtol=1e-12)
+    np.testing.assert_allclose(d("softsign"), 1 / (1 + np.abs(z[0])) ** 2, rtol=1e-12)
+    np.testing.assert_allclose(d("hard_sigmoid"), [1 / 6, 1 / 6, 1 / 6])
+    far = np.array([[-3.5, 3.5]])
+    hs = activations.get("hard_sigmoid")
+    np.testing.assert_array_equal(hs.backward(np.ones_like(far), far, hs.forward(far.copy())), [[0.0, 0.0]])
+
+
+def test_leaky_relu_takes_other_slopes_and_refuses_bad_ones():
+    act = activations.LeakyRelu(0.01)                               # PyTorch's default slope
+    np.testing.assert_allclose(act.forward(np.array([[-2.0, 3.0]])), [[-0.02, 3.0]])
+    for bad in (-0.1, "0.2", None, float("nan"), True):
+        with pytest.raises(ValueError, match=r"LeakyRelu: expected negative_slope a non-negative number"):
+            activations.LeakyRelu(bad)
+
+
+def test_aliases_are_listed():
+    assert activations.aliases() == {"swish": "silu"}
+    assert "swish" not in activations.names() and "silu" in activations.names()
+
+
+def test_a_leaky_relu_slope_survives_save_and_load_and_export_names(tmp_path):
+    import netfit as nf
+    from netfit.layers import Dense
+    act = activations.LeakyRelu(0.01)
+    assert act.name == "leaky_relu:0.01" and activations.get("leaky_relu:0.01").negative_slope == 0.01
+    assert activations.LeakyRelu().name == "leaky_relu"
+    model = nf.Sequential([Dense(3, activation=act, input_shape=(2,))], seed=0)
+    x = np.array([[-5.0, 1.0], [2.0, -3.0]])
+    model.save(tmp_path / "l.netfit")
+    again = nf.load_model(tmp_path / "l.netfit")
+    assert again.layers[0].activation.negative_slope == 0.01
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    for bad in ("leaky_relu:", "leaky_relu:x", "leaky_relu:-1"):
+        with pytest.raises(ValueError, match=r"unknown activation|LeakyRelu: expected negative_slope"):
+            activations.get(bad)

@@ -157,3 +157,56 @@ def test_normalization_in_double_keeps_timestamps_apart():
         to_onnx(nf.Sequential([Dense(1, input_shape=(1,))]), input_dtype="float64")
     with pytest.raises(ValueError, match="expected input_dtype 'float32' or 'float64', got 'int8'"):
         to_onnx(model, input_dtype="int8")
+# -- the layers added for Keras users: BatchNormalization, LayerNormalization, ZeroPadding2D, GlobalMaxPooling2D
+def _trained_stats(model, x):
+    """Fit one epoch so BatchNormalization's moving statistics are not the initial (0, 1)."""
+    model.compile("adam", "mse")
+    model.fit(x, np.zeros((len(x),) + model.output_shape[1:]), epochs=2, batch_size=4, verbose=0)
+    return model
+
+
+def test_batchnorm_after_dense_and_after_conv():
+    from netfit.layers import BatchNormalization, Conv2D, GlobalMaxPooling2D, ZeroPadding2D
+    rng = np.random.default_rng(7)
+    dense = _trained_stats(nf.Sequential([Dense(5, input_shape=(3,)), BatchNormalization(), Dense(2)], seed=0),
+                           rng.normal(size=(16, 3)))
+    proto = to_onnx(dense)
+    assert "BatchNormalization" in [n.op_type for n in proto.graph.node]
+    assert_same(dense, rng.normal(size=(9, 3)))
+    images = rng.normal(size=(16, 6, 6, 2))
+    cnn = _trained_stats(nf.Sequential([ZeroPadding2D(((1, 0), (2, 1)), input_shape=(6, 6, 2)), Conv2D(3, 3),
+                                        BatchNormalization(), ZeroPadding2D(1), GlobalMaxPooling2D(), Dense(2)],
+                                       seed=1), images)
+    ops = [n.op_type for n in to_onnx(cnn).graph.node]
+    assert {"Pad", "BatchNormalization", "GlobalMaxPool"} <= set(ops)
+    assert_same(cnn, rng.normal(size=(5, 6, 6, 2)))
+
+
+def test_batchnorm_on_another_axis_and_without_gamma_beta():
+    from netfit.layers import BatchNormalization
+    rng = np.random.default_rng(8)
+    model = _trained_stats(nf.Sequential([BatchNormalization(axis=1, input_shape=(4, 3)),
+                                          BatchNormalization(center=False, scale=False), Flatten(), Dense(2)],
+                                         seed=2), rng.normal(size=(16, 4, 3)))
+    assert_same(model, rng.normal(size=(6, 4, 3)))
+
+
+def test_layer_normalization_and_its_limits():
+    from netfit.layers import LayerNormalization
+    rng = np.random.default_rng(9)
+    model = nf.Sequential([Dense(6, input_shape=(3,)), LayerNormalization(), Reshape((2, 3)),
+                           LayerNormalization(axis=(1, 2), scale=False), Flatten()], seed=3)
+    model.build()
+    model.layers[1].params["gamma"][...] = rng.normal(size=6)
+    assert "LayerNormalization" in [n.op_type for n in to_onnx(model).graph.node]
+    assert_same(model, rng.normal(size=(5, 3)))
+    with pytest.raises(ValueError, match=r"to_onnx: layer .* \(LayerNormalization\) needs opset >= 17, got 13"):
+        to_onnx(model, opset=13)
+    inner = nf.Sequential([LayerNormalization(axis=1, input_shape=(2, 3))], seed=0)
+    with pytest.raises(ValueError, match=r"normalizes over axes \(1,\), not the trailing ones"):
+        to_onnx(inner)
+
+
+def test_leaky_relu_with_its_own_slope():
+    model = nf.Sequential([Dense(4, activation=nf.activations.LeakyRelu(0.05), input_shape=(3,))], seed=0)
+    assert_same(model, np.random.default_rng(10).normal(size=(6, 3)) * 3)

@@ -210,7 +210,7 @@ def test_declared_input_shape_must_match_the_layer_below():
 @pytest.mark.parametrize("make,error,match", [
     (lambda: Dense(0), ValueError, r"Dense: expected units >= 1, got 0"),
     (lambda: Dense(2.5), TypeError, r"Dense: expected units a positive integer, got 2.5"),
-    (lambda: Dense(2, activation="swish"), ValueError, r"unknown activation 'swish'"),
+    (lambda: Dense(2, activation="mish"), ValueError, r"unknown activation 'mish'"),
     (lambda: Dense(2, input_shape=(0,)), ValueError, r"Dense: expected input_shape a tuple of positive integers"),
     (lambda: Dense(2, input_shape="x"), TypeError, r"Dense: expected input_shape a tuple of positive integers"),
     (lambda: Dropout(1.0), ValueError, r"Dropout: expected rate in \[0, 1\), got 1.0"),
@@ -241,3 +241,41 @@ def test_set_weights_errors():
 def test_unknown_layer_name_lists_supported():
     with pytest.raises(ValueError, match=r"layers.get: unknown layer 'LSTM'; supported: .*Dense.*Flatten"):
         nf.layers.get("LSTM")
+
+
+# -- ZeroPadding2D --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("padding,shape,out", [(1, (3, 4, 2), (5, 6, 2)), ((2, 0), (3, 4), (7, 4)),
+                                               (((0, 1), (2, 3)), (2, 2, 1), (3, 7, 1))])
+def test_zero_padding_forward_backward(padding, shape, out):
+    from netfit.layers import ZeroPadding2D
+    layer = ZeroPadding2D(padding)
+    assert layer.setup(shape, dtype="float64") == out
+    x = np.random.default_rng(0).standard_normal((2,) + shape)
+    a = layer.forward(x)
+    (top, bottom), (left, right) = layer.padding
+    pad = [(0, 0), (top, bottom), (left, right)] + [(0, 0)] * (len(shape) - 2)
+    np.testing.assert_array_equal(a, np.pad(x, pad))            # the obvious reference
+    errors = check_layer(layer, x=x)
+    assert max(errors.values()) < 1e-8, errors
+
+
+def test_zero_padding_keras_default_and_config_round_trip():
+    from netfit.layers import ZeroPadding2D
+    layer = ZeroPadding2D()
+    assert layer.padding == ((1, 1), (1, 1))                    # Keras's default (1, 1)
+    again = ZeroPadding2D.from_config(ZeroPadding2D(((1, 2), (0, 3))).get_config())
+    assert again.padding == ((1, 2), (0, 3))
+
+
+@pytest.mark.parametrize("padding", [-1, (1, -1), (1, 2, 3), "same", 1.5, ((1, 2), 3), True, ((1,), (2, 3))])
+def test_zero_padding_refuses_bad_padding(padding):
+    from netfit.layers import ZeroPadding2D
+    with pytest.raises(ValueError, match=r"ZeroPadding2D: expected padding a non-negative int, a pair of them, or "
+                                         r"\(\(top, bottom\), \(left, right\)\), got"):
+        ZeroPadding2D(padding)
+
+
+def test_zero_padding_refuses_vectors():
+    from netfit.layers import ZeroPadding2D
+    with pytest.raises(ValueError, match=r"ZeroPadding2D: expected per-example input of shape \(height, width"):
+        ZeroPadding2D().setup((8,))

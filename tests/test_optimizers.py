@@ -218,5 +218,5 @@ def test_bad_adam_arguments(kwargs, match):
 
 
 def test_unknown_optimizer_lists_supported():
-    with pytest.raises(ValueError, match=r"unknown optimizer 'rmsprop'; supported: sgd, adam"):
-        optimizers.get("rmsprop")
+    with pytest.raises(ValueError, match=r"unknown optimizer 'adadelta'; supported: sgd, rmsprop, adagrad, adam"):
+        optimizers.get("adadelta")

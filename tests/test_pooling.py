@@ -224,3 +224,37 @@ def test_bad_inputs_are_refused(cls):
         layer.forward(np.zeros((1, 4, 4)))
     with pytest.raises(ValueError, match=r"GlobalAveragePooling2D: expected per-example input of shape"):
         GlobalAveragePooling2D().setup((10,))
+
+
+# -- GlobalMaxPooling2D ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(4, 5, 3), (3, 3), (1, 1, 2)])
+def test_global_max_pooling_forward_and_gradients(shape):
+    from netfit.layers import GlobalMaxPooling2D
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4,) + shape)                      # distinct values: no ties, no kinks
+    layer = GlobalMaxPooling2D()
+    layer.setup(shape, dtype="float64")
+    a = layer.forward(x)
+    expected = x.reshape(4, shape[0] * shape[1], -1).max(axis=1)
+    np.testing.assert_array_equal(a, expected)
+    errors = check_layer(layer, x=x)
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_global_max_pooling_ties_go_to_the_first_position():
+    from netfit.layers import GlobalMaxPooling2D
+    layer = GlobalMaxPooling2D()
+    layer.setup((2, 2), dtype="float64")
+    layer.forward(np.array([[[1.0, 3.0], [3.0, 0.0]]]))
+    s = layer.backward(np.array([[5.0]]))
+    np.testing.assert_array_equal(s, [[[0.0, 5.0], [0.0, 0.0]]])   # row-major first of the two 3s
+
+
+def test_global_max_pooling_refuses_other_ranks_and_round_trips():
+    from netfit.layers import GlobalMaxPooling2D
+    with pytest.raises(ValueError, match=r"GlobalMaxPooling2D: expected per-example input of shape \(height, width, "
+                                         r"channels\) or \(height, width\), got input shape \(5,\)"):
+        GlobalMaxPooling2D().setup((5,))
+    layer = GlobalMaxPooling2D(name="gmp")
+    assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+    assert layers.get("GlobalMaxPooling2D") is GlobalMaxPooling2D

@@ -21,7 +21,8 @@ from netfit.layers import (Activation, AveragePooling2D, Conv2D, Dense, Flatten,
 
 FAST = settings(max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 TOL = 1e-5
-SMOOTH = [name for name in activations.names() if name not in ("relu", "elu")]   # no kinks at 0
+SMOOTH = [name for name in activations.names()
+          if name not in ("relu", "elu", "leaky_relu", "selu", "hard_sigmoid")]   # no kinks (at 0, or ±3)
 
 
 def _assert_gradients(layer, shape, batch, seed, **kwargs):
@@ -245,3 +246,28 @@ def test_garbage_to_layer_and_optimizer_constructors_raises_value_or_type_error(
             make(*args)
         except (ValueError, TypeError):
             pass
+
+
+@FAST
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple), batch=st.integers(2, 4),
+       training=st.booleans(), last_axis=st.booleans(), seed=st.integers(0, 2**31))
+def test_normalization_layer_gradients(shape, batch, training, last_axis, seed):
+    from netfit.layers import BatchNormalization, LayerNormalization
+    axis = -1 if last_axis else 1
+    rng = np.random.default_rng(seed)
+    for layer in (BatchNormalization(axis=axis), LayerNormalization(axis=axis)):
+        layer.setup(shape, rng=rng, dtype="float64")
+        for name, w in layer.params.items():                    # γ, β and the moving statistics away from 1, 0
+            w[...] = rng.uniform(0.5, 1.5, w.shape) if name in ("gamma", "moving_variance") else rng.normal(size=w.shape)
+        errors = check_layer(layer, batch=batch, seed=seed, training=training)
+        assert errors and max(errors.values()) < TOL, (type(layer).__name__, errors)
+
+
+@FAST
+@given(shape=images(), padding=st.tuples(st.tuples(st.integers(0, 2), st.integers(0, 2)),
+                                         st.tuples(st.integers(0, 2), st.integers(0, 2))),
+       batch=st.integers(1, 3), seed=st.integers(0, 2**31))
+def test_zero_padding_and_global_max_pooling_gradients(shape, padding, batch, seed):
+    from netfit.layers import GlobalMaxPooling2D, ZeroPadding2D
+    _assert_gradients(ZeroPadding2D(padding), shape, batch, seed)
+    _assert_gradients(GlobalMaxPooling2D(), shape, batch, seed)     # random normal inputs: no ties

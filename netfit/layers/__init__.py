@@ -6,16 +6,20 @@ from .dense import Dense
 from .dropout import Dropout
 from .input import Input, InputLayer
 from .normalization import Normalization
-from .pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
-from .shape import Flatten, Reshape
+from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
+from .shape import Flatten, Reshape, ZeroPadding2D
+from .standardization import BatchNormalization, LayerNormalization
 
 _TABLE = {cls.__name__: cls for cls in (Activation, Dense, Dropout, Flatten, Reshape, Conv2D, LocallyConnected2D,
                                             MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
                                             Normalization)}
+_TABLE.update({cls.__name__: cls for cls in (BatchNormalization, LayerNormalization, ZeroPadding2D,
+                                             GlobalMaxPooling2D)})
 
 __all__ = ["Input", "InputLayer", "Layer", "ActivatedLayer", "Activation", "Dense", "Dropout", "Flatten", "Reshape",
            "Conv2D", "LocallyConnected2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
            "Normalization", "get", "register"]
+__all__ += ["BatchNormalization", "LayerNormalization", "ZeroPadding2D", "GlobalMaxPooling2D"]
 
 
 def register(cls):

@@ -238,6 +238,14 @@ class AveragePooling2D(_Pooling2D):
         return self._spread(share, delta.shape[0], delta.dtype)
 
 
+def _global_pixels(layer, input_shape):
+    """H·W of the (H, W[, C]) images a global pooling layer reduces, or a clear error."""
+    if len(input_shape) not in (2, 3):
+        raise ValueError(f"{layer.display_name}: expected per-example input of shape (height, width, "
+                         f"channels) or (height, width), got input shape {input_shape}.")
+    return input_shape[0] * input_shape[1]
+
+
 class GlobalAveragePooling2D(Layer):
     """a_c = (1 / HW) Σ_pq x_pqc: one number per channel, the mean of its feature map.
 
@@ -255,10 +263,7 @@ class GlobalAveragePooling2D(Layer):
     """
 
     def build(self, input_shape):
-        if len(input_shape) not in (2, 3):
-            raise ValueError(f"{self.display_name}: expected per-example input of shape (height, width, "
-                             f"channels) or (height, width), got input shape {input_shape}.")
-        self._hw = input_shape[0] * input_shape[1]
+        self._hw = _global_pixels(self, input_shape)
         return (input_shape[2] if len(input_shape) == 3 else 1,)
 
     def forward(self, x, training=False):
@@ -277,4 +282,46 @@ class GlobalAveragePooling2D(Layer):
         h, w = self.input_shape[:2]
         ds = self.buffer("ds", (n, h, w, c), delta.dtype)
         np.multiply(delta[:, None, None, :], 1.0 / self._hw, out=ds)   # ∂a_c/∂x_pqc = 1/HW everywhere
+        return ds.reshape((n,) + self.input_shape)
+
+
+class GlobalMaxPooling2D(Layer):
+    """a_c = max_pq x_pqc: one number per channel, the largest value of its feature map.
+
+    Backward routes δ_c to the position of that maximum (the first, in row-major
+    order, when several tie), as max pooling does within a window:
+    s_pqc = δ_c if (p, q) = argmax, else 0.
+
+    Shapes
+    ------
+    x : (n, H, W, C)  ->  a : (n, C); (n, H, W) -> (n, 1)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = GlobalMaxPooling2D(); layer.setup((2, 2, 1))
+    (1,)
+    >>> layer.forward(np.array([[[[1.0], [4.0]], [[3.0], [2.0]]]]))
+    array([[4.]])
+    """
+
+    def build(self, input_shape):
+        self._hw = _global_pixels(self, input_shape)
+        return (input_shape[2] if len(input_shape) == 3 else 1,)
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        x = _float(x)
+        c = self.output_shape[0]
+        flat = x.reshape(x.shape[0], self._hw, c)
+        self._winner = flat.argmax(axis=1)                                 # (n, C): where each maximum is
+        return np.take_along_axis(flat, self._winner[:, None, :], axis=1)[:, 0, :]
+
+    def backward(self, delta, need_input_grad=True):
+        if not need_input_grad:
+            return None
+        n, c = delta.shape
+        ds = self.buffer("ds", (n, self._hw, c), delta.dtype)
+        ds.fill(0)
+        np.put_along_axis(ds, self._winner[:, None, :], delta[:, None, :], axis=1)   # δ_c to the argmax only
         return ds.reshape((n,) + self.input_shape)

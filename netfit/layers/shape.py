@@ -1,4 +1,4 @@
-"""Layers that only rearrange: Flatten and Reshape. Their backward undoes the reshape."""
+"""Layers that only rearrange: Flatten, Reshape and ZeroPadding2D. Their backward undoes the rearrangement."""
 import math
 
 import numpy as np
@@ -77,3 +77,74 @@ class Reshape(Layer):
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+def _padding_pairs(padding):
+    """Keras's ZeroPadding2D padding, as ((top, bottom), (left, right)), or None if malformed."""
+    def is_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 0
+    if is_int(padding):
+        return ((int(padding),) * 2,) * 2
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:
+        if all(is_int(p) for p in padding):
+            return tuple((int(p), int(p)) for p in padding)                  # (symmetric h, symmetric w)
+        if all(isinstance(p, (tuple, list)) and len(p) == 2 and all(is_int(v) for v in p) for p in padding):
+            return tuple((int(p[0]), int(p[1])) for p in padding)
+    return None
+
+
+class ZeroPadding2D(Layer):
+    """Surround each image with rows and columns of zeros: a = x on the inside, 0 on the border.
+
+    Keras's ``ZeroPadding2D`` (channels-last). Backward crops: s = δ without the
+    border, since the zeros do not depend on x.
+
+    Parameters
+    ----------
+    padding : int, (int, int) or ((top, bottom), (left, right)), default (1, 1)
+        Zeros added on each side; an int pads all four sides alike, a pair pads
+        height and width symmetrically.
+
+    Shapes
+    ------
+    x : (n, H, W, C)  ->  a : (n, top + H + bottom, left + W + right, C); also (n, H, W) images
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = ZeroPadding2D(((0, 1), (1, 0))); layer.setup((1, 2))
+    (2, 3)
+    >>> layer.forward(np.array([[[1.0, 2.0]]]))
+    array([[[0., 1., 2.],
+            [0., 0., 0.]]])
+    """
+
+    def __init__(self, padding=(1, 1), **kwargs):
+        super().__init__(**kwargs)
+        pairs = _padding_pairs(padding)
+        if pairs is None:
+            raise ValueError(f"ZeroPadding2D: expected padding a non-negative int, a pair of them, or "
+                             f"((top, bottom), (left, right)), got {padding!r}.")
+        self.padding = pairs
+
+    def build(self, input_shape):
+        if len(input_shape) not in (2, 3):
+            raise ValueError(f"{self.display_name}: expected per-example input of shape (height, width, "
+                             f"channels) or (height, width), got input shape {input_shape}.")
+        (top, bottom), (left, right) = self.padding
+        h, w = input_shape[0] + top + bottom, input_shape[1] + left + right
+        self._inside = (slice(None), slice(top, top + input_shape[0]), slice(left, left + input_shape[1]))
+        return (h, w) + tuple(input_shape[2:])
+
+    def forward(self, x, training=False):
+        self.check_input(x)
+        a = self.buffer("a", (x.shape[0],) + self.output_shape, x.dtype)
+        a.fill(0)                                                          # the border: zeros
+        a[self._inside] = x                                                # the inside: x
+        return a
+
+    def backward(self, delta, need_input_grad=True):
+        return delta[self._inside] if need_input_grad else None            # ∂a/∂x is 1 inside, 0 on the border
+
+    def get_config(self):
+        return {**super().get_config(), "padding": [list(p) for p in self.padding]}
