@@ -350,7 +350,8 @@ def build_parser():
     export.set_defaults(func=cmd_export)
 
     for command, module in (("data", "netfit.datasets.cli"), ("esl", "netfit.experiments.esl"),
-                            ("esl-sim", "netfit.experiments.esl_11_6"), ("sweep", "netfit.sweep")):
+                            ("esl-sim", "netfit.experiments.esl_11_6"), ("sweep", "netfit.sweep"),
+                            ("lecun1989", "netfit.experiments.lecun1989")):
         try:
             importlib.import_module(module).add_parser(sub)
         except ImportError as exc:

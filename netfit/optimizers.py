@@ -304,12 +304,13 @@ class Adam(Optimizer):
 
 # L-BFGS (full batch, SciPy) extends Optimizer, so it is imported once Optimizer exists.
 from .lbfgs import LBFGS  # noqa: E402
+from .sdlm import SDLM  # noqa: E402  (stochastic diagonal Levenberg–Marquardt, LeCun 1989/1998)
 
-_TABLE = {"sgd": SGD, "adam": Adam, "lbfgs": LBFGS}
+_TABLE = {"sgd": SGD, "adam": Adam, "lbfgs": LBFGS, "sdlm": SDLM}
 
 
 def get(identifier):
-    """Return an optimizer from a name ("sgd", "adam", "lbfgs"), a config dict, or an instance."""
+    """Return an optimizer from a name ("sgd", "adam", "lbfgs", "sdlm"), a config dict, or an instance."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):

@@ -2,6 +2,8 @@
 
 - :mod:`netfit.experiments.esl`: ESL Table 11.1, Net-1 … Net-5 on the zip-code
   digits (``netfit esl``).
+- :mod:`netfit.experiments.lecun1989`: LeCun et al. 1989's net on the same digits,
+  the paper's recipe and a modern one (``netfit lecun1989``).
 
 Every experiment module offers ``add_parser(subparsers)``, which adds its
 subcommand to the ``netfit`` command with ``set_defaults(func=...)``;
