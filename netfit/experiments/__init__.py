@@ -9,12 +9,12 @@ Every experiment module offers ``add_parser(subparsers)``, which adds its
 subcommand to the ``netfit`` command with ``set_defaults(func=...)``;
 ``func(args)`` returns the exit code.
 """
-from . import esl
+from . import esl, lecun1989
 
 #: Experiment modules by subcommand name.
-EXPERIMENTS = {"esl": esl}
+EXPERIMENTS = {"esl": esl, "lecun1989": lecun1989}
 
-__all__ = ["esl", "EXPERIMENTS", "add_parsers"]
+__all__ = ["esl", "lecun1989", "EXPERIMENTS", "add_parsers"]
 
 
 def add_parsers(subparsers):

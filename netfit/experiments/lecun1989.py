@@ -291,6 +291,8 @@ def add_parser(subparsers):
     p.add_argument("--seed", type=int, default=0, help="seed of the starting weights (default 0)")
     p.add_argument("--validation", type=int, default=None,
                    help="hold out this many zip.train digits and report them instead of zip.test")
+    p.add_argument("--train-size", type=int, default=None, help="use only the first N training digits (quick checks)")
+    p.add_argument("--test-size", type=int, default=None, help="use only the first N test digits (quick checks)")
     p.add_argument("--out", default="lecun1989-output",
                    help="folder for results.md, results.csv, lecun1989.png (default lecun1989-output)")
     p.add_argument("--no-plot", action="store_true", help="skip lecun1989.png")
@@ -302,7 +304,7 @@ def add_parser(subparsers):
 def main(args):
     """Run ``netfit lecun1989`` from parsed arguments; print the table; return the exit code."""
     results = run(args.recipe, passes=args.passes, seed=args.seed, lr=args.lr, validation=args.validation,
-                  out=args.out, plot=not args.no_plot, verbose=args.verbose,
+                  train_size=args.train_size, test_size=args.test_size, out=args.out, plot=not args.no_plot, verbose=args.verbose,
                   command="netfit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["lecun1989"] else None)
     print(results.to_markdown())
     return 130 if results.interrupted else 0
