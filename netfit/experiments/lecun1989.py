@@ -52,7 +52,7 @@ PAPER = {"passes": 23, "train_error": 0.0014, "test_error": 0.050, "train_misses
 #: Each recipe: the net's options (zoo.lecun1989), loss, targets, optimizer, batch, order, passes, shifts.
 RECIPES = {
     "paper": {"net": {"activation": "scaled_tanh", "initializer": "lecun1989_uniform"},
-              "loss": "mse", "targets": "pm1", "optimizer": "sdlm", "lr": 0.0005, "mu": 0.004, "samples": 500,
+              "loss": "mse", "targets": "pm1", "optimizer": "sdlm", "lr": 0.0002, "mu": 0.004, "samples": 500,
               "batch_size": 1, "shuffle": False, "passes": 23, "shift": False},
     "modern": {"net": {"activation": "relu", "output_activation": "softmax", "initializer": "he_uniform",
                        "dropout": 0.25},
