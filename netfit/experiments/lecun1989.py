@@ -131,11 +131,11 @@ class Results:
     def write(self, out, plot=True):
         """Write results.md, results.csv (and lecun1989.png) into folder ``out``; return the paths."""
         os.makedirs(out, exist_ok=True)
-        paths = []
-        for name, text in (("results.md", self.to_markdown()), ("results.csv", self.to_csv())):
-            paths.append(os.path.join(out, name))
-            with open(paths[-1], "w", encoding="utf-8") as handle:
-                handle.write(text)
+        files = {"results.md": self.to_markdown, "results.csv": self.to_csv}
+        paths = [os.path.join(out, name) for name in files]
+        for path, make in zip(paths, files.values()):
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(make())
         if plot and self.rows:
             paths.append(os.path.join(out, "lecun1989.png"))
             self.plot(paths[-1])
