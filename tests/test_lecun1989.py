@@ -97,3 +97,17 @@ def test_real_digits_one_pass_on_a_few_dozen():
     results = lecun1989.run("paper", passes=1, train_size=48, test_size=24, data_path=SHARED, verbose=0)
     assert results.config["train_size"] == 48 and results.config["test_size"] == 24
     assert 0 <= results.rows[0]["test_error"] <= 1
+
+
+def test_distort_is_the_identity_at_zero_and_stays_in_range():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (5, 16, 16)).astype(np.float32)
+    same = lecun1989.distort(x, rng, rotation=0, scale=0, shear=0, shift=0)
+    np.testing.assert_allclose(same, x, atol=1e-6)
+    moved = lecun1989.distort(x[..., None], rng)
+    assert moved.shape == (5, 16, 16, 1) and moved.dtype == np.float32
+    assert moved.min() >= -1 and moved.max() <= 1 and not np.allclose(moved[..., 0], x)
+    dot = -np.ones((1, 9, 9), np.float32)
+    dot[0, 4, 4] = 1
+    shifted = lecun1989.distort(dot, rng, rotation=0, scale=0, shear=0, shift=0.0)
+    assert shifted[0, 4, 4] == 1 and (shifted == -1).sum() == 80      # the background stays −1

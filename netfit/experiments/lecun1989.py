@@ -43,7 +43,7 @@ from .. import optimizers, zoo
 from ..sdlm import SDLM
 from .esl import shift_pixels
 
-__all__ = ["run", "add_parser", "main", "Results", "RECIPES", "PAPER"]
+__all__ = ["run", "add_parser", "main", "distort", "Results", "RECIPES", "PAPER"]
 
 #: The paper's figures after 23 passes (LeCun et al. 1989, §5).
 PAPER = {"passes": 23, "train_error": 0.0014, "test_error": 0.050, "train_misses": 10, "test_misses": 102,
@@ -142,6 +142,51 @@ class Results:
         return paths
 
 
+def distort(x, rng, rotation=10.0, scale=0.1, shear=0.1, shift=1.0, background=-1.0):
+    """Move each image by its own random affine map, bilinear interpolation, ``background`` outside.
+
+    Rotation uniform on ±``rotation`` degrees, scale on 1 ± ``scale`` (each axis), shear on
+    ±``shear``, translation on ±``shift`` pixels, about the image centre. A digit's
+    classic augmentation (Simard et al. 2003 add elastic distortions to it).
+
+    Shapes
+    ------
+    x : (n, H, W)  ->  (n, H, W), same dtype
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = -np.ones((3, 16, 16), "float32"); x[:, 6:10, 6:10] = 1
+    >>> out = distort(x, np.random.default_rng(0))
+    >>> out.shape, out.dtype, bool(out.min() >= -1 and out.max() <= 1)
+    ((3, 16, 16), dtype('float32'), True)
+    """
+    x = np.asarray(x)
+    n, h, w = x.shape[:3]
+    angle = np.deg2rad(rng.uniform(-rotation, rotation, n))
+    sy, sx = rng.uniform(1 - scale, 1 + scale, (2, n))
+    k = rng.uniform(-shear, shear, n)
+    ty, tx = rng.uniform(-shift, shift, (2, n))
+    cos, sin = np.cos(angle), np.sin(angle)
+    # Inverse map: output pixel (r, c) reads input at A·(r − centre, c − centre) + centre + t.
+    a11, a12, a21, a22 = cos / sy, (-sin + k * cos) / sy, sin / sx, (cos + k * sin) / sx
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    r, c = np.meshgrid(np.arange(h) - cy, np.arange(w) - cx, indexing="ij")
+    src_r = a11[:, None, None] * r + a12[:, None, None] * c + cy + ty[:, None, None]
+    src_c = a21[:, None, None] * r + a22[:, None, None] * c + cx + tx[:, None, None]
+    r0, c0 = np.floor(src_r).astype(int), np.floor(src_c).astype(int)
+    fr, fc = src_r - r0, src_c - c0
+    padded = np.full((n, h + 2, w + 2), background, x.dtype)      # one pixel of background all round
+    padded[:, 1:-1, 1:-1] = x[..., 0] if x.ndim == 4 else x
+    rows, cols = np.clip(r0 + 1, 0, h), np.clip(c0 + 1, 0, w)     # corners (r0, c0) … (r0 + 1, c0 + 1)
+    inside = (src_r > -1) & (src_r < h) & (src_c > -1) & (src_c < w)
+    i = np.arange(n)[:, None, None]
+    out = ((1 - fr) * (1 - fc) * padded[i, rows, cols] + (1 - fr) * fc * padded[i, rows, cols + 1]
+           + fr * (1 - fc) * padded[i, rows + 1, cols] + fr * fc * padded[i, rows + 1, cols + 1])
+    out = np.where(inside, out, background).astype(x.dtype)
+    return out.reshape(x.shape)
+
+
 def _targets(labels, kind, dtype):
     """±1 targets (the paper: +1 for the digit's output, −1 elsewhere) or one-hot."""
     onehot = np.eye(10, dtype=dtype)[labels]
@@ -166,7 +211,11 @@ def _describe(recipe, lr):
     net = ", ".join(f"{k} {v}" for k, v in r["net"].items())
     return (f"{net}; loss {r['loss']} on {'±1' if r['targets'] == 'pm1' else 'one-hot'} targets; {opt}; "
             f"batch {r['batch_size']}, {'shuffled' if r['shuffle'] else 'fixed order'}"
-            f"{', digits shifted ±1 pixel' if r['shift'] else ''}")
+            f"{_AUGMENT[r['shift']]}")
+
+
+_AUGMENT = {False: "", True: ", digits shifted ±1 pixel each pass",
+            "affine": ", digits distorted each pass (±10° rotation, ±10 % scale, ±0.1 shear, ±1 pixel shift)"}
 
 
 def run(recipe="paper", passes=None, seed=0, lr=None, validation=None, train_size=None, test_size=None,
@@ -232,7 +281,7 @@ def run(recipe="paper", passes=None, seed=0, lr=None, validation=None, train_siz
                  f"{len(x):,} training, {len(xt):,} {results.test_name} digits; {passes} passes")
     for p in range(passes):
         t0 = time.perf_counter()
-        xs = shift_pixels(x, shifts) if shifts is not None else x
+        xs = x if shifts is None else distort(x, shifts) if r["shift"] == "affine" else shift_pixels(x, shifts)
         history = model.fit(xs, Y, batch_size=r["batch_size"], epochs=p + 1, initial_epoch=p,
                             shuffle=r["shuffle"], verbose=0)
         if history.interrupted or not history.epoch:
