@@ -34,7 +34,8 @@ from .images import fit_shape as _fit_shape, load_data, read_image   # pictures 
 # sigmoid outputs and squared error are `netfit esl`'s business).
 MODELS = {"mlp": ("lecture_mlp", (), {}, "mnist"), "cnn": ("mnist_cnn", (), {}, "mnist"),
           **{f"net{k}": ("esl_net", (k,), {"output_activation": "softmax"}, "zip") for k in range(1, 6)},
-          "zipcnn": ("zip_cnn", (), {}, "zip")}
+          "zipcnn": ("zip_cnn", (), {}, "zip"),
+          "lecun1989": ("lecun1989", (), {"output_activation": "softmax"}, "zip")}
 
 
 # -- models and data -------------------------------------------------------------------------

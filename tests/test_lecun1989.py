@@ -111,3 +111,10 @@ def test_distort_is_the_identity_at_zero_and_stays_in_range():
     dot[0, 4, 4] = 1
     shifted = lecun1989.distort(dot, rng, rotation=0, scale=0, shear=0, shift=0.0)
     assert shifted[0, 4, 4] == 1 and (shifted == -1).sum() == 80      # the background stays −1
+
+
+def test_summary_command_prints_the_papers_totals(capsys):
+    from netfit import cli
+    assert cli.main(["summary", "--model", "lecun1989", "--links"]) == 0
+    out = capsys.readouterr().out
+    assert "Total params: 9,760" in out and "Total links: 64,660" in out
