@@ -57,7 +57,7 @@ RECIPES = {
     "modern": {"net": {"activation": "relu", "output_activation": "softmax", "initializer": "he_uniform",
                        "dropout": 0.25},
                "loss": "categorical_crossentropy", "targets": "onehot", "optimizer": "adam", "lr": 2e-3,
-               "decay": 0.95, "weight_decay": 1e-4, "batch_size": 16, "shuffle": True, "passes": 60,
+               "decay": 0.95, "weight_decay": 1e-4, "batch_size": 16, "shuffle": True, "passes": 120,
                "shift": True},
 }
 
