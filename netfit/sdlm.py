@@ -12,7 +12,7 @@ of ∂²R/∂θ_k², averaged over a few hundred examples before every pass, and
 keeps the step bounded where the curvature is small.
 
 h comes from a second backward pass that carries second derivatives down the
-net, dropping off-diagonal terms (the 1998 paper's equations (21)–(23)):
+net, dropping off-diagonal terms (LeCun et al. 1998, Appendix C):
 
 - at the outputs of a squared error R = (1/nK) Σ (f − y)²: ∂²R/∂f² = 2/(nK)
   (Gauss–Newton: the term with f − y is dropped, so every h is ≥ 0);
