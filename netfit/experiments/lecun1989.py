@@ -18,8 +18,14 @@ Recipes (:data:`RECIPES`):
   Levenberg–Marquardt (:class:`netfit.sdlm.SDLM`), h re-estimated on 500 digits
   before each pass. ε was chosen on a validation part of zip.train (never on
   zip.test); μ is LeNet-5's, in netfit's loss units.
-- "modern": the same family of nets with what came after, chosen on a
-  validation part of zip.train (see :data:`RECIPES` for the values).
+- "modern": the same net with what came after: ReLU units, softmax outputs
+  and cross-entropy, He starts, dropout 0.25 before H3, Adam with a decaying
+  step and weight decay, shuffled mini-batches of 16, digits moved ±1 pixel
+  each pass, 120 passes; chosen on a validation part of zip.train (the values
+  are in :data:`RECIPES`; the comparison in docs/reproductions.md).
+
+Measured (docs/reproductions.md): "paper" 5.53 % test error for seed 0 and
+5.66 % over seeds 0–3 (paper: 5.0 %); "modern" 2.74 %.
 
 ``validation=n`` holds out n random zip.train digits and reports them in place
 of zip.test, which is then not used: that is how the recipes were chosen.
