@@ -33,10 +33,12 @@ gradient and its h are both 2/K times those of LeCun's E = ½ Σ (f − y)²; th
 step ε g / (μ + h) equals LeCun's with μ scaled by the same 2/K (LeNet-5's
 μ = 0.02 is μ = 0.004 here for K = 10).
 """
+import copy as _copy
+
 import numpy as np
 
+from . import activations, optimizers
 from . import callbacks as callbacks_mod
-from . import optimizers
 from .layers import Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPooling2D, Reshape
 from .layers.base import ActivatedLayer
 from .training import run_fit
@@ -202,12 +204,12 @@ def _squared_copies(model):
             raise ValueError(f"SDLM: cannot carry second derivatives through layer {layer.display_name!r} "
                              f"({type(layer).__name__}); supported: "
                              f"{', '.join(c.__name__ for c in _WEIGHTED + _PASS_THROUGH)}.")
-        config = {**layer.get_config(), "activation": None, "name": None}
-        config.pop("input_shape", None)
-        if "pad_value" in config:
-            config["pad_value"] = config["pad_value"] ** 2          # a padded pixel's x² (w²·x², as any input)
-        copy = type(layer).from_config(config)
-        copy.setup(layer.input_shape, rng=np.random.default_rng(0), dtype=model.dtype)
+        # A shallow copy shares the geometry and the table; attach() gives it its own weights and scratch.
+        copy = _copy.copy(layer)
+        copy.activation, copy.fused_output = activations.get(None), False
+        if isinstance(layer, Conv2D):
+            copy.pad_value, copy._ones_in = layer.pad_value ** 2, None     # a padded pixel's x²
+        copy.attach(dtype=model.dtype)
         for spec in layer.specs:
             np.square(layer.params[spec.name], out=copy.params[spec.name])
         copies.append(copy)

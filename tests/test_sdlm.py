@@ -129,3 +129,12 @@ def test_other_losses_and_layers_are_refused_before_any_step():
                                          r"'average_pooling2d' \(AveragePooling2D\)"):
         pooled.fit(np.zeros((2, 4, 4, 1), "float32"), np.zeros((2, 2), "float32"), verbose=0)
     assert all(np.array_equal(u, v) for u, v in zip(before, pooled.get_weights()))
+
+
+def test_layers_with_unsaveable_initializers_are_fine():
+    def ones(shape, rng, dtype, fan_in=None, fan_out=None):
+        return np.full(shape, 0.1, dtype)
+    model = model64([Dense(2, activation="tanh", kernel_initializer=ones, input_shape=(3,)), Dense(1)])
+    h = diagonal_hessian(model, np.ones((2, 3)))
+    assert h.shape == (model.count_params(),) and (h > 0).all()
+    assert model.layers[0].params["kernel"][0, 0] == 0.1            # the real weights are untouched
