@@ -19,13 +19,12 @@ Keras 3's way to give the input shape works too:
 from ._version import __version__
 from . import activations, callbacks, config, gradcheck, initializers, layers, losses, metrics, optimizers, utils
 from .model import Sequential
-from . import architecture, export, io, lbfgs, zoo
+from . import architecture, export, io, lbfgs, sdlm, zoo
 from .io import load_model
 from .layers import Input
 from . import datasets, keras, models, streams
 
 __all__ = ["Input", "Sequential", "load_model", "__version__", "activations", "architecture", "callbacks", "config",
            "datasets", "keras", "models", "streams", "export", "gradcheck", "initializers", "io", "layers", "lbfgs",
-           "losses", "metrics", "optimizers",
-           "utils", "zoo"]
+           "losses", "metrics", "optimizers", "sdlm", "utils", "zoo"]
 

@@ -74,6 +74,26 @@ class Tanh(Activation):
         return np.multiply(delta, 1.0 - a * a, out=out)
 
 
+class ScaledTanh(Activation):
+    """σ(z) = A tanh(S z), A = 1.7159, S = 2/3; σ' = S (A² − a²) / A.
+
+    LeCun's scaled hyperbolic tangent (LeCun et al. 1989; "Efficient BackProp",
+    1998, §4.4): σ(±1) ≈ ±1, so ±1 targets sit in its quasi-linear range and σ'
+    is largest there. Not in Keras.
+    """
+
+    name = "scaled_tanh"
+    A, S = 1.7159, 2.0 / 3.0
+
+    def forward(self, z, out=None):
+        out = np.multiply(z, self.S, out=out)
+        np.tanh(out, out=out)
+        return np.multiply(out, self.A, out=out)
+
+    def backward(self, delta, z, a, out=None):
+        return np.multiply(delta, (self.A * self.A - a * a) * (self.S / self.A), out=out)
+
+
 class Relu(Activation):
     """σ(z) = max(z, 0); σ' = 1 where a > 0, else 0 (we take σ'(0) = 0)."""
 
@@ -335,7 +355,7 @@ def _row_max(z):
     return top
 
 
-_TABLE = {cls.name: cls() for cls in (Linear, Sigmoid, Tanh, Relu, Softplus, Elu, Gelu, Softmax)}
+_TABLE = {cls.name: cls() for cls in (Linear, Sigmoid, Tanh, ScaledTanh, Relu, Softplus, Elu, Gelu, Softmax)}
 _TABLE["gelu_tanh"] = Gelu(approximate=True)          # GELU's tanh approximation (Keras approximate=True)
 _TABLE.update({cls.name: cls() for cls in (LeakyRelu, Selu, Silu, Softsign, HardSigmoid)})
 _ALIASES = {"swish": "silu"}             # Keras's second name for the same function

@@ -41,7 +41,8 @@ from .io import check_writable, load_model
 # sigmoid outputs and squared error are `netfit esl`'s business).
 MODELS = {"mlp": ("lecture_mlp", (), {}, "mnist"), "cnn": ("mnist_cnn", (), {}, "mnist"),
           **{f"net{k}": ("esl_net", (k,), {"output_activation": "softmax"}, "zip") for k in range(1, 6)},
-          "zipcnn": ("zip_cnn", (), {}, "zip")}
+          "zipcnn": ("zip_cnn", (), {}, "zip"),
+          "lecun1989": ("lecun1989", (), {"output_activation": "softmax"}, "zip")}
 
 
 # -- models and data -------------------------------------------------------------------------
@@ -396,7 +397,7 @@ def build_parser():
                             ("esl-curves", "netfit.experiments.esl_curves"),
                             ("esl-search", "netfit.experiments.esl_search"),
                             ("esl-sim", "netfit.experiments.esl_11_6"), ("sweep", "netfit.sweep"),
-                            ("serve", "netfit.serve.cli")):
+                            ("lecun1989", "netfit.experiments.lecun1989"), ("serve", "netfit.serve.cli")):
         try:
             importlib.import_module(module).add_parser(sub)
         except ImportError as exc:

@@ -12,7 +12,8 @@ Dense                      Gemm (MatMul without a bias)
 activations                Relu, Sigmoid, Tanh, Softmax (last axis), Softplus,
                            Elu; gelu as ½ z (1 + Erf(z/√2)), gelu_tanh as its
                            formula in Mul/Add/Tanh; LeakyRelu, Selu, Softsign,
-                           HardSigmoid; silu as Mul(z, Sigmoid(z))
+                           HardSigmoid; silu as Mul(z, Sigmoid(z)); scaled_tanh
+                           as Mul/Tanh/Mul
 Flatten, Reshape           Flatten, Reshape
 Dropout                    nothing (the identity at prediction time)
 Normalization              Sub and Div by constants μ, σ (Mul and Add inverted);
@@ -20,7 +21,10 @@ Normalization              Sub and Div by constants μ, σ (Mul and Add inverted
 Conv2D                     Conv, with a Transpose from netfit's channels-last
                            layout to ONNX's NCHW (and back only where needed);
                            "same" padding as explicit pads, the odd pixel
-                           bottom/right like netfit; per-unit biases as an Add
+                           bottom/right like netfit; per-unit biases as an Add;
+                           a connection table as the full kernel, zero where
+                           unconnected; a pad_value other than 0 as a Pad
+                           (constant) before the Conv
 MaxPooling2D               MaxPool (padding never wins, as in netfit)
 AveragePooling2D           AveragePool, count_include_pad=0 (netfit's mean over
                            real pixels)
@@ -187,6 +191,10 @@ def _activate(graph, layer, state):
         return state
     if name in _ELEMENTWISE:
         state.name = graph.add(_ELEMENTWISE[name], [state.name])
+    elif name == "scaled_tanh":            # A tanh(S z)
+        act = layer.activation
+        t = graph.add("Tanh", [graph.add("Mul", [state.name, graph.const("s", act.S)])])
+        state.name = graph.add("Mul", [t, graph.const("a", act.A)])
     elif name == "elu":
         state.name = graph.add("Elu", [state.name], alpha=float(layer.activation.alpha))
     elif name.startswith("leaky_relu"):
@@ -274,11 +282,17 @@ def _pads(win):
 
 def _conv(graph, layer, state):
     win = layer._win
-    kernel = graph.const("kernel", layer.params["kernel"].transpose(3, 2, 0, 1))      # (f, c, kh, kw)
-    inputs = [_nchw(graph, state), kernel]
+    kernel = graph.const("kernel", layer.full_kernel().transpose(3, 2, 0, 1))      # (f, c, kh, kw)
+    x, pads = _nchw(graph, state), _pads(win)
+    if win.padded and layer.pad_value != 0:          # ONNX's Conv pads with 0: pad with the value first
+        begin, end = [0, 0, win.top, win.left], [0, 0, win.bottom, win.right]
+        x = graph.add("Pad", [x, graph.const("pads", begin + end, np.int64),
+                              graph.const("value", np.float32(layer.pad_value))], mode="constant")
+        pads = [0, 0, 0, 0]
+    inputs = [x, kernel]
     if layer.use_bias and layer.bias == "shared":
         inputs.append(graph.const("bias", layer.params["bias"]))
-    name = graph.add("Conv", inputs, kernel_shape=[win.kh, win.kw], strides=[win.sh, win.sw], pads=_pads(win))
+    name = graph.add("Conv", inputs, kernel_shape=[win.kh, win.kw], strides=[win.sh, win.sw], pads=pads)
     if layer.use_bias and layer.bias == "per_unit":                                   # (out_h, out_w, f) -> (f, ...)
         name = graph.add("Add", [name, graph.const("bias", layer.params["bias"].transpose(2, 0, 1))])
     state.name, state.layout, state.shape = name, "nchw", tuple(layer.output_shape)

@@ -93,6 +93,25 @@ class HeUniform(Initializer):
         return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
+class FanInUniform(Initializer):
+    """Uniform on ±scale / fan_in (LeCun et al. 1989: ±2.4/F, F the unit's fan-in).
+
+    ``power=0.5`` gives ±scale / √fan_in instead (the reading of Karpathy's 2022
+    reproduction). Needs the layer's fan-in: layers pass it for kernels, not for biases.
+    """
+
+    def __init__(self, scale=2.4, power=1.0):
+        self.scale, self.power = float(scale), float(power)
+
+    def __call__(self, shape, rng, dtype, fan_in=None, fan_out=None):
+        fi, _ = _fans(shape)
+        limit = self.scale / float(fan_in or fi) ** self.power
+        return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+    def get_config(self):
+        return {"scale": self.scale, "power": self.power}
+
+
 # Standard deviation of a standard normal truncated to [−2, 2]; dividing by it
 # makes the truncated draws have the nominal std, as Keras's VarianceScaling does.
 _TRUNCATED_STD = 0.87962566103423978
@@ -117,9 +136,10 @@ _TABLE = {
     "he_normal": HeNormal,
     "he_uniform": HeUniform,
     "esl_uniform": lambda: RandomUniform(-0.7, 0.7),
+    "lecun1989_uniform": FanInUniform,
 }
 _CLASSES = {cls.__name__: cls for cls in
-            (Zeros, Ones, RandomUniform, GlorotUniform, GlorotNormal, HeNormal, HeUniform)}
+            (Zeros, Ones, RandomUniform, GlorotUniform, GlorotNormal, HeNormal, HeUniform, FanInUniform)}
 
 
 def get(identifier):

@@ -571,7 +571,7 @@ class Sequential:
             elif x.ndim == 1 and expected == (1,):
                 hint = " For one feature per example: `x = x.reshape(-1, 1)`."
             elif x.ndim == 2 and len(expected) == 1 and x.shape[0] == expected[0]:
-                hint = f" It looks transposed (features in rows): `x = x.T`."
+                hint = " It looks transposed (features in rows): `x = x.T`."
             elif x.ndim > 1 and np.prod(x.shape[1:]) == np.prod(expected):
                 hint = f" Reshape it: `x = x.reshape(len(x), {', '.join(map(str, expected))})`."
             raise ValueError(f"{where}: expected x of shape (n, {', '.join(map(str, expected))}), "

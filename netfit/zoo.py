@@ -1,4 +1,4 @@
-"""Named architectures: the lecture's MNIST MLP, ESL's Net-1 … Net-5 and two small CNNs.
+"""Named architectures: the lecture's MNIST MLP, ESL's Net-1 … Net-5, LeCun 1989 and two small CNNs.
 
 Every function returns an *uncompiled* :class:`~netfit.Sequential`; ``get(name)``
 looks one up by name (the table behind ``netfit train --model``).
@@ -29,9 +29,17 @@ what makes the book's counts come out.
 from .layers import Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPooling2D
 from .model import Sequential
 
-__all__ = ["lecture_mlp", "esl_net", "mnist_cnn", "zip_cnn", "get", "names"]
+__all__ = ["lecture_mlp", "esl_net", "lecun1989", "mnist_cnn", "zip_cnn", "get", "names"]
 
 ESL_INPUT_SHAPE = (16, 16)
+
+#: LeCun et al. 1989's H2 wiring, (H1 maps, H2 maps): each H2 map reads 8 of H1's 12 maps.
+#: The paper does not give its scheme; this is the block pattern of Karpathy's 2022
+#: reproduction (github.com/karpathy/lecun1989-repro): H2 maps 0–3 read H1 maps 0–7,
+#: maps 4–7 read H1 maps 4–11, maps 8–11 read H1 maps 0–3 and 8–11.
+LECUN1989_H2_TABLE = tuple(tuple(bool(c in group) for group in
+                                 [range(0, 8)] * 4 + [range(4, 12)] * 4 + [(0, 1, 2, 3, 8, 9, 10, 11)] * 4)
+                           for c in range(12))
 
 
 def lecture_mlp(input_shape=(28, 28), hidden=128, classes=10, seed=None):
@@ -111,6 +119,63 @@ def esl_net(k, activation="sigmoid", output_activation="sigmoid", seed=None, *,
                       name=f"esl_net{k}", seed=seed)
 
 
+def lecun1989(seed=None, *, activation="scaled_tanh", output_activation=None,
+              initializer="lecun1989_uniform", input_shape=ESL_INPUT_SHAPE, classes=10, dropout=0.0):
+    """LeCun et al. 1989's zip-code net: two shared-weight layers with per-unit biases, 30 units, 10 outputs.
+
+    "Backpropagation Applied to Handwritten Zip Code Recognition", Neural
+    Computation 1(4), 1989:
+
+    - H1: 12 maps of 8×8 units, 5×5 kernels at stride 2 over the 16×16 digit,
+      padded with −1 (the background); one kernel per map, one bias per unit;
+    - H2: 12 maps of 4×4 units, 5×5 kernels at stride 2 over H1 (also padded
+      with −1), each map reading 8 of H1's 12 maps (:data:`LECUN1989_H2_TABLE`),
+      one bias per unit;
+    - H3: 30 units fully connected to H2; then 10 fully connected outputs.
+
+    9,760 free parameters and 64,660 connections, the paper's totals
+    (``summary(links=True)``). "Same" padding puts the odd padded row and column
+    at the bottom/right (16 → 8 → 4); Karpathy's reproduction puts it top/left.
+
+    Parameters
+    ----------
+    seed : int, optional
+    activation : str
+        Hidden units' σ; the paper's scaled tanh 1.7159·tanh(2z/3) by default.
+    output_activation : str, optional
+        The outputs' σ; ``activation`` when omitted (the paper), "softmax" for cross-entropy.
+    initializer : str or Initializer
+        Kernels' starting values; the paper's uniform ±2.4/F (F the unit's fan-in)
+        by default. Biases start at 0 (the paper does not say).
+    input_shape : tuple
+        (16, 16) or (16, 16, 1).
+    classes : int
+    dropout : float
+        A Dropout layer of this rate before H3 (0: none, the paper).
+
+    Shapes
+    ------
+    x : (n, 16, 16) or (n, 16, 16, 1)  ->  f(x) : (n, classes)
+
+    Examples
+    --------
+    >>> model = lecun1989(seed=0)
+    >>> model.count_params(), model.count_links()
+    (9760, 64660)
+    """
+    init = {"kernel_initializer": initializer, "bias_initializer": "zeros"}
+    conv = {"strides": 2, "padding": "same", "bias": "per_unit", "pad_value": -1.0, "activation": activation,
+            **init}
+    body = [Conv2D(12, 5, input_shape=input_shape, name="h1", **conv),
+            Conv2D(12, 5, connections=LECUN1989_H2_TABLE, name="h2", **conv),
+            Flatten(name="flatten")]
+    if dropout:
+        body.append(Dropout(dropout, name="dropout"))
+    return Sequential(body + [Dense(30, activation=activation, name="h3", **init),
+                              Dense(classes, activation=output_activation or activation, name="output", **init)],
+                      name="lecun1989", seed=seed)
+
+
 def mnist_cnn(input_shape=(28, 28), classes=10, seed=None):
     """Keras's "simple MNIST convnet": two conv + max-pool stages, dropout, softmax.
 
@@ -188,6 +253,7 @@ _TABLE = {
     "cnn": _default_shape(mnist_cnn, (28, 28)),
     **{f"net{k}": _esl(k) for k in range(1, 6)},
     "zipcnn": _default_shape(zip_cnn, ESL_INPUT_SHAPE),
+    "lecun1989": _default_shape(lecun1989, ESL_INPUT_SHAPE),
 }
 
 
@@ -197,13 +263,13 @@ def names():
     Examples
     --------
     >>> names()
-    ['mlp', 'cnn', 'net1', 'net2', 'net3', 'net4', 'net5', 'zipcnn']
+    ['mlp', 'cnn', 'net1', 'net2', 'net3', 'net4', 'net5', 'zipcnn', 'lecun1989']
     """
     return list(_TABLE)
 
 
 def get(name, input_shape=None, classes=10, seed=None, **options):
-    """Return a fresh, uncompiled model by name: "mlp", "cnn", "net1" … "net5", "zipcnn".
+    """Return a fresh, uncompiled model by name: "mlp", "cnn", "net1" … "net5", "zipcnn", "lecun1989".
 
     ``input_shape`` defaults to the architecture's own: (28, 28) for "mlp" and
     "cnn", (16, 16) for "zipcnn" and ESL's nets (Table 11.1's counts assume 16×16 images).
@@ -221,7 +287,7 @@ def get(name, input_shape=None, classes=10, seed=None, **options):
     >>> get("resnet")
     Traceback (most recent call last):
     ...
-    ValueError: zoo.get: unknown model 'resnet'; supported: mlp, cnn, net1, net2, net3, net4, net5, zipcnn.
+    ValueError: zoo.get: unknown model 'resnet'; supported: mlp, cnn, net1, net2, net3, net4, net5, zipcnn, lecun1989.
     """
     key = name.lower() if isinstance(name, str) else name
     if key not in _TABLE:

@@ -147,7 +147,7 @@ def test_zip_cnn_keeps_4x4_maps_for_16x16_digits_and_trains_a_step():
 
 
 def test_get_table_and_defaults():
-    assert zoo.names() == ["mlp", "cnn", "net1", "net2", "net3", "net4", "net5", "zipcnn"]
+    assert zoo.names() == ["mlp", "cnn", "net1", "net2", "net3", "net4", "net5", "zipcnn", "lecun1989"]
     assert zoo.get("mlp").count_params() == 101_770
     assert zoo.get("cnn").count_params() == 34_826
     assert [zoo.get(f"net{k}").count_params() for k in range(1, 6)] == [w for w, _ in ESL_TABLE.values()]
@@ -161,7 +161,7 @@ def test_get_table_and_defaults():
 
 def test_get_unknown_name_lists_the_supported_ones():
     with pytest.raises(ValueError, match=r"zoo\.get: unknown model 'lenet'; supported: mlp, cnn, net1, "
-                                         r"net2, net3, net4, net5, zipcnn\."):
+                                         r"net2, net3, net4, net5, zipcnn, lecun1989\."):
         zoo.get("lenet")
 
 

@@ -158,12 +158,13 @@ class Windows:
         view = view[:, :self.sh * (self.out_h - 1) + 1:self.sh, :self.sw * (self.out_w - 1) + 1:self.sw]
         return view.transpose(0, 1, 2, 4, 5, 3)
 
-    def im2col(self, x, buffer, dtype, out=None):
+    def im2col(self, x, buffer, dtype, out=None, fill=0.0):
         """Copy every window of x into a row: X[i, p, (u, v, c)] = x_pad[i, p_h·sh + u, p_w·sw + v, c].
 
         X goes to a scratch buffer of ``dtype``, or into ``out``: an array of the
         same entries in the same order, any strides (e.g. the first kh·kw·C columns
-        of a wider (n·out_h·out_w, ·) matrix), which is returned as it is.
+        of a wider (n·out_h·out_w, ·) matrix), which is returned as it is. Padded
+        pixels read ``fill`` (0 unless the layer pads with another value).
 
         Shapes
         ------
@@ -172,7 +173,7 @@ class Windows:
         n = x.shape[0]
         shape = (n, self.out_h, self.out_w, self.kh, self.kw, self.c)
         cols = buffer("win_cols", shape, dtype) if out is None else np.reshape(out, shape, copy=False)
-        np.copyto(cols, self.patches(self.pad(x, buffer, dtype)), casting="same_kind")
+        np.copyto(cols, self.patches(self.pad(x, buffer, dtype, fill)), casting="same_kind")
         return cols.reshape(n, self.positions, -1) if out is None else out
 
     def col2im(self, dcols, buffer):

@@ -11,12 +11,20 @@ a column of ones. For the input gradient, LocallyConnected2D makes every
 window's row in one product and col2im adds them back onto the pixels; Conv2D
 does the same one kernel offset at a time, which never writes the big matrix
 of rows (with several input channels; measured ~1.4× faster).
+
+A connection table (``Conv2D(connections=...)``) lets each feature map read only
+some of the input maps, as in LeCun et al. 1989 (H2 reads 8 of H1's 12 maps) and
+LeNet-5's C3. Only the connected kernel slices are weights; the layer scatters
+them into a full kernel, zero elsewhere, before each product and gathers their
+gradient back out of the full one, so the unconnected entries neither count as
+parameters nor ever receive a gradient.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import initializers
 from ..utils import check_positive_int
+from ._connections import check_table, whole
 from ._patches import Windows, pair, padding_name
 from .base import ActivatedLayer
 
@@ -45,12 +53,25 @@ class Conv2D(ActivatedLayer):
     bias : {"shared", "per_unit"}
         One bias per filter, shape (filters,), or one per unit, (out_h, out_w, filters).
     kernel_initializer, bias_initializer : str or Initializer
-        The kernel's fans are kh·kw·c_in (in) and kh·kw·filters (out), as in Keras.
+        The kernel's fans are kh·kw·c_in (in) and kh·kw·filters (out), as in Keras
+        (with a connection table: kh·kw times the mean number of connections per
+        filter, and per input map).
+    connections : array of bool, shape (c_in, filters), optional
+        Connection table (not in Keras): filter f reads input map c only where
+        ``connections[c, f]`` is True, the layout of LeNet-5's Table I (rows: input
+        maps, columns: feature maps). None: every filter reads every map. Every
+        filter must read at least one map and every map must be read.
+    pad_value : float
+        The value of the pixels that ``padding="same"`` adds (not in Keras, which pads
+        with 0): LeCun et al. 1989 pad their [−1, 1] digits with −1, the background.
 
     Shapes
     ------
     x : (n, H, W, c_in), or (n, H, W) read as c_in = 1  ->  a : (n, out_h, out_w, filters)
-    kernel (kh, kw, c_in, filters); bias (filters,) or (out_h, out_w, filters)
+    kernel (kh, kw, c_in, filters), or (kh, kw, m) with a connection table of m True
+    entries: the Keras kernel's (c, f) entries where the table is True, in row-major
+    order, ``full.reshape(kh, kw, -1)[:, :, np.flatnonzero(connections)]`` (see
+    :meth:`full_kernel`); bias (filters,) or (out_h, out_w, filters)
 
     Examples
     --------
@@ -63,24 +84,50 @@ class Conv2D(ActivatedLayer):
            [20., 24.]], dtype=float32)
     >>> layer.count_params(), layer.count_links()
     (5, 20)
+
+    Two filters on two input maps, each filter reading one map:
+
+    >>> table = np.array([[True, False], [False, True]])
+    >>> layer = Conv2D(2, 3, connections=table)
+    >>> layer.setup((5, 5, 2))
+    (3, 3, 2)
+    >>> layer.params["kernel"].shape, layer.count_params(), layer.count_links()
+    ((3, 3, 2), 20, 180)
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
-                 bias="shared", kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 bias="shared", kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 connections=None, pad_value=0.0, **kwargs):
         super().__init__(activation, **kwargs)
         _set_window_args(self, filters, kernel_size, strides, padding, use_bias, kernel_initializer,
                          bias_initializer)
         if bias not in _BIASES:
             raise ValueError(f"{self.display_name}: expected bias 'shared' or 'per_unit', got {bias!r}.")
         self.bias = bias
+        self.connections = None if connections is None else check_table(connections, self.display_name,
+                                                                         self.filters)
+        if isinstance(pad_value, (bool, np.bool_)) or not isinstance(pad_value, (int, float, np.number)) \
+                or not np.isfinite(pad_value):
+            raise ValueError(f"{self.display_name}: expected pad_value a finite number, got {pad_value!r}.")
+        self.pad_value = float(pad_value)
         self._ones_in = None
 
     def build(self, input_shape):
         win = self._win = Windows(self.display_name, input_shape, self.kernel_size, self.strides,
                                   self.padding)
         kh, kw, f = win.kh, win.kw, self.filters
-        self.add_weight("kernel", (kh, kw, win.c, f), self.kernel_initializer,
-                        fan_in=kh * kw * win.c, fan_out=kh * kw * f, decay=True)
+        if self.connections is None:
+            self.add_weight("kernel", (kh, kw, win.c, f), self.kernel_initializer,
+                            fan_in=kh * kw * win.c, fan_out=kh * kw * f, decay=True)
+        else:
+            if self.connections.shape[0] != win.c:
+                raise ValueError(f"{self.display_name}: expected connections of shape ({win.c}, {f}) (input "
+                                 f"maps × filters) for input shape {tuple(input_shape)}, got "
+                                 f"{self.connections.shape}.")
+            self._linked = np.flatnonzero(self.connections)          # into the kernel's (c, f) axis
+            m = self._linked.size
+            self.add_weight("kernel", (kh, kw, m), self.kernel_initializer,
+                            fan_in=kh * kw * whole(m / f), fan_out=kh * kw * whole(m / win.c), decay=True)
         if self.use_bias:
             shape = (f,) if self.bias == "shared" else (win.out_h, win.out_w, f)
             self.add_weight("bias", shape, self.bias_initializer)
@@ -89,10 +136,31 @@ class Conv2D(ActivatedLayer):
     def attach(self, params=None, grads=None, dtype=None):
         super().attach(params, grads, dtype)
         self._wb = _kernel_and_bias(self)              # fixed by the layout, so found once here
+        if self.connections is not None:
+            # The full kernel and its gradient, zero where the table is False (never written there).
+            shape = (self._win.kh, self._win.kw, self._win.c, self.filters)
+            self._full = np.zeros(shape, self.params["kernel"].dtype)
+            self._dfull = np.zeros(shape, self.params["kernel"].dtype)
+
+    def full_kernel(self):
+        """The kernel in Keras's layout (kh, kw, c_in, filters), zero where ``connections`` is False.
+
+        Without a connection table this is a copy of ``params["kernel"]``.
+        """
+        if self.connections is None:
+            return self.params["kernel"].copy()
+        return self._scatter().copy()
+
+    def _scatter(self):
+        """Write the connected kernel slices into the full kernel (in place); return it."""
+        kh, kw, m = self.params["kernel"].shape
+        self._full.reshape(kh * kw, -1)[:, self._linked] = self.params["kernel"].reshape(kh * kw, m)
+        return self._full
 
     def forward(self, x, training=False):
         self.check_input(x)
-        win, kernel, f = self._win, self.params["kernel"], self.filters
+        win, f = self._win, self.filters
+        kernel = self.params["kernel"] if self.connections is None else self._scatter()
         n, k = x.shape[0], kernel.size // f
         rows = n * win.positions
         z = self.buffer("z", (n, win.out_h, win.out_w, f), kernel.dtype)
@@ -100,7 +168,7 @@ class Conv2D(ActivatedLayer):
         # A shared bias is the weight of an input fixed at 1 (the lecture's α_0): after a column
         # of ones, [X 1] [w; b] is z in one product, with no pass adding b.
         cols = self._cols = self._window_matrix(rows, k, self._wb is not None, kernel.dtype)
-        win.im2col(win.nhwc(x), self.buffer, kernel.dtype, out=cols[:, :k])
+        win.im2col(win.nhwc(x), self.buffer, kernel.dtype, out=cols[:, :k], fill=self.pad_value)
         if self._wb is not None:
             np.matmul(cols, self._wb[0], out=z.reshape(rows, f))
         else:
@@ -135,15 +203,23 @@ class Conv2D(ActivatedLayer):
         if self._wb is not None:
             np.matmul(self._cols.T, dz2, out=self._wb[1])           # [∂R/∂w; ∂R/∂b]: 1ᵀdz sums the rows
         else:
-            np.matmul(self._cols.T, dz2, out=self.grads["kernel"].reshape(-1, f))
+            if self.connections is None:
+                np.matmul(self._cols.T, dz2, out=self.grads["kernel"].reshape(-1, f))
+            else:
+                # The full kernel's gradient, then only its connected entries: the others are no weights.
+                kh, kw, m = self.grads["kernel"].shape
+                np.matmul(self._cols.T, dz2, out=self._dfull.reshape(-1, f))
+                np.take(self._dfull.reshape(kh * kw, -1), self._linked, axis=1,
+                        out=self.grads["kernel"].reshape(kh * kw, m))
             if self.use_bias and self.bias == "shared":
                 self.sum_rows(dz2, self.grads["bias"])                       # Σ over examples and positions
             elif self.use_bias:
                 self.sum_rows(dz.reshape(n, -1), self.grads["bias"].reshape(-1))  # Σ over examples
         if not need_input_grad:
             return None
-        # s: each window's share dz·wᵀ, added back onto the pixels it covers (col2im).
-        kernel = self.params["kernel"]
+        # s: each window's share dz·wᵀ, added back onto the pixels it covers (col2im). Padded
+        # pixels are constants (pad_value), so their share is dropped with the border.
+        kernel = self.params["kernel"] if self.connections is None else self._full
         if win.c == 1:
             dcols = self.buffer("dcols", (n * win.positions, kernel.size // f), dz.dtype)
             np.matmul(dz2, kernel.reshape(-1, f).T, out=dcols)
@@ -160,11 +236,22 @@ class Conv2D(ActivatedLayer):
         return win.add_back(column, n, self.buffer, dz.dtype)
 
     def count_links(self):
-        """Connections out_h·out_w·filters·(kh·kw·c_in + 1): a shared weight counts at every use."""
-        return _links(self)
+        """Connections out_h·out_w·filters·(kh·kw·c_in + 1): a shared weight counts at every use.
+
+        With a connection table, filter f has kh·kw·(its connected maps) + 1 inputs.
+        """
+        if self.connections is None:
+            return _links(self)
+        win = self._win
+        return win.positions * (win.kh * win.kw * self._linked.size + self.filters * self.use_bias)
 
     def get_config(self):
-        return {**super().get_config(), **_window_config(self), "bias": self.bias}
+        config = {**super().get_config(), **_window_config(self), "bias": self.bias}
+        if self.connections is not None:
+            config["connections"] = self.connections.tolist()
+        if self.pad_value != 0:
+            config["pad_value"] = self.pad_value
+        return config
 
 
 class LocallyConnected2D(ActivatedLayer):
@@ -268,7 +355,7 @@ def _kernel_and_bias(layer):
     follows the kernel (K, f) in memory and both are rows of one matrix. That is
     checked here, not assumed: None (two products) if it does not hold.
     """
-    if not (layer.use_bias and layer.bias == "shared"):
+    if not (layer.use_bias and layer.bias == "shared") or getattr(layer, "connections", None) is not None:
         return None
     views = []
     for arrays in (layer.params, layer.grads):

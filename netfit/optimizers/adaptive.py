@@ -22,7 +22,9 @@ import math
 
 import numpy as np
 
-from .optimizers import Adam, Optimizer, _is_real
+from ..schedules import _is_real
+from .adam import Adam
+from .base import Optimizer
 
 
 def _check_epsilon(where, epsilon):

@@ -1,0 +1,120 @@
+"""The LeCun et al. 1989 experiment: both recipes on tiny subsets, its files, its CLI, its refusals."""
+import argparse
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from netfit.experiments import EXPERIMENTS, add_parsers, esl, lecun1989
+from netfit.sdlm import SDLM
+
+SHARED = Path(__file__).parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def data():
+    return esl.synthetic_data(n_train=40, n_test=30, seed=0)
+
+
+@pytest.mark.parametrize("recipe", ["paper", "modern"])
+def test_each_recipe_on_a_tiny_subset(recipe, data, tmp_path):
+    results = lecun1989.run(recipe, passes=2, data=data, out=tmp_path, verbose=0)
+    assert [row["pass"] for row in results.rows] == [1, 2]
+    for row in results.rows:
+        assert row["train_misses"] == round(row["train_error"] * 40) and 0 <= row["test_misses"] <= 30
+        assert np.isfinite(row["train_loss"]) and np.isfinite(row["test_loss"])
+    model = results.model
+    assert model.count_params() == 9760 and model.count_links() == 64660
+    if recipe == "paper":
+        assert isinstance(model.optimizer, SDLM) and model.loss.name == "mean_squared_error"
+        assert model.layers[-1].activation.name == "scaled_tanh"
+    else:
+        assert model.loss.name == "categorical_crossentropy" and model.layers[-1].activation.name == "softmax"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lecun1989.png", "results.csv", "results.md"]
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "results.csv").read_text())))
+    assert [r["pass"] for r in rows] == ["1", "2"] and rows[1]["test_misses"] == str(results.rows[1]["test_misses"])
+    md = (tmp_path / "results.md").read_text()
+    assert md.startswith(f"## LeCun et al. 1989 on the zip-code digits (recipe: {recipe})")
+    assert "| paper, pass 23 | 0.14% | 10 | 5.0% | 102 |" in md
+
+
+def test_paper_recipe_learns_and_is_deterministic(data):
+    first = lecun1989.run("paper", passes=2, data=data, verbose=0, plot=False)
+    again = lecun1989.run("paper", passes=2, data=data, verbose=0, plot=False)
+    assert first.rows[-1]["train_misses"] == again.rows[-1]["train_misses"]
+    assert first.rows[-1]["train_loss"] == again.rows[-1]["train_loss"]            # one fixed order, one seed
+    assert first.rows[-1]["train_loss"] < first.rows[0]["train_loss"]               # it learns
+
+
+def test_validation_holds_out_training_digits_and_never_reads_the_test_set(data):
+    (x, y), (xt, yt) = data
+    poisoned = ((x, y), (np.full_like(xt, np.nan), yt))
+    results = lecun1989.run("paper", passes=1, validation=10, data=poisoned, verbose=0)
+    assert results.config["train_size"] == 30 and results.config["test_size"] == 10
+    assert np.isfinite(results.rows[0]["test_loss"])
+    assert "validation digits held out of zip.train" in results.to_markdown()
+
+
+def test_progress_lines(data):
+    lines = []
+    lecun1989.run("modern", passes=1, data=data, print_fn=lines.append)
+    assert lines[0].startswith("lecun1989 (modern): 9,760 weights, 64,660 links; 40 training, 30 test digits")
+    assert lines[1].startswith("pass  1/1: train error")
+    assert "the paper after 23: train 0.14 % (10), test 5.0 % (102)" in lines[2]
+
+
+def test_cli_subcommand(data, tmp_path, monkeypatch, capsys):
+    from netfit.datasets import zipcode
+    monkeypatch.setattr(zipcode, "load_data", lambda path=None: data)
+    parser = argparse.ArgumentParser(prog="netfit")
+    add_parsers(parser.add_subparsers(dest="command"))
+    assert "lecun1989" in EXPERIMENTS
+    args = parser.parse_args(["lecun1989", "--recipe", "paper", "--passes", "1", "--train-size", "20",
+                              "--test-size", "10", "--out", str(tmp_path), "--no-plot"])
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    assert "pass  1/1: train error" in printed and "| netfit, pass 1 |" in printed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv", "results.md"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["lecun1989", "--recipe", "1998"])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"recipe": "lenet5"}, r"lecun1989\.run: expected recipe 'paper' or 'modern', got 'lenet5'"),
+    ({"passes": 0}, r"lecun1989\.run: expected passes a positive integer, got 0"),
+    ({"validation": 40}, r"lecun1989\.run: expected validation < 40 training digits, got 40"),
+    ({"train_size": -3}, r"lecun1989\.run: expected train_size a positive integer, got -3"),
+])
+def test_bad_arguments_are_refused(kwargs, message, data):
+    with pytest.raises(ValueError, match=message):
+        lecun1989.run(**{"recipe": "paper", **kwargs}, data=data, verbose=0)
+
+
+@pytest.mark.skipif(not (SHARED / "zip").is_dir(), reason="../shared/data is absent")
+def test_real_digits_one_pass_on_a_few_dozen():
+    results = lecun1989.run("paper", passes=1, train_size=48, test_size=24, data_path=SHARED, verbose=0)
+    assert results.config["train_size"] == 48 and results.config["test_size"] == 24
+    assert 0 <= results.rows[0]["test_error"] <= 1
+
+
+def test_distort_is_the_identity_at_zero_and_stays_in_range():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (5, 16, 16)).astype(np.float32)
+    same = lecun1989.distort(x, rng, rotation=0, scale=0, shear=0, shift=0)
+    np.testing.assert_allclose(same, x, atol=1e-6)
+    moved = lecun1989.distort(x[..., None], rng)
+    assert moved.shape == (5, 16, 16, 1) and moved.dtype == np.float32
+    assert moved.min() >= -1 and moved.max() <= 1 and not np.allclose(moved[..., 0], x)
+    dot = -np.ones((1, 9, 9), np.float32)
+    dot[0, 4, 4] = 1
+    shifted = lecun1989.distort(dot, rng, rotation=0, scale=0, shear=0, shift=0.0)
+    assert shifted[0, 4, 4] == 1 and (shifted == -1).sum() == 80      # the background stays −1
+
+
+def test_summary_command_prints_the_papers_totals(capsys):
+    from netfit import cli
+    assert cli.main(["summary", "--model", "lecun1989", "--links"]) == 0
+    out = capsys.readouterr().out
+    assert "Total params: 9,760" in out and "Total links: 64,660" in out
