@@ -97,6 +97,9 @@ def metric_table():
     names = metrics.names() if hasattr(metrics, "names") else list(table)
     resolved = {"accuracy": accuracy}
     for name in names:
+        if name in ("accuracy", "acc"):                  # resolved from the loss; "acc" is Keras 2's name for it
+            resolved[name] = accuracy
+            continue
         resolved[name] = table.get(name) if name in table else metrics.get(name, losses.get("mse"))[1]
     return resolved
 

@@ -46,6 +46,7 @@ import time
 import numpy as np
 
 from .. import optimizers, zoo
+from ..datasets import zipcode
 from ..sdlm import SDLM
 from .esl import shift_pixels
 
@@ -257,7 +258,6 @@ def run(recipe="paper", passes=None, seed=0, lr=None, validation=None, train_siz
     r = RECIPES[recipe]
     passes = _positive(passes, "passes", where) or r["passes"]
     if data is None:
-        from ..datasets import zipcode
         data = zipcode.load_data(data_path)
     (x, y), (xt, yt) = data
     x, y, xt, yt = np.asarray(x), np.asarray(y), np.asarray(xt), np.asarray(yt)
