@@ -10,7 +10,7 @@ import pytest
 
 import netfit as nf
 from netfit import optimizers
-from netfit.adaptive import Adagrad, AdamW, Nadam, RMSprop
+from netfit.optimizers import Adagrad, AdamW, Nadam, RMSprop
 from netfit.layers import Dense
 
 THETA0 = np.array([1.0, 2.0, -0.5, 0.0])
