@@ -63,7 +63,7 @@ class Normalization(Layer):
     >>> norm.setup((2,))
     (2,)
     >>> norm.forward(np.array([[3.0, 10.0]]))
-    array([[ 1., -1.]])
+    array([[ 1., -1.]], dtype=float32)
     """
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, epsilon=1e-7, **kwargs):
