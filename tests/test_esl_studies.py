@@ -202,6 +202,15 @@ def test_learning_curves_take_any_zoo_net_and_check_names(data):
         esl_curves.run(sizes=[100, 20], data=data)
 
 
+def test_lecun1989_joins_the_learning_curves_with_the_losss_output(data):
+    # Its builder ends in the paper's scaled tanh (for ±1 targets); the generic recipe's cross-entropy needs softmax.
+    model = esl_recipes.build("lecun1989", esl_recipes.get("lecun1989"), seed=0, steps_per_epoch=1)
+    assert model.layers[-1].activation.name == "softmax" and model.count_params() == 9760
+    lc = esl_curves.run(nets=["lecun1989"], sizes=[20], repeats=1, min_epochs=1, data=data, verbose=0,
+                        baseline=False, epochs={"lecun1989": 1})
+    assert lc.nets() == ["lecun1989"] and 0 <= lc.runs[0]["test_accuracy"] <= 1
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda d: esl_search.run(draws=0, data=d), r"esl_search\.run: expected draws a positive integer, got 0\."),
     (lambda d: esl_search.run(max_epochs=2.5, data=d),

@@ -44,6 +44,7 @@ __all__ = ["BOOK", "START", "TUNED", "GENERIC", "AXES", "ESL_NETS", "LOSSES", "g
 ESL_NETS = ("net1", "net2", "net3", "net4", "net5")
 LOSSES = {"mse": "mean_squared_error", "crossentropy": "categorical_crossentropy"}
 OUTPUTS = {"mse": "sigmoid", "crossentropy": "softmax"}
+OUTPUT_OPTION = ("lecun1989",)          # zoo nets beyond ESL's whose builder takes output_activation
 KEYS = ("activation", "loss", "initializer", "optimizer", "lr", "decay", "weight_decay", "epochs", "batch_size")
 
 #: ESL §11.7's recipe (sigmoid units, squared error, ±0.7 starts) with mini-batch Adam (γ = 0.01), 100 epochs.
@@ -149,7 +150,10 @@ def build(name, recipe, seed, steps_per_epoch, input_shape=zoo.ESL_INPUT_SHAPE):
         model = zoo.esl_net(int(name[-1]), activation=recipe["activation"], output_activation=OUTPUTS[recipe["loss"]],
                             seed=seed, initializer=init, bias_initializer=None if init == "esl_uniform" else "zeros")
     else:
-        model = zoo.get(name, input_shape=input_shape, seed=seed)
+        # Builders with an output_activation option (lecun1989's default is the paper's scaled tanh for ±1
+        # targets) get the loss's output, as the ESL nets do.
+        options = {"output_activation": OUTPUTS[recipe["loss"]]} if name in OUTPUT_OPTION else {}
+        model = zoo.get(name, input_shape=input_shape, seed=seed, **options)
     lr = recipe["lr"]
     if recipe["decay"] != 1.0:
         lr = optimizers.ExponentialDecay(lr, steps_per_epoch, recipe["decay"])
