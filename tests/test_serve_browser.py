@@ -135,8 +135,8 @@ def test_draw_a_digit_and_the_prediction_appears(page):
 def test_train_two_epochs_of_net1_and_the_curves_update(page, served):
     before = curve_pixels(page)
     page.click("#start")
-    page.wait_for_function("window.__netfit.history.length === 2", timeout=30000)
-    page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=30000)
+    page.wait_for_function("window.__netfit.history.length === 2", timeout=90000)
+    page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=90000)
     after = curve_pixels(page)
     assert after[0] != before[0] and after[1] != before[1]
     history = page.evaluate("window.__netfit.history")
@@ -168,7 +168,7 @@ def test_pause_and_single_step(page, served):
 
 def test_an_error_in_the_gallery_opens_in_the_canvas(page):
     page.click("#start")
-    page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=30000)
+    page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=90000)
     page.click("#tabs button[data-tab='mistakes']")
     page.wait_for_selector("#gallery .mistake")
     assert page.locator("#gallery .mistake").count() == 9
@@ -204,7 +204,7 @@ def test_look_inside_and_share(page, served, tmp_path):
     trained = [w.copy() for w in served[1].session.model.get_weights()]
     page.click("#tabs button[data-tab='train']")
     page.click("#start")
-    page.wait_for_function("window.__netfit.history.length === 2", timeout=30000)
+    page.wait_for_function("window.__netfit.history.length === 2", timeout=90000)
     page.click("#tabs button[data-tab='share']")
     page.set_input_files("#upload", str(weights))                 # back to the downloaded weights
     page.wait_for_function("window.__netfit.history.length === 0")

@@ -154,6 +154,9 @@ function connect() {
   if (source) source.close();
   source = new EventSource(`/api/events?after=${page.lastEvent}&token=${encodeURIComponent(token)}`);
   const on = (kind, fn) => source.addEventListener(kind, (e) => {
+    // The EventSource's own "error" (the connection dropped; it reconnects with Last-Event-ID by itself)
+    // carries no data: only the server's events do.
+    if (typeof e.data !== "string") return;
     page.lastEvent = Math.max(page.lastEvent, Number(e.lastEventId));
     fn(JSON.parse(e.data));
   });
