@@ -176,6 +176,9 @@ class Gelu(Activation):
             raise TypeError(f"Gelu: expected approximate True or False, got {approximate!r}.")
         self.approximate = approximate
         self.name = "gelu_tanh" if approximate else "gelu"
+        if approximate:
+            self.__doc__ = ("σ(z) = ½ z (1 + tanh(√(2/π) (z + 0.044715 z³))): GELU's tanh approximation "
+                            "(Keras approximate=True, PyTorch approximate=\"tanh\").")
 
     def _erfc_parts(self, z):
         """w = |z|/√2, t, E(w) ≈ erfc(w), and Φ(z), in float64 (float32's exp(−w²) would lose ~w² ulps)."""

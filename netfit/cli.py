@@ -355,8 +355,10 @@ def build_parser():
     train.add_argument("--no-save", action="store_true", help="do not save the trained model")
     train.add_argument("--plot", metavar="DIR", help="draw training curves, confusion matrix, digits here")
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
-    train.add_argument("--limit", type=_POSITIVE, default=None, help=argparse.SUPPRESS)       # first N training
-    train.add_argument("--test-limit", type=_POSITIVE, default=None, help=argparse.SUPPRESS)  # first N test
+    train.add_argument("--limit", type=_POSITIVE, default=None,
+                       help="train on the first N training examples only (a quick run; default: all)")
+    train.add_argument("--test-limit", type=_POSITIVE, default=None,
+                       help="test on the first N test examples only (default: all)")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix",
@@ -365,7 +367,8 @@ def build_parser():
     evaluate.add_argument("--data", type=_data_arg, default=None, help="mnist, zip or fashion "
                           "(default: the data the model was trained on)")
     evaluate.add_argument("--plot", metavar="DIR", help="draw the confusion matrix and digits here")
-    evaluate.add_argument("--limit", type=_POSITIVE, default=None, help=argparse.SUPPRESS)
+    evaluate.add_argument("--limit", type=_POSITIVE, default=None,
+                          help="evaluate on the first N test examples only (default: all)")
     evaluate.set_defaults(func=cmd_evaluate)
 
     predict = sub.add_parser("predict", help="classify pictures of digits (PNG, JPEG)",

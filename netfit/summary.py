@@ -22,7 +22,11 @@ def format_summary(model, links=False, width=None):
     _________________________________________________________________
     """
     model._ensure_built()
-    columns = [("Layer (type)", 29), ("Output Shape", 26), ("Param #", 10)]
+    names = [f"{layer.name} ({type(layer).__name__})" for layer in model.layers]
+    # Keras's widths, widened where a name or a shape would run into the next column.
+    shapes = ["(None, " + ", ".join(map(str, layer.output_shape)) + ")" for layer in model.layers]
+    columns = [("Layer (type)", max([29] + [len(n) + 2 for n in names])),
+               ("Output Shape", max([26] + [len(s) + 2 for s in shapes])), ("Param #", 10)]
     if links:
         columns.append(("Links", 10))
     width = width or sum(w for _, w in columns)
@@ -32,8 +36,7 @@ def format_summary(model, links=False, width=None):
 
     lines = [f'Model: "{model.name}"', "_" * width, row([name for name, _ in columns]), "=" * width]
     for k, layer in enumerate(model.layers):
-        shape = "(None, " + ", ".join(map(str, layer.output_shape)) + ")"
-        values = [f"{layer.name} ({type(layer).__name__})", shape, f"{layer.count_params():,}"]
+        values = [names[k], shapes[k], f"{layer.count_params():,}"]
         if links:
             values.append(f"{layer.count_links():,}")
         lines.append(row(values))

@@ -106,3 +106,15 @@ def test_findings_judge_stuck_starts_against_their_own_training_set():
 def test_unknown_implementation_is_refused():
     with pytest.raises(ValueError, match="implementations among netfit, sklearn, got 'nnet'"):
         esl.run(None, figures=("11.8",), implementations=("nnet",))
+
+
+def test_an_optimum_at_the_end_of_the_decay_grid_is_not_an_optimum():
+    def rows(medians):
+        return [{"figure": "11.8", "kind": "sigmoid", "hidden": 10, "decay": d, "data_seed": 0, "impl": "netfit",
+                 "seed": 0, "test_error": e, "linear_error": 2.0} for d, e in medians.items()]
+    claim = "Figure 11.8: λ ≈ 0.1 is about optimal for 10 hidden units"
+    falling = {0.0: 1.9, 0.02: 1.3, 0.08: 1.2, 0.14: 1.19}               # still falling at the last λ
+    (ok, numbers), = [(ok, n) for c, ok, n in esl.check_findings(rows(falling)) if c == claim]
+    assert not ok and "best λ = 0.14 (at the end of the grid" in numbers
+    dip = {0.0: 1.9, 0.02: 1.3, 0.08: 1.09, 0.14: 1.12}
+    assert [ok for c, ok, _ in esl.check_findings(rows(dip)) if c == claim] == [True]

@@ -121,8 +121,8 @@ def check_logged(where, what, name, logs):
         hint = (f"; it needs validation data: pass validation_data=(x_val, y_val) or validation_split=0.2 to fit"
                 f"{f' (it is then logged as {prefix + logged!r})' if logged != base else ''}, or use {logged!r}")
     elif alias is not None and prefix + alias in logs:
-        hint = (f"; did you mean {prefix + alias!r}? (this model logs {base!r} under that name"
-                f"{', Keras 2 called it acc' if base == 'acc' else ''})")
+        hint = (f"; did you mean {prefix + alias!r}? (netfit logs {base!r} as {alias!r}"
+                f"{': acc is Keras 2' + chr(39) + 's name' if base == 'acc' else ''})")
     elif base in ("learning_rate", "lr"):
         hint = "; put a ReduceLROnPlateau or LearningRateScheduler before this callback to log learning_rate"
     elif base in metrics_mod.names():

@@ -253,6 +253,9 @@ def run(repeats=None, epochs=None, seed=0, optimizer=None, lr=None, batch_size=3
         r["batch_size"] = batch_size
     if baseline is None:
         baseline = importlib.util.find_spec("sklearn") is not None
+        if not baseline and verbose:
+            print_fn("(no LogisticRegression baseline: scikit-learn is not installed; "
+                     "pip install 'netfit[sklearn]' to add it)")
     if data is None:
         data = zipcode.load_data(data_path)
     (x_all, y_all), (xt_all, yt_all) = data

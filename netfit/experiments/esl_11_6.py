@@ -54,6 +54,7 @@ both implementations, five training sets) and writes figures, Markdown tables an
 :mod:`netfit.experiments.esl_11_6_report`.
 """
 import argparse
+import importlib.util
 import os
 import time
 
@@ -278,8 +279,11 @@ def add_parser(subparsers):
                    help="simulated training sets (the book drew one: --data-seeds 0); cells pool starts over them")
     p.add_argument("--impl", nargs="+", default=list(IMPLEMENTATIONS), choices=list(IMPLEMENTATIONS),
                    help="who fits the nets: netfit, and scikit-learn's MLPRegressor as a cross-check")
-    p.add_argument("--backend", default="loky", choices=("loky", "sequential", "threading", "dask"))
-    p.add_argument("--n-jobs", type=int, default=None)
+    # Local processes when joblib is there (the dask or dev extra); one after the other otherwise.
+    p.add_argument("--backend", default="loky" if importlib.util.find_spec("joblib") else "sequential",
+                   choices=("loky", "sequential", "threading", "dask"),
+                   help="how the fits run: local processes (joblib), one by one, threads, or a Dask cluster")
+    p.add_argument("--n-jobs", type=int, default=None, help="parallel fits (default: all cores)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --backend dask)")
     p.add_argument("--no-plot", action="store_true", help="skip the boxplots")
     p.add_argument("--quiet", action="store_true", help="no progress lines while the fits run")

@@ -208,6 +208,9 @@ def run(nets=esl_recipes.ESL_NETS, sizes=SIZES, repeats=5, recipe="tuned", min_e
         recipes[net] = {**recipes[net], "epochs": int(e)}
     if baseline is None:
         baseline = importlib.util.find_spec("sklearn") is not None
+        if not baseline and verbose:
+            print_fn("(no LogisticRegression baseline: scikit-learn is not installed; "
+                     "pip install 'netfit[sklearn]' to add it)")
     config = {"nets": nets, "sizes": sizes, "repeats": repeats, "recipe": recipe, "min_epochs": min_epochs,
               "seed": seed, "baseline": bool(baseline), "command": command, "recipes": recipes}
     lc, start = LearningCurves(config), time.perf_counter()
