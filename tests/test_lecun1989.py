@@ -27,6 +27,7 @@ def test_each_recipe_on_a_tiny_subset(recipe, data, tmp_path):
         assert np.isfinite(row["train_loss"]) and np.isfinite(row["test_loss"])
     model = results.model
     assert model.count_params() == 9760 and model.count_links() == 64660
+    assert len(results.models) == (5 if recipe == "modern" else 1)       # the modern recipe is an ensemble
     if recipe == "paper":
         assert isinstance(model.optimizer, SDLM) and model.loss.name == "mean_squared_error"
         assert model.layers[-1].activation.name == "scaled_tanh"
@@ -60,7 +61,7 @@ def test_validation_holds_out_training_digits_and_never_reads_the_test_set(data)
 def test_progress_lines(data):
     lines = []
     lecun1989.run("modern", passes=1, data=data, print_fn=lines.append)
-    assert lines[0].startswith("lecun1989 (modern): 9,760 weights, 64,660 links; 40 training, 30 test digits")
+    assert lines[0].startswith("lecun1989 (modern): 5 nets of 9,760 weights, 64,660 links; 40 training, 30 test")
     assert lines[1].startswith("pass  1/1: train error")
     assert "the paper after 23: train 0.14 % (10), test 5.0 % (102)" in lines[2]
 
