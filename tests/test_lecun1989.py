@@ -133,7 +133,7 @@ def test_an_ensemble_averages_its_members_outputs_and_member_0_is_the_single_net
     row = ensemble.rows[-1]
     assert row["test_misses"] == int(np.sum(mean.argmax(axis=1) != yt))
     assert row["test_loss"] == pytest.approx(float(members[0].loss.value(mean, np.eye(10)[yt])), rel=1e-5)
-    assert "an ensemble of 3 nets" in ensemble.to_markdown() and "cosine decay to 0" in ensemble.to_markdown()
+    assert "an ensemble of 3 nets (seeds 0–2" in ensemble.to_markdown() and "cosine decay to 0" in ensemble.to_markdown()
     monkeypatch.setitem(lecun1989.RECIPES, "modern", single)
     alone = lecun1989.run("modern", passes=2, data=data, verbose=0, plot=False)
     assert len(alone.models) == 1

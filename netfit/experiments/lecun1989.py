@@ -217,7 +217,7 @@ def _optimizer(recipe, lr, steps_per_pass, passes):
     return optimizers.Adam(schedule, weight_decay=recipe["weight_decay"])
 
 
-def _describe(recipe, lr):
+def _describe(recipe, lr, seed=0):
     r, lr = recipe, recipe["lr"] if lr is None else lr
     opt = {"sdlm": f"SDLM ε = {lr:g}, μ = {r.get('mu')}, h on {r.get('samples')} digits per pass",
            "sgd": f"SGD γ = {lr:g}",
@@ -226,7 +226,7 @@ def _describe(recipe, lr):
            }[r["optimizer"]]
     net = ", ".join(f"{k} {v}" for k, v in r["net"].items())
     k = r.get("members", 1)
-    net = net if k == 1 else f"an ensemble of {k} nets (seeds seed … seed + {k - 1}, softmax outputs averaged), each {net}"
+    net = net if k == 1 else f"an ensemble of {k} nets (seeds {seed}–{seed + k - 1}, softmax outputs averaged), each {net}"
     return (f"{net}; loss {r['loss']} on {'±1' if r['targets'] == 'pm1' else 'one-hot'} targets; {opt}; "
             f"batch {r['batch_size']}, {'shuffled' if r['shuffle'] else 'fixed order'}"
             f"{_AUGMENT[r['shift']]}")
@@ -291,7 +291,7 @@ def run(recipe="paper", passes=None, seed=0, lr=None, validation=None, train_siz
     Y, Yt = _targets(y, r["targets"], model.dtype), _targets(yt, r["targets"], model.dtype)
     config = {"recipe": recipe, "passes": passes, "seed": seed, "lr": r["lr"] if lr is None else lr,
               "validation": validation or 0, "train_size": len(x), "test_size": len(xt),
-              "summary": _describe(r, lr), "command": command}
+              "summary": _describe(r, lr, seed), "command": command}
     results = Results(config)
     results.model, results.models = model, models
     # Each member moves the digits with its own generator (member 0's is the single net's).
