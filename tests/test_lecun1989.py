@@ -27,6 +27,7 @@ def test_each_recipe_on_a_tiny_subset(recipe, data, tmp_path):
         assert np.isfinite(row["train_loss"]) and np.isfinite(row["test_loss"])
     model = results.model
     assert model.count_params() == 9760 and model.count_links() == 64660
+    assert len(results.models) == (5 if recipe == "modern" else 1)       # the modern recipe is an ensemble
     if recipe == "paper":
         assert isinstance(model.optimizer, SDLM) and model.loss.name == "mean_squared_error"
         assert model.layers[-1].activation.name == "scaled_tanh"
@@ -60,7 +61,7 @@ def test_validation_holds_out_training_digits_and_never_reads_the_test_set(data)
 def test_progress_lines(data):
     lines = []
     lecun1989.run("modern", passes=1, data=data, print_fn=lines.append)
-    assert lines[0].startswith("lecun1989 (modern): 9,760 weights, 64,660 links; 40 training, 30 test digits")
+    assert lines[0].startswith("lecun1989 (modern): 5 nets of 9,760 weights, 64,660 links; 40 training, 30 test")
     assert lines[1].startswith("pass  1/1: train error")
     assert "the paper after 23: train 0.14 % (10), test 5.0 % (102)" in lines[2]
 
@@ -118,3 +119,30 @@ def test_summary_command_prints_the_papers_totals(capsys):
     assert cli.main(["summary", "--model", "lecun1989", "--links"]) == 0
     out = capsys.readouterr().out
     assert "Total params: 9,760" in out and "Total links: 64,660" in out
+
+
+def test_an_ensemble_averages_its_members_outputs_and_member_0_is_the_single_net(data, monkeypatch):
+    single = dict(lecun1989.RECIPES["modern"], decay="cosine", members=1)
+    monkeypatch.setitem(lecun1989.RECIPES, "modern", dict(single, members=3))
+    ensemble = lecun1989.run("modern", passes=2, data=data, verbose=0, plot=False)
+    members = ensemble.models
+    assert len(members) == 3 and ensemble.model is members[0]
+    assert not np.allclose(members[0].get_weights()[0], members[1].get_weights()[0])     # seeds 0, 1, 2
+    (x, y), (xt, yt) = data
+    mean = np.mean([m.predict(xt) for m in members], axis=0)
+    row = ensemble.rows[-1]
+    assert row["test_misses"] == int(np.sum(mean.argmax(axis=1) != yt))
+    assert row["test_loss"] == pytest.approx(float(members[0].loss.value(mean, np.eye(10)[yt])), rel=1e-5)
+    assert "an ensemble of 3 nets (seeds 0–2" in ensemble.to_markdown() and "cosine decay to 0" in ensemble.to_markdown()
+    monkeypatch.setitem(lecun1989.RECIPES, "modern", single)
+    alone = lecun1989.run("modern", passes=2, data=data, verbose=0, plot=False)
+    assert len(alone.models) == 1
+    for a, b in zip(alone.model.get_weights(), members[0].get_weights()):
+        np.testing.assert_array_equal(a, b)                      # same seed, shifts, shuffles: the same net
+
+
+def test_cosine_decay_runs_the_step_down_to_zero_over_the_whole_run():
+    recipe = dict(lecun1989.RECIPES["modern"], decay="cosine", lr=0.002)
+    schedule = lecun1989._optimizer(recipe, None, steps_per_pass=10, passes=4).learning_rate
+    assert schedule(0) == pytest.approx(0.002) and schedule(20) == pytest.approx(0.001)
+    assert schedule(40) == pytest.approx(0.0, abs=1e-12)

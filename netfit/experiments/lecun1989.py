@@ -19,13 +19,17 @@ Recipes (:data:`RECIPES`):
   before each pass. ε was chosen on a validation part of zip.train (never on
   zip.test); μ is LeNet-5's, in netfit's loss units.
 - "modern": the same net with what came after: ReLU units, softmax outputs
-  and cross-entropy, He starts, dropout 0.25 before H3, Adam with a decaying
-  step and weight decay, shuffled mini-batches of 16, digits moved ±1 pixel
-  each pass, 120 passes; chosen on a validation part of zip.train (the values
-  are in :data:`RECIPES`; the comparison in docs/reproductions.md).
+  and cross-entropy, He starts, dropout 0.25 before H3, Adam with a cosine-
+  decayed step and weight decay, shuffled mini-batches of 16, each digit
+  moved by a random affine map each pass (:func:`distort`), 60 passes; and
+  five such nets (seeds seed … seed + 4) trained side by side whose softmax
+  outputs are averaged (``"members"``: an ensemble, 5 × 9,760 weights at
+  prediction time). Chosen on a validation part of zip.train (the values are
+  in :data:`RECIPES`; the comparison in docs/reproductions.md).
 
 Measured (docs/reproductions.md): "paper" 5.53 % test error for seed 0 and
-5.66 % over seeds 0–3 (paper: 5.0 %); "modern" 2.74 %.
+5.66 % over seeds 0–3 (paper: 5.0 %); "modern" 2.64 % (the single net of its first
+round: 2.74 %; issue 12's target, ≤ 2.0 %, is not reached).
 
 ``validation=n`` holds out n random zip.train digits and reports them in place
 of zip.test, which is then not used: that is how the recipes were chosen.
@@ -64,8 +68,8 @@ RECIPES = {
     "modern": {"net": {"activation": "relu", "output_activation": "softmax", "initializer": "he_uniform",
                        "dropout": 0.25},
                "loss": "categorical_crossentropy", "targets": "onehot", "optimizer": "adam", "lr": 2e-3,
-               "decay": 0.95, "weight_decay": 1e-4, "batch_size": 16, "shuffle": True, "passes": 120,
-               "shift": True},
+               "decay": "cosine", "weight_decay": 1e-4, "batch_size": 16, "shuffle": True, "passes": 60,
+               "shift": "affine", "members": 5},
 }
 
 
@@ -200,22 +204,29 @@ def _targets(labels, kind, dtype):
     return 2 * onehot - 1 if kind == "pm1" else onehot
 
 
-def _optimizer(recipe, lr, steps_per_pass):
+def _optimizer(recipe, lr, steps_per_pass, passes):
     lr = recipe["lr"] if lr is None else lr
     if recipe["optimizer"] == "sdlm":
         return SDLM(lr, mu=recipe["mu"], samples=recipe["samples"])
     if recipe["optimizer"] == "sgd":
         return optimizers.SGD(lr)
-    schedule = optimizers.ExponentialDecay(lr, steps_per_pass, recipe["decay"])
+    if recipe["decay"] == "cosine":         # γ_0 · ½(1 + cos(π r / R)) down to 0 over all R steps of the run
+        schedule = optimizers.CosineDecay(lr, steps_per_pass * passes)
+    else:
+        schedule = optimizers.ExponentialDecay(lr, steps_per_pass, recipe["decay"])
     return optimizers.Adam(schedule, weight_decay=recipe["weight_decay"])
 
 
-def _describe(recipe, lr):
+def _describe(recipe, lr, seed=0):
     r, lr = recipe, recipe["lr"] if lr is None else lr
     opt = {"sdlm": f"SDLM ε = {lr:g}, μ = {r.get('mu')}, h on {r.get('samples')} digits per pass",
            "sgd": f"SGD γ = {lr:g}",
-           "adam": f"Adam γ = {lr:g} × {r.get('decay')}^pass, weight decay {r.get('weight_decay')}"}[r["optimizer"]]
+           "adam": f"Adam γ = {lr:g} × " + ("cosine decay to 0" if r.get("decay") == "cosine" else
+                                             f"{r.get('decay')}^pass") + f", weight decay {r.get('weight_decay')}"
+           }[r["optimizer"]]
     net = ", ".join(f"{k} {v}" for k, v in r["net"].items())
+    k = r.get("members", 1)
+    net = net if k == 1 else f"an ensemble of {k} nets (seeds {seed}–{seed + k - 1}, softmax outputs averaged), each {net}"
     return (f"{net}; loss {r['loss']} on {'±1' if r['targets'] == 'pm1' else 'one-hot'} targets; {opt}; "
             f"batch {r['batch_size']}, {'shuffled' if r['shuffle'] else 'fixed order'}"
             f"{_AUGMENT[r['shift']]}")
@@ -270,37 +281,46 @@ def run(recipe="paper", passes=None, seed=0, lr=None, validation=None, train_siz
     x, y = x[:_positive(train_size, "train_size", where) or len(x)], y[:train_size or len(y)]
     xt, yt = xt[:_positive(test_size, "test_size", where) or len(xt)], yt[:test_size or len(yt)]
 
-    model = zoo.lecun1989(seed=seed, input_shape=x.shape[1:], **r["net"])
-    model.build()
     steps = -(-len(x) // r["batch_size"])
-    model.compile(optimizer=_optimizer(r, lr, steps), loss=r["loss"])
+    models = []                     # an ensemble's members: seeds seed, seed + 1, …; one net for members = 1
+    for m in range(r.get("members", 1)):
+        models.append(zoo.lecun1989(seed=seed + m, input_shape=x.shape[1:], **r["net"]))
+        models[-1].build()
+        models[-1].compile(optimizer=_optimizer(r, lr, steps, passes), loss=r["loss"])
+    model = models[0]
     Y, Yt = _targets(y, r["targets"], model.dtype), _targets(yt, r["targets"], model.dtype)
     config = {"recipe": recipe, "passes": passes, "seed": seed, "lr": r["lr"] if lr is None else lr,
               "validation": validation or 0, "train_size": len(x), "test_size": len(xt),
-              "summary": _describe(r, lr), "command": command}
+              "summary": _describe(r, lr, seed), "command": command}
     results = Results(config)
-    results.model = model
-    shifts = np.random.default_rng([seed, 2]) if r["shift"] else None
+    results.model, results.models = model, models
+    # Each member moves the digits with its own generator (member 0's is the single net's).
+    shifts = [np.random.default_rng([seed + m, 2]) for m in range(len(models))] if r["shift"] else None
     start = time.perf_counter()
     if verbose:
-        print_fn(f"lecun1989 ({recipe}): {model.count_params():,} weights, {model.count_links():,} links; "
+        print_fn(f"lecun1989 ({recipe}): " + f"{len(models)} nets of " * (len(models) > 1) +
+                 f"{model.count_params():,} weights, {model.count_links():,} links; "
                  f"{len(x):,} training, {len(xt):,} {results.test_name} digits; {passes} passes")
     for p in range(passes):
         t0 = time.perf_counter()
-        xs = x if shifts is None else distort(x, shifts) if r["shift"] == "affine" else shift_pixels(x, shifts)
-        history = model.fit(xs, Y, batch_size=r["batch_size"], epochs=p + 1, initial_epoch=p,
-                            shuffle=r["shuffle"], verbose=0)
-        if history.interrupted or not history.epoch:
-            results.interrupted = True
+        for m, member in enumerate(models):
+            xs = (x if shifts is None else distort(x, shifts[m]) if r["shift"] == "affine"
+                  else shift_pixels(x, shifts[m]))
+            history = member.fit(xs, Y, batch_size=r["batch_size"], epochs=p + 1, initial_epoch=p,
+                                 shuffle=r["shuffle"], verbose=0)
+            if history.interrupted or not history.epoch:
+                results.interrupted = True
+                break
+        if results.interrupted:
             break
-        row = {"pass": p + 1, **_errors(model, x, y, Y, "train"), **_errors(model, xt, yt, Yt, "test"),
+        row = {"pass": p + 1, **_errors(models, x, y, Y, "train"), **_errors(models, xt, yt, Yt, "test"),
                "seconds": round(time.perf_counter() - t0, 2)}
         results.rows.append(row)
         if verbose:
             print_fn(f"pass {p + 1:2d}/{passes}: train error {row['train_error']:6.2%} ({row['train_misses']} misses), "
                      f"{results.test_name} error {row['test_error']:6.2%} ({row['test_misses']} misses)  "
                      f"[{row['seconds']:.1f} s]")
-        if model.stop_training:
+        if any(member.stop_training for member in models):
             break
     results.seconds = time.perf_counter() - start
     if verbose and results.rows:
@@ -315,10 +335,11 @@ def run(recipe="paper", passes=None, seed=0, lr=None, validation=None, train_siz
     return results
 
 
-def _errors(model, x, y, Y, split):
-    out = model.predict(x, batch_size=1024)
+def _errors(models, x, y, Y, split):
+    """Misses and loss of the members' mean output (a single net's own output when there is one)."""
+    out = np.mean([member.predict(x, batch_size=1024) for member in models], axis=0)
     misses = int(np.sum(out.argmax(axis=1) != y))
-    loss = float(model.loss.value(out, Y))
+    loss = float(models[0].loss.value(out, Y))
     return {f"{split}_error": misses / len(y), f"{split}_misses": misses, f"{split}_loss": loss}
 
 
