@@ -177,6 +177,23 @@ def test_fit_learns_updates_moving_stats_but_optimizer_never_moves_them(tmp_path
     assert again.layers[1].get_config() == bn.get_config()
 
 
+def test_frozen_batchnorm_runs_in_inference_mode_and_keeps_all_four_weights():
+    # Keras: trainable=False makes BatchNormalization use (and keep) its moving statistics in training too.
+    x, y = _blobs()
+    model = _bn_model()
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    bn = model.layers[4]
+    bn.trainable = False
+    frozen = bn.get_weights()
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    for before, after in zip(frozen, bn.get_weights()):
+        np.testing.assert_array_equal(after, before)
+    h = model.layers[3].forward(model.layers[2].forward(model.layers[1].forward(model.layers[0].forward(x))))
+    gamma, beta, mean, var = frozen
+    np.testing.assert_allclose(bn.forward(h, training=True), _reference_bn(h, gamma, beta, mean, var, 1e-3),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_no_optimizer_moves_a_coordinate_whose_gradient_is_zero():
     # Gradient 0 in a coordinate gives a 0 step for every optimizer: check it directly on θ.
     for name in ("sgd", "rmsprop", "adagrad", "adam", "nadam", "adamw"):
