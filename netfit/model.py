@@ -369,7 +369,7 @@ class Sequential:
             if fit_model is not None and streamed:
                 raise ValueError(f"{where}: {type(self.optimizer).__name__} needs the whole data set as arrays "
                                  f"(every iteration sees all examples); pass x and y, not a generator.")
-            if streamed and (sample_weight is not None or class_weight is not None):
+            if is_stream(x) and (sample_weight is not None or class_weight is not None):   # arrays x: any validation
                 raise ValueError(f"{where}: sample_weight and class_weight apply to arrays x and y; with a "
                                  f"generator or Sequence, fit on arrays instead, or weight the examples inside "
                                  f"the batches you yield.")

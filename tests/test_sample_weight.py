@@ -133,6 +133,21 @@ def test_class_weight_weights_the_training_rows_only_with_validation_split_as_wi
     assert h.history["val_loss"][-1] == pytest.approx(a.evaluate(x[9:], y[9:], sample_weight=w[9:])[0])
 
 
+def test_arrays_with_sample_weight_take_a_validation_generator():
+    # The weights belong to the arrays x, y; a streamed validation set does not make them "streamed".
+    def validation():
+        while True:
+            yield X[:6], LABELS[:6]
+    a, b = _model(), _model()
+    h = a.fit(X, LABELS, sample_weight=W, class_weight={0: 2.0}, validation_data=validation(), validation_steps=2,
+              epochs=2, verbose=0)
+    hb = b.fit(X, LABELS, sample_weight=W, class_weight={0: 2.0}, validation_data=(X[:6], LABELS[:6]),
+               epochs=2, verbose=0)
+    np.testing.assert_array_equal(a.get_weights()[0], b.get_weights()[0])
+    assert h.history["loss"] == hb.history["loss"]
+    assert h.history["val_loss"] == pytest.approx(hb.history["val_loss"])
+
+
 def test_lbfgs_minimises_the_weighted_objective():
     pytest.importorskip("scipy")
     from netfit.lbfgs import LBFGS
