@@ -325,11 +325,12 @@ def predict_stream(model, x, steps, where):
 
 
 # -- one batch at a time ----------------------------------------------------------------------
-def train_on_batch(model, x, y, return_dict=False):
+def train_on_batch(model, x, y, return_dict=False, sample_weight=None, class_weight=None):
     """One optimizer step on the batch (x, y); the batch's loss and metrics before the step.
 
     The step is the one ``fit`` takes (same NaN guard: a non-finite loss leaves the
-    weights as they were and warns; a Ctrl-C is held until the step is complete).
+    weights as they were and warns; a Ctrl-C is held until the step is complete;
+    the same weighted loss (1/n) Σ_i w_i ℓ_i with ``sample_weight`` / ``class_weight``).
     Dropout masks are seeded by (model seed, optimizer step), so the same calls in
     the same order give the same weights.
     """
@@ -342,7 +343,8 @@ def train_on_batch(model, x, y, return_dict=False):
                          f"train with model.fit(x, y, epochs=...), which runs it on the full batch.")
     with model._unbuilt_if_refused():
         x, y = model._check_xy(x, y, where)
-    loop = _Loop(model, x, y, len(x))
+        w = model._example_weights(y, sample_weight, class_weight, where)
+    loop = _Loop(model, x, y, len(x), w)
     loop.where = where
     with config.training_threads(6 * model.count_links() * len(x)), _DeferredInterrupt() as interrupt:
         loop.interrupt = interrupt

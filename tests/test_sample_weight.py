@@ -148,6 +148,19 @@ def test_arrays_with_sample_weight_take_a_validation_generator():
     assert h.history["val_loss"] == pytest.approx(hb.history["val_loss"])
 
 
+def test_train_and_test_on_batch_take_the_weights_fit_and_evaluate_take():
+    class_weight = {0: 0.5, 2: 3.0}
+    a, b = _model(), _model()
+    before = a.test_on_batch(X, LABELS, sample_weight=W, return_dict=True)
+    assert before == pytest.approx(a.evaluate(X, LABELS, sample_weight=W, return_dict=True))
+    logs = a.train_on_batch(X, LABELS, sample_weight=W, class_weight=class_weight, return_dict=True)
+    h = b.fit(X, LABELS, sample_weight=W, class_weight=class_weight, batch_size=len(X), shuffle=False, verbose=0)
+    np.testing.assert_array_equal(a.get_weights()[0], b.get_weights()[0])
+    assert logs["loss"] == h.history["loss"][0]
+    w_all = W * np.array([class_weight.get(k, 1.0) for k in LABELS])
+    assert logs["loss"] == pytest.approx(_model().evaluate(X, LABELS, sample_weight=w_all)[0])   # before the step
+
+
 def test_lbfgs_minimises_the_weighted_objective():
     pytest.importorskip("scipy")
     from netfit.lbfgs import LBFGS
