@@ -148,7 +148,9 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
     if random_layers:
         raise ValueError(f"{where}: L-BFGS needs a deterministic objective, but {', '.join(random_layers)} "
                          f"draw(s) random masks in training; remove them or use optimizer='adam'.")
-    stateful = [layer.display_name for layer in model.layers if getattr(layer, "non_trainable", ())]
+    # A frozen BatchNormalization runs in inference mode: its statistics stay put, so it is welcome.
+    stateful = [layer.display_name for layer in model.layers
+                if getattr(layer, "non_trainable", ()) and layer.trainable]
     if stateful:
         raise ValueError(f"{where}: L-BFGS moves all of θ as one vector, but {', '.join(stateful)} keep(s) "
                          f"moving statistics in it that training passes update; remove them or use optimizer='adam'.")

@@ -266,3 +266,19 @@ def test_lbfgs_refuses_batch_normalization_before_any_step():
         model.fit(np.ones((4, 2)), np.ones(4), verbose=0)
     for w, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(w, b)
+
+
+def test_lbfgs_takes_a_frozen_batch_normalization_and_keeps_it():
+    pytest.importorskip("scipy")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 2))
+    y = x @ np.array([1.0, -2.0]) + 0.5
+    model = nf.Sequential([Dense(3, input_shape=(2,)), BatchNormalization(trainable=False), Dense(1)], seed=0,
+                          dtype="float64")
+    model.compile("lbfgs", "mse")
+    model.build()
+    frozen = model.layers[1].get_weights()
+    history = model.fit(x, y, epochs=50, verbose=0)
+    assert history.history["loss"][-1] < 1e-3 * history.history["loss"][0]
+    for w, b in zip(model.layers[1].get_weights(), frozen):
+        np.testing.assert_array_equal(w, b)

@@ -165,7 +165,8 @@ class BatchNormalization(_Standardize):
 
     ``trainable = False`` freezes the layer as Keras does: it then runs in
     inference mode even in training passes (μ̄ and σ̄², left unchanged), so
-    fine-tuning around a frozen layer keeps all four of its weights.
+    fine-tuning around a frozen layer keeps all four of its weights (and L-BFGS
+    takes such a layer).
     Keras's defaults (momentum 0.99, ε = 1e-3) and weights, in Keras's order:
     gamma, beta, moving_mean, moving_variance, each of shape (C,).
 
