@@ -343,7 +343,9 @@ class Sequential:
         before any shuffling (Keras's rule): sort-ordered data (all of class 9
         at the end) then validates on classes the training rows lack, which
         ``fit`` warns about; shuffle such data first. ``validation_data`` is
-        ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``.
+        ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``; ``class_weight``
+        weights the training rows only (Keras), so ``val_loss`` is weighted by the
+        sample weights alone, also with ``validation_split``.
 
         ``sample_weight`` (n,) and ``class_weight`` ({class index: weight}) give
         example i the weight w_i (their product when both are given): the loss
