@@ -89,9 +89,18 @@ def check_model(model, x, y, *, eps=1e-6, max_checks=None, seed=0, sample_weight
     Returns ``{weight index: relative error}`` in ``get_weights()`` order. With
     ``max_checks`` only that many randomly chosen entries of each weight are probed.
     With ``sample_weight`` the loss is the weighted one, (1/n) Σ_i w_i ℓ_i.
+    Layers with ``trainable = False`` are checked too: their backward is
+    compared as if they were trained (``loss_and_gradients`` gives them zeros).
     """
     rng = np.random.default_rng(seed)
-    _, grads = model.loss_and_gradients(x, y, sample_weight=sample_weight)
+    frozen = [layer for layer in model.layers if not layer.trainable]
+    for layer in frozen:
+        layer.trainable = True                  # the prediction-mode forward is the same; their ∂R/∂w is wanted
+    try:
+        _, grads = model.loss_and_gradients(x, y, sample_weight=sample_weight)
+    finally:
+        for layer in frozen:
+            layer.trainable = False
     errors = {}
     for k, w in enumerate(model.weights):
         indices = None

@@ -141,7 +141,6 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
                           "(or pip install 'netfit[sklearn]'), or compile with optimizer='adam'.") from None
     model._ensure_compiled("fit")
     x, y = model._check_xy(x, y, where)
-    w = model._example_weights(y, sample_weight, class_weight, where)
     epochs, initial_epoch = check_count(epochs, where, "epochs"), check_count(initial_epoch, where, "initial_epoch")
     if verbose not in (0, 1, 2, "auto"):
         raise ValueError(f"{where}: expected verbose 0, 1, 2 or 'auto', got {verbose!r}.")
@@ -149,11 +148,14 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
     if random_layers:
         raise ValueError(f"{where}: L-BFGS needs a deterministic objective, but {', '.join(random_layers)} "
                          f"draw(s) random masks in training; remove them or use optimizer='adam'.")
-    stateful = [layer.display_name for layer in model.layers if getattr(layer, "non_trainable", ())]
+    # A frozen BatchNormalization runs in inference mode: its statistics stay put, so it is welcome.
+    stateful = [layer.display_name for layer in model.layers
+                if getattr(layer, "non_trainable", ()) and layer.trainable]
     if stateful:
         raise ValueError(f"{where}: L-BFGS moves all of θ as one vector, but {', '.join(stateful)} keep(s) "
                          f"moving statistics in it that training passes update; remove them or use optimizer='adam'.")
-    (x, y, w), val = split_validation(model, x, y, validation_split, validation_data, where, w)
+    (x, y, w), val = split_validation(model, x, y, validation_split, validation_data, where, sample_weight,
+                                      class_weight)
     callbacks_mod.check_callbacks(callbacks, model, where, validation=val is not None)    # before any change
     optimizer = model.optimizer
     history = model.history = callbacks_mod.History()

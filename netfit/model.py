@@ -343,7 +343,9 @@ class Sequential:
         before any shuffling (Keras's rule): sort-ordered data (all of class 9
         at the end) then validates on classes the training rows lack, which
         ``fit`` warns about; shuffle such data first. ``validation_data`` is
-        ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``.
+        ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``; ``class_weight``
+        weights the training rows only (Keras), so ``val_loss`` is weighted by the
+        sample weights alone, also with ``validation_split``.
 
         ``sample_weight`` (n,) and ``class_weight`` ({class index: weight}) give
         example i the weight w_i (their product when both are given): the loss
@@ -369,7 +371,7 @@ class Sequential:
             if fit_model is not None and streamed:
                 raise ValueError(f"{where}: {type(self.optimizer).__name__} needs the whole data set as arrays "
                                  f"(every iteration sees all examples); pass x and y, not a generator.")
-            if streamed and (sample_weight is not None or class_weight is not None):
+            if is_stream(x) and (sample_weight is not None or class_weight is not None):   # arrays x: any validation
                 raise ValueError(f"{where}: sample_weight and class_weight apply to arrays x and y; with a "
                                  f"generator or Sequence, fit on arrays instead, or weight the examples inside "
                                  f"the batches you yield.")
@@ -388,24 +390,30 @@ class Sequential:
         """Per-example weights w (n,) in the model's float type, or None (:func:`netfit.utils.example_weights`)."""
         return example_weights(y, sample_weight, class_weight, self.loss, where, self.dtype)
 
-    def train_on_batch(self, x, y, return_dict=False):
+    def train_on_batch(self, x, y, return_dict=False, sample_weight=None, class_weight=None):
         """Take one optimizer step on the batch (x, y); return its loss (and metrics) before the step.
 
         Keras's return value: the loss, or ``[loss, *metrics]`` when compiled with
-        metrics, or a dict with ``return_dict=True``. Differs from Keras 3: the
-        metrics are this batch's, not a running value since ``reset_metrics``.
+        metrics, or a dict with ``return_dict=True``. ``sample_weight`` and
+        ``class_weight`` weight the loss as in :meth:`fit`. Differs from Keras 3: the
+        metrics are this batch's, not a running value since ``reset_metrics``, and
+        the weights are keyword arguments (Keras's third positional one is ``sample_weight``).
         """
-        return train_on_batch(self, x, y, return_dict)
+        return train_on_batch(self, x, y, return_dict, sample_weight, class_weight)
 
-    def test_on_batch(self, x, y, return_dict=False):
-        """Loss (and metrics) on the batch (x, y), weights unchanged; returned as by :meth:`train_on_batch`."""
+    def test_on_batch(self, x, y, return_dict=False, sample_weight=None):
+        """Loss (and metrics) on the batch (x, y), weights unchanged; returned as by :meth:`train_on_batch`.
+
+        With ``sample_weight`` the loss is (1/n) Σ_i w_i ℓ_i, as in :meth:`evaluate`.
+        """
         where = "Sequential.test_on_batch"
         self._ensure_compiled("test_on_batch")
         check_flag(return_dict, where, "return_dict")
         refuse_stream(x, where, "evaluate(generator, steps=N)")
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
-            return batch_result(self, self._evaluate_arrays(x, y, len(x)), return_dict)
+            w = self._example_weights(y, sample_weight, None, where)
+            return batch_result(self, self._evaluate_arrays(x, y, len(x), w), return_dict)
 
     def predict_on_batch(self, x):
         """The outputs f(x) for one batch, in a single forward pass (``predict`` with one batch)."""

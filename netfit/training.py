@@ -34,7 +34,6 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         loop = _StreamLoop(model, open_stream(model, x, y, steps_per_epoch, where, "steps_per_epoch"))
     else:
         x, y = model._check_xy(x, y, where)
-        w = model._example_weights(y, sample_weight, class_weight, where)
         if steps_per_epoch is not None:
             raise ValueError(f"{where}: steps_per_epoch applies to generators and Sequences; with arrays an epoch "
                              f"is every example once, in batches of batch_size. Leave steps_per_epoch out.")
@@ -49,7 +48,8 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     if streamed:
         batch_size, steps, n = loop.batch_size, loop.stream.steps, None
     else:
-        (x, y, w), val_xyw = split_validation(model, x, y, validation_split, validation_data, where, w)
+        (x, y, w), val_xyw = split_validation(model, x, y, validation_split, validation_data, where, sample_weight,
+                                              class_weight)
         n = x.shape[0]
         batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
         steps = math.ceil(n / batch_size)
@@ -325,11 +325,12 @@ def predict_stream(model, x, steps, where):
 
 
 # -- one batch at a time ----------------------------------------------------------------------
-def train_on_batch(model, x, y, return_dict=False):
+def train_on_batch(model, x, y, return_dict=False, sample_weight=None, class_weight=None):
     """One optimizer step on the batch (x, y); the batch's loss and metrics before the step.
 
     The step is the one ``fit`` takes (same NaN guard: a non-finite loss leaves the
-    weights as they were and warns; a Ctrl-C is held until the step is complete).
+    weights as they were and warns; a Ctrl-C is held until the step is complete;
+    the same weighted loss (1/n) Σ_i w_i ℓ_i with ``sample_weight`` / ``class_weight``).
     Dropout masks are seeded by (model seed, optimizer step), so the same calls in
     the same order give the same weights.
     """
@@ -342,7 +343,8 @@ def train_on_batch(model, x, y, return_dict=False):
                          f"train with model.fit(x, y, epochs=...), which runs it on the full batch.")
     with model._unbuilt_if_refused():
         x, y = model._check_xy(x, y, where)
-    loop = _Loop(model, x, y, len(x))
+        w = model._example_weights(y, sample_weight, class_weight, where)
+    loop = _Loop(model, x, y, len(x), w)
     loop.where = where
     with config.training_threads(6 * model.count_links() * len(x)), _DeferredInterrupt() as interrupt:
         loop.interrupt = interrupt
@@ -378,13 +380,18 @@ def check_count(value, where, name):
     return int(value)
 
 
-def split_validation(model, x, y, validation_split, validation_data, where, sample_weight=None):
+def split_validation(model, x, y, validation_split, validation_data, where, sample_weight=None,
+                     class_weight=None):
     """Keras's rule: validation_split takes the *last* fraction, before shuffling.
 
     Returns ``(x, y, w), (x_val, y_val, w_val)`` (the weights may be None; the
-    second triple is None without validation). Warns when the validation rows
-    hold classes that no training row has (data sorted by class).
+    second triple is None without validation). ``class_weight`` weights the
+    training rows only, as in Keras: the validation loss is weighted by
+    ``sample_weight`` alone, whether the rows come from ``validation_split`` or
+    ``validation_data``. Warns when the validation rows hold classes that no
+    training row has (data sorted by class).
     """
+    w = model._example_weights(y, sample_weight, class_weight, where)
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError(f"{where}: expected validation_data a tuple (x_val, y_val) or "
@@ -393,19 +400,20 @@ def split_validation(model, x, y, validation_split, validation_data, where, samp
         x_val, y_val = model._check_xy(*validation_data[:2], at)
         w_val = None if len(validation_data) == 2 or validation_data[2] is None else \
             model._example_weights(y_val, validation_data[2], None, at)
-        return (x, y, sample_weight), (x_val, y_val, w_val)
+        return (x, y, w), (x_val, y_val, w_val)
     if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
         raise ValueError(f"{where}: expected validation_split in [0, 1), got {validation_split!r}.")
     if not validation_split:
-        return (x, y, sample_weight), None
+        return (x, y, w), None
     n_val = int(round(len(x) * validation_split))
     if n_val < 1 or n_val >= len(x):
         raise ValueError(f"{where}: validation_split={validation_split} leaves {len(x) - n_val} training and "
                          f"{n_val} validation examples; both need at least one.")
     cut = len(x) - n_val
     _warn_unseen_classes(model, y[:cut], y[cut:], where)
-    w = (None, None) if sample_weight is None else (sample_weight[:cut], sample_weight[cut:])
-    return (x[:cut], y[:cut], w[0]), (x[cut:], y[cut:], w[1])
+    w_val = w if class_weight is None else model._example_weights(y, sample_weight, None, where)
+    return ((x[:cut], y[:cut], None if w is None else w[:cut]),
+            (x[cut:], y[cut:], None if w_val is None else w_val[cut:]))
 
 
 def _warn_unseen_classes(model, y_train, y_val, where):

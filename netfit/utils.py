@@ -140,7 +140,7 @@ def _dtype_fix(arr, name):
     if name == "y":
         return ("class names? Encode them as 0..K-1: `classes, y = np.unique(y, return_inverse=True)` "
                 "(classes[k] names class k).")
-    return f"it holds text or None values: encode them as numbers first."
+    return "it holds text or None values: encode them as numbers first."
 
 
 def check_labels(y, where, name="y", *, sparse_loss=False):

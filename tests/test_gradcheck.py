@@ -6,7 +6,7 @@ import pytest
 
 import netfit as nf
 from netfit.gradcheck import check_model, numerical_gradient, relative_error
-from netfit.layers import Activation, Dense, Dropout, Flatten
+from netfit.layers import Activation, BatchNormalization, Dense, Dropout, Flatten
 from netfit.utils import to_categorical
 
 TOL = 1e-6
@@ -209,3 +209,20 @@ def test_one_sgd_step_on_the_two_two_one_example_is_theta_minus_gamma_gradient()
     model.fit(x, y, batch_size=None, epochs=1, shuffle=False, verbose=0)   # β^(r+1) = β^(r) − γ ∂R/∂β
     for w0, g, w1 in zip(before, grads, model.get_weights()):
         np.testing.assert_allclose(w1, w0 - 0.5 * g, rtol=1e-12)
+
+
+def test_check_model_checks_the_backward_of_frozen_layers_too():
+    # Frozen layers (a Dense, a BatchNormalization in inference mode) have a real ∂R/∂w that
+    # loss_and_gradients reports as zero; the check compares their backward, and leaves them frozen.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 3)), rng.integers(0, 2, 8)
+    model = nf.Sequential([Dense(4, input_shape=(3,), trainable=False), BatchNormalization(trainable=False),
+                           Dense(2, activation="softmax")], seed=0, dtype="float64")
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.build()
+    model.layers[1].set_weights([rng.uniform(0.5, 2, 4), rng.normal(size=4), rng.normal(size=4),
+                                 rng.uniform(0.5, 2, 4)])
+    errors = check_model(model, x, y)
+    assert len(errors) == 8 and max(errors.values()) < 1e-6
+    assert not model.layers[0].trainable and not model.layers[1].trainable
+    assert not np.any(model.loss_and_gradients(x, y)[1][0])

@@ -110,6 +110,27 @@ def test_auc_is_keras_200_threshold_trapezoid_and_matches_sklearn():
     assert _streamed(auc, np.ones(5), s[:5], 2) == 0.0
 
 
+def test_confusion_metrics_read_logits_when_the_binary_loss_takes_logits(tmp_path):
+    # With BinaryCrossentropy(from_logits=True) the outputs are z: "auc" scores σ(z) and precision/recall cut at z > 0,
+    # as "accuracy" does, instead of clipping z into [0, 1].
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 3))
+    y = (x[:, 0] + rng.normal(size=300) > 0.3).astype(np.float64)
+    model = nf.Sequential([Dense(1, input_shape=(3,))], seed=0, dtype="float64")
+    model.compile("sgd", losses.BinaryCrossentropy(from_logits=True), metrics=["auc", "precision", "recall"])
+    model.set_weights([np.array([[3.0], [0.2], [-0.1]]), np.array([-0.5])])     # logits well outside [0, 1]
+    z = model.predict(x)[:, 0]
+    got = model.evaluate(x, y, batch_size=64, return_dict=True)
+    assert got["auc"] == pytest.approx(_auc_200(y, 1 / (1 + np.exp(-z))), rel=1e-12)
+    assert abs(got["auc"] - sklearn_metrics.roc_auc_score(y, z)) < 5e-3
+    assert got["precision"] == pytest.approx(sklearn_metrics.precision_score(y, z > 0))
+    assert got["recall"] == pytest.approx(sklearn_metrics.recall_score(y, z > 0))
+    model.save(tmp_path / "m.netfit")
+    assert nf.load_model(tmp_path / "m.netfit").evaluate(x, y, return_dict=True) == pytest.approx(got)
+    with pytest.raises(TypeError, match="AUC: expected from_logits True or False"):
+        metrics.AUC(from_logits="yes")
+
+
 def test_evaluate_is_exact_over_the_data_set_for_every_metric():
     """evaluate(batch_size=7) == evaluate(batch_size=n) == the direct computation on predict's outputs."""
     rng = np.random.default_rng(3)

@@ -113,6 +113,54 @@ def test_validation_weights_come_from_the_third_entry_and_validation_split_split
         a.evaluate(X[order][9:], LABELS[order][9:], sample_weight=W[order][9:])[0])
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "lbfgs"])
+def test_class_weight_weights_the_training_rows_only_with_validation_split_as_with_validation_data(optimizer):
+    # Keras applies class_weight to the training data alone: val_loss is weighted by sample_weight only.
+    if optimizer == "lbfgs":
+        pytest.importorskip("scipy")
+    make = (lambda: _model(optimizer=nf.lbfgs.LBFGS())) if optimizer == "lbfgs" else _model
+    class_weight = {0: 5.0, 1: 1.0, 2: 0.25}
+    order = np.random.default_rng(5).permutation(len(X))
+    x, y, w = X[order], LABELS[order], W[order]
+    a, b = make(), make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        h = a.fit(x, y, sample_weight=w, class_weight=class_weight, validation_split=0.25, epochs=2, verbose=0)
+        hb = b.fit(x[:9], y[:9], sample_weight=w[:9], class_weight=class_weight, validation_data=(x[9:], y[9:], w[9:]),
+                   epochs=2, verbose=0)
+    np.testing.assert_array_equal(a.get_weights()[0], b.get_weights()[0])
+    assert h.history["val_loss"] == pytest.approx(hb.history["val_loss"])
+    assert h.history["val_loss"][-1] == pytest.approx(a.evaluate(x[9:], y[9:], sample_weight=w[9:])[0])
+
+
+def test_arrays_with_sample_weight_take_a_validation_generator():
+    # The weights belong to the arrays x, y; a streamed validation set does not make them "streamed".
+    def validation():
+        while True:
+            yield X[:6], LABELS[:6]
+    a, b = _model(), _model()
+    h = a.fit(X, LABELS, sample_weight=W, class_weight={0: 2.0}, validation_data=validation(), validation_steps=2,
+              epochs=2, verbose=0)
+    hb = b.fit(X, LABELS, sample_weight=W, class_weight={0: 2.0}, validation_data=(X[:6], LABELS[:6]),
+               epochs=2, verbose=0)
+    np.testing.assert_array_equal(a.get_weights()[0], b.get_weights()[0])
+    assert h.history["loss"] == hb.history["loss"]
+    assert h.history["val_loss"] == pytest.approx(hb.history["val_loss"])
+
+
+def test_train_and_test_on_batch_take_the_weights_fit_and_evaluate_take():
+    class_weight = {0: 0.5, 2: 3.0}
+    a, b = _model(), _model()
+    before = a.test_on_batch(X, LABELS, sample_weight=W, return_dict=True)
+    assert before == pytest.approx(a.evaluate(X, LABELS, sample_weight=W, return_dict=True))
+    logs = a.train_on_batch(X, LABELS, sample_weight=W, class_weight=class_weight, return_dict=True)
+    h = b.fit(X, LABELS, sample_weight=W, class_weight=class_weight, batch_size=len(X), shuffle=False, verbose=0)
+    np.testing.assert_array_equal(a.get_weights()[0], b.get_weights()[0])
+    assert logs["loss"] == h.history["loss"][0]
+    w_all = W * np.array([class_weight.get(k, 1.0) for k in LABELS])
+    assert logs["loss"] == pytest.approx(_model().evaluate(X, LABELS, sample_weight=w_all)[0])   # before the step
+
+
 def test_lbfgs_minimises_the_weighted_objective():
     pytest.importorskip("scipy")
     from netfit.lbfgs import LBFGS

@@ -177,6 +177,23 @@ def test_fit_learns_updates_moving_stats_but_optimizer_never_moves_them(tmp_path
     assert again.layers[1].get_config() == bn.get_config()
 
 
+def test_frozen_batchnorm_runs_in_inference_mode_and_keeps_all_four_weights():
+    # Keras: trainable=False makes BatchNormalization use (and keep) its moving statistics in training too.
+    x, y = _blobs()
+    model = _bn_model()
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    bn = model.layers[4]
+    bn.trainable = False
+    frozen = bn.get_weights()
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    for before, after in zip(frozen, bn.get_weights()):
+        np.testing.assert_array_equal(after, before)
+    h = model.layers[3].forward(model.layers[2].forward(model.layers[1].forward(model.layers[0].forward(x))))
+    gamma, beta, mean, var = frozen
+    np.testing.assert_allclose(bn.forward(h, training=True), _reference_bn(h, gamma, beta, mean, var, 1e-3),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_no_optimizer_moves_a_coordinate_whose_gradient_is_zero():
     # Gradient 0 in a coordinate gives a 0 step for every optimizer: check it directly on θ.
     for name in ("sgd", "rmsprop", "adagrad", "adam", "nadam", "adamw"):
@@ -248,4 +265,20 @@ def test_lbfgs_refuses_batch_normalization_before_any_step():
                                          r"batch_normalization keep\(s\) moving statistics"):
         model.fit(np.ones((4, 2)), np.ones(4), verbose=0)
     for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)
+
+
+def test_lbfgs_takes_a_frozen_batch_normalization_and_keeps_it():
+    pytest.importorskip("scipy")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 2))
+    y = x @ np.array([1.0, -2.0]) + 0.5
+    model = nf.Sequential([Dense(3, input_shape=(2,)), BatchNormalization(trainable=False), Dense(1)], seed=0,
+                          dtype="float64")
+    model.compile("lbfgs", "mse")
+    model.build()
+    frozen = model.layers[1].get_weights()
+    history = model.fit(x, y, epochs=50, verbose=0)
+    assert history.history["loss"][-1] < 1e-3 * history.history["loss"][0]
+    for w, b in zip(model.layers[1].get_weights(), frozen):
         np.testing.assert_array_equal(w, b)

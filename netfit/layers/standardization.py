@@ -162,6 +162,11 @@ class BatchNormalization(_Standardize):
     validation, ``loss_and_gradients()``): μ̄ and σ̄² instead. Full-batch
     L-BFGS refuses this layer (it would overwrite the moving statistics with its
     own copy of θ).
+
+    ``trainable = False`` freezes the layer as Keras does: it then runs in
+    inference mode even in training passes (μ̄ and σ̄², left unchanged), so
+    fine-tuning around a frozen layer keeps all four of its weights (and L-BFGS
+    takes such a layer).
     Keras's defaults (momentum 0.99, ε = 1e-3) and weights, in Keras's order:
     gamma, beta, moving_mean, moving_variance, each of shape (C,).
 
@@ -224,9 +229,10 @@ class BatchNormalization(_Standardize):
     def forward(self, x, training=False):
         self.check_input(x)
         gamma, beta = self._gamma_beta()
-        self._training = bool(training)
+        # A frozen layer runs in inference mode (Keras): its moving statistics stay as they are.
+        self._training = bool(training) and self.trainable
         xhat = self.buffer("xhat", x.shape, x.dtype)
-        if training:
+        if self._training:
             mu = self._mean(x, self._reduce)                                    # μ_B
             np.subtract(x, mu, out=xhat)                                        # x − μ_B
             square = np.square(xhat, out=self.buffer("square", x.shape, x.dtype))

@@ -92,6 +92,11 @@ def get(identifier, loss):
         # Outputs are logits: cut at 0, not 0.5 (Keras's BinaryAccuracy keeps 0.5 unless told threshold=0).
         name = "binary_accuracy" if identifier == "binary_accuracy" else "accuracy"
         return name, BinaryAccuracy(name=name, threshold=0.0)
+    if getattr(loss, "from_logits", False) and loss.name == "binary_crossentropy" and \
+            identifier in ("precision", "recall", "auc"):
+        # σ(z) > 0.5 exactly when z > 0; the AUC's thresholds are on σ(z) (Keras leaves both to the user).
+        return identifier, (AUC(name=identifier, from_logits=True) if identifier == "auc"
+                            else _TABLE[identifier](name=identifier, thresholds=0.0))
     if identifier in ("accuracy", "acc"):
         kind = _ACCURACY_FOR_LOSS.get(loss.name)
         if kind is None:

@@ -99,23 +99,29 @@ class AUC(Metric):
     is O(N) whatever the data set's size. Multi-column outputs are flattened
     (Keras's ``multi_label=False``); integer labels are one-hot encoded first.
     Only ``curve="ROC"`` with ``summation_method="interpolation"`` is offered.
+    ``from_logits=True`` (Keras's argument) reads logits z and scores σ(z); compiled
+    as ``"auc"`` with ``BinaryCrossentropy(from_logits=True)`` it is set for you.
     """
 
     default_name = "auc"
 
-    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None):
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None,
+                 from_logits=False):
         if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, numbers.Integral) or num_thresholds < 2:
             raise ValueError(f"AUC: expected num_thresholds an integer >= 2, got {num_thresholds!r}.")
         if curve != "ROC" or summation_method != "interpolation":
             raise ValueError(f"AUC: expected curve='ROC' and summation_method='interpolation' (the only ones offered), "
                              f"got curve={curve!r}, summation_method={summation_method!r}.")
+        if not isinstance(from_logits, (bool, np.bool_)):
+            raise TypeError(f"AUC: expected from_logits True or False, got {from_logits!r}.")
+        self.from_logits = bool(from_logits)
         self.num_thresholds = int(num_thresholds)
         inner = [(i + 1) * 1.0 / (self.num_thresholds - 1) for i in range(self.num_thresholds - 2)]
         self.thresholds = np.array([0.0 - 1e-7] + inner + [1.0 + 1e-7])
         super().__init__(name)
 
     def get_config(self):
-        return {"num_thresholds": self.num_thresholds, "name": self.name}
+        return {"num_thresholds": self.num_thresholds, "name": self.name, "from_logits": self.from_logits}
 
     def reset_state(self):
         self.positives = np.zeros(self.num_thresholds)
@@ -123,7 +129,7 @@ class AUC(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         truth, f, w = _binary_entries(y_true, y_pred, sample_weight, self.name)
-        f = np.clip(f, 0.0, 1.0)
+        f = 0.5 * (1.0 + np.tanh(0.5 * f)) if self.from_logits else np.clip(f, 0.0, 1.0)     # σ(z), overflow-free
         # Bucket b: the score exceeds thresholds 0..b (b + 1 of them); it counts at every i <= b.
         bucket = np.searchsorted(self.thresholds, f, side="left") - 1
         ones = np.ones(len(f)) if w is None else w

@@ -34,9 +34,9 @@ def python_code(session):
                   f"rng = np.random.default_rng({s['seed']})     # ESL's protocol: {esl[0]} / {esl[1]} digits",
                   f"i, j = stratified_sample(y_train, {esl[0]}, rng), stratified_sample(y_test, {esl[1]}, rng)",
                   "(x_train, y_train), (x_test, y_test) = (x_train[i], y_train[i]), (x_test[j], y_test[j])"]
-    lines += [f"model = nf.Sequential([", *layers, f"], name={model.name!r}, seed={s['seed']})",
-              f"x_train = x_train.reshape((len(x_train),) + model.layers[0].input_shape)",
-              f"x_test = x_test.reshape((len(x_test),) + model.layers[0].input_shape)"]
+    lines += ["model = nf.Sequential([", *layers, f"], name={model.name!r}, seed={s['seed']})",
+              "x_train = x_train.reshape((len(x_train),) + model.layers[0].input_shape)",
+              "x_test = x_test.reshape((len(x_test),) + model.layers[0].input_shape)"]
     if s["standardize"]:
         lines += ["mean, std = x_train.mean(axis=0), x_train.std(axis=0)     # standardize each pixel",
                   "std[std == 0] = 1",
