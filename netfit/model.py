@@ -531,7 +531,8 @@ class Sequential:
         return model
 
     def save(self, path, _epoch=None):
-        """Save architecture, weights, optimizer state and history to one file (see :mod:`netfit.io`)."""
+        """Save architecture, weights, optimizer state and history to one file (format: :mod:`netfit.saving`;
+        read it back with :func:`netfit.load_model`). Keras's .h5 and .keras names are refused."""
         save_model(self, path, epoch=_epoch)
 
     # -- checks ------------------------------------------------------------------------------
