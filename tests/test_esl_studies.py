@@ -90,7 +90,9 @@ def test_tuned_recipes_differ_from_the_book_where_the_search_said():
     assert esl_recipes.get("net1")["initializer"] != "esl_uniform"        # the book's starts saturate Net-1
     for net in esl_recipes.ESL_NETS:
         recipe = esl_recipes.resolve(net, esl_recipes.get(net))
-        assert recipe["epochs"] >= 1 and recipe["batch_size"] == 32
+        # Mini-batches of 32, but Net-1 (a convex fit): full-batch L-BFGS.
+        assert recipe["epochs"] >= 1 and recipe["batch_size"] == (None if net == "net1" else 32)
+    assert esl_recipes.get("net1")["optimizer"] == "lbfgs"
     assert esl_recipes.get("lecun1989") == esl_recipes.GENERIC       # a zoo net the table does not know yet
     esl_recipes.register("mlp", {"lr": 0.02})
     try:
@@ -105,7 +107,7 @@ def test_tuned_recipes_differ_from_the_book_where_the_search_said():
     (lambda: esl_recipes.resolve("net2", esl_recipes.BOOK, loss="hinge"),
      r"esl recipe for net2: expected loss 'mse' or 'crossentropy', got 'hinge'\."),
     (lambda: esl_recipes.resolve("net2", esl_recipes.BOOK, optimizer="rmsprop"),
-     r"esl recipe for net2: expected optimizer 'adam' or 'sgd', got 'rmsprop'\."),
+     r"esl recipe for net2: expected optimizer 'adam', 'sgd' or 'lbfgs', got 'rmsprop'\."),
     (lambda: esl_recipes.resolve("net2", esl_recipes.BOOK, decay=1.5), r"decay in \(0, 1\]"),
     (lambda: esl_recipes.resolve("net2", esl_recipes.BOOK, epochs=0),
      r"esl recipe for net2: expected epochs a positive integer, got 0\."),
@@ -182,7 +184,9 @@ def test_learning_curves_on_tiny_sizes(data, tmp_path):
     rows = list(csv.DictReader(io.StringIO((tmp_path / "learning.csv").read_text())))
     baseline = 1 if lc.config["baseline"] else 0
     assert len(rows) == 2 * 2 * (3 + baseline)
-    assert {r["epochs"] for r in rows if r["net"] == "net1" and r["size"] == "20"} == {"32"}   # 2 · 320 / 20
+    assert {r["epochs"] for r in rows if r["net"] == "net2" and r["size"] == "20"} == {"32"}   # 2 · 320 / 20
+    # Net-1's L-BFGS iterations are not scaled: it runs to convergence on any batch.
+    assert {r["epochs"] for r in rows if r["net"] == "net1" and r["size"] == "20"} == {"2"}
     summary = {row["net"]: row for row in lc.summary_by_net()}
     assert summary["net5"]["sizes"] == [20, 40] and len(summary["net5"]["sd"]) == 2
     order = lc.ordering()

@@ -229,7 +229,9 @@ def run(nets=esl_recipes.ESL_NETS, sizes=SIZES, repeats=5, recipe="tuned", min_e
                     n_epochs = ""
                 else:
                     base = recipes[net]
-                    n_epochs = epochs_for(base["epochs"], size, min_epochs)
+                    # L-BFGS's "epochs" are iterations to convergence on the whole batch, whatever its size.
+                    n_epochs = base["epochs"] if base["optimizer"] == "lbfgs" else \
+                        epochs_for(base["epochs"], size, min_epochs)
                     rec = {**base, "epochs": n_epochs, "weight_decay": base["weight_decay"] * TUNED_AT / size}
                     init_seed = int(np.random.SeedSequence([seed, i, r, k]).generate_state(1, np.uint64)[0] >> 1)
                     model, _, _, _ = fit_recipe(net, rec, init_seed, x, y1, None)
