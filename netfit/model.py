@@ -28,7 +28,7 @@ from .streams import is_stream
 from .summary import format_summary
 from .training import (batch_result, checked_batches, open_stream, predict_stream, refuse_stream, run_fit,
                        train_on_batch)
-from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_sample_weight, check_seed,
+from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_seed,
                     check_verbose, example_weights, new_seed)
 
 
@@ -308,7 +308,7 @@ class Sequential:
         check_flag(training, where, "training")
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
-            w = None if sample_weight is None else check_sample_weight(sample_weight, len(x), where)
+            w = self._example_weights(y, sample_weight, None, where)        # as fit and evaluate check them
         xb = np.asarray(x, self._input_dtype(x.dtype))
         y_pred = self._forward(xb, training)
         loss = self._loss_value(y_pred, y, w)
