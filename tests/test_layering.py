@@ -26,7 +26,7 @@ ROWS = [
     ["netfit.optimizers"],
     ["netfit.callbacks"],
     ["netfit.training"],
-    ["netfit.lbfgs", "netfit.sdlm", "netfit.saving"],
+    ["netfit.lbfgs", "netfit.sdlm", "netfit.saving", "netfit.inference"],
     ["netfit.model"],
     ["netfit.architecture", "netfit.export"],
     ["netfit.io"],
