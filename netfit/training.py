@@ -208,18 +208,16 @@ class _Loop:
 
     def _batch(self, order, start, stop):
         m = stop - start
-        if self.w is None:
-            wb = None
-        else:
-            wb = self.w[start:stop] if order is None else self.w[order[start:stop]]
         if order is None:
-            xb, yb = self.x[start:stop], self.y[start:stop]
+            rows = slice(start, stop)
+            xb = self.x[rows]
         else:
-            idx = order[start:stop]
+            rows = order[start:stop]
             # mode="clip": the indices are valid by construction, and mode="raise" (the default)
             # copies through an extra buffer when out= is given, 3× slower for big batches.
-            xb = np.take(self.x, idx, axis=0, out=self.xbuf[:m], mode="clip")
-            yb = self.y[idx]
+            xb = np.take(self.x, rows, axis=0, out=self.xbuf[:m], mode="clip")
+        yb = self.y[rows]
+        wb = None if self.w is None else self.w[rows]
         if xb.dtype != self.feed:
             np.copyto(self.fbuf[:m], xb)
             xb = self.fbuf[:m]
