@@ -193,7 +193,7 @@ def test_learning_curves_on_tiny_sizes(data, tmp_path):
     assert [o["size"] for o in order] == [20, 40]
     assert [(a, b) for a, b, _ in order[0]["pairs"]] == [("net1", "net2"), ("net2", "net5")]
     text = (tmp_path / "learning.md").read_text(encoding="utf-8")
-    assert "| training digits | ranking by mean | Net-1 < … < Net-5 in the means |" in text
+    assert "| training digits | ranking by mean | Net-1 < Net-2 < Net-5 in the means |" in text
 
 
 def test_learning_curves_take_any_zoo_net_and_check_names(data):
@@ -213,6 +213,9 @@ def test_lecun1989_joins_the_learning_curves_with_the_losss_output(data):
     lc = esl_curves.run(nets=["lecun1989"], sizes=[20], repeats=1, min_epochs=1, data=data, verbose=0,
                         baseline=False, epochs={"lecun1989": 1})
     assert lc.nets() == ["lecun1989"] and 0 <= lc.runs[0]["test_accuracy"] <= 1
+    # With no ESL net to rank, the book's-order column says "–", not "yes".
+    assert [o["book_order"] for o in lc.ordering()] == [None]
+    assert "| book's order in the means |" in lc.to_markdown() and "| – |" in lc.to_markdown()
 
 
 @pytest.mark.parametrize("call, message", [

@@ -95,8 +95,9 @@ class LearningCurves:
         return rows
 
     def ordering(self):
-        """Per size: the nets ranked by mean, whether the ESL nets' means rise Net-1 < … < Net-5, and each
-        consecutive ESL pair's paired difference (mean, 95 % interval) over the repeats."""
+        """Per size: the nets ranked by mean, whether the ESL nets' means rise in the book's order (None
+        when fewer than two ESL nets were run), and each consecutive ESL pair's paired difference (mean,
+        95 % interval) over the repeats."""
         out = []
         esl_nets = [n for n in self.nets() if n in esl_recipes.ESL_NETS]
         for size in sorted({r["size"] for r in self.runs}):
@@ -104,7 +105,7 @@ class LearningCurves:
                      for net in self.nets() if self.accuracies(net, size)}
             ranked = sorted(means, key=means.get, reverse=True)
             present = [n for n in esl_nets if n in means]
-            rises = all(means[a] < means[b] for a, b in zip(present, present[1:]))
+            rises = all(means[a] < means[b] for a, b in zip(present, present[1:])) if len(present) > 1 else None
             pairs = []
             for a, b in zip(present, present[1:]):
                 acc_a, acc_b = self.accuracies(a, size), self.accuracies(b, size)
@@ -123,6 +124,8 @@ class LearningCurves:
         if c.get("command"):
             lines += [f"Command: `{c['command']}`", ""]
         sizes = sorted({r["size"] for r in self.runs})
+        esl_nets = [n for n in self.nets() if n in esl_recipes.ESL_NETS]
+        order = " < ".join(self.label(n) for n in esl_nets) if len(esl_nets) > 1 else "book's order"
         lines += ["| net | " + " | ".join(f"{n:,}" for n in sizes) + " |", "|---|" + "---:|" * len(sizes)]
         for row in self.summary_by_net():
             cells = dict(zip(row["sizes"], zip(row["mean"], row["sd"], row["n"])))
@@ -130,14 +133,14 @@ class LearningCurves:
                 (f"{100 * cells[n][0]:.1f} ± {100 * cells[n][1]:.1f}" if cells[n][2] > 1 else f"{100 * cells[n][0]:.1f}")
                 if n in cells else "–" for n in sizes) + " |")
         lines += ["", "Mean ± sd (percentage points, n − 1) over the repeats.", "",
-                  "| training digits | ranking by mean | Net-1 < … < Net-5 in the means | consecutive paired "
+                  f"| training digits | ranking by mean | {order} in the means | consecutive paired "
                   "differences (points, 95 % interval) |", "|---:|---|---|---|"]
         for o in self.ordering():
             diffs = "; ".join(f"{self.label(b)} − {self.label(a)} {100 * d['mean']:+.1f}"
                               + (f" [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]" if d["n"] > 1 else "")
                               for a, b, d in o["pairs"])
             lines.append(f"| {o['size']:,} | {' > '.join(self.label(n) for n in o['ranked'])} | "
-                         f"{'yes' if o['book_order'] else 'no'} | {diffs} |")
+                         f"{ {True: 'yes', False: 'no', None: '–'}[o['book_order']]} | {diffs} |")
         return "\n".join(lines) + "\n"
 
     def to_csv(self):
