@@ -1,0 +1,219 @@
+"""Every core on the CPU: a training step's passes split over batch rows, on a pool of threads.
+
+BLAS spreads a matrix product over the cores, but a training step is more than
+its products: im2col's copy, col2im's additions, pooling, σ' and Adam are
+whole-array NumPy passes (or netfit[fast]'s compiled loops) on one core. While
+fit runs with n > 1 threads (:func:`netfit.config.set_threads`), this module
+splits those passes, and the products too, into n blocks of consecutive batch
+rows and runs them at once on a pool of n − 1 threads plus the calling one.
+NumPy's loops, OpenBLAS and the numba loops (``nogil=True``) release the GIL,
+so the blocks run in parallel.
+
+Why the products too: an OpenBLAS thread that has finished its share of a
+product spins for a while, waiting for the next one, on the core the pool
+needs for the passes between products; on a 2-core machine that cost more than
+the pool gained (Keras's MNIST CNN, a step at batch 128: 45 ms with the pool beside
+two BLAS threads, 31 ms with one BLAS thread and the products split, 39 ms on one
+thread). So while the pool runs, BLAS is held at one thread and each
+worker multiplies its own rows (:func:`matmul`); a product that sums over the
+batch (a kernel gradient XᵀΔ) is split over its output rows, each sum whole in
+one thread. A row of an im2col copy, a pooled image or σ'(z) depends on that
+row of the input only, so those splits change no bit. The products' blocks are
+BLAS calls on fewer rows, which OpenBLAS may sum in another order than one
+call on all rows, so:
+
+- for a given thread count, a step gives the same bits from run to run;
+- in deterministic mode (:func:`netfit.config.set_deterministic`), the same bits
+  whatever the thread count: the products run whole, on one BLAS thread, and
+  only the exact passes are split (tests/test_parallel.py checks 1, 2 and 3
+  threads on odd batches, with and without netfit[fast]);
+- otherwise a different thread count may change the last bit of a product, as
+  BLAS's own threads may.
+
+Outside fit (and inside a worker) everything runs on the calling thread, as
+before. The thread count is per calling thread, so fits in two threads of a
+program do not share a setting; the pool itself is shared and grows to the
+largest count asked for. A block raising an exception raises it in the caller
+after every block has finished (no thread writes into a buffer after the call
+returns).
+"""
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from . import config
+
+# Work below these sizes stays on one thread: waking a pool thread and joining it costs ~20-50 µs.
+MIN_FLOPS = 2_000_000           # per block of a matrix product (~50 µs of one core's float32 GEMM)
+MIN_ITEMS = 32_768              # array entries per block of an element-wise pass
+
+_local = threading.local()      # .workers: the thread count fit asked for, in this thread
+_lock = threading.Lock()
+_pool = None
+_pool_size = 0
+
+
+def available_cores():
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):           # macOS, Windows: no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+def workers():
+    """The number of threads a split may use now in this thread: 1 outside fit and inside a worker."""
+    return getattr(_local, "workers", 1)
+
+
+def step_workers(step_flops):
+    """Threads for a training step of ``step_flops`` floating-point operations, as the thread policy says.
+
+    ``set_threads("auto")``: 1 below :data:`netfit.config.SMALL_STEP_FLOPS`, else every
+    available core; an int n: n; ``None`` (leave BLAS alone): 1, no pool.
+    """
+    wanted = config.threads()
+    if wanted is None:
+        return 1
+    if wanted == "auto":
+        return 1 if step_flops < config.SMALL_STEP_FLOPS else available_cores()
+    return int(wanted)
+
+
+@contextlib.contextmanager
+def using(n):
+    """Run splits in this thread on ``n`` threads (BLAS held at one thread while n > 1)."""
+    previous = workers()
+    _local.workers = max(1, int(n))
+    try:
+        if _local.workers > 1:
+            with _blas_single():
+                yield
+        else:
+            yield
+    finally:
+        _local.workers = previous
+
+
+@contextlib.contextmanager
+def training(step_flops):
+    """The thread policy of one fit: the pool's threads for a step this size, and BLAS's.
+
+    With more than one thread the pool does the splitting and BLAS runs one thread
+    per product; with one, BLAS gets what :func:`netfit.config.training_threads` says.
+    """
+    n = step_workers(step_flops)
+    if n > 1:
+        with using(n):
+            yield
+    else:
+        with config.training_threads(step_flops), using(1):
+            yield
+
+
+def _blas_single():
+    if config.deterministic():                   # already one thread
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:                           # BLAS keeps its threads: slower, the same bits
+        return contextlib.nullcontext()
+    return ThreadpoolController().limit(limits=1, user_api="blas")
+
+
+def _get_pool(size):
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < size:
+            old = _pool
+            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="netfit-worker")
+            _pool_size = size
+            if old is not None:
+                old.shutdown(wait=False)          # its idle threads exit; running blocks finish
+        return _pool
+
+
+def _forget_pool():
+    """In a forked child the parent's pool threads do not exist: start a new pool when needed."""
+    global _pool, _pool_size, _lock
+    _pool, _pool_size, _lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def blocks(n, parts):
+    """Split range(n) into ``parts`` runs of consecutive rows, sizes differing by at most one.
+
+    Examples
+    --------
+    >>> blocks(7, 3)
+    [(0, 2), (2, 4), (4, 7)]
+    """
+    parts = max(1, min(parts, n))
+    edges = [n * i // parts for i in range(parts + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def rows(fn, n, size=None, min_size=MIN_ITEMS, exact=True):
+    """Call fn(lo, hi) on blocks of range(n) at once; return their results, in block order.
+
+    fn must write only rows lo … hi − 1 of its outputs (and read what no other
+    block writes). ``size`` is the work of all n rows (array entries, or flops
+    with ``min_size=MIN_FLOPS``): the rows are split into at most size / min_size
+    blocks, and at most :func:`workers` of them. The first block runs on the
+    calling thread. An exception in any block is raised here once all have finished.
+    ``exact=False`` says that a block's bits depend on where the rows are cut (a
+    BLAS product over fewer rows may sum in another order): deterministic mode
+    then runs one block.
+    """
+    parts = workers() if exact or not config.deterministic() else 1
+    if size is not None:
+        parts = min(parts, int(size // min_size))
+    if parts <= 1 or n <= 1:
+        return [fn(0, n)]
+    spans = blocks(n, parts)
+    pool = _get_pool(len(spans) - 1)
+    futures = [pool.submit(fn, lo, hi) for lo, hi in spans[1:]]
+    results, error = [None] * len(spans), None
+    try:
+        results[0] = fn(*spans[0])
+    except BaseException as exc:  # noqa: BLE001  (re-raised below, once no block is running)
+        error = exc
+    for i, future in enumerate(futures, 1):
+        while True:
+            try:
+                results[i] = future.result()
+                break
+            except BaseException as exc:  # noqa: BLE001  (a block's error, or Ctrl-C while waiting)
+                error = error if error is not None else exc
+                if future.done():
+                    break
+    if error is not None:
+        raise error
+    return results
+
+
+def matmul(a, b, out):
+    """out = a @ b for 2-D a, b, with a's rows (and out's) split over the threads; returns out.
+
+    Each block is one BLAS product of whole rows; for a product that sums over the
+    batch (XᵀΔ), a is the transposed batch and its rows are the output's, so the
+    split never cuts a sum. Blocks of a fixed thread count give the same bits
+    from run to run; OpenBLAS may sum a block of few rows in another order than
+    the whole product (its small-matrix kernels), so a different thread count
+    can change the last bit, as BLAS's own threads can. In deterministic mode
+    the product runs whole on the calling thread (BLAS holds one thread there anyway).
+
+    Shapes
+    ------
+    a : (m, k), b : (k, f), out : (m, f)
+    """
+    m, k = a.shape
+    flops = 2 * m * k * b.shape[1]
+    rows(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), m, flops, MIN_FLOPS, exact=False)
+    return out
