@@ -49,6 +49,10 @@ from . import config
 # Work below these sizes stays on one thread: waking a pool thread and joining it costs ~20-50 µs.
 MIN_FLOPS = 2_000_000           # per block of a matrix product (~50 µs of one core's float32 GEMM)
 MIN_ITEMS = 32_768              # array entries per block of an element-wise pass
+# Blocks per thread. The threads take blocks in turn, so a thread that starts late (another process
+# holds its core) leaves its block to the others. More, smaller blocks balance a loaded machine
+# better but cost more: 2 or 4 made the MNIST CNN step 2-6 % slower than 1 on 2 loaded cores.
+BLOCKS_PER_THREAD = 1
 
 _local = threading.local()      # .workers: the thread count fit asked for, in this thread
 _lock = threading.Lock()
@@ -164,38 +168,65 @@ def rows(fn, n, size=None, min_size=MIN_ITEMS, exact=True):
 
     fn must write only rows lo … hi − 1 of its outputs (and read what no other
     block writes). ``size`` is the work of all n rows (array entries, or flops
-    with ``min_size=MIN_FLOPS``): the rows are split into at most size / min_size
-    blocks, and at most :func:`workers` of them. The first block runs on the
-    calling thread. An exception in any block is raised here once all have finished.
-    ``exact=False`` says that a block's bits depend on where the rows are cut (a
-    BLAS product over fewer rows may sum in another order): deterministic mode
-    then runs one block.
+    with ``min_size=MIN_FLOPS``): the rows are cut into at most size / min_size
+    blocks, and at most :data:`BLOCKS_PER_THREAD` per thread of :func:`workers`.
+    The threads (the calling one among them) take the blocks in turn, so a thread
+    the machine holds back takes fewer; where the rows are cut depends only on n,
+    size and the thread count. An exception in any block is raised here once every
+    block has finished. ``exact=False`` says that a block's bits depend on where
+    the rows are cut (a BLAS product over fewer rows may sum in another order):
+    deterministic mode then runs one block.
     """
-    parts = workers() if exact or not config.deterministic() else 1
+    threads = workers() if exact or not config.deterministic() else 1
+    parts = threads * BLOCKS_PER_THREAD
     if size is not None:
         parts = min(parts, int(size // min_size))
-    if parts <= 1 or n <= 1:
+    if threads <= 1 or parts <= 1 or n <= 1:
         return [fn(0, n)]
-    spans = blocks(n, parts)
-    pool = _get_pool(len(spans) - 1)
-    futures = [pool.submit(fn, lo, hi) for lo, hi in spans[1:]]
-    results, error = [None] * len(spans), None
-    try:
-        results[0] = fn(*spans[0])
-    except BaseException as exc:  # noqa: BLE001  (re-raised below, once no block is running)
-        error = exc
-    for i, future in enumerate(futures, 1):
+    job = _Job(fn, blocks(n, parts))
+    pool = _get_pool(threads - 1)
+    for _ in range(min(threads, len(job.spans)) - 1):
+        pool.submit(job.work)
+    job.work()
+    while True:
+        try:
+            job.done.wait()
+            break
+        except BaseException as exc:  # noqa: BLE001  (Ctrl-C while waiting: the blocks still write)
+            job.errors.append(exc)
+    errors = [e for e in job.errors if e is not None]
+    if errors:
+        raise errors[0]
+    return job.results
+
+
+class _Job:
+    """The blocks of one :func:`rows` call, taken in turn by whichever thread is free."""
+
+    def __init__(self, fn, spans):
+        self.fn, self.spans = fn, spans
+        self.results = [None] * len(spans)
+        self.errors = [None] * len(spans)
+        self.lock = threading.Lock()
+        self.taken = self.left = len(spans)
+        self.done = threading.Event()
+
+    def work(self):
+        """Run blocks until none is left; a thread that starts late finds none and returns."""
         while True:
+            with self.lock:
+                if self.taken == 0:
+                    return
+                self.taken -= 1
+                i = len(self.spans) - 1 - self.taken
             try:
-                results[i] = future.result()
-                break
-            except BaseException as exc:  # noqa: BLE001  (a block's error, or Ctrl-C while waiting)
-                error = error if error is not None else exc
-                if future.done():
-                    break
-    if error is not None:
-        raise error
-    return results
+                self.results[i] = self.fn(*self.spans[i])
+            except BaseException as exc:  # noqa: BLE001  (raised by rows() in the calling thread)
+                self.errors[i] = exc
+            with self.lock:
+                self.left -= 1
+                if self.left == 0:
+                    self.done.set()
 
 
 def matmul(a, b, out):
