@@ -1,26 +1,28 @@
 """Every core on the CPU: a training step's passes split over batch rows, on a pool of threads.
 
 BLAS spreads a matrix product over the cores, but a training step is more than
-its products: im2col's copy, col2im's additions, pooling, σ' and Adam are
+its products: im2col's copy, col2im's additions, pooling and σ, σ' are
 whole-array NumPy passes (or netfit[fast]'s compiled loops) on one core. While
 fit runs with n > 1 threads (:func:`netfit.config.set_threads`), this module
 splits those passes, and the products too, into n blocks of consecutive batch
 rows and runs them at once on a pool of n − 1 threads plus the calling one.
 NumPy's loops, OpenBLAS and the numba loops (``nogil=True``) release the GIL,
-so the blocks run in parallel.
+so the blocks run in parallel. (Adam's update and the loss stay on one thread:
+for these models they take well under 1 % of a step.)
 
 Why the products too: an OpenBLAS thread that has finished its share of a
 product spins for a while, waiting for the next one, on the core the pool
 needs for the passes between products; on a 2-core machine that cost more than
-the pool gained (Keras's MNIST CNN, a step at batch 128: 45 ms with the pool beside
-two BLAS threads, 31 ms with one BLAS thread and the products split, 39 ms on one
-thread). So while the pool runs, BLAS is held at one thread and each
-worker multiplies its own rows (:func:`matmul`); a product that sums over the
-batch (a kernel gradient XᵀΔ) is split over its output rows, each sum whole in
-one thread. A row of an im2col copy, a pooled image or σ'(z) depends on that
+the pool gained (Keras's MNIST CNN, a step at batch 128 with netfit[fast], on a
+machine loaded by other work: 45 ms with the pool beside two BLAS threads, 31 ms
+with one BLAS thread and the products split, 41 ms on one thread). So while the
+pool runs, BLAS is held at one thread and each worker multiplies its own rows
+(:func:`matmul`); a kernel gradient XᵀΔ, a long sum over the batch with few
+output rows, is split over the sum instead, its partial products added in
+block order. A row of an im2col copy, a pooled image or σ'(z) depends on that
 row of the input only, so those splits change no bit. The products' blocks are
-BLAS calls on fewer rows, which OpenBLAS may sum in another order than one
-call on all rows, so:
+BLAS calls on fewer rows (or a sum in pieces), which OpenBLAS may sum in another
+order than one call on all rows, so:
 
 - for a given thread count, a step gives the same bits from run to run;
 - in deterministic mode (:func:`netfit.config.set_deterministic`), the same bits
