@@ -188,6 +188,17 @@ def test_pooling_same_bits_on_1_2_3_threads(name, path, tiny_blocks):
     _same_bits_on_1_2_3_threads(name)             # no product: exact whatever the mode
 
 
+def test_softmax_over_many_rows_same_bits_in_deterministic_mode(tiny_blocks, deterministic):
+    # Softmax sums 128 rows or more by BLAS, fewer by np.sum: its blocks may differ, so it runs whole.
+    layer = Dense(7, activation="softmax")
+    layer.setup((5,), rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((301, 5)).astype(np.float32)
+    whole = layer.forward(x).copy()
+    for threads in (2, 3):
+        with parallel.using(threads):
+            np.testing.assert_array_equal(layer.forward(x), whole)
+
+
 def _cnn(seed=0):
     return nf.Sequential([nf.Input(shape=(12, 12)), nf.layers.Reshape((12, 12, 1)),
                           Conv2D(6, 3, activation="relu"), MaxPooling2D(2),

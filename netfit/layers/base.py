@@ -263,14 +263,16 @@ class ActivatedLayer(Layer):
 def _by_rows(fn, args, out):
     """out = fn(*args, out=out), in blocks of examples on the fit's threads (:mod:`netfit.parallel`).
 
-    σ and σ' act on each example's row alone (softmax too), so any split gives the same bits.
+    σ and σ' act on each example's row alone, so any split gives the same bits; but
+    softmax sums its rows one way for many rows and another for few, so its blocks
+    are not exact (deterministic mode runs it whole).
     """
     def block(lo, hi):
         part = out[lo:hi]
         result = fn(*(a[lo:hi] for a in args), out=part)
         if result is not part:
             part[...] = result
-    parallel.rows(block, out.shape[0], out.size)
+    parallel.rows(block, out.shape[0], out.size, exact=getattr(getattr(fn, "__self__", None), "name", None) != "softmax")
     return out
 
 
