@@ -7,6 +7,7 @@ Each with the compiled loops (netfit[fast]) and without them (the NumPy path).
 The pool itself must propagate errors, leak no threads and work when fit runs
 outside the main thread.
 """
+import multiprocessing
 import threading
 
 import numpy as np
@@ -283,3 +284,21 @@ def test_fit_uses_the_pool_for_a_large_step(monkeypatch, threads_setting):
     monkeypatch.setattr(config, "SMALL_STEP_FLOPS", 1)
     _fit("auto", 13)
     assert counts and max(counts) == 2
+
+
+def _split_in_child(queue):
+    with parallel.using(2):
+        queue.put(parallel.rows(lambda lo, hi: (lo, hi), 4))
+
+
+@pytest.mark.skipif(not hasattr(parallel.os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_starts_its_own_threads():
+    with parallel.using(2):
+        parallel.rows(lambda lo, hi: None, 4)            # the parent's threads exist
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_split_in_child, args=(queue,))
+    child.start()
+    result = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0 and result == parallel.blocks(4, 2 * parallel.BLOCKS_PER_THREAD)
