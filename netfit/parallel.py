@@ -47,7 +47,7 @@ import numpy as np
 
 from . import config
 
-# Work below these sizes stays on one thread: waking a pool thread and joining it costs ~20-50 µs.
+# Work below these sizes stays on one thread: a split costs ~10-20 µs (waking the threads, joining them).
 MIN_FLOPS = 2_000_000           # per block of a matrix product (~50 µs of one core's float32 GEMM)
 MIN_ITEMS = 32_768              # array entries per block of an element-wise pass
 LONG_SUM = 8                    # matmul splits the sum, not the rows, of a product with k ≥ LONG_SUM · m
