@@ -26,7 +26,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import specs  # noqa: E402
 
-WORKLOADS = ["ceiling", "mlp", "cnn", "predict", "accuracy", "memory", "sizes"]
+WORKLOADS = ["ceiling", "mlp", "cnn", "scaling", "predict", "accuracy", "memory", "sizes"]
 GAP_S = 0.3   # pause between sides, so one side's spinning BLAS/OpenMP threads go idle first
 
 
@@ -207,15 +207,31 @@ class Bench:
             self.interleave(f"mlp{b}", {"op": "train", "arch": "mlp", "batch": b}, sides,
                             self.args.repeats, lambda a: a["seconds"])
 
-    def run_cnn(self):
+    def _cnn_plan(self):
         steps_full = -(-specs.N_TRAIN // 128)
         steps = self.args.cnn_steps if 0 < self.args.cnn_steps < steps_full else steps_full
         examples = min(steps * 128, specs.N_TRAIN)
-        scale = steps_full / steps
-        self.cnn_plan = {"steps": steps, "steps_full": steps_full, "examples": examples, "scale": scale}
+        self.cnn_plan = {"steps": steps, "steps_full": steps_full, "examples": examples,
+                         "scale": steps_full / steps}
+        return steps, steps_full, examples, steps_full / steps
+
+    def run_cnn(self):
+        steps, steps_full, examples, scale = self._cnn_plan()
         log(f"CNN, batch 128, {steps} of {steps_full} steps" + (" (extrapolated)" if scale != 1 else "") + " ...")
         self.interleave("cnn128", {"op": "train", "arch": "cnn", "batch": 128, "examples": examples},
                         self.sides, self.args.repeats, lambda a: a["seconds"] * scale)
+
+    def run_scaling(self):
+        """Issue 16's rows: the CNN and the MLP b1024 epochs on one thread and on each side's default."""
+        sides = [s for s in specs.SCALING_SIDES if s in self.sides]
+        _, _, examples, scale = self._cnn_plan()
+        for key, (label, plan) in specs.SCALING.items():
+            cnn = plan["arch"] == "cnn"
+            for threads in (1, None):
+                log(f"CPU scaling: {label}, {'1 thread' if threads else 'default threads'} ...")
+                cmd = {"op": "train", **plan, "threads": threads, **({"examples": examples} if cnn else {})}
+                self.interleave(f"scaling-{key}-{threads or 'default'}", cmd, sides, self.args.repeats,
+                                (lambda a: a["seconds"] * scale) if cnn else (lambda a: a["seconds"]))
 
     def run_predict(self):
         for arch in ("mlp", "cnn"):
@@ -296,7 +312,8 @@ class Bench:
         self.start_all()
         try:
             for name, fn in (("ceiling", self.run_ceiling), ("mlp", self.run_mlp), ("cnn", self.run_cnn),
-                             ("predict", self.run_predict), ("accuracy", self.run_accuracy)):
+                             ("scaling", self.run_scaling), ("predict", self.run_predict),
+                             ("accuracy", self.run_accuracy)):
                 if name in a.workloads:
                     fn()
             self.worker_info = {s: w.info for s, w in self.workers.items()}

@@ -157,7 +157,8 @@ def render(bench):
         lines.append("- **Threads**: each side's defaults: BLAS's own count (one per core), torch at "
                      "`set_num_threads` of that count, XLA its own; netfit's `fit` drops to one BLAS thread for "
                      "steps under `netfit.config.SMALL_STEP_FLOPS` floating-point operations (threads \"auto\": "
-                     "the MLP up to batch 128) and leaves larger ones, and predict, to BLAS.")
+                     "the MLP up to batch 128) and splits larger ones over its own pool, one thread per core "
+                     "(`netfit.parallel`, one BLAS thread per block); predict is left to BLAS.")
     plan = getattr(bench, "cnn_plan", None)
     if plan and plan["scale"] != 1:
         lines.append(f"- **CNN**: {plan['steps']} of the epoch's {plan['steps_full']} steps were timed "
@@ -212,6 +213,7 @@ def render(bench):
         lines += [f"- {TITLE[s]}: {r.strip().splitlines()[-1]}" for s, r in bench.skipped.items()]
     if bench.notes:
         lines += ["", "**Notes**:", ""] + [f"- {n}" for n in bench.notes]
+    lines += _scaling(bench)
     lines += _detail(bench)
     lines += _ceiling(bench)
     lines += _memory(bench)
@@ -286,6 +288,52 @@ def _detail(bench):
         if inits:
             out += ["", "Start weights: " + "; ".join(sorted(inits)) + "."]
         out.append("")
+    return out
+
+
+def _scaling(bench):
+    """Issue 16's CPU-scaling rows: each side on one thread and at its defaults, the speed-ups and ratios."""
+    res, cores = bench.results, bench.meta.get("cores")
+    keys = [k for k in specs.SCALING if f"scaling-{k}-1" in res]
+    if not keys:
+        return []
+    out = ["", "## CPU scaling", "",
+           "Issue 16: each side trains once on one thread and once at its defaults (netfit: threads "
+           "\"auto\", the pool of `netfit.parallel` with one worker per available core for steps of 100 M "
+           "floating-point operations or more; PyTorch: `torch.get_num_threads()`), interleaved with the "
+           "other sides in the same run. Speed-up = time on 1 thread / time at the default.", "",
+           "| workload | side | 1 thread | default threads | threads | speed-up |", "|---|---|---:|---:|---|---:|"]
+    speedups, defaults = {}, {}
+    for key in keys:
+        one, dflt = res.get(f"scaling-{key}-1", {}), res.get(f"scaling-{key}-default", {})
+        for side in specs.SCALING_SIDES:
+            if side not in one and side not in dflt:
+                continue
+            a, b = one.get(side, {}).get("median"), dflt.get(side, {}).get("median")
+            used = sorted({str(x.get("threads")) for x in dflt.get(side, {}).get("answers", [])})
+            speedups[key, side] = a / b if a and b else None
+            defaults[key, side] = b
+            up = speedups[key, side]
+            out.append(f"| {specs.SCALING[key][0]} | {TITLE[side]} | {_cell(one.get(side), 'time', with_acc=False)} "
+                       f"| {_cell(dflt.get(side), 'time', with_acc=False)} | {', '.join(used) or '—'} "
+                       f"| {f'{up:.2f}×' if up else '—'} |")
+    targets = specs.SCALING_TARGETS.get(cores, {})
+    out += ["", f"Against PyTorch at default threads, on this machine's {cores} cores (the issue's targets are "
+            "for 2 and 16 cores; speed-up target: at least PyTorch's own):", "",
+            "| workload | netfit / PyTorch | netfit[fast] / PyTorch | target | met | speed-up netfit, "
+            "netfit[fast] / PyTorch | met |", "|---|---:|---:|---|---|---|---|"]
+    for key in keys:
+        torch = defaults.get((key, "torch"))
+        ratios = [defaults.get((key, s)) / torch if defaults.get((key, s)) and torch else None
+                  for s in ("netfit", "netfit-fast")]
+        bound = targets.get(key)
+        met = "" if bound is None or ratios[0] is None else ("yes" if ratios[0] <= bound else "**no**")
+        ups = [speedups.get((key, s)) for s in ("netfit", "netfit-fast", "torch")]
+        up_met = "" if None in (ups[0], ups[2]) else ("yes" if ups[0] >= ups[2] else "**no**")
+        out.append(f"| {specs.SCALING[key][0]} | " + " | ".join(f"{r:.2f}" if r else "—" for r in ratios)
+                   + f" | {f'≤ {bound}' if bound else '—'} | {met} | "
+                   + ", ".join(f"{u:.2f}×" if u else "—" for u in ups[:2]) + f" / {f'{ups[2]:.2f}×' if ups[2] else '—'}"
+                   + f" | {up_met} |")
     return out
 
 

@@ -65,3 +65,11 @@ TARGETS = {
 }
 INSTALL_TARGET_MB = 150
 ACCURACY_TARGET = 0.975  # test accuracy after 15 epochs at batch 32
+
+# -- CPU scaling (issue 16): one thread against each side's default, netfit beside PyTorch --------
+SCALING_SIDES = ("netfit", "netfit-fast", "torch")
+SCALING = {"cnn128": ("CNN epoch, batch 128", {"arch": "cnn", "batch": 128}),
+           "mlp1024": ("MLP epoch, batch 1024", {"arch": "mlp", "batch": 1024})}
+# The issue's targets for netfit / PyTorch at default threads, by the machine's core count; on every
+# machine netfit's 1 → default-threads speed-up should be at least PyTorch's own in the same run.
+SCALING_TARGETS = {2: {"cnn128": 0.9}, 16: {"cnn128": 1.2, "mlp1024": 1.0}}

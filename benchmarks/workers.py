@@ -8,7 +8,8 @@ answer a line to file descriptor N. Its stdout and stderr are left to the librar
 chatter (the driver logs them). Commands:
 
     {"op": "train", "arch": "mlp"|"cnn", "batch": 32, "seed": 0, "examples": 60000,
-     "epochs": 1, "warmup": true}          -> {"seconds", "test_acc", "train_acc", "steps"}
+     "epochs": 1, "warmup": true, "threads": null}   -> {"seconds", "test_acc", "train_acc", "steps"}
+                                           ("threads": 1 trains on one thread, netfit and torch only)
     {"op": "predict", "arch": ..., "batch": 1000}  -> {"seconds", "images"}
     {"op": "peak_memory"}                  -> {"vmhwm_mb", "maxrss_mb"}
     {"op": "ceiling"}                      -> numpy's GEMM GFLOP/s (envinfo.matmul_ceiling)
@@ -26,6 +27,7 @@ off); initial weights are netfit's Glorot-uniform kernels and zero biases for th
 copied into each library (scikit-learn, which cannot be given weights, draws its own).
 """
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -145,6 +147,12 @@ class Side:
     def predict(self, arch, batch):
         raise NotImplementedError
 
+    def thread_count(self, threads):
+        """Context: train on ``threads`` threads (None: the side's default); yields what it runs with."""
+        if threads is not None:
+            raise Unsupported("no thread setting for this side in the CPU-scaling rows")
+        return contextlib.nullcontext("default")
+
 
 class NetfitSide(Side):
     def versions(self):
@@ -157,6 +165,16 @@ class NetfitSide(Side):
         else:
             info["compiled loops"] = "off"
         return info
+
+    @contextlib.contextmanager
+    def thread_count(self, threads):
+        import netfit as nf
+        from netfit import parallel
+        nf.config.set_threads(threads or "auto")
+        try:
+            yield threads or f"auto ({parallel.available_cores()} cores for large steps)"
+        finally:
+            nf.config.set_threads("auto")
 
     def _x(self, model, x):
         shape = model.layers[0].input_shape
@@ -213,6 +231,15 @@ class TorchSide(Side):
     def versions(self):
         return {"torch": self.torch.__version__, "numpy": np.__version__,
                 "torch threads": self.torch.get_num_threads()}
+
+    @contextlib.contextmanager
+    def thread_count(self, threads):
+        default = self.torch.get_num_threads()
+        self.torch.set_num_threads(threads or default)
+        try:
+            yield self.torch.get_num_threads()
+        finally:
+            self.torch.set_num_threads(default)
 
     def _model(self, arch, seed):
         torch, nn = self.torch, self.torch.nn
@@ -442,8 +469,10 @@ def _handle(side, cmd):
         if cmd["arch"] == "cnn" and isinstance(side, SklearnSide):
             raise Unsupported("no CNN in scikit-learn")
         side.evaluate = cmd.get("evaluate", True)
-        result = side.train(cmd["arch"], cmd["batch"], cmd["seed"], cmd.get("examples", specs.N_TRAIN),
-                            cmd.get("epochs", 1), cmd.get("warmup", True))
+        with side.thread_count(cmd.get("threads")) as threads:
+            result = side.train(cmd["arch"], cmd["batch"], cmd["seed"], cmd.get("examples", specs.N_TRAIN),
+                                cmd.get("epochs", 1), cmd.get("warmup", True))
+        result["threads"] = threads
         result["steps"] = -(-min(cmd.get("examples", specs.N_TRAIN), specs.N_TRAIN) // cmd["batch"]) \
             * cmd.get("epochs", 1)
         result["init"] = initial_weights(cmd["arch"], cmd["seed"])[1]

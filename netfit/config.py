@@ -19,8 +19,16 @@ quiet machine (lecture MLP, one epoch at batch 32: 0.84 s on one thread, 0.95 s
 on two; batch 128: 0.36 s and 0.33 s on 2 cores) and ruins it on a busy one
 (1.5–33 s with two), while big batches and convolutions gain (batch 1024: 0.27 →
 0.21 s; the Keras CNN at batch 128: 62 → 50 ms a step). So
-:meth:`netfit.Sequential.fit` runs small steps on one BLAS thread and leaves
-large ones to BLAS; :func:`set_threads` overrides it.
+:meth:`netfit.Sequential.fit` runs small steps on one thread; :func:`set_threads`
+overrides it.
+
+Every core. BLAS threads speed up the products only; the rest of a step (im2col,
+col2im, pooling, σ') ran on one core. Large steps (and any step under
+``set_threads(n)``, n > 1) therefore run on :mod:`netfit.parallel`'s pool: each
+pass, products included, is split into blocks of batch rows, one per thread,
+with one BLAS thread per block (an idle OpenBLAS thread spins on the core the
+pool needs). The same thread count gives the same bits from run to run; in
+deterministic mode, any thread count does (docs/reliability.md).
 """
 import contextlib
 import os
@@ -114,15 +122,18 @@ def deterministic():
 
 
 def set_threads(value="auto"):
-    """Choose the BLAS threads :meth:`netfit.Sequential.fit` trains with.
+    """Choose the threads :meth:`netfit.Sequential.fit` trains with.
 
     ``"auto"`` (the default): one thread for steps under :data:`SMALL_STEP_FLOPS`
     floating-point operations, where waking a second thread costs more than it
-    saves, and BLAS's own choice (usually one per core) for larger ones. An int
-    n: n threads. ``None``: leave BLAS alone. Deterministic mode
-    (:func:`set_deterministic`) holds one thread whatever this says. Needs
-    ``threadpoolctl`` (a dependency of netfit); the previous count is restored
-    when fit returns.
+    saves, and for larger ones one thread per available core (the process's CPU
+    affinity) in :mod:`netfit.parallel`'s pool, each block of rows on one BLAS
+    thread. An int n: n threads (n = 1: one BLAS thread, no pool). ``None``: leave
+    BLAS alone and use no pool. Deterministic mode (:func:`set_deterministic`)
+    holds BLAS at one thread; the pool then still splits the passes that do not
+    depend on the split (the products run whole), so the bits do not depend on n.
+    Needs ``threadpoolctl`` (a dependency of netfit); the previous BLAS count is
+    restored when fit returns.
 
     Examples
     --------
@@ -140,7 +151,7 @@ def set_threads(value="auto"):
 
 
 def threads():
-    """The BLAS thread setting of fit: "auto", an int, or None (see :func:`set_threads`)."""
+    """The thread setting of fit: "auto", an int, or None (see :func:`set_threads`)."""
     return _threads
 
 

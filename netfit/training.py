@@ -18,7 +18,7 @@ import threading
 import numpy as np
 
 from . import callbacks as callbacks_mod
-from . import config
+from . import parallel
 from .streams import OutOfData, Stream, is_stream
 from .utils import check_flag, check_positive_int, check_verbose, warn
 
@@ -70,7 +70,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     # Forward 2, backward 4 floating-point operations per link and example (config.set_threads).
     step_flops = 6 * model.count_links() * batch_size
     try:
-        with config.training_threads(step_flops), _DeferredInterrupt() as interrupt:
+        with parallel.training(step_flops), _DeferredInterrupt() as interrupt:
             loop.interrupt = interrupt
             _run_epochs(model, loop, cbs, val, shuffle, initial_epoch, epochs)
     except KeyboardInterrupt:
@@ -344,7 +344,7 @@ def train_on_batch(model, x, y, return_dict=False, sample_weight=None, class_wei
         w = model._example_weights(y, sample_weight, class_weight, where)
     loop = _Loop(model, x, y, len(x), w)
     loop.where = where
-    with config.training_threads(6 * model.count_links() * len(x)), _DeferredInterrupt() as interrupt:
+    with parallel.training(6 * model.count_links() * len(x)), _DeferredInterrupt() as interrupt:
         loop.interrupt = interrupt
         logs = loop.run_epoch(_BATCH_CALLS + model.optimizer.iterations, False, [])
     if logs is None:                          # the guard refused the step

@@ -21,7 +21,7 @@ ROWS = [
     ["netfit._version", "netfit.utils", "netfit.config", "netfit.backend", "netfit._kernels", "netfit.files",
      "netfit.summary", "netfit.gradcheck"],
     ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets",
-     "netfit.streams", "netfit.compatibility", "netfit.precision", "netfit.schedules"],
+     "netfit.streams", "netfit.compatibility", "netfit.precision", "netfit.schedules", "netfit.parallel"],
     ["netfit.layers"],
     ["netfit.optimizers"],
     ["netfit.callbacks"],

@@ -16,6 +16,8 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import parallel
+
 PADDINGS = ("valid", "same")
 
 
@@ -173,7 +175,9 @@ class Windows:
         n = x.shape[0]
         shape = (n, self.out_h, self.out_w, self.kh, self.kw, self.c)
         cols = buffer("win_cols", shape, dtype) if out is None else np.reshape(out, shape, copy=False)
-        np.copyto(cols, self.patches(self.pad(x, buffer, dtype, fill)), casting="same_kind")
+        xp = self.pad(x, buffer, dtype, fill)
+        parallel.rows(lambda lo, hi: np.copyto(cols[lo:hi], self.patches(xp[lo:hi]), casting="same_kind"),
+                      n, cols.size)                                  # example by example: any split, same bits
         return cols.reshape(n, self.positions, -1) if out is None else out
 
     def col2im(self, dcols, buffer):
@@ -187,21 +191,28 @@ class Windows:
         """
         n = dcols.shape[0]
         dcols = dcols.reshape(n, self.out_h, self.out_w, self.kh, self.kw, self.c)
-        return self.add_back(lambda i, j: dcols[:, :, :, i, j], n, buffer, dcols.dtype)
+        return self.add_back(lambda i, j, lo, hi: dcols[lo:hi, :, :, i, j], n, buffer, dcols.dtype)
 
-    def add_back(self, column, n, buffer, dtype):
+    def add_back(self, column, n, buffer, dtype, exact=True):
         """col2im one kernel offset at a time: s = Σ_(i, j) column(i, j) added at pixel (i, j) of each window.
 
-        ``column(i, j)`` is the entry each window sends to its pixel at offset (i, j),
-        for all windows at once; it may reuse one scratch array for every offset.
-        Loops over the kh·kw offsets, never over examples or pixels.
+        ``column(i, j, lo, hi)`` is the entry each window of examples lo … hi − 1 sends
+        to its pixel at offset (i, j), for all their windows at once; it may reuse rows
+        lo … hi − 1 of one scratch array for every offset. Loops over the kh·kw offsets,
+        never over examples or pixels, in blocks of examples (:mod:`netfit.parallel`;
+        ``exact=False``: column's bits depend on the block, e.g. it multiplies by BLAS).
 
         Shapes
         ------
-        column(i, j) : (n, out_h, out_w, C)  ->  s : (n, *input_shape)
+        column(i, j, lo, hi) : (hi − lo, out_h, out_w, C)  ->  s : (n, *input_shape)
         """
         dxp = buffer("win_dxp", (n,) + self.padded_shape, dtype)
-        dxp.fill(0)
-        for i, j, idx in self.offsets:
-            dxp[idx] += column(i, j)
+
+        def block(lo, hi):
+            part = dxp[lo:hi]
+            part.fill(0)
+            for i, j, idx in self.offsets:
+                part[idx] += column(i, j, lo, hi)
+
+        parallel.rows(block, n, dxp.size * len(self.offsets), exact=exact)
         return self.restore(self.crop(dxp))

@@ -24,7 +24,7 @@ import re
 
 import numpy as np
 
-from .. import activations, initializers
+from .. import activations, initializers, parallel
 from ..config import dtype as _default_dtype
 
 
@@ -246,18 +246,34 @@ class ActivatedLayer(Layer):
         """a = σ(z), keeping what σ' will need."""
         self._z = z
         act = self.activation
-        self._a = z if act.name == "linear" else act.forward(z, out=self.buffer("a", z.shape, z.dtype))
+        self._a = z if act.name == "linear" else _by_rows(act.forward, (z,), self.buffer("a", z.shape, z.dtype))
         return self._a
 
     def activation_backward(self, delta):
         """δ ⊙ σ'(z): the error at z, from the error δ at a."""
         if self.fused_output or self.activation.name == "linear":
             return delta
-        return self.activation.backward(delta, self._z, self._a,
-                                        out=self.buffer("dz", delta.shape, delta.dtype))
+        return _by_rows(self.activation.backward, (delta, self._z, self._a),
+                        self.buffer("dz", delta.shape, delta.dtype))
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation.name}
+
+
+def _by_rows(fn, args, out):
+    """out = fn(*args, out=out), in blocks of examples on the fit's threads (:mod:`netfit.parallel`).
+
+    σ and σ' act on each example's row alone, so any split gives the same bits; but
+    softmax sums its rows one way for many rows and another for few, so its blocks
+    are not exact (deterministic mode runs it whole).
+    """
+    def block(lo, hi):
+        part = out[lo:hi]
+        result = fn(*(a[lo:hi] for a in args), out=part)
+        if result is not part:
+            part[...] = result
+    parallel.rows(block, out.shape[0], out.size, exact=getattr(getattr(fn, "__self__", None), "name", None) != "softmax")
+    return out
 
 
 def _check_shape(shape, where, name="input_shape"):

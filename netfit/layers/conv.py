@@ -22,7 +22,7 @@ parameters nor ever receive a gradient.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import initializers
+from .. import initializers, parallel
 from ..utils import check_positive_int
 from ._connections import check_table, whole
 from ._patches import Windows, pair, padding_name
@@ -170,9 +170,9 @@ class Conv2D(ActivatedLayer):
         cols = self._cols = self._window_matrix(rows, k, self._wb is not None, kernel.dtype)
         win.im2col(win.nhwc(x), self.buffer, kernel.dtype, out=cols[:, :k], fill=self.pad_value)
         if self._wb is not None:
-            np.matmul(cols, self._wb[0], out=z.reshape(rows, f))
+            parallel.matmul(cols, self._wb[0], out=z.reshape(rows, f))     # rows split over the threads
         else:
-            np.matmul(cols, kernel.reshape(k, f), out=z.reshape(rows, f))
+            parallel.matmul(cols, kernel.reshape(k, f), out=z.reshape(rows, f))
             if self.use_bias:
                 z += self.params["bias"]                       # (f,) or (out_h, out_w, f) broadcast over n
         return self.activate(z)
@@ -201,14 +201,14 @@ class Conv2D(ActivatedLayer):
         # ∂R/∂w_uvcf = Σ_i Σ_pq dz_ipqf x_i[p·sh + u, q·sw + v, c]: every position adds to the
         # shared w. The code's row index of X runs over (i, p, q) at once.
         if self._wb is not None:
-            np.matmul(self._cols.T, dz2, out=self._wb[1])           # [∂R/∂w; ∂R/∂b]: 1ᵀdz sums the rows
+            parallel.matmul(self._cols.T, dz2, out=self._wb[1])     # [∂R/∂w; ∂R/∂b]: 1ᵀdz sums the rows
         else:
             if self.connections is None:
-                np.matmul(self._cols.T, dz2, out=self.grads["kernel"].reshape(-1, f))
+                parallel.matmul(self._cols.T, dz2, out=self.grads["kernel"].reshape(-1, f))
             else:
                 # The full kernel's gradient, then only its connected entries: the others are no weights.
                 kh, kw, m = self.grads["kernel"].shape
-                np.matmul(self._cols.T, dz2, out=self._dfull.reshape(-1, f))
+                parallel.matmul(self._cols.T, dz2, out=self._dfull.reshape(-1, f))
                 np.take(self._dfull.reshape(kh * kw, -1), self._linked, axis=1,
                         out=self.grads["kernel"].reshape(kh * kw, m))
             if self.use_bias and self.bias == "shared":
@@ -222,18 +222,19 @@ class Conv2D(ActivatedLayer):
         kernel = self.params["kernel"] if self.connections is None else self._full
         if win.c == 1:
             dcols = self.buffer("dcols", (n * win.positions, kernel.size // f), dz.dtype)
-            np.matmul(dz2, kernel.reshape(-1, f).T, out=dcols)
+            parallel.matmul(dz2, kernel.reshape(-1, f).T, out=dcols)
             return win.col2im(dcols.reshape(n, win.positions, -1), self.buffer)
         # With several channels, one offset (u, v) at a time: dz·w_uvᵀ is what every window
         # sends to its pixel (u, v). Never writing the whole (n·P, kh·kw·c) matrix is ~1.4×
         # faster (one channel: one product, as above, is faster).
         part = self.buffer("dpart", (n, win.out_h, win.out_w, win.c), dz.dtype)
 
-        def column(u, v):
-            np.matmul(dz2, kernel[u, v].T, out=part.reshape(-1, win.c))
-            return part
+        def column(u, v, lo, hi):                                   # examples lo … hi − 1
+            rows = slice(lo * win.positions, hi * win.positions)
+            np.matmul(dz2[rows], kernel[u, v].T, out=part[lo:hi].reshape(-1, win.c))
+            return part[lo:hi]
 
-        return win.add_back(column, n, self.buffer, dz.dtype)
+        return win.add_back(column, n, self.buffer, dz.dtype, exact=False)
 
     def count_links(self):
         """Connections out_h·out_w·filters·(kh·kw·c_in + 1): a shared weight counts at every use.

@@ -19,7 +19,7 @@ with the same results bit for bit; the NumPy code stays for everything else.
 """
 import numpy as np
 
-from .. import _kernels
+from .. import _kernels, parallel
 from ..config import dtype as _default_dtype
 from ._patches import Windows, pair, padding_name
 from .base import Layer
@@ -28,6 +28,11 @@ from .base import Layer
 def _float(x):
     """x, as the default float type if it is not floating already (pooling means divide)."""
     return x if x.dtype.kind == "f" else x.astype(_default_dtype())
+
+
+def _part(array, lo, hi):
+    """Rows lo … hi − 1 of array, or None for None."""
+    return None if array is None else array[lo:hi]
 
 
 class _Pooling2D(Layer):
@@ -54,23 +59,29 @@ class _Pooling2D(Layer):
     def _spread(self, share, n, dtype):
         """s: ds[window offset k] (+)= share(k, out) for each offset k, then cropped to the input.
 
-        ``share(k, out)`` returns offset k's part of δ, (n, out_h, out_w, C), computed
-        into ``out``. When the windows tile the image, ``out`` is the strided slice
-        of ds itself, so each pixel is written once and nothing is copied.
+        ``share(k, out, lo, hi)`` returns offset k's part of δ for examples lo … hi − 1,
+        (hi − lo, out_h, out_w, C), computed into ``out``. When the windows tile the
+        image, ``out`` is the strided slice of ds itself, so each pixel is written once
+        and nothing is copied. Runs in blocks of examples (:mod:`netfit.parallel`).
         """
         win = self._win
         ds = self.buffer("ds", (n,) + win.padded_shape, dtype)
-        if not self._disjoint:
-            ds.fill(0)                                   # overlapping windows add up their shares
-            part = self.buffer("part", (n, win.out_h, win.out_w, win.c), dtype)
-        elif not self._covered:
-            ds[:, win.out_h * win.kh:] = 0               # rows and columns no window covers
-            ds[:, :, win.out_w * win.kw:] = 0            # get no error
-        for k, (_, _, idx) in enumerate(win.offsets):
-            if self._disjoint:
-                share(k, ds[idx])
-            else:
-                ds[idx] += share(k, part)
+        part = None if self._disjoint else self.buffer("part", (n, win.out_h, win.out_w, win.c), dtype)
+
+        def block(lo, hi):
+            d = ds[lo:hi]
+            if not self._disjoint:
+                d.fill(0)                                # overlapping windows add up their shares
+            elif not self._covered:
+                d[:, win.out_h * win.kh:] = 0            # rows and columns no window covers
+                d[:, :, win.out_w * win.kw:] = 0         # get no error
+            for k, (_, _, idx) in enumerate(win.offsets):
+                if self._disjoint:
+                    share(k, d[idx], lo, hi)
+                else:
+                    d[idx] += share(k, part[lo:hi], lo, hi)
+
+        parallel.rows(block, n, ds.size)
         return win.restore(win.crop(ds))
 
     def get_config(self):
@@ -119,21 +130,27 @@ class MaxPooling2D(_Pooling2D):
         # so that backward need not search the windows again.
         winner = self._winner = self._winner_buffer(a.shape) if training else None
         # Tiling windows: one compiled pass where numba is installed (netfit[fast]); the same result below.
-        if self._disjoint and _kernels.max_pool_forward(x, a, winner, win.kh, win.kw):
+        if self._disjoint and _kernels.enabled() and all(parallel.rows(
+                lambda lo, hi: _kernels.max_pool_forward(x[lo:hi], a[lo:hi], _part(winner, lo, hi), win.kh,
+                                                         win.kw), len(x), x.size)):
             xp = x
         else:
             xp = win.pad(x, self.buffer, x.dtype, fill=-np.inf)
-            self._max_offsets(xp, a, winner)
+            gain = None if winner is None else self.buffer("gain", a.shape, winner.dtype)
+            parallel.rows(lambda lo, hi: self._max_offsets(xp[lo:hi], a[lo:hi], _part(winner, lo, hi),
+                                                           _part(gain, lo, hi)), len(x), xp.size)
         self._xp, self._a = xp, a
         return win.restore(a)
 
-    def _max_offsets(self, xp, a, winner):
-        """a = running maximum over the window offsets, winner (if not None) = the offset of the first maximum."""
+    def _max_offsets(self, xp, a, winner, gain):
+        """a = running maximum over the window offsets, winner (if not None) = the offset of the first maximum.
+
+        ``gain`` is scratch of winner's shape and type (None without winner).
+        """
         (_, _, first), *rest = self._win.offsets
         np.copyto(a, xp[first])
         if winner is not None:
             winner.fill(0)
-            gain = self.buffer("gain", a.shape, winner.dtype)
         for k, (_, _, idx) in enumerate(rest, 1):
             if winner is not None:
                 np.greater(xp[idx], a, out=gain)         # only a strictly greater value takes over,
@@ -162,13 +179,15 @@ class MaxPooling2D(_Pooling2D):
         winner = self._find_winner() if self._winner is None else self._winner
         if self._disjoint:                               # one compiled pass writes all of s (netfit[fast])
             ds = self.buffer("ds", (delta.shape[0],) + win.padded_shape, delta.dtype)
-            if _kernels.max_pool_backward(delta, winner, ds, win.kh, win.kw):
+            if _kernels.enabled() and all(parallel.rows(
+                    lambda lo, hi: _kernels.max_pool_backward(delta[lo:hi], winner[lo:hi], ds[lo:hi], win.kh,
+                                                              win.kw), len(ds), ds.size)):
                 return win.restore(ds)
         hit = self.buffer("hit", winner.shape, bool)
 
-        def winner_delta(k, out):
-            np.equal(winner, k, out=hit)
-            return np.multiply(delta, hit, out=out)      # ∂R/∂x = δ at the winner, 0 elsewhere
+        def winner_delta(k, out, lo, hi):
+            np.equal(winner[lo:hi], k, out=hit[lo:hi])
+            return np.multiply(delta[lo:hi], hit[lo:hi], out=out)     # ∂R/∂x = δ at the winner, 0 elsewhere
 
         return self._spread(winner_delta, delta.shape[0], delta.dtype)
 
@@ -217,10 +236,16 @@ class AveragePooling2D(_Pooling2D):
         xp = win.pad(x, self.buffer, x.dtype, fill=0.0)
         a = self._output(x)
         (_, _, first), *rest = win.offsets
-        np.copyto(a, xp[first])
-        for _, _, idx in rest:
-            a += xp[idx]                                 # window sums, offset by offset
-        a *= self._scale(a.dtype)                        # ... divided by m_pq
+        scale = self._scale(a.dtype)
+
+        def block(lo, hi):                               # examples lo … hi − 1 (netfit.parallel)
+            part, xq = a[lo:hi], xp[lo:hi]
+            np.copyto(part, xq[first])
+            for _, _, idx in rest:
+                part += xq[idx]                          # window sums, offset by offset
+            part *= scale                                # ... divided by m_pq
+
+        parallel.rows(block, len(a), xp.size)
         return win.restore(a)
 
     def backward(self, delta, need_input_grad=True):
@@ -229,12 +254,12 @@ class AveragePooling2D(_Pooling2D):
         delta = self._win.nhwc(delta)
         scale = self._scale(delta.dtype)
         if self._disjoint:
-            def share(k, out):
-                return np.multiply(delta, scale, out=out)    # every pixel of the window gets δ/m
+            def share(k, out, lo, hi):
+                return np.multiply(delta[lo:hi], scale, out=out)    # every pixel of the window gets δ/m
         else:
             scaled = np.multiply(delta, scale, out=self.buffer("scaled", delta.shape, delta.dtype))
-            def share(k, out):
-                return scaled                                # the same δ/m for every offset
+            def share(k, out, lo, hi):
+                return scaled[lo:hi]                         # the same δ/m for every offset
         return self._spread(share, delta.shape[0], delta.dtype)
 
 

@@ -1,0 +1,297 @@
+"""Every core on the CPU: a training step's passes split over batch rows, on a pool of threads.
+
+BLAS spreads a matrix product over the cores, but a training step is more than
+its products: im2col's copy, col2im's additions, pooling and σ, σ' are
+whole-array NumPy passes (or netfit[fast]'s compiled loops) on one core. While
+fit runs with n > 1 threads (:func:`netfit.config.set_threads`), this module
+splits those passes, and the products too, into n blocks of consecutive batch
+rows and runs them at once on a pool of n − 1 threads plus the calling one.
+NumPy's loops, OpenBLAS and the numba loops (``nogil=True``) release the GIL,
+so the blocks run in parallel. (Adam's update and the loss stay on one thread:
+for these models they take well under 1 % of a step.)
+
+Why the products too: an OpenBLAS thread that has finished its share of a
+product spins for a while, waiting for the next one, on the core the pool
+needs for the passes between products; on a 2-core machine that cost more than
+the pool gained (Keras's MNIST CNN, a step at batch 128 with netfit[fast], on a
+machine loaded by other work: 45 ms with the pool beside two BLAS threads, 31 ms
+with one BLAS thread and the products split, 41 ms on one thread). So while the
+pool runs, BLAS is held at one thread and each worker multiplies its own rows
+(:func:`matmul`); a kernel gradient XᵀΔ, a long sum over the batch with few
+output rows, is split over the sum instead, its partial products added in
+block order. A row of an im2col copy, a pooled image or σ'(z) depends on that
+row of the input only, so those splits change no bit. The products' blocks are
+BLAS calls on fewer rows (or a sum in pieces), which OpenBLAS may sum in another
+order than one call on all rows, so:
+
+- for a given thread count, a step gives the same bits from run to run;
+- in deterministic mode (:func:`netfit.config.set_deterministic`), the same bits
+  whatever the thread count: the products run whole, on one BLAS thread, and
+  only the exact passes are split (tests/test_parallel.py checks 1, 2 and 3
+  threads on odd batches, with and without netfit[fast]);
+- otherwise a different thread count may change the last bit of a product, as
+  BLAS's own threads may.
+
+Outside fit (and inside a worker) everything runs on the calling thread, as
+before. The thread count is per calling thread, so fits in two threads of a
+program do not share a setting; the pool itself is shared and grows to the
+largest count asked for. A block raising an exception raises it in the caller
+after every block has finished (no thread writes into a buffer after the call
+returns).
+"""
+import contextlib
+import os
+import threading
+
+import numpy as np
+
+from . import config
+
+# Work below these sizes stays on one thread: a split costs ~10-20 µs (waking the threads, joining them).
+MIN_FLOPS = 2_000_000           # per block of a matrix product (~50 µs of one core's float32 GEMM)
+MIN_ITEMS = 32_768              # array entries per block of an element-wise pass
+LONG_SUM = 8                    # matmul splits the sum, not the rows, of a product with k ≥ LONG_SUM · m
+# Blocks per thread. The threads take blocks in turn, so a thread that starts late (another process
+# holds its core) leaves its block to the others. More, smaller blocks balance a loaded machine
+# better but cost more: 2 or 4 made the MNIST CNN step 2-6 % slower than 1 on 2 loaded cores.
+BLOCKS_PER_THREAD = 1
+
+_local = threading.local()      # .workers: the thread count fit asked for, in this thread
+_lock = threading.Lock()
+_team = None
+
+
+def available_cores():
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):           # macOS, Windows: no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+def workers():
+    """The number of threads a split may use now in this thread: 1 outside fit and inside a worker."""
+    return getattr(_local, "workers", 1)
+
+
+def step_workers(step_flops):
+    """Threads for a training step of ``step_flops`` floating-point operations, as the thread policy says.
+
+    ``set_threads("auto")``: 1 below :data:`netfit.config.SMALL_STEP_FLOPS`, else every
+    available core; an int n: n; ``None`` (leave BLAS alone): 1, no pool.
+    """
+    wanted = config.threads()
+    if wanted is None:
+        return 1
+    if wanted == "auto":
+        return 1 if step_flops < config.SMALL_STEP_FLOPS else available_cores()
+    return int(wanted)
+
+
+@contextlib.contextmanager
+def using(n):
+    """Run splits in this thread on ``n`` threads (BLAS held at one thread while n > 1)."""
+    previous = workers()
+    _local.workers = max(1, int(n))
+    try:
+        if _local.workers > 1:
+            with _blas_single():
+                yield
+        else:
+            yield
+    finally:
+        _local.workers = previous
+
+
+@contextlib.contextmanager
+def training(step_flops):
+    """The thread policy of one fit: the pool's threads for a step this size, and BLAS's.
+
+    With more than one thread the pool does the splitting and BLAS runs one thread
+    per product; with one, BLAS gets what :func:`netfit.config.training_threads` says.
+    """
+    n = step_workers(step_flops)
+    if n > 1:
+        with using(n):
+            yield
+    else:
+        with config.training_threads(step_flops), using(1):
+            yield
+
+
+def _blas_single():
+    if config.deterministic():                   # already one thread
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:                           # BLAS keeps its threads: slower, the same bits
+        return contextlib.nullcontext()
+    return ThreadpoolController().limit(limits=1, user_api="blas")
+
+
+def _get_team(size):
+    global _team
+    with _lock:
+        if _team is None or _team.size < size:
+            if _team is not None:
+                _team.close()                     # its threads finish their block and exit
+            _team = _Team(size)
+        return _team
+
+
+def _forget_team():
+    """In a forked child the parent's threads do not exist: start a new team when needed."""
+    global _team, _lock
+    _team, _lock = None, threading.Lock()
+
+
+class _Team:
+    """``size`` threads waiting on one condition: :meth:`post` wakes as many as a job needs at once.
+
+    (A ThreadPoolExecutor takes one submit, ~10 µs, per thread: on 16 cores ~150 µs
+    before the last thread starts, at every split of a step.)
+    """
+
+    def __init__(self, size):
+        self.size = size
+        self._cond = threading.Condition(threading.Lock())
+        self._job, self._posted, self._closed = None, 0, False
+        for i in range(size):
+            threading.Thread(target=self._serve, name=f"netfit-worker-{i}", daemon=True).start()
+
+    def _serve(self):
+        seen = 0
+        while True:
+            with self._cond:
+                while self._posted == seen and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                seen, job = self._posted, self._job
+            job.work()                            # blocks taken in turn; none left: returns at once
+
+    def post(self, job, helpers):
+        """Offer ``job`` to ``helpers`` threads (fewer join if some are busy elsewhere)."""
+        with self._cond:
+            self._job = job
+            self._posted += 1
+            self._cond.notify(helpers)
+
+    def close(self):
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_team)
+
+
+def blocks(n, parts):
+    """Split range(n) into ``parts`` runs of consecutive rows, sizes differing by at most one.
+
+    Examples
+    --------
+    >>> blocks(7, 3)
+    [(0, 2), (2, 4), (4, 7)]
+    """
+    parts = max(1, min(parts, n))
+    edges = [n * i // parts for i in range(parts + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def rows(fn, n, size=None, min_size=MIN_ITEMS, exact=True):
+    """Call fn(lo, hi) on blocks of range(n) at once; return their results, in block order.
+
+    fn must write only rows lo … hi − 1 of its outputs (and read what no other
+    block writes). ``size`` is the work of all n rows (array entries, or flops
+    with ``min_size=MIN_FLOPS``): the rows are cut into at most size / min_size
+    blocks, and at most :data:`BLOCKS_PER_THREAD` per thread of :func:`workers`.
+    The threads (the calling one among them) take the blocks in turn, so a thread
+    the machine holds back takes fewer; where the rows are cut depends only on n,
+    size and the thread count. An exception in any block is raised here once every
+    block has finished. ``exact=False`` says that a block's bits depend on where
+    the rows are cut (a BLAS product over fewer rows may sum in another order):
+    deterministic mode then runs one block.
+    """
+    threads = workers() if exact or not config.deterministic() else 1
+    parts = threads * BLOCKS_PER_THREAD
+    if size is not None:
+        parts = min(parts, int(size // min_size))
+    if threads <= 1 or parts <= 1 or n <= 1:
+        return [fn(0, n)]
+    job = _Job(fn, blocks(n, parts))
+    _get_team(threads - 1).post(job, min(threads, len(job.spans)) - 1)
+    job.work()
+    while True:
+        try:
+            job.done.wait()
+            break
+        except BaseException as exc:  # noqa: BLE001  (Ctrl-C while waiting: the blocks still write)
+            job.errors.append(exc)
+    errors = [e for e in job.errors if e is not None]
+    if errors:
+        raise errors[0]
+    return job.results
+
+
+class _Job:
+    """The blocks of one :func:`rows` call, taken in turn by whichever thread is free."""
+
+    def __init__(self, fn, spans):
+        self.fn, self.spans = fn, spans
+        self.results = [None] * len(spans)
+        self.errors = [None] * len(spans)
+        self.lock = threading.Lock()
+        self.taken = self.left = len(spans)
+        self.done = threading.Event()
+
+    def work(self):
+        """Run blocks until none is left; a thread that starts late finds none and returns."""
+        while True:
+            with self.lock:
+                if self.taken == 0:
+                    return
+                self.taken -= 1
+                i = len(self.spans) - 1 - self.taken
+            try:
+                self.results[i] = self.fn(*self.spans[i])
+            except BaseException as exc:  # noqa: BLE001  (raised by rows() in the calling thread)
+                self.errors[i] = exc
+            with self.lock:
+                self.left -= 1
+                if self.left == 0:
+                    self.done.set()
+
+
+def matmul(a, b, out):
+    """out = a @ b for 2-D a, b, split over the threads; returns out.
+
+    Most products are split over a's rows (and out's): each block is one BLAS
+    product of whole rows. A product with a long sum and few output rows (a
+    kernel gradient XᵀΔ, summed over every window of the batch: k ≥
+    :data:`LONG_SUM` · m) is split over the sum instead: each block multiplies
+    its stretch of the batch, and the partial products are added in block order.
+    (Split by rows, every block would read all of Δ; by the sum, each reads its
+    own part: the first conv layer's kernel gradient at batch 128 went from 2.0–2.8
+    to 1.4 ms on 2 threads.) Blocks of a fixed thread count give the same bits
+    from run to run; another count adds the sum in other pieces, and OpenBLAS may
+    sum a block of few rows in another order than the whole product (its
+    small-matrix kernels), so it can change the last bit, as BLAS's own threads
+    can. In deterministic mode the product runs whole on the calling thread (BLAS
+    holds one thread there anyway).
+
+    Shapes
+    ------
+    a : (m, k), b : (k, f), out : (m, f)
+    """
+    m, k = a.shape
+    flops = 2 * m * k * b.shape[1]
+    if k < LONG_SUM * m:
+        rows(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), m, flops, MIN_FLOPS, exact=False)
+        return out
+    parts = rows(lambda lo, hi: np.matmul(a[:, lo:hi], b[lo:hi]), k, flops, MIN_FLOPS, exact=False)
+    np.copyto(out, parts[0])
+    for part in parts[1:]:
+        out += part                                  # in block order: the same bits for a thread count
+    return out
