@@ -24,7 +24,7 @@ import re
 
 import numpy as np
 
-from .. import activations, initializers
+from .. import activations, backend, initializers
 from ..config import dtype as _default_dtype
 
 
@@ -59,6 +59,10 @@ class Layer:
 
     #: True for layers whose forward depends on a random generator (Dropout).
     needs_rng = False
+    #: True for layers whose forward and backward run on a GPU (CuPy) as written (docs/gpu.md).
+    runs_on_gpu = False
+    #: The array module of the layer's weights: numpy, or cupy on a GPU (set by ``attach``).
+    xp = np
 
     def __init__(self, *, input_shape=None, name=None, trainable=True):
         if input_shape is not None:
@@ -103,6 +107,7 @@ class Layer:
             params = np.zeros(size, dtype or _default_dtype())
             grads = np.zeros(size, params.dtype)
         offset = 0
+        self.xp = backend.get_array_module(params)
         self.params, self.grads = {}, {}
         for spec in self.specs:
             part = slice(offset, offset + spec.size)
@@ -155,7 +160,7 @@ class Layer:
         """A reusable scratch array of ``shape``; grown when a larger batch comes."""
         buf = self._scratch.get(key)
         if buf is None or buf.shape[1:] != tuple(shape[1:]) or buf.shape[0] < shape[0] or buf.dtype != dtype:
-            buf = np.empty(shape, dtype)
+            buf = self.xp.empty(shape, dtype)
             self._scratch[key] = buf
         return buf[: shape[0]]
 
@@ -168,11 +173,11 @@ class Layer:
         """
         ones = self.buffer("ones", (m.shape[0],), m.dtype)
         ones.fill(1)
-        return np.matmul(ones, m, out=out)
+        return self.xp.matmul(ones, m, out=out)
 
     def check_input(self, x):
         """Raise a clear error unless x is (n, *input_shape)."""
-        if not isinstance(x, np.ndarray):
+        if not isinstance(x, self.xp.ndarray):
             raise TypeError(f"{self.display_name}: expected input a NumPy array, got {type(x).__name__}; "
                             f"convert it with np.asarray(x, dtype='float32').")
         if x.shape[1:] != self.input_shape:

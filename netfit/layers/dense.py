@@ -36,6 +36,8 @@ class Dense(ActivatedLayer):
     array([[3., 3.]], dtype=float32)
     """
 
+    runs_on_gpu = True
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):
         super().__init__(activation, **kwargs)
@@ -56,20 +58,20 @@ class Dense(ActivatedLayer):
     def forward(self, x, training=False):
         self.check_input(x)
         self._x = x
-        z = np.matmul(x, self.params["kernel"], out=self.buffer("z", (x.shape[0], self.units), x.dtype))
+        z = self.xp.matmul(x, self.params["kernel"], out=self.buffer("z", (x.shape[0], self.units), x.dtype))
         if self.use_bias:
             z += self.params["bias"]                                  # z = α_0 + αᵀx
         return self.activate(z)
 
     def backward(self, delta, need_input_grad=True):
         dz = self.activation_backward(delta)                          # δ ⊙ σ'(z)
-        np.matmul(self._x.T, dz, out=self.grads["kernel"])            # ∂R/∂α_ml = Σ_i s_im x_il
+        self.xp.matmul(self._x.T, dz, out=self.grads["kernel"])            # ∂R/∂α_ml = Σ_i s_im x_il
         if self.use_bias:
             self.sum_rows(dz, self.grads["bias"])                     # ∂R/∂α_m0 = Σ_i s_im
         if not need_input_grad:
             return None
         # Error sent to the layer below: Σ_m α_ml (δ ⊙ σ')_im, which it multiplies by its σ'.
-        return np.matmul(dz, self.params["kernel"].T, out=self.buffer("s", self._x.shape, dz.dtype))
+        return self.xp.matmul(dz, self.params["kernel"].T, out=self.buffer("s", self._x.shape, dz.dtype))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "use_bias": self.use_bias,

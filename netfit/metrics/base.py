@@ -4,15 +4,17 @@ import numbers
 
 import numpy as np
 
+from .. import backend
+
 
 def _rows(a):
-    a = np.asarray(a)
+    a = backend.get_array_module(a).asarray(a)
     return a.reshape(len(a), -1)
 
 
 def _labels(y_true, y_pred):
     """Integer class of each row, from integer labels (n,) / (n, 1) or one-hot rows (n, K)."""
-    y_true = np.asarray(y_true)
+    y_true = backend.get_array_module(y_pred).asarray(y_true)
     if y_true.ndim == 1 or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1):
         return y_true.reshape(len(y_true)).astype(np.intp, copy=False)
     return y_true.argmax(axis=-1)
@@ -84,16 +86,16 @@ class Mean(Metric):
         self.total, self.count = 0.0, 0.0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        values = self._fn(y_true, np.asarray(y_pred))
+        values = self._fn(y_true, backend.get_array_module(y_pred).asarray(y_pred))
         if sample_weight is not None:
             w = _weights(sample_weight, len(values), self.name)
             self.total += float(values @ w)
             self.count += float(w.sum())
         elif values.dtype == bool:
-            self.total += np.count_nonzero(values)       # an exact integer count
+            self.total += np.count_nonzero(values)       # an exact integer count (on a GPU, summed there)
             self.count += len(values)
         else:
-            self.total += float(values.sum(dtype=np.float64))
+            self.total += backend.scalar(values.sum(dtype=np.float64))
             self.count += len(values)
 
     def result(self):

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import backend
 from ..schedules import _is_real
 from .base import Optimizer
 
@@ -21,6 +22,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    runs_on_gpu = True
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
@@ -52,11 +54,11 @@ class SGD(Optimizer):
             theta += v                                                 # θ ← θ + v
 
     def get_state(self):
-        return {**super().get_state(), "velocity": self.velocity.copy()}
+        return {**super().get_state(), "velocity": backend.to_host(self.velocity).copy()}
 
     def set_state(self, state):
         super().set_state(state)
-        self.velocity[...] = state["velocity"]
+        self.velocity[...] = backend.to_device(state["velocity"], self.velocity)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
