@@ -16,6 +16,8 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import backend
+
 PADDINGS = ("valid", "same")
 
 
@@ -172,8 +174,15 @@ class Windows:
         """
         n = x.shape[0]
         shape = (n, self.out_h, self.out_w, self.kh, self.kw, self.c)
-        cols = buffer("win_cols", shape, dtype) if out is None else np.reshape(out, shape, copy=False)
-        np.copyto(cols, self.patches(self.pad(x, buffer, dtype, fill)), casting="same_kind")
+        on_host = backend.is_host(backend.get_array_module(x))
+        cols = buffer("win_cols", shape, dtype) if out is None else \
+            np.reshape(out, shape, copy=False) if on_host else out.reshape(shape)   # (a view: out is C-ordered)
+        if on_host:
+            np.copyto(cols, self.patches(self.pad(x, buffer, dtype, fill)), casting="same_kind")
+        else:                               # on a GPU: one strided copy per kernel offset, no window view
+            padded = self.pad(x, buffer, dtype, fill)
+            for i, j, idx in self.offsets:
+                cols[:, :, :, i, j] = padded[idx]
         return cols.reshape(n, self.positions, -1) if out is None else out
 
     def col2im(self, dcols, buffer):

@@ -22,7 +22,7 @@ parameters nor ever receive a gradient.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import initializers
+from .. import backend, initializers
 from ..utils import check_positive_int
 from ._connections import check_table, whole
 from ._patches import Windows, pair, padding_name
@@ -95,6 +95,8 @@ class Conv2D(ActivatedLayer):
     ((3, 3, 2), 20, 180)
     """
 
+    runs_on_gpu = True
+
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  bias="shared", kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  connections=None, pad_value=0.0, **kwargs):
@@ -139,8 +141,9 @@ class Conv2D(ActivatedLayer):
         if self.connections is not None:
             # The full kernel and its gradient, zero where the table is False (never written there).
             shape = (self._win.kh, self._win.kw, self._win.c, self.filters)
-            self._full = np.zeros(shape, self.params["kernel"].dtype)
-            self._dfull = np.zeros(shape, self.params["kernel"].dtype)
+            self._full = self.xp.zeros(shape, self.params["kernel"].dtype)
+            self._dfull = self.xp.zeros(shape, self.params["kernel"].dtype)
+            self._linked_here = backend.to_device(self._linked, self._full)     # the index, where the kernel is
 
     def full_kernel(self):
         """The kernel in Keras's layout (kh, kw, c_in, filters), zero where ``connections`` is False.
@@ -154,7 +157,7 @@ class Conv2D(ActivatedLayer):
     def _scatter(self):
         """Write the connected kernel slices into the full kernel (in place); return it."""
         kh, kw, m = self.params["kernel"].shape
-        self._full.reshape(kh * kw, -1)[:, self._linked] = self.params["kernel"].reshape(kh * kw, m)
+        self._full.reshape(kh * kw, -1)[:, self._linked_here] = self.params["kernel"].reshape(kh * kw, m)
         return self._full
 
     def forward(self, x, training=False):
@@ -184,7 +187,7 @@ class Conv2D(ActivatedLayer):
         numbers; X is then stored column by column, so that im2col copies image
         rows (~7× faster for one channel). BLAS takes either layout as it is.
         """
-        few = self._win.c <= 3
+        few = self._win.c <= 3 and backend.is_host(self.xp)          # (CuPy's reshape of X.T would copy)
         width = k + ones
         store = self.buffer("cols_t", (width, rows), dtype) if few else self.buffer("cols", (rows, width), dtype)
         if ones and self._ones_in is not store.base:
@@ -209,7 +212,7 @@ class Conv2D(ActivatedLayer):
                 # The full kernel's gradient, then only its connected entries: the others are no weights.
                 kh, kw, m = self.grads["kernel"].shape
                 np.matmul(self._cols.T, dz2, out=self._dfull.reshape(-1, f))
-                np.take(self._dfull.reshape(kh * kw, -1), self._linked, axis=1,
+                np.take(self._dfull.reshape(kh * kw, -1), self._linked_here, axis=1,
                         out=self.grads["kernel"].reshape(kh * kw, m))
             if self.use_bias and self.bias == "shared":
                 self.sum_rows(dz2, self.grads["bias"])                       # Σ over examples and positions
@@ -356,6 +359,8 @@ def _kernel_and_bias(layer):
     checked here, not assumed: None (two products) if it does not hold.
     """
     if not (layer.use_bias and layer.bias == "shared") or getattr(layer, "connections", None) is not None:
+        return None
+    if not backend.is_host(layer.xp):                  # (no ctypes or as_strided on a GPU: two products)
         return None
     views = []
     for arrays in (layer.params, layer.grads):

@@ -110,6 +110,8 @@ class MaxPooling2D(_Pooling2D):
             [13., 15.]]])
     """
 
+    runs_on_gpu = True
+
     def forward(self, x, training=False):
         self.check_input(x)
         win = self._win
@@ -119,7 +121,7 @@ class MaxPooling2D(_Pooling2D):
         # so that backward need not search the windows again.
         winner = self._winner = self._winner_buffer(a.shape) if training else None
         # Tiling windows: one compiled pass where numba is installed (netfit[fast]); the same result below.
-        if self._disjoint and _kernels.max_pool_forward(x, a, winner, win.kh, win.kw):
+        if self._disjoint and self.xp is np and _kernels.max_pool_forward(x, a, winner, win.kh, win.kw):
             xp = x
         else:
             xp = win.pad(x, self.buffer, x.dtype, fill=-np.inf)
@@ -162,7 +164,7 @@ class MaxPooling2D(_Pooling2D):
         winner = self._find_winner() if self._winner is None else self._winner
         if self._disjoint:                               # one compiled pass writes all of s (netfit[fast])
             ds = self.buffer("ds", (delta.shape[0],) + win.padded_shape, delta.dtype)
-            if _kernels.max_pool_backward(delta, winner, ds, win.kh, win.kw):
+            if self.xp is np and _kernels.max_pool_backward(delta, winner, ds, win.kh, win.kw):
                 return win.restore(ds)
         hit = self.buffer("hit", winner.shape, bool)
 
