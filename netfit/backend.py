@@ -272,9 +272,8 @@ def check_supported(layers, optimizer, dev, where):
     for part in list(layers) + ([] if optimizer is None else [optimizer]):
         if not getattr(part, "runs_on_gpu", False):
             what = getattr(part, "display_name", None) or type(part).__name__
-            raise ValueError(f"{where}: {what} ({type(part).__name__}) does not run on the GPU yet; on device "
-                             f"{dev.name!r} netfit runs Dense, Flatten, Reshape, Activation and Dropout layers with "
-                             f"SGD or Adam (docs/gpu.md). Keep this model on the CPU: model.to('cpu').")
+            raise ValueError(f"{where}: {what} ({type(part).__name__}) does not run on the GPU yet (docs/gpu.md "
+                             f"lists what does); keep this model on the CPU: model.to('cpu').")
 
 
 def place(model, dev, where="Sequential.to"):
@@ -296,4 +295,4 @@ def place(model, dev, where="Sequential.to"):
     model._placed = dev
     if state is not None:
         model._bind_training()                    # the optimizer's state and θ_good, on the device
-        model.optimizer.set_state(state)
+        model.optimizer.set_state({name: to_device(value, dev) for name, value in state.items()})

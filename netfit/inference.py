@@ -10,6 +10,7 @@ value is exact over the whole data set, whatever the batch size
 import numpy as np
 
 from . import backend
+from .metrics.base import update as update_metric
 from .streams import is_stream
 from .training import batch_result, checked_batches, open_stream, predict_stream, refuse_stream
 from .utils import check_flag, check_positive_int, check_verbose
@@ -90,7 +91,7 @@ class Inference:
             total += self._data_loss(y_pred, yb, wb) * len(xb)
             n += len(xb)
             for metric in metrics:
-                metric.update_state(yb, y_pred)
+                update_metric(metric, yb, y_pred)
         values = {"loss": float(total / n + self.optimizer.penalty(self._theta))}
         values.update((name, float(metric.result())) for (name, _), metric in zip(self.metrics, metrics))
         return values

@@ -20,6 +20,7 @@ import numpy as np
 from . import backend
 from . import callbacks as callbacks_mod
 from . import config
+from .metrics.base import update as update_metric
 from .streams import OutOfData, Stream, is_stream
 from .utils import check_flag, check_positive_int, check_verbose, warn
 
@@ -191,7 +192,7 @@ class _Loop:
                 total += loss * m
                 seen += m
                 for metric in metrics:
-                    metric.update_state(yb, y_pred)
+                    update_metric(metric, yb, y_pred)
                 model._backward(y_pred, yb, wb)
                 if on_host:
                     np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss

@@ -298,6 +298,8 @@ class LocallyConnected2D(ActivatedLayer):
            [4., 4.]], dtype=float32)
     """
 
+    runs_on_gpu = True
+
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(activation, **kwargs)

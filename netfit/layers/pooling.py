@@ -202,6 +202,8 @@ class AveragePooling2D(_Pooling2D):
            [6.5, 8. ]])
     """
 
+    runs_on_gpu = True
+
     def build(self, input_shape):
         shape = super().build(input_shape)
         count = self._win.coverage()[:, :, None]        # m_pq, real pixels in window (p, q)
@@ -210,7 +212,7 @@ class AveragePooling2D(_Pooling2D):
 
     def _scale(self, dtype):
         inv = self._inv_count
-        return inv if isinstance(inv, float) else inv.astype(dtype)
+        return inv if isinstance(inv, float) else self.xp.asarray(inv.astype(dtype))     # (uploaded on a GPU)
 
     def forward(self, x, training=False):
         self.check_input(x)
@@ -264,6 +266,8 @@ class GlobalAveragePooling2D(Layer):
     array([[1., 1., 1.]])
     """
 
+    runs_on_gpu = True
+
     def build(self, input_shape):
         self._hw = _global_pixels(self, input_shape)
         return (input_shape[2] if len(input_shape) == 3 else 1,)
@@ -306,6 +310,8 @@ class GlobalMaxPooling2D(Layer):
     >>> layer.forward(np.array([[[[1.0], [4.0]], [[3.0], [2.0]]]]))
     array([[4.]])
     """
+
+    runs_on_gpu = True
 
     def build(self, input_shape):
         self._hw = _global_pixels(self, input_shape)

@@ -123,6 +123,8 @@ class ZeroPadding2D(Layer):
             [0., 0., 0.]]])
     """
 
+    runs_on_gpu = True
+
     def __init__(self, padding=(1, 1), **kwargs):
         super().__init__(**kwargs)
         pairs = _padding_pairs(padding)

@@ -65,7 +65,7 @@ class TopKCategoricalAccuracy(Mean):
         super().__init__(self._hits, name)
 
     def _hits(self, y_true, y_pred):
-        target = y_pred[np.arange(len(y_pred)), _labels(y_true, y_pred)]
+        target = y_pred[backend.get_array_module(y_pred).arange(len(y_pred)), _labels(y_true, y_pred)]
         return (y_pred > target[:, None]).sum(axis=1) < self.k
 
     def get_config(self):

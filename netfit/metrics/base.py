@@ -34,6 +34,8 @@ class Metric:
     """
 
     default_name, direction = "metric", "max"
+    #: True when update_state runs on device arrays (CuPy) as written; others get host copies (docs/gpu.md).
+    runs_on_gpu = False
 
     def __init__(self, name=None):
         if name is not None and (not isinstance(name, str) or not name):
@@ -76,7 +78,10 @@ class Mean(Metric):
     """Σ_i w_i v_i / Σ_i w_i over every example seen, for per-example values v_i = fn(y_true_i, f_i).
 
     The sufficient statistics are the two sums. Keras's ``MeanMetricWrapper``.
+    On a GPU they are summed there (0-d device arrays), read once by ``result``.
     """
+
+    runs_on_gpu = True
 
     def __init__(self, fn, name, direction="max"):
         self._fn, self.direction = fn, direction
@@ -100,3 +105,11 @@ class Mean(Metric):
 
     def result(self):
         return self.total / self.count if self.count else 0.0
+
+
+def update(metric, y_true, y_pred):
+    """``metric.update_state(y_true, y_pred)``; a metric without GPU code gets host copies of device arrays
+    (which waits for the GPU once per batch: docs/gpu.md)."""
+    if not metric.runs_on_gpu and not backend.is_host(backend.get_array_module(y_pred)):
+        y_true, y_pred = backend.to_host(y_true), backend.to_host(y_pred)
+    metric.update_state(y_true, y_pred)

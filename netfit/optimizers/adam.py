@@ -82,12 +82,12 @@ class Adam(Optimizer):
             v[v < self._TINY] = 0.0
 
     def get_state(self):
-        return {**super().get_state(), "m": backend.to_host(self.m).copy(), "v": backend.to_host(self.v).copy()}
+        return {**super().get_state(), "m": self.m.copy(), "v": self.v.copy()}
 
     def set_state(self, state):
         super().set_state(state)
-        self.m[...] = backend.to_device(state["m"], self.m)
-        self.v[...] = backend.to_device(state["v"], self.v)
+        self.m[...] = state["m"]
+        self.v[...] = state["v"]
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

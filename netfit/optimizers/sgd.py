@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from .. import backend
 from ..schedules import _is_real
 from .base import Optimizer
 
@@ -54,11 +53,11 @@ class SGD(Optimizer):
             theta += v                                                 # θ ← θ + v
 
     def get_state(self):
-        return {**super().get_state(), "velocity": backend.to_host(self.velocity).copy()}
+        return {**super().get_state(), "velocity": self.velocity.copy()}
 
     def set_state(self, state):
         super().set_state(state)
-        self.velocity[...] = backend.to_device(state["velocity"], self.velocity)
+        self.velocity[...] = state["velocity"]
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
