@@ -211,7 +211,7 @@ class _Loop:
         if not on_host:
             loss = float(backend.to_host(total / seen))     # the epoch's one read of the loss
             if not math.isfinite(loss):
-                self._diverged(epoch, step, f"the loss became {loss}")
+                self._diverged(epoch, None, f"the loss became {loss}")
                 return None
         if not np.isfinite(model._theta).all():             # the epoch's last step overflowed
             self._diverged(epoch, step, "the weights became non-finite")
@@ -245,7 +245,9 @@ class _Loop:
 
     def _diverged(self, epoch, step, what):
         self.model._theta[...] = self.model._theta_good
-        at = f"at epoch {epoch + 1}, step {step + 1}" if epoch < _BATCH_CALLS else "in this step"
+        at = f"at epoch {epoch + 1}, step {step + 1}" if epoch < _BATCH_CALLS and step is not None else "in this step"
+        if step is None and epoch < _BATCH_CALLS:        # on a GPU, read once an epoch: θ_good is its start
+            at = f"in epoch {epoch + 1} (on a GPU the loss is read once an epoch; its starting weights are kept)"
         self.stop(f"{self.where}: {what} {at}; training stopped and the last weights with a finite loss "
                   f"were kept. Lower the learning rate (now {self.model.optimizer.current_learning_rate():g}), "
                   f"scale the inputs, or use clipnorm.")

@@ -79,8 +79,7 @@ class FakeArray(NDArrayOperatorsMixin):
         return _up(func(*_down(args, where), **_down(kwargs, where)))
 
     def get(self):
-        """Copy back to the host (one sync)."""
-        _sync()
+        """Copy back to the host (netfit.backend.to_host, which calls this, counts the sync)."""
         return self._a.copy()
 
     # -- host conversions that wait for the device ----------------------------------------
@@ -132,6 +131,8 @@ class FakeArray(NDArrayOperatorsMixin):
         self._a[_down(key, "__setitem__")] = _down(value, "__setitem__")
 
     def __getattr__(self, name):
+        if name.startswith("__"):                 # no __array_interface__ etc.: NumPy would convert silently
+            raise AttributeError(name)
         attr = getattr(self._a, name)
         if not callable(attr):
             return attr
