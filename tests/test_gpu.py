@@ -1,9 +1,10 @@
-"""The GPU code paths, run on a fake device (tests/fake_gpu.py) that refuses what CuPy refuses.
+"""The GPU code paths, on a fake device (tests/fake_gpu.py) that refuses what CuPy refuses, and on a real GPU.
 
-Every check compares a model on the fake device with the same model on the
-CPU: same seed, same weights; the same training within float32 tolerance;
-host syncs a few per epoch, not per batch; save on one device, load on the
-other. tests/test_gpu_cupy.py repeats the main checks on a real GPU.
+Every check compares a model on the device with the same model on the CPU:
+same seed, same weights; the same training within float32 tolerance; host
+syncs a few per epoch, not per batch; save on one device, load on the other.
+Each test runs twice: on "fakegpu" (always, in ``make test``) and on "gpu",
+which skips cleanly unless CuPy is installed and finds a CUDA device.
 """
 import warnings
 
@@ -16,14 +17,28 @@ from netfit.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D, Normali
 
 import fake_gpu
 
-DEVICE = "fakegpu"
 
 
-@pytest.fixture(autouse=True)
-def _fake_device():
+def _gpu_missing():
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() == 0
+    except Exception:                    # no CuPy, no driver, no device
+        return True
+
+
+@pytest.fixture(params=["fakegpu", pytest.param("gpu", marks=pytest.mark.skipif(
+    _gpu_missing(), reason="needs CuPy and a CUDA device (pip install 'netfit[gpu]')"))])
+def device(request):
+    """The device under test; its tolerance for agreeing with the CPU in ``_close`` (cuBLAS sums in another order)."""
     fake_gpu.install()
-    yield
+    global _TOL
+    _TOL = 1.0 if request.param == "fakegpu" else 20.0
+    yield request.param
     backend.set_device("cpu")
+
+
+_TOL = 1.0
 
 
 def _digits(n=96, seed=0):
@@ -51,52 +66,52 @@ def _cnn(device="cpu", optimizer="adam"):
 
 def _close(a, b, rtol=2e-5, atol=1e-6):
     for u, v in zip(a, b):
-        np.testing.assert_allclose(u, v, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(u, v, rtol=rtol * _TOL, atol=atol * _TOL)
 
 
-def _same_run(make, x, y, **fit):
-    cpu, dev = make("cpu"), make(DEVICE)
-    assert dev.device == "fakegpu:0" and cpu.device == "cpu"
+def _same_run(device, make, x, y, **fit):
+    cpu, dev = make("cpu"), make(device)
+    assert dev.device == backend.get_device(device).name and cpu.device == "cpu"
     h_cpu, h_dev = cpu.fit(x, y, verbose=0, **fit), dev.fit(x, y, verbose=0, **fit)
     for key in h_cpu.history:
-        np.testing.assert_allclose(h_dev.history[key], h_cpu.history[key], rtol=1e-5)
+        np.testing.assert_allclose(h_dev.history[key], h_cpu.history[key], rtol=1e-5 * _TOL)
         assert all(isinstance(v, float) for v in h_dev.history[key])
     _close(dev.get_weights(), cpu.get_weights())
     return cpu, dev
 
 
-def test_same_seed_same_weights_on_every_device():
-    cpu, dev = _mlp("cpu"), _mlp(DEVICE)
+def test_same_seed_same_weights_on_every_device(device):
+    cpu, dev = _mlp("cpu"), _mlp(device)
     cpu.build(), dev.build()
     for a, b in zip(cpu.get_weights(), dev.get_weights()):
         assert type(b) is np.ndarray and np.array_equal(a, b)     # drawn on the host, uploaded: bit for bit
 
 
-def test_lecture_mlp_fit_evaluate_predict_agree_with_the_cpu():
+def test_lecture_mlp_fit_evaluate_predict_agree_with_the_cpu(device):
     x, labels = _digits()
     y = nf.utils.to_categorical(labels, 10)
-    cpu, dev = _same_run(_mlp, x, y, epochs=2, batch_size=32, validation_split=0.25)
-    np.testing.assert_allclose(dev.evaluate(x, y), cpu.evaluate(x, y), rtol=1e-5)
+    cpu, dev = _same_run(device, _mlp, x, y, epochs=2, batch_size=32, validation_split=0.25)
+    np.testing.assert_allclose(dev.evaluate(x, y), cpu.evaluate(x, y), rtol=1e-5 * _TOL)
     p_dev = dev.predict(x, batch_size=40)
     assert type(p_dev) is np.ndarray
-    np.testing.assert_allclose(p_dev, cpu.predict(x, batch_size=40), atol=1e-6)
+    np.testing.assert_allclose(p_dev, cpu.predict(x, batch_size=40), atol=1e-6 * _TOL)
     assert np.array_equal(dev.predict_classes(x), cpu.predict_classes(x))
 
 
-def test_small_cnn_with_a_connection_table_agrees_with_the_cpu():
+def test_small_cnn_with_a_connection_table_agrees_with_the_cpu(device):
     x, y = _digits(64)
-    cpu, dev = _same_run(_cnn, x[..., None], y, epochs=2, batch_size=16)
-    np.testing.assert_allclose(dev.predict(x[..., None]), cpu.predict(x[..., None]), atol=1e-6)
-    np.testing.assert_allclose(dev.evaluate(x[..., None], y), cpu.evaluate(x[..., None], y), rtol=1e-5)
+    cpu, dev = _same_run(device, _cnn, x[..., None], y, epochs=2, batch_size=16)
+    np.testing.assert_allclose(dev.predict(x[..., None]), cpu.predict(x[..., None]), atol=1e-6 * _TOL)
+    np.testing.assert_allclose(dev.evaluate(x[..., None], y), cpu.evaluate(x[..., None], y), rtol=1e-5 * _TOL)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad",
                                        {"class_name": "SGD", "config": {"learning_rate": 0.05, "momentum": 0.9,
                                                                         "nesterov": True, "clipnorm": 1.0}},
                                        {"class_name": "Adam", "config": {"weight_decay": 1e-3, "clipvalue": 0.5}}])
-def test_each_optimizer_trains_the_same_on_the_device(optimizer):
+def test_each_optimizer_trains_the_same_on_the_device(device, optimizer):
     x, labels = _digits(64)
-    _same_run(lambda d: _mlp(d, optimizer=nf.optimizers.get(optimizer), loss="sparse_categorical_crossentropy"),
+    _same_run(device, lambda d: _mlp(d, optimizer=nf.optimizers.get(optimizer), loss="sparse_categorical_crossentropy"),
               x, labels, epochs=2, batch_size=16)
 
 
@@ -107,7 +122,7 @@ def test_each_optimizer_trains_the_same_on_the_device(optimizer):
     ("binary_crossentropy", "sigmoid", "multi"), (nf.losses.BinaryCrossentropy(from_logits=True), None, "multi"),
     ("mse", None, "real"), ("mae", None, "real"), ("huber", None, "real"), ("log_cosh", None, "real"),
     ("kl_divergence", "softmax", "onehot"), ("poisson", "softplus", "real")])
-def test_each_loss_trains_the_same_on_the_device(loss, activation, target):
+def test_each_loss_trains_the_same_on_the_device(device, loss, activation, target):
     rng = np.random.default_rng(5)
     x = rng.random((48, 6), dtype=np.float32)
     labels = rng.integers(0, 3, 48)
@@ -120,16 +135,16 @@ def test_each_loss_trains_the_same_on_the_device(loss, activation, target):
                               seed=1).to(device)
         model.compile(optimizer="adam", loss=loss, metrics=metrics)
         return model
-    cpu, dev = _same_run(make, x, y, epochs=2, batch_size=8)
-    np.testing.assert_allclose(dev.loss_and_gradients(x, y)[0], cpu.loss_and_gradients(x, y)[0], rtol=1e-5)
+    cpu, dev = _same_run(device, make, x, y, epochs=2, batch_size=8)
+    np.testing.assert_allclose(dev.loss_and_gradients(x, y)[0], cpu.loss_and_gradients(x, y)[0], rtol=1e-5 * _TOL)
     _close(dev.loss_and_gradients(x, y)[1], cpu.loss_and_gradients(x, y)[1], atol=1e-6)
 
 
-def test_host_syncs_are_per_epoch_not_per_batch():
+def test_host_syncs_are_per_epoch_not_per_batch(device):
     x, y = _digits(256)
     counts = []
     for batch_size, epochs in ((64, 1), (8, 1), (8, 3)):
-        model = _mlp(DEVICE, loss="sparse_categorical_crossentropy")
+        model = _mlp(device, loss="sparse_categorical_crossentropy")
         before = backend.host_syncs()
         model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
         counts.append(backend.host_syncs() - before)
@@ -141,32 +156,32 @@ def test_host_syncs_are_per_epoch_not_per_batch():
     assert backend.host_syncs() - before <= 4          # one copy back for predict; the loss and metric for evaluate
 
 
-def test_save_on_the_device_load_on_the_cpu_and_back(tmp_path):
+def test_save_on_the_device_load_on_the_cpu_and_back(device, tmp_path):
     x, y = _digits(64)
-    model = _mlp(DEVICE, loss="sparse_categorical_crossentropy")
+    model = _mlp(device, loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)
     model.save(tmp_path / "m.netfit")
     on_cpu = nf.load_model(tmp_path / "m.netfit")
     assert on_cpu.device == "cpu"
     _close(on_cpu.get_weights(), model.get_weights(), rtol=0, atol=0)
-    with nf.device(DEVICE):
+    with nf.device(device):
         back = nf.load_model(tmp_path / "m.netfit")
-    assert back.device == "fakegpu:0"
+    assert back.device == backend.get_device(device).name
     # Both continue alike: the optimizer state came along.
     on_cpu.fit(x, y, epochs=1, batch_size=16, verbose=0)
     back.fit(x, y, epochs=1, batch_size=16, verbose=0)
     _close(back.get_weights(), on_cpu.get_weights())
     on_cpu.save(tmp_path / "cpu.netfit")
-    again = nf.load_model(tmp_path / "cpu.netfit").to(DEVICE)
+    again = nf.load_model(tmp_path / "cpu.netfit").to(device)
     _close(again.get_weights(), on_cpu.get_weights(), rtol=0, atol=0)
 
 
-def test_to_moves_a_trained_model_and_its_optimizer_state():
+def test_to_moves_a_trained_model_and_its_optimizer_state(device):
     x, y = _digits(64)
     a, b = _mlp("cpu", loss="sparse_categorical_crossentropy"), _mlp("cpu", loss="sparse_categorical_crossentropy")
     a.fit(x, y, epochs=1, batch_size=16, verbose=0)
     b.fit(x, y, epochs=1, batch_size=16, verbose=0)
-    assert b.to(DEVICE) is b and b.device == "fakegpu:0"
+    assert b.to(device) is b and b.device == backend.get_device(device).name
     a.fit(x, y, epochs=1, batch_size=16, verbose=0)
     b.fit(x, y, epochs=1, batch_size=16, verbose=0)
     _close(b.get_weights(), a.get_weights())
@@ -177,13 +192,13 @@ def test_to_moves_a_trained_model_and_its_optimizer_state():
     _close(b.get_weights(), a.get_weights())
 
 
-def test_batch_calls_and_streams_on_the_device():
+def test_batch_calls_and_streams_on_the_device(device):
     x, y = _digits(48)
-    cpu, dev = _mlp("cpu", loss="sparse_categorical_crossentropy"), _mlp(DEVICE, loss="sparse_categorical_crossentropy")
+    cpu, dev = _mlp("cpu", loss="sparse_categorical_crossentropy"), _mlp(device, loss="sparse_categorical_crossentropy")
     for model in (cpu, dev):
         model.train_on_batch(x[:16], y[:16])
-    np.testing.assert_allclose(dev.test_on_batch(x, y), cpu.test_on_batch(x, y), rtol=1e-5)
-    np.testing.assert_allclose(dev.predict_on_batch(x[:5]), cpu.predict_on_batch(x[:5]), atol=1e-6)
+    np.testing.assert_allclose(dev.test_on_batch(x, y), cpu.test_on_batch(x, y), rtol=1e-5 * _TOL)
+    np.testing.assert_allclose(dev.predict_on_batch(x[:5]), cpu.predict_on_batch(x[:5]), atol=1e-6 * _TOL)
 
     def batches():
         while True:
@@ -191,13 +206,13 @@ def test_batch_calls_and_streams_on_the_device():
                 yield x[k:k + 16], y[k:k + 16]
     h_cpu = cpu.fit(batches(), steps_per_epoch=3, epochs=1, verbose=0)
     h_dev = dev.fit(batches(), steps_per_epoch=3, epochs=1, verbose=0)
-    np.testing.assert_allclose(h_dev.history["loss"], h_cpu.history["loss"], rtol=1e-5)
-    np.testing.assert_allclose(dev.predict(batches(), steps=2), cpu.predict(batches(), steps=2), atol=1e-6)
+    np.testing.assert_allclose(h_dev.history["loss"], h_cpu.history["loss"], rtol=1e-5 * _TOL)
+    np.testing.assert_allclose(dev.predict(batches(), steps=2), cpu.predict(batches(), steps=2), atol=1e-6 * _TOL)
 
 
-def test_divergence_on_the_device_keeps_the_epochs_first_weights():
+def test_divergence_on_the_device_keeps_the_epochs_first_weights(device):
     x, y = _digits(64)
-    model = _mlp(DEVICE, optimizer=nf.optimizers.SGD(learning_rate=1e30), loss="sparse_categorical_crossentropy")
+    model = _mlp(device, optimizer=nf.optimizers.SGD(learning_rate=1e30), loss="sparse_categorical_crossentropy")
     model.build()
     start = model.get_weights()
     with pytest.warns(RuntimeWarning, match=r"the loss became nan in epoch 1 \(on a GPU the loss is read once an "
@@ -207,21 +222,21 @@ def test_divergence_on_the_device_keeps_the_epochs_first_weights():
     _close(model.get_weights(), start, rtol=0, atol=0)
 
 
-def test_unsupported_parts_are_refused_with_the_fix():
+def test_unsupported_parts_are_refused_with_the_fix(device):
     model = nf.Sequential([Normalization(input_shape=(4,)), Dense(2)])
     with pytest.raises(ValueError, match=r"Sequential.to: normalization \(Normalization\) does not run on the GPU "
                                          r"yet .*model.to\('cpu'\)"):
         model.build()
-        model.to(DEVICE)
+        model.to(device)
     assert model.device == "cpu" and type(model._theta) is np.ndarray      # left where it was
-    dev = nf.Sequential([Dense(2, input_shape=(3,))]).to(DEVICE)
+    dev = nf.Sequential([Dense(2, input_shape=(3,))]).to(device)
     dev.build()
     with pytest.raises(ValueError, match=r"Sequential.compile: LBFGS .* does not run on the GPU yet"):
         dev.compile(optimizer="lbfgs", loss="mse")
     assert not dev.compiled
 
 
-def test_metrics_without_gpu_code_get_host_copies():
+def test_metrics_without_gpu_code_get_host_copies(device):
     x, labels = _digits(48)
     y = nf.utils.to_categorical(labels, 10)
 
@@ -231,4 +246,4 @@ def test_metrics_without_gpu_code_get_host_copies():
         return model
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _same_run(make, x, y, epochs=1, batch_size=16)
+        _same_run(device, make, x, y, epochs=1, batch_size=16)
