@@ -57,6 +57,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         steps = math.ceil(n / batch_size)
         loop = _Loop(model, x, y, batch_size, w)
         if val_xyw is not None:
+            val_xyw = tuple(backend.to_device(a, model._theta) for a in val_xyw)        # once, on a GPU
             val = lambda: model._evaluate_arrays(*val_xyw[:2], 256, val_xyw[2])         # noqa: E731
 
     history = callbacks_mod.History()
