@@ -353,19 +353,25 @@ class Softmax(Activation):
 @backend.fuse
 def _sigmoid_backward(xp):
     """δ ⊙ a(1 − a) in one GPU kernel (the NumPy code above makes three passes)."""
-    return lambda delta, a: delta * (a * (1.0 - a))
+    def sigmoid_backward(delta, a):
+        return delta * (a * (1.0 - a))
+    return sigmoid_backward
 
 
 @backend.fuse
 def _tanh_backward(xp):
     """δ ⊙ (1 − a²) in one GPU kernel."""
-    return lambda delta, a: delta * (1.0 - a * a)
+    def tanh_backward(delta, a):
+        return delta * (1.0 - a * a)
+    return tanh_backward
 
 
 @backend.fuse
 def _relu_backward(xp):
     """δ ⊙ 1{a > 0} in one GPU kernel."""
-    return lambda delta, a: delta * (a > 0)
+    def relu_backward(delta, a):
+        return delta * (a > 0)
+    return relu_backward
 
 
 _MANY_ROWS = 128     # from this many rows on, softmax's row-wise reductions pay per row (see _row_max)

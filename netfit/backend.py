@@ -32,7 +32,7 @@ import contextlib
 import numpy as np
 
 __all__ = ["Device", "parse_device", "get_device", "set_device", "current_device", "device",
-           "get_array_module", "to_host", "to_device", "scalar", "host_syncs", "scatter_add", "fuse", "is_host"]
+           "get_array_module", "to_host", "to_device", "scalar", "host_syncs", "fuse", "is_host"]
 
 _default = "cpu"                 # set_device's default for models built from now on
 _stack = []                      # the devices of the enclosing `with nf.device(...)` blocks
@@ -218,17 +218,6 @@ def host_syncs():
     return _syncs[0]
 
 
-def scatter_add(xp, a, indices, values):
-    """a[indices] += values, adding repeated indices up (``np.add.at``; ``cupyx.scatter_add`` on CuPy)."""
-    if xp is np:
-        np.add.at(a, indices, values)
-    elif hasattr(xp, "scatter_add"):
-        xp.scatter_add(a, indices, values)
-    else:
-        import cupyx
-        cupyx.scatter_add(a, indices, values)
-
-
 def fuse(make):
     """An elementwise kernel: ``make(xp)`` returns its Python function, compiled by ``cupy.fuse`` for CuPy
     arrays (one GPU kernel instead of one per operation) and run as it is on NumPy arrays.
@@ -241,7 +230,9 @@ def fuse(make):
     --------
     >>> @fuse
     ... def axpy(xp):
-    ...     return lambda a, x, y: a * x + y
+    ...     def axpy(a, x, y):              # a named function: CuPy names the kernel after it
+    ...         return a * x + y
+    ...     return axpy
     >>> axpy(2.0, np.ones(2), np.ones(2))
     array([3., 3.])
     """

@@ -164,10 +164,6 @@ def _module():
     mod.fuse = lambda f=None, **kwargs: f
     mod.get_array_module = lambda *args: mod if any(isinstance(a, FakeArray) for a in args) else np
 
-    def scatter_add(a, indices, values):
-        np.add.at(_down(a, "scatter_add"), _down(indices, "scatter_add"), _down(values, "scatter_add"))
-    mod.scatter_add = scatter_add
-
     def getattr_(name):
         if name == "random":
             raise AttributeError("fakegpu: no device random generator (netfit draws on the host and uploads)")

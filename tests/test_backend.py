@@ -120,14 +120,6 @@ def test_the_fake_device_refuses_what_cupy_refuses():
     assert isinstance(on + 1.0, fake_gpu.FakeArray) and isinstance(np.exp(on), fake_gpu.FakeArray)
 
 
-@pytest.mark.parametrize("where", ["cpu", "fakegpu"])
-def test_scatter_add_adds_repeated_indices(where):
-    dev = backend.get_device(where)
-    a = backend.to_device(np.zeros(4), dev)
-    backend.scatter_add(dev.xp, a, backend.to_device(np.array([0, 2, 2, 3]), dev), backend.to_device(np.ones(4), dev))
-    assert np.array_equal(backend.to_host(a), [1, 0, 2, 1])
-
-
 def test_fuse_runs_the_python_function_on_numpy_and_compiles_once_per_module():
     made = []
 
