@@ -32,7 +32,7 @@ import contextlib
 import numpy as np
 
 __all__ = ["Device", "parse_device", "get_device", "set_device", "current_device", "device",
-           "get_array_module", "to_host", "to_device", "scalar", "host_syncs", "fuse", "is_host"]
+           "get_array_module", "device_of", "to_host", "to_device", "scalar", "host_syncs", "fuse", "is_host"]
 
 _default = "cpu"                 # set_device's default for models built from now on
 _stack = []                      # the devices of the enclosing `with nf.device(...)` blocks
@@ -96,6 +96,15 @@ class Device:
     def __repr__(self):
         return f"Device({self.name!r})"
 
+    def __reduce__(self):                 # copied and pickled by name: a module cannot be
+        return get_device, (self.name,)
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+CPU = Device("cpu", 0, np)
+
 
 def _cupy(index, where):
     try:
@@ -124,7 +133,7 @@ def get_device(spec=None, where="netfit"):
         return spec
     kind, index = parse_device(current_device() if spec is None else spec, where)
     if kind == "cpu":
-        return Device("cpu", 0, np)
+        return CPU
     if kind == "gpu":
         return Device("gpu", index, _cupy(index, where))
     return Device(kind, index, _extra[kind])
@@ -177,6 +186,17 @@ def get_array_module(a):
         import cupy
         return cupy
     return np
+
+
+def device_of(a):
+    """The :class:`Device` an array lives on (the CPU for NumPy arrays and None)."""
+    xp = get_array_module(a)
+    if xp is np:
+        return CPU
+    for kind, module in _extra.items():
+        if module is xp:
+            return Device(kind, 0, xp)
+    return Device("gpu", a.device.id, xp)
 
 
 def is_host(xp):

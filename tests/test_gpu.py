@@ -176,6 +176,16 @@ def test_save_on_the_device_load_on_the_cpu_and_back(device, tmp_path):
     _close(again.get_weights(), on_cpu.get_weights(), rtol=0, atol=0)
 
 
+def test_layer_weights_are_numpy_arrays_in_and_out(device):
+    model = _mlp(device)
+    model.build()
+    layer = model.layers[1]
+    kernel, bias = layer.get_weights()
+    assert type(kernel) is np.ndarray and kernel.shape == (784, 128)
+    layer.set_weights([kernel * 2, bias + 1])
+    assert np.array_equal(model.get_weights()[0], kernel * 2) and np.array_equal(model.get_weights()[1], bias + 1)
+
+
 def test_to_moves_a_trained_model_and_its_optimizer_state(device):
     x, y = _digits(64)
     a, b = _mlp("cpu", loss="sparse_categorical_crossentropy"), _mlp("cpu", loss="sparse_categorical_crossentropy")
@@ -247,3 +257,16 @@ def test_metrics_without_gpu_code_get_host_copies(device):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _same_run(device, make, x, y, epochs=1, batch_size=16)
+
+
+def test_a_model_on_the_device_deep_copies_and_pickles(device):
+    import copy
+    import pickle
+    model = _mlp(device)
+    model.build()
+    twin = copy.deepcopy(model)
+    assert twin.device == model.device and twin.layers[1].xp is model.layers[1].xp
+    _close(twin.get_weights(), model.get_weights(), rtol=0, atol=0)
+    if device == "fakegpu":                          # (a CuPy array pickles through the host)
+        again = pickle.loads(pickle.dumps(nf.zoo.lecture_mlp(seed=0).to(device)))
+        assert again.device == backend.get_device(device).name

@@ -61,8 +61,13 @@ class Layer:
     needs_rng = False
     #: True for layers whose forward and backward run on a GPU (CuPy) as written (docs/gpu.md).
     runs_on_gpu = False
-    #: The array module of the layer's weights: numpy, or cupy on a GPU (set by ``attach``).
-    xp = np
+    #: The device of the layer's weights (set by ``attach``); ``xp`` is its array module.
+    _device = backend.CPU
+
+    @property
+    def xp(self):
+        """The array module of the layer's weights: numpy, or cupy on a GPU."""
+        return self._device.xp
 
     def __init__(self, *, input_shape=None, name=None, trainable=True):
         if input_shape is not None:
@@ -107,7 +112,7 @@ class Layer:
             params = np.zeros(size, dtype or _default_dtype())
             grads = np.zeros(size, params.dtype)
         offset = 0
-        self.xp = backend.get_array_module(params)
+        self._device = backend.device_of(params)
         self.params, self.grads = {}, {}
         for spec in self.specs:
             part = slice(offset, offset + spec.size)
@@ -202,7 +207,7 @@ class Layer:
         return self.count_params()
 
     def get_weights(self):
-        return [w.copy() for w in self.weights]
+        return [backend.to_host(w).copy() for w in self.weights]
 
     def set_weights(self, weights):
         """Copy ``weights`` (Keras order and shapes) into the layer."""
@@ -214,7 +219,7 @@ class Layer:
             if w.shape != spec.shape:
                 raise ValueError(f"{self.display_name}.set_weights: expected {spec.name} of shape "
                                  f"{spec.shape}, got {w.shape}.")
-            self.params[spec.name][...] = w
+            self.params[spec.name][...] = backend.to_device(w, self.params[spec.name])
 
     def get_config(self):
         """Constructor arguments as JSON-able values; ``type(self)(**config)`` rebuilds it."""
