@@ -201,8 +201,9 @@ class _Loop:
                 model._apply_step()                            # optimizer.step; frozen layers kept
                 self.in_update = False
                 self.steps_done += 1
-                if want_batch_logs and (on_host or step % _DEVICE_LOG_EVERY == 0):     # on a GPU a read waits
-                    logs = _epoch_logs(model, total / seen)
+                if want_batch_logs:
+                    if on_host or step % _DEVICE_LOG_EVERY == 0:     # on a GPU a read waits: the logs of step k·100
+                        logs = _epoch_logs(model, total / seen)
                     for cb in cbs:
                         cb.on_train_batch_end(step, logs)
                 if self.interrupt.pending:             # Ctrl-C arrived during this step

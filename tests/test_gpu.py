@@ -270,3 +270,20 @@ def test_a_model_on_the_device_deep_copies_and_pickles(device):
     if device == "fakegpu":                          # (a CuPy array pickles through the host)
         again = pickle.loads(pickle.dumps(nf.zoo.lecture_mlp(seed=0).to(device)))
         assert again.device == backend.get_device(device).name
+
+
+def test_batch_callbacks_see_every_step_and_read_the_logs_every_100(device):
+    x, y = _digits(256)
+
+    class Count(nf.callbacks.Callback):
+        steps = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.steps.append((batch, logs["loss"]))
+    model = _mlp(device, loss="sparse_categorical_crossentropy")
+    before = backend.host_syncs()
+    model.fit(x, y, epochs=1, batch_size=2, verbose=0, callbacks=[Count()])
+    assert [b for b, _ in Count.steps] == list(range(128))
+    assert Count.steps[99][1] == Count.steps[0][1] != Count.steps[100][1]      # logs read at steps 0 and 100
+    if device == "fakegpu":
+        assert backend.host_syncs() - before <= 6 + 2 * 2
