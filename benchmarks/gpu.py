@@ -45,7 +45,8 @@ def load(args):
     (x, y), (xt, yt) = nf.datasets.mnist.load_data(path=args.mnist)
     if args.smoke:
         x, y = x[:args.smoke_n], y[:args.smoke_n]
-    return (x / np.float32(255)).astype(np.float32), y.astype(np.int64), (xt / np.float32(255)).astype(np.float32), yt
+    return ((x / np.float32(255)).astype(np.float32), y.astype(np.int64), (xt / np.float32(255)).astype(np.float32),
+            yt.astype(np.int64))
 
 
 # -- netfit ---------------------------------------------------------------------------------------
