@@ -219,19 +219,20 @@ def write(path, env, rows, notes, seconds, device):
     lines = ["# netfit on a GPU: results", "",
              "Written by `benchmarks/gpu.py` (see its docstring for what is timed and how). Times in seconds",
              "per epoch (median of the repeats after a warm-up), prediction in images per second. Ratio:",
-             "netfit / PyTorch time (below 1 is faster), for prediction PyTorch / netfit time.", "",
+             "netfit / PyTorch time (below 1: netfit is faster); for prediction netfit / PyTorch throughput",
+             "(above 1: netfit is faster).", "",
              "## Environment", ""] + [f"- {k}: {v}" for k, v in env.items()] + [f"- run time: {seconds:.0f} s", ""]
     lines += ["## Results", "", "| where | workload | timed | netfit | PyTorch | ratio | target | met | "
               "accuracy netfit / PyTorch |", "|---|---|---|---:|---:|---:|---:|---|---|"]
     for r in rows:
         has = "torch" in r
         predict = r["workload"].startswith("predict")
-        ratio = (r["torch"] / r["netfit"] if predict else r["netfit"] / r["torch"]) if has else None
+        ratio = r["netfit"] / r["torch"] if has else None          # times, or for prediction throughputs
         target = TARGETS.get(r["workload"]) if r["where"] == "GPU" else None
         if r["where"] == "GPU" and predict:
             target = 1.0
         met = "" if target is None or ratio is None else (
-            "yes" if (ratio <= target if not predict else r["netfit"] >= r["torch"]) else "no")
+            "yes" if (ratio >= target if predict else ratio <= target) else "no")
         acc = f"{r['netfit acc']:.4f} / {r['torch acc']:.4f}" if "netfit acc" in r and has else \
             f"{r['netfit acc']:.4f} / -" if "netfit acc" in r else ""
         fmt = "{:,.0f}" if predict else "{:.3f}"
