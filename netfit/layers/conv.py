@@ -173,9 +173,9 @@ class Conv2D(ActivatedLayer):
         cols = self._cols = self._window_matrix(rows, k, self._wb is not None, kernel.dtype)
         win.im2col(win.nhwc(x), self.buffer, kernel.dtype, out=cols[:, :k], fill=self.pad_value)
         if self._wb is not None:
-            np.matmul(cols, self._wb[0], out=z.reshape(rows, f))
+            self.xp.matmul(cols, self._wb[0], out=z.reshape(rows, f))
         else:
-            np.matmul(cols, kernel.reshape(k, f), out=z.reshape(rows, f))
+            self.xp.matmul(cols, kernel.reshape(k, f), out=z.reshape(rows, f))
             if self.use_bias:
                 z += self.params["bias"]                       # (f,) or (out_h, out_w, f) broadcast over n
         return self.activate(z)
@@ -204,14 +204,14 @@ class Conv2D(ActivatedLayer):
         # ∂R/∂w_uvcf = Σ_i Σ_pq dz_ipqf x_i[p·sh + u, q·sw + v, c]: every position adds to the
         # shared w. The code's row index of X runs over (i, p, q) at once.
         if self._wb is not None:
-            np.matmul(self._cols.T, dz2, out=self._wb[1])           # [∂R/∂w; ∂R/∂b]: 1ᵀdz sums the rows
+            self.xp.matmul(self._cols.T, dz2, out=self._wb[1])           # [∂R/∂w; ∂R/∂b]: 1ᵀdz sums the rows
         else:
             if self.connections is None:
-                np.matmul(self._cols.T, dz2, out=self.grads["kernel"].reshape(-1, f))
+                self.xp.matmul(self._cols.T, dz2, out=self.grads["kernel"].reshape(-1, f))
             else:
                 # The full kernel's gradient, then only its connected entries: the others are no weights.
                 kh, kw, m = self.grads["kernel"].shape
-                np.matmul(self._cols.T, dz2, out=self._dfull.reshape(-1, f))
+                self.xp.matmul(self._cols.T, dz2, out=self._dfull.reshape(-1, f))
                 np.take(self._dfull.reshape(kh * kw, -1), self._linked_here, axis=1,
                         out=self.grads["kernel"].reshape(kh * kw, m))
             if self.use_bias and self.bias == "shared":
@@ -225,7 +225,7 @@ class Conv2D(ActivatedLayer):
         kernel = self.params["kernel"] if self.connections is None else self._full
         if win.c == 1:
             dcols = self.buffer("dcols", (n * win.positions, kernel.size // f), dz.dtype)
-            np.matmul(dz2, kernel.reshape(-1, f).T, out=dcols)
+            self.xp.matmul(dz2, kernel.reshape(-1, f).T, out=dcols)
             return win.col2im(dcols.reshape(n, win.positions, -1), self.buffer)
         # With several channels, one offset (u, v) at a time: dz·w_uvᵀ is what every window
         # sends to its pixel (u, v). Never writing the whole (n·P, kh·kw·c) matrix is ~1.4×
@@ -233,7 +233,7 @@ class Conv2D(ActivatedLayer):
         part = self.buffer("dpart", (n, win.out_h, win.out_w, win.c), dz.dtype)
 
         def column(u, v):
-            np.matmul(dz2, kernel[u, v].T, out=part.reshape(-1, win.c))
+            self.xp.matmul(dz2, kernel[u, v].T, out=part.reshape(-1, win.c))
             return part
 
         return win.add_back(column, n, self.buffer, dz.dtype)
@@ -324,7 +324,7 @@ class LocallyConnected2D(ActivatedLayer):
         z = self.buffer("z", (n, win.out_h, win.out_w, self.filters), kernel.dtype)
         # z_p = X_p W_p for every position p: matmul batches over the leading axis, so the
         # code reads X and z transposed to (P, n, ·), views that BLAS takes as they are.
-        np.matmul(cols.transpose(1, 0, 2), kernel, out=z.reshape(n, win.positions, -1).transpose(1, 0, 2))
+        self.xp.matmul(cols.transpose(1, 0, 2), kernel, out=z.reshape(n, win.positions, -1).transpose(1, 0, 2))
         if self.use_bias:
             z += self.params["bias"]
         return self.activate(z)
@@ -335,14 +335,14 @@ class LocallyConnected2D(ActivatedLayer):
         n = dz.shape[0]
         dz_p = dz.reshape(n, win.positions, self.filters).transpose(1, 0, 2)   # (P, n, f) view
         # ∂R/∂W_p = X_pᵀ dz_p: the same product as Conv2D's, but not summed over positions.
-        np.matmul(self._cols.transpose(1, 2, 0), dz_p, out=self.grads["kernel"])
+        self.xp.matmul(self._cols.transpose(1, 2, 0), dz_p, out=self.grads["kernel"])
         if self.use_bias:
             self.sum_rows(dz.reshape(n, -1), self.grads["bias"].reshape(-1))   # Σ over examples
         if not need_input_grad:
             return None
         # s: window rows dz_p W_pᵀ, added back onto the pixels (col2im).
         dcols = self.buffer("dcols", self._cols.shape, dz.dtype)          # (n, P, K)
-        np.matmul(dz_p, self.params["kernel"].transpose(0, 2, 1), out=dcols.transpose(1, 0, 2))
+        self.xp.matmul(dz_p, self.params["kernel"].transpose(0, 2, 1), out=dcols.transpose(1, 0, 2))
         return win.col2im(dcols, self.buffer)
 
     def count_links(self):
