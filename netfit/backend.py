@@ -32,7 +32,7 @@ import contextlib
 import numpy as np
 
 __all__ = ["Device", "parse_device", "get_device", "set_device", "current_device", "device",
-           "get_array_module", "device_of", "to_host", "to_device", "scalar", "host_syncs", "fuse", "is_host"]
+           "get_array_module", "device_of", "fits", "to_host", "to_device", "scalar", "host_syncs", "fuse", "is_host"]
 
 _default = "cpu"                 # set_device's default for models built from now on
 _stack = []                      # the devices of the enclosing `with nf.device(...)` blocks
@@ -197,6 +197,20 @@ def device_of(a):
         if module is xp:
             return Device(kind, 0, xp)
     return Device("gpu", a.device.id, xp)
+
+
+def fits(where, *arrays, share=0.5):
+    """True when ``arrays`` (None skipped) take less than ``share`` of the free memory of ``where``'s device
+    (an array there); always on the CPU. CuPy's free memory counts the blocks its memory pool holds."""
+    xp = get_array_module(where)
+    if xp is np:
+        return True
+    need = sum(a.nbytes for a in arrays if a is not None)
+    if hasattr(xp, "cuda"):
+        free = xp.cuda.runtime.memGetInfo()[0] + xp.get_default_memory_pool().free_bytes()
+    else:
+        free = xp.free_bytes                      # a test device says how much it has
+    return need < share * free
 
 
 def is_host(xp):

@@ -74,7 +74,8 @@ class Inference:
         return batch_result(self, values, return_dict)
 
     def _evaluate_arrays(self, x, y, batch_size, sample_weight=None):
-        x, y, sample_weight = (backend.to_device(a, self._theta) for a in (x, y, sample_weight))   # once, on a GPU
+        if backend.fits(self._theta, x, y, sample_weight):                # once, on a GPU (else batch by batch)
+            x, y, sample_weight = (backend.to_device(a, self._theta) for a in (x, y, sample_weight))
         n = x.shape[0]
         return self._evaluate_batches((x[start:start + batch_size], y[start:start + batch_size],
                                        None if sample_weight is None else sample_weight[start:start + batch_size])
@@ -118,11 +119,13 @@ class Inference:
                              "row is predicted. Leave steps out.")
         batch_size = _batch_size(batch_size, "Sequential.predict")
         x = self._check_x(x, "Sequential.predict")
-        x = backend.to_device(x, self._theta)                     # uploaded once on a GPU
-        out = backend.get_array_module(x).empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)
+        if backend.fits(self._theta, x):
+            x = backend.to_device(x, self._theta)                 # uploaded once on a GPU (else batch by batch)
+        out = backend.get_array_module(self._theta).empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)
         for start in range(0, x.shape[0], batch_size):
             stop = min(start + batch_size, x.shape[0])
-            out[start:stop] = self._forward(x[start:stop].astype(self._input_dtype(x.dtype), copy=False), False)
+            xb = backend.to_device(x[start:stop].astype(self._input_dtype(x.dtype), copy=False), self._theta)
+            out[start:stop] = self._forward(xb, False)
         return backend.to_host(out)                               # one copy back
 
     def predict_classes(self, x, batch_size=None, verbose=0):

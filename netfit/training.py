@@ -57,7 +57,8 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         steps = math.ceil(n / batch_size)
         loop = _Loop(model, x, y, batch_size, w)
         if val_xyw is not None:
-            val_xyw = tuple(backend.to_device(a, model._theta) for a in val_xyw)        # once, on a GPU
+            if backend.fits(model._theta, *val_xyw):
+                val_xyw = tuple(backend.to_device(a, model._theta) for a in val_xyw)    # once, on a GPU
             val = lambda: model._evaluate_arrays(*val_xyw[:2], 256, val_xyw[2])         # noqa: E731
 
     history = callbacks_mod.History()
@@ -141,16 +142,19 @@ class _Loop:
 
     def __init__(self, model, x, y, batch_size, sample_weight=None):
         # On a GPU x, y and the weights are uploaded once, as they are (uint8 pixels stay uint8), and
-        # each batch is gathered and cast there.
-        x, y, sample_weight = (backend.to_device(a, model._theta) for a in (x, y, sample_weight))
-        self.xp = backend.get_array_module(model._theta)
+        # each batch is gathered and cast there; data that would fill half the GPU's free memory stay
+        # on the host instead, and each batch goes up on its own.
+        staged = backend.fits(model._theta, x, y, sample_weight)
+        x, y, sample_weight = (backend.to_device(a, model._theta if staged else x) for a in (x, y, sample_weight))
+        self.upload = None if staged else model._theta
+        self.data_xp = backend.get_array_module(x)     # where the batches are gathered
         self.x, self.y, self.batch_size = x, y, batch_size
         self.w = sample_weight                         # per-example weights (n,) or None
         shape = (batch_size,) + x.shape[1:]
         # Batches are gathered into these buffers; raw inputs (e.g. uint8) are cast on the way.
-        self.xbuf = self.xp.empty(shape, x.dtype)
+        self.xbuf = self.data_xp.empty(shape, x.dtype)
         self.feed = model._input_dtype(x.dtype)          # float64 for a first Normalization (netfit.precision)
-        self.fbuf = self.xbuf if x.dtype == self.feed else self.xp.empty(shape, self.feed)
+        self.fbuf = self.xbuf if x.dtype == self.feed else self.data_xp.empty(shape, self.feed)
         self._attach(model)
 
     def _attach(self, model, where="Sequential.fit"):
@@ -223,7 +227,7 @@ class _Loop:
     def _batches(self, rng, shuffle):
         """Yield the epoch's batches (x_k, y_k, w_k or None): a permutation of the rows drawn from ``rng`` when shuffling."""
         n, b = self.x.shape[0], self.batch_size
-        order = backend.to_device(rng.permutation(n), self.model._theta) if shuffle else None   # drawn on the host
+        order = backend.to_device(rng.permutation(n), self.x) if shuffle else None   # drawn on the host
         for start in range(0, n, b):
             yield self._batch(order, start, min(start + b, n))
 
@@ -236,13 +240,15 @@ class _Loop:
             rows = order[start:stop]
             # mode="clip": the indices are valid by construction, and mode="raise" (the default)
             # copies through an extra buffer when out= is given, 3× slower for big batches.
-            xb = np.take(self.x, rows, axis=0, out=self.xbuf[:m], mode="clip") if self.xp is np else \
-                self.xp.take(self.x, rows, axis=0, out=self.xbuf[:m])     # CuPy's take has no mode
+            xb = np.take(self.x, rows, axis=0, out=self.xbuf[:m], mode="clip") if self.data_xp is np else \
+                self.data_xp.take(self.x, rows, axis=0, out=self.xbuf[:m])     # CuPy's take has no mode
         yb = self.y[rows]
         wb = None if self.w is None else self.w[rows]
         if xb.dtype != self.feed:
             np.copyto(self.fbuf[:m], xb)
             xb = self.fbuf[:m]
+        if self.upload is not None:                    # data kept on the host: this batch goes up
+            xb, yb, wb = (backend.to_device(a, self.upload) for a in (xb, yb, wb))
         return xb, yb, wb
 
     def _diverged(self, epoch, step, what):

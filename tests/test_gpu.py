@@ -287,3 +287,17 @@ def test_batch_callbacks_see_every_step_and_read_the_logs_every_100(device):
     assert Count.steps[99][1] == Count.steps[0][1] != Count.steps[100][1]      # logs read at steps 0 and 100
     if device == "fakegpu":
         assert backend.host_syncs() - before <= 6 + 2 * 2
+
+
+def test_data_too_big_for_the_device_goes_up_batch_by_batch(device, monkeypatch):
+    if device != "fakegpu":
+        pytest.skip("the fake device is told how little memory it has")
+    monkeypatch.setattr(fake_gpu.fakecupy, "free_bytes", 100_000)      # x alone is 301,056 bytes
+    x, y = _digits(96)
+    cpu, dev = _same_run(device, lambda d: _mlp(d, loss="sparse_categorical_crossentropy"), x, y,
+                         epochs=2, batch_size=16, validation_split=0.25)
+    np.testing.assert_allclose(dev.evaluate(x, y), cpu.evaluate(x, y), rtol=1e-5)
+    np.testing.assert_allclose(dev.predict(x, batch_size=40), cpu.predict(x, batch_size=40), atol=1e-6)
+    before = backend.host_syncs()
+    dev.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert backend.host_syncs() - before <= 6
