@@ -23,8 +23,10 @@ from . import architecture, export, io, lbfgs, sdlm, zoo
 from .io import load_model
 from .layers import Input
 from . import datasets, keras, models, streams
+from . import backend
+from .backend import device
 
 __all__ = ["Input", "Sequential", "load_model", "__version__", "activations", "architecture", "callbacks", "config",
            "datasets", "keras", "models", "streams", "export", "gradcheck", "initializers", "io", "layers", "lbfgs",
-           "losses", "metrics", "optimizers", "sdlm", "utils", "zoo"]
+           "losses", "metrics", "optimizers", "sdlm", "utils", "zoo", "backend", "device"]
 

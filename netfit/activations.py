@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from . import _kernels
+from . import backend
 
 
 class Activation:
@@ -59,6 +60,8 @@ class Sigmoid(Activation):
         return out
 
     def backward(self, delta, z, a, out=None):
+        if not backend.is_host(backend.get_array_module(a)):
+            return _sigmoid_backward(delta, a)                       # one GPU kernel
         return np.multiply(delta, a * (1.0 - a), out=out)
 
 
@@ -71,6 +74,8 @@ class Tanh(Activation):
         return np.tanh(z, out=out)
 
     def backward(self, delta, z, a, out=None):
+        if not backend.is_host(backend.get_array_module(a)):
+            return _tanh_backward(delta, a)                       # one GPU kernel
         return np.multiply(delta, 1.0 - a * a, out=out)
 
 
@@ -103,6 +108,8 @@ class Relu(Activation):
         return np.maximum(z, 0, out=out)
 
     def backward(self, delta, z, a, out=None):
+        if not backend.is_host(backend.get_array_module(a)):
+            return _relu_backward(delta, a)                       # one GPU kernel; numba only on the host
         # One compiled pass where numba is installed (netfit[fast]); the same products below.
         if out is not None and _kernels.relu_backward(delta, a, out):
             return out
@@ -329,10 +336,11 @@ class Softmax(Activation):
 
     def forward(self, z, out=None):
         # Subtracting the row maximum leaves a unchanged and keeps e^z finite.
+        xp = backend.get_array_module(z)
         out = np.subtract(z, _row_max(z)[..., None], out=out)
         np.exp(out, out=out)
         if out.size >= _MANY_ROWS * out.shape[-1]:
-            out /= np.matmul(out, np.ones(out.shape[-1], out.dtype))[..., None]   # row sums, by BLAS
+            out /= xp.matmul(out, xp.ones(out.shape[-1], out.dtype))[..., None]   # row sums, by BLAS
         else:
             out /= out.sum(axis=-1, keepdims=True)
         return out
@@ -340,6 +348,30 @@ class Softmax(Activation):
     def backward(self, delta, z, a, out=None):
         inner = (delta * a).sum(axis=-1, keepdims=True)
         return np.multiply(a, delta - inner, out=out)
+
+
+@backend.fuse
+def _sigmoid_backward(xp):
+    """δ ⊙ a(1 − a) in one GPU kernel (the NumPy code above makes three passes)."""
+    def sigmoid_backward(delta, a):
+        return delta * (a * (1.0 - a))
+    return sigmoid_backward
+
+
+@backend.fuse
+def _tanh_backward(xp):
+    """δ ⊙ (1 − a²) in one GPU kernel."""
+    def tanh_backward(delta, a):
+        return delta * (1.0 - a * a)
+    return tanh_backward
+
+
+@backend.fuse
+def _relu_backward(xp):
+    """δ ⊙ 1{a > 0} in one GPU kernel."""
+    def relu_backward(delta, a):
+        return delta * (a > 0)
+    return relu_backward
 
 
 _MANY_ROWS = 128     # from this many rows on, softmax's row-wise reductions pay per row (see _row_max)

@@ -36,6 +36,8 @@ import warnings
 
 import numpy as np
 
+from . import backend
+
 _SUPPORTED = ("float32", "float64")
 _floatx = "float32"
 _blas_limits = None          # threadpoolctl's limiter while deterministic mode is on
@@ -71,6 +73,27 @@ def set_floatx(name):
 def dtype():
     """Return the default float type as a NumPy dtype."""
     return np.dtype(_floatx)
+
+
+def set_device(name):
+    """Set the device of models built from now on: "cpu" (the default), "gpu", "gpu:N" (or "cuda[:N]").
+
+    ``with nf.device("gpu"):`` does the same for one block, ``model.to("gpu")``
+    for one model (docs/gpu.md). "gpu" needs CuPy (``pip install 'netfit[gpu]'``)
+    and a CUDA device, checked here.
+
+    Examples
+    --------
+    >>> import netfit as nf
+    >>> nf.config.set_device("cpu"); nf.config.device()
+    'cpu'
+    """
+    backend.set_device(name)
+
+
+def device():
+    """The device name models built now get ("cpu", "gpu:0"): see :func:`set_device`."""
+    return backend.current_device()
 
 
 def set_deterministic(enabled=True):

@@ -9,6 +9,8 @@ value is exact over the whole data set, whatever the batch size
 """
 import numpy as np
 
+from . import backend
+from .metrics.base import update as update_metric
 from .streams import is_stream
 from .training import batch_result, checked_batches, open_stream, predict_stream, refuse_stream
 from .utils import check_flag, check_positive_int, check_verbose
@@ -72,6 +74,8 @@ class Inference:
         return batch_result(self, values, return_dict)
 
     def _evaluate_arrays(self, x, y, batch_size, sample_weight=None):
+        if backend.fits(self._theta, x, y, sample_weight):                # once, on a GPU (else batch by batch)
+            x, y, sample_weight = (backend.to_device(a, self._theta) for a in (x, y, sample_weight))
         n = x.shape[0]
         return self._evaluate_batches((x[start:start + batch_size], y[start:start + batch_size],
                                        None if sample_weight is None else sample_weight[start:start + batch_size])
@@ -83,12 +87,12 @@ class Inference:
         total, n = 0.0, 0
         metrics = [metric.fresh() for _, metric in self.metrics]
         for xb, yb, wb in batches:
-            xb = np.asarray(xb)
-            y_pred = self._forward(np.asarray(xb, self._input_dtype(xb.dtype)), False)
+            xb, yb, wb = (backend.to_device(a, self._theta) for a in (xb, yb, wb))     # as they are, on the CPU
+            y_pred = self._forward(xb.astype(self._input_dtype(xb.dtype), copy=False), False)
             total += self._data_loss(y_pred, yb, wb) * len(xb)
             n += len(xb)
             for metric in metrics:
-                metric.update_state(yb, y_pred)
+                update_metric(metric, yb, y_pred)
         values = {"loss": float(total / n + self.optimizer.penalty(self._theta))}
         values.update((name, float(metric.result())) for (name, _), metric in zip(self.metrics, metrics))
         return values
@@ -115,11 +119,14 @@ class Inference:
                              "row is predicted. Leave steps out.")
         batch_size = _batch_size(batch_size, "Sequential.predict")
         x = self._check_x(x, "Sequential.predict")
-        out = np.empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)
+        if backend.fits(self._theta, x):
+            x = backend.to_device(x, self._theta)                 # uploaded once on a GPU (else batch by batch)
+        out = backend.get_array_module(self._theta).empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)
         for start in range(0, x.shape[0], batch_size):
             stop = min(start + batch_size, x.shape[0])
-            out[start:stop] = self._forward(np.asarray(x[start:stop], self._input_dtype(x.dtype)), False)
-        return out
+            xb = backend.to_device(x[start:stop].astype(self._input_dtype(x.dtype), copy=False), self._theta)
+            out[start:stop] = self._forward(xb, False)
+        return backend.to_host(out)                               # one copy back
 
     def predict_classes(self, x, batch_size=None, verbose=0):
         """Return the predicted class of each row: argmax of the outputs, or p > 0.5 for one output."""

@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-from . import optimizers
+from . import backend, optimizers
 from .architecture import sequential_from_config
 from .files import atomic_write, check_path, check_writable
 from .model import Sequential
@@ -167,7 +167,7 @@ def _rebuild(meta, arrays, compile):
             if name not in state or np.shape(state[name]) != np.shape(value):
                 raise ModelFileError(f"optimizer state {name!r} should have shape {np.shape(value)}, "
                                      f"got {'nothing' if name not in state else np.shape(state[name])}.")
-        model.optimizer.set_state(state)
+        model.optimizer.set_state({name: backend.to_device(value, model._theta) for name, value in state.items()})
     hist = meta["history"]
     logs, epochs = hist.get("history", {}), hist.get("epoch", [])
     if not (isinstance(logs, dict) and all(isinstance(v, list) for v in logs.values())

@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from . import backend
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers, precision
@@ -66,6 +67,8 @@ class Sequential(Inference):
         self.seed = check_seed(seed, "Sequential") if seed is not None else new_seed()
         self.layers = []
         self._input = None                         # an Input(shape=...) given before the first layer
+        self._device = backend.current_device()    # nf.device / set_device's, or later model.to(...)'s
+        self._placed = backend.get_device("cpu")   # where θ lives now
         self.built = self.compiled = False
         self.history = callbacks_mod.History()
         self.stop_training = False
@@ -142,6 +145,10 @@ class Sequential(Inference):
         # Layers below the lowest one with weights need no error signal at all.
         with_weights = [i for i, layer in enumerate(self.layers) if layer.specs]
         self._lowest_trained = with_weights[0] if with_weights else len(self.layers)
+        self._placed = backend.get_device("cpu")
+        device = backend.get_device(self._device, "Sequential.build")
+        if device.kind != "cpu":
+            backend.place(self, device, "Sequential.build")      # drawn on the host, uploaded once
         self.built = True
         if self.compiled:
             self._bind_training()
@@ -162,7 +169,32 @@ class Sequential(Inference):
         return [w for layer in self.layers for w in layer.weights]
 
     def get_weights(self):
-        return [w.copy() for w in self.weights]
+        return [backend.to_host(w).copy() for w in self.weights]
+
+    def to(self, device):
+        """Move the model (weights, optimizer state) to ``device``, "cpu", "gpu" or "gpu:N"; return the model.
+
+        PyTorch's ``module.to``. An unbuilt model is built there later. Inputs and
+        outputs stay NumPy arrays (``fit`` uploads x and y once, ``predict`` returns
+        host arrays); see docs/gpu.md.
+
+        Raises
+        ------
+        ValueError
+            An unknown device name, or a layer or optimizer without GPU code yet.
+        RuntimeError
+            "gpu" without CuPy installed, or without a CUDA device.
+        """
+        device = backend.get_device(device, "Sequential.to")
+        if self.built:
+            backend.place(self, device)
+        self._device = device.name
+        return self
+
+    @property
+    def device(self):
+        """Where the weights live ("cpu", "gpu:0"); before build, where they will."""
+        return self._placed.name if self.built else self._device
 
     def set_weights(self, weights):
         """Copy arrays (in ``get_weights()`` order and Keras shapes) into the model.
@@ -184,7 +216,7 @@ class Sequential(Inference):
                 raise ValueError(f"{where}: expected array {k} of shape {w.shape}, got {new.shape}.")
             checked.append(new)
         for w, new in zip(current, checked):
-            w[...] = new
+            w[...] = backend.to_device(new, w)
 
     def count_params(self):
         self._ensure_built()
@@ -227,6 +259,8 @@ class Sequential(Inference):
             raise TypeError(f"Sequential.compile: expected metrics a list of names, got {metrics!r}.")
         metrics = [metrics_mod.get(m, loss) for m in (metrics or [])]
         check_output(self.layers, loss, [name for name, _ in metrics], "Sequential.compile")
+        if self.built:
+            backend.check_supported(self.layers, optimizer, self._placed, "Sequential.compile")
         self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         self.compiled = True
         if self.built:
@@ -308,9 +342,10 @@ class Sequential(Inference):
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
             w = self._example_weights(y, sample_weight, None, where)        # as fit and evaluate check them
-        xb = np.asarray(x, self._input_dtype(x.dtype))
+        xb = backend.to_device(np.asarray(x, self._input_dtype(x.dtype)), self._theta)
+        y, w = backend.to_device(y, self._theta), backend.to_device(w, self._theta)
         y_pred = self._forward(xb, training)
-        loss = self._loss_value(y_pred, y, w)
+        loss = float(self._loss_value(y_pred, y, w))
         if not gradients:
             return loss, None
         self._grad[...] = 0
@@ -318,7 +353,7 @@ class Sequential(Inference):
         flat = self._grad.copy()
         self.optimizer.add_penalty_gradient(self._theta, flat)
         self._zero_frozen(flat)
-        return loss, [flat[part].reshape(shape) for part, shape in self._slices]
+        return loss, [backend.to_host(flat[part].reshape(shape)) for part, shape in self._slices]
 
     # -- fit -----------------------------------------------------------------------------
     def fit(self, x, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,

@@ -45,7 +45,7 @@ import threading
 
 import numpy as np
 
-from . import config
+from . import backend, config
 
 # Work below these sizes stays on one thread: a split costs ~10-20 µs (waking the threads, joining them).
 MIN_FLOPS = 2_000_000           # per block of a matrix product (~50 µs of one core's float32 GEMM)
@@ -104,13 +104,15 @@ def using(n):
 
 
 @contextlib.contextmanager
-def training(step_flops):
+def training(step_flops, on_host=True):
     """The thread policy of one fit: the pool's threads for a step this size, and BLAS's.
 
     With more than one thread the pool does the splitting and BLAS runs one thread
     per product; with one, BLAS gets what :func:`netfit.config.training_threads` says.
+    A model on a GPU (``on_host=False``) runs every pass on the calling thread: the
+    device does the parallel work, and CuPy's current device is per thread.
     """
-    n = step_workers(step_flops)
+    n = step_workers(step_flops) if on_host else 1
     if n > 1:
         with using(n):
             yield
@@ -279,12 +281,15 @@ def matmul(a, b, out):
     sum a block of few rows in another order than the whole product (its
     small-matrix kernels), so it can change the last bit, as BLAS's own threads
     can. In deterministic mode the product runs whole on the calling thread (BLAS
-    holds one thread there anyway).
+    holds one thread there anyway). Device (CuPy) arrays go to the device's own
+    ``matmul`` unsplit.
 
     Shapes
     ------
     a : (m, k), b : (k, f), out : (m, f)
     """
+    if not isinstance(a, np.ndarray):               # a device array (CuPy): the device's own product
+        return backend.get_array_module(a).matmul(a, b, out=out)
     m, k = a.shape
     flops = 2 * m * k * b.shape[1]
     if k < LONG_SUM * m:

@@ -20,7 +20,7 @@ import zipfile
 
 import numpy as np
 
-from . import losses, metrics as metrics_mod, optimizers
+from . import backend, losses, metrics as metrics_mod, optimizers
 from ._version import __version__
 from .files import atomic_write, check_not_folder, check_not_keras_format, check_path
 
@@ -86,7 +86,8 @@ def save_model(model, path, epoch=None, metadata=None):
         compile_config = {"loss": losses.serialize(model.loss),
                           "metrics": [metrics_mod.serialize(name, m, model.loss) for name, m in model.metrics],
                           "optimizer": optimizers.serialize(model.optimizer)}
-        arrays.update({f"opt_{name}": np.asarray(value) for name, value in model.optimizer.get_state().items()})
+        arrays.update({f"opt_{name}": np.asarray(backend.to_host(value))
+                       for name, value in model.optimizer.get_state().items()})
     history = model.history
     meta = {
         "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "netfit_version": __version__,

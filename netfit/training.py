@@ -17,8 +17,10 @@ import threading
 
 import numpy as np
 
+from . import backend
 from . import callbacks as callbacks_mod
 from . import parallel
+from .metrics.base import update as update_metric
 from .streams import OutOfData, Stream, is_stream
 from .utils import check_flag, check_positive_int, check_verbose, warn
 
@@ -55,6 +57,8 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         steps = math.ceil(n / batch_size)
         loop = _Loop(model, x, y, batch_size, w)
         if val_xyw is not None:
+            if backend.fits(model._theta, *val_xyw):
+                val_xyw = tuple(backend.to_device(a, model._theta) for a in val_xyw)    # once, on a GPU
             val = lambda: model._evaluate_arrays(*val_xyw[:2], 256, val_xyw[2])         # noqa: E731
 
     history = callbacks_mod.History()
@@ -70,7 +74,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     # Forward 2, backward 4 floating-point operations per link and example (config.set_threads).
     step_flops = 6 * model.count_links() * batch_size
     try:
-        with parallel.training(step_flops), _DeferredInterrupt() as interrupt:
+        with parallel.training(step_flops, model.device == "cpu"), _DeferredInterrupt() as interrupt:
             loop.interrupt = interrupt
             _run_epochs(model, loop, cbs, val, shuffle, initial_epoch, epochs)
     except KeyboardInterrupt:
@@ -137,17 +141,25 @@ class _Loop:
     """One epoch at a time: gather a batch, forward, loss, backward, step."""
 
     def __init__(self, model, x, y, batch_size, sample_weight=None):
+        # On a GPU x, y and the weights are uploaded once, as they are (uint8 pixels stay uint8), and
+        # each batch is gathered and cast there; data that would fill half the GPU's free memory stay
+        # on the host instead, and each batch goes up on its own.
+        staged = backend.fits(model._theta, x, y, sample_weight)
+        x, y, sample_weight = (backend.to_device(a, model._theta if staged else x) for a in (x, y, sample_weight))
+        self.upload = None if staged else model._theta
+        self.data_xp = backend.get_array_module(x)     # where the batches are gathered
         self.x, self.y, self.batch_size = x, y, batch_size
         self.w = sample_weight                         # per-example weights (n,) or None
         shape = (batch_size,) + x.shape[1:]
         # Batches are gathered into these buffers; raw inputs (e.g. uint8) are cast on the way.
-        self.xbuf = np.empty(shape, x.dtype)
+        self.xbuf = self.data_xp.empty(shape, x.dtype)
         self.feed = model._input_dtype(x.dtype)          # float64 for a first Normalization (netfit.precision)
-        self.fbuf = self.xbuf if x.dtype == self.feed else np.empty(shape, self.feed)
+        self.fbuf = self.xbuf if x.dtype == self.feed else self.data_xp.empty(shape, self.feed)
         self._attach(model)
 
     def _attach(self, model, where="Sequential.fit"):
         self.model, self.where = model, where
+        self.xp = backend.get_array_module(model._theta)
         self.rng_layers = [layer for layer in model.layers if layer.needs_rng]
         self.in_update = False
         self.steps_done = 0
@@ -167,33 +179,46 @@ class _Loop:
             metric.reset_state()
         total, seen = 0.0, 0
         want_batch_logs = len(cbs) > 1
+        # On a GPU nothing waits for the device within the epoch: the loss is summed there and read
+        # (with the metrics) once at its end, where the guard also checks it; θ_good is the epoch's start.
+        on_host = backend.is_host(self.xp)
+        if not on_host:
+            model._theta_good[...] = model._theta
+        logs = {}
         # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             for step, (xb, yb, wb) in enumerate(self._batches(rng, shuffle)):
                 y_pred = model._forward(xb, training=True)
                 loss = model._loss_value(y_pred, yb, wb)
-                if not math.isfinite(loss):
+                if on_host and not math.isfinite(loss):
                     self._diverged(epoch, step, f"the loss became {loss}")
                     return None
                 m = len(xb)
                 total += loss * m
                 seen += m
                 for metric in metrics:
-                    metric.update_state(yb, y_pred)
+                    update_metric(metric, yb, y_pred)
                 model._backward(y_pred, yb, wb)
-                np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
+                if on_host:
+                    np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
                 self.in_update = True
                 model._apply_step()                            # optimizer.step; frozen layers kept
                 self.in_update = False
                 self.steps_done += 1
                 if want_batch_logs:
-                    logs = _epoch_logs(model, total / seen)
+                    if on_host or step % _DEVICE_LOG_EVERY == 0:     # on a GPU a read waits: the logs of step k·100
+                        logs = _epoch_logs(model, total / seen)
                     for cb in cbs:
                         cb.on_train_batch_end(step, logs)
                 if self.interrupt.pending:             # Ctrl-C arrived during this step
                     raise KeyboardInterrupt
                 if model.stop_training:                # a callback stopped it mid-epoch (TerminateOnNaN), as Keras
                     break
+        if not on_host:
+            loss = float(backend.to_host(total / seen))     # the epoch's one read of the loss
+            if not math.isfinite(loss):
+                self._diverged(epoch, None, f"the loss became {loss}")
+                return None
         if not np.isfinite(model._theta).all():             # the epoch's last step overflowed
             self._diverged(epoch, step, "the weights became non-finite")
             return None
@@ -202,7 +227,7 @@ class _Loop:
     def _batches(self, rng, shuffle):
         """Yield the epoch's batches (x_k, y_k, w_k or None): a permutation of the rows drawn from ``rng`` when shuffling."""
         n, b = self.x.shape[0], self.batch_size
-        order = rng.permutation(n) if shuffle else None
+        order = backend.to_device(rng.permutation(n), self.x) if shuffle else None   # drawn on the host
         for start in range(0, n, b):
             yield self._batch(order, start, min(start + b, n))
 
@@ -215,17 +240,22 @@ class _Loop:
             rows = order[start:stop]
             # mode="clip": the indices are valid by construction, and mode="raise" (the default)
             # copies through an extra buffer when out= is given, 3× slower for big batches.
-            xb = np.take(self.x, rows, axis=0, out=self.xbuf[:m], mode="clip")
+            xb = np.take(self.x, rows, axis=0, out=self.xbuf[:m], mode="clip") if self.data_xp is np else \
+                self.data_xp.take(self.x, rows, axis=0, out=self.xbuf[:m])     # CuPy's take has no mode
         yb = self.y[rows]
         wb = None if self.w is None else self.w[rows]
         if xb.dtype != self.feed:
             np.copyto(self.fbuf[:m], xb)
             xb = self.fbuf[:m]
+        if self.upload is not None:                    # data kept on the host: this batch goes up
+            xb, yb, wb = (backend.to_device(a, self.upload) for a in (xb, yb, wb))
         return xb, yb, wb
 
     def _diverged(self, epoch, step, what):
         self.model._theta[...] = self.model._theta_good
-        at = f"at epoch {epoch + 1}, step {step + 1}" if epoch < _BATCH_CALLS else "in this step"
+        at = f"at epoch {epoch + 1}, step {step + 1}" if epoch < _BATCH_CALLS and step is not None else "in this step"
+        if step is None and epoch < _BATCH_CALLS:        # on a GPU, read once an epoch: θ_good is its start
+            at = f"in epoch {epoch + 1} (on a GPU the loss is read once an epoch; its starting weights are kept)"
         self.stop(f"{self.where}: {what} {at}; training stopped and the last weights with a finite loss "
                   f"were kept. Lower the learning rate (now {self.model.optimizer.current_learning_rate():g}), "
                   f"scale the inputs, or use clipnorm.")
@@ -243,6 +273,9 @@ class _Loop:
             self.model._theta[...] = self.model._theta_good
 
 
+# On a GPU, callbacks that watch every batch (the progress bar) get the logs read every this many steps.
+_DEVICE_LOG_EVERY = 100
+
 # Seeds of train_on_batch's dropout masks: (model seed, _BATCH_CALLS + step), apart from any epoch's.
 _BATCH_CALLS = 1 << 32
 
@@ -257,7 +290,8 @@ class _StreamLoop(_Loop):
 
     def _batches(self, rng, shuffle):
         # A Sequence's batch order is shuffled like array rows; a generator's order is its own.
-        return ((xb, yb, None) for xb, yb in checked_batches(self.model, self.stream, rng if shuffle else None))
+        return ((backend.to_device(xb, self.model._theta), backend.to_device(yb, self.model._theta), None)
+                for xb, yb in checked_batches(self.model, self.stream, rng if shuffle else None))
 
     def run_epoch(self, epoch, shuffle, cbs):
         logs = super().run_epoch(epoch, shuffle, cbs)
@@ -319,7 +353,8 @@ def predict_stream(model, x, steps, where):
     """``predict`` on a generator or a Sequence: the outputs of its batches, stacked."""
     stream = open_stream(model, x, None, steps, where, "steps", with_y=False)
     # Copies: a layer reuses its output buffer from one forward pass to the next.
-    return np.concatenate([model._forward(xb, False).copy() for xb, _ in checked_batches(model, stream)])
+    return np.concatenate([backend.to_host(model._forward(backend.to_device(xb, model._theta), False)).copy()
+                           for xb, _ in checked_batches(model, stream)])
 
 
 # -- one batch at a time ----------------------------------------------------------------------
@@ -344,7 +379,8 @@ def train_on_batch(model, x, y, return_dict=False, sample_weight=None, class_wei
         w = model._example_weights(y, sample_weight, class_weight, where)
     loop = _Loop(model, x, y, len(x), w)
     loop.where = where
-    with parallel.training(6 * model.count_links() * len(x)), _DeferredInterrupt() as interrupt:
+    with parallel.training(6 * model.count_links() * len(x), model.device == "cpu"), \
+            _DeferredInterrupt() as interrupt:
         loop.interrupt = interrupt
         logs = loop.run_epoch(_BATCH_CALLS + model.optimizer.iterations, False, [])
     if logs is None:                          # the guard refused the step

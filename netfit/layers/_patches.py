@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .. import parallel
+from .. import backend, parallel
 
 PADDINGS = ("valid", "same")
 
@@ -174,10 +174,16 @@ class Windows:
         """
         n = x.shape[0]
         shape = (n, self.out_h, self.out_w, self.kh, self.kw, self.c)
-        cols = buffer("win_cols", shape, dtype) if out is None else np.reshape(out, shape, copy=False)
-        xp = self.pad(x, buffer, dtype, fill)
-        parallel.rows(lambda lo, hi: np.copyto(cols[lo:hi], self.patches(xp[lo:hi]), casting="same_kind"),
-                      n, cols.size)                                  # example by example: any split, same bits
+        on_host = backend.is_host(backend.get_array_module(x))
+        cols = buffer("win_cols", shape, dtype) if out is None else \
+            np.reshape(out, shape, copy=False) if on_host else out.reshape(shape)   # (a view: out is C-ordered)
+        padded = self.pad(x, buffer, dtype, fill)
+        if on_host:                         # example by example on the pool: any split, same bits
+            parallel.rows(lambda lo, hi: np.copyto(cols[lo:hi], self.patches(padded[lo:hi]), casting="same_kind"),
+                          n, cols.size)
+        else:                               # on a GPU: one strided copy per kernel offset, no window view
+            for i, j, idx in self.offsets:
+                cols[:, :, :, i, j] = padded[idx]
         return cols.reshape(n, self.positions, -1) if out is None else out
 
     def col2im(self, dcols, buffer):

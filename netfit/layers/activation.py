@@ -18,6 +18,8 @@ class Activation(ActivatedLayer):
     array([[0., 2.]])
     """
 
+    runs_on_gpu = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(activation, **kwargs)
 

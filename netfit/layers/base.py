@@ -24,7 +24,7 @@ import re
 
 import numpy as np
 
-from .. import activations, initializers, parallel
+from .. import activations, backend, initializers, parallel
 from ..config import dtype as _default_dtype
 
 
@@ -59,6 +59,15 @@ class Layer:
 
     #: True for layers whose forward depends on a random generator (Dropout).
     needs_rng = False
+    #: True for layers whose forward and backward run on a GPU (CuPy) as written (docs/gpu.md).
+    runs_on_gpu = False
+    #: The device of the layer's weights (set by ``attach``); ``xp`` is its array module.
+    _device = backend.CPU
+
+    @property
+    def xp(self):
+        """The array module of the layer's weights: numpy, or cupy on a GPU."""
+        return self._device.xp
 
     def __init__(self, *, input_shape=None, name=None, trainable=True):
         if input_shape is not None:
@@ -103,6 +112,7 @@ class Layer:
             params = np.zeros(size, dtype or _default_dtype())
             grads = np.zeros(size, params.dtype)
         offset = 0
+        self._device = backend.device_of(params)
         self.params, self.grads = {}, {}
         for spec in self.specs:
             part = slice(offset, offset + spec.size)
@@ -155,7 +165,7 @@ class Layer:
         """A reusable scratch array of ``shape``; grown when a larger batch comes."""
         buf = self._scratch.get(key)
         if buf is None or buf.shape[1:] != tuple(shape[1:]) or buf.shape[0] < shape[0] or buf.dtype != dtype:
-            buf = np.empty(shape, dtype)
+            buf = self.xp.empty(shape, dtype)
             self._scratch[key] = buf
         return buf[: shape[0]]
 
@@ -168,11 +178,11 @@ class Layer:
         """
         ones = self.buffer("ones", (m.shape[0],), m.dtype)
         ones.fill(1)
-        return np.matmul(ones, m, out=out)
+        return self.xp.matmul(ones, m, out=out)
 
     def check_input(self, x):
         """Raise a clear error unless x is (n, *input_shape)."""
-        if not isinstance(x, np.ndarray):
+        if not isinstance(x, self.xp.ndarray):
             raise TypeError(f"{self.display_name}: expected input a NumPy array, got {type(x).__name__}; "
                             f"convert it with np.asarray(x, dtype='float32').")
         if x.shape[1:] != self.input_shape:
@@ -197,7 +207,7 @@ class Layer:
         return self.count_params()
 
     def get_weights(self):
-        return [w.copy() for w in self.weights]
+        return [backend.to_host(w).copy() for w in self.weights]
 
     def set_weights(self, weights):
         """Copy ``weights`` (Keras order and shapes) into the layer."""
@@ -209,7 +219,7 @@ class Layer:
             if w.shape != spec.shape:
                 raise ValueError(f"{self.display_name}.set_weights: expected {spec.name} of shape "
                                  f"{spec.shape}, got {w.shape}.")
-            self.params[spec.name][...] = w
+            self.params[spec.name][...] = backend.to_device(w, self.params[spec.name])
 
     def get_config(self):
         """Constructor arguments as JSON-able values; ``type(self)(**config)`` rebuilds it."""
@@ -267,6 +277,9 @@ def _by_rows(fn, args, out):
     softmax sums its rows one way for many rows and another for few, so its blocks
     are not exact (deterministic mode runs it whole).
     """
+    if parallel.workers() == 1:                  # outside fit's pool, and on a GPU: one call, fn's own result
+        return fn(*args, out=out)
+
     def block(lo, hi):
         part = out[lo:hi]
         result = fn(*(a[lo:hi] for a in args), out=part)

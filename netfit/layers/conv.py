@@ -22,7 +22,7 @@ parameters nor ever receive a gradient.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import initializers, parallel
+from .. import backend, initializers, parallel
 from ..utils import check_positive_int
 from ._connections import check_table, whole
 from ._patches import Windows, pair, padding_name
@@ -95,6 +95,8 @@ class Conv2D(ActivatedLayer):
     ((3, 3, 2), 20, 180)
     """
 
+    runs_on_gpu = True
+
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  bias="shared", kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  connections=None, pad_value=0.0, **kwargs):
@@ -139,8 +141,9 @@ class Conv2D(ActivatedLayer):
         if self.connections is not None:
             # The full kernel and its gradient, zero where the table is False (never written there).
             shape = (self._win.kh, self._win.kw, self._win.c, self.filters)
-            self._full = np.zeros(shape, self.params["kernel"].dtype)
-            self._dfull = np.zeros(shape, self.params["kernel"].dtype)
+            self._full = self.xp.zeros(shape, self.params["kernel"].dtype)
+            self._dfull = self.xp.zeros(shape, self.params["kernel"].dtype)
+            self._linked_here = backend.to_device(self._linked, self._full)     # the index, where the kernel is
 
     def full_kernel(self):
         """The kernel in Keras's layout (kh, kw, c_in, filters), zero where ``connections`` is False.
@@ -154,7 +157,7 @@ class Conv2D(ActivatedLayer):
     def _scatter(self):
         """Write the connected kernel slices into the full kernel (in place); return it."""
         kh, kw, m = self.params["kernel"].shape
-        self._full.reshape(kh * kw, -1)[:, self._linked] = self.params["kernel"].reshape(kh * kw, m)
+        self._full.reshape(kh * kw, -1)[:, self._linked_here] = self.params["kernel"].reshape(kh * kw, m)
         return self._full
 
     def forward(self, x, training=False):
@@ -184,7 +187,7 @@ class Conv2D(ActivatedLayer):
         numbers; X is then stored column by column, so that im2col copies image
         rows (~7× faster for one channel). BLAS takes either layout as it is.
         """
-        few = self._win.c <= 3
+        few = self._win.c <= 3 and backend.is_host(self.xp)          # (CuPy's reshape of X.T would copy)
         width = k + ones
         store = self.buffer("cols_t", (width, rows), dtype) if few else self.buffer("cols", (rows, width), dtype)
         if ones and self._ones_in is not store.base:
@@ -209,7 +212,7 @@ class Conv2D(ActivatedLayer):
                 # The full kernel's gradient, then only its connected entries: the others are no weights.
                 kh, kw, m = self.grads["kernel"].shape
                 parallel.matmul(self._cols.T, dz2, out=self._dfull.reshape(-1, f))
-                np.take(self._dfull.reshape(kh * kw, -1), self._linked, axis=1,
+                np.take(self._dfull.reshape(kh * kw, -1), self._linked_here, axis=1,
                         out=self.grads["kernel"].reshape(kh * kw, m))
             if self.use_bias and self.bias == "shared":
                 self.sum_rows(dz2, self.grads["bias"])                       # Σ over examples and positions
@@ -231,7 +234,7 @@ class Conv2D(ActivatedLayer):
 
         def column(u, v, lo, hi):                                   # examples lo … hi − 1
             rows = slice(lo * win.positions, hi * win.positions)
-            np.matmul(dz2[rows], kernel[u, v].T, out=part[lo:hi].reshape(-1, win.c))
+            self.xp.matmul(dz2[rows], kernel[u, v].T, out=part[lo:hi].reshape(-1, win.c))
             return part[lo:hi]
 
         return win.add_back(column, n, self.buffer, dz.dtype, exact=False)
@@ -296,6 +299,8 @@ class LocallyConnected2D(ActivatedLayer):
            [4., 4.]], dtype=float32)
     """
 
+    runs_on_gpu = True
+
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(activation, **kwargs)
@@ -320,7 +325,7 @@ class LocallyConnected2D(ActivatedLayer):
         z = self.buffer("z", (n, win.out_h, win.out_w, self.filters), kernel.dtype)
         # z_p = X_p W_p for every position p: matmul batches over the leading axis, so the
         # code reads X and z transposed to (P, n, ·), views that BLAS takes as they are.
-        np.matmul(cols.transpose(1, 0, 2), kernel, out=z.reshape(n, win.positions, -1).transpose(1, 0, 2))
+        self.xp.matmul(cols.transpose(1, 0, 2), kernel, out=z.reshape(n, win.positions, -1).transpose(1, 0, 2))
         if self.use_bias:
             z += self.params["bias"]
         return self.activate(z)
@@ -331,14 +336,14 @@ class LocallyConnected2D(ActivatedLayer):
         n = dz.shape[0]
         dz_p = dz.reshape(n, win.positions, self.filters).transpose(1, 0, 2)   # (P, n, f) view
         # ∂R/∂W_p = X_pᵀ dz_p: the same product as Conv2D's, but not summed over positions.
-        np.matmul(self._cols.transpose(1, 2, 0), dz_p, out=self.grads["kernel"])
+        self.xp.matmul(self._cols.transpose(1, 2, 0), dz_p, out=self.grads["kernel"])
         if self.use_bias:
             self.sum_rows(dz.reshape(n, -1), self.grads["bias"].reshape(-1))   # Σ over examples
         if not need_input_grad:
             return None
         # s: window rows dz_p W_pᵀ, added back onto the pixels (col2im).
         dcols = self.buffer("dcols", self._cols.shape, dz.dtype)          # (n, P, K)
-        np.matmul(dz_p, self.params["kernel"].transpose(0, 2, 1), out=dcols.transpose(1, 0, 2))
+        self.xp.matmul(dz_p, self.params["kernel"].transpose(0, 2, 1), out=dcols.transpose(1, 0, 2))
         return win.col2im(dcols, self.buffer)
 
     def count_links(self):
@@ -357,6 +362,8 @@ def _kernel_and_bias(layer):
     checked here, not assumed: None (two products) if it does not hold.
     """
     if not (layer.use_bias and layer.bias == "shared") or getattr(layer, "connections", None) is not None:
+        return None
+    if not backend.is_host(layer.xp):                  # (no ctypes or as_strided on a GPU: two products)
         return None
     views = []
     for arrays in (layer.params, layer.grads):

@@ -35,6 +35,8 @@ class Dense(ActivatedLayer):
     array([[3., 3.]], dtype=float32)
     """
 
+    runs_on_gpu = True
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):
         super().__init__(activation, **kwargs)

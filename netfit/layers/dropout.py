@@ -3,6 +3,7 @@ import numbers
 
 import numpy as np
 
+from .. import backend
 from .base import Layer
 
 
@@ -34,6 +35,8 @@ class Dropout(Layer):
     array([[1., 1., 1., 1.]])
     """
 
+    runs_on_gpu = True
+
     needs_rng = True
 
     def __init__(self, rate, seed=None, **kwargs):
@@ -57,7 +60,10 @@ class Dropout(Layer):
         keep = 1.0 - self.rate
         mask = self.buffer("mask", x.shape, x.dtype)
         # mask = 1{u < keep} / keep, drawn in the layer's float type.
-        self.rng.random(dtype=mask.dtype, out=mask)
+        if backend.is_host(self.xp):
+            self.rng.random(dtype=mask.dtype, out=mask)
+        else:                              # drawn on the host (the CPU's masks, seed for seed), uploaded
+            mask[...] = backend.to_device(self.rng.random(mask.shape, dtype=mask.dtype), mask)
         np.less(mask, keep, out=mask)
         mask *= 1.0 / keep
         self._mask = mask

@@ -121,6 +121,8 @@ class MaxPooling2D(_Pooling2D):
             [13., 15.]]])
     """
 
+    runs_on_gpu = True
+
     def forward(self, x, training=False):
         self.check_input(x)
         win = self._win
@@ -130,7 +132,7 @@ class MaxPooling2D(_Pooling2D):
         # so that backward need not search the windows again.
         winner = self._winner = self._winner_buffer(a.shape) if training else None
         # Tiling windows: one compiled pass where numba is installed (netfit[fast]); the same result below.
-        if self._disjoint and _kernels.enabled() and all(parallel.rows(
+        if self._disjoint and self.xp is np and _kernels.enabled() and all(parallel.rows(
                 lambda lo, hi: _kernels.max_pool_forward(x[lo:hi], a[lo:hi], _part(winner, lo, hi), win.kh,
                                                          win.kw), len(x), x.size)):
             xp = x
@@ -179,7 +181,7 @@ class MaxPooling2D(_Pooling2D):
         winner = self._find_winner() if self._winner is None else self._winner
         if self._disjoint:                               # one compiled pass writes all of s (netfit[fast])
             ds = self.buffer("ds", (delta.shape[0],) + win.padded_shape, delta.dtype)
-            if _kernels.enabled() and all(parallel.rows(
+            if self.xp is np and _kernels.enabled() and all(parallel.rows(
                     lambda lo, hi: _kernels.max_pool_backward(delta[lo:hi], winner[lo:hi], ds[lo:hi], win.kh,
                                                               win.kw), len(ds), ds.size)):
                 return win.restore(ds)
@@ -219,6 +221,8 @@ class AveragePooling2D(_Pooling2D):
            [6.5, 8. ]])
     """
 
+    runs_on_gpu = True
+
     def build(self, input_shape):
         shape = super().build(input_shape)
         count = self._win.coverage()[:, :, None]        # m_pq, real pixels in window (p, q)
@@ -227,7 +231,7 @@ class AveragePooling2D(_Pooling2D):
 
     def _scale(self, dtype):
         inv = self._inv_count
-        return inv if isinstance(inv, float) else inv.astype(dtype)
+        return inv if isinstance(inv, float) else self.xp.asarray(inv.astype(dtype))     # (uploaded on a GPU)
 
     def forward(self, x, training=False):
         self.check_input(x)
@@ -287,6 +291,8 @@ class GlobalAveragePooling2D(Layer):
     array([[1., 1., 1.]])
     """
 
+    runs_on_gpu = True
+
     def build(self, input_shape):
         self._hw = _global_pixels(self, input_shape)
         return (input_shape[2] if len(input_shape) == 3 else 1,)
@@ -329,6 +335,8 @@ class GlobalMaxPooling2D(Layer):
     >>> layer.forward(np.array([[[[1.0], [4.0]], [[3.0], [2.0]]]]))
     array([[4.]])
     """
+
+    runs_on_gpu = True
 
     def build(self, input_shape):
         self._hw = _global_pixels(self, input_shape)

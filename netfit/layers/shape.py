@@ -20,6 +20,8 @@ class Flatten(Layer):
     (784,)
     """
 
+    runs_on_gpu = True
+
     def build(self, input_shape):
         return (math.prod(input_shape),)
 
@@ -43,6 +45,8 @@ class Reshape(Layer):
     >>> Reshape((28, 28, 1)).setup((28, 28))
     (28, 28, 1)
     """
+
+    runs_on_gpu = True
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -118,6 +122,8 @@ class ZeroPadding2D(Layer):
     array([[[0., 1., 2.],
             [0., 0., 0.]]])
     """
+
+    runs_on_gpu = True
 
     def __init__(self, padding=(1, 1), **kwargs):
         super().__init__(**kwargs)

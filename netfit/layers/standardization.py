@@ -208,6 +208,8 @@ class BatchNormalization(_Standardize):
     array([0.02, 0.2 ])
     """
 
+    runs_on_gpu = True
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  **kwargs):
@@ -302,6 +304,8 @@ class LayerNormalization(_Standardize):
     >>> ln.forward(np.array([[1.0, 2.0, 3.0]])).round(4)
     array([[-1.2247,  0.    ,  1.2247]])
     """
+
+    runs_on_gpu = True
 
     def build(self, input_shape):
         axes = self._declare(input_shape)

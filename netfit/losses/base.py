@@ -2,6 +2,7 @@
 and the sample-weighted forms built on them (see :mod:`netfit.losses`)."""
 import numpy as np
 
+from .. import backend
 from ..utils import check_array
 
 _EPS = 1e-7  # Keras's clip for probabilities that enter a log outside a fused pair.
@@ -37,7 +38,7 @@ class Loss:
 
     def value(self, y_pred, y, logits=None):
         """R, the batch mean of :meth:`per_example`; losses with a faster whole-batch form override it."""
-        return float(np.mean(self.per_example(y_pred, y, logits)))
+        return backend.scalar(np.mean(self.per_example(y_pred, y, logits)))
 
     def gradient(self, y_pred, y, fused=False):
         raise NotImplementedError
@@ -49,7 +50,7 @@ class Loss:
 
     def weighted_value(self, y_pred, y, sample_weight, logits=None):
         """R = (1/n) Σ_i w_i ℓ_i: Keras's "sum_over_batch_size" with sample weights w (n,)."""
-        return float(np.vdot(sample_weight, self.per_example(y_pred, y, logits)) / y_pred.shape[0])
+        return backend.scalar(np.vdot(sample_weight, self.per_example(y_pred, y, logits)) / y_pred.shape[0])
 
     def weighted_gradient(self, y_pred, y, sample_weight, fused=False):
         """δ_i = w_i · (the unweighted δ_i): ∂/∂f_i of (1/n) Σ_i w_i ℓ_i."""

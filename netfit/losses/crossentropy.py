@@ -2,6 +2,7 @@
 that compare probabilities (see :mod:`netfit.losses` for fused pairs and ``from_logits``)."""
 import numpy as np
 
+from .. import backend
 from ..utils import check_array, check_labels, label_range_hint
 from .base import _EPS, _TINY, Loss, _non_negative, _row_mean
 
@@ -76,8 +77,8 @@ class CategoricalCrossentropy(_CrossEntropy):
         if self.from_logits:
             logits = y_pred
         if logits is not None:
-            return float(-np.vdot(y, _log_softmax(logits)) / y.shape[0])
-        return float(-np.vdot(y, np.log(np.clip(y_pred, _EPS, 1.0))) / y.shape[0])
+            return backend.scalar(-np.vdot(y, _log_softmax(logits)) / y.shape[0])
+        return backend.scalar(-np.vdot(y, np.log(np.clip(y_pred, _EPS, 1.0))) / y.shape[0])
 
     def per_example(self, y_pred, y, logits=None):
         if self.from_logits:
@@ -89,6 +90,8 @@ class CategoricalCrossentropy(_CrossEntropy):
         if self.from_logits:
             return (_softmax(y_pred) - y) / y.shape[0]                     # δ = (softmax(z) − Y) / n
         if fused:
+            if not backend.is_host(backend.get_array_module(y_pred)):
+                return _fused_error(y_pred, y, y.shape[0])                 # one GPU kernel
             return (y_pred - y) / y.shape[0]                               # δ = (p − Y) / n
         return -y / (np.clip(y_pred, _EPS, 1.0) * y.shape[0])
 
@@ -131,21 +134,22 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
         return y
 
     def value(self, y_pred, y, logits=None):
-        rows = np.arange(y.shape[0])
+        xp = backend.get_array_module(y_pred)
+        rows = xp.arange(y.shape[0])
         if self.from_logits:
-            return float(-_log_softmax(y_pred)[rows, y].mean())
+            return backend.scalar(-_log_softmax(y_pred)[rows, y].mean())
         p = y_pred[rows, y]
         if logits is not None:
             # p came from the softmax of these logits, so −log p is log-sum-exp(z) − z_y to float
             # precision: four small NumPy calls instead of a log-softmax over all K outputs. Only
             # a p near underflow needs the logits themselves.
-            if p.min() > _TINY:
+            if backend.is_host(xp) and p.min() > _TINY:                     # (on a GPU, no test that waits)
                 return float(-np.log(p).mean())
-            return float(-_log_softmax(logits)[rows, y].mean())
-        return float(-np.log(np.clip(p, _EPS, 1.0)).mean())
+            return backend.scalar(-_log_softmax(logits)[rows, y].mean())
+        return backend.scalar(-np.log(np.clip(p, _EPS, 1.0)).mean())
 
     def per_example(self, y_pred, y, logits=None):
-        rows = np.arange(y.shape[0])
+        rows = backend.get_array_module(y_pred).arange(y.shape[0])
         if self.from_logits:
             logits = y_pred
         if logits is not None:
@@ -153,7 +157,7 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
         return -np.log(np.clip(y_pred[rows, y], _EPS, 1.0))
 
     def gradient(self, y_pred, y, fused=False):
-        rows, n = np.arange(y.shape[0]), y.shape[0]
+        rows, n = backend.get_array_module(y_pred).arange(y.shape[0]), y.shape[0]
         if self.from_logits:
             y_pred, fused = _softmax(y_pred), True                         # p = softmax(z), then as fused
         if fused:
@@ -212,9 +216,9 @@ class BinaryCrossentropy(_CrossEntropy):
         if self.from_logits:
             logits = y_pred
         if logits is not None:
-            return float(np.mean(_softplus_minus(logits, y)))
+            return backend.scalar(np.mean(_softplus_minus(logits, y)))
         p = np.clip(y_pred, _EPS, 1 - _EPS)
-        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+        return backend.scalar(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
     def per_example(self, y_pred, y, logits=None):
         if self.from_logits:
@@ -230,6 +234,8 @@ class BinaryCrossentropy(_CrossEntropy):
         if self.from_logits:
             return (_sigmoid(y_pred) - y) / y_pred.size                    # δ = (sigmoid(z) − y) / nK
         if fused:
+            if not backend.is_host(backend.get_array_module(y_pred)):
+                return _fused_error(y_pred, y, y_pred.size)                # one GPU kernel
             return (y_pred - y) / y_pred.size                              # δ = (p − y) / nK
         p = np.clip(y_pred, _EPS, 1 - _EPS)
         return (p - y) / (p * (1 - p) * y_pred.size)
@@ -281,3 +287,11 @@ def _softmax(z):
 def _sigmoid(z):
     e = np.exp(-np.abs(z))                                                 # never overflows
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+
+
+@backend.fuse
+def _fused_error(xp):
+    """δ = (p − Y) / n in one GPU kernel (softmax or sigmoid output fused with its cross-entropy)."""
+    def error(p, y, n):
+        return (p - y) / n
+    return error

@@ -1,6 +1,7 @@
 """Regression losses on the error e = f − y: squared and absolute error, Huber, log-cosh, Poisson."""
 import numpy as np
 
+from .. import backend
 from .base import _EPS, Loss, _non_negative, _row_mean
 
 
@@ -19,7 +20,7 @@ class MeanSquaredError(Loss):
 
     def value(self, y_pred, y, logits=None):
         diff = y_pred - y
-        return float(np.vdot(diff, diff) / diff.size)
+        return backend.scalar(np.vdot(diff, diff) / diff.size)
 
     def gradient(self, y_pred, y, fused=False):
         return (y_pred - y) * (2.0 / y_pred.size)

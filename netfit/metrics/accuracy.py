@@ -3,15 +3,16 @@ import numbers
 
 import numpy as np
 
+from .. import backend
 from .base import Mean, _check_threshold, _labels, _rows
 
 
 def _categorical_hits(y_true, y_pred):
-    return y_pred.argmax(axis=-1) == np.asarray(y_true).argmax(axis=-1)
+    return y_pred.argmax(axis=-1) == backend.get_array_module(y_pred).asarray(y_true).argmax(axis=-1)
 
 
 def _sparse_hits(y_true, y_pred):
-    return y_pred.argmax(axis=-1) == np.asarray(y_true).reshape(len(y_pred))
+    return y_pred.argmax(axis=-1) == backend.get_array_module(y_pred).asarray(y_true).reshape(len(y_pred))
 
 
 # -- the plain functions (prediction first, one batch at a time) ----------------------------------
@@ -64,7 +65,7 @@ class TopKCategoricalAccuracy(Mean):
         super().__init__(self._hits, name)
 
     def _hits(self, y_true, y_pred):
-        target = y_pred[np.arange(len(y_pred)), _labels(y_true, y_pred)]
+        target = y_pred[backend.get_array_module(y_pred).arange(len(y_pred)), _labels(y_true, y_pred)]
         return (y_pred > target[:, None]).sum(axis=1) < self.k
 
     def get_config(self):

@@ -4,15 +4,17 @@ import numbers
 
 import numpy as np
 
+from .. import backend
+
 
 def _rows(a):
-    a = np.asarray(a)
+    a = backend.get_array_module(a).asarray(a)
     return a.reshape(len(a), -1)
 
 
 def _labels(y_true, y_pred):
     """Integer class of each row, from integer labels (n,) / (n, 1) or one-hot rows (n, K)."""
-    y_true = np.asarray(y_true)
+    y_true = backend.get_array_module(y_pred).asarray(y_true)
     if y_true.ndim == 1 or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1):
         return y_true.reshape(len(y_true)).astype(np.intp, copy=False)
     return y_true.argmax(axis=-1)
@@ -32,6 +34,8 @@ class Metric:
     """
 
     default_name, direction = "metric", "max"
+    #: True when update_state runs on device arrays (CuPy) as written; others get host copies (docs/gpu.md).
+    runs_on_gpu = False
 
     def __init__(self, name=None):
         if name is not None and (not isinstance(name, str) or not name):
@@ -74,7 +78,10 @@ class Mean(Metric):
     """Σ_i w_i v_i / Σ_i w_i over every example seen, for per-example values v_i = fn(y_true_i, f_i).
 
     The sufficient statistics are the two sums. Keras's ``MeanMetricWrapper``.
+    On a GPU they are summed there (0-d device arrays), read once by ``result``.
     """
+
+    runs_on_gpu = True
 
     def __init__(self, fn, name, direction="max"):
         self._fn, self.direction = fn, direction
@@ -84,17 +91,25 @@ class Mean(Metric):
         self.total, self.count = 0.0, 0.0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        values = self._fn(y_true, np.asarray(y_pred))
+        values = self._fn(y_true, backend.get_array_module(y_pred).asarray(y_pred))
         if sample_weight is not None:
             w = _weights(sample_weight, len(values), self.name)
             self.total += float(values @ w)
             self.count += float(w.sum())
         elif values.dtype == bool:
-            self.total += np.count_nonzero(values)       # an exact integer count
+            self.total += np.count_nonzero(values)       # an exact integer count (on a GPU, summed there)
             self.count += len(values)
         else:
-            self.total += float(values.sum(dtype=np.float64))
+            self.total += backend.scalar(values.sum(dtype=np.float64))
             self.count += len(values)
 
     def result(self):
         return self.total / self.count if self.count else 0.0
+
+
+def update(metric, y_true, y_pred):
+    """``metric.update_state(y_true, y_pred)``; a metric without GPU code gets host copies of device arrays
+    (which waits for the GPU once per batch: docs/gpu.md)."""
+    if not metric.runs_on_gpu and not backend.is_host(backend.get_array_module(y_pred)):
+        y_true, y_pred = backend.to_host(y_true), backend.to_host(y_pred)
+    metric.update_state(y_true, y_pred)

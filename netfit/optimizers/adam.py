@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from .. import _kernels
+from .. import backend
 from ..schedules import _is_real
 from .base import Optimizer
 
@@ -32,6 +33,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    runs_on_gpu = True
     # Moments of weights whose gradient stays exactly zero (e.g. MNIST's blank
     # border pixels) decay geometrically into denormal floats, which are ~100×
     # slower on x86. Every _FLUSH_EVERY steps entries below _TINY are set to 0;
@@ -59,8 +61,11 @@ class Adam(Optimizer):
         alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)       # bias correction
         root = math.sqrt(1.0 - b2)
         eps, c = self.epsilon / root, alpha * (1.0 - b1) / root
+        on_host = backend.is_host(backend.get_array_module(theta))
+        if not on_host:
+            _adam_step(theta, grad, m, v, b1, b2, eps, c)              # one GPU kernel, the same arithmetic
         # One compiled pass where numba is installed (netfit[fast]); the same arithmetic below.
-        if not _kernels.adam_update(theta, grad, m, v, b1, b2, eps, c):
+        elif not _kernels.adam_update(theta, grad, m, v, b1, b2, eps, c):
             m *= b1
             m += grad                                                  # M ← β₁ M + g
             tmp = grad                                                 # g is scratch from here on:
@@ -72,7 +77,7 @@ class Adam(Optimizer):
             np.divide(m, tmp, out=tmp)
             tmp *= c
             theta -= tmp                                               # θ ← θ − α m / (√V + ε)
-        if t % self._FLUSH_EVERY == 0:
+        if t % self._FLUSH_EVERY == 0 and on_host:                    # (no denormal slowdown on a GPU)
             m[np.abs(m) < self._TINY] = 0.0
             v[v < self._TINY] = 0.0
 
@@ -86,3 +91,15 @@ class Adam(Optimizer):
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+@backend.fuse
+def _adam_step(xp):
+    """Adam's update of θ, M and V in place, in one GPU kernel: what ``Adam._update`` computes in ten passes."""
+    def step(theta, grad, m, v, b1, b2, eps, c):
+        m *= b1
+        m += grad                                                      # M ← β₁ M + g
+        v *= b2
+        v += grad * grad                                               # V ← β₂ V + g²
+        theta -= (m / (xp.sqrt(v) + eps)) * c                          # θ ← θ − c M / (√V + ε')
+    return step

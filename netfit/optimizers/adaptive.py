@@ -67,6 +67,8 @@ class RMSprop(Optimizer):
     array([9.683772])
     """
 
+    runs_on_gpu = True
+
     name = "rmsprop"
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs):
@@ -151,6 +153,8 @@ class Adagrad(Optimizer):
     array([0.9])
     """
 
+    runs_on_gpu = True
+
     name = "adagrad"
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
@@ -207,6 +211,8 @@ class Nadam(Optimizer):
     >>> opt = Nadam(learning_rate=0.1); opt.build(theta); opt.step(theta, g); theta.round(4)
     array([0.8937])
     """
+
+    runs_on_gpu = True
 
     name = "nadam"
 

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .. import schedules
+from .. import backend, schedules
 from ..schedules import _is_real
 
 
@@ -42,6 +42,8 @@ class Optimizer:
     """
 
     name = "optimizer"
+    #: True for optimizers whose step runs on a GPU (CuPy) as written (docs/gpu.md).
+    runs_on_gpu = False
 
     def __init__(self, learning_rate=0.01, weight_decay=0.0, clipnorm=None, clipvalue=None, **unknown):
         where = type(self).__name__
@@ -88,7 +90,7 @@ class Optimizer:
         """λ Σ w² over the kernels: the weight-decay term of the objective."""
         if not self.weight_decay:
             return 0.0
-        return self.weight_decay * sum(float(np.vdot(theta[s], theta[s])) for s in self.decay_slices)
+        return self.weight_decay * sum(backend.scalar(np.vdot(theta[s], theta[s])) for s in self.decay_slices)
 
     def add_penalty_gradient(self, theta, grad):
         """g += 2λw on the kernels: the gradient of :meth:`penalty`, added in place."""

@@ -21,6 +21,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    runs_on_gpu = True
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)

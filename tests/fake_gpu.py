@@ -1,0 +1,191 @@
+"""A fake GPU for the tests: an array module that behaves like CuPy where device bugs hide.
+
+``FakeArray`` wraps a NumPy array the way a CuPy array wraps device memory:
+
+- mixing it with a host array (a plain ``numpy.ndarray`` with ndim > 0) in an
+  operation raises TypeError, as CuPy does;
+- implicit conversion to NumPy (``np.asarray(a)``, ``a.__array__``) is refused
+  with CuPy's message; ``a.get()`` (what :func:`netfit.backend.to_host` calls)
+  is the way out, and ``float(a)`` / ``a.item()`` / ``bool(a)`` work but, like
+  on a GPU, wait for the device: each one counts as a host sync
+  (:func:`netfit.backend.host_syncs`).
+
+``fakecupy`` is the module: ``fakecupy.zeros(...)`` makes device arrays,
+``fakecupy.asarray(numpy_array)`` uploads, other functions refuse host arrays.
+It has no ``random`` (netfit draws random numbers on the host) and ``fuse`` is
+the identity. ``install()`` registers it as device ``"fakegpu"``.
+"""
+import types
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from netfit import backend
+
+_MESSAGE = "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct a NumPy array explicitly."
+
+
+def _sync():
+    backend._syncs[0] += 1
+
+
+def _down(value, what):
+    """Unwrap FakeArrays (recursively in lists/tuples/dicts); refuse host arrays as CuPy does."""
+    if isinstance(value, FakeArray):
+        return value._a
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        raise TypeError(f"fakegpu: {what} got a host numpy.ndarray of shape {value.shape} among device arrays "
+                        f"(CuPy refuses this: upload it with netfit.backend.to_device).")
+    if isinstance(value, (list, tuple)):
+        return type(value)(_down(v, what) for v in value)
+    if isinstance(value, dict):
+        return {k: _down(v, what) for k, v in value.items()}
+    return value
+
+
+def _up(value):
+    if isinstance(value, np.ndarray):
+        return FakeArray(value)
+    if isinstance(value, np.generic) and not isinstance(value, (np.str_, np.bytes_)):
+        return FakeArray(np.asarray(value))             # CuPy's reductions return 0-d device arrays
+    if isinstance(value, tuple):
+        return tuple(_up(v) for v in value)
+    if isinstance(value, list):
+        return [_up(v) for v in value]
+    return value
+
+
+class FakeArray(NDArrayOperatorsMixin):
+    """A device array (CuPy-like) holding a NumPy array that host code cannot touch by accident."""
+
+    __slots__ = ("_a",)
+
+    def __init__(self, a):
+        self._a = a
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(_MESSAGE)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        where = f"{ufunc.__name__}.{method}"
+        result = getattr(ufunc, method)(*_down(inputs, where), **_down(kwargs, where))
+        if "out" in kwargs:
+            out = kwargs["out"]
+            return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+        return _up(result)
+
+    def __array_function__(self, func, types_, args, kwargs):
+        where = func.__name__
+        return _up(func(*_down(args, where), **_down(kwargs, where)))
+
+    def get(self):
+        """Copy back to the host (netfit.backend.to_host, which calls this, counts the sync)."""
+        return self._a.copy()
+
+    # -- host conversions that wait for the device ----------------------------------------
+    def item(self):
+        _sync()
+        return self._a.item()
+
+    def __float__(self):
+        _sync()
+        return float(self._a)
+
+    def __int__(self):
+        _sync()
+        return int(self._a)
+
+    def __index__(self):
+        _sync()
+        return self._a.__index__()
+
+    def __bool__(self):
+        _sync()
+        return bool(self._a)
+
+    def tolist(self):
+        _sync()
+        return self._a.tolist()
+
+    # -- the rest of ndarray's surface ------------------------------------------------------
+    shape = property(lambda self: self._a.shape)
+    dtype = property(lambda self: self._a.dtype)
+    ndim = property(lambda self: self._a.ndim)
+    size = property(lambda self: self._a.size)
+    nbytes = property(lambda self: self._a.nbytes)
+    itemsize = property(lambda self: self._a.itemsize)
+    strides = property(lambda self: self._a.strides)
+    T = property(lambda self: FakeArray(self._a.T))
+    flat = property(lambda self: FakeArray(self._a.reshape(-1)))
+
+    def __len__(self):
+        return len(self._a)
+
+    def __iter__(self):
+        return (_up(row) for row in self._a)
+
+    def __getitem__(self, key):
+        return _up(self._a[_down(key, "__getitem__")])
+
+    def __setitem__(self, key, value):
+        self._a[_down(key, "__setitem__")] = _down(value, "__setitem__")
+
+    def __getattr__(self, name):
+        if name.startswith("__"):                 # no __array_interface__ etc.: NumPy would convert silently
+            raise AttributeError(name)
+        attr = getattr(self._a, name)
+        if not callable(attr):
+            return attr
+
+        def method(*args, **kwargs):
+            return _up(attr(*_down(args, name), **_down(kwargs, name)))
+        return method
+
+    def __repr__(self):
+        return f"fakegpu.array({self._a!r})"
+
+
+_CREATE = {"empty", "zeros", "ones", "full", "arange", "eye", "linspace", "empty_like", "zeros_like", "ones_like",
+           "full_like"}
+
+
+def _module():
+    mod = types.ModuleType("fakecupy", __doc__)
+    mod.ndarray = FakeArray
+    mod.free_bytes = 1 << 40                     # netfit.backend.fits asks; a test may lower it
+
+    def asarray(a, dtype=None, order=None):
+        if isinstance(a, FakeArray):
+            return a if dtype is None or a.dtype == dtype else FakeArray(a._a.astype(dtype))
+        return FakeArray(np.array(a, dtype=dtype, copy=True))           # an upload
+
+    mod.asarray = asarray
+    mod.array = lambda a, dtype=None, copy=True: asarray(a, dtype) if not copy else FakeArray(
+        np.array(_down(a, "array") if isinstance(a, FakeArray) else a, dtype=dtype, copy=True))
+    mod.fuse = lambda f=None, **kwargs: f
+    mod.get_array_module = lambda *args: mod if any(isinstance(a, FakeArray) for a in args) else np
+
+    def getattr_(name):
+        if name == "random":
+            raise AttributeError("fakegpu: no device random generator (netfit draws on the host and uploads)")
+        attr = getattr(np, name)
+        if isinstance(attr, (type, np.ufunc)) or not callable(attr):
+            return attr
+        if name in _CREATE:
+            def create(*args, **kwargs):
+                return _up(attr(*_down(args, name), **_down(kwargs, name)))
+            return create
+
+        def function(*args, **kwargs):
+            return _up(attr(*_down(args, name), **_down(kwargs, name)))
+        return function
+    mod.__getattr__ = getattr_
+    return mod
+
+
+fakecupy = _module()
+
+
+def install():
+    """Register the fake module as device ``"fakegpu"``; returns the name."""
+    return backend.register_device("fakegpu", fakecupy)
