@@ -258,7 +258,9 @@ def fuse(make):
 
     The same Python function is the GPU kernel and its NumPy reference, so the
     tests check the GPU's arithmetic on the CPU. It may update its array
-    arguments in place (``m *= b1``), as ``cupy.fuse`` allows.
+    arguments in place (``m *= b1``), as ``cupy.fuse`` allows; it takes
+    positional arguments only (``cupy.fuse`` kernels take no keywords), and on a
+    device its Python-number arguments go in as the arrays' float type.
 
     Examples
     --------
@@ -273,14 +275,32 @@ def fuse(make):
     compiled = {}
 
     def call(*args):
-        xp = next((get_array_module(a) for a in args if hasattr(a, "shape")), np)
+        xp = next((m for m in map(get_array_module, args) if m is not np), np)
         if xp not in compiled:
             function = make(xp)
             compiled[xp] = function if xp is np else xp.fuse(function)
+        if xp is not np:
+            args = _typed_scalars(args)
         return compiled[xp](*args)
 
     call.__name__, call.__doc__, call.__wrapped__ = make.__name__, make.__doc__, make
     return call
+
+
+def _typed_scalars(args):
+    """Python int/float arguments as scalars of the arrays' float type, so a float32 kernel stays float32.
+
+    CuPy 13's ``fuse`` types a Python scalar argument by its Python type (float64,
+    int64; cupy/_core/fusion.pyx, ``_gen_abstracted_args``) and, under NumPy 2,
+    promotes it as a strong type: ``(p - y) / n`` on float32 arrays then computes
+    and returns float64. A NumPy scalar of the arrays' type is float32 on every
+    CuPy, and NumPy 2 (NEP 50) casts a Python scalar to that type anyway: the
+    same bits as the NumPy reference.
+    """
+    dtype = next((a.dtype for a in args if hasattr(a, "dtype") and a.dtype.kind == "f"), None)
+    if dtype is None:
+        return args
+    return tuple(dtype.type(a) if type(a) in (int, float) else a for a in args)
 
 
 def register_device(kind, xp):

@@ -12,8 +12,18 @@
 
 ``fakecupy`` is the module: ``fakecupy.zeros(...)`` makes device arrays,
 ``fakecupy.asarray(numpy_array)`` uploads, other functions refuse host arrays.
-It has no ``random`` (netfit draws random numbers on the host) and ``fuse`` is
-the identity. ``install()`` registers it as device ``"fakegpu"``.
+It has no ``random`` (netfit draws random numbers on the host). Where CuPy's API is
+narrower than NumPy's, the fake refuses too:
+
+- ufuncs take only ``out=``, ``dtype=`` and ``casting=`` (CuPy has no ``where=``);
+- NumPy functions that CuPy 13 lacks (``put_along_axis``, new in CuPy 14) and
+  keywords CuPy's versions lack (``take(mode=)``, ``reshape(copy=)`` before
+  CuPy 14) raise TypeError, as CuPy's ``__array_function__`` does;
+- ``fuse`` takes positional arguments only and types a Python scalar argument
+  as CuPy 13's fusion does under NumPy 2: a strong float64 / int64, so a
+  float32 kernel fed a Python float computes and returns float64.
+
+``install()`` registers it as device ``"fakegpu"``.
 """
 import types
 
@@ -68,6 +78,10 @@ class FakeArray(NDArrayOperatorsMixin):
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         where = f"{ufunc.__name__}.{method}"
+        unknown = set(kwargs) - _UFUNC_KWARGS if method == "__call__" else set()
+        if unknown:                               # cupy/_core/_kernel.pyx, ufunc.__call__: "Wrong arguments"
+            raise TypeError(f"fakegpu: {where} got {sorted(unknown)}; CuPy's ufuncs take only out, dtype, casting "
+                            f"(Wrong arguments {kwargs}).")
         result = getattr(ufunc, method)(*_down(inputs, where), **_down(kwargs, where))
         if "out" in kwargs:
             out = kwargs["out"]
@@ -76,6 +90,7 @@ class FakeArray(NDArrayOperatorsMixin):
 
     def __array_function__(self, func, types_, args, kwargs):
         where = func.__name__
+        _check_cupy_has(where, kwargs)
         return _up(func(*_down(args, where), **_down(kwargs, where)))
 
     def get(self):
@@ -145,6 +160,43 @@ class FakeArray(NDArrayOperatorsMixin):
         return f"fakegpu.array({self._a!r})"
 
 
+_UFUNC_KWARGS = {"out", "dtype", "casting"}
+# NumPy functions CuPy 13 does not have, and keywords its versions lack (docs/gpu.md: CuPy 13 or later).
+_MISSING = {"put_along_axis", "errstate", "seterr"}
+_MISSING_KWARGS = {"take": {"mode"}, "reshape": {"copy"}, "sum": {"where", "initial"},
+                   "mean": {"where"}, "max": {"where", "initial"}, "min": {"where", "initial"}}
+_FUSE_ARGS = (FakeArray, np.generic, int, float, complex, bool, type(None))
+
+
+def _check_cupy_has(name, kwargs):
+    if name in _MISSING:
+        raise TypeError(f"fakegpu: no implementation found for 'numpy.{name}' on types that implement "
+                        f"__array_function__: CuPy 13 has no {name}.")
+    bad = set(kwargs) & _MISSING_KWARGS.get(name, set())
+    if bad:
+        raise TypeError(f"fakegpu: {name}() got an unexpected keyword argument {sorted(bad)[0]!r} (CuPy's {name} "
+                        f"has none).")
+
+
+def _fuse(f=None, kernel_name=None):
+    """cupy.fuse's calling rules on NumPy arithmetic: positional arguments of the kinds CuPy accepts, and a
+    Python scalar argument typed as CuPy 13 types it (cupy/_core/fusion.pyx: ``numpy.dtype(type(a))``, then
+    promoted as a NumPy 2 scalar, i.e. strongly). In-place updates of array arguments write back, as on CuPy."""
+    def wrap(func):
+        def fused(*args, **kwargs):
+            if kwargs:
+                raise TypeError(f"fakegpu: fuse: {func.__name__}() got keyword arguments {sorted(kwargs)}; "
+                                f"cupy.fuse kernels take positional arguments only.")
+            for a in args:
+                if not isinstance(a, _FUSE_ARGS):
+                    raise TypeError(f"fakegpu: fuse: invalid argument type for {func.__name__!r}: {type(a)}.")
+            args = tuple(np.float64(a) if type(a) is float else np.int64(a) if type(a) is int else a for a in args)
+            return func(*args)
+        fused.__name__ = func.__name__
+        return fused
+    return wrap if f is None else wrap(f)
+
+
 _CREATE = {"empty", "zeros", "ones", "full", "arange", "eye", "linspace", "empty_like", "zeros_like", "ones_like",
            "full_like"}
 
@@ -162,12 +214,14 @@ def _module():
     mod.asarray = asarray
     mod.array = lambda a, dtype=None, copy=True: asarray(a, dtype) if not copy else FakeArray(
         np.array(_down(a, "array") if isinstance(a, FakeArray) else a, dtype=dtype, copy=True))
-    mod.fuse = lambda f=None, **kwargs: f
+    mod.fuse = _fuse
     mod.get_array_module = lambda *args: mod if any(isinstance(a, FakeArray) for a in args) else np
 
     def getattr_(name):
         if name == "random":
             raise AttributeError("fakegpu: no device random generator (netfit draws on the host and uploads)")
+        if name in _MISSING:
+            raise AttributeError(f"fakegpu: CuPy 13 has no {name}")
         attr = getattr(np, name)
         if isinstance(attr, (type, np.ufunc)) or not callable(attr):
             return attr
@@ -177,6 +231,7 @@ def _module():
             return create
 
         def function(*args, **kwargs):
+            _check_cupy_has(name, kwargs)
             return _up(attr(*_down(args, name), **_down(kwargs, name)))
         return function
     mod.__getattr__ = getattr_

@@ -356,5 +356,6 @@ class GlobalMaxPooling2D(Layer):
         n, c = delta.shape
         ds = self.buffer("ds", (n, self._hw, c), delta.dtype)
         ds.fill(0)
-        np.put_along_axis(ds, self._winner[:, None, :], delta[:, None, :], axis=1)   # δ_c to the argmax only
+        # δ_c to the argmax only: put_along_axis's own indexing, written out (CuPy 13 has no put_along_axis)
+        ds[self.xp.arange(n)[:, None], self._winner, self.xp.arange(c)] = delta
         return ds.reshape((n,) + self.input_shape)
