@@ -26,8 +26,11 @@ def test_each_recipe_on_a_tiny_subset(recipe, data, tmp_path):
         assert row["train_misses"] == round(row["train_error"] * 40) and 0 <= row["test_misses"] <= 30
         assert np.isfinite(row["train_loss"]) and np.isfinite(row["test_loss"])
     model = results.model
-    assert model.count_params() == 9760 and model.count_links() == 64660
-    assert len(results.models) == (5 if recipe == "modern" else 1)       # the modern recipe is an ensemble
+    width = lecun1989.RECIPES[recipe]["net"].get("width", 1)             # the paper's net, or it widened k times
+    assert (model.count_params(), model.count_links()) == {1: (9760, 64660), 2: (35830, 217630),
+                                                           3: (78220, 458920), 4: (136930, 788530)}[width]
+    assert recipe == "modern" or width == 1                              # the paper recipe keeps the paper's net
+    assert len(results.models) == lecun1989.RECIPES[recipe].get("members", 1)   # the modern recipe is an ensemble
     if recipe == "paper":
         assert isinstance(model.optimizer, SDLM) and model.loss.name == "mean_squared_error"
         assert model.layers[-1].activation.name == "scaled_tanh"
@@ -58,12 +61,19 @@ def test_validation_holds_out_training_digits_and_never_reads_the_test_set(data)
     assert "validation digits held out of zip.train" in results.to_markdown()
 
 
-def test_progress_lines(data):
+def test_progress_lines(data, monkeypatch):
+    narrow = dict(lecun1989.RECIPES["modern"], net=dict(lecun1989.RECIPES["modern"]["net"], width=1))
+    monkeypatch.setitem(lecun1989.RECIPES, "modern", narrow)
     lines = []
-    lecun1989.run("modern", passes=1, data=data, print_fn=lines.append)
+    lecun1989.run("modern", passes=1, members=5, data=data, print_fn=lines.append)
     assert lines[0].startswith("lecun1989 (modern): 5 nets of 9,760 weights, 64,660 links; 40 training, 30 test")
     assert lines[1].startswith("pass  1/1: train error")
     assert "the paper after 23: train 0.14 % (10), test 5.0 % (102)" in lines[2]
+    monkeypatch.setitem(lecun1989.RECIPES, "modern", dict(narrow, net=dict(narrow["net"], width=2)))
+    lines = []
+    lecun1989.run("modern", passes=1, members=2, data=data, print_fn=lines.append)
+    assert lines[0].startswith("lecun1989 (modern): 2 nets of 35,830 weights, 217,630 links "
+                               "(widened; the paper's net: 9,760 weights, 64,660 links); 40 training")
 
 
 def test_cli_subcommand(data, tmp_path, monkeypatch, capsys):
@@ -223,3 +233,49 @@ def test_a_widened_net_keeps_the_family_and_the_default_is_the_papers():
     for bad in (0, 1.5, True, "2"):
         with pytest.raises(ValueError, match=r"lecun1989: expected width a positive integer \(1: the paper's net\)"):
             zoo.lecun1989(width=bad)
+
+
+def test_folds_are_disjoint_validation_sets_and_fold_0_is_the_first_split(data):
+    (x, y), (xt, yt) = data
+    x = x.copy()
+    x[:, 0, 0] = np.arange(40)                                 # a pixel that says which digit it is
+    tagged = ((x, y), (xt, yt))
+
+    def held(fold):
+        seen = {}
+
+        def spy(models, xs, ys, Y, split):
+            seen[split] = np.rint(xs[:, 0, 0]).astype(int)
+            return {f"{split}_error": 0.0, f"{split}_misses": 0, f"{split}_loss": 0.0}
+
+        original = lecun1989._errors
+        lecun1989._errors = spy
+        try:
+            lecun1989.run("paper", passes=1, validation=10, fold=fold, data=tagged, verbose=0)
+        finally:
+            lecun1989._errors = original
+        return seen["test"], seen["train"]
+
+    parts = [held(k) for k in range(3)]
+    order = np.random.default_rng([0, 1989]).permutation(40)
+    np.testing.assert_array_equal(parts[0][0], np.sort(order[:10]))               # the split of earlier rounds
+    for k, (val, train) in enumerate(parts):
+        assert len(val) == 10 and len(train) == 30 and not set(val) & set(train)
+        assert (np.diff(val) > 0).all()                                           # file order is kept
+    assert not set(parts[0][0]) & set(parts[1][0]) and not set(parts[1][0]) & set(parts[2][0])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"fold": 1}, r"lecun1989\.run: expected fold 0 without validation, got 1; pass validation=n too"),
+    ({"fold": -1, "validation": 5}, r"lecun1989\.run: expected fold a non-negative integer, got -1"),
+    ({"fold": 3, "validation": 10}, r"expected \(fold \+ 1\) · validation < 40 training digits, got fold 3 of 10"),
+    ({"members": 0}, r"lecun1989\.run: expected members a positive integer, got 0"),
+])
+def test_bad_folds_and_members_are_refused(kwargs, message, data):
+    with pytest.raises(ValueError, match=message):
+        lecun1989.run("modern", data=data, verbose=0, **kwargs)
+
+
+def test_members_overrides_the_recipes_ensemble_size(data):
+    results = lecun1989.run("modern", passes=1, members=2, data=data, verbose=0, plot=False)
+    assert len(results.models) == 2 and "an ensemble of 2 nets (seeds 0–1" in results.to_markdown()

@@ -66,10 +66,10 @@ RECIPES = {
               "loss": "mse", "targets": "pm1", "optimizer": "sdlm", "lr": 0.0002, "mu": 0.004, "samples": 500,
               "batch_size": 1, "shuffle": False, "passes": 23, "shift": False},
     "modern": {"net": {"activation": "relu", "output_activation": "softmax", "initializer": "he_uniform",
-                       "dropout": 0.25},
+                       "dropout": 0.25, "width": 4},
                "loss": "categorical_crossentropy", "targets": "onehot", "optimizer": "adam", "lr": 2e-3,
                "decay": "cosine", "weight_decay": 1e-4, "batch_size": 16, "shuffle": True, "passes": 60,
-               "shift": "affine", "members": 5},
+               "shift": "affine", "elastic": 18.0, "sigma": 3.0, "members": 5},
 }
 
 
