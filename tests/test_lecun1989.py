@@ -41,6 +41,7 @@ def test_each_recipe_on_a_tiny_subset(recipe, data, tmp_path):
     assert [r["pass"] for r in rows] == ["1", "2"] and rows[1]["test_misses"] == str(results.rows[1]["test_misses"])
     md = (tmp_path / "results.md").read_text()
     assert md.startswith(f"## LeCun et al. 1989 on the zip-code digits (recipe: {recipe})")
+    assert ("Each net is widened: " in md) == (width > 1)                # weights beside the paper's
     assert "| paper, pass 23 | 0.14% | 10 | 5.0% | 102 |" in md
 
 
