@@ -25,6 +25,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -255,15 +256,25 @@ def main(argv=None):
     p.add_argument("--device", default=None, help="netfit's device for the GPU rows (default gpu; cpu with --smoke)")
     p.add_argument("--mnist", default=None, help="folder holding MNIST's four .gz files (default: netfit's loader)")
     p.add_argument("--repeats", type=int, default=3, help="timed epochs per row, after one warm-up (default 3)")
-    p.add_argument("--cpu-cnn-steps", type=int, default=60, help="CPU CNN rows: steps timed, scaled to an epoch")
+    p.add_argument("--cpu-cnn-steps", type=int, default=60,
+                   help="CPU CNN rows: steps timed, scaled to an epoch (default 60)")
     p.add_argument("--no-cpu", action="store_true", help="leave out the CPU rows")
     p.add_argument("--budget", type=float, default=270.0, help="seconds after which rows are skipped (default 270)")
-    p.add_argument("--out", default=os.path.join(here, "RESULTS-gpu.md"))
+    p.add_argument("--out", default=None,
+                   help="the results file (default benchmarks/RESULTS-gpu.md; with --smoke, a file in the temp folder)")
     p.add_argument("--smoke", action="store_true", help="every code path in seconds: device cpu, --smoke-n images")
-    p.add_argument("--smoke-n", type=int, default=256)
+    p.add_argument("--smoke-n", type=int, default=256, help="images per set in --smoke (default 256)")
     args = p.parse_args(argv)
+    if args.out is None:            # a smoke run never takes the place of the measured results
+        args.out = os.path.join(tempfile.gettempdir(), "netfit-RESULTS-gpu-smoke.md") if args.smoke else \
+            os.path.join(here, "RESULTS-gpu.md")
     if args.smoke:
         args.repeats, args.cpu_cnn_steps = 1, 2
+    try:                            # no CuPy, no device, a bad --device: one line before any data is read
+        nf.backend.get_device(args.device or ("cpu" if args.smoke else "gpu"), "benchmarks/gpu.py --device")
+    except (RuntimeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     run(args)
     return 0
 

@@ -52,14 +52,15 @@ def parse_device(spec, where="netfit"):
     if isinstance(text, str):
         kind, sep, index = text.strip().lower().partition(":")
         kind = "gpu" if kind == "cuda" else kind
-        if kind == "cpu" and not sep:
+        if kind == "cpu" and (not sep or index == "0"):          # "cpu:0", as Keras and PyTorch accept
             return "cpu", 0
         if kind == "gpu" or kind in _extra:
             if not sep:
                 return kind, 0
             if index.isdigit():
                 return kind, int(index)
-    raise ValueError(f"{where}: expected device 'cpu' or 'gpu[:N]' (or 'cuda[:N]'), got {spec!r}.")
+    raise ValueError(f"{where}: expected device 'cpu' or 'gpu[:N]' (or 'cuda[:N]'), got {spec!r}. "
+                     f"Fix: e.g. 'gpu' for the first GPU, 'gpu:1' for the second.")
 
 
 class Device:
@@ -107,10 +108,11 @@ CPU = Device("cpu", 0, np)
 
 
 def _cupy(index, where):
+    asked = f"gpu:{index}" if index else "gpu"
     try:
         import cupy
     except ImportError:
-        raise RuntimeError(f"{where}: asked for device 'gpu' but CuPy is not installed. "
+        raise RuntimeError(f"{where}: asked for device '{asked}' but CuPy is not installed. "
                            f"Fix: pip install 'netfit[gpu]' (or the cupy-cuda12x / cupy-cuda13x wheel that "
                            f"matches your CUDA driver).") from None
     try:
@@ -120,7 +122,7 @@ def _cupy(index, where):
     else:
         why = ""
     if count == 0:
-        raise RuntimeError(f"{where}: asked for device 'gpu' but CuPy finds no CUDA device{why}. Fix: run on a "
+        raise RuntimeError(f"{where}: asked for device '{asked}' but CuPy finds no CUDA device{why}. Fix: run on a "
                            f"machine with an NVIDIA GPU and driver, or use device 'cpu'.")
     if index >= count:
         raise ValueError(f"{where}: expected a GPU index in [0, {count - 1}], got device 'gpu:{index}'.")
@@ -148,7 +150,7 @@ def set_device(spec):
     'cpu'
     """
     global _default
-    _default = get_device(spec, "set_device").name
+    _default = get_device(spec, "nf.config.set_device").name
 
 
 def current_device():
@@ -166,7 +168,7 @@ def device(spec):
     ...     current_device()
     'cpu'
     """
-    _stack.append(get_device(spec, "device").name)
+    _stack.append(get_device(spec, "nf.device").name)
     try:
         yield
     finally:

@@ -188,6 +188,8 @@ class Sequential(Inference):
         device = backend.get_device(device, "Sequential.to")
         if self.built:
             backend.place(self, device)
+        else:                                   # refused now, not at build: the layers and optimizer are known
+            backend.check_supported(self.layers, self.optimizer if self.compiled else None, device, "Sequential.to")
         self._device = device.name
         return self
 
@@ -259,8 +261,8 @@ class Sequential(Inference):
             raise TypeError(f"Sequential.compile: expected metrics a list of names, got {metrics!r}.")
         metrics = [metrics_mod.get(m, loss) for m in (metrics or [])]
         check_output(self.layers, loss, [name for name, _ in metrics], "Sequential.compile")
-        if self.built:
-            backend.check_supported(self.layers, optimizer, self._placed, "Sequential.compile")
+        backend.check_supported(self.layers, optimizer, self._placed if self.built else
+                                backend.get_device(self._device, "Sequential.compile"), "Sequential.compile")
         self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         self.compiled = True
         if self.built:

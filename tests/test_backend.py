@@ -27,14 +27,15 @@ def _fake_device():
 
 @pytest.mark.parametrize("name, expected", [("cpu", ("cpu", 0)), ("gpu", ("gpu", 0)), ("gpu:0", ("gpu", 0)),
                                             ("cuda", ("gpu", 0)), ("cuda:1", ("gpu", 1)), (" GPU:2 ", ("gpu", 2)),
-                                            ("fakegpu", ("fakegpu", 0))])
+                                            ("fakegpu", ("fakegpu", 0)), ("cpu:0", ("cpu", 0))])
 def test_device_names(name, expected):
     assert backend.parse_device(name) == expected
 
 
 @pytest.mark.parametrize("bad", ["tpu", "gpu:x", "gpu:-1", "cpu:1", "", 3, None, "cuda:"])
 def test_bad_device_names_say_what_is_expected(bad):
-    with pytest.raises(ValueError, match=r"netfit: expected device 'cpu' or 'gpu\[:N\]' \(or 'cuda\[:N\]'\), got "):
+    with pytest.raises(ValueError, match=r"netfit: expected device 'cpu' or 'gpu\[:N\]' \(or 'cuda\[:N\]'\), got .*"
+                                         r"Fix: e\.g\. 'gpu' for the first GPU"):
         backend.parse_device(bad)
 
 
@@ -43,6 +44,9 @@ def test_gpu_without_cupy_says_how_to_install(monkeypatch):
     with pytest.raises(RuntimeError, match=r"asked for device 'gpu' but CuPy is not installed\. "
                                            r"Fix: pip install 'netfit\[gpu\]'"):
         nf.Sequential().to("gpu")
+    with pytest.raises(RuntimeError, match=r"nf.device: asked for device 'gpu:1' but CuPy is not installed"):
+        with nf.device("cuda:1"):
+            pass
 
 
 def _fake_cupy(count):

@@ -244,6 +244,15 @@ def test_unsupported_parts_are_refused_with_the_fix(device):
     with pytest.raises(ValueError, match=r"Sequential.compile: LBFGS .* does not run on the GPU yet"):
         dev.compile(optimizer="lbfgs", loss="mse")
     assert not dev.compiled
+    # Unbuilt models are refused as early: at to() and at compile, not later at build.
+    unbuilt = nf.Sequential([Normalization(), Dense(2)])
+    with pytest.raises(ValueError, match=r"Sequential.to: normalization \(Normalization\) does not run on the GPU"):
+        unbuilt.to(device)
+    assert unbuilt.device == "cpu"
+    unbuilt = nf.Sequential([Dense(2)]).to(device)
+    with pytest.raises(ValueError, match=r"Sequential.compile: LBFGS .* does not run on the GPU yet"):
+        unbuilt.compile(optimizer="lbfgs", loss="mse")
+    assert not unbuilt.compiled and not unbuilt.built
 
 
 def test_metrics_without_gpu_code_get_host_copies(device):
