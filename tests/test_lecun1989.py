@@ -68,6 +68,7 @@ def test_progress_lines(data, monkeypatch):
     lines = []
     lecun1989.run("modern", passes=1, members=5, data=data, print_fn=lines.append)
     assert lines[0].startswith("lecun1989 (modern): 5 nets of 9,760 weights, 64,660 links; 40 training, 30 test")
+    assert lines[0].endswith("digits; 1 pass") and lines[2].startswith("after 1 pass (")     # not "1 passes"
     assert lines[1].startswith("pass  1/1: train error")
     assert "the paper after 23: train 0.14 % (10), test 5.0 % (102)" in lines[2]
     monkeypatch.setitem(lecun1989.RECIPES, "modern", dict(narrow, net=dict(narrow["net"], width=2)))

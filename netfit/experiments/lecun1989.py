@@ -98,7 +98,7 @@ class Results:
                  f"{c['train_size']:,} training digits, {c['test_size']:,} {t} digits"
                  f"{' held out of zip.train' if c['validation'] else ''}"
                  f"{fold}; {c['summary']}; "
-                 f"{len(self.rows)} passes in {self.seconds:.0f} s.", ""]
+                 f"{len(self.rows)} pass{'' if len(self.rows) == 1 else 'es'} in {self.seconds:.0f} s.", ""]
         if c.get("weights", 9760) != 9760:
             lines += [f"Each net is widened: {c['weights']:,} weights and {c['links']:,} links, against the paper's "
                       "9,760 and 64,660.", ""]
@@ -284,7 +284,7 @@ def run(recipe="paper", passes=None, seed=0, lr=None, validation=None, train_siz
         paper = "" if model.count_params() == 9760 else " (widened; the paper's net: 9,760 weights, 64,660 links)"
         print_fn(f"lecun1989 ({recipe}): " + f"{len(models)} nets of " * (len(models) > 1) +
                  f"{model.count_params():,} weights, {model.count_links():,} links{paper}; "
-                 f"{len(x):,} training, {len(xt):,} {results.test_name} digits; {passes} passes")
+                 f"{len(x):,} training, {len(xt):,} {results.test_name} digits; {passes} pass{'' if passes == 1 else 'es'}")
     for p in range(passes):
         t0 = time.perf_counter()
         for m, member in enumerate(models):
@@ -309,7 +309,7 @@ def run(recipe="paper", passes=None, seed=0, lr=None, validation=None, train_siz
     results.seconds = time.perf_counter() - start
     if verbose and results.rows:
         last = results.rows[-1]
-        print_fn(f"after {last['pass']} passes ({results.seconds:.0f} s): train {last['train_error']:.2%} "
+        print_fn(f"after {last['pass']} pass{'' if last['pass'] == 1 else 'es'} ({results.seconds:.0f} s): train {last['train_error']:.2%} "
                  f"({last['train_misses']} misses), {results.test_name} {last['test_error']:.2%} "
                  f"({last['test_misses']} misses); the paper after 23: train 0.14 % (10), test 5.0 % (102)")
     if out is not None:
