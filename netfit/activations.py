@@ -60,7 +60,7 @@ class Sigmoid(Activation):
         return out
 
     def backward(self, delta, z, a, out=None):
-        if not backend.is_host(backend.get_array_module(a)):
+        if not backend.on_host(a):
             return _sigmoid_backward(delta, a)                       # one GPU kernel
         return np.multiply(delta, a * (1.0 - a), out=out)
 
@@ -74,7 +74,7 @@ class Tanh(Activation):
         return np.tanh(z, out=out)
 
     def backward(self, delta, z, a, out=None):
-        if not backend.is_host(backend.get_array_module(a)):
+        if not backend.on_host(a):
             return _tanh_backward(delta, a)                       # one GPU kernel
         return np.multiply(delta, 1.0 - a * a, out=out)
 
@@ -108,7 +108,7 @@ class Relu(Activation):
         return np.maximum(z, 0, out=out)
 
     def backward(self, delta, z, a, out=None):
-        if not backend.is_host(backend.get_array_module(a)):
+        if not backend.on_host(a):
             return _relu_backward(delta, a)                       # one GPU kernel; numba only on the host
         # One compiled pass where numba is installed (netfit[fast]); the same products below.
         if out is not None and _kernels.relu_backward(delta, a, out):

@@ -32,7 +32,8 @@ import contextlib
 import numpy as np
 
 __all__ = ["Device", "parse_device", "get_device", "set_device", "current_device", "device",
-           "get_array_module", "device_of", "fits", "to_host", "to_device", "scalar", "host_syncs", "fuse", "is_host"]
+           "get_array_module", "device_of", "fits", "to_host", "to_device", "scalar", "host_syncs", "fuse", "is_host",
+           "on_host"]
 
 _default = "cpu"                 # set_device's default for models built from now on
 _stack = []                      # the devices of the enclosing `with nf.device(...)` blocks
@@ -218,6 +219,11 @@ def fits(where, *arrays, share=0.5):
 def is_host(xp):
     """True when ``xp`` is NumPy (where numba kernels and thread pools may run)."""
     return xp is np
+
+
+def on_host(a):
+    """True when array ``a`` is a host (NumPy) array, not a device one."""
+    return get_array_module(a) is np
 
 
 def to_device(a, where):

@@ -174,7 +174,7 @@ class Windows:
         """
         n = x.shape[0]
         shape = (n, self.out_h, self.out_w, self.kh, self.kw, self.c)
-        on_host = backend.is_host(backend.get_array_module(x))
+        on_host = backend.on_host(x)
         cols = buffer("win_cols", shape, dtype) if out is None else \
             np.reshape(out, shape, copy=False) if on_host else out.reshape(shape)   # (a view: out is C-ordered)
         padded = self.pad(x, buffer, dtype, fill)

@@ -267,15 +267,26 @@ class AveragePooling2D(_Pooling2D):
         return self._spread(share, delta.shape[0], delta.dtype)
 
 
-def _global_pixels(layer, input_shape):
-    """H·W of the (H, W[, C]) images a global pooling layer reduces, or a clear error."""
-    if len(input_shape) not in (2, 3):
-        raise ValueError(f"{layer.display_name}: expected per-example input of shape (height, width, "
-                         f"channels) or (height, width), got input shape {input_shape}.")
-    return input_shape[0] * input_shape[1]
+class _GlobalPooling2D(Layer):
+    """What both global poolings share: (H, W[, C]) images in, one number per channel out."""
+
+    runs_on_gpu = True
+
+    def build(self, input_shape):
+        if len(input_shape) not in (2, 3):
+            raise ValueError(f"{self.display_name}: expected per-example input of shape (height, width, "
+                             f"channels) or (height, width), got input shape {input_shape}.")
+        self._hw = input_shape[0] * input_shape[1]
+        return (input_shape[2] if len(input_shape) == 3 else 1,)
+
+    def _pixels(self, x):
+        """x checked, as floats, viewed as (n, H·W, C)."""
+        self.check_input(x)
+        x = _float(x)
+        return x.reshape(x.shape[0], self._hw, self.output_shape[0])
 
 
-class GlobalAveragePooling2D(Layer):
+class GlobalAveragePooling2D(_GlobalPooling2D):
     """a_c = (1 / HW) Σ_pq x_pqc: one number per channel, the mean of its feature map.
 
     Shapes
@@ -291,18 +302,10 @@ class GlobalAveragePooling2D(Layer):
     array([[1., 1., 1.]])
     """
 
-    runs_on_gpu = True
-
-    def build(self, input_shape):
-        self._hw = _global_pixels(self, input_shape)
-        return (input_shape[2] if len(input_shape) == 3 else 1,)
-
     def forward(self, x, training=False):
-        self.check_input(x)
-        x = _float(x)
-        c = self.output_shape[0]
-        a = self.buffer("a", (x.shape[0], c), x.dtype)
-        np.sum(x.reshape(x.shape[0], self._hw, c), axis=1, out=a)
+        flat = self._pixels(x)
+        a = self.buffer("a", (flat.shape[0], flat.shape[2]), flat.dtype)
+        np.sum(flat, axis=1, out=a)
         a *= 1.0 / self._hw
         return a
 
@@ -316,7 +319,7 @@ class GlobalAveragePooling2D(Layer):
         return ds.reshape((n,) + self.input_shape)
 
 
-class GlobalMaxPooling2D(Layer):
+class GlobalMaxPooling2D(_GlobalPooling2D):
     """a_c = max_pq x_pqc: one number per channel, the largest value of its feature map.
 
     Backward routes δ_c to the position of that maximum (the first, in row-major
@@ -336,17 +339,8 @@ class GlobalMaxPooling2D(Layer):
     array([[4.]])
     """
 
-    runs_on_gpu = True
-
-    def build(self, input_shape):
-        self._hw = _global_pixels(self, input_shape)
-        return (input_shape[2] if len(input_shape) == 3 else 1,)
-
     def forward(self, x, training=False):
-        self.check_input(x)
-        x = _float(x)
-        c = self.output_shape[0]
-        flat = x.reshape(x.shape[0], self._hw, c)
+        flat = self._pixels(x)
         self._winner = flat.argmax(axis=1)                                 # (n, C): where each maximum is
         return np.take_along_axis(flat, self._winner[:, None, :], axis=1)[:, 0, :]
 

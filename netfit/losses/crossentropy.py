@@ -90,9 +90,7 @@ class CategoricalCrossentropy(_CrossEntropy):
         if self.from_logits:
             return (_softmax(y_pred) - y) / y.shape[0]                     # δ = (softmax(z) − Y) / n
         if fused:
-            if not backend.is_host(backend.get_array_module(y_pred)):
-                return _fused_error(y_pred, y, y.shape[0])                 # one GPU kernel
-            return (y_pred - y) / y.shape[0]                               # δ = (p − Y) / n
+            return _fused_error(y_pred, y, y.shape[0])                     # δ = (p − Y) / n (one GPU kernel)
         return -y / (np.clip(y_pred, _EPS, 1.0) * y.shape[0])
 
 
@@ -234,9 +232,7 @@ class BinaryCrossentropy(_CrossEntropy):
         if self.from_logits:
             return (_sigmoid(y_pred) - y) / y_pred.size                    # δ = (sigmoid(z) − y) / nK
         if fused:
-            if not backend.is_host(backend.get_array_module(y_pred)):
-                return _fused_error(y_pred, y, y_pred.size)                # one GPU kernel
-            return (y_pred - y) / y_pred.size                              # δ = (p − y) / nK
+            return _fused_error(y_pred, y, y_pred.size)                    # δ = (p − y) / nK (one GPU kernel)
         p = np.clip(y_pred, _EPS, 1 - _EPS)
         return (p - y) / (p * (1 - p) * y_pred.size)
 
@@ -291,7 +287,8 @@ def _sigmoid(z):
 
 @backend.fuse
 def _fused_error(xp):
-    """δ = (p − Y) / n in one GPU kernel (softmax or sigmoid output fused with its cross-entropy)."""
+    """δ = (p − Y) / n (softmax or sigmoid output fused with its cross-entropy): one GPU kernel on a device,
+    the same expression on NumPy."""
     def error(p, y, n):
         return (p - y) / n
     return error

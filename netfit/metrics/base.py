@@ -110,6 +110,6 @@ class Mean(Metric):
 def update(metric, y_true, y_pred):
     """``metric.update_state(y_true, y_pred)``; a metric without GPU code gets host copies of device arrays
     (which waits for the GPU once per batch: docs/gpu.md)."""
-    if not metric.runs_on_gpu and not backend.is_host(backend.get_array_module(y_pred)):
+    if not metric.runs_on_gpu and not backend.on_host(y_pred):
         y_true, y_pred = backend.to_host(y_true), backend.to_host(y_pred)
     metric.update_state(y_true, y_pred)

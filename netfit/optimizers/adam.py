@@ -61,7 +61,7 @@ class Adam(Optimizer):
         alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)       # bias correction
         root = math.sqrt(1.0 - b2)
         eps, c = self.epsilon / root, alpha * (1.0 - b1) / root
-        on_host = backend.is_host(backend.get_array_module(theta))
+        on_host = backend.on_host(theta)
         if not on_host:
             _adam_step(theta, grad, m, v, b1, b2, eps, c)              # one GPU kernel, the same arithmetic
         # One compiled pass where numba is installed (netfit[fast]); the same arithmetic below.
