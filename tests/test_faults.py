@@ -83,7 +83,9 @@ def test_sigint_during_fit_keeps_the_weights_and_history_reached(tmp_path):
     report = json.loads(out.strip().splitlines()[-1])
     assert report["interrupted"] and report["reason"] == "interrupted (Ctrl-C)"
     epochs, steps = report["epochs"], report["iterations"]
-    assert epochs >= 2 and epochs * report["steps"] <= steps < (epochs + 1) * report["steps"]
+    # A Ctrl-C held through an epoch's last step stops there, before that epoch is recorded: steps may
+    # then be exactly (epochs + 1) · steps per epoch (seen once in CI, about 1 run in 63).
+    assert epochs >= 2 and epochs * report["steps"] <= steps <= (epochs + 1) * report["steps"]
     saved = load_model(path)
     assert saved.history.epoch == list(range(epochs)) and saved.optimizer.iterations == steps
     # Replay exactly `steps` steps here: the interrupted run kept whole steps only, bit for bit.
