@@ -20,21 +20,22 @@ $(BIN)/python:
 # One stamp per extra, refreshed when pyproject.toml changes. --no-compile: Python writes the
 # byte-code of the modules the demo imports on first use, not of every module of matplotlib
 # and fontTools up front (~35 MB of .pyc; benchmarks/RESULTS.md measures the demo's env on disk).
+# The envs that train take `threads` (threadpoolctl, 0.1 MB): fit then uses every core for large steps.
 $(VENV)/.installed-plot: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[plot]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[plot,threads]"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $@ $(VENV)/.installed-plot $(VENV)/.installed-bench $(VENV)/.installed-serve
 
-# The benchmarks time netfit with its optional compiled loop (netfit[fast]) and without it.
+# The benchmarks time netfit with its optional compiled loop (netfit[fast], which brings threads) and without it.
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[plot,fast]"
 	touch $@
 
 $(VENV)/.installed-serve: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[serve,plot]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e ".[serve,plot,threads]"
 	touch $@
 
 # The playground in a browser (docs/serve.md): prints http://127.0.0.1:8765/?token=..., the lecture's

@@ -275,7 +275,7 @@ class Bench:
 
     def run_sizes(self):
         log("install sizes ...")
-        sets = {"netfit": ["netfit[plot]", "netfit", "netfit[fast]", "numpy"]}
+        sets = {"netfit": ["netfit[plot,threads]", "netfit", "netfit[fast]", "numpy"]}
         peer_sets = {"torch": "torch", "keras-torch": "keras+torch", "keras-jax": "keras+jax",
                      "sklearn": "scikit-learn"}
         wanted = [peer_sets[s] for s in self.sides if s in peer_sets and s not in self.skipped]

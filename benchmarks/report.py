@@ -189,7 +189,7 @@ def render(bench):
         lines.append("| " + " | ".join(cells) + " |")
     sizes = res.get("sizes", {})
     if sizes:
-        demo = sizes.get("demo-env", {}).get("mb") or sizes.get("netfit", {}).get("netfit[plot]", {}).get("mb")
+        demo = sizes.get("demo-env", {}).get("mb") or sizes.get("netfit", {}).get("netfit[plot,threads]", {}).get("mb")
         cells = ["installed environment (site-packages)", f"{demo:,.0f} MB (`make demo`)" if demo else "—",
                  _size(sizes, "torch"), "", f"≤ {specs.INSTALL_TARGET_MB} MB",
                  ("yes" if demo <= specs.INSTALL_TARGET_MB else "**no**") if demo else ""]
@@ -431,13 +431,13 @@ def _sizes(bench):
     out = ["## Install size", "",
            "Bytes on disk of the distributions a requirement pulls in (transitively, from the installed "
            "packages' metadata and RECORD files; pip and setuptools of the venv itself not counted). "
-           "`netfit[plot]` is the set `make demo` installs, counted here with the .pyc of every module.", "",
+           "`netfit[plot,threads]` is the set `make demo` installs, counted here with the .pyc of every module.", "",
            "| env | requirement | MB | largest parts |", "|---|---|---:|---|"]
     env_dir = sizes.get("demo-env")
     if env_dir:
         out[2:2] = ["**`make demo`'s environment on disk**: "
                     f"{env_dir['mb']:,.1f} MB — the venv built afresh by the Makefile's own rule "
-                    "(`pip install --no-compile -e .[plot]`), after a one-epoch `netfit demo` has written the "
+                    "(`pip install --no-compile -e .[plot,threads]`), after a one-epoch `netfit demo` has written the "
                     "byte-code of what it imports; site-packages less pip and setuptools, plus netfit's source: "
                     + ", ".join(f"{k} {mb:.1f}" for k, mb in list(env_dir["parts"].items())[:6]) + ". "
                     "The summary's figure is this one; the table below counts installed RECORDs "
@@ -451,8 +451,8 @@ def _sizes(bench):
                        + ", ".join(f"{k} {mb:.1f}" for k, mb in parts)
                        + (f"; missing: {', '.join(v['missing'])}" if v["missing"] else "") + " |")
     demo = sizes.get("netfit", {})
-    if "netfit[plot]" in demo and "numpy" in demo:
-        out += ["", f"netfit[plot] beyond a bare numpy: {demo['netfit[plot]']['mb'] - demo['numpy']['mb']:,.1f} MB; "
+    if "netfit[plot,threads]" in demo and "numpy" in demo:
+        out += ["", f"netfit[plot,threads] beyond a bare numpy: {demo['netfit[plot,threads]']['mb'] - demo['numpy']['mb']:,.1f} MB; "
                 f"netfit itself beyond numpy: {demo.get('netfit', {}).get('mb', 0) - demo['numpy']['mb']:,.1f} MB."]
     return out + [""]
 

@@ -10,7 +10,8 @@ product may split a sum across threads, and the order of floating-point
 additions then depends on the number of threads (and the CPU's kernels), which
 can change the last bit. :func:`set_deterministic` (or ``NETFIT_DETERMINISTIC=1``
 in the environment) pins BLAS to one thread through the ``threadpoolctl``
-package; see docs/reliability.md for what is guaranteed.
+package (``pip install 'netfit[threads]'``); see docs/reliability.md for what
+is guaranteed.
 
 Threads. A matrix product split over several BLAS threads pays for waking and
 joining them, and an idle BLAS thread keeps spinning on the second core; for
@@ -29,6 +30,14 @@ pass, products included, is split into blocks of batch rows, one per thread,
 with one BLAS thread per block (an idle OpenBLAS thread spins on the core the
 pool needs). The same thread count gives the same bits from run to run; in
 deterministic mode, any thread count does (docs/reliability.md).
+
+threadpoolctl. Holding BLAS at a thread count needs the optional ``threadpoolctl``
+package (``pip install 'netfit[threads]'``; ``netfit[fast]`` has it too). NumPy
+is netfit's only required dependency, so without it: ``"auto"`` trains on one
+thread of the pool and BLAS keeps its own threads (netfit before the pool), since
+the pool beside a multi-threaded BLAS was slower than one thread (the Keras CNN
+step above: 45 ms against 41 ms); ``set_threads(n)``, n > 1, still runs the
+pool and warns once; deterministic mode warns and stays off.
 """
 import contextlib
 import os
@@ -42,6 +51,10 @@ _SUPPORTED = ("float32", "float64")
 _floatx = "float32"
 _blas_limits = None          # threadpoolctl's limiter while deterministic mode is on
 _threads = "auto"
+_warned_unheld_blas = False  # set_threads(n > 1) without threadpoolctl warns once per process
+# Called with no argument after set_threads changes the setting: netfit.parallel registers the
+# closing of a pool larger than the new setting needs (config sits below parallel in the imports).
+on_set_threads = []
 # A training step of fewer floating-point operations than this runs on one BLAS thread
 # under threads "auto". The lecture MLP (101,632 links, 6 flops per link and example) gains
 # nothing from a second thread up to batch 128 (78 M) on a quiet 2-core machine and loses
@@ -96,14 +109,44 @@ def device():
     return backend.current_device()
 
 
+def available_cores():
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):           # macOS, Windows: no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+def can_limit_blas():
+    """True where ``threadpoolctl`` (``pip install 'netfit[threads]'``) is there to hold BLAS at a thread count."""
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def limit_blas(threads):
+    """Hold BLAS at ``threads`` threads until the returned limiter is left or restored; None without threadpoolctl.
+
+    The limiter is threadpoolctl's: a context manager with ``restore_original_limits()``.
+    """
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController().limit(limits=threads, user_api="blas")
+
+
 def set_deterministic(enabled=True):
     """Pin BLAS to one thread (``enabled=True``) or give it back its threads (``False``).
 
     With one BLAS thread, training with the same seed gives bit-identical
     weights and history from run to run and process to process on one machine,
-    whatever the number of cores. It needs ``threadpoolctl`` (a dependency of
-    netfit); where it is missing a RuntimeWarning says how to pin the threads by
-    hand and nothing changes. Matrix products get slower on many-core machines.
+    whatever the number of cores. It needs ``threadpoolctl`` (``pip install
+    'netfit[threads]'``); where it is missing a RuntimeWarning says how to install
+    it or pin the threads by hand, and nothing changes. Matrix products get slower
+    on many-core machines.
 
     Returns
     -------
@@ -127,15 +170,14 @@ def set_deterministic(enabled=True):
         return False
     if _blas_limits is not None:
         return True
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
+    limits = limit_blas(1)
+    if limits is None:
         warnings.warn("set_deterministic: threadpoolctl is not installed, so BLAS keeps its threads and results "
-                      "may differ in the last bit between thread counts. Fix: pip install threadpoolctl, or set "
-                      "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 before starting Python.",
+                      "may differ in the last bit between thread counts. Fix: pip install 'netfit[threads]', or "
+                      "set OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 before starting Python.",
                       RuntimeWarning, stacklevel=2)
         return False
-    _blas_limits = threadpool_limits(limits=1, user_api="blas")
+    _blas_limits = limits
     return True
 
 
@@ -155,8 +197,24 @@ def set_threads(value="auto"):
     BLAS alone and use no pool. Deterministic mode (:func:`set_deterministic`)
     holds BLAS at one thread; the pool then still splits the passes that do not
     depend on the split (the products run whole), so the bits do not depend on n.
-    Needs ``threadpoolctl`` (a dependency of netfit); the previous BLAS count is
-    restored when fit returns.
+    The previous BLAS count is restored when fit returns. Lowering the setting
+    closes a pool that has more threads than the new one needs.
+
+    Holding BLAS needs ``threadpoolctl`` (``pip install 'netfit[threads]'``).
+    Without it ``"auto"`` trains on one thread and leaves BLAS its own threads
+    (the pool beside them was slower than one thread), and an int n > 1 still
+    runs the pool, beside BLAS's threads, with one RuntimeWarning per process.
+
+    Raises
+    ------
+    ValueError
+        ``value`` is not "auto", None or an int ≥ 1.
+
+    Warns
+    -----
+    RuntimeWarning
+        n is more than :func:`available_cores`: the threads would take turns on
+        the cores, which is slower; or n > 1 without threadpoolctl (once).
 
     Examples
     --------
@@ -169,8 +227,28 @@ def set_threads(value="auto"):
     ok = value is None or (isinstance(value, str) and value == "auto") or (
         isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 1)
     if not ok:
-        raise ValueError(f"set_threads: expected 'auto', a positive integer or None, got {value!r}.")
+        raise ValueError(f"set_threads: expected 'auto', a positive integer or None, got {value!r}. Fix: "
+                         f"set_threads('auto') (every core for large steps) or a count such as set_threads(2).")
     _threads = value if value is None or isinstance(value, str) else int(value)
+    if isinstance(_threads, int):
+        _warn_about_thread_count(_threads)
+    for listener in on_set_threads:
+        listener()
+
+
+def _warn_about_thread_count(n):
+    global _warned_unheld_blas
+    cores = available_cores()
+    if n > cores:
+        warnings.warn(f"set_threads: expected at most {cores} threads, the cores this process may run on, got {n}: "
+                      f"{n} threads would take turns on {cores} cores, which is slower. Fix: set_threads('auto') "
+                      f"or a count ≤ {cores}.", RuntimeWarning, stacklevel=3)
+    if n > 1 and not _warned_unheld_blas and not can_limit_blas():
+        _warned_unheld_blas = True
+        warnings.warn(f"set_threads({n}): threadpoolctl is not installed, so BLAS cannot be held at one thread "
+                      f"while netfit's pool of {n} threads runs beside BLAS's own threads; that can be slower than "
+                      f"one thread. Fix: pip install 'netfit[threads]', or set OPENBLAS_NUM_THREADS=1 "
+                      f"OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 before starting Python.", RuntimeWarning, stacklevel=3)
 
 
 def threads():
@@ -185,11 +263,8 @@ def training_threads(step_flops):
         wanted = 1 if step_flops < SMALL_STEP_FLOPS else None
     if wanted is None or _blas_limits is not None:
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:          # an optimisation only: without threadpoolctl, BLAS keeps its threads
-        return contextlib.nullcontext()
-    return ThreadpoolController().limit(limits=wanted, user_api="blas")
+    # An optimisation only: without threadpoolctl (netfit[threads]), BLAS keeps its threads.
+    return limit_blas(wanted) or contextlib.nullcontext()
 
 
 if os.environ.get("NETFIT_DETERMINISTIC", "").strip().lower() in ("1", "true", "yes", "on"):

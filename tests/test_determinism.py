@@ -165,7 +165,7 @@ def test_set_deterministic_without_threadpoolctl_warns_and_says_how(monkeypatch)
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)                # import fails
     try:
         with pytest.warns(RuntimeWarning, match=r"set_deterministic: threadpoolctl is not installed.*"
-                                                r"pip install threadpoolctl, or set OPENBLAS_NUM_THREADS=1"):
+                                                r"pip install 'netfit\[threads\]', or set OPENBLAS_NUM_THREADS=1"):
             assert nf.config.set_deterministic(True) is False
         assert not nf.config.deterministic()
     finally:

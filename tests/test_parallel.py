@@ -8,7 +8,10 @@ The pool itself must propagate errors, leak no threads and work when fit runs
 outside the main thread.
 """
 import multiprocessing
+import sys
 import threading
+import time
+import warnings
 
 import numpy as np
 import pytest
@@ -17,6 +20,9 @@ import netfit as nf
 from netfit import _kernels, config, parallel
 from netfit.layers import (AveragePooling2D, Conv2D, Dense, Dropout, Flatten, LocallyConnected2D,
                            MaxPooling2D)
+
+# Counts above this machine's cores (3 threads on 2 cores) are what these tests need; set_threads warns of them.
+pytestmark = pytest.mark.filterwarnings("ignore:set_threads. expected at most:RuntimeWarning")
 
 
 @pytest.fixture(params=["numpy", "compiled"])
@@ -302,3 +308,125 @@ def test_a_forked_child_starts_its_own_threads():
     result = queue.get(timeout=60)
     child.join(timeout=60)
     assert child.exitcode == 0 and result == parallel.blocks(4, 2 * parallel.BLOCKS_PER_THREAD)
+
+
+# -- the thread setting: without threadpoolctl, above the cores, and lowered -------------------------
+@pytest.fixture
+def no_threadpoolctl(monkeypatch):
+    """Run as `pip install netfit` without netfit[threads]: importing threadpoolctl fails."""
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    monkeypatch.setattr(config, "_warned_unheld_blas", False)
+    assert not config.can_limit_blas()
+
+
+def _pool_sizes_during(fit, monkeypatch):
+    counts = []
+    real = parallel.rows
+
+    def spy(fn, n, *args, **kwargs):
+        counts.append(parallel.workers())
+        return real(fn, n, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "rows", spy)
+    result = fit()
+    monkeypatch.setattr(parallel, "rows", real)
+    return set(counts), result
+
+
+def test_auto_without_threadpoolctl_runs_no_pool_beside_blas(no_threadpoolctl, monkeypatch, threads_setting):
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    monkeypatch.setattr(config, "SMALL_STEP_FLOPS", 1)                 # every step "large"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                 # "auto" warns of nothing
+        config.set_threads("auto")
+        assert parallel.step_workers(1e12) == 1
+        sizes, _ = _pool_sizes_during(lambda: _fit("auto", 13), monkeypatch)
+    assert sizes == {1}
+
+
+def test_auto_with_threadpoolctl_uses_the_pool(monkeypatch, threads_setting):
+    pytest.importorskip("threadpoolctl")                              # the contrast to the test above
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    monkeypatch.setattr(config, "SMALL_STEP_FLOPS", 1)
+    config.set_threads("auto")
+    assert parallel.step_workers(1e12) == 2
+
+
+def test_threads_without_threadpoolctl_warn_once_and_still_split(no_threadpoolctl, tiny_blocks, monkeypatch,
+                                                                 threads_setting):
+    alone, _ = _fit(1, 13)
+    with pytest.warns(RuntimeWarning) as caught:
+        config.set_threads(2)
+    said = [str(w.message) for w in caught if "threadpoolctl" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("set_threads(2): threadpoolctl is not installed, so BLAS cannot "
+                                                 "be held at one thread")
+    assert "can be slower than one thread. Fix: pip install 'netfit[threads]'" in said[0]
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        sizes, (weights, history) = _pool_sizes_during(lambda: _fit(2, 13), monkeypatch)
+        config.set_threads(3)
+    assert not [w for w in again if "threadpoolctl" in str(w.message)]  # once per process
+    assert 2 in sizes                                                  # the pool ran
+    w2, h2 = _fit(2, 13)
+    assert h2 == history
+    for a, b in zip(w2, weights):                                      # the same count: the same bits
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(weights, alone):                                   # against no pool: the products' last bits
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["max pooling overlaps", "average pooling same"])
+def test_pooling_without_threadpoolctl_same_bits_on_1_2_3_threads(name, no_threadpoolctl, tiny_blocks):
+    _same_bits_on_1_2_3_threads(name)
+
+
+def test_deterministic_mode_without_threadpoolctl_warns_with_the_extra(no_threadpoolctl):
+    with pytest.warns(RuntimeWarning, match=r"set_deterministic: threadpoolctl is not installed.*"
+                                            r"Fix: pip install 'netfit\[threads\]'"):
+        assert config.set_deterministic(True) is False
+    assert not config.deterministic()
+
+
+def test_more_threads_than_cores_warn_with_the_fix(monkeypatch, threads_setting):
+    monkeypatch.setattr(config, "available_cores", lambda: 2)
+    with pytest.warns(RuntimeWarning, match=r"^set_threads: expected at most 2 threads, the cores this process may "
+                                            r"run on, got 64: 64 threads would take turns on 2 cores, which is "
+                                            r"slower\. Fix: set_threads\('auto'\) or a count ≤ 2\.$"):
+        config.set_threads(64)
+    assert config.threads() == 64                                      # a warning: the setting holds
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        config.set_threads(2)
+        config.set_threads("auto")
+    assert not [w for w in caught if "expected at most" in str(w.message)]
+
+
+def _workers_alive(expected, timeout=10.0):
+    """The pool's threads alive, once they number ``expected`` (closed ones take a moment to exit) or time is up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [t for t in threading.enumerate() if t.name.startswith("netfit-worker-") and t.is_alive()]
+        if len(alive) == expected or time.monotonic() > deadline:
+            return len(alive)
+        time.sleep(0.01)
+
+
+def test_lowering_the_thread_count_closes_the_larger_pool(tiny_blocks, monkeypatch, threads_setting):
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    _fit(4, 13)
+    assert _workers_alive(3) == 3                                      # 4 threads: the caller and 3 workers
+    weights, _ = _fit(2, 13)                                           # set_threads(2) closed the 3
+    assert _workers_alive(1) == 1
+    for a, b in zip(_fit(2, 13)[0], weights):                          # the new pool gives the same bits
+        np.testing.assert_array_equal(a, b)
+    config.set_threads(4)
+    _fit(4, 13)
+    assert _workers_alive(3) == 3
+    config.set_threads("auto")                                         # 2 cores: at most 1 worker
+    assert _workers_alive(1) <= 1
+    config.set_threads(1)
+    assert _workers_alive(0) == 0
+    _fit(3, 13)                                                        # and it grows again when asked
+    assert _workers_alive(2) == 2
+    config.set_threads(None)
+    assert _workers_alive(0) == 0
