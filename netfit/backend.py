@@ -3,8 +3,8 @@
 Layers, losses, optimizers and the training loop take ``xp`` (the array module
 of the model's device) instead of ``numpy`` where their code must run on both,
 so the same written-out forward and backward run on a GPU unchanged. NumPy
-stays the default and CuPy is not a dependency: it is imported only when a GPU
-is asked for (``pip install 'netfit[gpu]'``).
+stays the default and the only required dependency: CuPy (``pip install
+'netfit[gpu]'``) is imported only when a GPU is asked for.
 
 Asking for a device, as in Keras 3 and PyTorch:
 

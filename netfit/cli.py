@@ -10,6 +10,7 @@
     netfit export cnn.netfit cnn.onnx               # for onnxruntime and friends
     netfit data list                                # data sets (netfit.datasets.cli)
     netfit serve                                    # the playground in a browser (netfit.serve)
+    netfit train --model cnn --threads 2 --device gpu   # fit's threads, the device (train, demo, esl, lecun1989, ...)
 
 Library errors are printed as ``error: <message>`` on stderr with exit code 1;
 usage errors are argparse's (exit code 2); Ctrl-C exits with 130 (SIGTERM
@@ -17,6 +18,7 @@ with 143), and ``train`` saves the weights it reached first. Pictures are read
 by :mod:`netfit.images`.
 """
 import argparse
+import contextlib
 import importlib
 import inspect
 import os
@@ -24,10 +26,11 @@ import signal
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 
-from . import datasets, optimizers, plotting, utils, zoo
+from . import backend, config, datasets, optimizers, plotting, utils, zoo
 from ._version import __version__
 from .architecture import model_from_json
 from .datasets.cli import reader_left
@@ -70,6 +73,71 @@ _POSITIVE = _number(int, "a positive integer", lambda v: v >= 1)
 _RATE = _number(float, "a positive number", lambda v: v > 0)
 _PENALTY = _number(float, "a non-negative number", lambda v: v >= 0)
 _FRACTION = _number(float, "a number in [0, 1)", lambda v: 0 <= v < 1)
+
+
+def _threads_arg(text):
+    """--threads: "auto" or a positive integer, what :func:`netfit.config.set_threads` takes; a usage error otherwise."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a positive integer, got {text!r}. Fix: --threads auto "
+                                         f"(every core for large steps) or a count such as --threads 2")
+    return value
+
+
+def _device_arg(text):
+    """--device: a device name (:func:`netfit.backend.parse_device`); whether it is there is checked by main."""
+    try:
+        backend.parse_device(text, "--device")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--device: ")) from None
+    return text
+
+
+# Commands that train in this process: they take --threads and --device (esl-sim and sweep fit in worker processes).
+TRAINING_COMMANDS = ("demo", "train", "esl", "esl-curves", "esl-search", "lecun1989")
+
+
+def add_training_options(parser):
+    """Add ``--threads N|auto`` (:func:`netfit.config.set_threads`) and ``--device`` (:func:`netfit.device`)."""
+    parser.add_argument("--threads", type=_threads_arg, metavar="N|auto",
+                        help="threads fit trains with: auto (one per core for large steps), or N "
+                             "(nf.config.set_threads; default: auto)")
+    parser.add_argument("--device", type=_device_arg, metavar="cpu|gpu|cuda:N",
+                        help="where the models train; gpu needs CuPy, pip install 'netfit[gpu]' "
+                             "(nf.config.set_device; default: cpu)")
+
+
+@contextlib.contextmanager
+def training_options(args):
+    """Apply ``--threads`` and ``--device`` for one command and put the previous settings back after it.
+
+    The device is checked first (CuPy installed, a GPU there), so a missing one
+    fails before any data is read or any step taken. set_threads's warnings (more
+    threads than cores; no threadpoolctl) are printed as ``warning: --threads N: ...`` lines.
+    """
+    threads, name = getattr(args, "threads", None), getattr(args, "device", None)
+    if name is not None:
+        backend.get_device(name, "--device")
+    before = config.threads()
+    if threads is not None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            config.set_threads(threads)
+        for warning in caught:
+            print(f"warning: --threads {threads}: {warning.message}", file=sys.stderr)
+    try:
+        with backend.device(name) if name is not None else contextlib.nullcontext():
+            yield
+    finally:
+        if threads is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")              # said when it was set
+                config.set_threads(before)
 
 
 def _data_arg(value):
@@ -406,6 +474,9 @@ def build_parser():
         except ImportError as exc:
             if exc.name not in (module, module.rpartition(".")[0]):      # there, but broken: say so
                 print(f"warning: `netfit {command}` is unavailable: {exc}", file=sys.stderr)
+    for command in TRAINING_COMMANDS:
+        if command in sub.choices:
+            add_training_options(sub.choices[command])
     show_defaults(parser)
     return parser
 
@@ -455,7 +526,8 @@ def main(argv=None):
     if args.command == "train" and threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
-        return args.func(args)
+        with training_options(args):
+            return args.func(args)
     except KeyboardInterrupt:
         print("\nerror: interrupted", file=sys.stderr)
         return 128 + (_stop_signal[0] or 2)

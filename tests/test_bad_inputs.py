@@ -13,6 +13,7 @@ optimizers); they are strict xfails, so fixing the library turns them into
 failures that ask for the mark to be removed. docs/reliability.md lists them.
 """
 import copy
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -981,6 +982,15 @@ def _cli_cases():
         ("unknown-command", ["fly"], r"invalid choice: 'fly'"),
         ("demo-epochs", ["demo", "--epochs", "-2"], r"--epochs: expected a non-negative integer"),
         ("demo-batch", ["demo", "--batch-size", "0"], r"--batch-size: expected a positive integer"),
+        ("train-threads-0", ["train", "--threads", "0"],
+         r"--threads: expected 'auto' or a positive integer, got '0'\. Fix: --threads auto"),
+        ("train-threads-word", ["train", "--threads", "all"], r"--threads: expected 'auto' or a positive integer, got 'all'"),
+        ("demo-threads-fraction", ["demo", "--threads", "1.5"], r"--threads: expected 'auto' or a positive integer"),
+        ("esl-threads-negative", ["esl", "--threads", "-2"], r"--threads: expected 'auto' or a positive integer"),
+        ("train-device-tpu", ["train", "--device", "tpu"],
+         r"--device: expected device 'cpu' or 'gpu\[:N\]' \(or 'cuda\[:N\]'\), got 'tpu'\. Fix: e\.g\. 'gpu'"),
+        ("demo-device-index", ["demo", "--device", "gpu:one"], r"--device: expected device 'cpu' or 'gpu\[:N\]'"),
+        ("lecun1989-device", ["lecun1989", "--device", "cpu:1"], r"--device: expected device 'cpu' or 'gpu\[:N\]'"),
     ]
     library = [  # library errors found before any data is read or any step is taken: exit 1
         ("train-out-under-a-file", lambda c: ["train", "--out", c.blocker / "m.netfit"],
@@ -1001,6 +1011,13 @@ def _cli_cases():
          r"error: predict: expected a model of grey images"),
         ("train-out-and-no-save", lambda c: ["train", "--out", c.tmp / "m.netfit", "--no-save"],
          r"error: train: give --out FILE or --no-save, not both"),
+        # No CuPy (the test hides it): the install fix, before any data is read.
+        ("train-device-gpu-no-cupy", lambda c: ["train", "--device", "gpu"],
+         r"error: --device: asked for device 'gpu' but CuPy is not installed\. Fix: pip install 'netfit\[gpu\]'"),
+        ("demo-device-cuda-no-cupy", lambda c: ["demo", "--device", "cuda:1", "--out", c.tmp / "out"],
+         r"error: --device: asked for device 'gpu:1' but CuPy is not installed"),
+        ("esl-curves-device-no-cupy", lambda c: ["esl-curves", "--device", "gpu"],
+         r"error: --device: asked for device 'gpu' but CuPy is not installed"),
     ]
     return ([pytest.param(2, argv, match, id=name) for name, argv, match in usage]
             + [pytest.param(1, argv, match, id=name) for name, argv, match in library])
@@ -1014,6 +1031,7 @@ def test_cli_bad_input_exits_with_a_clear_message(ctx, capsys, monkeypatch, code
     def no_data(*args, **kwargs):
         raise AssertionError("the command read data before refusing its arguments")
     monkeypatch.setattr(cli, "load_data", no_data)
+    monkeypatch.setitem(sys.modules, "cupy", None)                   # --device gpu: as where CuPy is not installed
     argv = [str(a) for a in (argv(ctx) if callable(argv) else argv)]
     before = sorted(p.name for p in ctx.tmp.iterdir())
     if code == 2:

@@ -247,3 +247,65 @@ def test_ctrl_c_saves_the_model_and_exits_130(data_env, tmp_path):
     assert "interrupted" in out.lower()
     model = nf.load_model(path)
     assert 1 <= model.epochs_trained < 100 and model.metadata["data"] == "mnist"
+
+
+# -- --threads and --device ------------------------------------------------------------------------
+def test_every_training_command_takes_threads_and_device():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    present = [c for c in cli.TRAINING_COMMANDS if c in sub.choices]
+    assert {"demo", "train"} <= set(present)
+    for command in present:
+        options = {o for a in sub.choices[command]._actions for o in a.option_strings}
+        assert {"--threads", "--device"} <= options, command
+
+
+def test_threads_and_device_hold_for_the_command_and_are_put_back(monkeypatch, capsys):
+    import fake_gpu
+    from netfit import backend, config
+    fake_gpu.install()
+    seen = {}
+
+    def spy(args):
+        seen.update(threads=config.threads(), device=backend.current_device())
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_train", spy)
+    before = config.threads()
+    assert cli.main(["train", "--threads", "2", "--device", "fakegpu"]) == 0
+    assert seen == {"threads": 2, "device": "fakegpu:0"}
+    assert config.threads() == before and backend.current_device() == "cpu"
+    assert cli.main(["train", "--threads", "AUTO"]) == 0 and seen["threads"] == "auto"
+
+
+def test_threads_above_the_cores_warn_on_stderr_and_the_command_runs(monkeypatch, capsys):
+    from netfit import config
+    monkeypatch.setattr(config, "available_cores", lambda: 2)
+    monkeypatch.setattr(cli, "cmd_demo", lambda args: 0)
+    code, _, err = run(capsys, "demo", "--threads", "64")
+    assert code == 0
+    assert "warning: --threads 64: set_threads: expected at most 2 threads, the cores this process may run on, " \
+           "got 64" in err
+
+
+def test_device_without_cupy_fails_before_any_data(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "cupy", None)
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("read data before checking --device")
+    monkeypatch.setattr(cli, "load_data", no_data)
+    code, _, err = run(capsys, "train", "--device", "cuda:0")
+    assert code == 1
+    assert err.strip() == ("error: --device: asked for device 'gpu' but CuPy is not installed. Fix: pip install "
+                           "'netfit[gpu]' (or the cupy-cuda12x / cupy-cuda13x wheel that matches your CUDA driver).")
+
+
+def test_train_on_the_fake_gpu_with_threads(data_env, tmp_path, capsys):
+    import fake_gpu
+    fake_gpu.install()
+    path = tmp_path / "m.netfit"
+    code, out, err = run(capsys, "train", "--model", "mlp", "--epochs", "1", "--limit", "600", "--test-limit", "200",
+                         "--verbose", "0", "--device", "fakegpu", "--threads", "2", "--out", path)
+    assert code == 0, err
+    assert "Test loss" in out and path.exists()
+    assert nf.load_model(path).device == "cpu"                        # loaded on the current device
