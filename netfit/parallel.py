@@ -41,9 +41,9 @@ Outside fit (and inside a worker) everything runs on the calling thread, as
 before. The thread count is per calling thread, so fits in two threads of a
 program do not share a setting; the pool itself is shared and grows to the
 largest count asked for, and :func:`netfit.config.set_threads` closes it (its
-threads exit) when the new setting needs fewer threads. A block raising an exception raises it in the caller
-after every block has finished (no thread writes into a buffer after the call
-returns).
+threads exit) when the new setting needs fewer threads. A block raising an
+exception raises it in the caller after every block has finished (no thread
+writes into a buffer after the call returns).
 """
 import contextlib
 import os

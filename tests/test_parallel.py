@@ -277,7 +277,8 @@ def test_step_workers_follows_the_thread_policy(threads_setting):
     assert parallel.step_workers(large) == 1
 
 
-def test_fit_uses_the_pool_for_a_large_step(monkeypatch, threads_setting):
+def _pool_sizes_during(fit, monkeypatch):
+    """The thread counts of the splits while ``fit()`` runs, and its result."""
     counts = []
     real = parallel.rows
 
@@ -286,10 +287,18 @@ def test_fit_uses_the_pool_for_a_large_step(monkeypatch, threads_setting):
         return real(fn, n, *args, **kwargs)
 
     monkeypatch.setattr(parallel, "rows", spy)
+    result = fit()
+    monkeypatch.setattr(parallel, "rows", real)
+    return set(counts), result
+
+
+def test_fit_uses_the_pool_for_a_large_step(monkeypatch, threads_setting):
+    pytest.importorskip("threadpoolctl")                   # without it "auto" runs no pool (tests below)
     monkeypatch.setattr(parallel, "available_cores", lambda: 2)
     monkeypatch.setattr(config, "SMALL_STEP_FLOPS", 1)
-    _fit("auto", 13)
-    assert counts and max(counts) == 2
+    assert parallel.step_workers(1e12) == 2
+    sizes, _ = _pool_sizes_during(lambda: _fit("auto", 13), monkeypatch)
+    assert max(sizes) == 2
 
 
 def _split_in_child(queue):
@@ -319,20 +328,6 @@ def no_threadpoolctl(monkeypatch):
     assert not config.can_limit_blas()
 
 
-def _pool_sizes_during(fit, monkeypatch):
-    counts = []
-    real = parallel.rows
-
-    def spy(fn, n, *args, **kwargs):
-        counts.append(parallel.workers())
-        return real(fn, n, *args, **kwargs)
-
-    monkeypatch.setattr(parallel, "rows", spy)
-    result = fit()
-    monkeypatch.setattr(parallel, "rows", real)
-    return set(counts), result
-
-
 def test_auto_without_threadpoolctl_runs_no_pool_beside_blas(no_threadpoolctl, monkeypatch, threads_setting):
     monkeypatch.setattr(parallel, "available_cores", lambda: 2)
     monkeypatch.setattr(config, "SMALL_STEP_FLOPS", 1)                 # every step "large"
@@ -342,14 +337,6 @@ def test_auto_without_threadpoolctl_runs_no_pool_beside_blas(no_threadpoolctl, m
         assert parallel.step_workers(1e12) == 1
         sizes, _ = _pool_sizes_during(lambda: _fit("auto", 13), monkeypatch)
     assert sizes == {1}
-
-
-def test_auto_with_threadpoolctl_uses_the_pool(monkeypatch, threads_setting):
-    pytest.importorskip("threadpoolctl")                              # the contrast to the test above
-    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
-    monkeypatch.setattr(config, "SMALL_STEP_FLOPS", 1)
-    config.set_threads("auto")
-    assert parallel.step_workers(1e12) == 2
 
 
 def test_threads_without_threadpoolctl_warn_once_and_still_split(no_threadpoolctl, tiny_blocks, monkeypatch,
