@@ -23,7 +23,10 @@ narrower than NumPy's, the fake refuses too:
   as CuPy 13's fusion does under NumPy 2: a strong float64 / int64, so a
   float32 kernel fed a Python float computes and returns float64.
 
-``install()`` registers it as device ``"fakegpu"``.
+``install()`` registers it as device ``"fakegpu"``. Every call that reaches the
+device is noted in :data:`CALLS` (kind, name, keywords), so a test can hold them
+against the real CuPy's API (tests/test_gpu_cupy_api.py), which installs and
+imports without a GPU.
 """
 import types
 
@@ -33,6 +36,15 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 from netfit import backend
 
 _MESSAGE = "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct a NumPy array explicitly."
+
+
+# (kind, name, keywords) of every call that reached the device: kind "function" (np.f or cupy.f on device
+# arrays), "ufunc" (name "add.__call__", "add.at", ...) or "method" (a.sum(...)).
+CALLS = set()
+
+
+def _note(kind, name, kwargs):
+    CALLS.add((kind, name, frozenset(kwargs)))
 
 
 def _sync():
@@ -78,6 +90,7 @@ class FakeArray(NDArrayOperatorsMixin):
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         where = f"{ufunc.__name__}.{method}"
+        _note("ufunc", where, kwargs)
         unknown = set(kwargs) - _UFUNC_KWARGS if method == "__call__" else set()
         if unknown:                               # cupy/_core/_kernel.pyx, ufunc.__call__: "Wrong arguments"
             raise TypeError(f"fakegpu: {where} got {sorted(unknown)}; CuPy's ufuncs take only out, dtype, casting "
@@ -90,6 +103,7 @@ class FakeArray(NDArrayOperatorsMixin):
 
     def __array_function__(self, func, types_, args, kwargs):
         where = func.__name__
+        _note("function", where, kwargs)
         _check_cupy_has(where, kwargs)
         return _up(func(*_down(args, where), **_down(kwargs, where)))
 
@@ -153,6 +167,7 @@ class FakeArray(NDArrayOperatorsMixin):
             return attr
 
         def method(*args, **kwargs):
+            _note("method", name, kwargs)
             return _up(attr(*_down(args, name), **_down(kwargs, name)))
         return method
 
@@ -227,10 +242,12 @@ def _module():
             return attr
         if name in _CREATE:
             def create(*args, **kwargs):
+                _note("function", name, kwargs)
                 return _up(attr(*_down(args, name), **_down(kwargs, name)))
             return create
 
         def function(*args, **kwargs):
+            _note("function", name, kwargs)
             _check_cupy_has(name, kwargs)
             return _up(attr(*_down(args, name), **_down(kwargs, name)))
         return function

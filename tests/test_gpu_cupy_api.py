@@ -7,14 +7,18 @@ and ``cupy.fuse`` takes positional arguments and types a Python-number argument
 as float64 / int64 (cupy/_core/fusion.pyx). Each refusal is tested first (the
 instrument can fail), then the netfit code that would meet it.
 """
+import inspect
 import math
+import re
+import types
 
 import numpy as np
 import pytest
 
 import netfit as nf
 from netfit import activations, backend
-from netfit.layers import Dense, GlobalMaxPooling2D
+from netfit.layers import (AveragePooling2D, Conv2D, Dense, Dropout, Flatten, GlobalMaxPooling2D, LocallyConnected2D,
+                           MaxPooling2D)
 from netfit.losses import crossentropy
 from netfit.optimizers import adam
 
@@ -106,3 +110,89 @@ def test_global_max_pooling_trains_the_same_on_the_device():
     np.testing.assert_allclose(h_dev.history["loss"], h_cpu.history["loss"], rtol=1e-6)
     for a, b in zip(dev.get_weights(), cpu.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+# -- the fake's calls held against the real CuPy (which installs and imports without a GPU) ---------
+
+def _parameters(func):
+    """The keyword names ``func`` takes, or None for any (``**kwargs``, or a signature that cannot be read).
+
+    CuPy's Cython methods have no inspect signature; their docstring's first line
+    is one, e.g. ``_ndarray_base.sum(self, axis=None, dtype=None, out=None, keepdims=False)``.
+    """
+    try:
+        params = inspect.signature(func).parameters.values()
+        if any(p.kind == p.VAR_KEYWORD for p in params):
+            return None
+        return {p.name for p in params}
+    except (TypeError, ValueError):
+        match = re.match(r"[\w.]*\((.*?)\)", (func.__doc__ or "").strip())
+        if match is None:
+            return None
+        names = [part.split("=")[0].strip() for part in match.group(1).split(",")]
+        return None if any(n.startswith("**") for n in names) else {n.lstrip("*") for n in names}
+
+
+def _missing_in(cupy, calls):
+    """What ``cupy`` lacks of ``calls`` (fake_gpu.CALLS): one line per function, method or keyword."""
+    problems = []
+    for kind, name, keywords in sorted(calls, key=lambda c: (c[0], c[1], sorted(c[2]))):
+        if kind == "ufunc":
+            ufunc, method = name.split(".")
+            found = getattr(cupy, ufunc, None)
+            if found is None or (method != "__call__" and not hasattr(found, method)):
+                problems.append(f"cupy has no {name}")
+            continue
+        found = getattr(cupy.ndarray if kind == "method" else cupy, name, None)
+        if found is None:
+            problems.append(f"cupy has no {kind} {name}")
+            continue
+        known = _parameters(found)
+        unknown = sorted(keywords - known) if known is not None else []
+        if unknown:
+            problems.append(f"cupy's {kind} {name} takes no {', '.join(unknown)}")
+    return problems
+
+
+def test_the_api_check_names_what_a_module_lacks():
+    lacking = types.SimpleNamespace(ndarray=types.SimpleNamespace(sum=lambda self, axis=None: None),
+                                    take=lambda a, indices, axis=None, out=None: None,
+                                    add=types.SimpleNamespace(reduce=None))
+    calls = {("function", "take", frozenset({"axis", "mode"})), ("function", "put_along_axis", frozenset()),
+             ("method", "sum", frozenset({"axis", "out"})), ("ufunc", "add.at", frozenset()),
+             ("ufunc", "add.reduce", frozenset()), ("ufunc", "maximum.__call__", frozenset({"out"}))}
+    assert _missing_in(lacking, calls) == ["cupy has no function put_along_axis", "cupy's function take takes no mode",
+                                           "cupy's method sum takes no out", "cupy has no add.at",
+                                           "cupy has no maximum.__call__"]
+
+
+def test_what_training_asks_of_the_fake_device_exists_in_real_cupy():
+    """Run the GPU paths on the fake device, then hold every call it saw against CuPy's own API.
+
+    Needs CuPy importable (``pip install cupy-cuda12x``; no GPU or driver is needed to
+    import it and read its signatures). Checked here with CuPy 14.2.0 on a machine without a GPU.
+    """
+    cupy = pytest.importorskip("cupy")
+    fake_gpu.CALLS.clear()
+    rng = np.random.default_rng(0)
+    x, labels = rng.random((48, 12, 12, 1), dtype=np.float32), rng.integers(0, 3, 48)
+    table = np.array([[1, 0, 1], [1, 1, 0]], bool)
+    for optimizer, loss, last in [("adam", "sparse_categorical_crossentropy", "softmax"),
+                                  (nf.optimizers.SGD(0.05, momentum=0.9, nesterov=True, clipnorm=1.0),
+                                   "categorical_crossentropy", "softmax"),
+                                  (nf.optimizers.Adam(weight_decay=1e-3, clipvalue=0.5), "mse", "sigmoid"),
+                                  ("rmsprop", "binary_crossentropy", "sigmoid"), ("nadam", "mae", None),
+                                  ("adagrad", nf.losses.CategoricalCrossentropy(from_logits=True), None),
+                                  ("adamw", "mse", "tanh")]:
+        model = nf.Sequential([Conv2D(2, 3, activation="relu", input_shape=(12, 12, 1)), MaxPooling2D(2),
+                               Conv2D(3, 2, activation="tanh", connections=table, padding="same"),
+                               AveragePooling2D(2, strides=1), LocallyConnected2D(2, 2, activation="elu"),
+                               GlobalMaxPooling2D() if optimizer == "adam" else Flatten(), Dropout(0.2),
+                               Dense(3, activation=last)], seed=1).to("fakegpu")
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if last == "softmax" else ["mae"])
+        y = labels if loss == "sparse_categorical_crossentropy" else nf.utils.to_categorical(labels, 3)
+        model.fit(x, y, epochs=2, batch_size=16, validation_split=0.25, verbose=0)
+        model.evaluate(x, y, verbose=0)
+        model.predict(x, batch_size=20)
+    assert len(fake_gpu.CALLS) > 20                      # the run reached the device
+    assert _missing_in(cupy, fake_gpu.CALLS) == []
