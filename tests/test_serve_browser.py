@@ -200,9 +200,10 @@ def test_an_answer_to_start_that_arrives_after_done_does_not_bring_running_back(
     playground = served[1]
     held = []
     page.route("**/api/train/start", lambda route: held.append((route, route.fetch())))
-    page.evaluate("""() => { const f = window.fetch; window.__answered = 0;     // count answers the page has used
+    page.evaluate("""() => { const f = window.fetch; window.__answered = 0;     // controls' answers the page has used
         window.fetch = async (...args) => { const r = await f(...args), json = r.json.bind(r);
-            r.json = async () => { try { return await json(); } finally { setTimeout(() => window.__answered++); } };
+            if (String(args[0]).startsWith("/api/train/"))
+                r.json = async () => { try { return await json(); } finally { setTimeout(() => window.__answered++); } };
             return r; }; }""")
     playground.gate.acquire_for_request()                       # training waits until Start has answered
     try:
