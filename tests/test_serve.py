@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -339,6 +340,55 @@ def test_events_stream_batches_and_epochs(client):
     with client.stream("GET", "/api/events?limit_s=0.2", headers={**AUTH, "Last-Event-ID": str(ids[-2])}) as response:
         again = re.findall(r"id: (\d+)", "".join(response.iter_text()))
     assert [int(i) for i in again] == [ids[-1]]
+
+
+def test_events_a_state_change_between_two_streams_comes_with_the_next(client):
+    """The server ends an idle stream (after limit_s); what happens before the EventSource is back is replayed."""
+    playground = client.app.state.playground
+    after = client.get("/api/state", headers=AUTH).json()["training"]["last_event"]
+    with client.stream("GET", f"/api/events?after={after}&limit_s=0.1", headers=AUTH) as response:
+        assert "id: " not in "".join(response.iter_text())          # idle: closed with nothing sent
+    client.post("/api/train/start", headers=AUTH)                   # the whole run while no stream is open
+    wait_for(lambda: playground.trainer.state == "done")
+    # No event came, so the browser has no Last-Event-ID: it reconnects to the same URL (?after=).
+    with client.stream("GET", f"/api/events?after={after}&limit_s=0.2", headers=AUTH) as response:
+        text = "".join(response.iter_text())
+    states = [json.loads(data)["state"] for data in re.findall(r"event: state\ndata: (.*)\n", text)]
+    assert states == ["running", "done"]
+
+
+class _LogRacedOnRead:
+    """The event log, but reading ``last_id`` first runs ``action`` in a thread (waiting at most 0.5 s for it)."""
+
+    def __init__(self, log, action):
+        self._log, self._action = log, action
+
+    def __getattr__(self, name):
+        return getattr(self._log, name)
+
+    @property
+    def last_id(self):
+        if self._action:
+            thread, self._action = threading.Thread(target=self._action), None
+            thread.start()
+            thread.join(0.5)
+        return self._log.last_id
+
+
+def test_status_and_its_last_event_agree_while_a_control_changes_the_state(client):
+    """An answer's last_event is the page's version of its state: both must come from the same moment.
+
+    On a torn read (state "paused", then Start logs "running", then last_event = that event's id) the
+    page would take the answer as newer than the "running" event and show "paused" until the next change.
+    """
+    trainer = client.app.state.playground.trainer
+    trainer.step()
+    wait_for(lambda: trainer.steps == 1)                            # paused after one mini-batch
+    trainer.log = _LogRacedOnRead(trainer.log, trainer.start)
+    status = trainer.status()
+    trainer.log = trainer.log._log
+    states = [(i, data["state"]) for i, kind, data in trainer.log.since(0) if kind == "state"]
+    assert status["state"] == [state for i, state in states if i <= status["last_event"]][-1]
 
 
 def test_events_bad_cursor(client):

@@ -189,6 +189,39 @@ def test_an_error_in_the_gallery_opens_in_the_canvas(page):
     assert ink > 500                                             # the digit is in the canvas
 
 
+def test_an_answer_to_start_that_arrives_after_done_does_not_bring_running_back(page, served):
+    """The flake of test_an_error_in_the_gallery_opens_in_the_canvas, made deterministic.
+
+    Start's answer ({"state": "running"}) and the event stream's "done" race to the page; Net-1 on
+    320 digits trains in milliseconds, so on a stalled machine "done" can arrive first, and the late
+    answer must not put the page back to "running" (it stayed there: 90 s timeout in CI). Here the
+    gate holds training until the answer is computed, and the answer is held until the page shows "done".
+    """
+    playground = served[1]
+    held = []
+    page.route("**/api/train/start", lambda route: held.append((route, route.fetch())))
+    page.evaluate("""() => { const f = window.fetch; window.__answered = 0;     // controls' answers the page has used
+        window.fetch = async (...args) => { const r = await f(...args), json = r.json.bind(r);
+            if (String(args[0]).startsWith("/api/train/"))
+                r.json = async () => { try { return await json(); } finally { setTimeout(() => window.__answered++); } };
+            return r; }; }""")
+    playground.gate.acquire_for_request()                       # training waits until Start has answered
+    try:
+        page.click("#start")
+        end = time.monotonic() + 30
+        while not held and time.monotonic() < end:
+            page.wait_for_timeout(20)                           # the route handler runs inside Playwright's calls
+        assert held and held[0][1].json()["state"] == "running"
+    finally:
+        playground.gate.release()
+    page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=90000)
+    route, answer = held[0]
+    route.fulfill(response=answer)                              # now the old "running" arrives
+    page.wait_for_function("window.__answered >= 1")
+    assert page.locator("#status").get_attribute("data-state") == "done"
+    assert not page.locator("#start").is_disabled()
+
+
 def test_look_inside_and_share(page, served, tmp_path):
     page.click("#tabs button[data-tab='inside']")
     page.wait_for_function("document.querySelectorAll('#weights canvas').length === 10")

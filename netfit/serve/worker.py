@@ -161,10 +161,18 @@ class Trainer:
         self._stop = False
 
     def status(self):
+        """The run now; ``last_event`` is the id of the newest event it includes (its version for the page).
+
+        Read under the lock that every state change holds while it logs its event, so ``state`` and
+        ``last_event`` agree: the page drops answers older than an event it has shown, and an answer
+        with the old state but a newer ``last_event`` would hide that event for good.
+        """
+        with self._cv:
+            state, last_event = self.state, self.log.last_id
         rate = self.examples / self.busy_seconds if self.busy_seconds else None
-        return {"state": self.state, "epoch": len(self.history), "steps": self.steps, "history": self.history,
+        return {"state": state, "epoch": len(self.history), "steps": self.steps, "history": self.history,
                 "examples_per_second": rate, "error": self.error, "epochs": self.session.settings["epochs"],
-                "last_event": self.log.last_id}
+                "last_event": last_event}
 
     # -- the thread ----------------------------------------------------------------------------
     def _launch(self):
@@ -173,6 +181,7 @@ class Trainer:
         self._thread.start()
 
     def _set_state(self, state):
+        """Change the state and log it; callers hold ``self._cv`` (see :meth:`status`)."""
         self.state = state
         self.log.put("state", {"state": state, "epoch": len(self.history), "steps": self.steps})
 
