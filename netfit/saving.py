@@ -22,7 +22,7 @@ import numpy as np
 
 from . import backend, losses, metrics as metrics_mod, optimizers
 from ._version import __version__
-from .files import atomic_write, check_not_folder, check_not_keras_format, check_path
+from .files import atomic_write, check_not_folder, check_not_keras_format, check_path, check_suffix
 
 FORMAT_NAME = "netfit-model"
 FORMAT_VERSION = 1
@@ -51,6 +51,9 @@ def save_model(model, path, epoch=None, metadata=None):
 
     Raises
     ------
+    ValueError
+        ``path`` does not end in ``.netfit`` (Keras 3 likewise refuses a name without
+        ``.keras``); Keras's ``.h5`` / ``.keras`` names get their own message.
     OSError
         The folder cannot be written; any previous file at ``path`` is unchanged.
 
@@ -69,6 +72,7 @@ def save_model(model, path, epoch=None, metadata=None):
     path = check_path(path, "save_model")
     check_not_folder(path, "save_model")
     check_not_keras_format(path, "save_model")
+    check_suffix(path, ".netfit", "save_model", "model.save({name!r})")       # Keras 3 refuses a name without .keras
     if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0):
         raise ValueError(f"save_model: expected epoch a non-negative integer (epochs trained), got {epoch!r}.")
     model._ensure_built()
