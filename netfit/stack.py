@@ -11,7 +11,9 @@ Examples
 >>> import netfit as nf
 >>> from netfit.layers import Dense
 >>> model = nf.Sequential([Dense(4, input_shape=(3,)), Dense(2)], seed=0)
->>> kernel = model.get_layer(index=0).get_weights()[0]
+>>> kernel = model.get_weights()[0]                       # builds the model
+>>> model.get_layer(index=0) is model.get_layer("dense")
+True
 >>> model.pop().name, [layer.name for layer in model.layers]
 ('dense_1', ['dense'])
 >>> bool((model.get_layer("dense").get_weights()[0] == kernel).all()), model.count_params()

@@ -166,6 +166,8 @@ def _read(handle, path, where):
             if w.shape != shape or w.dtype != np.dtype(manifest["dtype"]):
                 raise ModelFileError(f"{where}: {path!r}: weight_{k} should be a {manifest['dtype']} array of "
                                      f"shape {shape} (its manifest says), got {w.dtype} of shape {w.shape}.")
+            if not np.isfinite(w).all():
+                raise ModelFileError(f"{where}: {path!r}: weight_{k} holds NaN or infinite values; refusing it.")
             arrays.append(w)
     return manifest, arrays
 
