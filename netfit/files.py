@@ -60,13 +60,13 @@ def _fsync_folder(folder):
         os.close(fd)
 
 
-def check_writable(path, where="check_writable", suffix=".netfit"):
+def check_writable(path, where="check_writable", suffix=None):
     """Raise a clear error now unless a model file can be written at ``path`` later.
 
     For callers that would otherwise find out after hours of training (the
     ``netfit train --out`` option, :class:`~netfit.callbacks.ModelCheckpoint`):
-    ``path`` must not be a folder, must end in ``suffix`` (None: any name), and a
-    file must be creatable in its folder.
+    ``path`` must not be a folder, must end in ``suffix`` when one is given
+    (``".netfit"`` for model files), and a file must be creatable in its folder.
     The check really creates (and removes) a small file, so it holds for root too.
 
     Raises

@@ -35,7 +35,7 @@ class CSVLogger(Callback):
 
     def check_before_fit(self, model, logs):
         """Refuse a folder, or a folder that cannot take the file, before the first step."""
-        check_writable(self.filename, "CSVLogger", suffix=None)
+        check_writable(self.filename, "CSVLogger")
 
     def on_train_begin(self, logs=None):
         header = not (self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0)
