@@ -127,8 +127,12 @@ def check_suffix(path, suffix, where, fix="{name!r}"):
     """
     if path.lower().endswith(suffix):
         return
-    stem = _ENDINGS.sub("", os.path.basename(path)) or "model"
-    raise ValueError(f"{where}: expected a {suffix} path, got {path!r}; use {fix.format(name=stem + suffix)}.")
+    raise ValueError(f"{where}: expected a {suffix} path, got {path!r}; use {fix.format(name=renamed(path, suffix))}.")
+
+
+def renamed(path, suffix):
+    """The file name of ``path`` with a known ending (``.h5``, ``.weights.h5``, ``.npz``, ...) replaced by ``suffix``."""
+    return (_ENDINGS.sub("", os.path.basename(path)) or "model") + suffix
 
 
 _ENDINGS = re.compile(r"(\.weights)?\.(h5|hdf5|keras|netfit|npz|npy|json|pkl|pickle)$|\.weights$", re.IGNORECASE)

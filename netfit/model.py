@@ -109,6 +109,7 @@ class Sequential(LayerStack, Inference):
                 self._rebuild(self.layers[:-1])
             except BaseException:
                 self.layers.pop()        # a layer that does not fit is refused; the model stays as it was
+                self.built = True
                 raise
 
     def _add_input(self, spec):

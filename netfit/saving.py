@@ -9,7 +9,8 @@ Layout of a ``.netfit`` file (a plain zip archive)::
 
 This module writes the format and sits below :mod:`netfit.model` (so that
 ``model.save`` needs no import inside a function); :mod:`netfit.io` reads it
-back, checks every member, and rebuilds the model. The write is atomic
+back, checks every member, and rebuilds the model. :func:`read_zip` opens a
+netfit zip file for reading, for io and :mod:`netfit.weights_file` alike. The write is atomic
 (:func:`netfit.files.atomic_write`): a crash, a ``kill -9`` or a full disk
 mid-save leaves the previous file intact.
 """
@@ -17,6 +18,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -27,11 +29,38 @@ from .files import atomic_write, check_not_folder, check_not_keras_format, check
 FORMAT_NAME = "netfit-model"
 FORMAT_VERSION = 1
 JSON_MEMBER = "netfit.json"
+ZIP_MAGIC = b"PK\x03\x04"
 ARRAY_MEMBER = re.compile(r"arrays/([A-Za-z0-9_]{1,64})\.npy")
 
 
 class ModelFileError(ValueError):
     """The file is not a netfit model, is damaged, or comes from an unknown format version."""
+
+
+def read_zip(path, read, where, what="model"):
+    """Return ``read(binary_file)`` of the zip file at ``path``, for the readers of netfit's zip formats.
+
+    A missing file is a FileNotFoundError; a file that is not a zip archive, or
+    that ``read`` finds damaged or truncated, a :class:`ModelFileError` naming
+    ``where`` and ``what`` ("model" or "weights"); ``read``'s own ModelFileErrors pass.
+    """
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where}: no such file {path!r}.") from None
+    with handle:
+        if handle.read(4) != ZIP_MAGIC:
+            raise ModelFileError(f"{where}: {path!r} is not a netfit {what} file (not a zip archive; "
+                                 f"netfit never loads pickles or other formats).")
+        handle.seek(0)
+        try:
+            return read(handle)
+        except ModelFileError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, RuntimeError,
+                NotImplementedError, OverflowError, MemoryError, RecursionError) as exc:
+            raise ModelFileError(f"{where}: {path!r} is damaged or truncated "
+                                 f"({type(exc).__name__}: {exc}).") from None
 
 
 def save_model(model, path, epoch=None, metadata=None):

@@ -45,15 +45,16 @@ class LayerStack:
         if not self.layers:
             raise ValueError("Sequential.pop: expected a model with layers, got an empty one; nothing to remove.")
         layer = self.layers.pop()
-        if self.built:
+        if self.built and self.layers:
+            self._rebuild(self.layers)
+        else:
             self.built = False
-            if self.layers:
-                self._rebuild(self.layers)
         return layer
 
     def _rebuild(self, kept):
         """Build again after the stack changed; the layers in ``kept`` get their weights back."""
         weights = [layer.get_weights() for layer in kept]
+        self.built = False               # so that build places no optimizer state of the old θ on a device
         self.build()
         for layer, w in zip(kept, weights):
             layer.set_weights(w)

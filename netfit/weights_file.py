@@ -17,23 +17,19 @@ every layer, weight shape and dtype with the model before any weight is
 changed. Keras's ``load_weights(skip_mismatch=True)`` is not offered: a
 mismatch is always refused, with what differs.
 """
-import io
 import json
 import os
-import zipfile
-import zlib
 
 import numpy as np
 
 from ._version import __version__
-from .files import atomic_write, check_not_folder, check_path, check_suffix
-from .saving import ModelFileError
+from .files import atomic_write, check_not_folder, check_path, check_suffix, renamed
+from .saving import ModelFileError, read_zip
 
 SUFFIX = ".weights.npz"
 FORMAT_NAME = "netfit-weights"
 FORMAT_VERSION = 1
 _MANIFEST = "manifest"
-_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def save_weights(model, path, overwrite=True):
@@ -56,6 +52,20 @@ def save_weights(model, path, overwrite=True):
         ``overwrite=False`` and ``path`` exists.
     OSError
         The folder cannot be written; any previous file at ``path`` is unchanged.
+
+    Examples
+    --------
+    >>> import netfit as nf, numpy as np, os, tempfile
+    >>> from netfit.layers import Dense
+    >>> model = nf.Sequential([Dense(2, input_shape=(3,))], seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.npz")
+    >>> model.save_weights(path)
+    >>> sorted(np.load(path).files)
+    ['manifest', 'weight_0', 'weight_1']
+    >>> fresh = nf.Sequential([Dense(2, input_shape=(3,))], seed=1)
+    >>> fresh.load_weights(path)
+    >>> all((a == b).all() for a, b in zip(fresh.get_weights(), model.get_weights()))
+    True
     """
     where = "Sequential.save_weights"
     path = _check_name(path, where)
@@ -93,22 +103,7 @@ def load_weights(model, path):
     """
     where = "Sequential.load_weights"
     path = _check_name(path, where)
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{where}: no such file {path!r}.") from None
-    with handle:
-        if handle.read(4) != _ZIP_MAGIC:
-            raise ModelFileError(f"{where}: {path!r} is not a netfit weights file (not a zip archive; "
-                                 f"netfit never loads pickles or other formats).")
-        handle.seek(0)
-        try:
-            manifest, arrays = _read(handle, path, where)
-        except ModelFileError:
-            raise
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
-                OverflowError, MemoryError) as exc:
-            raise ModelFileError(f"{where}: {path!r} is damaged or truncated ({type(exc).__name__}: {exc}).") from None
+    manifest, arrays = read_zip(path, lambda handle: _read(handle, path, where), where, "weights")
     if not model.built and model.layers and model.layers[0].input_shape is None:
         shape = tuple(manifest["input_shape"])
         raise ValueError(f"{where}: the model is not built and its input shape is unknown; the file was saved "
@@ -122,15 +117,13 @@ def _check_name(path, where):
     path = check_path(path, where)
     check_not_folder(path, where)
     if path.lower().endswith((".h5", ".hdf5", ".keras")):
-        stem = os.path.basename(path).rsplit(".", 1)[0]
-        stem = stem[:-len(".weights")] if stem.lower().endswith(".weights") else stem
         raise ValueError(f"{where}: expected a {SUFFIX} path, got {path!r}; netfit keeps weights in NumPy's "
                          f".npz format (np.load reads it), not Keras's HDF5 or .keras file, which would need "
-                         f"h5py and Keras; use {stem + SUFFIX!r}.")
+                         f"h5py and Keras; use {renamed(path, SUFFIX)!r}.")
     if path.lower().endswith(".netfit"):
         raise ValueError(f"{where}: expected a {SUFFIX} path, got {path!r}, a whole-model file name; use "
-                         f"model.save / nf.load_model for .netfit files, or "
-                         f"{os.path.basename(path)[:-len('.netfit')] + SUFFIX!r} for the weights alone.")
+                         f"model.save / nf.load_model for .netfit files, or {renamed(path, SUFFIX)!r} for the "
+                         f"weights alone.")
     check_suffix(path, SUFFIX, where)
     return path
 

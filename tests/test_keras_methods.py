@@ -6,8 +6,9 @@ import zipfile
 import numpy as np
 import pytest
 
+import fake_gpu
 import netfit as nf
-from netfit import cli, weights_file
+from netfit import backend, cli, weights_file
 from netfit.callbacks import ModelCheckpoint
 from netfit.io import ModelFileError
 from netfit.layers import Dense, Dropout, Input
@@ -390,3 +391,30 @@ def test_checkpoint_and_train_out_refuse_a_name_without_netfit_before_the_first_
     assert _bytes(model) == before and model.optimizer.iterations == 0
     assert cli.main(["train", "--out", str(tmp_path / "m"), "--epochs", "0"]) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+# -- on a (fake) GPU ---------------------------------------------------------------------------------
+def test_the_methods_on_a_device_give_host_arrays_and_keep_weights(tmp_path):
+    fake_gpu.install()
+    try:
+        with nf.device("fakegpu"):
+            model = _model()
+        model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+        assert model.device != "cpu"
+        weights = model.get_weights()
+        assert all(type(w) is np.ndarray for w in model.trainable_weights)
+        model.save_weights(tmp_path / "m.weights.npz")
+        on_cpu = _model(seed=5)
+        on_cpu.load_weights(tmp_path / "m.weights.npz")
+        assert _bytes(on_cpu) == [w.tobytes() for w in weights]
+        with nf.device("fakegpu"):
+            back = _model(seed=5)
+        back.load_weights(tmp_path / "m.weights.npz")
+        assert back.device == model.device and _bytes(back) == [w.tobytes() for w in weights]
+        model.pop()
+        model.add(Dense(2, activation="softmax"))
+        assert model.device != "cpu" and _bytes(model)[:2] == [w.tobytes() for w in weights[:2]]
+        model.compile("adam", "sparse_categorical_crossentropy")
+        model.fit(X, Y % 2, epochs=1, verbose=0)
+    finally:
+        backend.set_device("cpu")
