@@ -25,7 +25,7 @@ from .architecture import sequential_from_config
 from .files import atomic_write, check_path, check_writable
 from .model import Sequential
 from .saving import (ARRAY_MEMBER as _ARRAY, FORMAT_NAME, FORMAT_VERSION, JSON_MEMBER as _JSON, ModelFileError,
-                     read_zip, save_model)
+                     check_format, read_zip, save_model)
 
 __all__ = ["ModelFileError", "atomic_write", "check_writable", "load_model", "save_model",
            "FORMAT_NAME", "FORMAT_VERSION"]
@@ -98,13 +98,7 @@ def _read_archive(handle, path):
 
 
 def _check_meta(meta, path):
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"load_model: {path!r} is not a netfit model file.")
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
-        raise ModelFileError(f"load_model: {path!r} has format version {version!r}; this netfit reads "
-                             f"version {FORMAT_VERSION}." + (" Upgrade netfit to read it." if newer else ""))
+    check_format(meta, FORMAT_NAME, FORMAT_VERSION, path, "load_model")
     kinds = {"model_config": dict, "arrays": list, "history": dict, "epoch": int, "metadata": dict}
     for key, kind in kinds.items():
         if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):

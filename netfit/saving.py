@@ -37,6 +37,17 @@ class ModelFileError(ValueError):
     """The file is not a netfit model, is damaged, or comes from an unknown format version."""
 
 
+def check_format(meta, name, version, path, where, what="model"):
+    """Refuse a file's JSON ``meta`` unless it names format ``name`` at ``version`` (a newer one: "upgrade")."""
+    if not isinstance(meta, dict) or meta.get("format") != name:
+        raise ModelFileError(f"{where}: {path!r} is not a netfit {what} file.")
+    found = meta.get("format_version")
+    if found != version:
+        newer = isinstance(found, int) and found > version
+        raise ModelFileError(f"{where}: {path!r} has format version {found!r}; this netfit reads "
+                             f"version {version}." + (" Upgrade netfit to read it." if newer else ""))
+
+
 def read_zip(path, read, where, what="model"):
     """Return ``read(binary_file)`` of the zip file at ``path``, for the readers of netfit's zip formats.
 

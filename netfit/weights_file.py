@@ -24,7 +24,7 @@ import numpy as np
 
 from ._version import __version__
 from .files import atomic_write, check_not_folder, check_path, check_suffix, renamed
-from .saving import ModelFileError, read_zip
+from .saving import ModelFileError, check_format, read_zip
 
 SUFFIX = ".weights.npz"
 FORMAT_NAME = "netfit-weights"
@@ -166,13 +166,7 @@ def _read(handle, path, where):
 
 
 def _check_manifest(manifest, path, where):
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"{where}: {path!r} is not a netfit weights file.")
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
-        raise ModelFileError(f"{where}: {path!r} has format version {version!r}; this netfit reads version "
-                             f"{FORMAT_VERSION}." + (" Upgrade netfit to read it." if newer else ""))
+    check_format(manifest, FORMAT_NAME, FORMAT_VERSION, path, where, "weights")
     layers = manifest.get("layers")
     ok = (manifest.get("dtype") in ("float32", "float64") and isinstance(layers, list)
           and isinstance(manifest.get("input_shape"), list)
