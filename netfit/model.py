@@ -84,8 +84,9 @@ class Sequential(LayerStack, Inference):
         An unbuilt model is built lazily (at ``fit``, ``predict``, ``build``). On a built
         model the new layer is built at once and the layers below keep their weights
         (Keras 3); a layer that does not fit the output shape below is refused, the
-        model unchanged. Only the new layer's weights are drawn, as in a fresh model of
-        the whole stack with the same seed.
+        model unchanged. The new layer gets the weights a fresh model of the whole
+        stack would draw with the same seed. A compiled model stays compiled; its
+        optimizer state starts afresh (θ is laid out anew), as after :meth:`pop`.
         """
         if isinstance(layer, Input):
             self._add_input(layer)
@@ -474,7 +475,8 @@ class Sequential(LayerStack, Inference):
 
     def save(self, path, _epoch=None):
         """Save architecture, weights, optimizer state and history to one file (format: :mod:`netfit.saving`;
-        read it back with :func:`netfit.load_model`). Keras's .h5 and .keras names are refused."""
+        read it back with :func:`netfit.load_model`). A name without ``.netfit`` is refused with the
+        name to use, as Keras 3 refuses one without ``.keras``; Keras's .h5 and .keras names too."""
         save_model(self, path, epoch=_epoch)
 
     def save_weights(self, filepath, overwrite=True):
