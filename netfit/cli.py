@@ -176,7 +176,7 @@ def cmd_train(args):
     if not args.out and not args.no_save:               # Keras users expect a file: name one, never overwrite
         args.out = default_out(args.model, data)
     if args.out:                                       # find out now, not after hours of training
-        check_writable(args.out, "train: --out")
+        check_writable(args.out, "train: --out", suffix=".netfit")
     if args.plot and os.path.exists(args.plot) and not os.path.isdir(args.plot):
         raise NotADirectoryError(f"train: --plot expects a folder, got the file {args.plot!r}.")
     model = build_model(args.model, seed=args.seed) if from_file else None     # a bad spec fails before the data

@@ -8,6 +8,7 @@ the previous file intact. The bottom row of the package: it imports nothing of
 netfit, so the model, the callbacks and the exporters may all use it.
 """
 import os
+import re
 import secrets
 
 
@@ -59,24 +60,29 @@ def _fsync_folder(folder):
         os.close(fd)
 
 
-def check_writable(path, where="check_writable"):
+def check_writable(path, where="check_writable", suffix=None):
     """Raise a clear error now unless a model file can be written at ``path`` later.
 
     For callers that would otherwise find out after hours of training (the
     ``netfit train --out`` option, :class:`~netfit.callbacks.ModelCheckpoint`):
-    ``path`` must not be a folder, and a file must be creatable in its folder.
+    ``path`` must not be a folder, must end in ``suffix`` when one is given
+    (``".netfit"`` for model files), and a file must be creatable in its folder.
     The check really creates (and removes) a small file, so it holds for root too.
 
     Raises
     ------
     TypeError
         ``path`` is not a str or os.PathLike.
+    ValueError
+        ``path`` does not end in ``suffix``, or is one of Keras's names (.h5, .keras).
     OSError
         ``path`` is a folder, or its folder is missing or cannot be written.
     """
     path = check_path(path, where)
     check_not_folder(path, where)
     check_not_keras_format(path, where)
+    if suffix is not None:
+        check_suffix(path, suffix, where)
     folder = os.path.dirname(os.path.abspath(path))
     probe = os.path.join(folder, f".netfit-probe-{secrets.token_hex(4)}.tmp")
     try:
@@ -110,6 +116,26 @@ def check_not_keras_format(path, where):
                          f"(a zip of JSON and .npy arrays), not Keras's {ext} file, which Keras could not read; "
                          f"save to {os.path.basename(stem) + '.netfit'!r}, or export ONNX with "
                          f"netfit.export.to_onnx(model, 'model.onnx') for other tools.")
+
+
+def check_suffix(path, suffix, where, fix="{name!r}"):
+    """Refuse a file name that does not end in ``suffix`` (any case), naming the name to use instead.
+
+    Keras 3 does the same for its own names (``.keras``, ``.weights.h5``). ``fix`` says what
+    to use, with a ``{name}`` field, e.g. ``"model.save({name!r})"``; the suggested name is
+    the given one with a known ending (``.h5``, ``.keras``, ``.npz``, ...) replaced by ``suffix``.
+    """
+    if path.lower().endswith(suffix):
+        return
+    raise ValueError(f"{where}: expected a {suffix} path, got {path!r}; use {fix.format(name=renamed(path, suffix))}.")
+
+
+def renamed(path, suffix):
+    """The file name of ``path`` with a known ending (``.h5``, ``.weights.h5``, ``.npz``, ...) replaced by ``suffix``."""
+    return (_ENDINGS.sub("", os.path.basename(path)) or "model") + suffix
+
+
+_ENDINGS = re.compile(r"(\.weights)?\.(h5|hdf5|keras|netfit|npz|npy|json|pkl|pickle)$|\.weights$", re.IGNORECASE)
 
 
 def check_path(path, where):

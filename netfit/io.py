@@ -17,7 +17,6 @@ import io
 import json
 import os
 import zipfile
-import zlib
 
 import numpy as np
 
@@ -25,13 +24,13 @@ from . import backend, optimizers
 from .architecture import sequential_from_config
 from .files import atomic_write, check_path, check_writable
 from .model import Sequential
-from .saving import ARRAY_MEMBER as _ARRAY, FORMAT_NAME, FORMAT_VERSION, JSON_MEMBER as _JSON, ModelFileError, save_model
+from .saving import (ARRAY_MEMBER as _ARRAY, FORMAT_NAME, FORMAT_VERSION, JSON_MEMBER as _JSON, ModelFileError,
+                     check_format, read_zip, save_model)
 
 __all__ = ["ModelFileError", "atomic_write", "check_writable", "load_model", "save_model",
            "FORMAT_NAME", "FORMAT_VERSION"]
 
 _MAX_JSON_BYTES = 64 << 20
-_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def load_model(path, compile=True):
@@ -55,23 +54,7 @@ def load_model(path, compile=True):
         raise TypeError(f"load_model: expected compile True or False, got {compile!r}.")
     if os.path.isdir(path):
         raise IsADirectoryError(f"load_model: expected a model file, got the folder {path!r}.")
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"load_model: no such file {path!r}.") from None
-    with handle:
-        if handle.read(4) != _ZIP_MAGIC:
-            raise ModelFileError(f"load_model: {path!r} is not a netfit model file (not a zip archive; "
-                                 f"netfit never loads pickles or other formats).")
-        handle.seek(0)
-        try:
-            meta, arrays = _read_archive(handle, path)
-        except ModelFileError:
-            raise
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, RuntimeError,
-                NotImplementedError, OverflowError, MemoryError, RecursionError) as exc:
-            raise ModelFileError(f"load_model: {path!r} is damaged or truncated "
-                                 f"({type(exc).__name__}: {exc}).") from None
+    meta, arrays = read_zip(path, lambda handle: _read_archive(handle, path), "load_model")
     try:
         return _rebuild(meta, arrays, compile)
     except ModelFileError as exc:
@@ -115,13 +98,7 @@ def _read_archive(handle, path):
 
 
 def _check_meta(meta, path):
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"load_model: {path!r} is not a netfit model file.")
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
-        raise ModelFileError(f"load_model: {path!r} has format version {version!r}; this netfit reads "
-                             f"version {FORMAT_VERSION}." + (" Upgrade netfit to read it." if newer else ""))
+    check_format(meta, FORMAT_NAME, FORMAT_VERSION, path, "load_model")
     kinds = {"model_config": dict, "arrays": list, "history": dict, "epoch": int, "metadata": dict}
     for key, kind in kinds.items():
         if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):

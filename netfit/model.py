@@ -12,6 +12,7 @@ it) and all gradients in one vector of the same layout, so the optimizer's
 step is a few vector operations whatever the depth of the net.
 """
 import contextlib
+import json
 import numbers
 
 import numpy as np
@@ -19,20 +20,21 @@ import numpy as np
 from . import backend
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
-from . import losses, metrics as metrics_mod, optimizers, precision
+from . import losses, metrics as metrics_mod, optimizers, precision, weights_file
 from .compatibility import check_output
 from .config import dtype as default_dtype
 from .inference import Inference
 from .layers.base import ActivatedLayer, Layer, auto_name
 from .layers.input import Input
 from .saving import save_model
+from .stack import LayerStack
 from .streams import is_stream
 from .summary import format_summary
 from .training import run_fit, train_on_batch
 from .utils import check_array, check_dtype, check_flag, check_seed, example_weights, new_seed
 
 
-class Sequential(Inference):
+class Sequential(LayerStack, Inference):
     """A linear stack of layers: ``Sequential([Input(shape=(28, 28)), Flatten(), Dense(10)])``.
 
     Parameters
@@ -77,7 +79,15 @@ class Sequential(Inference):
 
     # -- structure ---------------------------------------------------------------------
     def add(self, layer):
-        """Append a layer; the model is (re)built lazily. An ``Input(shape=...)`` may come first."""
+        """Append a layer; an ``Input(shape=...)`` may come first.
+
+        An unbuilt model is built lazily (at ``fit``, ``predict``, ``build``). On a built
+        model the new layer is built at once and the layers below keep their weights
+        (Keras 3); a layer that does not fit the output shape below is refused, the
+        model unchanged. The new layer gets the weights a fresh model of the whole
+        stack would draw with the same seed. A compiled model stays compiled; its
+        optimizer state starts afresh (θ is laid out anew), as after :meth:`pop`.
+        """
         if isinstance(layer, Input):
             self._add_input(layer)
             return
@@ -95,7 +105,13 @@ class Sequential(Inference):
                                  f"but the model's Input has shape {self._input.shape}; give one of the two.")
             layer.input_shape = self._input.shape
         self.layers.append(layer)
-        self.built = False
+        if self.built:                   # Keras 3: built at once, the layers below keep their weights
+            try:
+                self._rebuild(self.layers[:-1])
+            except BaseException:
+                self.layers.pop()        # a layer that does not fit is refused; the model stays as it was
+                self.built = True
+                raise
 
     def _add_input(self, spec):
         if self.layers or self._input is not None:
@@ -459,8 +475,27 @@ class Sequential(Inference):
 
     def save(self, path, _epoch=None):
         """Save architecture, weights, optimizer state and history to one file (format: :mod:`netfit.saving`;
-        read it back with :func:`netfit.load_model`). Keras's .h5 and .keras names are refused."""
+        read it back with :func:`netfit.load_model`). A name without ``.netfit`` is refused with the
+        name to use, as Keras 3 refuses one without ``.keras``; Keras's .h5 and .keras names too."""
         save_model(self, path, epoch=_epoch)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights alone to ``NAME.weights.npz`` (Keras 3: ``NAME.weights.h5``); :mod:`netfit.weights_file`."""
+        weights_file.save_weights(self, filepath, overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        """Read weights written by :meth:`save_weights`; another stack, shape or dtype is refused, weights unchanged.
+
+        Keras's ``skip_mismatch=True`` is not offered (:mod:`netfit.weights_file`).
+        """
+        if skip_mismatch is not False:
+            raise ValueError(f"Sequential.load_weights: expected skip_mismatch=False, got {skip_mismatch!r}; netfit "
+                             f"loads all weights or none. Copy single layers with layer.set_weights instead.")
+        weights_file.load_weights(self, filepath)
+
+    def to_json(self, **kwargs):
+        """:meth:`get_config` as a JSON string (``kwargs`` go to ``json.dumps``); ``nf.models.model_from_json`` reads it."""
+        return json.dumps(self.get_config(), **kwargs)
 
     # -- checks ------------------------------------------------------------------------------
     def _ensure_built(self, shape=None):

@@ -9,7 +9,8 @@ Layout of a ``.netfit`` file (a plain zip archive)::
 
 This module writes the format and sits below :mod:`netfit.model` (so that
 ``model.save`` needs no import inside a function); :mod:`netfit.io` reads it
-back, checks every member, and rebuilds the model. The write is atomic
+back, checks every member, and rebuilds the model. :func:`read_zip` opens a
+netfit zip file for reading, for io and :mod:`netfit.weights_file` alike. The write is atomic
 (:func:`netfit.files.atomic_write`): a crash, a ``kill -9`` or a full disk
 mid-save leaves the previous file intact.
 """
@@ -17,21 +18,60 @@ import io
 import json
 import re
 import zipfile
+import zlib
 
 import numpy as np
 
 from . import backend, losses, metrics as metrics_mod, optimizers
 from ._version import __version__
-from .files import atomic_write, check_not_folder, check_not_keras_format, check_path
+from .files import atomic_write, check_not_folder, check_not_keras_format, check_path, check_suffix
 
 FORMAT_NAME = "netfit-model"
 FORMAT_VERSION = 1
 JSON_MEMBER = "netfit.json"
+ZIP_MAGIC = b"PK\x03\x04"
 ARRAY_MEMBER = re.compile(r"arrays/([A-Za-z0-9_]{1,64})\.npy")
 
 
 class ModelFileError(ValueError):
     """The file is not a netfit model, is damaged, or comes from an unknown format version."""
+
+
+def check_format(meta, name, version, path, where, what="model"):
+    """Refuse a file's JSON ``meta`` unless it names format ``name`` at ``version`` (a newer one: "upgrade")."""
+    if not isinstance(meta, dict) or meta.get("format") != name:
+        raise ModelFileError(f"{where}: {path!r} is not a netfit {what} file.")
+    found = meta.get("format_version")
+    if found != version:
+        newer = isinstance(found, int) and found > version
+        raise ModelFileError(f"{where}: {path!r} has format version {found!r}; this netfit reads "
+                             f"version {version}." + (" Upgrade netfit to read it." if newer else ""))
+
+
+def read_zip(path, read, where, what="model"):
+    """Return ``read(binary_file)`` of the zip file at ``path``, for the readers of netfit's zip formats.
+
+    A missing file is a FileNotFoundError; a file that is not a zip archive, or
+    that ``read`` finds damaged or truncated, a :class:`ModelFileError` naming
+    ``where`` and ``what`` ("model" or "weights"); ``read``'s own ModelFileErrors pass.
+    """
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where}: no such file {path!r}.") from None
+    with handle:
+        if handle.read(4) != ZIP_MAGIC:
+            raise ModelFileError(f"{where}: {path!r} is not a netfit {what} file (not a zip archive; "
+                                 f"netfit never loads pickles or other formats).")
+        handle.seek(0)
+        try:
+            return read(handle)
+        except ModelFileError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, RuntimeError,
+                NotImplementedError, OverflowError, MemoryError, RecursionError) as exc:
+            raise ModelFileError(f"{where}: {path!r} is damaged or truncated "
+                                 f"({type(exc).__name__}: {exc}).") from None
 
 
 def save_model(model, path, epoch=None, metadata=None):
@@ -51,6 +91,9 @@ def save_model(model, path, epoch=None, metadata=None):
 
     Raises
     ------
+    ValueError
+        ``path`` does not end in ``.netfit`` (Keras 3 likewise refuses a name without
+        ``.keras``); Keras's ``.h5`` / ``.keras`` names get their own message.
     OSError
         The folder cannot be written; any previous file at ``path`` is unchanged.
 
@@ -69,6 +112,7 @@ def save_model(model, path, epoch=None, metadata=None):
     path = check_path(path, "save_model")
     check_not_folder(path, "save_model")
     check_not_keras_format(path, "save_model")
+    check_suffix(path, ".netfit", "save_model", "model.save({name!r})")       # Keras 3 refuses a name without .keras
     if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0):
         raise ValueError(f"save_model: expected epoch a non-negative integer (epochs trained), got {epoch!r}.")
     model._ensure_built()

@@ -27,7 +27,8 @@ ROWS = [
     ["netfit.optimizers"],
     ["netfit.callbacks"],
     ["netfit.training"],
-    ["netfit.lbfgs", "netfit.sdlm", "netfit.saving", "netfit.inference"],
+    ["netfit.lbfgs", "netfit.sdlm", "netfit.saving", "netfit.inference", "netfit.stack"],
+    ["netfit.weights_file"],             # the .weights.npz file: raises saving's ModelFileError
     ["netfit.model"],
     ["netfit.architecture", "netfit.export"],
     ["netfit.io"],

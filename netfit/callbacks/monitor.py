@@ -100,7 +100,7 @@ class ModelCheckpoint(Callback):
             check_logged("ModelCheckpoint", "monitor", self.monitor, logs)
         self._better = better(self.mode, self.monitor, model)
         check_writable(self._format(0, {name: 0.0 for name in (*logs, *fields) if name != "epoch"}),
-                       "ModelCheckpoint")
+                       "ModelCheckpoint", suffix=".netfit")
 
     def _format(self, epoch, logs):
         try:

@@ -1,0 +1,207 @@
+"""The weights alone, in a ``NAME.weights.npz`` file: Keras's ``save_weights`` / ``load_weights``.
+
+Keras 3 writes weights to ``NAME.weights.h5``, an HDF5 file (h5py, which netfit
+does not depend on); netfit writes NumPy's own ``.npz`` (a zip of ``.npy``
+arrays), which ``np.load`` opens without netfit::
+
+    manifest     a 0-d str array: JSON with the format name and version, the
+                 netfit version, the model's dtype and input shape, and for each
+                 layer its name, class and weights (name and shape)
+    weight_<k>   the k-th array of model.get_weights(), in the model's dtype
+
+Only the weights: the architecture is ``model.to_json()``'s, and the optimizer
+state and history are in the ``.netfit`` file of ``model.save``. The write is
+atomic (:func:`netfit.files.atomic_write`); the read uses
+``np.load(allow_pickle=False)`` (nothing in the file is executed) and compares
+every layer, weight shape and dtype with the model before any weight is
+changed. Keras's ``load_weights(skip_mismatch=True)`` is not offered: a
+mismatch is always refused, with what differs.
+"""
+import json
+import os
+
+import numpy as np
+
+from ._version import __version__
+from .files import atomic_write, check_not_folder, check_path, check_suffix, renamed
+from .saving import ModelFileError, check_format, read_zip
+
+SUFFIX = ".weights.npz"
+FORMAT_NAME = "netfit-weights"
+FORMAT_VERSION = 1
+_MANIFEST = "manifest"
+
+
+def save_weights(model, path, overwrite=True):
+    """Write ``model.get_weights()`` and a manifest of the layers to ``path`` (``NAME.weights.npz``), atomically.
+
+    Parameters
+    ----------
+    model : Sequential
+        Built here if it is not yet (its input shape must be known).
+    path : str or os.PathLike
+        Must end in ``.weights.npz`` (Keras 3 requires ``.weights.h5``).
+    overwrite : bool
+        False refuses an existing file (Keras asks at a prompt; netfit never prompts).
+
+    Raises
+    ------
+    ValueError
+        A name without ``.weights.npz`` (Keras's ``.weights.h5`` included), with the name to use.
+    FileExistsError
+        ``overwrite=False`` and ``path`` exists.
+    OSError
+        The folder cannot be written; any previous file at ``path`` is unchanged.
+
+    Examples
+    --------
+    >>> import netfit as nf, numpy as np, os, tempfile
+    >>> from netfit.layers import Dense
+    >>> model = nf.Sequential([Dense(2, input_shape=(3,))], seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.npz")
+    >>> model.save_weights(path)
+    >>> sorted(np.load(path).files)
+    ['manifest', 'weight_0', 'weight_1']
+    >>> fresh = nf.Sequential([Dense(2, input_shape=(3,))], seed=1)
+    >>> fresh.load_weights(path)
+    >>> all((a == b).all() for a, b in zip(fresh.get_weights(), model.get_weights()))
+    True
+    """
+    where = "Sequential.save_weights"
+    path = _check_name(path, where)
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise TypeError(f"{where}: expected overwrite True or False, got {overwrite!r}.")
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{where}: {path!r} exists and overwrite=False; pass overwrite=True to replace it.")
+    model._ensure_built()
+    weights = model.get_weights()
+    manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "netfit_version": __version__,
+                "dtype": model.dtype.name, "input_shape": list(model.layers[0].input_shape),
+                "layers": _describe(model)}
+    arrays = {_MANIFEST: np.array(json.dumps(manifest))}
+    arrays.update({f"weight_{k}": np.ascontiguousarray(w) for k, w in enumerate(weights)})
+    atomic_write(path, lambda handle: np.savez(handle, **arrays), where)
+
+
+def load_weights(model, path):
+    """Copy the weights of a ``.weights.npz`` file into ``model``; refuse any mismatch before changing a weight.
+
+    The file must describe the same stack: as many layers, each with the same
+    name, class and weight shapes, in the model's dtype. Keras matches a weights
+    file by the model's structure too; it has no name check, and offers
+    ``skip_mismatch``, which netfit does not.
+
+    Raises
+    ------
+    ValueError
+        A name without ``.weights.npz``; another architecture or dtype
+        ("expected ..., got ..." and the fix). The weights are then unchanged.
+    FileNotFoundError, IsADirectoryError
+        No file at ``path``, or a folder.
+    ModelFileError
+        Not a netfit weights file, damaged, or of a newer format version.
+    """
+    where = "Sequential.load_weights"
+    path = _check_name(path, where)
+    manifest, arrays = read_zip(path, lambda handle: _read(handle, path, where), where, "weights")
+    if not model.built and model.layers and model.layers[0].input_shape is None:
+        shape = tuple(manifest["input_shape"])
+        raise ValueError(f"{where}: the model is not built and its input shape is unknown; the file was saved "
+                         f"from a model with input shape {shape}: call model.build({shape}) first.")
+    model._ensure_built()
+    _compare(model, manifest, path, where)
+    model.set_weights(arrays)            # checks every array (shape, finite) before copying any
+
+
+def _check_name(path, where):
+    path = check_path(path, where)
+    check_not_folder(path, where)
+    if path.lower().endswith((".h5", ".hdf5", ".keras")):
+        raise ValueError(f"{where}: expected a {SUFFIX} path, got {path!r}; netfit keeps weights in NumPy's "
+                         f".npz format (np.load reads it), not Keras's HDF5 or .keras file, which would need "
+                         f"h5py and Keras; use {renamed(path, SUFFIX)!r}.")
+    if path.lower().endswith(".netfit"):
+        raise ValueError(f"{where}: expected a {SUFFIX} path, got {path!r}, a whole-model file name; use "
+                         f"model.save / nf.load_model for .netfit files, or {renamed(path, SUFFIX)!r} for the "
+                         f"weights alone.")
+    check_suffix(path, SUFFIX, where)
+    return path
+
+
+def _describe(model):
+    """Per layer: name, class and its weights' names and shapes (what load_weights compares)."""
+    return [{"name": layer.name, "class_name": type(layer).__name__,
+             "weights": [[spec.name, list(spec.shape)] for spec in layer.specs]} for layer in model.layers]
+
+
+def _read(handle, path, where):
+    """(manifest, [arrays]) after checking the member names, the manifest and each array against it."""
+    with np.load(handle, allow_pickle=False) as npz:
+        names = set(npz.files)
+        if _MANIFEST not in names:
+            raise ModelFileError(f"{where}: {path!r} is a zip file but not a netfit weights file (no manifest); "
+                                 f"read plain .npz arrays with np.load and model.set_weights.")
+        text = npz[_MANIFEST]
+        if text.dtype.kind != "U" or text.ndim != 0:
+            raise ModelFileError(f"{where}: {path!r} has a malformed manifest.")
+        manifest = json.loads(str(text))
+        _check_manifest(manifest, path, where)
+        count = sum(len(layer["weights"]) for layer in manifest["layers"])
+        expected = {_MANIFEST} | {f"weight_{k}" for k in range(count)}
+        if names != expected:
+            odd = sorted(names ^ expected)
+            raise ModelFileError(f"{where}: {path!r} does not hold the arrays its manifest lists "
+                                 f"(extra or missing: {', '.join(odd[:5])}).")
+        shapes = [tuple(shape) for layer in manifest["layers"] for _, shape in layer["weights"]]
+        arrays = []
+        for k, shape in enumerate(shapes):
+            w = npz[f"weight_{k}"]
+            if w.shape != shape or w.dtype != np.dtype(manifest["dtype"]):
+                raise ModelFileError(f"{where}: {path!r}: weight_{k} should be a {manifest['dtype']} array of "
+                                     f"shape {shape} (its manifest says), got {w.dtype} of shape {w.shape}.")
+            if not np.isfinite(w).all():
+                raise ModelFileError(f"{where}: {path!r}: weight_{k} holds NaN or infinite values; refusing it.")
+            arrays.append(w)
+    return manifest, arrays
+
+
+def _check_manifest(manifest, path, where):
+    check_format(manifest, FORMAT_NAME, FORMAT_VERSION, path, where, "weights")
+    layers = manifest.get("layers")
+    ok = (manifest.get("dtype") in ("float32", "float64") and isinstance(layers, list)
+          and isinstance(manifest.get("input_shape"), list)
+          and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in manifest["input_shape"])
+          and all(isinstance(layer, dict) and isinstance(layer.get("name"), str)
+                  and isinstance(layer.get("class_name"), str) and isinstance(layer.get("weights"), list)
+                  and all(isinstance(w, list) and len(w) == 2 and isinstance(w[0], str) and isinstance(w[1], list)
+                          and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in w[1])
+                          for w in layer["weights"])
+                  for layer in layers))
+    if not ok:
+        raise ModelFileError(f"{where}: {path!r} has a malformed manifest.")
+
+
+def _compare(model, manifest, path, where):
+    """Refuse a file of another stack or dtype: "expected <the model's>, got <the file's>" and the fix."""
+    fix = ("load it into the architecture it was saved from (nf.models.model_from_json(json_text)), "
+           "or copy arrays yourself with np.load and layer.set_weights")
+    want, got = _describe(model), manifest["layers"]
+    if len(want) != len(got):
+        raise ValueError(f"{where}: expected a file of {len(want)} layers ({', '.join(l['name'] for l in want)}), "
+                         f"got {len(got)} layers ({', '.join(l['name'] for l in got)}) in {path!r}; {fix}.")
+    for k, (mine, theirs) in enumerate(zip(want, got)):
+        if (mine["name"], mine["class_name"]) != (theirs["name"], theirs["class_name"]):
+            raise ValueError(f"{where}: expected layer {k} {mine['name']!r} ({mine['class_name']}), got "
+                             f"{theirs['name']!r} ({theirs['class_name']}) in {path!r}; {fix}.")
+        if mine["weights"] != theirs["weights"]:
+            raise ValueError(f"{where}: expected layer {k} {mine['name']!r} with {_shapes(mine['weights'])}, got "
+                             f"{_shapes(theirs['weights'])} in {path!r}; {fix}.")
+    if manifest["dtype"] != model.dtype.name:
+        raise ValueError(f"{where}: expected {model.dtype.name} weights (the model's dtype), got "
+                         f"{manifest['dtype']} in {path!r}; build the model with dtype={manifest['dtype']!r} "
+                         f"(Sequential(..., dtype={manifest['dtype']!r})), or cast the arrays yourself: "
+                         f"model.set_weights([w.astype({model.dtype.name!r}) for w in ...]).")
+
+
+def _shapes(weights):
+    return ", ".join(f"{name} of shape {tuple(shape)}" for name, shape in weights) or "no weights"
