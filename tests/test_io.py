@@ -365,7 +365,6 @@ def test_kill_9_mid_save_never_leaves_a_corrupt_file(tmp_path):
     path = tmp_path / "m.netfit"
     rng = np.random.default_rng()
     seen = set()
-    start = time.perf_counter()
     for attempt in range(6):
         proc = subprocess.Popen([sys.executable, "-c", _SAVER, str(path), str(attempt * 100000)],
                                 stdout=subprocess.PIPE, text=True)
@@ -382,7 +381,6 @@ def test_kill_9_mid_save_never_leaves_a_corrupt_file(tmp_path):
         assert all(np.all(w == k) for w in model.get_weights())
     print(f"saves seen: {sorted(seen)}; temp files left by kill -9: {len(list(tmp_path.glob('.*.tmp')))}")
     assert seen, "no save finished in any attempt"
-    assert time.perf_counter() - start < 10
 
 
 # -- ModelCheckpoint -----------------------------------------------------------------------------
