@@ -24,6 +24,9 @@ from .model import Sequential
 
 _TOP_KEYS = ("input_shape", "layers", "name", "seed", "dtype")
 _LAYER_KEYS = ("class_name", "config")
+#: Top-level keys of Keras's model JSON (Keras 3: module, class_name, config, registered_name, build_config;
+#: Keras 2: class_name, config, keras_version, backend), none of which a netfit spec has.
+_KERAS_KEYS = ("class_name", "module", "keras_version", "registered_name", "build_config")
 
 
 def model_from_json(source, seed=None, dtype=None):
@@ -45,7 +48,11 @@ def model_from_json(source, seed=None, dtype=None):
     Raises
     ------
     ValueError
-        Naming the file, the layer index and the key at fault.
+        Naming the file, the layer index and the key at fault. Keras's own JSON
+        (``keras_model.to_json()``, a ``class_name`` and ``config`` at the top) is
+        refused as such, with the way over: the same layers in netfit, then
+        ``model.set_weights(keras_model.get_weights())``. Keras's ``model_from_json``
+        reads Keras's JSON; netfit's reads netfit's (:meth:`netfit.Sequential.to_json`).
 
     Examples
     --------
@@ -98,6 +105,13 @@ def sequential_from_config(spec, where="model_from_json"):
         raise ValueError(f"{where}: expected a JSON object with 'input_shape' and 'layers', "
                          f"got {type(spec).__name__}.")
     unknown = [key for key in spec if key not in _TOP_KEYS]
+    if any(key in spec for key in _KERAS_KEYS):
+        raise ValueError(f"{where}: expected the JSON of netfit's model.to_json() (or "
+                         f"netfit.architecture.model_to_json), got what looks like a Keras model's JSON "
+                         f"(top-level keys {', '.join(map(repr, list(spec)[:5]))}); netfit does "
+                         f"not read Keras's JSON or files. Build the same layers as a netfit Sequential and "
+                         f"copy the weights: model.set_weights(keras_model.get_weights()) (netfit keeps "
+                         f"Keras's weight layouts).")
     if unknown:
         raise ValueError(f"{where}: unknown key {unknown[0]!r}; expected some of {', '.join(_TOP_KEYS)}.")
     entries = spec.get("layers")

@@ -11,6 +11,9 @@ import os
 import re
 import secrets
 
+MODEL_SUFFIX = ".netfit"            # model.save's whole-model file
+WEIGHTS_SUFFIX = ".weights.npz"     # model.save_weights's weights file (Keras 3: .weights.h5)
+
 
 def atomic_write(path, write, where="atomic_write"):
     """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it over ``path``.

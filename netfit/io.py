@@ -20,7 +20,7 @@ import zipfile
 
 import numpy as np
 
-from . import backend, optimizers
+from . import backend, optimizers, weights_file
 from .architecture import sequential_from_config
 from .files import atomic_write, check_path, check_writable
 from .model import Sequential
@@ -45,15 +45,18 @@ def load_model(path, compile=True):
     Raises
     ------
     FileNotFoundError
-        No file at ``path``.
+        No file at ``path`` (naming ``path + ".netfit"`` when that file exists).
     ModelFileError
-        Not a netfit model, damaged, truncated, inconsistent, or a newer format.
+        Not a netfit model, damaged, truncated, inconsistent, or a newer format; a weights
+        file of ``model.save_weights`` (``.weights.npz``) is named as one, with ``model.load_weights``.
     """
     path = check_path(path, "load_model")
     if not isinstance(compile, (bool, np.bool_)):
         raise TypeError(f"load_model: expected compile True or False, got {compile!r}.")
     if os.path.isdir(path):
         raise IsADirectoryError(f"load_model: expected a model file, got the folder {path!r}.")
+    if not os.path.lexists(path) and os.path.isfile(path + ".netfit"):
+        raise FileNotFoundError(f"load_model: no such file {path!r}; did you mean {path + '.netfit'!r}?")
     meta, arrays = read_zip(path, lambda handle: _read_archive(handle, path), "load_model")
     try:
         return _rebuild(meta, arrays, compile)
@@ -71,6 +74,11 @@ def _read_archive(handle, path):
         names = [info.filename for info in infos]
         if len(set(names)) != len(names):
             raise ModelFileError(f"load_model: {path!r} has duplicate members; refusing it.")
+        if weights_file.MANIFEST_MEMBER in names and _JSON not in names:
+            raise ModelFileError(f"load_model: {path!r} is a weights file (written by model.save_weights: the "
+                                 f"weights without the architecture), not a model file; build a model like the "
+                                 f"saved one and call model.load_weights({path!r}), or save whole models with "
+                                 f"model.save('model.netfit') for load_model.")
         for name in names:
             if name != _JSON and not _ARRAY.fullmatch(name):
                 raise ModelFileError(f"load_model: {path!r} holds an unexpected member {name!r}; "

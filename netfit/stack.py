@@ -21,11 +21,13 @@ True
 """
 import numbers
 
+import numpy as np
+
 __all__ = ["LayerStack"]
 
 
 class LayerStack:
-    """``get_layer``, ``pop``, ``trainable_weights``, ``non_trainable_weights`` of :class:`netfit.Sequential`."""
+    """``get_layer``, ``pop``, ``trainable``, ``trainable_weights``, ``non_trainable_weights`` of :class:`netfit.Sequential`."""
 
     def pop(self):
         """Remove the last layer and return it (Keras's ``Sequential.pop``); the others keep their weights.
@@ -70,7 +72,7 @@ class LayerStack:
         ValueError
             Both or neither given; no layer of that name (the names are listed); an index out of range.
         TypeError
-            ``name`` not a str, ``index`` not an int.
+            ``name`` not a str (an int names ``get_layer(index=...)``), ``index`` not an int.
         """
         where, count = "Sequential.get_layer", len(self.layers)
         if (name is None) == (index is None):
@@ -86,24 +88,73 @@ class LayerStack:
                                  f"layers), got {index}.")
             return self.layers[index]
         if not isinstance(name, str):
-            raise TypeError(f"{where}: expected name a str, got {type(name).__name__}.")
+            hint = ""
+            if isinstance(name, numbers.Integral) and not isinstance(name, bool):
+                hint = f"; for the layer at position {name}, use model.get_layer(index={name})"
+            raise TypeError(f"{where}: expected name a str, got {type(name).__name__}{hint}.")
         for layer in self.layers:
             if layer.name == name:
                 return layer
         raise ValueError(f"{where}: expected name one of {[layer.name for layer in self.layers]}, got {name!r}.")
 
+    #: The model's own flag (Keras's ``Layer.trainable`` of the model); the setter sets it on every layer.
+    _trainable = True
+
+    @property
+    def trainable(self):
+        """The flag last set on the model, True at first (Keras 3's ``model.trainable`` getter).
+
+        ``model.trainable = False`` sets ``trainable = False`` on every layer now in
+        the model, as Keras 3 does (its setter walks the layers): ``fit`` and
+        ``train_on_batch`` then leave every weight as it is (BatchNormalization
+        runs in inference mode), ``summary`` counts all as "Non-trainable params" and
+        ``trainable_weights`` is empty. ``model.trainable = True`` unfreezes every layer.
+        It takes effect at the next step, without ``compile`` again (Keras 3 needs
+        ``compile`` after a change). The layers' flags are saved and loaded (each
+        layer's config carries ``trainable``); the model's own flag is not, so a
+        loaded model reads True while its layers stay frozen.
+
+        Differs from Keras where the model's flag and its layers' disagree: netfit
+        trains by the layers' flags alone, so a layer set ``trainable = True`` (or
+        added by ``add``) after ``model.trainable = False`` is trained, the way to
+        fine-tune a head on a frozen base in a single Sequential; Keras 3 trains no
+        weight of a model whose own flag is False.
+
+        Raises
+        ------
+        TypeError
+            A value other than True or False (e.g. 0 or "no"), before any layer is changed.
+        """
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"Sequential.trainable: expected True or False, got {value!r}; e.g. "
+                            f"model.trainable = False to freeze every layer.")
+        for layer in self.layers:
+            layer.trainable = bool(value)
+        self._trainable = bool(value)
+
     @property
     def trainable_weights(self):
-        """Copies of the weights of layers with ``trainable = True``, in ``get_weights()`` order.
+        """Copies of the weights that training moves, in ``get_weights()`` order (Keras's ``trainable_weights``).
 
-        Keras returns its Variables; netfit returns host copies, as ``get_weights()``
-        does, so that no write bypasses ``set_weights``'s checks or the flat θ.
+        A weight is trainable when its layer is (``layer.trainable``) and it is not
+        one the layer keeps out of training (BatchNormalization's moving mean and
+        variance): :meth:`netfit.layers.Layer.trainable_flags`, the rule ``summary``
+        counts by. Keras returns its Variables; netfit returns host copies, as
+        ``get_weights()`` does, so that no write bypasses ``set_weights``'s checks
+        or the flat θ.
         """
-        self._ensure_built()
-        return [w for layer in self.layers if layer.trainable for w in layer.get_weights()]
+        return self._weights_by_flag(True)
 
     @property
     def non_trainable_weights(self):
-        """Copies of the weights of layers with ``trainable = False`` (frozen), in ``get_weights()`` order."""
+        """Copies of the other weights (frozen layers', BatchNormalization's moving statistics), in ``get_weights()`` order."""
+        return self._weights_by_flag(False)
+
+    def _weights_by_flag(self, trained):
         self._ensure_built()
-        return [w for layer in self.layers if not layer.trainable for w in layer.get_weights()]
+        return [w for layer in self.layers
+                for w, flag in zip(layer.get_weights(), layer.trainable_flags()) if flag == trained]

@@ -43,9 +43,9 @@ def format_summary(model, links=False, width=None):
         lines.append("")
     total = model.count_params()
     # Frozen layers' weights, and the weights a layer lists in ``non_trainable`` (BatchNormalization's
-    # moving statistics), as Keras counts them.
-    frozen = sum(spec.size for layer in model.layers for spec in layer.specs
-                 if not layer.trainable or spec.name in getattr(layer, "non_trainable", ()))
+    # moving statistics), as Keras counts them: the rule of Layer.trainable_flags.
+    frozen = sum(spec.size for layer in model.layers
+                 for spec, trained in zip(layer.specs, layer.trainable_flags()) if not trained)
     lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {total - frozen:,}",
               f"Non-trainable params: {frozen:,}"]
     if links:

@@ -23,13 +23,14 @@ import os
 import numpy as np
 
 from ._version import __version__
-from .files import atomic_write, check_not_folder, check_path, check_suffix, renamed
+from .files import WEIGHTS_SUFFIX, atomic_write, check_not_folder, check_path, check_suffix, renamed
 from .saving import ModelFileError, check_format, read_zip
 
-SUFFIX = ".weights.npz"
+SUFFIX = WEIGHTS_SUFFIX
 FORMAT_NAME = "netfit-weights"
 FORMAT_VERSION = 1
 _MANIFEST = "manifest"
+MANIFEST_MEMBER = _MANIFEST + ".npy"      # its name inside the zip (np.savez adds .npy): what marks a weights file
 
 
 def save_weights(model, path, overwrite=True):
@@ -152,7 +153,7 @@ def _read(handle, path, where):
             odd = sorted(names ^ expected)
             raise ModelFileError(f"{where}: {path!r} does not hold the arrays its manifest lists "
                                  f"(extra or missing: {', '.join(odd[:5])}).")
-        shapes = [tuple(shape) for layer in manifest["layers"] for _, shape in layer["weights"]]
+        shapes = _flat_shapes(manifest["layers"])
         arrays = []
         for k, shape in enumerate(shapes):
             w = npz[f"weight_{k}"]
@@ -182,13 +183,28 @@ def _check_manifest(manifest, path, where):
 
 
 def _compare(model, manifest, path, where):
-    """Refuse a file of another stack or dtype: "expected <the model's>, got <the file's>" and the fix."""
-    fix = ("load it into the architecture it was saved from (nf.models.model_from_json(json_text)), "
-           "or copy arrays yourself with np.load and layer.set_weights")
+    """Refuse a file of another stack or dtype: "expected <the model's>, got <the file's>" and a fix that works."""
     want, got = _describe(model), manifest["layers"]
+    shapes = _flat_shapes(got)
+    if _flat_shapes(want) == shapes:
+        # The same arrays under other layer names (or classes): they can be copied as they are.
+        copy = (f"copy the arrays without the name check: arrays = np.load({path!r}); "
+                f"model.set_weights([arrays[f'weight_{{k}}'] for k in range({len(shapes)})])")
+        renames = [theirs for mine, theirs in zip(want, got) if mine["name"] != theirs["name"]]
+        if len(want) == len(got) and renames:
+            example = f"{renames[0]['class_name']}(..., name={renames[0]['name']!r})"
+            fix = (f"the weight shapes match, so either give the model's layers the file's names "
+                   f"({', '.join(repr(l['name']) for l in got)}, e.g. {example}), or {copy}")
+        else:
+            fix = f"the weight shapes match, so {copy}"
+    else:
+        fix = (f"build a model like the saved one (the same layers, in order, with the same names) and load it "
+               f"there: saved.load_weights({path!r}); then copy the layers you want: "
+               f"model.get_layer(name).set_weights(saved.get_layer(name).get_weights())")
     if len(want) != len(got):
-        raise ValueError(f"{where}: expected a file of {len(want)} layers ({', '.join(l['name'] for l in want)}), "
-                         f"got {len(got)} layers ({', '.join(l['name'] for l in got)}) in {path!r}; {fix}.")
+        raise ValueError(f"{where}: expected a file of {_count(len(want), 'layer')} "
+                         f"({', '.join(l['name'] for l in want)}), got {_count(len(got), 'layer')} "
+                         f"({', '.join(l['name'] for l in got)}) in {path!r}; {fix}.")
     for k, (mine, theirs) in enumerate(zip(want, got)):
         if (mine["name"], mine["class_name"]) != (theirs["name"], theirs["class_name"]):
             raise ValueError(f"{where}: expected layer {k} {mine['name']!r} ({mine['class_name']}), got "
@@ -201,6 +217,15 @@ def _compare(model, manifest, path, where):
                          f"{manifest['dtype']} in {path!r}; build the model with dtype={manifest['dtype']!r} "
                          f"(Sequential(..., dtype={manifest['dtype']!r})), or cast the arrays yourself: "
                          f"model.set_weights([w.astype({model.dtype.name!r}) for w in ...]).")
+
+
+def _flat_shapes(layers):
+    """The shapes of all weights, in ``get_weights()`` order, whatever the layers' names."""
+    return [tuple(shape) for layer in layers for _, shape in layer["weights"]]
+
+
+def _count(n, noun):
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _shapes(weights):

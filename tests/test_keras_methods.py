@@ -9,9 +9,9 @@ import pytest
 import fake_gpu
 import netfit as nf
 from netfit import backend, cli, weights_file
-from netfit.callbacks import ModelCheckpoint
+from netfit.callbacks import LambdaCallback, ModelCheckpoint
 from netfit.io import ModelFileError
-from netfit.layers import Dense, Dropout, Input
+from netfit.layers import BatchNormalization, Dense, Dropout, Input
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(24, 3)).astype("float32")
@@ -56,8 +56,11 @@ def test_get_layer_by_name_and_by_index_as_keras_counts_them():
     ({"index": -4}, ValueError, r"expected index in range\(-3, 3\)"),
     ({"index": 1.0}, TypeError, r"Sequential.get_layer: expected index an int, got float"),
     ({"index": True}, TypeError, r"expected index an int, got bool"),
-    ({"name": 0}, TypeError, r"Sequential.get_layer: expected name a str, got int"),
-], ids=["neither", "both", "unknown-name", "index-too-big", "index-too-small", "index-float", "index-bool", "name-int"])
+    ({"name": 0}, TypeError, r"Sequential.get_layer: expected name a str, got int; for the layer at position 0, "
+                             r"use model.get_layer\(index=0\)\.$"),
+    ({"name": 1.5}, TypeError, r"Sequential.get_layer: expected name a str, got float\.$"),
+], ids=["neither", "both", "unknown-name", "index-too-big", "index-too-small", "index-float", "index-bool", "name-int",
+                             "name-float"])
 def test_get_layer_refusals(kwargs, error, match):
     with pytest.raises(error, match=match):
         _model().get_layer(**kwargs)
@@ -160,6 +163,94 @@ def test_trainable_weights_are_copies_so_a_write_cannot_bypass_set_weights():
     assert _bytes(model) == before
 
 
+def _bn_model(seed=0):
+    model = nf.Sequential([Input(shape=(3,)), Dense(4, activation="relu"), BatchNormalization(),
+                           Dense(3, activation="softmax")], seed=seed)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def _summary(model):
+    lines = []
+    model.summary(print_fn=lines.append)
+    return lines[0]
+
+
+def test_batch_normalization_moving_statistics_are_non_trainable_weights_as_summary_counts_them():
+    model = _bn_model()
+    model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+    w = _bytes(model)        # kernel, bias, gamma, beta, moving_mean, moving_variance, kernel_1, bias_1
+    assert [a.tobytes() for a in model.trainable_weights] == w[:4] + w[6:]
+    assert [a.tobytes() for a in model.non_trainable_weights] == w[4:6]        # Keras: moving_mean, moving_variance
+    assert "Trainable params: 39" in _summary(model) and "Non-trainable params: 8" in _summary(model)
+    model.get_layer("batch_normalization").trainable = False                    # a frozen layer: all four, in order
+    assert [a.tobytes() for a in model.non_trainable_weights] == w[2:6]
+    assert [a.tobytes() for a in model.trainable_weights] == w[:2] + w[6:]
+    assert "Trainable params: 31" in _summary(model) and "Non-trainable params: 16" in _summary(model)
+
+
+def test_model_trainable_false_freezes_every_layer_in_fit_without_recompiling():
+    model = _trained()                                       # Adam has momentum now: it must not move a weight
+    assert model.trainable is True
+    model.trainable = False
+    assert "trainable" not in vars(model)                   # a property, not a new attribute that nothing reads
+    assert model.trainable is False and [layer.trainable for layer in model.layers] == [False, False, False]
+    before = _bytes(model)
+    model.fit(X, Y, epochs=2, batch_size=8, verbose=0)
+    model.train_on_batch(X, Y)
+    assert _bytes(model) == before and model.optimizer.iterations > 0
+    assert model.trainable_weights == [] and [a.tobytes() for a in model.non_trainable_weights] == before
+    text = _summary(model)
+    assert "Trainable params: 0" in text and f"Non-trainable params: {model.count_params()}" in text
+    model.trainable = True                                   # from the next step on, every layer trains again
+    assert all(layer.trainable for layer in model.layers) and "Non-trainable params: 0" in _summary(model)
+    model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+    after = _bytes(model)
+    assert after[0] != before[0] and after[2] != before[2]
+
+
+def test_model_trainable_false_then_a_new_head_trains_the_head_alone():
+    model = _trained()
+    model.trainable = False
+    model.pop()
+    model.add(Dense(2, activation="softmax"))                # added after the freeze: trainable, as layers start
+    model.compile("adam", "sparse_categorical_crossentropy")
+    base, head = _bytes(model)[:2], _bytes(model)[2:]
+    model.fit(X, Y % 2, epochs=2, batch_size=8, verbose=0)
+    assert _bytes(model)[:2] == base and _bytes(model)[2] != head[0]
+    assert model.trainable is False                          # the flag last set on the model (Keras's getter)
+    assert "Trainable params: 12" in _summary(model)
+
+
+def test_model_trainable_freezes_batch_normalization_statistics_and_save_load_keeps_the_layers_flags(tmp_path):
+    model = _bn_model()
+    model.trainable = False
+    before = _bytes(model)
+    model.fit(X, Y, epochs=1, batch_size=8, verbose=0)       # a frozen BatchNormalization runs in inference mode
+    assert _bytes(model) == before
+    assert [spec["config"].get("trainable") for spec in model.get_config()["layers"]] == [False] * 3
+    model.save(tmp_path / "m.netfit")
+    loaded = nf.load_model(tmp_path / "m.netfit")
+    assert [layer.trainable for layer in loaded.layers] == [False] * 3 and loaded.trainable is True
+    assert loaded.trainable_weights == [] and "Trainable params: 0" in _summary(loaded)
+    loaded.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+    assert _bytes(loaded) == before
+    again = nf.Sequential.from_config(model.get_config())
+    assert [layer.trainable for layer in again.layers] == [False] * 3
+
+
+@pytest.mark.parametrize("value", [0, 1, "no", None, np.array([False])], ids=["0", "1", "str", "none", "array"])
+def test_model_trainable_refuses_anything_but_a_bool_and_changes_no_layer(value):
+    model = _model()
+    model.layers[1].trainable = False
+    with pytest.raises(TypeError, match=r"Sequential.trainable: expected True or False, got .*; e.g. "
+                                        r"model.trainable = False to freeze every layer\."):
+        model.trainable = value
+    assert model.trainable is True and [layer.trainable for layer in model.layers] == [True, False, True]
+    model.trainable = np.bool_(False)
+    assert model.trainable is False and not any(layer.trainable for layer in model.layers)
+
+
 # -- to_json / model_from_json -----------------------------------------------------------------------
 def test_to_json_round_trips_through_models_model_from_json():
     model = _model(seed=3, dtype="float64")
@@ -170,6 +261,24 @@ def test_to_json_round_trips_through_models_model_from_json():
     assert again.get_config() == model.get_config() and again.dtype == np.float64
     assert _bytes(again) == _bytes(model)                               # same seed: same initial weights
     assert nf.keras.models.model_from_json is nf.architecture.model_from_json
+
+
+@pytest.mark.parametrize("spec", [
+    {"module": "keras", "class_name": "Sequential", "registered_name": None, "build_config": {"input_shape": [None, 3]},
+     "config": {"name": "sequential", "trainable": True, "layers": [{"module": "keras.layers", "class_name": "Dense",
+                                                                     "config": {"units": 3}}]}},
+    {"class_name": "Sequential", "config": {"name": "sequential", "layers": []}, "keras_version": "2.15.0",
+     "backend": "tensorflow"}], ids=["keras3", "keras2"])
+def test_model_from_json_names_keras_json_as_such_with_the_way_over(spec):
+    with pytest.raises(ValueError, match=r"model_from_json: expected the JSON of netfit's model.to_json\(\) \(or "
+                                         r"netfit.architecture.model_to_json\), got what looks like a Keras model's "
+                                         r"JSON \(top-level keys 'module'|'class_name'.*\); netfit does not read "
+                                         r"Keras's JSON or files. Build the same layers as a netfit Sequential and copy "
+                                         r"the weights: model.set_weights\(keras_model.get_weights\(\)\)"):
+        nf.models.model_from_json(json.dumps(spec))
+    with pytest.raises(ValueError, match=r"unknown key 'nme'; expected some of"):    # a netfit spec's typo: as before
+        nf.models.model_from_json({"input_shape": [3], "nme": "x", "layers": [{"class_name": "Dense",
+                                                                              "config": {"units": 3}}]})
 
 
 # -- save_weights / load_weights ---------------------------------------------------------------------
@@ -268,6 +377,9 @@ def _other_stacks():
         pytest.param(lambda: nf.Sequential([Dense(5, input_shape=(3,), **same), Dense(3)], seed=0),
                      r"expected a file of 2 layers \(dense, dense_1\), got 3 layers \(dense, dropout, dense_1\)",
                      id="layer-count"),
+        pytest.param(lambda: nf.Sequential([Dense(3, input_shape=(3,))], seed=0),
+                     r"expected a file of 1 layer \(dense\), got 3 layers \(dense, dropout, dense_1\)",
+                     id="one-layer"),
         pytest.param(lambda: nf.Sequential([Dense(5, input_shape=(3,), **same), Dropout(0.2, name="drop"),
                                             Dense(3)], seed=0),
                      r"expected layer 1 'drop' \(Dropout\), got 'dropout' \(Dropout\)", id="layer-name"),
@@ -298,9 +410,54 @@ def test_load_weights_refuses_another_architecture_before_changing_any_weight(tm
     before = _bytes(model)
     with pytest.raises(ValueError, match=r"Sequential.load_weights: " + match) as info:
         model.load_weights(path)
-    if "layers" in match or "layer " in match:
-        assert "load it into the architecture it was saved from" in str(info.value)
+    same_shapes = [w.shape for w in model.get_weights()] == [w.shape for w in _model().get_weights()]
+    if "'drop'" in match:                                   # same arrays, other names: rename, or copy them
+        assert "the weight shapes match, so either give the model's layers the file's names ('dense', 'dropout', " \
+               "'dense_1', e.g. Dropout(..., name='dropout')), or copy the arrays" in str(info.value)
+    elif same_shapes and "layers" in match:                 # same arrays in another stack: copy them
+        assert "; the weight shapes match, so copy the arrays without the name check" in str(info.value)
+    elif "layers" in match or "layer " in match:
+        assert f"build a model like the saved one (the same layers, in order, with the same names) and load it " \
+               f"there: saved.load_weights({str(path)!r}); then copy the layers you want: " \
+               f"model.get_layer(name).set_weights(saved.get_layer(name).get_weights())" in str(info.value)
+        assert "model_from_json" not in str(info.value)
     assert _bytes(model) == before
+
+
+def test_load_weights_with_other_layer_names_suggests_a_copy_that_works(tmp_path):
+    path = tmp_path / "m.weights.npz"
+    saved = _trained()
+    saved.save_weights(path)
+    model = nf.Sequential([Input(shape=(3,)), Dense(5, activation="tanh", name="hidden"), Dropout(0.2),
+                           Dense(3, activation="softmax", name="out")], seed=7)
+    with pytest.raises(ValueError, match=r"expected layer 0 'hidden' \(Dense\), got 'dense' \(Dense\) in .*; the "
+                                         r"weight shapes match, so either give the model's layers the file's names "
+                                         r"\('dense', 'dropout', 'dense_1', e.g. Dense\(..., name='dense'\)\), or "
+                                         r"copy the arrays without the name check: arrays = np.load\(.*\); "
+                                         r"model.set_weights\(\[arrays\[f'weight_\{k\}'\] for k in range\(4\)\]\)\.$"):
+        model.load_weights(path)
+    code = str(pytest.raises(ValueError, model.load_weights, path).value).split("copy the arrays without the name "
+                                                                                  "check: ")[1].rstrip(".")
+    exec(code, {"np": np, "model": model})                   # the suggested lines run, and copy the weights
+    assert _bytes(model) == _bytes(saved)
+
+
+def test_load_model_names_a_weights_file_and_a_missing_suffix(tmp_path):
+    model = _trained()
+    model.save_weights(tmp_path / "w.weights.npz")
+    with pytest.raises(ModelFileError, match=r"load_model: '.*w.weights.npz' is a weights file \(written by "
+                                             r"model.save_weights: the weights without the architecture\), not a "
+                                             r"model file; build a model like the saved one and call "
+                                             r"model.load_weights\('.*w.weights.npz'\)"):
+        nf.load_model(tmp_path / "w.weights.npz")
+    with pytest.raises(FileNotFoundError, match=r"load_model: no such file '.*m'\.$"):     # no m.netfit: no hint
+        nf.load_model(tmp_path / "m")
+    model.save(tmp_path / "m.netfit")
+    with pytest.raises(FileNotFoundError, match=r"load_model: no such file '(.*m)'; did you mean '\1.netfit'\?$"):
+        nf.load_model(tmp_path / "m")
+    with pytest.raises(ModelFileError, match=r"is a weights file"):           # the CLI says it the same way
+        nf.load_model(str(tmp_path / "w.weights.npz"))
+    assert cli.main(["summary", str(tmp_path / "m")]) == 1
 
 
 def _npz(path, **arrays):
@@ -393,6 +550,68 @@ def test_checkpoint_and_train_out_refuse_a_name_without_netfit_before_the_first_
     assert list(tmp_path.iterdir()) == []
 
 
+def _checkpoint_fit(model, tmp_path, epochs=4, **kwargs):
+    """Fit with a ModelCheckpoint(**kwargs); return the weights after each epoch."""
+    seen = []
+    model.fit(X, Y, epochs=epochs, batch_size=8, verbose=0, validation_split=0.25,
+              callbacks=[ModelCheckpoint(**kwargs), LambdaCallback(on_epoch_end=lambda e, l: seen.append(_bytes(model)))])
+    return seen
+
+
+def test_checkpoint_save_weights_only_writes_weights_files_that_load_weights_reads(tmp_path):
+    model = _model()
+    seen = _checkpoint_fit(model, tmp_path, filepath=str(tmp_path / "w-{epoch}.weights.npz"), save_weights_only=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"w-{k}.weights.npz" for k in range(1, 5)]
+    for k in range(4):
+        fresh = _model(seed=9)
+        fresh.load_weights(tmp_path / f"w-{k + 1}.weights.npz")
+        assert _bytes(fresh) == seen[k]
+    with pytest.raises(ModelFileError, match=r"is a weights file"):
+        nf.load_model(tmp_path / "w-1.weights.npz")
+
+
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_checkpoint_save_best_only_with_and_without_weights_only_keeps_the_best_epoch(tmp_path, weights_only):
+    model = _model()
+    name = "best.weights.npz" if weights_only else "best.netfit"
+    seen = _checkpoint_fit(model, tmp_path, epochs=6, filepath=str(tmp_path / name), monitor="val_loss",
+                           save_best_only=True, save_weights_only=weights_only)
+    val = model.history.history["val_loss"]
+    best = int(np.argmin(val))
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    if weights_only:
+        fresh = _model(seed=9)
+        fresh.load_weights(tmp_path / name)
+    else:
+        fresh = nf.load_model(tmp_path / name)
+        assert fresh.epochs_trained == best + 1
+    assert _bytes(fresh) == seen[best]
+
+
+@pytest.mark.parametrize("name, weights_only, match", [
+    ("w.weights.h5", True, r"expected a .weights.npz path with save_weights_only=True, got '.*w.weights.h5'; use "
+                           r"'w.weights.npz' \(netfit's weights file: NumPy's .npz, where Keras 3 wants .weights.h5\), "
+                           r"or save_weights_only=False to save the whole model to 'w.netfit'"),
+    ("w-{epoch}", True, r"expected a .weights.npz path with save_weights_only=True, got '.*w-1'; use 'w-1.weights.npz'"),
+    ("w.netfit", True, r"expected a .weights.npz path with save_weights_only=True, got '.*w.netfit'; use "
+                       r"'w.weights.npz'"),
+    ("w.weights.npz", False, r"expected a .netfit path, got '.*w.weights.npz', a weights-file name; pass "
+                             r"save_weights_only=True to save the weights alone, or use 'w.netfit' for the whole model"),
+    ("w-{epoch}.weights.npz", False, r"expected a .netfit path, got '.*w-1.weights.npz', a weights-file name"),
+], ids=["weights-h5", "weights-no-suffix", "weights-netfit", "model-weights-name", "model-weights-template"])
+def test_checkpoint_refuses_a_name_that_does_not_fit_save_weights_only_before_the_first_step(
+        tmp_path, name, weights_only, match):
+    model = _model()
+    before = _bytes(model)
+    for best_only in (False, True):
+        with pytest.raises(ValueError, match=r"ModelCheckpoint: " + match):
+            model.fit(X, Y, verbose=0, validation_split=0.25, callbacks=[ModelCheckpoint(
+                tmp_path / name, save_weights_only=weights_only, save_best_only=best_only)])
+    assert _bytes(model) == before and model.optimizer.iterations == 0 and list(tmp_path.iterdir()) == []
+    with pytest.raises(TypeError, match=r"ModelCheckpoint: expected save_weights_only True or False, got 'yes'"):
+        ModelCheckpoint(tmp_path / name, save_weights_only="yes")
+
+
 # -- on a (fake) GPU ---------------------------------------------------------------------------------
 def test_the_methods_on_a_device_give_host_arrays_and_keep_weights(tmp_path):
     fake_gpu.install()
@@ -416,5 +635,27 @@ def test_the_methods_on_a_device_give_host_arrays_and_keep_weights(tmp_path):
         assert model.device != "cpu" and _bytes(model)[:2] == [w.tobytes() for w in weights[:2]]
         model.compile("adam", "sparse_categorical_crossentropy")
         model.fit(X, Y % 2, epochs=1, verbose=0)
+    finally:
+        backend.set_device("cpu")
+
+
+def test_model_trainable_on_a_device_freezes_and_unfreezes_without_recompiling():
+    fake_gpu.install()
+    try:
+        with nf.device("fakegpu"):
+            model = _bn_model()
+        model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+        assert model.device != "cpu"
+        model.trainable = False
+        before = _bytes(model)
+        model.fit(X, Y, epochs=2, batch_size=8, verbose=0)
+        model.train_on_batch(X, Y)
+        assert _bytes(model) == before and model.trainable_weights == []
+        assert [a.tobytes() for a in model.non_trainable_weights] == before
+        model.trainable = True
+        assert [a.tobytes() for a in model.non_trainable_weights] == before[4:6]       # BatchNormalization's statistics
+        model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
+        after = _bytes(model)
+        assert all(a != b for a, b in zip(after, before))                    # every weight moved, the statistics too
     finally:
         backend.set_device("cpu")

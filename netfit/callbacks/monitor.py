@@ -3,7 +3,7 @@ import math
 import numbers
 import string
 
-from ..files import check_writable
+from ..files import MODEL_SUFFIX, WEIGHTS_SUFFIX, check_writable, renamed
 from ..utils import check_flag
 from .base import Callback, better, check_file_name, check_logged, check_mode
 
@@ -62,20 +62,55 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the model after each epoch (or only when ``monitor`` improves).
+    """Save the model after each epoch (or only when ``monitor`` improves); Keras's ``ModelCheckpoint``.
 
     ``filepath`` may hold fields of the logs, e.g. ``"model-{epoch:02d}-{val_loss:.3f}.netfit"``.
     Saving is atomic (:func:`netfit.io.save_model`): a crash mid-save keeps the previous file.
+
+    Parameters
+    ----------
+    filepath : str or os.PathLike
+        Ends in ``.netfit`` (the whole model: :meth:`~netfit.Sequential.save`), or with
+        ``save_weights_only=True`` in ``.weights.npz`` (:meth:`~netfit.Sequential.save_weights`),
+        as Keras 3 wants ``.keras`` and ``.weights.h5``.
+    monitor, mode : str
+        The logged value that ``save_best_only`` watches, and whether lower ("min") or
+        higher ("max") is better; "auto" decides from the name.
+    save_best_only : bool
+        Save only after an epoch whose ``monitor`` is the best so far.
+    verbose : int
+        1 prints a line per file written.
+    save_weights_only : bool
+        Write the weights alone (Keras's flag); a ``.weights.npz`` file that
+        ``model.load_weights`` reads into a model of the same architecture.
+
+    Raises
+    ------
+    TypeError
+        ``filepath`` not a str or path; ``save_best_only`` or ``save_weights_only`` not True or False.
+    ValueError
+        An unknown ``mode``. Before the first step of ``fit``: a name without the suffix
+        its ``save_weights_only`` calls for (with the name to use), a field the logs will
+        not hold, a monitor that is not logged; OSError, a folder that cannot take the file.
+
+    Examples
+    --------
+    >>> from netfit.callbacks import ModelCheckpoint
+    >>> ModelCheckpoint("best.weights.npz", save_best_only=True, save_weights_only=True).save_weights_only
+    True
     """
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0):
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0,
+                 save_weights_only=False):
         where = "ModelCheckpoint"
         filepath = check_file_name(filepath, where, "filepath")
         check_flag(save_best_only, where, "save_best_only")
+        check_flag(save_weights_only, where, "save_weights_only")
         self.mode = check_mode(mode, monitor, where)
         self._better = better(self.mode, monitor)
         self.filepath, self.monitor = filepath, monitor
         self.save_best_only, self.verbose = bool(save_best_only), verbose
+        self.save_weights_only = bool(save_weights_only)
         self.best = None
 
     def check_before_fit(self, model, logs):
@@ -83,7 +118,8 @@ class ModelCheckpoint(Callback):
 
         :meth:`netfit.Sequential.fit` calls this before it changes anything: every
         ``{field}`` must be ``epoch`` or a logged name (``{val_loss}`` needs
-        validation data), every format spec must suit it, and the folder must
+        validation data), every format spec must suit it, the name must end in
+        ``.netfit`` (``.weights.npz`` with ``save_weights_only``), and the folder must
         take a file; with ``save_best_only`` the monitor must be logged.
         """
         try:
@@ -99,8 +135,22 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             check_logged("ModelCheckpoint", "monitor", self.monitor, logs)
         self._better = better(self.mode, self.monitor, model)
-        check_writable(self._format(0, {name: 0.0 for name in (*logs, *fields) if name != "epoch"}),
-                       "ModelCheckpoint", suffix=".netfit")
+        path = self._format(0, {name: 0.0 for name in (*logs, *fields) if name != "epoch"})
+        self._check_suffix(path)
+        check_writable(path, "ModelCheckpoint", suffix=WEIGHTS_SUFFIX if self.save_weights_only else MODEL_SUFFIX)
+
+    def _check_suffix(self, path):
+        """The name fits ``save_weights_only`` (Keras 3: ``.weights.h5`` / ``.keras``); the fix names both ways."""
+        weights_name = path.lower().endswith(WEIGHTS_SUFFIX)
+        if self.save_weights_only and not weights_name:
+            raise ValueError(f"ModelCheckpoint: expected a {WEIGHTS_SUFFIX} path with save_weights_only=True, got "
+                             f"{path!r}; use {renamed(path, WEIGHTS_SUFFIX)!r} (netfit's weights file: NumPy's "
+                             f".npz, where Keras 3 wants .weights.h5), or save_weights_only=False to save the "
+                             f"whole model to {renamed(path, MODEL_SUFFIX)!r}.")
+        if not self.save_weights_only and weights_name:
+            raise ValueError(f"ModelCheckpoint: expected a {MODEL_SUFFIX} path, got {path!r}, a weights-file name; "
+                             f"pass save_weights_only=True to save the weights alone, or use "
+                             f"{renamed(path, MODEL_SUFFIX)!r} for the whole model.")
 
     def _format(self, epoch, logs):
         try:
@@ -121,7 +171,10 @@ class ModelCheckpoint(Callback):
                 return
             self.best = value
         path = self._format(epoch, logs)
-        self.model.save(path, _epoch=epoch + 1)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path, _epoch=epoch + 1)
         if self.verbose:
             print(f"ModelCheckpoint: saved {path}")
 

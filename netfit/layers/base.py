@@ -93,6 +93,20 @@ class Layer:
             raise TypeError(f"{self.display_name}: expected trainable True or False, got {value!r}.")
         self._trainable = bool(value)
 
+    #: Names of weights that no optimizer trains, whatever ``trainable`` says: Keras's variables made with
+    #: ``trainable=False`` (BatchNormalization's moving statistics, which the forward pass updates).
+    non_trainable = ()
+
+    def trainable_flags(self):
+        """For each weight, in ``weights`` order: True if training moves it by its gradient.
+
+        A weight is trained when the layer is (``trainable``) and the weight is not
+        in :attr:`non_trainable`, as Keras's ``layer.trainable_weights`` holds the
+        variables with ``trainable=True`` of a trainable layer. ``summary``'s counts
+        and the model's ``trainable_weights`` / ``non_trainable_weights`` follow it.
+        """
+        return [self._trainable and spec.name not in self.non_trainable for spec in self.specs]
+
     # -- build -----------------------------------------------------------------------
     def build(self, input_shape):
         """Declare weights for per-example ``input_shape``; return the output shape."""

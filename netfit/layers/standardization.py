@@ -218,7 +218,7 @@ class BatchNormalization(_Standardize):
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
 
-    #: Weights that no optimizer trains (Keras's non-trainable weights).
+    #: Weights that no optimizer trains (Keras's non-trainable weights; :meth:`Layer.trainable_flags`).
     non_trainable = ("moving_mean", "moving_variance")
 
     def build(self, input_shape):
