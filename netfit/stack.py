@@ -124,6 +124,15 @@ class LayerStack:
         ------
         TypeError
             A value other than True or False (e.g. 0 or "no"), before any layer is changed.
+
+        Examples
+        --------
+        >>> import netfit as nf
+        >>> from netfit.layers import Dense
+        >>> model = nf.Sequential([Dense(4, input_shape=(3,)), Dense(2)], seed=0)
+        >>> model.trainable = False
+        >>> [layer.trainable for layer in model.layers], model.trainable_weights, len(model.non_trainable_weights)
+        ([False, False], [], 4)
         """
         return self._trainable
 

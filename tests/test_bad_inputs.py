@@ -671,6 +671,8 @@ CASES = [
           r"ModelCheckpoint: expected mode 'auto', 'min' or 'max'"),
     _case("checkpoint-best-only", lambda c: callbacks.ModelCheckpoint("m.netfit", save_best_only="yes"), TypeError,
           r"ModelCheckpoint: expected save_best_only True or False"),
+    _case("checkpoint-weights-only", lambda c: callbacks.ModelCheckpoint("m.weights.npz", save_weights_only=1),
+          TypeError, r"ModelCheckpoint: expected save_weights_only True or False, got 1"),
     _case("lambda-callback", lambda c: callbacks.LambdaCallback(on_epoch_end=5), TypeError,
           r"LambdaCallback: expected on_epoch_end a function, got int"),
     _case("progress-bar-verbose", lambda c: callbacks.ProgressBar(verbose=7), ValueError,
@@ -885,6 +887,18 @@ CASES = [
           r"save_model: expected a .netfit path, got '.*m'; use model.save\('m.netfit'\)"),
     _case("fit-checkpoint-no-suffix", lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(c.tmp / "m-{epoch}")]),
           ValueError, r"ModelCheckpoint: expected a .netfit path, got '.*m-1'; use 'm-1.netfit'"),
+    _case("fit-checkpoint-weights-only-netfit", lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(
+        c.tmp / "m.netfit", save_weights_only=True)]), ValueError,
+          r"ModelCheckpoint: expected a .weights.npz path with save_weights_only=True, got '.*m.netfit'; use "
+          r"'m.weights.npz' .*or save_weights_only=False"),
+    _case("fit-checkpoint-weights-only-h5", lambda c: fit(c, "lazy", callbacks=[callbacks.ModelCheckpoint(
+        c.tmp / "m.weights.h5", save_weights_only=True, save_best_only=True, monitor="loss")]), ValueError,
+          r"ModelCheckpoint: expected a .weights.npz path with save_weights_only=True, got '.*m.weights.h5'; use "
+          r"'m.weights.npz'"),
+    _case("fit-checkpoint-weights-name", lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(
+        c.tmp / "m.weights.npz")]), ValueError,
+          r"ModelCheckpoint: expected a .netfit path, got '.*m.weights.npz', a weights-file name; pass "
+          r"save_weights_only=True"),
     _case("save-weights-h5", lambda c: c.sparse.save_weights(c.tmp / "m.weights.h5"), ValueError,
           r"Sequential.save_weights: expected a .weights.npz path, got .*; netfit keeps weights in NumPy's .npz "
           r"format .*use 'm.weights.npz'"),
@@ -912,8 +926,25 @@ CASES = [
           r"Sequential.get_layer: expected index in range\(-2, 2\) \(the model has 2 layers\), got 2"),
     _case("get-layer-index-str", lambda c: c.sparse.get_layer(index="0"), TypeError,
           r"Sequential.get_layer: expected index an int, got str"),
+    _case("get-layer-int-name", lambda c: c.sparse.get_layer(0), TypeError,
+          r"Sequential.get_layer: expected name a str, got int; for the layer at position 0, use "
+          r"model.get_layer\(index=0\)"),
     _case("pop-empty", lambda c: nf.Sequential().pop(), ValueError,
           r"Sequential.pop: expected a model with layers, got an empty one"),
+    _case("model-trainable-int", lambda c: setattr(c.sparse, "trainable", 0), TypeError,
+          r"Sequential.trainable: expected True or False, got 0; e.g. model.trainable = False to freeze every layer"),
+    _case("model-trainable-str", lambda c: setattr(c.lazy, "trainable", "False"), TypeError,
+          r"Sequential.trainable: expected True or False, got 'False'"),
+    _case("load-weights-renamed-layers", lambda c: (c.sparse.save_weights(c.tmp / "s.weights.npz"), nf.Sequential(
+        [Dense(4, activation="tanh", input_shape=(2,), name="h"), Dense(3, activation="softmax", name="o")])
+        .load_weights(c.tmp / "s.weights.npz")), ValueError,
+          r"Sequential.load_weights: expected layer 0 'h' \(Dense\), got 'dense' \(Dense\) in .*; the weight shapes "
+          r"match, so either give the model's layers the file's names \('dense', 'dense_1', e.g. Dense\(..., "
+          r"name='dense'\)\), or copy the arrays without the name check: arrays = np.load"),
+    _case("json-keras", lambda c: nf.models.model_from_json('{"class_name": "Sequential", "config": {"layers": []}, '
+                                                            '"keras_version": "2.15.0"}'), ValueError,
+          r"model_from_json: expected the JSON of netfit's model.to_json\(\) .*got what looks like a Keras model's "
+          r"JSON .*model.set_weights\(keras_model.get_weights\(\)\)"),
     _case("save-metadata-list", lambda c: io.save_model(c.sparse, c.tmp / "m.netfit", metadata=[1]), TypeError,
           r"save_model: expected metadata a dict, got list"),
     _case("save-metadata-object", lambda c: io.save_model(c.sparse, c.tmp / "m.netfit", metadata={"f": object()}),
@@ -928,6 +959,11 @@ CASES = [
     _case("load-int", lambda c: nf.load_model(3), TypeError, r"load_model: expected path a str or os.PathLike, got int"),
     _case("load-folder", lambda c: nf.load_model(c.tmp), IsADirectoryError, r"load_model: expected a model file, got the folder"),
     _case("load-missing", lambda c: nf.load_model(c.tmp / "missing.netfit"), FileNotFoundError, r"load_model: no such file"),
+    _case("load-no-suffix", lambda c: nf.load_model(c.tmp / "saved"), FileNotFoundError,
+          r"load_model: no such file '(.*saved)'; did you mean '\1.netfit'\?"),
+    _case("load-weights-file", lambda c: (c.sparse.save_weights(c.tmp / "w.weights.npz"),
+                                          nf.load_model(c.tmp / "w.weights.npz")), io.ModelFileError,
+          r"load_model: '.*w.weights.npz' is a weights file \(written by model.save_weights.*model.load_weights"),
     _case("load-junk", lambda c: nf.load_model(c.junk), io.ModelFileError, r"load_model: .*junk.netfit.* damaged or truncated"),
     _case("load-text", lambda c: nf.load_model(c.blocker), io.ModelFileError, r"is not a netfit model file"),
     _case("load-compile-str", lambda c: io.load_model(c.saved, compile="no"), TypeError,
