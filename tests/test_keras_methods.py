@@ -1,5 +1,7 @@
-"""Keras's Sequential methods: get_layer, pop, trainable_weights, to_json / model_from_json, save_weights /
-load_weights (netfit's .weights.npz), and save's .netfit suffix. Each refusal leaves every weight as it was."""
+"""Keras's Sequential methods: get_layer, pop, trainable and trainable_weights, to_json / model_from_json,
+save_weights / load_weights (netfit's .weights.npz), ModelCheckpoint(save_weights_only=True), and save's .netfit
+suffix. Each refusal leaves every weight as it was."""
+import contextlib
 import json
 import zipfile
 
@@ -613,13 +615,22 @@ def test_checkpoint_refuses_a_name_that_does_not_fit_save_weights_only_before_th
 
 
 # -- on a (fake) GPU ---------------------------------------------------------------------------------
-def test_the_methods_on_a_device_give_host_arrays_and_keep_weights(tmp_path):
+@contextlib.contextmanager
+def _fitted_on_fake_gpu(make):
+    """A model made on the fake GPU (tests/fake_gpu.py) and fitted for an epoch there; the CPU again after."""
     fake_gpu.install()
     try:
         with nf.device("fakegpu"):
-            model = _model()
+            model = make()
         model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
         assert model.device != "cpu"
+        yield model
+    finally:
+        backend.set_device("cpu")
+
+
+def test_the_methods_on_a_device_give_host_arrays_and_keep_weights(tmp_path):
+    with _fitted_on_fake_gpu(_model) as model:
         weights = model.get_weights()
         assert all(type(w) is np.ndarray for w in model.trainable_weights)
         model.save_weights(tmp_path / "m.weights.npz")
@@ -635,17 +646,10 @@ def test_the_methods_on_a_device_give_host_arrays_and_keep_weights(tmp_path):
         assert model.device != "cpu" and _bytes(model)[:2] == [w.tobytes() for w in weights[:2]]
         model.compile("adam", "sparse_categorical_crossentropy")
         model.fit(X, Y % 2, epochs=1, verbose=0)
-    finally:
-        backend.set_device("cpu")
 
 
 def test_model_trainable_on_a_device_freezes_and_unfreezes_without_recompiling():
-    fake_gpu.install()
-    try:
-        with nf.device("fakegpu"):
-            model = _bn_model()
-        model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
-        assert model.device != "cpu"
+    with _fitted_on_fake_gpu(_bn_model) as model:
         model.trainable = False
         before = _bytes(model)
         model.fit(X, Y, epochs=2, batch_size=8, verbose=0)
@@ -657,5 +661,3 @@ def test_model_trainable_on_a_device_freezes_and_unfreezes_without_recompiling()
         model.fit(X, Y, epochs=1, batch_size=8, verbose=0)
         after = _bytes(model)
         assert all(a != b for a, b in zip(after, before))                    # every weight moved, the statistics too
-    finally:
-        backend.set_device("cpu")
