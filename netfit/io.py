@@ -22,7 +22,7 @@ import numpy as np
 
 from . import backend, optimizers, weights_file
 from .architecture import sequential_from_config
-from .files import atomic_write, check_path, check_writable
+from .files import MODEL_SUFFIX, atomic_write, check_path, check_writable
 from .model import Sequential
 from .saving import (ARRAY_MEMBER as _ARRAY, FORMAT_NAME, FORMAT_VERSION, JSON_MEMBER as _JSON, ModelFileError,
                      check_format, read_zip, save_model)
@@ -55,8 +55,8 @@ def load_model(path, compile=True):
         raise TypeError(f"load_model: expected compile True or False, got {compile!r}.")
     if os.path.isdir(path):
         raise IsADirectoryError(f"load_model: expected a model file, got the folder {path!r}.")
-    if not os.path.lexists(path) and os.path.isfile(path + ".netfit"):
-        raise FileNotFoundError(f"load_model: no such file {path!r}; did you mean {path + '.netfit'!r}?")
+    if not os.path.lexists(path) and os.path.isfile(path + MODEL_SUFFIX):
+        raise FileNotFoundError(f"load_model: no such file {path!r}; did you mean {path + MODEL_SUFFIX!r}?")
     meta, arrays = read_zip(path, lambda handle: _read_archive(handle, path), "load_model")
     try:
         return _rebuild(meta, arrays, compile)

@@ -96,7 +96,9 @@ def load_weights(model, path):
     ------
     ValueError
         A name without ``.weights.npz``; another architecture or dtype
-        ("expected ..., got ..." and the fix). The weights are then unchanged.
+        ("expected ..., got ..." and the fix: when only the layer names differ, the
+        names to give and the ``np.load`` / ``set_weights`` lines that copy the arrays
+        anyway). The weights are then unchanged.
     FileNotFoundError, IsADirectoryError
         No file at ``path``, or a folder.
     ModelFileError
