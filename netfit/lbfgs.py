@@ -269,14 +269,16 @@ class _Objective:
 def require_scipy(where, instead="compile with optimizer='adam'"):
     """Return ``scipy.optimize.minimize``; an ImportError naming the extra (and ``instead``) without SciPy.
 
-    ``instead`` is the other way its reader has to train: the CLI's experiments pass
-    their own option (``--optimizer adam``), and check before reading any data.
+    ``instead`` is the other way its reader has to train (None: there is none): the
+    experiments check before reading any data, and their commands pass their own
+    option (``--optimizer adam``).
     """
     try:
         from scipy.optimize import minimize
     except ImportError:
+        other = f", or {instead}" if instead else ""
         raise ImportError(f"{where}: full-batch L-BFGS needs SciPy, which is not installed. Fix: pip install "
-                          f"'netfit[lbfgs]', or {instead}.") from None
+                          f"'netfit[lbfgs]'{other}.") from None
     return minimize
 
 

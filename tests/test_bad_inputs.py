@@ -1065,6 +1065,12 @@ def _cli_cases():
         ("esl-lbfgs-no-scipy", ["esl", "--nets", "net1", "net2"],
          r"^error: esl \(net1\): full-batch L-BFGS needs SciPy, which is not installed\. Fix: pip install "
          r"'netfit\[lbfgs\]', or add --optimizer adam\.$"),
+        ("esl-curves-lbfgs-no-scipy", ["esl-curves", "--nets", "net1,net3"],
+         r"^error: esl_curves\.run \(net1\): full-batch L-BFGS needs SciPy, which is not installed\. Fix: pip "
+         r"install 'netfit\[lbfgs\]', or leave net1 out of the nets\.$"),
+        ("esl-sim-no-scipy", lambda c: ["esl-sim", "--impl", "netfit", "--out", c.tmp / "sim"],
+         r"^error: esl_11_6: full-batch L-BFGS needs SciPy, which is not installed\. Fix: pip install "
+         r"'netfit\[lbfgs\]'\.$"),
         # No CuPy (the test hides it): the install fix, before any data is read.
         ("train-device-gpu-no-cupy", lambda c: ["train", "--device", "gpu"],
          r"error: --device: asked for device 'gpu' but CuPy is not installed\. Fix: pip install 'netfit\[gpu\]'"),
