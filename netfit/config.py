@@ -306,6 +306,6 @@ def training_threads(step_flops):
     return limit_blas(wanted) or contextlib.nullcontext()
 
 
-_env = os.environ.get("NETFIT_DETERMINISTIC", "")
-if _env.strip().lower() in ("1", "true", "yes", "on"):
-    _pin_blas(f"NETFIT_DETERMINISTIC={_env}", stacklevel=2)
+_env_deterministic = os.environ.get("NETFIT_DETERMINISTIC", "")
+if _env_deterministic.strip().lower() in ("1", "true", "yes", "on"):
+    _pin_blas(f"NETFIT_DETERMINISTIC={_env_deterministic}", stacklevel=2)
