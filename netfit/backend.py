@@ -60,8 +60,10 @@ def parse_device(spec, where="netfit"):
                 return kind, 0
             if index.isdigit():
                 return kind, int(index)
-    raise ValueError(f"{where}: expected device 'cpu' or 'gpu[:N]' (or 'cuda[:N]'), got {spec!r}. "
-                     f"Fix: e.g. 'gpu' for the first GPU, 'gpu:1' for the second.")
+    fix = ("'cpu': netfit counts all of the CPU's cores as one device (the thread setting picks how many train)"
+           if isinstance(text, str) and text.strip().lower().startswith("cpu:") else
+           "'cpu', 'gpu' for the first GPU, 'gpu:1' for the second")
+    raise ValueError(f"{where}: expected device 'cpu' or 'gpu[:N]' (or 'cuda[:N]'), got {spec!r}. Fix: {fix}.")
 
 
 class Device:
@@ -159,9 +161,11 @@ def current_device():
     return _stack[-1] if _stack else _default
 
 
-@contextlib.contextmanager
 def device(spec):
     """``with nf.device("gpu"):`` models built inside live on that device (Keras 3's ``keras.device``).
+
+    The name is checked by this call, before ``with`` enters it (a GPU: CuPy and a
+    CUDA device there), so ``nf.device("tpu")`` fails where it is written.
 
     Examples
     --------
@@ -169,7 +173,12 @@ def device(spec):
     ...     current_device()
     'cpu'
     """
-    _stack.append(get_device(spec, "nf.device").name)
+    return _inside(get_device(spec, "nf.device").name)
+
+
+@contextlib.contextmanager
+def _inside(name):
+    _stack.append(name)
     try:
         yield
     finally:

@@ -117,19 +117,21 @@ def training_options(args):
     """Apply ``--threads`` and ``--device`` for one command and put the previous settings back after it.
 
     The device is checked first (CuPy installed, a GPU there), so a missing one
-    fails before any data is read or any step taken. set_threads's warnings (more
-    threads than cores; no threadpoolctl) are printed as ``warning: --threads N: ...`` lines.
+    fails before any data is read or any step taken. What is wrong with a thread
+    count (more than the cores; no threadpoolctl) is printed as ``warning: --threads N: ...``
+    lines whose fixes name --threads (:func:`netfit.config.thread_count_problems`).
     """
     threads, name = getattr(args, "threads", None), getattr(args, "device", None)
     if name is not None:
         backend.get_device(name, "--device")
     before = config.threads()
     if threads is not None:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")                  # said below, in the command line's words
             config.set_threads(threads)
-        for warning in caught:
-            print(f"warning: --threads {threads}: {warning.message}", file=sys.stderr)
+        if threads != "auto":
+            for problem in config.thread_count_problems(threads, f"--threads {threads}", lambda v: f"--threads {v}"):
+                print(f"warning: {problem}", file=sys.stderr)
     try:
         with backend.device(name) if name is not None else contextlib.nullcontext():
             yield
@@ -179,6 +181,8 @@ def cmd_train(args):
         check_writable(args.out, "train: --out", suffix=".netfit")
     if args.plot and os.path.exists(args.plot) and not os.path.isdir(args.plot):
         raise NotADirectoryError(f"train: --plot expects a folder, got the file {args.plot!r}.")
+    if args.plot:                                       # pictures asked for: refused now, not after training
+        plotting.require_matplotlib("train: --plot")
     model = build_model(args.model, seed=args.seed) if from_file else None     # a bad spec fails before the data
     (x_train, y_train), (x_test, y_test), metadata = load_data(data, args.limit, args.test_limit)
     if model is None:
@@ -223,6 +227,8 @@ def default_out(model, data, folder="."):
 
 def cmd_evaluate(args):
     """Accuracy, per-class accuracy and the confusion matrix of a saved model on a test set."""
+    if args.plot:
+        plotting.require_matplotlib("evaluate: --plot")
     model = load_model(args.model_file)
     meta = getattr(model, "metadata", {}) or {}
     data = args.data or meta.get("data") or "mnist"
@@ -332,6 +338,12 @@ def cmd_demo(args):
         raise NotADirectoryError(f"demo: --out expects a folder, got the file {args.out!r}.")
     os.makedirs(args.out, exist_ok=True)
     check_writable(os.path.join(args.out, "lecture_mlp.netfit"), "demo: --out")
+    try:                                                # the pictures are a bonus: say so once, up front
+        plotting.require_matplotlib("demo")
+        pictures = True
+    except ImportError as exc:
+        print(f"warning: {exc} The demo trains and saves the model without its pictures.", file=sys.stderr)
+        pictures = False
     start = time.perf_counter()
     (x_train, y_train), (x_test, y_test), metadata = load_data("mnist")
     print(f"MNIST: {len(x_train):,} training and {len(x_test):,} test images of {x_train.shape[1]}x"
@@ -349,8 +361,9 @@ def cmd_demo(args):
     model.metadata = metadata
     model_path = os.path.join(args.out, "lecture_mlp.netfit")
     model.save(model_path)
-    _plots(args.out, model, x_test, y_test, predicted, metadata["class_names"], model.history,
-           train=(x_train[:9], y_train[:9], model.predict_classes(x_train[:9])))
+    if pictures:
+        _plots(args.out, model, x_test, y_test, predicted, metadata["class_names"], model.history,
+               train=(x_train[:9], y_train[:9], model.predict_classes(x_train[:9])))
     print(f"Wrote {model_path}")
     print(f"Done in {time.perf_counter() - start:.1f} s. Convolutional models do better: "
           f"try `netfit train --model cnn`.")

@@ -38,7 +38,12 @@ thread of the pool and BLAS keeps its own threads (netfit before the pool), sinc
 the pool beside a multi-threaded BLAS was slower than one thread (Keras's MNIST
 CNN, a step at batch 128 on 2 loaded cores: 45 ms against 41 ms; netfit.parallel);
 ``set_threads(n)``, n > 1, still runs the pool and warns once; deterministic
-mode warns and stays off.
+mode warns and stays off. That one thread is the cost of a NumPy-only install on
+large steps: one epoch of ``zoo.mnist_cnn`` on 512 images at batch 128 took
+0.13–0.16 s against 0.11–0.13 s with threadpoolctl (2 cores, niced on a shared
+machine; a user measured 0.20–0.28 against 0.13–0.16 s on a quiet one, 1.0
+against 0.5 s on a busy one). Nothing warns of it: the README recommends
+``netfit[threads]`` for machines with more than one core.
 """
 import contextlib
 import os
@@ -144,10 +149,14 @@ def set_deterministic(enabled=True):
 
     With one BLAS thread, training with the same seed gives bit-identical
     weights and history from run to run and process to process on one machine,
-    whatever the number of cores. It needs ``threadpoolctl`` (``pip install
-    'netfit[threads]'``); where it is missing a RuntimeWarning says how to install
-    it or pin the threads by hand, and nothing changes. Matrix products get slower
-    on many-core machines.
+    whatever the number of cores: netfit's pool (:mod:`netfit.parallel`) then runs
+    the products whole and splits only the passes whose bits do not depend on the
+    split. It needs ``threadpoolctl`` (``pip install 'netfit[threads]'``); where it
+    is missing a RuntimeWarning says so, and deterministic mode stays off. Setting
+    ``OPENBLAS_NUM_THREADS=1`` (or OMP/MKL) by hand is no substitute: netfit cannot
+    tell which BLAS NumPy loaded nor whether it read those variables, so it does
+    not switch the mode on, and ``set_threads(n)`` still splits the products.
+    Matrix products get slower on many-core machines.
 
     Returns
     -------
@@ -169,17 +178,19 @@ def set_deterministic(enabled=True):
             _blas_limits.restore_original_limits()
             _blas_limits = None
         return False
-    if _blas_limits is not None:
-        return True
-    limits = limit_blas(1)
-    if limits is None:
-        warnings.warn("set_deterministic: threadpoolctl is not installed, so BLAS keeps its threads and results "
-                      "may differ in the last bit between thread counts. Fix: pip install 'netfit[threads]', or "
-                      "set OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 before starting Python.",
-                      RuntimeWarning, stacklevel=2)
-        return False
-    _blas_limits = limits
-    return True
+    return _pin_blas("set_deterministic", stacklevel=3)
+
+
+def _pin_blas(where, stacklevel):
+    """Switch deterministic mode on for :func:`set_deterministic` or ``NETFIT_DETERMINISTIC`` (``where``)."""
+    global _blas_limits
+    if _blas_limits is None:
+        _blas_limits = limit_blas(1)
+    if _blas_limits is None:
+        warnings.warn(f"{where}: threadpoolctl is not installed, so deterministic mode stays off: BLAS keeps its "
+                      f"threads and results may differ in the last bit between thread counts. Fix: pip install "
+                      f"'netfit[threads]'.", RuntimeWarning, stacklevel=stacklevel)
+    return _blas_limits is not None
 
 
 def deterministic():
@@ -209,7 +220,8 @@ def set_threads(value="auto"):
     Raises
     ------
     ValueError
-        ``value`` is not "auto", None or an int ≥ 1.
+        ``value`` is not "auto" (any case), None or an int ≥ 1; a string of digits
+        ("2") is refused too, with the int to pass.
 
     Warns
     -----
@@ -225,11 +237,16 @@ def set_threads(value="auto"):
     >>> nf.config.set_threads("auto")
     """
     global _threads
-    ok = value is None or (isinstance(value, str) and value == "auto") or (
+    if isinstance(value, str) and value.strip().lower() == "auto":       # as --threads AUTO
+        value = "auto"
+    ok = value is None or value == "auto" or (
         isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= 1)
     if not ok:
-        raise ValueError(f"set_threads: expected 'auto', a positive integer or None, got {value!r}. Fix: "
-                         f"set_threads('auto') (every core for large steps) or a count such as set_threads(2).")
+        where = "set_threads: expected 'auto', a positive integer or None, got"
+        if isinstance(value, str) and value.strip().isdigit() and int(value) >= 1:      # as read from a file
+            raise ValueError(f"{where} the string {value!r}; pass the int {int(value)}: set_threads({int(value)}).")
+        raise ValueError(f"{where} {value!r}. Fix: set_threads('auto') (every core for large steps) or a count "
+                         f"such as set_threads(2).")
     _threads = value if value is None or isinstance(value, str) else int(value)
     if isinstance(_threads, int):
         _warn_about_thread_count(_threads)
@@ -237,19 +254,40 @@ def set_threads(value="auto"):
         listener()
 
 
+def _python_setting(value):
+    return f"set_threads({value!r})"
+
+
+def thread_count_problems(n, where="set_threads", setting=_python_setting):
+    """What is wrong with training on ``n`` threads here, as messages (none: fine).
+
+    More threads than :func:`available_cores` take turns on the cores, which is
+    slower; n > 1 without threadpoolctl runs netfit's pool beside BLAS's own
+    threads. ``where`` starts each message, and ``setting(value)`` spells how its
+    reader asks for a thread setting (``set_threads(2)``; the CLI passes
+    ``--threads 2``), so the fix suits who reads it.
+    """
+    cores, problems = available_cores(), []
+    if n > cores:
+        problems.append(f"{where}: expected at most {cores} threads, the cores this process may run on, got {n}: "
+                        f"{n} threads would take turns on {cores} cores, which is slower. Fix: {setting('auto')} "
+                        f"or {setting(cores)}.")
+    if n > 1 and not can_limit_blas():
+        problems.append(f"{where}: threadpoolctl is not installed, so BLAS cannot be held at one thread while "
+                        f"netfit's pool of {n} threads runs beside BLAS's own threads; that can be slower than "
+                        f"one thread. Fix: pip install 'netfit[threads]', or set OPENBLAS_NUM_THREADS=1 "
+                        f"OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 before starting Python.")
+    return problems
+
+
 def _warn_about_thread_count(n):
     global _warned_unheld_blas
-    cores = available_cores()
-    if n > cores:
-        warnings.warn(f"set_threads: expected at most {cores} threads, the cores this process may run on, got {n}: "
-                      f"{n} threads would take turns on {cores} cores, which is slower. Fix: set_threads('auto') "
-                      f"or a count ≤ {cores}.", RuntimeWarning, stacklevel=3)
-    if n > 1 and not _warned_unheld_blas and not can_limit_blas():
-        _warned_unheld_blas = True
-        warnings.warn(f"set_threads({n}): threadpoolctl is not installed, so BLAS cannot be held at one thread "
-                      f"while netfit's pool of {n} threads runs beside BLAS's own threads; that can be slower than "
-                      f"one thread. Fix: pip install 'netfit[threads]', or set OPENBLAS_NUM_THREADS=1 "
-                      f"OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 before starting Python.", RuntimeWarning, stacklevel=3)
+    for problem in thread_count_problems(n):
+        if "threadpoolctl" in problem:                           # once per process
+            if _warned_unheld_blas:
+                continue
+            _warned_unheld_blas = True
+        warnings.warn(problem, RuntimeWarning, stacklevel=3)
 
 
 def threads():
@@ -268,5 +306,6 @@ def training_threads(step_flops):
     return limit_blas(wanted) or contextlib.nullcontext()
 
 
-if os.environ.get("NETFIT_DETERMINISTIC", "").strip().lower() in ("1", "true", "yes", "on"):
-    set_deterministic(True)
+_env_deterministic = os.environ.get("NETFIT_DETERMINISTIC", "")
+if _env_deterministic.strip().lower() in ("1", "true", "yes", "on"):
+    _pin_blas(f"NETFIT_DETERMINISTIC={_env_deterministic}", stacklevel=2)

@@ -7,7 +7,7 @@ Adam need a learning rate and many epochs, L-BFGS needs neither and usually
 converges in a few hundred iterations on problems of ESL's size.
 
 The optimizer is SciPy's ``minimize(method="L-BFGS-B", jac=True)`` (an
-optional dependency: ``pip install 'netfit[sklearn]'`` or ``scipy``), driven on
+optional dependency: ``pip install 'netfit[lbfgs]'``), driven on
 the model's flat parameter vector θ. One "epoch" of the history is one L-BFGS
 iteration: ``model.fit(x, y, epochs=200)`` runs at most 200 iterations.
 
@@ -134,11 +134,7 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
         The model has Dropout (a random objective), or bad arguments.
     """
     where = "Sequential.fit (L-BFGS)"
-    try:
-        from scipy.optimize import minimize
-    except ImportError:
-        raise ImportError("LBFGS: full-batch L-BFGS needs SciPy; install it with pip install scipy "
-                          "(or pip install 'netfit[sklearn]'), or compile with optimizer='adam'.") from None
+    minimize = require_scipy("LBFGS")
     model._ensure_compiled("fit")
     x, y = model._check_xy(x, y, where)
     epochs, initial_epoch = check_count(epochs, where, "epochs"), check_count(initial_epoch, where, "initial_epoch")
@@ -268,6 +264,22 @@ class _Objective:
         if total < self.best_f:
             self.best_f, self.best_theta = total, theta.copy()
         return total, grad.copy()
+
+
+def require_scipy(where, instead="compile with optimizer='adam'"):
+    """Return ``scipy.optimize.minimize``; an ImportError naming the extra (and ``instead``) without SciPy.
+
+    ``instead`` is the other way its reader has to train (None: there is none): the
+    experiments check before reading any data, and their commands pass their own
+    option (``--optimizer adam``).
+    """
+    try:
+        from scipy.optimize import minimize
+    except ImportError:
+        other = f", or {instead}" if instead else ""
+        raise ImportError(f"{where}: full-batch L-BFGS needs SciPy, which is not installed. Fix: pip install "
+                          f"'netfit[lbfgs]'{other}.") from None
+    return minimize
 
 
 def _serial_scipy_blas():

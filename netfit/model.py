@@ -197,10 +197,12 @@ class Sequential(LayerStack, Inference):
         Raises
         ------
         ValueError
-            An unknown device name, or a layer or optimizer without GPU code yet.
+            An unknown device name (None too), or a layer or optimizer without GPU code yet.
         RuntimeError
             "gpu" without CuPy installed, or without a CUDA device.
         """
+        if device is None:      # PyTorch's module.to(None) moves nothing; here it is refused, with the names
+            backend.parse_device(device, "Sequential.to")
         device = backend.get_device(device, "Sequential.to")
         if self.built:
             backend.place(self, device)

@@ -33,11 +33,18 @@ __all__ = ["plot_network", "plot_digits", "plot_history", "plot_confusion_matrix
 _POSITIVE, _NEGATIVE = "#2166ac", "#b2182b"
 
 
-def _figure(figsize, where):
+def require_matplotlib(where):
+    """Raise ImportError, naming the extra to install, where matplotlib is missing (callers check before work)."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib  # noqa: F401
     except ImportError:
-        raise ImportError(f"{where}: netfit.plotting needs matplotlib; pip install 'netfit[plot]'.") from None
+        raise ImportError(f"{where}: netfit.plotting needs matplotlib, which is not installed. "
+                          f"Fix: pip install 'netfit[plot]'.") from None
+
+
+def _figure(figsize, where):
+    require_matplotlib(where)
+    from matplotlib.figure import Figure
     return Figure(figsize=figsize, layout="constrained")
 
 
@@ -359,9 +366,9 @@ def plot_history(history, path=None):
     if not isinstance(logs, dict) or not logs:
         raise ValueError("plot_history: expected a History or a non-empty dict of per-epoch values, "
                          f"got {type(history).__name__}.")
-    from matplotlib.ticker import MaxNLocator
     panels = [k for k in logs if not k.startswith("val_")]
     fig = _figure((4.6 * len(panels), 3.4), "plot_history")
+    from matplotlib.ticker import MaxNLocator
     axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, key in zip(axes[0], panels):
         epochs = np.arange(1, len(logs[key]) + 1)

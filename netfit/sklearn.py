@@ -27,13 +27,18 @@ True
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.preprocessing import LabelEncoder
+    from sklearn.utils import check_random_state
+    from sklearn.utils.class_weight import compute_sample_weight
+    from sklearn.utils.metaestimators import available_if
+    from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+except ImportError as exc:             # a missing (or too old: no validate_data) scikit-learn: name the extra
+    raise ModuleNotFoundError(f"netfit.sklearn: needs scikit-learn ≥ 1.6 ({exc}). Fix: pip install "
+                              f"'netfit[sklearn]'.", name=exc.name) from exc
 
 from . import losses, optimizers
 from .architecture import sequential_from_config

@@ -32,11 +32,37 @@ def test_device_names(name, expected):
     assert backend.parse_device(name) == expected
 
 
-@pytest.mark.parametrize("bad", ["tpu", "gpu:x", "gpu:-1", "cpu:1", "", 3, None, "cuda:"])
+@pytest.mark.parametrize("bad", ["tpu", "gpu:x", "gpu:-1", "", 3, None, "cuda:"])
 def test_bad_device_names_say_what_is_expected(bad):
     with pytest.raises(ValueError, match=r"netfit: expected device 'cpu' or 'gpu\[:N\]' \(or 'cuda\[:N\]'\), got .*"
-                                         r"Fix: e\.g\. 'gpu' for the first GPU"):
+                                         r"Fix: 'cpu', 'gpu' for the first GPU, 'gpu:1' for the second\.$"):
         backend.parse_device(bad)
+
+
+@pytest.mark.parametrize("bad", ["cpu:1", " CPU:2"])
+def test_a_cpu_index_gets_a_fix_about_the_cpu(bad):
+    with pytest.raises(ValueError, match=r"expected device 'cpu' or 'gpu\[:N\]' \(or 'cuda\[:N\]'\), got .*\. Fix: "
+                                         r"'cpu': netfit counts all of the CPU's cores as one device"):
+        backend.parse_device(bad)
+
+
+def test_nf_device_checks_the_name_when_called_not_when_entered():
+    with pytest.raises(ValueError, match=r"^nf\.device: expected device 'cpu' or 'gpu\[:N\]'.*got 'tpu'"):
+        nf.device("tpu")                                          # no `with`: refused all the same
+    block = nf.device("fakegpu")
+    assert nf.config.device() == "cpu"                            # checked, not entered yet
+    with block:
+        assert nf.config.device() == "fakegpu:0"
+    assert nf.config.device() == "cpu"
+
+
+def test_to_none_is_refused_with_the_names():
+    """PyTorch's module.to(None) moves nothing; here None is a mistake (a device variable left unset)."""
+    model = nf.Sequential([nf.layers.Dense(2, input_shape=(3,))], seed=0)
+    with pytest.raises(ValueError, match=r"^Sequential\.to: expected device 'cpu' or 'gpu\[:N\]' \(or 'cuda\[:N\]'\), "
+                                         r"got None\. Fix: 'cpu', 'gpu'"):
+        model.to(None)
+    assert model.device == "cpu"
 
 
 def test_gpu_without_cupy_says_how_to_install(monkeypatch):

@@ -650,6 +650,13 @@ CASES = [
           r"set_deterministic: expected True or False, got 'yes'"),
     _case("set-threads", lambda c: nf.config.set_threads(0), ValueError,
           r"set_threads: expected 'auto', a positive integer or None, got 0"),
+    _case("set-threads-string-count", lambda c: nf.config.set_threads("2"), ValueError,
+          r"set_threads: expected 'auto', a positive integer or None, got the string '2'; pass the int 2: "
+          r"set_threads\(2\)\.$"),
+    _case("device-block-tpu", lambda c: nf.device("tpu"), ValueError,
+          r"nf\.device: expected device 'cpu' or 'gpu\[:N\]' \(or 'cuda\[:N\]'\), got 'tpu'"),
+    _case("to-device-none", lambda c: c.sparse.to(None), ValueError,
+          r"Sequential\.to: expected device 'cpu' or 'gpu\[:N\]' \(or 'cuda\[:N\]'\), got None\. Fix: 'cpu', 'gpu'"),
     # -- callbacks -------------------------------------------------------------------------------------
     _case("early-stopping-patience", lambda c: callbacks.EarlyStopping(patience=-1), ValueError,
           r"EarlyStopping: expected patience a non-negative integer \(epochs\), got -1"),
@@ -1057,7 +1064,9 @@ def _cli_cases():
         ("demo-threads-fraction", ["demo", "--threads", "1.5"], r"--threads: expected 'auto' or a positive integer"),
         ("esl-threads-negative", ["esl", "--threads", "-2"], r"--threads: expected 'auto' or a positive integer"),
         ("train-device-tpu", ["train", "--device", "tpu"],
-         r"--device: expected device 'cpu' or 'gpu\[:N\]' \(or 'cuda\[:N\]'\), got 'tpu'\. Fix: e\.g\. 'gpu'"),
+         r"--device: expected device 'cpu' or 'gpu\[:N\]' \(or 'cuda\[:N\]'\), got 'tpu'\. Fix: 'cpu', 'gpu'"),
+        ("train-device-cpu-index", ["train", "--device", "cpu:1"],
+         r"--device: expected device .*, got 'cpu:1'\. Fix: 'cpu': netfit counts all of the CPU's cores as one device"),
         ("demo-device-index", ["demo", "--device", "gpu:one"], r"--device: expected device 'cpu' or 'gpu\[:N\]'"),
         ("lecun1989-device", ["lecun1989", "--device", "cpu:1"], r"--device: expected device 'cpu' or 'gpu\[:N\]'"),
     ]
@@ -1082,6 +1091,22 @@ def _cli_cases():
          r"error: train: --out: expected a .netfit path, got '.*m'; use 'm.netfit'"),
         ("train-out-and-no-save", lambda c: ["train", "--out", c.tmp / "m.netfit", "--no-save"],
          r"error: train: give --out FILE or --no-save, not both"),
+        # No matplotlib, no SciPy (the test hides them): asked-for pictures and L-BFGS are refused before any
+        # data is read, with the extra to install and, for esl, the option that trains without SciPy.
+        ("train-plot-no-matplotlib", lambda c: ["train", "--plot", c.tmp / "pictures"],
+         r"^error: train: --plot: netfit\.plotting needs matplotlib, which is not installed\. "
+         r"Fix: pip install 'netfit\[plot\]'\.$"),
+        ("evaluate-plot-no-matplotlib", lambda c: ["evaluate", c.saved, "--plot", c.tmp / "pictures"],
+         r"^error: evaluate: --plot: netfit\.plotting needs matplotlib"),
+        ("esl-lbfgs-no-scipy", ["esl", "--nets", "net1", "net2"],
+         r"^error: esl \(net1\): full-batch L-BFGS needs SciPy, which is not installed\. Fix: pip install "
+         r"'netfit\[lbfgs\]', or add --optimizer adam\.$"),
+        ("esl-curves-lbfgs-no-scipy", ["esl-curves", "--nets", "net1,net3"],
+         r"^error: esl_curves\.run \(net1\): full-batch L-BFGS needs SciPy, which is not installed\. Fix: pip "
+         r"install 'netfit\[lbfgs\]', or leave net1 out of the nets\.$"),
+        ("esl-sim-no-scipy", lambda c: ["esl-sim", "--impl", "netfit", "--out", c.tmp / "sim"],
+         r"^error: esl_11_6: full-batch L-BFGS needs SciPy, which is not installed\. Fix: pip install "
+         r"'netfit\[lbfgs\]'\.$"),
         # No CuPy (the test hides it): the install fix, before any data is read.
         ("train-device-gpu-no-cupy", lambda c: ["train", "--device", "gpu"],
          r"error: --device: asked for device 'gpu' but CuPy is not installed\. Fix: pip install 'netfit\[gpu\]'"),
@@ -1102,7 +1127,9 @@ def test_cli_bad_input_exits_with_a_clear_message(ctx, capsys, monkeypatch, code
     def no_data(*args, **kwargs):
         raise AssertionError("the command read data before refusing its arguments")
     monkeypatch.setattr(cli, "load_data", no_data)
-    monkeypatch.setitem(sys.modules, "cupy", None)                   # --device gpu: as where CuPy is not installed
+    monkeypatch.setattr(zipcode, "load_data", no_data)               # netfit esl's
+    for extra in ("cupy", "matplotlib", "scipy.optimize"):           # as where these are not installed
+        monkeypatch.setitem(sys.modules, extra, None)
     argv = [str(a) for a in (argv(ctx) if callable(argv) else argv)]
     before = sorted(p.name for p in ctx.tmp.iterdir())
     if code == 2:
@@ -1115,6 +1142,18 @@ def test_cli_bad_input_exits_with_a_clear_message(ctx, capsys, monkeypatch, code
     assert got == code, err
     assert __import__("re").search(match, err), err
     assert sorted(p.name for p in ctx.tmp.iterdir()) == before            # nothing written, no probe left
+
+
+@pytest.mark.parametrize("module, extra", [("netfit.sklearn", "sklearn")])
+def test_a_module_whose_extra_is_missing_names_the_extra(module, extra, monkeypatch):
+    """`import netfit.sklearn` without scikit-learn: the extra to install, the original error as the cause."""
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    for name in [m for m in sys.modules if m.partition(".")[0] == extra] + [extra]:
+        monkeypatch.setitem(sys.modules, name, None)                 # as where scikit-learn is not installed
+    with pytest.raises(ModuleNotFoundError, match=rf"^{module}: needs scikit-learn ≥ 1\.6 \(.*\)\. Fix: pip install "
+                                                  rf"'netfit\[{extra}\]'\.$") as info:
+        __import__(module)
+    assert info.value.name.partition(".")[0] == "sklearn" and isinstance(info.value.__cause__, ImportError)
 
 
 # -- inputs that look odd but are fine ------------------------------------------------------------------

@@ -284,8 +284,42 @@ def test_threads_above_the_cores_warn_on_stderr_and_the_command_runs(monkeypatch
     monkeypatch.setattr(cli, "cmd_demo", lambda args: 0)
     code, _, err = run(capsys, "demo", "--threads", "64")
     assert code == 0
-    assert "warning: --threads 64: set_threads: expected at most 2 threads, the cores this process may run on, " \
-           "got 64" in err
+    assert "warning: --threads 64: expected at most 2 threads, the cores this process may run on, got 64: 64 " \
+           "threads would take turns on 2 cores, which is slower. Fix: --threads auto or --threads 2.\n" in err
+    assert "set_threads" not in err                                   # the command line's words, not Python's
+
+
+def test_threads_without_threadpoolctl_warn_in_the_command_lines_words(monkeypatch, capsys):
+    from netfit import config
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    monkeypatch.setattr(config, "_warned_unheld_blas", False)
+    monkeypatch.setattr(config, "available_cores", lambda: 2)
+    monkeypatch.setattr(cli, "cmd_train", lambda args: 0)
+    for _ in range(2):                                                # every command says it, not once per process
+        code, _, err = run(capsys, "train", "--threads", "2")
+        assert code == 0
+        assert err == ("warning: --threads 2: threadpoolctl is not installed, so BLAS cannot be held at one thread "
+                       "while netfit's pool of 2 threads runs beside BLAS's own threads; that can be slower than one "
+                       "thread. Fix: pip install 'netfit[threads]', or set OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "
+                       "MKL_NUM_THREADS=1 before starting Python.\n")
+
+
+def test_demo_without_matplotlib_warns_once_up_front_and_trains(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    said_before_the_data = []
+    x, y = np.random.default_rng(0).random((64, 28, 28), dtype=np.float32), np.arange(64) % 10
+
+    def tiny_mnist(*args, **kwargs):
+        said_before_the_data.append(capsys.readouterr().err)
+        return (x, y), (x[:32], y[:32]), {"data": "mnist", "class_names": [str(i) for i in range(10)]}
+    monkeypatch.setattr(cli, "load_data", tiny_mnist)
+    code, out, err = run(capsys, "demo", "--epochs", "1", "--verbose", "0", "--out", tmp_path / "out")
+    assert code == 0, err
+    assert said_before_the_data == ["warning: demo: netfit.plotting needs matplotlib, which is not installed. Fix: "
+                                    "pip install 'netfit[plot]'. The demo trains and saves the model without its "
+                                    "pictures.\n"]
+    assert err == "" and ".png" not in out                           # no second warning, no picture
+    assert (tmp_path / "out" / "lecture_mlp.netfit").exists()
 
 
 def test_device_without_cupy_fails_before_any_data(monkeypatch, capsys):

@@ -164,13 +164,28 @@ def test_set_deterministic_without_threadpoolctl_warns_and_says_how(monkeypatch)
     nf.config.set_deterministic(False)
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)                # import fails
     try:
-        with pytest.warns(RuntimeWarning, match=r"set_deterministic: threadpoolctl is not installed.*"
-                                                r"pip install 'netfit\[threads\]', or set OPENBLAS_NUM_THREADS=1"):
+        with pytest.warns(RuntimeWarning, match=r"^set_deterministic: threadpoolctl is not installed, so "
+                                                r"deterministic mode stays off.*Fix: pip install "
+                                                r"'netfit\[threads\]'\.$") as caught:
             assert nf.config.set_deterministic(True) is False
         assert not nf.config.deterministic()
+        # Pinning BLAS by environment variables is not advised: it would leave the pool's split products.
+        assert "OPENBLAS_NUM_THREADS" not in str(caught[0].message)
     finally:
         monkeypatch.undo()
         nf.config.set_deterministic(was_on)
+
+
+def test_netfit_deterministic_without_threadpoolctl_names_the_variable():
+    """NETFIT_DETERMINISTIC=1 without threadpoolctl: the warning names the variable the user set."""
+    code = "import sys; sys.modules['threadpoolctl'] = None; import netfit; print(netfit.config.deterministic())"
+    env = {**os.environ, "NETFIT_DETERMINISTIC": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+    assert "RuntimeWarning: NETFIT_DETERMINISTIC=1: threadpoolctl is not installed, so deterministic mode stays " \
+           "off" in out.stderr and "Fix: pip install 'netfit[threads]'." in out.stderr
+    assert "set_deterministic" not in out.stderr
 
 
 # -- BLAS threads during fit (nf.config.set_threads) ----------------------------------------------
@@ -216,6 +231,16 @@ def test_set_threads_holds_fit_at_that_count_or_leaves_blas_alone(threads_settin
     monkeypatch.setattr(nf.config, "SMALL_STEP_FLOPS", 1e30)              # every step "small": still left alone
     assert _threads_seen_by_fit(_tiny(), 4) == before
     assert _blas_threads() == before
+
+
+def test_set_threads_takes_auto_in_any_case_and_refuses_a_count_as_a_string(threads_setting):
+    nf.config.set_threads(1)
+    nf.config.set_threads("AUTO")                                         # as --threads AUTO
+    assert nf.config.threads() == "auto"
+    with pytest.raises(ValueError, match=r"^set_threads: expected 'auto', a positive integer or None, got the "
+                                         r"string '2'; pass the int 2: set_threads\(2\)\.$"):
+        nf.config.set_threads("2")
+    assert nf.config.threads() == "auto"
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, "two", True])

@@ -141,5 +141,6 @@ def test_errors_are_clear(monkeypatch):
     with pytest.raises(ValueError, match="epochs"):
         model.fit(x, y, epochs=-1, verbose=0)
     monkeypatch.setitem(sys.modules, "scipy.optimize", None)
-    with pytest.raises(ImportError, match="needs SciPy"):
+    with pytest.raises(ImportError, match=r"^LBFGS: full-batch L-BFGS needs SciPy, which is not installed\. Fix: "
+                                          r"pip install 'netfit\[lbfgs\]', or compile with optimizer='adam'\.$"):
         model.fit(x, y, epochs=3, verbose=0)

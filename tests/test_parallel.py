@@ -345,8 +345,8 @@ def test_threads_without_threadpoolctl_warn_once_and_still_split(no_threadpoolct
     with pytest.warns(RuntimeWarning) as caught:
         config.set_threads(2)
     said = [str(w.message) for w in caught if "threadpoolctl" in str(w.message)]
-    assert len(said) == 1 and said[0].startswith("set_threads(2): threadpoolctl is not installed, so BLAS cannot "
-                                                 "be held at one thread")
+    assert len(said) == 1 and said[0].startswith("set_threads: threadpoolctl is not installed, so BLAS cannot "
+                                                 "be held at one thread while netfit's pool of 2 threads")
     assert "can be slower than one thread. Fix: pip install 'netfit[threads]'" in said[0]
     with warnings.catch_warnings(record=True) as again:
         warnings.simplefilter("always")
@@ -368,8 +368,8 @@ def test_pooling_without_threadpoolctl_same_bits_on_1_2_3_threads(name, no_threa
 
 
 def test_deterministic_mode_without_threadpoolctl_warns_with_the_extra(no_threadpoolctl):
-    with pytest.warns(RuntimeWarning, match=r"set_deterministic: threadpoolctl is not installed.*"
-                                            r"Fix: pip install 'netfit\[threads\]'"):
+    with pytest.warns(RuntimeWarning, match=r"set_deterministic: threadpoolctl is not installed, so deterministic "
+                                            r"mode stays off.*Fix: pip install 'netfit\[threads\]'\.$"):
         assert config.set_deterministic(True) is False
     assert not config.deterministic()
 
@@ -378,7 +378,7 @@ def test_more_threads_than_cores_warn_with_the_fix(monkeypatch, threads_setting)
     monkeypatch.setattr(config, "available_cores", lambda: 2)
     with pytest.warns(RuntimeWarning, match=r"^set_threads: expected at most 2 threads, the cores this process may "
                                             r"run on, got 64: 64 threads would take turns on 2 cores, which is "
-                                            r"slower\. Fix: set_threads\('auto'\) or a count ≤ 2\.$"):
+                                            r"slower\. Fix: set_threads\('auto'\) or set_threads\(2\)\.$"):
         config.set_threads(64)
     assert config.threads() == 64                                      # a warning: the setting holds
     with warnings.catch_warnings(record=True) as caught:

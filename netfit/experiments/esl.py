@@ -249,6 +249,7 @@ def run(repeats=None, epochs=None, seed=0, optimizer=None, lr=None, batch_size=3
         raise ValueError(f"{where}: expected nets from {', '.join(CHOICES)}, got {bad or nets!r}.{note}")
     recipes = _recipes(nets, recipe, full, {"optimizer": optimizer, "lr": lr, "loss": loss, "epochs": epochs,
                                             "initializer": initializer, "activation": activation})
+    esl_recipes.require_scipy_for(recipes, where, "pass optimizer='adam' (for every net)")
     for r in recipes.values():
         r["batch_size"] = batch_size
     if baseline is None:
@@ -397,6 +398,8 @@ def _net_list(text):
 def main(args):
     """Run ``netfit esl`` from parsed arguments; print the table; return the exit code."""
     nets = [n for group in args.nets for n in (group if isinstance(group, list) else [group])]
+    if args.optimizer is None:                  # in the command line's words (run() would name optimizer=)
+        esl_recipes.require_scipy_for(_recipes(nets, args.recipe, args.full, {}), "esl", "add --optimizer adam")
     results = run(repeats=args.repeats, epochs=args.epochs, seed=args.seed, optimizer=args.optimizer,
                   lr=args.lr, batch_size=args.batch_size or None, loss=args.loss, full=args.full,
                   nets=nets, train_size=args.train_size, test_size=args.test_size, recipe=args.recipe,

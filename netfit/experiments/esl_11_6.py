@@ -62,7 +62,7 @@ import numpy as np
 
 from ..datasets.esl_simulated import noise_variance, signal_variance, simulate
 from ..layers import Dense
-from ..lbfgs import LBFGS
+from ..lbfgs import LBFGS, require_scipy
 from ..model import Sequential
 from ..sweep import run_sweep
 from .esl_11_6_report import FIGURES, check_findings, format_report, plots, table
@@ -229,6 +229,8 @@ def run(out=None, figures=("11.6", "11.7", "11.8"), starts=10, n_train=100, n_te
             raise ImportError("esl_11_6: the scikit-learn cross-check needs scikit-learn: "
                               "pip install 'netfit[sklearn]', or pass implementations=('netfit',) "
                               "(--impl netfit).") from None
+    if "netfit" in implementations:                 # its fits are L-BFGS: refused before any worker starts
+        require_scipy("esl_11_6", instead=None)
     common = {"n_train": n_train, "n_test": n_test, "maxiter": maxiter}
     data_seeds = [int(d) for d in data_seeds]
     grid = []

@@ -199,6 +199,8 @@ def run(nets=esl_recipes.ESL_NETS, sizes=SIZES, repeats=5, recipe="tuned", min_e
             raise ValueError(f"{where}: expected {name} a positive integer, got {value!r}.")
     if epochs is not None and not set(epochs) <= set(nets):
         raise ValueError(f"{where}: expected epochs for nets among {nets!r}, got {sorted(epochs)!r}.")
+    recipes = {net: esl_recipes.get(net, recipe) for net in nets}
+    esl_recipes.require_scipy_for(recipes, where, "leave {nets} out of the nets")
     if data is None:
         data = zipcode.load_data(data_path)
     (x_all, y_all), (xt, yt) = data
@@ -206,7 +208,6 @@ def run(nets=esl_recipes.ESL_NETS, sizes=SIZES, repeats=5, recipe="tuned", min_e
     sizes = sorted(int(n) for n in sizes)
     if not sizes or sizes[0] < 10 or sizes[-1] > len(x_all):
         raise ValueError(f"{where}: expected sizes between 10 and {len(x_all)}, got {sizes!r}.")
-    recipes = {net: esl_recipes.get(net, recipe) for net in nets}
     for net, e in (epochs or {}).items():
         recipes[net] = {**recipes[net], "epochs": int(e)}
     if baseline is None:

@@ -37,10 +37,10 @@ Examples
 import numpy as np
 
 from .. import optimizers, zoo
-from ..lbfgs import LBFGS
+from ..lbfgs import LBFGS, require_scipy
 
 __all__ = ["BOOK", "START", "TUNED", "GENERIC", "AXES", "ESL_NETS", "LOSSES", "get", "register", "resolve",
-           "build", "describe", "logistic_regression", "ZIPCNN"]
+           "build", "describe", "logistic_regression", "require_scipy_for", "ZIPCNN"]
 
 ESL_NETS = ("net1", "net2", "net3", "net4", "net5")
 LOSSES = {"mse": "mean_squared_error", "crossentropy": "categorical_crossentropy"}
@@ -169,6 +169,17 @@ def build(name, recipe, seed, steps_per_epoch, input_shape=zoo.ESL_INPUT_SHAPE):
         opt = optimizers.SGD(lr, momentum=0.9, weight_decay=recipe["weight_decay"])
     model.compile(optimizer=opt, loss=LOSSES[recipe["loss"]], metrics=["categorical_accuracy"])
     return model
+
+
+def require_scipy_for(recipes, where, instead):
+    """Refuse recipes that train with L-BFGS where SciPy is missing, before any data is read.
+
+    ``recipes`` maps net names to recipes; the ImportError names those nets after
+    ``where`` and ends with ``instead`` (its ``{nets}`` replaced by their names).
+    """
+    uses = ", ".join(name for name, recipe in recipes.items() if recipe["optimizer"] == "lbfgs")
+    if uses:
+        require_scipy(f"{where} ({uses})", instead.format(nets=uses))
 
 
 def logistic_regression(x, y, x_test, y_test):
