@@ -296,29 +296,38 @@ class Sequential(LayerStack, Inference):
         self._theta_good = self._theta.copy()
 
     # -- the training step -----------------------------------------------------------------
-    def _forward(self, a, training):
-        for layer in self.layers:
+    def _forward(self, a, training, layers=None):
+        for layer in self.layers if layers is None else layers:      # another stack: a replica (netfit.replicas)
             a = layer.forward(a, training=training)
         return a
 
     def _loss_value(self, y_pred, y, sample_weight=None):
         return self._data_loss(y_pred, y, sample_weight) + self.optimizer.penalty(self._theta)
 
-    def _data_loss(self, y_pred, y, sample_weight=None):
-        """R without the penalty: the batch mean, or (1/n) Σ_i w_i ℓ_i with sample weights."""
-        logits = self.layers[-1]._z if self._fused else None
+    def _data_loss(self, y_pred, y, sample_weight=None, last=None):
+        """R without the penalty: the batch mean, or (1/n) Σ_i w_i ℓ_i with sample weights.
+
+        ``last``: the layer that computed ``y_pred`` (a replica's, netfit.replicas), by default the model's.
+        """
+        logits = (self.layers[-1] if last is None else last)._z if self._fused else None
         if sample_weight is None:
             return self.loss.value(y_pred, y, logits)
         return self.loss.weighted_value(y_pred, y, sample_weight, logits)
 
     def _backward(self, y_pred, y, sample_weight=None):
-        if sample_weight is None:
-            delta = self.loss.gradient(y_pred, y, fused=self._fused)   # δ at the output
-        else:
-            delta = self.loss.weighted_gradient(y_pred, y, sample_weight, fused=self._fused)  # δ_i ← w_i δ_i
-        for i in range(len(self.layers) - 1, self._lowest_trained - 1, -1):
-            delta = self.layers[i].backward(delta, need_input_grad=i > self._lowest_trained)
+        self._backprop(self.layers, self._output_error(y_pred, y, sample_weight))
         self._zero_frozen(self._grad)
+
+    def _output_error(self, y_pred, y, sample_weight=None):
+        """δ at the output (at z when the loss is fused with the last activation)."""
+        if sample_weight is None:
+            return self.loss.gradient(y_pred, y, fused=self._fused)
+        return self.loss.weighted_gradient(y_pred, y, sample_weight, fused=self._fused)  # δ_i ← w_i δ_i
+
+    def _backprop(self, layers, delta):
+        """δ down through ``layers`` (the model's, or a replica's), each filling its gradients."""
+        for i in range(len(layers) - 1, self._lowest_trained - 1, -1):
+            delta = layers[i].backward(delta, need_input_grad=i > self._lowest_trained)
 
     def _frozen_slices(self):
         """Slices of θ that belong to layers with ``trainable = False`` (read at every step)."""

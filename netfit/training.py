@@ -19,7 +19,7 @@ import numpy as np
 
 from . import backend
 from . import callbacks as callbacks_mod
-from . import parallel
+from . import parallel, replicas
 from .metrics.base import update as update_metric
 from .streams import OutOfData, Stream, is_stream
 from .utils import check_flag, check_positive_int, check_verbose, warn
@@ -163,6 +163,7 @@ class _Loop:
         self.rng_layers = [layer for layer in model.layers if layer.needs_rng]
         self.in_update = False
         self.steps_done = 0
+        self.replicas = None                            # the shares of a batch, made in the first epoch
         self.interrupt = _DeferredInterrupt()          # replaced by the active one in run_fit
         # Weights set since compile (set_weights, a resumed checkpoint) are the good ones until a step succeeds.
         np.copyto(model._theta_good, model._theta)
@@ -174,6 +175,10 @@ class _Loop:
         rng = np.random.default_rng([model.seed, epoch])
         for k, layer in enumerate(self.rng_layers):
             layer.rng = np.random.default_rng([model.seed, epoch, k + 1])
+        if self.replicas is None:                      # inside parallel.training: its thread count holds
+            threads = parallel.workers()
+            self.replicas = replicas.Replicas(model, threads if replicas.usable(model, threads) else 1)
+        self.replicas.seed(epoch)
         metrics = [metric for _, metric in model.metrics]
         for metric in metrics:                     # each epoch's value is over all its predictions (metrics.py)
             metric.reset_state()
@@ -188,8 +193,10 @@ class _Loop:
         # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             for step, (xb, yb, wb) in enumerate(self._batches(rng, shuffle)):
-                y_pred = model._forward(xb, training=True)
-                loss = model._loss_value(y_pred, yb, wb)
+                # Forward, R and backward, on as many threads as the batch has shares (netfit.replicas);
+                # they fill the gradient only: a non-finite loss below leaves θ as it was.
+                data_loss, outputs = self.replicas.gradient(xb, yb, wb)
+                loss = data_loss + model.optimizer.penalty(model._theta)
                 if on_host and not math.isfinite(loss):
                     self._diverged(epoch, step, f"the loss became {loss}")
                     return None
@@ -197,8 +204,8 @@ class _Loop:
                 total += loss * m
                 seen += m
                 for metric in metrics:
-                    update_metric(metric, yb, y_pred)
-                model._backward(y_pred, yb, wb)
+                    for y_share, y_pred in outputs:
+                        update_metric(metric, y_share, y_pred)
                 if on_host:
                     np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
                 self.in_update = True

@@ -26,6 +26,7 @@ ROWS = [
     ["netfit.layers"],
     ["netfit.optimizers"],
     ["netfit.callbacks"],
+    ["netfit.replicas"],                 # the shares of a batch on threads: copies of the layers
     ["netfit.training"],
     ["netfit.lbfgs", "netfit.sdlm", "netfit.saving", "netfit.inference", "netfit.stack"],
     ["netfit.weights_file"],             # the .weights.npz file: raises saving's ModelFileError

@@ -59,6 +59,9 @@ class Layer:
 
     #: True for layers whose forward depends on a random generator (Dropout).
     needs_rng = False
+    #: True for layers whose training pass mixes the examples of a batch (BatchNormalization's batch
+    #: statistics): fit then never cuts a batch into shares for threads (netfit.replicas).
+    whole_batch = False
     #: True for layers whose forward and backward run on a GPU (CuPy) as written (docs/gpu.md).
     runs_on_gpu = False
     #: The device of the layer's weights (set by ``attach``); ``xp`` is its array module.

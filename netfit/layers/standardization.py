@@ -208,6 +208,8 @@ class BatchNormalization(_Standardize):
     array([0.02, 0.2 ])
     """
 
+    whole_batch = True
+
     runs_on_gpu = True
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
