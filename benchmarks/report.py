@@ -158,7 +158,7 @@ def render(bench):
                      "`set_num_threads` of that count, XLA its own; netfit's `fit` drops to one BLAS thread for "
                      "steps under `netfit.config.SMALL_STEP_FLOPS` floating-point operations (threads \"auto\": "
                      "the MLP up to batch 128) and splits larger ones over its own pool, one thread per core "
-                     "(`netfit.parallel`, one BLAS thread per block); predict is left to BLAS.")
+                     "(one share of the batch per thread, `netfit.replicas`, one BLAS thread each); predict is left to BLAS.")
     plan = getattr(bench, "cnn_plan", None)
     if plan and plan["scale"] != 1:
         lines.append(f"- **CNN**: {plan['steps']} of the epoch's {plan['steps_full']} steps were timed "

@@ -25,11 +25,13 @@ overrides it.
 
 Every core. BLAS threads speed up the products only; the rest of a step (im2col,
 col2im, pooling, σ') ran on one core. Large steps (and any step under
-``set_threads(n)``, n > 1) therefore run on :mod:`netfit.parallel`'s pool: each
-pass, products included, is split into blocks of batch rows, one per thread,
-with one BLAS thread per block (an idle OpenBLAS thread spins on the core the
-pool needs). The same thread count gives the same bits from run to run; in
-deterministic mode, any thread count does (docs/reliability.md).
+``set_threads(n)``, n > 1) therefore run on n threads of :mod:`netfit.parallel`'s
+pool, each with one BLAS thread (an idle OpenBLAS thread spins on the core the
+pool needs): the batch is cut into n shares, each backpropagated on its own
+thread (:mod:`netfit.replicas`), or, in deterministic mode and with
+BatchNormalization, each pass is split into blocks of batch rows. The same
+thread count gives the same bits from run to run; in deterministic mode, any
+thread count does (docs/reliability.md).
 
 threadpoolctl. Holding BLAS at a thread count needs the optional ``threadpoolctl``
 package (``pip install 'netfit[threads]'``; ``netfit[fast]`` has it too). NumPy
@@ -204,8 +206,8 @@ def set_threads(value="auto"):
     ``"auto"`` (the default): one thread for steps under :data:`SMALL_STEP_FLOPS`
     floating-point operations, where waking a second thread costs more than it
     saves, and for larger ones one thread per available core (the process's CPU
-    affinity) in :mod:`netfit.parallel`'s pool, each block of rows on one BLAS
-    thread. An int n: n threads (n = 1: one BLAS thread, no pool). ``None``: leave
+    affinity) in :mod:`netfit.parallel`'s pool, each share of the batch
+    (:mod:`netfit.replicas`) or block of rows on one BLAS thread. An int n: n threads (n = 1: one BLAS thread, no pool). ``None``: leave
     BLAS alone and use no pool. Deterministic mode (:func:`set_deterministic`)
     holds BLAS at one thread; the pool then still splits the passes that do not
     depend on the split (the products run whole), so the bits do not depend on n.
