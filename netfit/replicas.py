@@ -19,8 +19,7 @@ in one process: 26.7–28.3 ms with the passes split, 24.1–26.7 ms with two
 independent replicas of 64 rows (NumPy path; netfit[fast]: 24.6–25.2 against
 21.7–24.8 ms).
 
-Used by fit (and train_on_batch) when the thread policy gives a step more than
-one thread (:func:`netfit.parallel.step_workers`), except
+Used by fit when the thread policy gives a step more than one thread (:func:`netfit.parallel.step_workers`), except
 
 - in deterministic mode: the sum over shares depends on where the batch is cut,
   so the bits would depend on the thread count (:func:`netfit.config.set_deterministic`);

@@ -164,6 +164,7 @@ class _Loop:
         self.in_update = False
         self.steps_done = 0
         self.replicas = None                            # the shares of a batch, made in the first epoch
+        self.cut_batches = True                         # fit's loop; train_on_batch's one step keeps them whole
         self.interrupt = _DeferredInterrupt()          # replaced by the active one in run_fit
         # Weights set since compile (set_weights, a resumed checkpoint) are the good ones until a step succeeds.
         np.copyto(model._theta_good, model._theta)
@@ -176,7 +177,7 @@ class _Loop:
         for k, layer in enumerate(self.rng_layers):
             layer.rng = np.random.default_rng([model.seed, epoch, k + 1])
         if self.replicas is None:                      # inside parallel.training: its thread count holds
-            threads = parallel.workers()
+            threads = parallel.workers() if self.cut_batches else 1
             self.replicas = replicas.Replicas(model, threads if replicas.usable(model, threads) else 1)
         self.replicas.seed(epoch)
         metrics = [metric for _, metric in model.metrics]
@@ -385,7 +386,9 @@ def train_on_batch(model, x, y, return_dict=False, sample_weight=None, class_wei
         x, y = model._check_xy(x, y, where)
         w = model._example_weights(y, sample_weight, class_weight, where)
     loop = _Loop(model, x, y, len(x), w)
-    loop.where = where
+    # One step: replicas made for it would allocate their scratch arrays at every call, so its
+    # passes are split over the threads instead (netfit.parallel).
+    loop.where, loop.cut_batches = where, False
     with parallel.training(6 * model.count_links() * len(x), model.device == "cpu"), \
             _DeferredInterrupt() as interrupt:
         loop.interrupt = interrupt

@@ -90,13 +90,13 @@ def test_the_shares_gradient_is_the_batch_gradient_in_float64(monkeypatch):
         cut, whole = _cnn(), _cnn()
         cut.build(), whole.build()
         before = cut.get_weights()
-        cut.train_on_batch(x, labels)
+        _fit(cut, x, labels, batch_size=64, epochs=1)
         with monkeypatch.context() as m:
             _whole(m)
-            whole.train_on_batch(x, labels)
+            _fit(whole, x, labels, batch_size=64, epochs=1)
     finally:
         config.set_floatx("float32")
-    assert counts == [2, 1]                        # train_on_batch cut the batch in two, then (switched off) not
+    assert counts == [2, 1]                        # one step cut in two, then (switched off) not
     for a, b, w0 in zip(cut.get_weights(), whole.get_weights(), before):
         assert not np.array_equal(a, w0)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
@@ -199,3 +199,11 @@ def test_an_error_in_a_share_is_raised_and_no_step_is_taken(monkeypatch):
     assert len(calls) == 2
     for a, b in zip(model.get_weights(), before):
         assert np.array_equal(a, b)
+
+
+def test_train_on_batch_keeps_its_one_batch_whole(monkeypatch):
+    x, labels = _data(64)
+    counts = _shares_used(monkeypatch)
+    model = _cnn()
+    model.train_on_batch(x, labels)
+    assert counts == [1]
