@@ -96,8 +96,9 @@ class Replicas:
 def _share(model, layers, x, y, sample_weight, scale):
     """Forward, R and backward of one share on ``layers``: (its part of R, its outputs ŷ).
 
-    The loss's δ_i carries 1/m_s, the share's own size; times ``scale`` = m_s / m it is
-    the share's part of the batch mean's δ, so the shares' gradients add up to the batch's.
+    R is a batch mean (the loss contract, :mod:`netfit.losses.base`), so the loss's δ_i carries
+    1/m_s, the share's own size; times ``scale`` = m_s / m it is the share's part of the batch
+    mean's δ, and the shares' gradients add up to the batch's.
     """
     y_pred = model._forward(x, True, layers)
     loss = model._data_loss(y_pred, y, sample_weight, layers[-1])
