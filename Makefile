@@ -54,7 +54,7 @@ demo: $(VENV)/.installed-plot
 NUMPY_PATH_TESTS := tests/test_layers.py tests/test_conv.py tests/test_pooling.py tests/test_activations.py \
                     tests/test_optimizers.py tests/test_gradcheck.py tests/test_properties.py tests/test_model.py \
                     tests/test_determinism.py tests/test_adaptive.py tests/test_standardization.py \
-                    tests/test_parallel.py
+                    tests/test_parallel.py tests/test_replicas.py
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest tests
