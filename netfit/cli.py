@@ -365,8 +365,9 @@ def cmd_demo(args):
         _plots(args.out, model, x_test, y_test, predicted, metadata["class_names"], model.history,
                train=(x_train[:9], y_train[:9], model.predict_classes(x_train[:9])))
     print(f"Wrote {model_path}")
+    command = sys.argv[0] if os.path.basename(sys.argv[0]) == "netfit" else "netfit"     # .venv/bin/netfit
     print(f"Done in {time.perf_counter() - start:.1f} s. Convolutional models do better: "
-          f"try `netfit train --model cnn`.")
+          f"try `{command} train --model cnn`.")
     return 0
 
 

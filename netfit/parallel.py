@@ -299,6 +299,18 @@ class _Job:
                     self.done.set()
 
 
+def each(fn, count):
+    """[fn(0), fn(1), …, fn(count − 1)], the calls spread over the threads as :func:`rows` spreads rows.
+
+    Examples
+    --------
+    >>> each(lambda i: i * i, 4)
+    [0, 1, 4, 9]
+    """
+    parts = rows(lambda lo, hi: [fn(i) for i in range(lo, hi)], count)
+    return [result for part in parts for result in part]
+
+
 def matmul(a, b, out):
     """out = a @ b for 2-D a, b, split over the threads; returns out.
 

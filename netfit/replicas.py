@@ -3,7 +3,9 @@
 The batch gradient is a sum over the examples, ∂R/∂θ = Σ_i ∂R_i/∂θ (ESL §11.4),
 so a batch of m examples can be cut into k shares of consecutive rows, each
 share's forward and backward pass run on a thread of its own, and the k partial
-gradients added. Each thread runs the same layer-by-layer code as one thread
+gradients added. R is the batch mean (the loss contract, :mod:`netfit.losses.base`):
+a share of m_s rows computes the gradient of its own mean, so each is weighted
+by m_s / m before they are added (in :func:`_share`, on δ at the output). Each thread runs the same layer-by-layer code as one thread
 does, on a *replica* of the model's layers: a shallow copy that reads the
 model's weights θ (shared; nothing writes them during the step) and writes its
 own gradient vector and scratch arrays. Share 0 runs on the model's own layers
@@ -25,7 +27,8 @@ Used by fit when the thread policy gives a step more than one thread (:func:`net
   so the bits would depend on the thread count (:func:`netfit.config.set_deterministic`);
 - with a layer whose training pass mixes the examples of a batch
   (BatchNormalization's batch mean and variance: ``Layer.whole_batch``);
-- when a share would hold fewer than :data:`MIN_ROWS` examples.
+- for a batch of fewer than 2 · :data:`MIN_ROWS` rows. A share holds at least
+  MIN_ROWS rows, so a batch of 128 is cut into at most 8 shares (threads).
 
 Dropout: each share draws its masks from a stream of its own, seeded by (model
 seed, epoch, layer, share). The same thread count gives the same masks and the
@@ -78,7 +81,7 @@ class Replicas:
         m = len(x)
         spans = parallel.blocks(m, min(len(self.stacks), max(1, m // MIN_ROWS)))
 
-        def share(s, _):
+        def share(s):
             lo, hi = spans[s]
             w = None if sample_weight is None else sample_weight[lo:hi]
             if len(spans) == 1:                                   # the whole batch, as one thread runs it
@@ -86,7 +89,7 @@ class Replicas:
             with parallel.using(1), np.errstate(over="ignore", invalid="ignore"):   # no split inside a share
                 return _share(self.model, self.stacks[s], x[lo:hi], y[lo:hi], w, (hi - lo) / m)
 
-        results = parallel.rows(share, len(spans))                # one share per thread, in share order
+        results = parallel.each(share, len(spans))                # the shares on the threads, in share order
         for grad in self.grads[:len(spans) - 1]:
             self.model._grad += grad                               # Σ over the shares, in share order
         self.model._zero_frozen(self.model._grad)
