@@ -19,7 +19,10 @@ Sample weights (Keras's ``sample_weight``, reduction "sum_over_batch_size").
 With per-example weights w_i the loss is R = (1/n) Σ_i w_i ℓ_i, where ℓ_i is
 example i's loss (``per_example``) and n the batch size, so every δ_i is
 scaled by w_i (``weighted_value`` / ``weighted_gradient``). A new loss only
-needs ``per_example`` to support them.
+needs ``per_example`` to support them. Every loss is a batch mean, R = (1/n) Σ_i ℓ_i,
+and its δ carries the 1/n: fit on several threads relies on it, weighting each
+share's gradient by its part of the batch (:mod:`netfit.replicas`); a loss that
+summed over the batch would be scaled wrongly there.
 
 Which output each loss expects (``expects``): "distribution" (rows of
 probabilities summing to 1: softmax), "probability" (each output in (0, 1):
