@@ -77,6 +77,15 @@ def _up(value):
     return value
 
 
+def _waiting(name):
+    """A conversion to a host value: it waits for the device (one sync counted), then asks the NumPy array."""
+    def convert(self):
+        _sync()
+        return getattr(self._a, name)()
+    convert.__name__ = name
+    return convert
+
+
 class FakeArray(NDArrayOperatorsMixin):
     """A device array (CuPy-like) holding a NumPy array that host code cannot touch by accident."""
 
@@ -112,29 +121,8 @@ class FakeArray(NDArrayOperatorsMixin):
         return self._a.copy()
 
     # -- host conversions that wait for the device ----------------------------------------
-    def item(self):
-        _sync()
-        return self._a.item()
-
-    def __float__(self):
-        _sync()
-        return float(self._a)
-
-    def __int__(self):
-        _sync()
-        return int(self._a)
-
-    def __index__(self):
-        _sync()
-        return self._a.__index__()
-
-    def __bool__(self):
-        _sync()
-        return bool(self._a)
-
-    def tolist(self):
-        _sync()
-        return self._a.tolist()
+    item, __float__, __int__, __index__, __bool__, tolist = (
+        _waiting(name) for name in ("item", "__float__", "__int__", "__index__", "__bool__", "tolist"))
 
     # -- the rest of ndarray's surface ------------------------------------------------------
     shape = property(lambda self: self._a.shape)
