@@ -67,10 +67,15 @@ class Replicas:
         self.stacks = [model.layers] + [_replica(model, grad) for grad in self.grads]
 
     def seed(self, epoch):
-        """Give share s ≥ 1 its dropout streams for ``epoch``: (model seed, epoch, layer, share)."""
-        for s, stack in enumerate(self.stacks[1:], 1):
+        """Seed the dropout streams of ``epoch``: (model seed, epoch, layer) for share 0, the streams one
+        thread draws the whole batch's masks from, and (model seed, epoch, layer, share) for share s ≥ 1.
+
+        Seeding by epoch makes epoch k's masks the same whether or not training stopped and resumed before it.
+        """
+        for s, stack in enumerate(self.stacks):
             for j, layer in enumerate(layer for layer in stack if layer.needs_rng):
-                layer.rng = np.random.default_rng([self.model.seed, epoch, j + 1, s])
+                key = [self.model.seed, epoch, j + 1] if s == 0 else [self.model.seed, epoch, j + 1, s]
+                layer.rng = np.random.default_rng(key)
 
     def gradient(self, x, y, sample_weight=None):
         """∂R/∂θ of the batch into the model's gradient vector; returns (R without the penalty, [(y_s, ŷ_s)]).

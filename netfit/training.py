@@ -160,7 +160,6 @@ class _Loop:
     def _attach(self, model, where="Sequential.fit"):
         self.model, self.where = model, where
         self.xp = backend.get_array_module(model._theta)
-        self.rng_layers = [layer for layer in model.layers if layer.needs_rng]
         self.in_update = False
         self.steps_done = 0
         self.replicas = None                            # the shares of a batch, made in the first epoch
@@ -174,12 +173,10 @@ class _Loop:
         # Seeding by (model seed, epoch) makes epoch k's order and dropout masks the
         # same whether or not training stopped and resumed before it.
         rng = np.random.default_rng([model.seed, epoch])
-        for k, layer in enumerate(self.rng_layers):
-            layer.rng = np.random.default_rng([model.seed, epoch, k + 1])
         if self.replicas is None:                      # inside parallel.training: its thread count holds
             threads = parallel.workers() if self.cut_batches else 1
             self.replicas = replicas.Replicas(model, threads if replicas.usable(model, threads) else 1)
-        self.replicas.seed(epoch)
+        self.replicas.seed(epoch)                      # the dropout masks
         metrics = [metric for _, metric in model.metrics]
         for metric in metrics:                     # each epoch's value is over all its predictions (metrics.py)
             metric.reset_state()
