@@ -14,8 +14,29 @@ endif
 
 .PHONY: demo test bench clean serve
 
+# The local environment. A .venv that is not one this checkout can use is dealt with first, never with a
+# bare "[Errno 17] File exists": a symbolic link (e.g. into another checkout, dangling or not) is replaced
+# by a real environment; a venv whose Python is gone (moved folder, removed Python) is rebuilt in place;
+# anything else named .venv is left alone with the command that moves it away.
+# Without a working environment, the venv and every stamp below are out of date, whatever their dates say.
+VENV_WORKS := $(shell $(BIN)/python -c "" >/dev/null 2>&1 && echo yes)
+ifneq ($(VENV_WORKS),yes)
+$(BIN)/python $(VENV)/.installed-plot $(VENV)/.installed-dev $(VENV)/.installed-bench $(VENV)/.installed-serve: venv-missing
+endif
+.PHONY: venv-missing
+venv-missing:
+
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@if [ -L $(VENV) ]; then \
+	  echo "make: $(VENV) is a symbolic link to $$(readlink $(VENV)), not this checkout's environment; replacing it with a local one."; \
+	  rm -f $(VENV); \
+	elif [ -e $(VENV) ] && [ ! -f $(VENV)/pyvenv.cfg ]; then \
+	  echo "make: $(VENV) exists but is not a Python virtual environment; move it away (mv $(VENV) $(VENV).old) and run make again." >&2; \
+	  exit 1; \
+	elif [ -e $(VENV) ]; then \
+	  echo "make: $(VENV) has no working $(BIN)/python (made by a Python that is gone?); rebuilding it."; \
+	fi
+	$(PYTHON) -m venv --clear $(VENV)
 
 # One stamp per extra, refreshed when pyproject.toml changes. --no-compile: Python writes the
 # byte-code of the modules the demo imports on first use, not of every module of matplotlib

@@ -1,0 +1,115 @@
+"""Issue 21, part 1: a fresh clone works. What the repository tracks, and the Makefile's venv rule.
+
+A symbolic link `.venv` into a developer's worktree was once committed: on every other
+machine `make demo` stopped with a bare "[Errno 17] File exists: '.venv'". These tests
+fail on any tracked path that a fresh clone would get wrong, and run the Makefile's
+venv rule on each kind of stale `.venv` a user can have.
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _git(*args):
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout (an sdist or a copied tree): nothing tracked to check")
+    return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True, text=True).stdout
+
+
+def test_no_tracked_symlink_leaves_the_repository():
+    # `git ls-files -s` gives "<mode> <object> <stage>\t<path>"; mode 120000 is a symbolic link whose
+    # object holds its target, as a clone would write it.
+    leaving = []
+    for line in _git("ls-files", "-s").splitlines():
+        info, path = line.split("\t", 1)
+        mode, obj = info.split()[:2]
+        if mode != "120000":
+            continue
+        target = _git("cat-file", "-p", obj)
+        inside = os.path.normpath(os.path.join(os.path.dirname(path), target))
+        if os.path.isabs(target) or inside == ".." or inside.startswith("../"):
+            leaving.append(f"{path} -> {target}")
+    assert not leaving, f"tracked symbolic links that leave the repository (git rm --cached them): {leaving}"
+
+
+def test_nothing_tracked_is_ignored():
+    ignored = _git("ls-files", "-ci", "--exclude-standard").split()
+    assert not ignored, f"tracked files that .gitignore ignores (git rm --cached them): {ignored}"
+
+
+@pytest.mark.parametrize("name", [".venv", ".venv/", ".venv-peers", "benchmarks/.venv-peers"])
+def test_every_form_of_venv_is_ignored(name):
+    # check-ignore --no-index: judge the path by .gitignore alone, tracked or not, existing or not.
+    done = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "--no-index", "-q", name])
+    if done.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert done.returncode == 0, f"{name} is not ignored by .gitignore"
+
+
+# -- the Makefile's rule for .venv ---------------------------------------------------------------
+@pytest.fixture
+def project(tmp_path):
+    """A folder with the Makefile and an empty pyproject.toml: enough to run `make .venv/bin/python`."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "pyproject.toml").write_text("")
+    return tmp_path
+
+
+def _make(project, *targets):
+    # PYTHON: the interpreter running the tests, as the user's python3 would be.
+    return subprocess.run(["make", "--no-print-directory", f"PYTHON={sys.executable}", *targets], cwd=project,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _works(project):
+    python = project / ".venv" / "bin" / "python"
+    return subprocess.run([str(python), "-c", "import sys; print(sys.prefix)"], capture_output=True,
+                          text=True).stdout.strip() == str(project / ".venv")
+
+
+def test_a_dangling_venv_link_is_replaced_by_a_local_environment(project):
+    (project / ".venv").symlink_to("/work/wt-integ3/.venv-that-is-gone")     # what 616940b committed
+    done = _make(project, ".venv/bin/python")
+    assert done.returncode == 0, done.stderr
+    assert "Errno 17" not in done.stdout + done.stderr
+    assert "symbolic link" in done.stdout and "replacing it" in done.stdout
+    assert not (project / ".venv").is_symlink() and _works(project)
+
+
+def test_a_venv_whose_python_is_gone_is_rebuilt_and_its_stamps_redone(project):
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(project / ".venv")], check=True)
+    python = project / ".venv" / "bin" / "python"
+    python.unlink()
+    python.symlink_to("/no/such/python3")                  # the venv's Python was removed or moved
+    (project / ".venv" / ".installed-dev").touch()         # a stamp newer than pyproject.toml
+    done = _make(project, "-n", "test")                    # what make would do, without installing
+    assert "venv --clear .venv" in done.stdout and 'pip install' in done.stdout, done.stdout + done.stderr
+    done = _make(project, ".venv/bin/python")
+    assert done.returncode == 0 and "rebuilding it" in done.stdout, done.stdout + done.stderr
+    assert _works(project)
+
+
+def test_a_folder_named_venv_that_is_no_venv_is_left_alone_with_the_fix(project):
+    (project / ".venv").mkdir()
+    (project / ".venv" / "notes.txt").write_text("mine")
+    done = _make(project, "demo")
+    assert done.returncode != 0
+    assert "is not a Python virtual environment" in done.stderr and "mv .venv .venv.old" in done.stderr
+    assert "Errno 17" not in done.stdout + done.stderr
+    assert (project / ".venv" / "notes.txt").read_text() == "mine"
+
+
+def test_a_working_venv_is_kept(project):
+    assert _make(project, ".venv/bin/python").returncode == 0
+    marker = project / ".venv" / "kept"
+    marker.touch()
+    done = _make(project, ".venv/bin/python")
+    assert done.returncode == 0 and marker.exists(), done.stdout + done.stderr
