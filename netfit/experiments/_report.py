@@ -200,15 +200,25 @@ class Results:
         """Lines of a table: mean test accuracy after epochs ``marks`` (and the last), per net (Figure 11.11's numbers)."""
         if not self.curves:
             return []
-        longest = max(len(c) for curves in self.curves.values() for c in curves)
+        # A curve is NaN after its run stopped (L-BFGS converged, Ctrl-C): the columns end at the last epoch trained.
+        longest = max(int(np.sum(~np.isnan(c))) for curves in self.curves.values() for c in curves)
         epochs = sorted({e for e in marks if e <= longest} | {longest})
         lines = ["", "Test accuracy after each epoch, mean over the draws (ESL Figure 11.11's numbers; – past a net's "
                      "last epoch):", "", "| net | " + " | ".join(f"epoch {e}" for e in epochs) + " |",
                  "|---|" + "---:|" * len(epochs)]
+        carried = False
         for net, curves in self.curves.items():
-            mean = np.nanmean(np.vstack(curves), axis=0) if len({len(c) for c in curves}) == 1 else None
-            cells = [f"{mean[e - 1]:.1%}" if mean is not None and e <= len(mean) else "–" for e in epochs]
+            cells, trained = [], [int(np.sum(~np.isnan(c))) for c in curves]
+            for e in epochs:
+                # A draw that stopped before epoch e keeps its weights, so it counts with its last accuracy.
+                values = [c[min(e, t) - 1] for c, t in zip(curves, trained) if t and e <= len(c)]
+                stopped = any(t < e for c, t in zip(curves, trained) if t and e <= len(c))
+                carried |= stopped
+                cells.append(f"{np.mean(values):.1%}" + ("†" if stopped else "") if values else "–")
             lines.append(f"| {self.label(net)} | " + " | ".join(cells) + " |")
+        if carried:
+            lines += ["", "† some draws had stopped before this epoch (L-BFGS converged, or the run was "
+                          "interrupted); they count with the accuracy they stopped at."]
         return lines
 
     def to_csv(self):
