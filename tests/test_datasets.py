@@ -371,8 +371,9 @@ def test_cli_list_and_unknown_name(capsys):
     assert cli.main(["data", "list"]) == 0
     out = capsys.readouterr().out
     assert "mnist" in out and "zip (also zipcode)" in out and "not found" in out
-    assert cli.main(["data", "path", "cifar"]) == 1
-    assert capsys.readouterr().err.startswith("error: datasets.get: expected one of")
+    with pytest.raises(SystemExit) as info:                          # a usage error, in the command's words
+        cli.main(["data", "path", "cifar"])
+    assert info.value.code == 2 and "argument name: expected one of mnist" in capsys.readouterr().err
 
 
 def test_cli_mirror_pypi_is_mnist_only(capsys):

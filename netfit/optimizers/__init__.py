@@ -30,7 +30,7 @@ from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "Nadam", "AdamW", "schedules", "CosineDecay",
            "ExponentialDecay", "InverseTimeDecay", "LearningRateSchedule", "PiecewiseConstantDecay", "get",
-           "register", "serialize"]
+           "names", "register", "serialize"]
 
 # L-BFGS and SDLM (netfit.lbfgs, netfit.sdlm) drive their own loops above this package and register themselves.
 _TABLE = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adam": Adam, "nadam": Nadam, "adamw": AdamW}
@@ -64,6 +64,11 @@ def register(name, cls):
         raise TypeError(f"optimizers.register: expected an Optimizer subclass, got {cls!r}.")
     _TABLE[name.lower()] = cls
     return cls
+
+
+def names():
+    """The registered optimizer names, simplest first; L-BFGS and SDLM once their modules are imported."""
+    return list(_TABLE)
 
 
 def serialize(optimizer):
