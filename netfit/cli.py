@@ -3,7 +3,7 @@
 ::
 
     netfit demo                                     # the lecture's MNIST example end to end
-    netfit train --data mnist --model cnn --epochs 5 --out cnn.netfit --plot out/
+    netfit train --data mnist --model cnn --batch-size 128 --epochs 2 --out cnn.netfit --plot out/   # ~1 min
     netfit evaluate cnn.netfit --data mnist         # accuracy, per class, confusion matrix
     netfit predict cnn.netfit my_digit.png          # class and probabilities of a picture
     netfit summary cnn.netfit  |  netfit summary --model net3 --links
@@ -13,7 +13,9 @@
     netfit train --model cnn --threads 2 --device gpu   # fit's threads, the device (train, demo, esl, lecun1989, ...)
 
 Library errors are printed as ``error: <message>`` on stderr with exit code 1;
-usage errors are argparse's (exit code 2); Ctrl-C exits with 130 (SIGTERM
+usage errors are argparse's (exit code 2), with the closest name for a mistyped
+command, model, data set, optimizer or loss; ``netfit`` alone prints the help and
+exits with 2 (nothing ran: a script's ``netfit $COMMAND`` fails). Ctrl-C exits with 130 (SIGTERM
 with 143), and ``train`` saves the weights it reached first. Pictures are read
 by :mod:`netfit.images`.
 """
@@ -30,11 +32,11 @@ import warnings
 
 import numpy as np
 
-from . import backend, config, datasets, optimizers, plotting, utils, zoo
+from . import backend, config, datasets, losses, optimizers, plotting, utils, zoo
 from ._version import __version__
 from .architecture import model_from_json
-from .datasets.cli import reader_left
-from .export import to_onnx
+from .datasets.cli import dataset_arg, did_you_mean, reader_left
+from .export import OPSET, to_onnx
 from .images import CENTRING, DIGIT_BOX, fit_shape as _fit_shape, load_data, read_image   # pictures as inputs
 from .io import check_writable, load_model
 
@@ -50,26 +52,51 @@ MODELS = {"mlp": ("lecture_mlp", (), {}, "mnist"), "cnn": ("mnist_cnn", (), {}, 
 
 # -- models and data -------------------------------------------------------------------------
 def _model_arg(value):
-    if value in MODELS or value.lower().endswith(".json"):
+    """--model: a name of :data:`MODELS` in any case (MLP is mlp) or a FILE.json; a usage error naming the closest."""
+    if value.lower() in MODELS:
+        return value.lower()
+    if value.lower().endswith(".json"):
         return value
-    raise argparse.ArgumentTypeError(f"expected one of {', '.join(MODELS)} or a FILE.json, got {value!r}")
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(MODELS)} or a FILE.json, got {value!r}"
+                                     f"{did_you_mean(value, MODELS)}")
 
 
-def _number(kind, what, ok):
-    """An argparse type: a finite ``kind`` (int or float) for which ``ok(value)``; a usage error otherwise."""
+def _name_arg(what, names, aliases=None):
+    """An argparse type: one of ``names`` or ``aliases`` ({alias: name}), any case; else a usage error naming the closest."""
+    aliases = aliases or {}
+
+    def parse(text):
+        key = aliases.get(text.strip().lower(), text.strip().lower())
+        if key in names:
+            return key
+        raise argparse.ArgumentTypeError(f"expected {what}: {', '.join(names)}, got {text!r}"
+                                         f"{did_you_mean(text, [*names, *aliases])}")
+    return parse
+
+
+def _number(kind, what, ok, fix=""):
+    """An argparse type: a finite ``kind`` (int or float) for which ``ok(value)``; a usage error otherwise.
+
+    ``fix`` follows the error when ``text`` is a number that ``ok`` refuses.
+    """
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             value = None
         if value is None or not np.isfinite(value) or not ok(value):
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}"
+                                             f"{fix if value is not None and np.isfinite(value) else ''}")
         return value
     return parse
 
 
 _COUNT = _number(int, "a non-negative integer", lambda v: v >= 0)
 _POSITIVE = _number(int, "a positive integer", lambda v: v >= 1)
+_EPOCHS = _number(int, "a positive number of epochs", lambda v: v >= 1,
+                  ": fewer than 1 epoch would train nothing and save an untrained model. Fix: --epochs 1, "
+                  "the shortest run")
+_BATCH = _number(int, "a positive batch size, or 0 for the whole training set in one step", lambda v: v >= 0)
 _RATE = _number(float, "a positive number", lambda v: v > 0)
 _PENALTY = _number(float, "a non-negative number", lambda v: v >= 0)
 _FRACTION = _number(float, "a number in [0, 1)", lambda v: 0 <= v < 1)
@@ -142,13 +169,6 @@ def training_options(args):
                 config.set_threads(before)
 
 
-def _data_arg(value):
-    try:
-        return datasets.get(value).name
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def build_model(name, input_shape=None, classes=None, seed=None):
     """Return the architecture ``name`` (from :data:`MODELS` or a JSON file), freshly initialized."""
     if name.lower().endswith(".json"):
@@ -166,11 +186,100 @@ def build_model(name, input_shape=None, classes=None, seed=None):
     return build(*args, **kwargs)
 
 
+def targets_for(model, y, where):
+    """Class labels ``y`` (0 … K−1) as ``model``'s loss reads them.
+
+    As they are for a sparse loss; one-hot rows for a model of K > 1 outputs
+    (categorical cross-entropy, KL divergence, squared error and the other
+    regression losses, binary cross-entropy's K yes/no columns); a 0/1 column
+    for one output. ``train`` and ``evaluate`` pass the data sets' integer labels
+    through it, so a model saved with any loss can be evaluated.
+
+    Shapes
+    ------
+    y : (n,) → (n,), (n, K) or (n, 1)
+    """
+    loss = getattr(model, "loss", None)
+    if loss is None or loss.integer_targets:
+        return y
+    k = model.output_shape[-1]
+    classes = int(y.max()) + 1 if len(y) else 0
+    if classes > max(k, 2):
+        raise ValueError(f"{where}: expected labels 0 … {max(k, 2) - 1} for a model of {k} output(s) trained with "
+                         f"{loss.name}, got labels up to {classes - 1}; give the data set it was trained on (--data).")
+    return y.astype(model.dtype)[:, None] if k == 1 else utils.to_categorical(y, k, dtype=model.dtype)
+
+
+def class_probabilities(model, outputs):
+    """Rows of class probabilities from ``model``'s outputs (n, K): what ``predict`` prints and ``evaluate`` ranks.
+
+    Logits (a ``from_logits`` loss) go through softmax, or through a sigmoid for
+    binary cross-entropy and a single output; one output p becomes [1 − p, p].
+    Other outputs are returned as they are (a squared-error net's sigmoids too).
+    """
+    out = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
+    loss = getattr(model, "loss", None)
+    if getattr(loss, "from_logits", False):
+        if out.shape[1] == 1 or loss.name == "binary_crossentropy":
+            out = 1 / (1 + np.exp(-out))                                   # σ(z)
+        else:
+            out = np.exp(out - out.max(axis=1, keepdims=True))
+            out /= out.sum(axis=1, keepdims=True)                          # softmax(z)
+    return np.hstack([1 - out, out]) if out.shape[1] == 1 else out
+
+
+# `train`'s optimizer options -> the optimizers' keyword (a key of their get_config where they take it).
+OPTIMIZER_OPTIONS = {"--lr": "learning_rate", "--momentum": "momentum", "--weight-decay": "weight_decay"}
+
+
+def optimizer_defaults(keyword):
+    """{name: default} of ``keyword`` for each registered optimizer that takes it (read from its ``get_config``)."""
+    configs = {name: optimizers.get(name).get_config() for name in optimizers.names()}
+    return {name: config[keyword] for name, config in configs.items() if keyword in config}
+
+
+def _defaults_help(keyword):
+    """ "the optimizer's: 0.001, 0.01 for sgd; lbfgs takes none": the registered optimizers' defaults of ``keyword``."""
+    defaults = optimizer_defaults(keyword)
+    values = list(defaults.values())
+    common = max(values, key=values.count)
+    text = f"the optimizer's: {common:g}" + "".join(f", {v:g} for {n}" for n, v in defaults.items() if v != common)
+    others = [name for name in optimizers.names() if name not in defaults]
+    if not others:
+        return text
+    if len(others) > len(defaults):
+        return f"{text}; only {' and '.join(defaults)} take{'s' if len(defaults) == 1 else ''} it"
+    return f"{text}; {' and '.join(others)} take{'s' if len(others) == 1 else ''} none"
+
+
+def make_optimizer(name, options):
+    """The optimizer registered as ``name`` with ``train``'s options (``{"--lr": 0.1, "--momentum": None}``).
+
+    None keeps the optimizer's default; an option it has no argument for is refused in the
+    command line's words, naming the registered optimizers that take it.
+    """
+    kwargs = {}
+    for option, value in options.items():
+        keyword = OPTIMIZER_OPTIONS[option]
+        takers = optimizer_defaults(keyword)
+        if value is not None and name not in takers:
+            raise ValueError(f"train: --optimizer {name} takes no {option}; drop {option}, or choose an optimizer "
+                             f"that takes it: {', '.join(takers)}.")
+        if value is not None:
+            kwargs[keyword] = value
+    return type(optimizers.get(name))(**kwargs)
+
+
+def _metric_for(loss):
+    """The accuracy ``train`` reports: of integer labels for a sparse loss, of one-hot rows otherwise."""
+    return "accuracy" if losses.get(loss).integer_targets else "categorical_accuracy"
+
+
 # -- commands --------------------------------------------------------------------------------
 def cmd_train(args):
     """Train an architecture on a data set; save it (also on Ctrl-C) and report test accuracy."""
-    if args.momentum and args.optimizer != "sgd":
-        raise ValueError("train: --momentum applies to --optimizer sgd only.")
+    optimizer = make_optimizer(args.optimizer, {"--lr": args.lr, "--momentum": args.momentum,
+                                                "--weight-decay": args.weight_decay})
     if args.out and args.no_save:
         raise ValueError("train: give --out FILE or --no-save, not both.")
     from_file = args.model not in MODELS
@@ -188,14 +297,13 @@ def cmd_train(args):
     if model is None:
         model = build_model(args.model, x_train.shape[1:], len(metadata["class_names"]), args.seed)
     x_train, x_test = _fit_shape(x_train, model, "train"), _fit_shape(x_test, model, "train")
-    kwargs = {"weight_decay": args.weight_decay, "learning_rate": args.lr, "momentum": args.momentum or None}
-    optimizer = type(optimizers.get(args.optimizer))(**{k: v for k, v in kwargs.items() if v is not None})
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=optimizer, loss=args.loss, metrics=[_metric_for(args.loss)])
     model.metadata = metadata
     if args.verbose:
         print(f"{metadata['data']}: {len(x_train):,} training and {len(x_test):,} test examples")
         model.summary()
-    history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+    history = model.fit(x_train, targets_for(model, y_train, "train"), epochs=args.epochs,
+                        batch_size=args.batch_size or len(x_train),              # 0: the whole set, one step
                         validation_split=args.validation_split, verbose=args.verbose)
     if args.out:
         model.save(args.out, _epoch=len(history.epoch))
@@ -205,7 +313,7 @@ def cmd_train(args):
         print("" if args.out else "Interrupted; nothing saved (--no-save).")
         return 128 + (_stop_signal[0] or 2)                           # 130 for Ctrl-C, 143 for SIGTERM
     predicted = model.predict_classes(x_test)
-    loss, accuracy = model.evaluate(x_test, y_test)
+    loss, accuracy = model.evaluate(x_test, targets_for(model, y_test, "train"))
     print(f"Test loss {loss:.4f}, test accuracy {accuracy:.2%}")
     if args.plot:
         _plots(args.plot, model, x_test, y_test, predicted, metadata["class_names"], history)
@@ -234,12 +342,13 @@ def cmd_evaluate(args):
     data = args.data or meta.get("data") or "mnist"
     _, (x_test, y_test), fresh = load_data(data, limit=1, test_limit=args.limit)
     x_test = _fit_shape(x_test, model, "evaluate")
+    targets = targets_for(model, y_test, "evaluate") if model.compiled else None      # as its loss reads labels
     names = fresh["class_names"]                       # the labels are the evaluated data set's
-    proba = model.predict(x_test)
+    proba = class_probabilities(model, model.predict(x_test))
     predicted = proba.argmax(axis=-1)
     matrix = confusion_matrix(y_test, predicted, max(proba.shape[-1], int(y_test.max()) + 1))
     accuracy = np.trace(matrix) / max(len(y_test), 1)
-    loss = f", loss {model.evaluate(x_test, y_test, return_dict=True)['loss']:.4f}" if model.compiled else ""
+    loss = f", loss {model.evaluate(x_test, targets, return_dict=True)['loss']:.4f}" if model.compiled else ""
     print(f"Test accuracy {accuracy:.2%} on {len(y_test):,} {data} test examples{loss}")
     print(format_confusion(matrix, names))
     if args.plot:
@@ -296,8 +405,8 @@ def cmd_predict(args):
             failed += 1
     if pictures:
         batch = np.stack([picture for _, picture in pictures])
-        proba = model.predict(batch.reshape((len(batch),) + tuple(shape)))
-        for (path, _), p in zip(pictures, proba.reshape(len(batch), -1)):
+        proba = class_probabilities(model, model.predict(batch.reshape((len(batch),) + tuple(shape))))
+        for (path, _), p in zip(pictures, proba):
             best = int(p.argmax())
             label = names[best] if names and best < len(names) else str(best)
             print(f"{path}: {label} (p = {p[best]:.3f})")
@@ -326,9 +435,30 @@ def cmd_summary(args):
 
 
 def cmd_export(args):
-    """Write a saved model as ONNX."""
-    to_onnx(load_model(args.model_file), args.onnx_file)
-    print(f"Wrote {args.onnx_file}")
+    """Write a saved model as ONNX; say what was written, check it with onnxruntime (if installed), say how to run it."""
+    model = load_model(args.model_file)
+    to_onnx(model, args.onnx_file)
+    size = os.path.getsize(args.onnx_file)
+    shape = tuple(model.layers[0].input_shape)
+    low, high = (getattr(model, "metadata", None) or {}).get("input_scale", [0.0, 1.0])
+    dims = ", ".join(["N", *map(str, shape)])
+    print(f"Wrote {args.onnx_file}: ONNX opset {OPSET}, {size / 1e6:.2f} MB; input \"input\" float32 ({dims}) "
+          f"scaled to [{low:g}, {high:g}] as the model was trained, output \"output\" "
+          f"(N, {', '.join(map(str, model.layers[-1].output_shape))})")
+    try:
+        import onnxruntime
+    except ImportError:
+        print("Not checked: onnxruntime is not installed (pip install onnxruntime, or 'netfit[onnx]').")
+    else:
+        x = np.random.default_rng(0).uniform(low, high, (8,) + shape).astype(np.float32)
+        ours = model.predict(x)
+        theirs = onnxruntime.InferenceSession(args.onnx_file).run(None, {"input": x})[0]
+        print(f"Checked with onnxruntime {onnxruntime.__version__}: on 8 random inputs its outputs differ from "
+              f"netfit's by at most {float(np.max(np.abs(theirs - ours))):.1e}.")
+    print(f"Run it (pip install onnxruntime):\n"
+          f"  import onnxruntime\n"
+          f"  session = onnxruntime.InferenceSession({args.onnx_file!r})\n"
+          f"  outputs = session.run(None, {{\"input\": x}})[0]     # x: float32 array of shape ({dims})")
     return 0
 
 
@@ -352,7 +482,8 @@ def cmd_demo(args):
     model = zoo.lecture_mlp(seed=args.seed)
     model.summary()
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_train, y_train_1hot, epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose)
+    model.fit(x_train, y_train_1hot, epochs=args.epochs, batch_size=args.batch_size or len(x_train),   # 0: full batch
+              verbose=args.verbose)
     loss, accuracy = model.evaluate(x_test, y_test_1hot)
     print(f"Test loss {loss:.4f}, test accuracy {accuracy:.2%}")
     predicted = model.predict_classes(x_test)
@@ -366,8 +497,10 @@ def cmd_demo(args):
                train=(x_train[:9], y_train[:9], model.predict_classes(x_train[:9])))
     print(f"Wrote {model_path}")
     command = sys.argv[0] if os.path.basename(sys.argv[0]) == "netfit" else "netfit"     # .venv/bin/netfit
+    # A hint that finishes in about a minute: 2 epochs at batch 128 (98.25 %; 11–12 s an epoch on 2 quiet cores,
+    # 19–43 s on 2 busy ones). `train`'s defaults, 15 epochs at batch 32, took 8–20 minutes (issue 21).
     print(f"Done in {time.perf_counter() - start:.1f} s. Convolutional models do better: "
-          f"try `{command} train --model cnn`.")
+          f"try `{command} train --model cnn --batch-size 128 --epochs 2` (about a minute on 2 cores).")
     return 0
 
 
@@ -405,34 +538,43 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="netfit", description="Neural networks you can read and use.")
     parser.add_argument("--version", action="version", version=f"netfit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    model_help = f"{', '.join(MODELS)} (netfit.zoo) or a FILE.json architecture"
+    model_help = f"an architecture: {', '.join(MODELS)} (netfit.zoo, any case) or a FILE.json"
+    batch_help = "examples per step; 0 for the whole training set in one step (full batch)"
 
     demo = sub.add_parser("demo", help="the lecture's MNIST example end to end",
                           description="Train the lecture's Flatten-Dense(128, relu)-Dense(10, softmax) net on "
                                       "MNIST with Adam, print its test accuracy and draw predictions.")
-    demo.add_argument("--epochs", type=_COUNT, default=15)
-    demo.add_argument("--batch-size", type=_POSITIVE, default=32)
+    demo.add_argument("--epochs", type=_EPOCHS, default=15)
+    demo.add_argument("--batch-size", type=_BATCH, default=32, help=batch_help)
     demo.add_argument("--seed", type=_COUNT, default=0)
     demo.add_argument("--out", default="netfit-output", help="folder for the pictures and the model")
     demo.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     demo.set_defaults(func=cmd_demo)
 
     train = sub.add_parser("train", help="train a model on a data set and save it",
-                           description="Train with sparse categorical cross-entropy and report test accuracy. "
-                                       "Ctrl-C stops training, saves the weights reached and exits with 130.")
-    train.add_argument("--data", type=_data_arg,
+                           description="Train with sparse categorical cross-entropy (or --loss) and report test "
+                                       "accuracy. Ctrl-C stops training, saves the weights reached and exits with "
+                                       "130. A quick first run: --epochs 1 --limit 10000.")
+    train.add_argument("--data", type=dataset_arg,
                        help="mnist, zip or fashion (default: zip for net1..net5 and zipcnn, else mnist)")
-    train.add_argument("--model", default="mlp", type=_model_arg, help=model_help)
-    train.add_argument("--epochs", type=_COUNT, default=15)
-    train.add_argument("--batch-size", type=_POSITIVE, default=32)
-    train.add_argument("--optimizer", default="adam", choices=("adam", "sgd"))
-    train.add_argument("--lr", type=_RATE, default=None,
-                       help="learning rate γ (default: the optimizer's, 0.001 for adam, 0.01 for sgd)")
-    train.add_argument("--momentum", type=_FRACTION, default=0.0, help="SGD's momentum μ, in [0, 1)")
-    train.add_argument("--weight-decay", type=_PENALTY, default=0.0, help="ESL's λ on the kernels")
+    train.add_argument("--model", default="mlp", type=_model_arg, metavar="ARCH", help=model_help)
+    train.add_argument("--epochs", type=_EPOCHS, default=15)
+    train.add_argument("--batch-size", type=_BATCH, default=32, help=batch_help)
+    names = optimizers.names()
+    train.add_argument("--optimizer", default="adam", type=_name_arg("an optimizer", names), metavar="NAME",
+                       help=f"{', '.join(names)} (nf.optimizers; lbfgs is full batch and needs SciPy, sdlm needs "
+                            f"--loss mse)")
+    train.add_argument("--loss", default="sparse_categorical_crossentropy", metavar="NAME",
+                       type=_name_arg("a loss", losses.names(), losses.aliases()),
+                       help=f"{', '.join(losses.names())} (nf.losses; also {', '.join(losses.aliases())}); the "
+                            f"labels are encoded as the loss reads them (one-hot but for the sparse one)")
+    for option, what, kind in (("--lr", "learning rate γ", _RATE), ("--momentum", "momentum μ, in [0, 1)", _FRACTION),
+                               ("--weight-decay", "weight decay λ on the kernels (ESL's)", _PENALTY)):
+        train.add_argument(option, type=kind, default=None,
+                           help=f"{what} (default: {_defaults_help(OPTIMIZER_OPTIONS[option])})")
     train.add_argument("--validation-split", type=_FRACTION, default=0.0)
     train.add_argument("--seed", type=_COUNT, default=0)
-    train.add_argument("--out", metavar="MODEL", help="where to save the trained model (default: "
+    train.add_argument("--out", metavar="MODEL.netfit", help="where to save the trained model (default: "
                        "MODEL_DATA.netfit here, e.g. mlp_mnist.netfit; _1, _2, ... appended rather than overwrite)")
     train.add_argument("--no-save", action="store_true", help="do not save the trained model")
     train.add_argument("--plot", metavar="DIR", help="draw training curves, confusion matrix, digits here")
@@ -445,8 +587,8 @@ def build_parser():
 
     evaluate = sub.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix",
                               description="Evaluate a saved model on a data set's test images.")
-    evaluate.add_argument("model_file", metavar="MODEL", help="a saved .netfit model")
-    evaluate.add_argument("--data", type=_data_arg, default=None, help="mnist, zip or fashion "
+    evaluate.add_argument("model_file", metavar="MODEL.netfit", help="a saved model")
+    evaluate.add_argument("--data", type=dataset_arg, default=None, help="mnist, zip or fashion "
                           "(default: the data the model was trained on)")
     evaluate.add_argument("--plot", metavar="DIR", help="draw the confusion matrix and digits here")
     evaluate.add_argument("--limit", type=_POSITIVE, default=None,
@@ -461,20 +603,21 @@ def build_parser():
                                          "size, and print the class and the probabilities. A file that fails "
                                          "is reported and the others still classified; the exit code is 1 if "
                                          "any failed. Needs Pillow (netfit[plot]).")
-    predict.add_argument("model_file", metavar="MODEL", help="a saved .netfit model")
+    predict.add_argument("model_file", metavar="MODEL.netfit", help="a saved model (first, then the pictures)")
     predict.add_argument("images", metavar="IMAGE", nargs="+", help="picture files")
     predict.set_defaults(func=cmd_predict)
 
     summary = sub.add_parser("summary", help="print a model's layer table",
                              description="Print the layer table of a saved model or of a named architecture.")
-    summary.add_argument("model_file", metavar="MODEL", nargs="?", help="a saved .netfit model")
-    summary.add_argument("--model", type=_model_arg, help=model_help)
+    summary.add_argument("model_file", metavar="MODEL.netfit", nargs="?", help="a saved model")
+    summary.add_argument("--model", type=_model_arg, metavar="ARCH",
+                         help=f"{model_help}, freshly built (with neither: mlp)")
     summary.add_argument("--links", action="store_true", help="also count connections (ESL's links)")
     summary.set_defaults(func=cmd_summary)
 
     export = sub.add_parser("export", help="write a saved model as ONNX",
                             description="Convert a saved model to ONNX (needs the onnx package: netfit[onnx]).")
-    export.add_argument("model_file", metavar="MODEL", help="a saved .netfit model")
+    export.add_argument("model_file", metavar="MODEL.netfit", help="a saved model")
     export.add_argument("onnx_file", metavar="OUT.onnx")
     export.set_defaults(func=cmd_export)
 
@@ -516,6 +659,23 @@ def show_defaults(parser):
         parser.formatter_class = argparse.HelpFormatter
 
 
+_PICTURES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
+
+
+def _check_model_first(parser, model_file, rest, things, thing, looks_like):
+    """A usage error naming the order when ``predict`` or ``export`` got ``thing`` (a picture, ...) before the model.
+
+    ``looks_like``: the suffixes of ``thing``; a .netfit among ``rest`` is taken for the model given after it.
+    """
+    models = [path for path in rest if path.lower().endswith(".netfit")]
+    if model_file.lower().endswith(".netfit") or not (models or model_file.lower().endswith(looks_like)):
+        return
+    others = [model_file] + [path for path in rest if path not in models[:1]]
+    fix = f"{parser.prog} {models[0]} {' '.join(others)}" if models else f"{parser.prog} MODEL.netfit ..."
+    parser.error(f"expected the model first, then {things}, got {thing} {model_file!r} first"
+                 f"{f' and the model {models[0]!r} after it' if models else ''}. Fix: {fix}")
+
+
 _stop_signal = [None]          # the signal that stopped `train`, for its exit code
 
 
@@ -532,9 +692,22 @@ def main(argv=None):
     ``--out`` and exits with 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM).
     """
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    if not argv:                          # `netfit` alone: the help, not a one-line usage error
+        parser.print_help()
+        return 2                          # still a usage error: a script's `netfit $COMMAND` with no command fails
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    if not argv[0].startswith("-") and argv[0] not in commands:
+        parser.error(f"argument COMMAND: invalid choice: {argv[0]!r} (choose from {', '.join(commands)})"
+                     f"{did_you_mean(argv[0], commands)}")
     args = parser.parse_args(argv)
     if args.command == "summary" and args.model_file and args.model:
-        parser.error("summary: give a MODEL file or --model, not both")
+        commands["summary"].error("give a MODEL.netfit file or --model ARCH, not both")
+    if args.command == "predict":
+        _check_model_first(commands["predict"], args.model_file, args.images, "the pictures", "the picture", _PICTURES)
+    if args.command == "export":
+        _check_model_first(commands["export"], args.model_file, [args.onnx_file], "the ONNX file", "the ONNX file",
+                           (".onnx",))
     _stop_signal[0] = None
     previous = None
     if args.command == "train" and threading.current_thread() is threading.main_thread():

@@ -148,8 +148,10 @@ def test_help_shows_each_default_once_and_never_none(path, parser):
 def test_train_help_states_the_real_defaults():
     text = next(p for path, p in _parsers(cli.build_parser()) if path == ("netfit", "train")).format_help()
     flat = " ".join(text.split())
-    for phrase in ("--epochs EPOCHS (default: 15)", "--batch-size BATCH_SIZE (default: 32)",
-                   "--seed SEED (default: 0)", "(default: the optimizer's, 0.001 for adam, 0.01 for sgd)",
+    for phrase in ("--epochs EPOCHS (default: 15)", "--batch-size BATCH_SIZE examples per step; 0 for the whole training set in one step (full batch) "
+                   "(default: 32)",
+                   "--seed SEED (default: 0)", "(default: the optimizer's: 0.001, 0.01 for sgd, 0.0005 for sdlm; "
+                   "lbfgs takes none)",
                    "(default: MODEL_DATA.netfit here"):
         assert phrase in flat
 
