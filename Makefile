@@ -77,10 +77,11 @@ NUMPY_PATH_TESTS := tests/test_layers.py tests/test_conv.py tests/test_pooling.p
                     tests/test_determinism.py tests/test_adaptive.py tests/test_standardization.py \
                     tests/test_parallel.py tests/test_replicas.py
 
+# The whole suite runs last, so that its summary (and the line naming skipped browser tests) ends the output.
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest tests
-	NETFIT_COMPILED=0 $(BIN)/python -m pytest $(NUMPY_PATH_TESTS)
 	$(BIN)/python -m pytest --doctest-modules netfit
+	NETFIT_COMPILED=0 $(BIN)/python -m pytest $(NUMPY_PATH_TESTS)
+	$(BIN)/python -m pytest tests
 
 # Benchmarks (benchmarks/README.md). `make bench` times netfit alone (a few minutes) and writes
 # benchmarks/RESULTS.md; `make bench PEERS=1` (or `make bench-peers`) first builds
