@@ -6,15 +6,20 @@ turns each picture file into one input the same way (:func:`read_image`): grey
 levels, ink bright on dark, the ink's bounding box scaled to a fixed fraction
 of the frame and centred by its centre of mass (LeCun et al.'s recipe for
 MNIST), then grey levels mapped to the range the model was trained on. Pillow
-is imported only when a picture is read.
+is imported only when a picture is read. A picture is measured from its header
+before a pixel is decoded: one of more than :data:`MAX_PIXELS` (a small PNG can
+declare 100,000 x 100,000) is refused with a ValueError.
 """
 import os
+import re
+import warnings
 
 import numpy as np
 
 from . import datasets
 
-__all__ = ["CENTRING", "DIGIT_BOX", "fit_shape", "load_data", "prepare_grey", "read_image", "scale_grey"]
+__all__ = ["CENTRING", "DIGIT_BOX", "MAX_PIXELS", "fit_shape", "load_data", "prepare_grey", "read_image",
+           "scale_grey"]
 
 # How a picture becomes an input, per data set: the fraction of the frame the
 # ink's bounding box is scaled to (MNIST: 20 of 28 pixels, centred by mass; the
@@ -22,6 +27,9 @@ __all__ = ["CENTRING", "DIGIT_BOX", "fit_shape", "load_data", "prepare_grey", "r
 DIGIT_BOX = {"mnist": 20 / 28, "zip": 1.0, "fashion": None}
 # Where the digit goes in the frame: MNIST centred its digits by mass, the ZIP digits by their box.
 CENTRING = {"mnist": "mass", "zip": "box", "fashion": None}
+#: The most pixels (width x height) :func:`read_image` decodes: a 24-megapixel photo of a digit passes;
+#: decoding takes about 13 bytes a pixel (RGBA, its composite over white, grey levels as float32), so ~440 MB here.
+MAX_PIXELS = 1 << 25
 
 
 def scale_grey(grey, scale):
@@ -72,7 +80,8 @@ def fit_shape(x, model, where="fit_shape"):
                      f"choose the matching --data.")
 
 
-def read_image(path, shape, scale=(0.0, 1.0), digit_box=20 / 28, where="read_image", centring="mass"):
+def read_image(path, shape, scale=(0.0, 1.0), digit_box=20 / 28, where="read_image", centring="mass",
+               max_pixels=MAX_PIXELS):
     """Turn a picture of a digit into one model input, the way MNIST was made.
 
     Grey levels (transparency over white); inverted when the border is light,
@@ -91,17 +100,21 @@ def read_image(path, shape, scale=(0.0, 1.0), digit_box=20 / 28, where="read_ima
     FileNotFoundError, OSError
         The file is missing or not a picture.
     ValueError
-        The picture is blank ("no ink"), or the model does not take grey images.
+        The picture is blank ("no ink"), or the model does not take grey images; or it declares
+        more than ``max_pixels`` (or Pillow's ``Image.MAX_IMAGE_PIXELS``, if lower) pixels: a
+        decompression bomb is refused from its header, before any pixel is decoded.
     """
     Image = _pillow()
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels <= 0:
+        raise ValueError(f"{where}: expected max_pixels a positive integer, got {max_pixels!r}.")
     side = int(np.sqrt(shape[0]))
     if len(shape) == 1 and side * side == shape[0]:
         shape = (side, side)
     if len(shape) not in (2, 3) or shape[2:] not in ((), (1,)):
         raise ValueError(f"{where}: expected a model of grey images, (H, W) or (H, W, 1), got input shape {shape}.")
     try:
-        with Image.open(path) as image:
-            rgba = image.convert("RGBA")
+        with _open_within(Image, path, max_pixels, where) as image:
+            rgba = image.convert("RGBA")               # the pixels are decoded here, after the size was checked
     except FileNotFoundError:
         raise FileNotFoundError(f"{where}: no such file {os.fspath(path)!r}.") from None
     except OSError as exc:                             # PIL.UnidentifiedImageError and damaged files
@@ -204,6 +217,36 @@ def _round(v):
 
 def _border(grey):
     return np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+
+
+def _open_within(Image, path, max_pixels, where):
+    """``Image.open(path)`` (its header read, no pixel decoded), refused with a ValueError past the cap.
+
+    The cap is ``max_pixels``, or Pillow's ``Image.MAX_IMAGE_PIXELS`` where that is lower, so every
+    picture Pillow warns about (DecompressionBombWarning, silenced here: the refusal says it) or refuses
+    (DecompressionBombError, above twice its limit, raised inside open) is refused as a ValueError.
+    """
+    limit = Image.MAX_IMAGE_PIXELS
+    cap = max_pixels if limit is None else min(max_pixels, limit)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except Image.DecompressionBombError as exc:        # Pillow's text: "Image size (N pixels) exceeds limit ..."
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(declared.group(1)):,} pixels" if declared else f"more than {2 * limit:,} pixels"
+        raise _too_big(path, size, cap, where) from None
+    width, height = image.size
+    if width * height > cap:
+        image.close()
+        raise _too_big(path, f"{width:,} x {height:,} = {width * height:,} pixels", cap, where)
+    return image
+
+
+def _too_big(path, size, cap, where):
+    return ValueError(f"{where}: expected a picture of at most {cap:,} pixels, got {os.fspath(path)!r} declaring "
+                      f"{size} (a decompression bomb, or a photo too large); refusing it before decoding. "
+                      f"Scale it down: a digit needs no more than a few hundred pixels a side.")
 
 
 def _pillow():

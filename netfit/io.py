@@ -2,21 +2,28 @@
 
 :func:`save_model` (in :mod:`netfit.saving`, re-exported here) writes the
 ``.netfit`` file; :func:`load_model` reads it back. Nothing in a file is ever
-executed: the JSON is read with ``json``, arrays with
-``numpy.load(allow_pickle=False)``, layer and optimizer names are looked up in
-netfit's own tables, and every member name, shape and type is checked before a
-model is built. A file that is not a netfit model, or is truncated, damaged
+executed: the JSON is read with ``json``, arrays with numpy's .npy reader
+(``allow_pickle=False``), layer and optimizer names are looked up in
+netfit's own tables, and every member name, and each weight's shape and type,
+is checked before a model is built. A file that is not a netfit model, or is truncated, damaged
 (each member carries a CRC-32) or of an unknown format version is refused with
 :class:`ModelFileError`.
+
+Nothing is read that the model does not declare: the zip's member count and
+sizes are checked from its directory, netfit.json from its declared size, and
+every array's shape, dtype and size from its .npy header against the shapes
+the layers declare once built from the config (and the optimizer's state), and
+against ``max_bytes``, before a byte of array data is read. A 2 MB upload whose
+header claims a (4,000,000, 128) array is refused in milliseconds instead of
+inflating 2 GB.
 
 Writes go through :func:`atomic_write` (in :mod:`netfit.files`): a temporary
 file in the same folder, flushed to disk, then renamed over the target, so a
 crash, a ``kill -9`` or a full disk mid-save leaves the previous file intact.
 """
-import io
 import json
+import math
 import os
-import zipfile
 
 import numpy as np
 
@@ -24,16 +31,17 @@ from . import backend, optimizers, weights_file
 from .architecture import sequential_from_config
 from .files import MODEL_SUFFIX, atomic_write, check_path, check_writable
 from .model import Sequential
-from .saving import (ARRAY_MEMBER as _ARRAY, FORMAT_NAME, FORMAT_VERSION, JSON_MEMBER as _JSON, ModelFileError,
-                     check_format, read_zip, save_model)
+from .saving import (ARRAY_MEMBER as _ARRAY, FORMAT_NAME, FORMAT_VERSION, JSON_MEMBER as _JSON, MAX_ARRAY_BYTES,
+                     MAX_JSON_BYTES, ModelFileError, check_format, is_file_object, npy_header, read_npy, read_zip,
+                     same_dtype, save_model, shown_name)
 
 __all__ = ["ModelFileError", "atomic_write", "check_writable", "load_model", "save_model",
-           "FORMAT_NAME", "FORMAT_VERSION"]
+           "FORMAT_NAME", "FORMAT_VERSION", "MAX_ARRAY_BYTES"]
 
-_MAX_JSON_BYTES = 64 << 20
+_WHERE = "load_model"
 
 
-def load_model(path, compile=True):
+def load_model(path, compile=True, *, max_bytes=MAX_ARRAY_BYTES):
     """Read a model written by :func:`save_model`; refuse anything else with :class:`ModelFileError`.
 
     The returned model has the saved weights (bit for bit), ``metadata`` and
@@ -42,123 +50,191 @@ def load_model(path, compile=True):
     ``fit(..., initial_epoch=model.epochs_trained)`` continues training exactly
     as if it had not stopped.
 
+    Parameters
+    ----------
+    path : str, os.PathLike or binary file object
+        A file object (``open(name, "rb")``, ``io.BytesIO`` of an upload) is read from
+        its start; errors name it by its ``name`` attribute, e.g. the name the user gave.
+    compile : bool
+        False skips the optimizer, loss and metrics (and does not read the optimizer state).
+    max_bytes : int or None
+        The most bytes of arrays (weights and optimizer state together) the file may
+        declare: 1 GiB by default (268 million float32 numbers). None for no cap, for a
+        file you trust.
+
     Raises
     ------
     FileNotFoundError
         No file at ``path`` (naming ``path + ".netfit"`` when that file exists).
     ModelFileError
-        Not a netfit model, damaged, truncated, inconsistent, or a newer format; a weights
-        file of ``model.save_weights`` (``.weights.npz``) is named as one, with ``model.load_weights``.
+        Not a netfit model, damaged, truncated, inconsistent, or a newer format; an array
+        whose header declares another shape or dtype than the config's layers, or more bytes
+        than ``max_bytes``, before its data are read; a weights file of ``model.save_weights``
+        (``.weights.npz``) is named as one, with ``model.load_weights``.
     """
-    path = check_path(path, "load_model")
+    if not is_file_object(path):
+        path = check_path(path, _WHERE)
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"load_model: expected a model file, got the folder {path!r}.")
+        if not os.path.lexists(path) and os.path.isfile(path + MODEL_SUFFIX):
+            raise FileNotFoundError(f"load_model: no such file {path!r}; did you mean {path + MODEL_SUFFIX!r}?")
     if not isinstance(compile, (bool, np.bool_)):
         raise TypeError(f"load_model: expected compile True or False, got {compile!r}.")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"load_model: expected a model file, got the folder {path!r}.")
-    if not os.path.lexists(path) and os.path.isfile(path + MODEL_SUFFIX):
-        raise FileNotFoundError(f"load_model: no such file {path!r}; did you mean {path + MODEL_SUFFIX!r}?")
-    meta, arrays = read_zip(path, lambda handle: _read_archive(handle, path), "load_model")
+    if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer))
+                                  or max_bytes <= 0):
+        raise ValueError(f"load_model: expected max_bytes a positive integer or None, got {max_bytes!r}.")
+    shown = shown_name(path)
+    return read_zip(path, lambda archive: _load(archive, shown, compile, max_bytes), _WHERE)
+
+
+def _load(archive, shown, compile, max_bytes):
+    """The model in ``archive``: members and JSON checked, then every array's header, then the data."""
+    names = _check_members(archive, shown)
+    meta = _check_meta(json.loads(archive.read(_JSON)), shown)
+    listed = _check_listed(meta["arrays"], names, shown)
     try:
-        return _rebuild(meta, arrays, compile)
-    except ModelFileError as exc:
-        raise ModelFileError(f"load_model: {path!r}: {exc}") from None
+        model, expected = _build(archive, meta, compile, listed, shown, max_bytes)
+    except ModelFileError:
+        raise
     except (KeyError, TypeError, ValueError, IndexError, OverflowError, MemoryError) as exc:
-        raise ModelFileError(f"load_model: {path!r} holds an inconsistent model "
+        raise ModelFileError(f"load_model: {shown} holds an inconsistent model "
                              f"({type(exc).__name__}: {exc}).") from None
+    arrays = {name: read_npy(archive, f"arrays/{name}.npy", header, shown, _WHERE)
+              for name, (_, header) in expected.items()}
+    try:
+        model.set_weights([value for name, value in arrays.items() if name.startswith("weight_")])
+    except ValueError as exc:                        # NaN or infinite weights
+        raise ModelFileError(f"load_model: {shown}: {exc}") from None
+    state = {name[4:]: value for name, value in arrays.items() if name.startswith("opt_")}
+    if state:
+        model.optimizer.set_state({name: backend.to_device(value, model._theta) for name, value in state.items()})
+    _restore_history(model, meta, shown)
+    return model
 
 
-def _read_archive(handle, path):
-    """Return (meta, {name: array}) after checking every member name, size and CRC."""
-    with zipfile.ZipFile(handle) as archive:
-        infos = archive.infolist()
-        names = [info.filename for info in infos]
-        if len(set(names)) != len(names):
-            raise ModelFileError(f"load_model: {path!r} has duplicate members; refusing it.")
-        if weights_file.MANIFEST_MEMBER in names and _JSON not in names:
-            raise ModelFileError(f"load_model: {path!r} is a weights file (written by model.save_weights: the "
-                                 f"weights without the architecture), not a model file; build a model like the "
-                                 f"saved one and call model.load_weights({path!r}), or save whole models with "
-                                 f"model.save('model.netfit') for load_model.")
-        for name in names:
-            if name != _JSON and not _ARRAY.fullmatch(name):
-                raise ModelFileError(f"load_model: {path!r} holds an unexpected member {name!r}; "
-                                     f"refusing it.")
-        if _JSON not in names:
-            raise ModelFileError(f"load_model: {path!r} is a zip file but not a netfit model (no {_JSON}).")
-        if archive.getinfo(_JSON).file_size > _MAX_JSON_BYTES:
-            raise ModelFileError(f"load_model: {path!r} has an implausibly large {_JSON}.")
-        meta = _check_meta(json.loads(archive.read(_JSON)), path)
-        arrays = {}
-        for name in meta["arrays"]:
-            member = f"arrays/{name}.npy"
-            if not isinstance(name, str) or not _ARRAY.fullmatch(member):
-                raise ModelFileError(f"load_model: {path!r} lists an invalid array name {name!r}.")
-            if member not in names:
-                raise ModelFileError(f"load_model: {path!r} is missing the array {name!r}.")
-            try:
-                arrays[name] = np.load(io.BytesIO(archive.read(member)), allow_pickle=False)
-            except ValueError as exc:          # object arrays (pickles) and malformed headers
-                raise ModelFileError(f"load_model: {path!r} has an unreadable array {name!r} ({exc}).") from None
-            if arrays[name].dtype.kind not in "fiub":
-                raise ModelFileError(f"load_model: {path!r} has array {name!r} of type "
-                                     f"{arrays[name].dtype}; expected numbers.")
-    return meta, arrays
+def _check_members(archive, shown):
+    """The member names, after refusing duplicates, strangers, a weights file, and a missing or huge netfit.json."""
+    names = archive.namelist()
+    if len(set(names)) != len(names):
+        raise ModelFileError(f"load_model: {shown} has duplicate members; refusing it.")
+    if weights_file.MANIFEST_MEMBER in names and _JSON not in names:
+        raise ModelFileError(f"load_model: {shown} is a weights file (written by model.save_weights: the "
+                             f"weights without the architecture), not a model file; build a model like the "
+                             f"saved one and call model.load_weights({shown}), or save whole models with "
+                             f"model.save('model.netfit') for load_model.")
+    for name in names:
+        if name != _JSON and not _ARRAY.fullmatch(name):
+            raise ModelFileError(f"load_model: {shown} holds an unexpected member {name!r}; refusing it.")
+    if _JSON not in names:
+        raise ModelFileError(f"load_model: {shown} is a zip file but not a netfit model (no {_JSON}).")
+    size = archive.getinfo(_JSON).file_size
+    if size > MAX_JSON_BYTES:
+        raise ModelFileError(f"load_model: {shown}: expected {_JSON} of at most {MAX_JSON_BYTES:,} bytes, got "
+                             f"{size:,}; refusing it before reading it.")
+    return names
 
 
-def _check_meta(meta, path):
-    check_format(meta, FORMAT_NAME, FORMAT_VERSION, path, "load_model")
-    kinds = {"model_config": dict, "arrays": list, "history": dict, "epoch": int, "metadata": dict}
-    for key, kind in kinds.items():
-        if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
-            raise ModelFileError(f"load_model: {path!r} has a malformed {_JSON}: expected {key!r} "
-                                 f"a {kind.__name__}, got {type(meta.get(key)).__name__}.")
-    if not isinstance(meta.get("compile_config"), (dict, type(None))):
-        raise ModelFileError(f"load_model: {path!r} has a malformed compile_config.")
-    return meta
+def _check_listed(listed, names, shown):
+    """The array names netfit.json lists: valid, each once, and exactly the array members of the zip."""
+    for name in listed:
+        if not isinstance(name, str) or not _ARRAY.fullmatch(f"arrays/{name}.npy"):
+            raise ModelFileError(f"load_model: {shown} lists an invalid array name {name!r}.")
+    if len(set(listed)) != len(listed):
+        raise ModelFileError(f"load_model: {shown} lists an array twice; refusing it.")
+    members = {_ARRAY.fullmatch(name).group(1) for name in names if name != _JSON}
+    missing, unlisted = sorted(set(listed) - members), sorted(members - set(listed))
+    if missing:
+        raise ModelFileError(f"load_model: {shown} is missing the array {missing[0]!r}.")
+    if unlisted:
+        raise ModelFileError(f"load_model: {shown} holds an array it does not list ({unlisted[0]!r}); refusing it.")
+    return set(listed)
 
 
-def _rebuild(meta, arrays, compile):
-    """Model from checked meta and arrays: shapes are compared before anything is allocated."""
+def _build(archive, meta, compile, listed, shown, max_bytes):
+    """(model, {array name: (label, checked header)}): the model built and compiled from the config, each
+    array it needs compared with its header, the sizes with ``max_bytes``; no array data read yet."""
     config = meta["model_config"]
     dtype = config.get("dtype", "float32")
     if dtype not in ("float32", "float64"):
-        raise ModelFileError(f"expected model dtype float32 or float64, got {dtype!r}.")
+        raise ModelFileError(f"load_model: {shown}: expected model dtype float32 or float64, got {dtype!r}.")
     layers, input_shape = sequential_from_config(config, where="model_config")
-    # Per-layer weight shapes, declared by build() without allocating anything.
-    shape = input_shape
-    expected = []
-    for layer in layers:
+    shape, wanted = input_shape, {}
+    for layer in layers:                         # build() declares each layer's weights without allocating
         shape = layer._build(shape)
-        expected += [spec.shape for spec in layer.specs]
-    weights = []
-    for k, want in enumerate(expected):
-        w = arrays.get(f"weight_{k}")
-        if w is None or w.shape != want or w.dtype.kind != "f":
-            got = "missing" if w is None else f"{w.dtype} array of shape {w.shape}"
-            raise ModelFileError(f"weight {k} should be a float array of shape {want}, got {got}.")
-        weights.append(w)
-    if f"weight_{len(expected)}" in arrays:
-        raise ModelFileError(f"holds more weight arrays than its {len(expected)} layers' weights.")
+        for spec in layer.specs:
+            wanted[f"weight_{len(wanted)}"] = (f"{spec.name} of layer {layer.name!r}", spec.shape, np.dtype(dtype))
+    _check_total(wanted, max_bytes, shown, "its layers' weights")
+    extra = sorted(name for name in listed if name.startswith("weight_") and name not in wanted)
+    if extra:
+        raise ModelFileError(f"load_model: {shown} holds more weight arrays ({extra[0]!r}) than the "
+                             f"{len(wanted)} weights its layers declare.")
+    expected = {name: _expect(archive, name, want, listed, shown) for name, want in wanted.items()}
     model = Sequential(layers, name=str(config.get("name", "sequential")), seed=config.get("seed"), dtype=dtype)
     model.build(input_shape)
-    model.set_weights(weights)
     compile_config = meta.get("compile_config")
+    optimizer_state = sorted(name for name in listed if name.startswith("opt_"))
     if compile and compile_config:
         model.compile(optimizer=optimizers.get(compile_config["optimizer"]), loss=compile_config["loss"],
                       metrics=compile_config["metrics"])
-        current = model.optimizer.get_state()
-        state = {name[4:]: value for name, value in arrays.items() if name.startswith("opt_")}
-        for name, value in current.items():
-            if name not in state or np.shape(state[name]) != np.shape(value):
-                raise ModelFileError(f"optimizer state {name!r} should have shape {np.shape(value)}, "
-                                     f"got {'nothing' if name not in state else np.shape(state[name])}.")
-        model.optimizer.set_state({name: backend.to_device(value, model._theta) for name, value in state.items()})
+        state = {}
+        for key, value in model.optimizer.get_state().items():
+            value = np.asarray(backend.to_host(value))
+            state[f"opt_{key}"] = (f"optimizer state {key!r}", value.shape, value.dtype)
+        stray = sorted(set(optimizer_state) - set(state))
+        if stray:
+            raise ModelFileError(f"load_model: {shown} holds optimizer state {stray[0][4:]!r} that "
+                                 f"{type(model.optimizer).__name__} does not keep.")
+        _check_total({**wanted, **state}, max_bytes, shown, "its weights and optimizer state")
+        expected.update({name: _expect(archive, name, want, listed, shown) for name, want in state.items()})
+    elif optimizer_state and not compile_config:
+        raise ModelFileError(f"load_model: {shown} holds optimizer state ({optimizer_state[0]!r}) but no optimizer.")
+    unknown = sorted(listed - set(wanted) - set(optimizer_state))
+    if unknown:
+        raise ModelFileError(f"load_model: {shown} holds an array {unknown[0]!r} that is neither a weight nor "
+                             f"optimizer state.")
+    return model, expected
+
+
+def _expect(archive, name, want, listed, shown):
+    """(label, header) of array ``name`` after comparing its header with ``want`` = (label, shape, dtype)."""
+    label, shape, dtype = want
+    if name not in listed:
+        raise ModelFileError(f"load_model: {shown} is missing the array {name!r} ({label}).")
+    header = npy_header(archive, f"arrays/{name}.npy", shown, _WHERE)
+    if header.shape != tuple(shape) or not same_dtype(header.dtype, dtype):
+        raise ModelFileError(f"load_model: {shown}: expected array {name!r} ({label}) as {dtype} of shape "
+                             f"{tuple(shape)}, as the model's config declares, got {header.describe()}; "
+                             f"refusing the file before reading its data.")
+    return label, header
+
+
+def _check_total(wanted, max_bytes, shown, what):
+    """Refuse arrays of more than ``max_bytes`` together, from their declared shapes (nothing allocated)."""
+    total = sum(math.prod(shape) * np.dtype(dtype).itemsize for _, shape, dtype in wanted.values())
+    if max_bytes is not None and total > max_bytes:
+        raise ModelFileError(f"load_model: {shown}: expected at most {max_bytes:,} bytes of arrays (max_bytes), "
+                             f"got a model whose config declares {total:,} bytes for {what}; refusing it before "
+                             f"reading them. If you trust the file, pass load_model(..., max_bytes={total}).")
+
+
+def _check_meta(meta, shown):
+    check_format(meta, FORMAT_NAME, FORMAT_VERSION, shown, _WHERE)
+    kinds = {"model_config": dict, "arrays": list, "history": dict, "epoch": int, "metadata": dict}
+    for key, kind in kinds.items():
+        if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
+            raise ModelFileError(f"load_model: {shown} has a malformed {_JSON}: expected {key!r} "
+                                 f"a {kind.__name__}, got {type(meta.get(key)).__name__}.")
+    if not isinstance(meta.get("compile_config"), (dict, type(None))):
+        raise ModelFileError(f"load_model: {shown} has a malformed compile_config.")
+    return meta
+
+
+def _restore_history(model, meta, shown):
     hist = meta["history"]
     logs, epochs = hist.get("history", {}), hist.get("epoch", [])
     if not (isinstance(logs, dict) and all(isinstance(v, list) for v in logs.values())
             and isinstance(epochs, list) and all(isinstance(e, int) for e in epochs)):
-        raise ModelFileError("has a malformed training history.")
+        raise ModelFileError(f"load_model: {shown} has a malformed training history.")
     model.history.history, model.history.epoch = logs, epochs
     model.epochs_trained = meta["epoch"]
     model.metadata = meta["metadata"]
-    return model

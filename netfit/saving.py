@@ -9,16 +9,29 @@ Layout of a ``.netfit`` file (a plain zip archive)::
 
 This module writes the format and sits below :mod:`netfit.model` (so that
 ``model.save`` needs no import inside a function); :mod:`netfit.io` reads it
-back, checks every member, and rebuilds the model. :func:`read_zip` opens a
-netfit zip file for reading, for io and :mod:`netfit.weights_file` alike. The write is atomic
+back, checks every member, and rebuilds the model. The write is atomic
 (:func:`netfit.files.atomic_write`): a crash, a ``kill -9`` or a full disk
 mid-save leaves the previous file intact.
+
+The reading side that io and :mod:`netfit.weights_file` share is here too, with
+its limits: :func:`read_zip` opens a netfit zip file (a path or a binary file
+object) after checking the member count and the directory's size in the zip's
+end record, and each member's compression and declared sizes (a zip bomb
+declares more than deflate can expand) before zipfile parses or inflates
+anything; :func:`npy_header` reads an array's shape and dtype from its header
+alone, so a reader compares them with what it expects (and with
+:data:`MAX_ARRAY_BYTES`) before :func:`read_npy` reads a byte of the data.
 """
+import contextlib
 import io
 import json
+import math
+import os
 import re
+import struct
 import zipfile
 import zlib
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,46 +45,30 @@ JSON_MEMBER = "netfit.json"
 ZIP_MAGIC = b"PK\x03\x04"
 ARRAY_MEMBER = re.compile(r"arrays/([A-Za-z0-9_]{1,64})\.npy")
 
+# What one file may make a reader read, each checked before the data are read (docs/reliability.md, section 5).
+MAX_ARRAY_BYTES = 1 << 30       # a model file's arrays together, weights and optimizer state: 1 GiB
+MAX_JSON_BYTES = 16 << 20       # netfit.json, or a weights file's manifest: 16 MiB
+MAX_MEMBERS = 10_000            # members of one zip file (a model has 2 per layer, and its optimizer's state)
+_ENTRY_BYTES = 256              # ... each taking at most this many bytes of the zip's directory (netfit's: < 160)
+DEFLATE_MAX_RATIO = 1032        # deflate expands at most 1032-fold (a 258-byte match coded in 2 bits)
+
 
 class ModelFileError(ValueError):
     """The file is not a netfit model, is damaged, or comes from an unknown format version."""
 
 
-def check_format(meta, name, version, path, where, what="model"):
-    """Refuse a file's JSON ``meta`` unless it names format ``name`` at ``version`` (a newer one: "upgrade")."""
+def check_format(meta, name, version, shown, where, what="model"):
+    """Refuse a file's JSON ``meta`` unless it names format ``name`` at ``version`` (a newer one: "upgrade").
+
+    ``shown`` names the file in the message (:func:`shown_name`).
+    """
     if not isinstance(meta, dict) or meta.get("format") != name:
-        raise ModelFileError(f"{where}: {path!r} is not a netfit {what} file.")
+        raise ModelFileError(f"{where}: {shown} is not a netfit {what} file.")
     found = meta.get("format_version")
     if found != version:
         newer = isinstance(found, int) and found > version
-        raise ModelFileError(f"{where}: {path!r} has format version {found!r}; this netfit reads "
+        raise ModelFileError(f"{where}: {shown} has format version {found!r}; this netfit reads "
                              f"version {version}." + (" Upgrade netfit to read it." if newer else ""))
-
-
-def read_zip(path, read, where, what="model"):
-    """Return ``read(binary_file)`` of the zip file at ``path``, for the readers of netfit's zip formats.
-
-    A missing file is a FileNotFoundError; a file that is not a zip archive, or
-    that ``read`` finds damaged or truncated, a :class:`ModelFileError` naming
-    ``where`` and ``what`` ("model" or "weights"); ``read``'s own ModelFileErrors pass.
-    """
-    try:
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{where}: no such file {path!r}.") from None
-    with handle:
-        if handle.read(4) != ZIP_MAGIC:
-            raise ModelFileError(f"{where}: {path!r} is not a netfit {what} file (not a zip archive; "
-                                 f"netfit never loads pickles or other formats).")
-        handle.seek(0)
-        try:
-            return read(handle)
-        except ModelFileError:
-            raise
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, RuntimeError,
-                NotImplementedError, OverflowError, MemoryError, RecursionError) as exc:
-            raise ModelFileError(f"{where}: {path!r} is damaged or truncated "
-                                 f"({type(exc).__name__}: {exc}).") from None
 
 
 def save_model(model, path, epoch=None, metadata=None):
@@ -162,3 +159,149 @@ def _json_default(value):
     if isinstance(value, np.ndarray) and value.size <= 1024:
         return value.tolist()
     raise TypeError(f"cannot store {type(value).__name__} in a model file")
+
+
+# -- reading, for io and weights_file: limits checked before the data are read ------------------------------
+def read_zip(source, read, where, what="model"):
+    """Return ``read(archive)`` for the zip file ``source`` (a path or a binary file object), opened within limits.
+
+    Before zipfile parses the directory, the zip's end record must declare at most
+    :data:`MAX_MEMBERS` members; before ``read`` runs, every member must be stored or
+    deflated, unencrypted, and declare no more bytes than its compressed data can
+    expand to (stored: as many; deflate: :data:`DEFLATE_MAX_RATIO` times as many).
+    A missing file is a FileNotFoundError; anything else wrong a :class:`ModelFileError`
+    naming ``where``, the file and ``what`` ("model" or "weights"); ``read``'s own
+    ModelFileErrors pass unchanged. A file object is read from its start and left open.
+    """
+    shown = shown_name(source)
+    if is_file_object(source):
+        opened = contextlib.nullcontext(source)
+    else:
+        try:
+            opened = open(source, "rb")
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{where}: no such file {source!r}.") from None
+    with opened as handle:
+        handle.seek(0)
+        if handle.read(4) != ZIP_MAGIC:
+            raise ModelFileError(f"{where}: {shown} is not a netfit {what} file (not a zip archive; "
+                                 f"netfit never loads pickles or other formats).")
+        try:
+            count, directory = _declared_directory(handle)
+            if count > MAX_MEMBERS or directory > count * _ENTRY_BYTES:
+                raise ModelFileError(f"{where}: {shown}: expected a zip file of at most {MAX_MEMBERS:,} members "
+                                     f"of at most {_ENTRY_BYTES} directory bytes each, got one whose end record "
+                                     f"declares {count:,} members in {directory:,} bytes; refusing it before "
+                                     f"reading them.")
+            handle.seek(0)
+            with zipfile.ZipFile(handle) as archive:
+                if len(archive.infolist()) > MAX_MEMBERS:
+                    raise ModelFileError(f"{where}: {shown}: expected at most {MAX_MEMBERS:,} members, got "
+                                         f"{len(archive.infolist()):,}; refusing it.")
+                for info in archive.infolist():
+                    _check_member(info, shown, where)
+                return read(archive)
+        except ModelFileError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, RuntimeError,
+                NotImplementedError, OverflowError, MemoryError, RecursionError, struct.error) as exc:
+            raise ModelFileError(f"{where}: {shown} is damaged or truncated "
+                                 f"({type(exc).__name__}: {exc}).") from None
+
+
+def is_file_object(source):
+    """True for a binary file object (``open(..., "rb")``, ``io.BytesIO``), False for a path."""
+    return all(callable(getattr(source, name, None)) for name in ("read", "seek", "tell"))
+
+
+def shown_name(source):
+    """How errors name ``source``: a path as ``repr(path)``, a file object by its ``name`` ("the file object")."""
+    if not is_file_object(source):
+        return repr(os.fspath(source))
+    name = getattr(source, "name", None)
+    return repr(os.fspath(name)) if isinstance(name, (str, os.PathLike)) else "the file object"
+
+
+_END = struct.Struct("<4s4H2LH")                  # the end record: members and directory size
+_END64_LOCATOR = struct.Struct("<4sLQL")          # zip64: these two sit just before it
+_END64 = struct.Struct("<4sQ2H2L4Q")
+
+
+def _declared_directory(handle):
+    """(members, directory bytes) as the zip's end record declares them, zip64 included, as zipfile finds it."""
+    size = handle.seek(0, os.SEEK_END)
+    tail_size = min(size, _END.size + (1 << 16))  # the record and a comment of at most 64 KiB, as zipfile reads
+    handle.seek(size - tail_size)
+    tail = handle.read(tail_size)
+    at = len(tail) - _END.size
+    if tail[at:at + 4] != b"PK\x05\x06" or tail[-2:] != b"\0\0":
+        at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + _END.size > len(tail):
+        return 0, 0                               # no end record: zipfile says the file is damaged
+    *_, count, directory, _, _ = _END.unpack_from(tail, at)
+    start = size - tail_size + at
+    if start >= _END64_LOCATOR.size + _END64.size:
+        handle.seek(start - _END64_LOCATOR.size - _END64.size)
+        record = handle.read(_END64.size + _END64_LOCATOR.size)
+        if record[_END64.size:_END64.size + 4] == b"PK\x06\x07" and record[:4] == b"PK\x06\x06":
+            *_, count, directory, _ = _END64.unpack_from(record)
+    return count, directory
+
+
+def _check_member(info, shown, where):
+    """Refuse a member that netfit did not write: other compression, encryption, more bytes than its data hold."""
+    name = info.filename
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ModelFileError(f"{where}: {shown}: expected members stored or deflated (as netfit and np.savez "
+                             f"write them), got {name!r} compressed with method {info.compress_type}.")
+    if info.flag_bits & 0x1:
+        raise ModelFileError(f"{where}: {shown}: member {name!r} is encrypted; netfit never encrypts.")
+    most = info.compress_size * (1 if info.compress_type == zipfile.ZIP_STORED else DEFLATE_MAX_RATIO)
+    if info.file_size > most:
+        raise ModelFileError(f"{where}: {shown}: member {name!r} declares {info.file_size:,} bytes from "
+                             f"{info.compress_size:,} compressed, more than its data can expand to "
+                             f"({most:,}): a zip bomb or a damaged file; refusing it before inflating it.")
+
+
+class NpyHeader(NamedTuple):
+    """What an .npy member's header declares, and where its data start."""
+    shape: tuple
+    dtype: np.dtype
+    fortran_order: bool
+    offset: int
+
+    @property
+    def nbytes(self):
+        return math.prod(self.shape) * self.dtype.itemsize
+
+    def describe(self):
+        return f"{self.dtype} of shape {self.shape}"
+
+
+def npy_header(archive, member, shown, where):
+    """The :class:`NpyHeader` of ``member``, from its first bytes alone (version 1.0, as numpy writes arrays)."""
+    with archive.open(member) as handle:
+        try:
+            version = np.lib.format.read_magic(handle)
+            if version != (1, 0):           # 2.0 and 3.0 are for headers over 64 KiB: never netfit's
+                raise ValueError(f"expected .npy format version 1.0, got {version[0]}.{version[1]}")
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
+        except ValueError as exc:          # malformed headers, dtypes numpy does not know
+            raise ModelFileError(f"{where}: {shown} has an unreadable array {member!r} ({exc}).") from None
+        return NpyHeader(tuple(shape), dtype, bool(fortran_order), handle.tell())
+
+
+def same_dtype(got, want):
+    """``got`` is ``want``, in either byte order (a file from a big-endian machine reads the same)."""
+    return np.dtype(got).newbyteorder("<") == np.dtype(want).newbyteorder("<")
+
+
+def read_npy(archive, member, header, shown, where):
+    """The array of ``member`` whose ``header`` the caller has checked; its declared size must be the header's."""
+    info = archive.getinfo(member)
+    if info.file_size != header.offset + header.nbytes:
+        raise ModelFileError(f"{where}: {shown}: expected member {member!r} of {header.offset + header.nbytes:,} "
+                             f"bytes (its header declares {header.describe()}), got {info.file_size:,} in the "
+                             f"zip's directory; the file is damaged.")
+    with archive.open(info) as handle:
+        return np.lib.format.read_array(handle, allow_pickle=False)

@@ -11,11 +11,14 @@ arrays), which ``np.load`` opens without netfit::
 
 Only the weights: the architecture is ``model.to_json()``'s, and the optimizer
 state and history are in the ``.netfit`` file of ``model.save``. The write is
-atomic (:func:`netfit.files.atomic_write`); the read uses
-``np.load(allow_pickle=False)`` (nothing in the file is executed) and compares
+atomic (:func:`netfit.files.atomic_write`); the read uses numpy's .npy reader
+with ``allow_pickle=False`` (nothing in the file is executed) and compares
 every layer, weight shape and dtype with the model before any weight is
 changed. Keras's ``load_weights(skip_mismatch=True)`` is not offered: a
-mismatch is always refused, with what differs.
+mismatch is always refused, with what differs. Nothing is read that the model
+does not need: the manifest is read within :data:`netfit.saving.MAX_JSON_BYTES`,
+compared with the model, and only then each array's header with the model's
+weight (shape and dtype), before its data are read (:mod:`netfit.saving`).
 """
 import json
 import os
@@ -24,7 +27,7 @@ import numpy as np
 
 from ._version import __version__
 from .files import WEIGHTS_SUFFIX, atomic_write, check_not_folder, check_path, check_suffix, renamed
-from .saving import ModelFileError, check_format, read_zip
+from .saving import MAX_JSON_BYTES, ModelFileError, check_format, npy_header, read_npy, read_zip, same_dtype
 
 SUFFIX = WEIGHTS_SUFFIX
 FORMAT_NAME = "netfit-weights"
@@ -106,13 +109,15 @@ def load_weights(model, path):
     """
     where = "Sequential.load_weights"
     path = _check_name(path, where)
-    manifest, arrays = read_zip(path, lambda handle: _read(handle, path, where), where, "weights")
+    manifest = read_zip(path, lambda archive: _read_manifest(archive, path, where), where, "weights")
     if not model.built and model.layers and model.layers[0].input_shape is None:
         shape = tuple(manifest["input_shape"])
         raise ValueError(f"{where}: the model is not built and its input shape is unknown; the file was saved "
                          f"from a model with input shape {shape}: call model.build({shape}) first.")
     model._ensure_built()
     _compare(model, manifest, path, where)
+    # The manifest matches the model: read the arrays the model's weights take, and nothing larger.
+    arrays = read_zip(path, lambda archive: _read_arrays(archive, model, path, where), where, "weights")
     model.set_weights(arrays)            # checks every array (shape, finite) before copying any
 
 
@@ -137,39 +142,46 @@ def _describe(model):
              "weights": [[spec.name, list(spec.shape)] for spec in layer.specs]} for layer in model.layers]
 
 
-def _read(handle, path, where):
-    """(manifest, [arrays]) after checking the member names, the manifest and each array against it."""
-    with np.load(handle, allow_pickle=False) as npz:
-        names = set(npz.files)
-        if _MANIFEST not in names:
-            raise ModelFileError(f"{where}: {path!r} is a zip file but not a netfit weights file (no manifest); "
-                                 f"read plain .npz arrays with np.load and model.set_weights.")
-        text = npz[_MANIFEST]
-        if text.dtype.kind != "U" or text.ndim != 0:
-            raise ModelFileError(f"{where}: {path!r} has a malformed manifest.")
-        manifest = json.loads(str(text))
-        _check_manifest(manifest, path, where)
-        count = sum(len(layer["weights"]) for layer in manifest["layers"])
-        expected = {_MANIFEST} | {f"weight_{k}" for k in range(count)}
-        if names != expected:
-            odd = sorted(names ^ expected)
-            raise ModelFileError(f"{where}: {path!r} does not hold the arrays its manifest lists "
-                                 f"(extra or missing: {', '.join(odd[:5])}).")
-        shapes = _flat_shapes(manifest["layers"])
-        arrays = []
-        for k, shape in enumerate(shapes):
-            w = npz[f"weight_{k}"]
-            if w.shape != shape or w.dtype != np.dtype(manifest["dtype"]):
-                raise ModelFileError(f"{where}: {path!r}: weight_{k} should be a {manifest['dtype']} array of "
-                                     f"shape {shape} (its manifest says), got {w.dtype} of shape {w.shape}.")
-            if not np.isfinite(w).all():
-                raise ModelFileError(f"{where}: {path!r}: weight_{k} holds NaN or infinite values; refusing it.")
-            arrays.append(w)
-    return manifest, arrays
+def _read_manifest(archive, path, where):
+    """The manifest, after checking the member names against it; no weight is read."""
+    names = archive.namelist()
+    if MANIFEST_MEMBER not in names:
+        raise ModelFileError(f"{where}: {path!r} is a zip file but not a netfit weights file (no manifest); "
+                             f"read plain .npz arrays with np.load and model.set_weights.")
+    header = npy_header(archive, MANIFEST_MEMBER, repr(path), where)
+    if header.dtype.kind != "U" or header.shape != () or header.nbytes > 4 * MAX_JSON_BYTES:
+        raise ModelFileError(f"{where}: {path!r} has a malformed manifest (expected a string of at most "
+                             f"{MAX_JSON_BYTES:,} characters, got {header.describe()}).")
+    manifest = json.loads(str(read_npy(archive, MANIFEST_MEMBER, header, repr(path), where)))
+    _check_manifest(manifest, path, where)
+    count = sum(len(layer["weights"]) for layer in manifest["layers"])
+    expected = [MANIFEST_MEMBER] + [f"weight_{k}.npy" for k in range(count)]
+    if sorted(names) != sorted(expected):
+        odd = sorted(name.removesuffix(".npy") for name in set(names) ^ set(expected)) or ["a member twice"]
+        raise ModelFileError(f"{where}: {path!r} does not hold the arrays its manifest lists "
+                             f"(extra or missing: {', '.join(odd[:5])}).")
+    return manifest
+
+
+def _read_arrays(archive, model, path, where):
+    """The weights, each header compared with the model's weight before its data are read."""
+    arrays = []
+    for k, (want, dtype) in enumerate((w.shape, w.dtype) for w in model.weights):
+        member = f"weight_{k}.npy"
+        header = npy_header(archive, member, repr(path), where)
+        if header.shape != tuple(want) or not same_dtype(header.dtype, dtype):
+            raise ModelFileError(f"{where}: {path!r}: weight_{k} should be a {dtype} array of shape {tuple(want)} "
+                                 f"(its manifest says), got {header.dtype} of shape {header.shape}; refusing the "
+                                 f"file before reading its data.")
+        w = read_npy(archive, member, header, repr(path), where)
+        if not np.isfinite(w).all():
+            raise ModelFileError(f"{where}: {path!r}: weight_{k} holds NaN or infinite values; refusing it.")
+        arrays.append(w)
+    return arrays
 
 
 def _check_manifest(manifest, path, where):
-    check_format(manifest, FORMAT_NAME, FORMAT_VERSION, path, where, "weights")
+    check_format(manifest, FORMAT_NAME, FORMAT_VERSION, repr(path), where, "weights")
     layers = manifest.get("layers")
     ok = (manifest.get("dtype") in ("float32", "float64") and isinstance(layers, list)
           and isinstance(manifest.get("input_shape"), list)

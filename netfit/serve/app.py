@@ -23,11 +23,11 @@ Routes (all under the token)::
 """
 import asyncio
 import html
+import io
 import json
 import os
 import re
 import secrets
-import tempfile
 import threading
 from importlib import resources
 from pathlib import Path
@@ -254,14 +254,12 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
 
     async def upload(request):
         data = await _body(request, MAX_MODEL_BYTES, "upload: the model file")
+        upload = io.BytesIO(data)          # the safe loader reads file objects; its errors name the user's file
+        upload.name = os.path.basename(request.query_params.get("name", ""))[:200] or "upload.netfit"
 
         def work():
             session = Session(state.session.settings, state._cache)
-            with tempfile.TemporaryDirectory() as folder:          # the safe loader reads a file
-                path = os.path.join(folder, "upload.netfit")
-                with open(path, "wb") as handle:
-                    handle.write(data)
-                session.load_weights_file(path)
+            session.load_weights_file(upload)
             state.replace(session=session)
             return state.state()
         return JSONResponse(await run_in_threadpool(work))

@@ -434,7 +434,8 @@ async function refreshCode() {
 $("upload").addEventListener("change", async () => {
   const file = $("upload").files[0];
   if (!file) return;
-  try { showError(null); render(await api("/api/weights", {method: "POST", body: file})); }
+  const named = "/api/weights?name=" + encodeURIComponent(file.name);     // errors name the user's file
+  try { showError(null); render(await api(named, {method: "POST", body: file})); }
   catch (e) { showError(e); }
   $("upload").value = "";
 });
