@@ -33,7 +33,7 @@ def output_activation(layers):
     for layer in reversed(layers):
         if units is None:
             units = _units(layer)
-        if hasattr(layer, "activation") and hasattr(layer, "fused_output"):
+        if hasattr(layer, "activation") and hasattr(layer, "activate"):      # an ActivatedLayer
             return layer.activation.name, units if units is not None else _units(layer)
         if type(layer).__name__ not in _PASS_THROUGH:
             return None, units

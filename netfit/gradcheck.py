@@ -73,7 +73,7 @@ def check_layer(layer, input_shape=None, *, x=None, batch=3, seed=0, eps=1e-6, t
         return float(np.sum(layer.forward(x, training=training) * probe))
 
     loss()
-    s = layer.backward(probe.copy(), need_input_grad=True)
+    s = layer.backward(probe.copy())                 # the layer's own record: needs s, writes layer.grads
     analytic = {name: g.copy() for name, g in layer.grads.items()}
     analytic["input"] = np.array(s, copy=True)
     errors = {}

@@ -7,6 +7,8 @@ every example; each metric is streamed into a fresh copy of its state, so the
 value is exact over the whole data set, whatever the batch size
 (:mod:`netfit.metrics`).
 """
+import contextlib
+
 import numpy as np
 
 from . import backend
@@ -21,7 +23,29 @@ __all__ = ["Inference"]
 class Inference:
     """The evaluate / predict half of :class:`netfit.Sequential` (a mixin: it uses the model's
     ``_forward``, ``_check_x``/``_check_xy``, ``_data_loss``, ``_example_weights``, ``metrics``, ``loss``).
+
+    Any number of threads may run these calls on one model at once (:mod:`netfit.concurrency`):
+    each call takes records of its own (:meth:`_inference_calls`) and reads the
+    weights batch by batch under the model's :class:`~netfit.concurrency.WeightsLock`.
     """
+
+    @contextlib.contextmanager
+    def _inference_calls(self):
+        """Records for one inference call: a spare set if one is idle (its buffers reused), else a new one."""
+        spare = self._spare_calls                 # (θ laid out anew meanwhile: they go back to the old list)
+        try:
+            calls = spare.pop()                   # list.pop is atomic: two threads never get the same set
+        except IndexError:
+            calls = self._new_calls(training=False)
+        try:
+            yield calls
+        finally:
+            spare.append(calls)
+
+    def _infer(self, xb, calls):
+        """f(x) for one batch, the weights held for reading: between two steps of a fit running meanwhile."""
+        with self._weights_lock.reading():
+            return self._forward(xb, False, calls)
 
     def test_on_batch(self, x, y, return_dict=False, sample_weight=None):
         """Loss (and metrics) on the batch (x, y), weights unchanged; returned as by :meth:`train_on_batch`.
@@ -86,14 +110,17 @@ class Inference:
         metrics streamed into fresh copies, so each is exact over all of them (:mod:`netfit.metrics`)."""
         total, n = 0.0, 0
         metrics = [metric.fresh() for _, metric in self.metrics]
-        for xb, yb, wb in batches:
-            xb, yb, wb = (backend.to_device(a, self._theta) for a in (xb, yb, wb))     # as they are, on the CPU
-            y_pred = self._forward(xb.astype(self._input_dtype(xb.dtype), copy=False), False)
-            total += self._data_loss(y_pred, yb, wb) * len(xb)
-            n += len(xb)
-            for metric in metrics:
-                update_metric(metric, yb, y_pred)
-        values = {"loss": float(total / n + self.optimizer.penalty(self._theta))}
+        with self._inference_calls() as calls:
+            for xb, yb, wb in batches:
+                xb, yb, wb = (backend.to_device(a, self._theta) for a in (xb, yb, wb))     # as they are, on the CPU
+                y_pred = self._infer(xb.astype(self._input_dtype(xb.dtype), copy=False), calls)
+                total += self._data_loss(y_pred, yb, wb, calls) * len(xb)
+                n += len(xb)
+                for metric in metrics:
+                    update_metric(metric, yb, y_pred)
+        with self._weights_lock.reading():
+            penalty = self.optimizer.penalty(self._theta)
+        values = {"loss": float(total / n + penalty)}
         values.update((name, float(metric.result())) for (name, _), metric in zip(self.metrics, metrics))
         return values
 
@@ -122,10 +149,11 @@ class Inference:
         if backend.fits(self._theta, x):
             x = backend.to_device(x, self._theta)                 # uploaded once on a GPU (else batch by batch)
         out = backend.get_array_module(self._theta).empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)
-        for start in range(0, x.shape[0], batch_size):
-            stop = min(start + batch_size, x.shape[0])
-            xb = backend.to_device(x[start:stop].astype(self._input_dtype(x.dtype), copy=False), self._theta)
-            out[start:stop] = self._forward(xb, False)
+        with self._inference_calls() as calls:
+            for start in range(0, x.shape[0], batch_size):
+                stop = min(start + batch_size, x.shape[0])
+                xb = backend.to_device(x[start:stop].astype(self._input_dtype(x.dtype), copy=False), self._theta)
+                out[start:stop] = self._infer(xb, calls)
         return backend.to_host(out)                               # one copy back
 
     def predict_classes(self, x, batch_size=None, verbose=0):

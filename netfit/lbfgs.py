@@ -252,9 +252,9 @@ class _Objective:
             yb = self.y[start:stop]
             wb = None if self.w is None else self.w[start:stop]   # sample weights: (1/m) Σ w_i ℓ_i per chunk
             weight = (stop - start) / self.n                     # each chunk's mean, weighted to the full mean
-            y_pred = model._forward(xb, training=True)
-            total += weight * model._data_loss(y_pred, yb, wb)
-            model._backward(y_pred, yb, wb)
+            y_pred = model._forward(xb, True, model._calls)
+            total += weight * model._data_loss(y_pred, yb, wb, model._calls)
+            model._backward(y_pred, yb, wb, model._calls)
             grad += weight * model._grad
         total += model.optimizer.penalty(theta)                 # λ Σ w² over the kernels
         model.optimizer.add_penalty_gradient(theta, grad)        # and its gradient 2λw

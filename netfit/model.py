@@ -14,6 +14,7 @@ step is a few vector operations whatever the depth of the net.
 import contextlib
 import json
 import numbers
+import threading
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from . import callbacks as callbacks_mod
 from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers, precision, weights_file
 from .compatibility import check_output
+from .concurrency import TrainingGuard, WeightsLock, training_call
 from .config import dtype as default_dtype
 from .inference import Inference
 from .layers.base import ActivatedLayer, Layer, auto_name
@@ -74,6 +76,8 @@ class Sequential(LayerStack, Inference):
         self.built = self.compiled = False
         self.history = callbacks_mod.History()
         self.stop_training = False
+        # One model, many threads (netfit.concurrency): steps write θ, inference batches read it.
+        self._weights_lock, self._training, self._building = WeightsLock(), TrainingGuard(), threading.RLock()
         for layer in layers or []:
             self.add(layer)
 
@@ -143,11 +147,12 @@ class Sequential(LayerStack, Inference):
         size = sum(layer.count_params() for layer in self.layers)
         self._theta = np.zeros(size, self.dtype)
         self._grad = np.zeros(size, self.dtype)
-        self._slices, self._decay, self._layer_parts = [], [], []
+        self._slices, self._decay, self._layer_parts, self._offsets = [], [], [], []
         offset = 0
         rng = np.random.default_rng(self.seed)
         for layer in self.layers:
             k = layer.count_params()
+            self._offsets.append(offset)
             if k:
                 self._layer_parts.append((layer, slice(offset, offset + k)))     # each layer's part of θ
             layer.attach(self._theta[offset:offset + k], self._grad[offset:offset + k])
@@ -166,6 +171,7 @@ class Sequential(LayerStack, Inference):
         if device.kind != "cpu":
             backend.place(self, device, "Sequential.build")      # drawn on the host, uploaded once
         self.built = True
+        self._reset_records()
         if self.compiled:
             self._bind_training()
 
@@ -235,8 +241,9 @@ class Sequential(LayerStack, Inference):
             if new.shape != w.shape:
                 raise ValueError(f"{where}: expected array {k} of shape {w.shape}, got {new.shape}.")
             checked.append(new)
-        for w, new in zip(current, checked):
-            w[...] = backend.to_device(new, w)
+        with self._weights_lock.writing():               # never in the middle of a step or a prediction's batch
+            for w, new in zip(current, checked):
+                w[...] = backend.to_device(new, w)
 
     def count_params(self):
         self._ensure_built()
@@ -289,33 +296,71 @@ class Sequential(LayerStack, Inference):
     def _bind_training(self):
         last = self.layers[-1]
         self._fused = isinstance(last, ActivatedLayer) and last.activation.name == self.loss.fuses_with
-        for layer in self.layers:
-            if isinstance(layer, ActivatedLayer):
-                layer.fused_output = self._fused and layer is last
+        self._calls = self._new_calls()
         self.optimizer.build(self._theta, self._decay)
         self._theta_good = self._theta.copy()
 
+    # -- copies and pickles ----------------------------------------------------------------
+    def __getstate__(self):
+        """Everything but the locks and the records of calls (made anew on the other side)."""
+        state = self.__dict__.copy()
+        for name in ("_weights_lock", "_training", "_building", "_spare_calls", "_calls"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        """A copy's layers view the copy's θ: ``copy.deepcopy`` and pickle copy every view on its own."""
+        self.__dict__.update(state)
+        self._weights_lock, self._training, self._building = WeightsLock(), TrainingGuard(), threading.RLock()
+        if self.built:
+            for layer, offset in zip(self.layers, self._offsets):
+                k = layer.count_params()
+                layer.attach(self._theta[offset:offset + k], self._grad[offset:offset + k])
+            self._reset_records()
+
+    # -- records of calls (netfit.layers.base.Call) ----------------------------------------
+    def _new_calls(self, grad=None, training=True):
+        """One record per layer for one thread's passes; backward writes ∂R/∂θ into ``grad``.
+
+        ``grad``: a vector of θ's layout, the model's own ``_grad`` by default (fit's
+        share s ≥ 1 brings its own, :mod:`netfit.replicas`). The first layer with
+        weights computes no s; with ``training`` and a fused loss the last layer skips σ'.
+        """
+        grad = self._grad if grad is None else grad
+        calls = [layer.new_call(layer.views(grad[offset:offset + layer.count_params()]),
+                                need_input_grad=i > self._lowest_trained)
+                 for i, (layer, offset) in enumerate(zip(self.layers, self._offsets))]
+        calls[-1].fused = training and getattr(self, "_fused", False)
+        return calls
+
+    def _reset_records(self):
+        """θ was laid out anew (build, a move to another device): records made for the old layout go."""
+        self._spare_calls = []              # inference's records, reused by one call at a time (netfit.inference)
+        if self.compiled:
+            self._calls = self._new_calls()
+
     # -- the training step -----------------------------------------------------------------
-    def _forward(self, a, training, layers=None):
-        for layer in self.layers if layers is None else layers:      # another stack: a replica (netfit.replicas)
-            a = layer.forward(a, training=training)
+    def _forward(self, a, training, calls):
+        """a through every layer, each call keeping what its backward needs in its record ``calls[i]``."""
+        for layer, call in zip(self.layers, calls):
+            a = layer.forward(a, training, call)
         return a
 
-    def _loss_value(self, y_pred, y, sample_weight=None):
-        return self._data_loss(y_pred, y, sample_weight) + self.optimizer.penalty(self._theta)
+    def _loss_value(self, y_pred, y, sample_weight, calls):
+        return self._data_loss(y_pred, y, sample_weight, calls) + self.optimizer.penalty(self._theta)
 
-    def _data_loss(self, y_pred, y, sample_weight=None, last=None):
+    def _data_loss(self, y_pred, y, sample_weight, calls):
         """R without the penalty: the batch mean, or (1/n) Σ_i w_i ℓ_i with sample weights.
 
-        ``last``: the layer that computed ``y_pred`` (a replica's, netfit.replicas), by default the model's.
+        ``calls``: the records of the pass that computed ``y_pred`` (the last one holds the logits z).
         """
-        logits = (self.layers[-1] if last is None else last)._z if self._fused else None
+        logits = calls[-1].z if self._fused else None
         if sample_weight is None:
             return self.loss.value(y_pred, y, logits)
         return self.loss.weighted_value(y_pred, y, sample_weight, logits)
 
-    def _backward(self, y_pred, y, sample_weight=None):
-        self._backprop(self.layers, self._output_error(y_pred, y, sample_weight))
+    def _backward(self, y_pred, y, sample_weight, calls):
+        self._backprop(calls, self._output_error(y_pred, y, sample_weight))
         self._zero_frozen(self._grad)
 
     def _output_error(self, y_pred, y, sample_weight=None):
@@ -324,10 +369,10 @@ class Sequential(LayerStack, Inference):
             return self.loss.gradient(y_pred, y, fused=self._fused)
         return self.loss.weighted_gradient(y_pred, y, sample_weight, fused=self._fused)  # δ_i ← w_i δ_i
 
-    def _backprop(self, layers, delta):
-        """δ down through ``layers`` (the model's, or a replica's), each filling its gradients."""
-        for i in range(len(layers) - 1, self._lowest_trained - 1, -1):
-            delta = layers[i].backward(delta, need_input_grad=i > self._lowest_trained)
+    def _backprop(self, calls, delta):
+        """δ down through the layers, top down, each writing its gradients where its record ``calls[i]`` says."""
+        for i in range(len(self.layers) - 1, self._lowest_trained - 1, -1):
+            delta = self.layers[i].backward(delta, calls[i])
 
     def _frozen_slices(self):
         """Slices of θ that belong to layers with ``trainable = False`` (read at every step)."""
@@ -357,6 +402,7 @@ class Sequential(LayerStack, Inference):
             for part, value in zip(frozen, kept):
                 self._theta[part] = value
 
+    @training_call("Sequential.loss_and_gradients")
     def loss_and_gradients(self, x, y, gradients=True, training=False, sample_weight=None):
         """Return ``(R, [∂R/∂w for w in get_weights()])`` on the whole of (x, y).
 
@@ -373,18 +419,20 @@ class Sequential(LayerStack, Inference):
             w = self._example_weights(y, sample_weight, None, where)        # as fit and evaluate check them
         xb = backend.to_device(np.asarray(x, self._input_dtype(x.dtype)), self._theta)
         y, w = backend.to_device(y, self._theta), backend.to_device(w, self._theta)
-        y_pred = self._forward(xb, training)
-        loss = float(self._loss_value(y_pred, y, w))
+        calls = self._calls
+        y_pred = self._forward(xb, training, calls)
+        loss = float(self._loss_value(y_pred, y, w, calls))
         if not gradients:
             return loss, None
         self._grad[...] = 0
-        self._backward(y_pred, y, w)
+        self._backward(y_pred, y, w, calls)
         flat = self._grad.copy()
         self.optimizer.add_penalty_gradient(self._theta, flat)
         self._zero_frozen(flat)
         return loss, [backend.to_host(flat[part].reshape(shape)) for part, shape in self._slices]
 
     # -- fit -----------------------------------------------------------------------------
+    @training_call("Sequential.fit")
     def fit(self, x, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             sample_weight=None, class_weight=None):
@@ -453,6 +501,7 @@ class Sequential(LayerStack, Inference):
         """Per-example weights w (n,) in the model's float type, or None (:func:`netfit.utils.example_weights`)."""
         return example_weights(y, sample_weight, class_weight, self.loss, where, self.dtype)
 
+    @training_call("Sequential.train_on_batch")
     def train_on_batch(self, x, y, return_dict=False, sample_weight=None, class_weight=None):
         """Take one optimizer step on the batch (x, y); return its loss (and metrics) before the step.
 
@@ -544,7 +593,9 @@ class Sequential(LayerStack, Inference):
                              f"for one feature per example use `x = x.reshape(-1, 1)`, for one example with "
                              f"{x.shape[0]} features use `x = x[None]`.")
         if not self.built:
-            self.build(self.layers[0].input_shape or x.shape[1:])
+            with self._building:                    # two threads' first predict build it once
+                if not self.built:
+                    self.build(self.layers[0].input_shape or x.shape[1:])
         expected = self.layers[0].input_shape
         if x.shape[1:] != expected:
             hint = ""

@@ -5,12 +5,14 @@ so a batch of m examples can be cut into k shares of consecutive rows, each
 share's forward and backward pass run on a thread of its own, and the k partial
 gradients added. R is the batch mean (the loss contract, :mod:`netfit.losses.base`):
 a share of m_s rows computes the gradient of its own mean, so each is weighted
-by m_s / m before they are added (in :func:`_share`, on δ at the output). Each thread runs the same layer-by-layer code as one thread
-does, on a *replica* of the model's layers: a shallow copy that reads the
-model's weights θ (shared; nothing writes them during the step) and writes its
-own gradient vector and scratch arrays. Share 0 runs on the model's own layers
-and gradient; the others' gradients are added to it in share order, so the
-optimizer's step is the one it always was.
+by m_s / m before they are added (in :func:`_share`, on δ at the output). Each
+thread runs the same layers, with the same code as one thread does, on a *lane*
+of records of its own: one :class:`~netfit.layers.base.Call` per layer, holding
+that share's x, z, masks and scratch arrays, with gradient views into the lane's
+own gradient vector. The layers are not copied: they hold only θ, which every
+lane reads (nothing writes it during the step). Share 0's lane writes the
+model's own gradient; the others' gradients are added to it in share order, so
+the optimizer's step is the one it always was.
 
 Why not split each pass of one step instead (:mod:`netfit.parallel`, which fit
 still does where this cannot be used): the threads then meet at every pass
@@ -30,13 +32,11 @@ Used by fit when the thread policy gives a step more than one thread (:func:`net
 - for a batch of fewer than 2 · :data:`MIN_ROWS` rows. A share holds at least
   MIN_ROWS rows, so a batch of 128 is cut into at most 8 shares (threads).
 
-Dropout: each share draws its masks from a stream of its own, seeded by (model
-seed, epoch, layer, share). The same thread count gives the same masks and the
+Dropout: each share's records draw their masks from a stream of their own, seeded
+by (model seed, epoch, layer, share). The same thread count gives the same masks and the
 same weights from run to run; another thread count draws other masks (as it
 already changes the last bits of the products outside deterministic mode).
 """
-import copy
-
 import numpy as np
 
 from . import config, parallel
@@ -51,7 +51,7 @@ def usable(model, threads):
 
 
 class Replicas:
-    """``k`` copies of the model's layer stack sharing θ, for the shares of a batch; share 0 is the model itself.
+    """``k`` lanes of records over the model's layers and θ, for the shares of a batch; lane 0 is the model's own.
 
     Parameters
     ----------
@@ -64,7 +64,7 @@ class Replicas:
     def __init__(self, model, k):
         self.model = model
         self.grads = [np.zeros_like(model._grad) for _ in range(k - 1)]        # shares 1 … k − 1
-        self.stacks = [model.layers] + [_replica(model, grad) for grad in self.grads]
+        self.lanes = [model._calls] + [model._new_calls(grad) for grad in self.grads]
 
     def seed(self, epoch):
         """Seed the dropout streams of ``epoch``: (model seed, epoch, layer) for share 0, the streams one
@@ -72,10 +72,11 @@ class Replicas:
 
         Seeding by epoch makes epoch k's masks the same whether or not training stopped and resumed before it.
         """
-        for s, stack in enumerate(self.stacks):
-            for j, layer in enumerate(layer for layer in stack if layer.needs_rng):
+        drawing = [i for i, layer in enumerate(self.model.layers) if layer.needs_rng]
+        for s, calls in enumerate(self.lanes):
+            for j, i in enumerate(drawing):
                 key = [self.model.seed, epoch, j + 1] if s == 0 else [self.model.seed, epoch, j + 1, s]
-                layer.rng = np.random.default_rng(key)
+                calls[i].rng = np.random.default_rng(key)
 
     def gradient(self, x, y, sample_weight=None):
         """∂R/∂θ of the batch into the model's gradient vector; returns (R without the penalty, [(y_s, ŷ_s)]).
@@ -84,15 +85,15 @@ class Replicas:
         ``[(y_s, ŷ_s)]`` are the shares' targets and outputs, for the metrics.
         """
         m = len(x)
-        spans = parallel.blocks(m, min(len(self.stacks), max(1, m // MIN_ROWS)))
+        spans = parallel.blocks(m, min(len(self.lanes), max(1, m // MIN_ROWS)))
 
         def share(s):
             lo, hi = spans[s]
             w = None if sample_weight is None else sample_weight[lo:hi]
             if len(spans) == 1:                                   # the whole batch, as one thread runs it
-                return _share(self.model, self.stacks[0], x, y, w, 1.0)
+                return _share(self.model, self.lanes[0], x, y, w, 1.0)
             with parallel.using(1), np.errstate(over="ignore", invalid="ignore"):   # no split inside a share
-                return _share(self.model, self.stacks[s], x[lo:hi], y[lo:hi], w, (hi - lo) / m)
+                return _share(self.model, self.lanes[s], x[lo:hi], y[lo:hi], w, (hi - lo) / m)
 
         results = parallel.each(share, len(spans))                # the shares on the threads, in share order
         for grad in self.grads[:len(spans) - 1]:
@@ -101,29 +102,17 @@ class Replicas:
         return sum(loss for loss, _ in results), [(y[lo:hi], y_pred) for (lo, hi), (_, y_pred) in zip(spans, results)]
 
 
-def _share(model, layers, x, y, sample_weight, scale):
-    """Forward, R and backward of one share on ``layers``: (its part of R, its outputs ŷ).
+def _share(model, calls, x, y, sample_weight, scale):
+    """Forward, R and backward of one share with the records ``calls``: (its part of R, its outputs ŷ).
 
     R is a batch mean (the loss contract, :mod:`netfit.losses.base`), so the loss's δ_i carries
     1/m_s, the share's own size; times ``scale`` = m_s / m it is the share's part of the batch
     mean's δ, and the shares' gradients add up to the batch's.
     """
-    y_pred = model._forward(x, True, layers)
-    loss = model._data_loss(y_pred, y, sample_weight, layers[-1])
+    y_pred = model._forward(x, True, calls)
+    loss = model._data_loss(y_pred, y, sample_weight, calls)
     delta = model._output_error(y_pred, y, sample_weight)
     if scale != 1.0:
         delta *= scale
-    model._backprop(layers, delta)
+    model._backprop(calls, delta)
     return loss * scale, y_pred
-
-
-def _replica(model, grad):
-    """A shallow copy of each layer reading the model's θ and writing ``grad``, with scratch arrays of its own."""
-    stack, offset = [], 0
-    for layer in model.layers:
-        twin = copy.copy(layer)
-        k = layer.count_params()
-        twin.attach(model._theta[offset:offset + k], grad[offset:offset + k])     # new views, new scratch
-        offset += k
-        stack.append(twin)
-    return stack

@@ -161,10 +161,13 @@ def diagonal_hessian(model, x):
     """
     model._ensure_built()
     copies = _squared_copies(model)
+    calls = model._new_calls(np.zeros_like(model._theta), training=False)    # records of this pass alone
+    for i, call in enumerate(calls):
+        call.need_input_grad = i > 0
     inputs, a = [], x
-    for layer in model.layers:                      # the real forward pass: z, a and every layer's input
+    for layer, call in zip(model.layers, calls):    # the real forward pass: z, a and every layer's input
         inputs.append(a)
-        a = np.array(layer.forward(a, training=False), copy=True)
+        a = np.array(layer.forward(a, False, call), copy=True)
     n, k = a.shape[0], a[0].size
     h = np.full(a.shape, 2.0 / (n * k), model.dtype)      # ∂²R/∂f² of R = (1/nK) Σ (f − y)²
     flat = np.zeros_like(model._theta)
@@ -172,13 +175,14 @@ def diagonal_hessian(model, x):
     for i in range(len(model.layers) - 1, -1, -1):
         layer, copy = model.layers[i], copies[i]
         if isinstance(layer, ActivatedLayer) and layer.activation.name != "linear":
-            slope = layer.activation.backward(np.ones_like(h), layer._z, layer._a)   # σ'(z)
+            slope = layer.activation.backward(np.ones_like(h), calls[i].z, calls[i].a)   # σ'(z)
             h = h * slope * slope                                                  # ∂²R/∂z² = σ'² ∂²R/∂a²
         if copy is None:                            # routing or reshaping: h goes down as δ would
-            h = layer.backward(h, need_input_grad=True) if i > 0 else None
+            h = layer.backward(h, calls[i]) if i > 0 else None
             continue
-        copy.forward(np.square(inputs[i]))          # the copy's weights are w², its input x²
-        h = copy.backward(h, need_input_grad=i > 0)  # grads: Σ x² ∂²R/∂z²; returns Σ w² ∂²R/∂z²
+        record = copy.new_call(need_input_grad=i > 0)
+        copy.forward(np.square(inputs[i]), False, record)   # the copy's weights are w², its input x²
+        h = copy.backward(h, record)                # grads: Σ x² ∂²R/∂z²; returns Σ w² ∂²R/∂z²
         offset = offsets[i]
         for spec in copy.specs:
             flat[offset:offset + spec.size] = copy.grads[spec.name].reshape(-1)
@@ -203,15 +207,16 @@ def _squared_copies(model):
         if isinstance(layer, _PASS_THROUGH):
             copies.append(None)
             continue
-        if not isinstance(layer, _WEIGHTED) or (isinstance(layer, ActivatedLayer) and layer.fused_output):
+        fused = layer is model.layers[-1] and getattr(model, "_fused", False)
+        if not isinstance(layer, _WEIGHTED) or fused:
             raise ValueError(f"SDLM: cannot carry second derivatives through layer {layer.display_name!r} "
                              f"({type(layer).__name__}); supported: "
                              f"{', '.join(c.__name__ for c in _WEIGHTED + _PASS_THROUGH)}.")
         # A shallow copy shares the geometry and the table; attach() gives it its own weights and scratch.
         copy = _copy.copy(layer)
-        copy.activation, copy.fused_output = activations.get(None), False
+        copy.activation = activations.get(None)
         if isinstance(layer, Conv2D):
-            copy.pad_value, copy._ones_in = layer.pad_value ** 2, None     # a padded pixel's x²
+            copy.pad_value = layer.pad_value ** 2                 # a padded pixel's x²
         copy.attach(dtype=model.dtype)
         for spec in layer.specs:
             np.square(layer.params[spec.name], out=copy.params[spec.name])

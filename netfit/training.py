@@ -191,24 +191,26 @@ class _Loop:
         # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             for step, (xb, yb, wb) in enumerate(self._batches(rng, shuffle)):
-                # Forward, R and backward, on as many threads as the batch has shares (netfit.replicas);
-                # they fill the gradient only: a non-finite loss below leaves θ as it was.
-                data_loss, outputs = self.replicas.gradient(xb, yb, wb)
-                loss = data_loss + model.optimizer.penalty(model._theta)
-                if on_host and not math.isfinite(loss):
-                    self._diverged(epoch, step, f"the loss became {loss}")
-                    return None
-                m = len(xb)
-                total += loss * m
-                seen += m
-                for metric in metrics:
-                    for y_share, y_pred in outputs:
-                        update_metric(metric, y_share, y_pred)
-                if on_host:
-                    np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
-                self.in_update = True
-                model._apply_step()                            # optimizer.step; frozen layers kept
-                self.in_update = False
+                # The step holds the weights for writing: a predict in another thread reads them before or after.
+                with model._weights_lock.writing():
+                    # Forward, R and backward, on as many threads as the batch has shares (netfit.replicas);
+                    # they fill the gradient only: a non-finite loss below leaves θ as it was.
+                    data_loss, outputs = self.replicas.gradient(xb, yb, wb)
+                    loss = data_loss + model.optimizer.penalty(model._theta)
+                    if on_host and not math.isfinite(loss):
+                        self._diverged(epoch, step, f"the loss became {loss}")
+                        return None
+                    m = len(xb)
+                    total += loss * m
+                    seen += m
+                    for metric in metrics:
+                        for y_share, y_pred in outputs:
+                            update_metric(metric, y_share, y_pred)
+                    if on_host:
+                        np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
+                    self.in_update = True
+                    model._apply_step()                            # optimizer.step; frozen layers kept
+                    self.in_update = False
                 self.steps_done += 1
                 if want_batch_logs:
                     if on_host or step % _DEVICE_LOG_EVERY == 0:     # on a GPU a read waits: the logs of step k·100
@@ -257,7 +259,8 @@ class _Loop:
         return xb, yb, wb
 
     def _diverged(self, epoch, step, what):
-        self.model._theta[...] = self.model._theta_good
+        with self.model._weights_lock.writing():
+            self.model._theta[...] = self.model._theta_good
         at = f"at epoch {epoch + 1}, step {step + 1}" if epoch < _BATCH_CALLS and step is not None else "in this step"
         if step is None and epoch < _BATCH_CALLS:        # on a GPU, read once an epoch: θ_good is its start
             at = f"in epoch {epoch + 1} (on a GPU the loss is read once an epoch; its starting weights are kept)"
@@ -275,7 +278,8 @@ class _Loop:
     def recover(self):
         """After Ctrl-C: undo a half-done optimizer step."""
         if self.in_update:
-            self.model._theta[...] = self.model._theta_good
+            with self.model._weights_lock.writing():
+                self.model._theta[...] = self.model._theta_good
 
 
 # On a GPU, callbacks that watch every batch (the progress bar) get the logs read every this many steps.
@@ -357,9 +361,10 @@ def _stream_validation(model, validation_split, validation_data, validation_step
 def predict_stream(model, x, steps, where):
     """``predict`` on a generator or a Sequence: the outputs of its batches, stacked."""
     stream = open_stream(model, x, None, steps, where, "steps", with_y=False)
-    # Copies: a layer reuses its output buffer from one forward pass to the next.
-    return np.concatenate([backend.to_host(model._forward(backend.to_device(xb, model._theta), False)).copy()
-                           for xb, _ in checked_batches(model, stream)])
+    # Copies: a record's output buffer is reused from one batch to the next.
+    with model._inference_calls() as calls:
+        return np.concatenate([backend.to_host(model._infer(backend.to_device(xb, model._theta), calls)).copy()
+                               for xb, _ in checked_batches(model, stream)])
 
 
 # -- one batch at a time ----------------------------------------------------------------------
@@ -383,7 +388,7 @@ def train_on_batch(model, x, y, return_dict=False, sample_weight=None, class_wei
         x, y = model._check_xy(x, y, where)
         w = model._example_weights(y, sample_weight, class_weight, where)
     loop = _Loop(model, x, y, len(x), w)
-    # One step: replicas made for it would allocate their scratch arrays at every call, so its
+    # One step: lanes made for it would allocate their scratch arrays at every call, so its
     # passes are split over the threads instead (netfit.parallel).
     loop.where, loop.cut_batches = where, False
     with parallel.training(6 * model.count_links() * len(x), model.device == "cpu"), \

@@ -75,8 +75,9 @@ def test_unconnected_entries_get_no_gradient_and_are_no_weights():
     layer.forward(x)
     layer.backward(np.ones((3, 4, 4, 3)))
     assert layer.grads["kernel"].shape == (3, 3, int(SMALL.sum()))
-    assert np.all(layer._dfull[:, :, ~SMALL].reshape(9, -1) != 0)        # the full gradient is not zero there …
-    np.testing.assert_array_equal(layer.grads["kernel"], layer._dfull.reshape(3, 3, -1)[:, :, SMALL.ravel()])
+    dfull = layer.record(None)._scratch["dfull"].reshape(3, 3, 2, 3)      # the full kernel's gradient, in the record
+    assert np.all(dfull[:, :, ~SMALL].reshape(9, -1) != 0)               # the full gradient is not zero there …
+    np.testing.assert_array_equal(layer.grads["kernel"], dfull.reshape(3, 3, -1)[:, :, SMALL.ravel()])
     assert layer.count_params() == 9 * 4 + 3                             # … but only the 4 connected slices are weights
 
 

@@ -141,7 +141,8 @@ def _pool_run(pool_size, shape, x, delta, training):
     layer = MaxPooling2D(pool_size)
     layer.setup(shape)
     a = layer.forward(x, training=training).copy()
-    winner = None if layer._winner is None else layer._winner.copy()
+    call = layer.record(None)                       # the layer's own record: the winners the pass noted
+    winner = None if call.winner is None else call.winner.copy()
     return a, winner, layer.backward(delta).copy()
 
 

@@ -20,13 +20,13 @@ PACKAGE = pathlib.Path(netfit.__file__).parent
 ROWS = [
     ["netfit.backend"],                  # the array-module seam: config's set_device sits on it
     ["netfit._version", "netfit.utils", "netfit.config", "netfit._kernels", "netfit.files",
-     "netfit.summary", "netfit.gradcheck"],
+     "netfit.summary", "netfit.gradcheck", "netfit.concurrency"],
     ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets",
      "netfit.streams", "netfit.compatibility", "netfit.precision", "netfit.schedules", "netfit.parallel"],
     ["netfit.layers"],
     ["netfit.optimizers"],
     ["netfit.callbacks"],
-    ["netfit.replicas"],                 # the shares of a batch on threads: copies of the layers
+    ["netfit.replicas"],                 # the shares of a batch on threads: lanes of records of the layers
     ["netfit.training"],
     ["netfit.lbfgs", "netfit.sdlm", "netfit.saving", "netfit.inference", "netfit.stack"],
     ["netfit.weights_file"],             # the .weights.npz file: raises saving's ModelFileError

@@ -53,14 +53,15 @@ def test_dropout_gradients_with_fixed_mask(rate):
     layer = Dropout(rate, seed=5)
     errors = check_layer(layer, (7,), batch=4, seed=5, training=True)
     _assert_small(errors)
-    assert layer._mask is not None and (layer._mask == 0).any()   # the mask really dropped something
+    mask = layer.record(None).mask                                # the layer's own record, as check_layer used it
+    assert mask is not None and (mask == 0).any()                 # the mask really dropped something
 
 
 def test_check_layer_catches_a_wrong_backward(monkeypatch):
     original = Dense.backward
 
-    def scaled(self, delta, need_input_grad=True):
-        s = original(self, delta, need_input_grad)
+    def scaled(self, delta, call=None):
+        s = original(self, delta, call)
         self.grads["kernel"] *= 1.1
         return s
 
@@ -137,10 +138,15 @@ def test_fused_output_skips_sigma_prime():
     layer = Dense(3, activation="softmax")
     layer.setup((2,), rng=np.random.default_rng(0), dtype="float64")
     x, delta = np.ones((2, 2)), np.arange(6.0).reshape(2, 3)
-    layer.forward(x)
-    layer.fused_output = True
-    layer.backward(delta)
+    call = layer.new_call()
+    call.fused = True                                    # as a model sets it for softmax + cross-entropy
+    layer.forward(x, call=call)
+    layer.backward(delta, call)
     np.testing.assert_allclose(layer.grads["kernel"], x.T @ delta)
+    unfused = layer.new_call(grads={"kernel": np.zeros((2, 3)), "bias": np.zeros(3)})
+    layer.forward(x, call=unfused)
+    layer.backward(delta, unfused)                       # the same δ through σ' gives another gradient
+    assert not np.allclose(unfused.grads["kernel"], x.T @ delta)
 
 
 # -- dropout -----------------------------------------------------------------------------------------

@@ -142,11 +142,10 @@ def test_each_share_draws_its_own_dropout_masks():
     model = _cnn(dropout=0.5)
     model.build()
     shares = replicas.Replicas(model, 2)
-    model.layers[3].rng = np.random.default_rng([model.seed, 0, 1])      # as fit seeds epoch 0
-    shares.seed(0)
+    shares.seed(0)                                                      # as fit seeds epoch 0
     with parallel.using(2):
         shares.gradient(x, labels)
-    first, second = model.layers[3]._mask, shares.stacks[1][3]._mask
+    first, second = shares.lanes[0][3].mask, shares.lanes[1][3].mask    # each share's record of the Dropout
     assert first.shape == second.shape == (32, 64) and not np.array_equal(first, second)
 
 
@@ -166,18 +165,20 @@ def test_no_shares_where_they_cannot_be_used(monkeypatch, why):
     assert counts and set(counts) == {1}
 
 
-def test_replicas_share_theta_and_keep_their_own_gradients_and_scratch():
+def test_lanes_share_the_layers_and_keep_their_own_records_and_gradients():
     model = _cnn(dropout=0.25)
     model.build()
+    layers = list(model.layers)
     shares = replicas.Replicas(model, 3)
-    assert shares.stacks[0] is model.layers and len(shares.stacks) == 3
-    for stack, grad in zip(shares.stacks[1:], shares.grads):
-        for mine, twin in zip(model.layers, stack):
-            assert type(twin) is type(mine) and twin is not mine and twin._scratch is not mine._scratch
-            for name in mine.params:
-                assert np.shares_memory(twin.params[name], model._theta)             # reads θ
-                assert np.shares_memory(twin.grads[name], grad)                      # writes its own ∂R/∂θ
-                assert not np.shares_memory(twin.grads[name], model._grad)
+    assert shares.lanes[0] is model._calls and len(shares.lanes) == 3
+    assert model.layers == layers                                         # no layer is copied
+    for calls, grad in zip(shares.lanes[1:], shares.grads):
+        for layer, mine, lane in zip(model.layers, model._calls, calls):
+            assert lane is not mine and lane._scratch is not mine._scratch
+            for name in layer.params:
+                assert np.shares_memory(lane.grads[name], grad)                      # writes its own ∂R/∂θ
+                assert not np.shares_memory(lane.grads[name], model._grad)
+                assert np.shares_memory(mine.grads[name], model._grad)               # lane 0: the model's
 
 
 def test_an_error_in_a_share_is_raised_and_no_step_is_taken(monkeypatch):
@@ -188,11 +189,11 @@ def test_an_error_in_a_share_is_raised_and_no_step_is_taken(monkeypatch):
     calls = []
     backward = Dense.backward
 
-    def fail_in_a_replica(self, delta, need_input_grad=True):
-        calls.append(self)
-        if self is not model.layers[-1]:
+    def fail_in_a_replica(self, delta, call=None):
+        calls.append(call)
+        if self is model.layers[-1] and call is not model._calls[-1]:        # share 1's record of the top layer
             raise RuntimeError("boom in share 1")
-        return backward(self, delta, need_input_grad)
+        return backward(self, delta, call)
     monkeypatch.setattr(Dense, "backward", fail_in_a_replica)
     with pytest.raises(RuntimeError, match="boom in share 1"):
         _fit(model, x, labels, epochs=1)

@@ -498,7 +498,7 @@ def test_docs_and_source_pages_for_the_links(client):
                    "classification-softmax-with-cross-entropy-fused"):
         assert f'id="{anchor}"' in docs.text
     source = client.get("/source/netfit/layers/dense.py", headers=AUTH)
-    assert source.status_code == 200 and 'id="L66"' in source.text and "matmul(self._x.T" in source.text
+    assert source.status_code == 200 and 'id="L66"' in source.text and "matmul(call.x.T" in source.text
     for path in ("../pyproject.toml", "netfit/../../../etc/passwd", "netfit/serve/static/app.js", "netfit/nothere.py"):
         assert client.get(f"/source/{path}", headers=AUTH).status_code == 404
     assert client.get("/source/netfit/layers/dense.py").status_code == 403

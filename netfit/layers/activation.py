@@ -23,9 +23,11 @@ class Activation(ActivatedLayer):
     def __init__(self, activation, **kwargs):
         super().__init__(activation, **kwargs)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         self.check_input(x)
-        return self.activate(x)
+        return self.activate(x, call)
 
-    def backward(self, delta, need_input_grad=True):
-        return self.activation_backward(delta) if need_input_grad else None
+    def backward(self, delta, call=None):
+        call = self.record(call)
+        return self.activation_backward(delta, call) if call.need_input_grad else None

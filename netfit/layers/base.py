@@ -1,9 +1,17 @@
 """The Layer contract: forward and backward side by side, weights in Keras layouts.
 
 A layer maps a batch ``x`` of shape (n, *input_shape) to ``a`` of shape
-(n, *output_shape). ``backward(delta)`` takes δ = ∂R/∂a, fills ``grads`` (same
-keys as ``params``) with ∂R/∂θ, and returns s = ∂R/∂x, which becomes the δ of
-the layer below. The model asks the first layer not to compute s.
+(n, *output_shape). ``backward(delta, call)`` takes δ = ∂R/∂a, writes ∂R/∂θ
+into ``call.grads`` (same keys as ``params``) and returns s = ∂R/∂x, which
+becomes the δ of the layer below. The model asks the first layer not to
+compute s (``call.need_input_grad = False``).
+
+What one call of the layer must remember between its forward and its backward
+pass (x, z, the dropout mask, max pooling's winners), its scratch arrays and
+where its gradients go live in that call's own record, a :class:`Call`, never
+on the layer: the weights are all a layer holds. So one layer can be called at
+two places of a graph, by two threads at once, or by the shares of a batch
+(:mod:`netfit.replicas`), each call with its own record (PyTorch's ``ctx``).
 
 Life cycle, as in Keras (config → build → call):
 
@@ -13,11 +21,15 @@ Life cycle, as in Keras (config → build → call):
 3. ``attach(params, grads)`` lays the weights out as views into flat buffers
    owned by the model (so an optimizer step is a few vector operations), and
    ``initialize(rng)`` fills them;
-4. ``forward`` / ``backward`` run many times, reusing scratch buffers.
+4. ``forward(x, training, call)`` / ``backward(delta, call)`` run many times;
+   a model keeps one record per layer (and per thread) across steps, so the
+   scratch arrays are reused.
 
-``setup(input_shape, rng)`` does 2–3 in one call for a layer used on its own.
-Arrays returned by ``forward``/``backward`` may be scratch buffers that the
-next call overwrites: copy them if you keep them.
+``setup(input_shape, rng)`` does 2–3 in one call for a layer used on its own;
+``forward`` and ``backward`` without a record then use the layer's own record
+(for one thread: the lecture's examples and the tests). Arrays returned by
+``forward``/``backward`` may be scratch buffers that the next call with the same
+record overwrites: copy them if you keep them.
 """
 import math
 import re
@@ -42,12 +54,64 @@ class WeightSpec:
         return math.prod(self.shape)
 
 
+class Call:
+    """The record of one call of a layer: what its backward reads from its forward, its scratch, its gradients.
+
+    Made by :meth:`Layer.new_call`. The caller (a model, a graph node, a thread's
+    share of a batch) sets where the gradients go and what the pass needs; the
+    layer's ``forward`` writes what its ``backward`` will read as attributes of
+    the record (``call.x``, ``call.z``, ``call.a``, ``call.mask``, ...), and takes
+    scratch arrays from :meth:`buffer`. A record serves one call at a time; a
+    model keeps one per layer and per thread and reuses it from step to step.
+
+    Attributes
+    ----------
+    grads : dict of str -> array
+        Where ``backward`` writes ∂R/∂θ, keyed as the layer's ``params`` (by default
+        the layer's own ``grads``, views of the model's gradient vector).
+    need_input_grad : bool
+        False: ``backward`` computes no s = ∂R/∂x and returns None (the first layer).
+    fused : bool
+        True: the loss's δ is already the error at z (softmax or sigmoid fused with
+        its cross-entropy, :mod:`netfit.losses`); the activation's σ' is skipped.
+    rng : numpy.random.Generator or None
+        The random stream of a layer that draws (Dropout's masks).
+    training : bool
+        The last forward pass's mode, for layers whose backward depends on it.
+    """
+
+    def __init__(self, xp, grads, rng=None, need_input_grad=True, fused=False):
+        self.xp, self.grads, self.rng = xp, grads, rng
+        self.need_input_grad, self.fused = need_input_grad, fused
+        self.training = False
+        self._scratch = {}
+
+    def buffer(self, key, shape, dtype, fill=None):
+        """A scratch array of ``shape`` kept under ``key``; grown when a larger batch comes.
+
+        ``fill``: a value written when the array is (re)allocated only, for parts that
+        the layer never overwrites afterwards (Conv2D's column of ones).
+        """
+        buf = self._scratch.get(key)
+        if buf is None or buf.shape[1:] != tuple(shape[1:]) or buf.shape[0] < shape[0] or buf.dtype != dtype:
+            buf = self.xp.empty(shape, dtype) if fill is None else self.xp.full(shape, fill, dtype)
+            self._scratch[key] = buf
+        return buf[: shape[0]]
+
+
 def _snake(name):
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("2_d", "2d")
 
 
 class Layer:
     """Base class of all layers. Subclasses implement build, forward, backward, get_config.
+
+    A layer of several inputs (the merge layers: Add, Concatenate, ...) sets
+    ``multiple_inputs = True``: its ``build`` gets a list of per-example shapes,
+    ``forward`` a list of arrays, and ``backward`` returns a list of s, one per
+    input (None for all when ``call.need_input_grad`` is False). A layer never
+    writes into the δ it is given: a merge layer may hand the same array to
+    several inputs.
 
     ``trainable`` (Keras's flag, also a constructor argument): a layer with
     ``trainable = False`` keeps its weights through ``fit`` (its gradients are
@@ -57,6 +121,8 @@ class Layer:
     re-compiling (Keras 3 asks for ``compile`` again).
     """
 
+    #: True for layers that take a list of inputs (merge layers); see the class docstring.
+    multiple_inputs = False
     #: True for layers whose forward depends on a random generator (Dropout).
     needs_rng = False
     #: True for layers whose training pass mixes the examples of a batch (BatchNormalization's batch
@@ -83,7 +149,7 @@ class Layer:
         self.params = {}
         self.grads = {}
         self.specs = []
-        self._scratch = {}
+        self._own_call = None
 
     @property
     def trainable(self):
@@ -128,15 +194,35 @@ class Layer:
         if params is None:
             params = np.zeros(size, dtype or _default_dtype())
             grads = np.zeros(size, params.dtype)
-        offset = 0
         self._device = backend.device_of(params)
-        self.params, self.grads = {}, {}
+        self.params, self.grads = self.views(params), self.views(grads)
+        self._own_call = None
+
+    def views(self, flat):
+        """The declared weights as views of ``flat`` (this layer's part of θ, or of a gradient vector), by name."""
+        out, offset = {}, 0
         for spec in self.specs:
-            part = slice(offset, offset + spec.size)
-            self.params[spec.name] = params[part].reshape(spec.shape)
-            self.grads[spec.name] = grads[part].reshape(spec.shape)
+            out[spec.name] = flat[offset:offset + spec.size].reshape(spec.shape)
             offset += spec.size
-        self._scratch = {}
+        return out
+
+    # -- records of calls --------------------------------------------------------------
+    def new_call(self, grads=None, rng=None, need_input_grad=True):
+        """A fresh :class:`Call` for this layer: gradients into ``grads`` (default: the layer's ``grads``)."""
+        return Call(self.xp, self.grads if grads is None else grads, rng, need_input_grad)
+
+    def record(self, call):
+        """``call``, or without one the layer's own record, kept for a layer used on its own.
+
+        The own record makes ``layer.forward(x)`` then ``layer.backward(delta)`` work
+        as the lecture writes them; it is one record, for one thread. Models, graphs
+        and threads always pass records of their own.
+        """
+        if call is not None:
+            return call
+        if self.__dict__.get("_own_call") is None:
+            self._own_call = self.new_call(rng=getattr(self, "rng", None))
+        return self._own_call
 
     def initialize(self, rng):
         """Fill the weights from their initializers, drawing from ``rng``."""
@@ -159,7 +245,10 @@ class Layer:
         return self.output_shape
 
     def _build(self, input_shape):
-        input_shape = _check_shape(input_shape, self.display_name)
+        if self.multiple_inputs:
+            input_shape = _check_shapes(input_shape, self.display_name)
+        else:
+            input_shape = _check_shape(input_shape, self.display_name)
         if self.input_shape is not None and self.input_shape != input_shape:
             raise ValueError(f"{self.display_name}: declared input_shape={self.input_shape}, "
                              f"but the layer below produces {input_shape}.")
@@ -170,41 +259,37 @@ class Layer:
         return self.output_shape
 
     # -- run -------------------------------------------------------------------------
-    def forward(self, x, training=False):
-        """a = layer(x). Shapes: (n, *input_shape) -> (n, *output_shape)."""
+    def forward(self, x, training=False, call=None):
+        """a = layer(x), keeping in ``call`` what backward needs. Shapes: (n, *input_shape) -> (n, *output_shape)."""
         raise NotImplementedError
 
-    def backward(self, delta, need_input_grad=True):
-        """Fill ``grads`` from δ = ∂R/∂a; return s = ∂R/∂x (None if not needed)."""
+    def backward(self, delta, call=None):
+        """Write ∂R/∂θ into ``call.grads`` from δ = ∂R/∂a; return s = ∂R/∂x (None if not needed)."""
         raise NotImplementedError
 
-    def buffer(self, key, shape, dtype):
-        """A reusable scratch array of ``shape``; grown when a larger batch comes."""
-        buf = self._scratch.get(key)
-        if buf is None or buf.shape[1:] != tuple(shape[1:]) or buf.shape[0] < shape[0] or buf.dtype != dtype:
-            buf = self.xp.empty(shape, dtype)
-            self._scratch[key] = buf
-        return buf[: shape[0]]
-
-    def sum_rows(self, m, out):
+    def sum_rows(self, m, out, call):
         """out = Σ_i m[i, :], as the product 1ᵀm: BLAS sums a tall matrix ~4× faster than np.sum(axis=0).
 
         Shapes
         ------
         m : (rows, k), out : (k,)
         """
-        ones = self.buffer("ones", (m.shape[0],), m.dtype)
-        ones.fill(1)
+        ones = call.buffer("ones", (m.shape[0],), m.dtype, fill=1)
         return self.xp.matmul(ones, m, out=out)
 
     def check_input(self, x):
-        """Raise a clear error unless x is (n, *input_shape)."""
-        if not isinstance(x, self.xp.ndarray):
-            raise TypeError(f"{self.display_name}: expected input a NumPy array, got {type(x).__name__}; "
-                            f"convert it with np.asarray(x, dtype='float32').")
-        if x.shape[1:] != self.input_shape:
-            raise ValueError(f"{self.display_name}: expected input of shape (n, "
-                             f"{', '.join(map(str, self.input_shape))}), got array of shape {x.shape}.")
+        """Raise a clear error unless x is (n, *input_shape) (a list of such arrays for a layer of several inputs)."""
+        if self.multiple_inputs:
+            if not isinstance(x, (list, tuple)) or len(x) != len(self.input_shape):
+                raise TypeError(f"{self.display_name}: expected a list of {len(self.input_shape)} input arrays, "
+                                f"got {type(x).__name__}{f' of {len(x)}' if isinstance(x, (list, tuple)) else ''}.")
+            if len({len(a) for a in x if hasattr(a, "shape")}) > 1:
+                raise ValueError(f"{self.display_name}: expected inputs with the same number of examples, got "
+                                 f"{[len(a) for a in x]}.")
+            for k, (a, shape) in enumerate(zip(x, self.input_shape)):
+                _check_array_shape(a, shape, self.xp, f"{self.display_name} (input {k})")
+            return
+        _check_array_shape(x, self.input_shape, self.xp, self.display_name)
 
     # -- weights and description -------------------------------------------------------
     @property
@@ -258,30 +343,29 @@ class Layer:
 class ActivatedLayer(Layer):
     """A layer computing a = σ(z) after its own linear map z (Dense, Conv2D, ...).
 
-    Subclasses call ``self.activate(z)`` at the end of ``forward`` and
-    ``self.activation_backward(delta)`` at the start of ``backward``.
-    ``fused_output`` is set by the model when the loss folds σ' into its
-    gradient (softmax with cross-entropy, sigmoid with binary cross-entropy).
+    Subclasses call ``self.activate(z, call)`` at the end of ``forward`` and
+    ``self.activation_backward(delta, call)`` at the start of ``backward``.
+    When the loss folds σ' into its gradient (softmax with cross-entropy, sigmoid
+    with binary cross-entropy) the model sets ``call.fused``; the logits z stay in
+    ``call.z`` for the loss.
     """
 
     def __init__(self, activation=None, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
-        self.fused_output = False
 
-    def activate(self, z):
-        """a = σ(z), keeping what σ' will need."""
-        self._z = z
+    def activate(self, z, call):
+        """a = σ(z), keeping z and a in ``call`` for σ'."""
+        call.z = z
         act = self.activation
-        self._a = z if act.name == "linear" else _by_rows(act.forward, (z,), self.buffer("a", z.shape, z.dtype))
-        return self._a
+        call.a = z if act.name == "linear" else _by_rows(act.forward, (z,), call.buffer("a", z.shape, z.dtype))
+        return call.a
 
-    def activation_backward(self, delta):
+    def activation_backward(self, delta, call):
         """δ ⊙ σ'(z): the error at z, from the error δ at a."""
-        if self.fused_output or self.activation.name == "linear":
+        if call.fused or self.activation.name == "linear":
             return delta
-        return _by_rows(self.activation.backward, (delta, self._z, self._a),
-                        self.buffer("dz", delta.shape, delta.dtype))
+        return _by_rows(self.activation.backward, (delta, call.z, call.a), call.buffer("dz", delta.shape, delta.dtype))
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation.name}
@@ -304,6 +388,26 @@ def _by_rows(fn, args, out):
             part[...] = result
     parallel.rows(block, out.shape[0], out.size, exact=getattr(getattr(fn, "__self__", None), "name", None) != "softmax")
     return out
+
+
+def _check_array_shape(x, shape, xp, where):
+    """Raise a clear error unless x is an array of ``xp`` of shape (n, *shape)."""
+    if not isinstance(x, xp.ndarray):
+        raise TypeError(f"{where}: expected input a NumPy array, got {type(x).__name__}; "
+                        f"convert it with np.asarray(x, dtype='float32').")
+    if x.shape[1:] != shape:
+        raise ValueError(f"{where}: expected input of shape (n, {', '.join(map(str, shape))}), "
+                         f"got array of shape {x.shape}.")
+
+
+def _check_shapes(shapes, where):
+    """A list of per-example shapes, for a layer of several inputs: at least two, each checked."""
+    if isinstance(shapes, tuple) and shapes and all(isinstance(d, (int, np.integer)) for d in shapes):
+        raise ValueError(f"{where}: expected a list of input shapes (one per input; the layer merges two or "
+                         f"more tensors), got the single shape {shapes!r}.")
+    if not isinstance(shapes, (list, tuple)) or len(shapes) < 2:
+        raise ValueError(f"{where}: expected a list of two or more input shapes, got {shapes!r}.")
+    return [_check_shape(s, where) for s in shapes]
 
 
 def _check_shape(shape, where, name="input_shape"):

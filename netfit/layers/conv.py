@@ -112,7 +112,6 @@ class Conv2D(ActivatedLayer):
                 or not np.isfinite(pad_value):
             raise ValueError(f"{self.display_name}: expected pad_value a finite number, got {pad_value!r}.")
         self.pad_value = float(pad_value)
-        self._ones_in = None
 
     def build(self, input_shape):
         win = self._win = Windows(self.display_name, input_shape, self.kernel_size, self.strides,
@@ -137,13 +136,9 @@ class Conv2D(ActivatedLayer):
 
     def attach(self, params=None, grads=None, dtype=None):
         super().attach(params, grads, dtype)
-        self._wb = _kernel_and_bias(self)              # fixed by the layout, so found once here
+        self._wb = _kernel_and_bias(self.params)       # [w; b] as one matrix: fixed by the layout, found once here
         if self.connections is not None:
-            # The full kernel and its gradient, zero where the table is False (never written there).
-            shape = (self._win.kh, self._win.kw, self._win.c, self.filters)
-            self._full = self.xp.zeros(shape, self.params["kernel"].dtype)
-            self._dfull = self.xp.zeros(shape, self.params["kernel"].dtype)
-            self._linked_here = backend.to_device(self._linked, self._full)     # the index, where the kernel is
+            self._linked_here = backend.to_device(self._linked, self.params["kernel"])   # the index, where θ is
 
     def full_kernel(self):
         """The kernel in Keras's layout (kh, kw, c_in, filters), zero where ``connections`` is False.
@@ -152,36 +147,44 @@ class Conv2D(ActivatedLayer):
         """
         if self.connections is None:
             return self.params["kernel"].copy()
-        return self._scatter().copy()
+        return self._scatter(self.xp.zeros(self._full_shape, self.params["kernel"].dtype))
 
-    def _scatter(self):
-        """Write the connected kernel slices into the full kernel (in place); return it."""
+    @property
+    def _full_shape(self):
+        return self._win.kh, self._win.kw, self._win.c, self.filters
+
+    def _scatter(self, full):
+        """Write the connected kernel slices into ``full`` (zero elsewhere, in place); return it."""
         kh, kw, m = self.params["kernel"].shape
-        self._full.reshape(kh * kw, -1)[:, self._linked_here] = self.params["kernel"].reshape(kh * kw, m)
-        return self._full
+        full.reshape(kh * kw, -1)[:, self._linked_here] = self.params["kernel"].reshape(kh * kw, m)
+        return full
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         self.check_input(x)
         win, f = self._win, self.filters
-        kernel = self.params["kernel"] if self.connections is None else self._scatter()
+        if self.connections is None:
+            kernel = self.params["kernel"]
+        else:       # the full kernel, zero where the table is False (never written there)
+            kernel = call.full = self._scatter(call.buffer("full", self._full_shape, self.params["kernel"].dtype, fill=0))
         n, k = x.shape[0], kernel.size // f
         rows = n * win.positions
-        z = self.buffer("z", (n, win.out_h, win.out_w, f), kernel.dtype)
+        z = call.buffer("z", (n, win.out_h, win.out_w, f), kernel.dtype)
         # X: one row per window, (n·P, kh·kw·c); the kernel flattened in the same (u, v, c) order.
         # A shared bias is the weight of an input fixed at 1 (the lecture's α_0): after a column
         # of ones, [X 1] [w; b] is z in one product, with no pass adding b.
-        cols = self._cols = self._window_matrix(rows, k, self._wb is not None, kernel.dtype)
-        win.im2col(win.nhwc(x), self.buffer, kernel.dtype, out=cols[:, :k], fill=self.pad_value)
+        cols = call.cols = self._window_matrix(rows, k, self._wb is not None, kernel.dtype, call)
+        win.im2col(win.nhwc(x), call.buffer, kernel.dtype, out=cols[:, :k], fill=self.pad_value)
         if self._wb is not None:
-            parallel.matmul(cols, self._wb[0], out=z.reshape(rows, f))     # rows split over the threads
+            parallel.matmul(cols, self._wb, out=z.reshape(rows, f))        # rows split over the threads
         else:
             parallel.matmul(cols, kernel.reshape(k, f), out=z.reshape(rows, f))
             if self.use_bias:
                 z += self.params["bias"]                       # (f,) or (out_h, out_w, f) broadcast over n
-        return self.activate(z)
+        return self.activate(z, call)
 
-    def _window_matrix(self, rows, k, ones, dtype):
-        """Scratch for X, (rows, k), then a column of ones if ``ones`` (written once per buffer).
+    def _window_matrix(self, rows, k, ones, dtype, call):
+        """Scratch for X, (rows, k), then a column of ones if ``ones`` (written when the buffer is made).
 
         With few input channels (grey or colour images) a row holds only kh·kw·c
         numbers; X is then stored column by column, so that im2col copies image
@@ -189,55 +192,57 @@ class Conv2D(ActivatedLayer):
         """
         few = self._win.c <= 3 and backend.is_host(self.xp)          # (CuPy's reshape of X.T would copy)
         width = k + ones
-        store = self.buffer("cols_t", (width, rows), dtype) if few else self.buffer("cols", (rows, width), dtype)
-        if ones and self._ones_in is not store.base:
-            whole = store.base.T if few else store.base
-            whole[:, k] = 1
-            self._ones_in = store.base
+        fill = 1 if ones else None                  # every column but the last is overwritten by im2col
+        store = call.buffer("cols_t", (width, rows), dtype, fill) if few else \
+            call.buffer("cols", (rows, width), dtype, fill)
         return store.T if few else store
 
-    def backward(self, delta, need_input_grad=True):
+    def backward(self, delta, call=None):
+        call = self.record(call)
         win, f = self._win, self.filters
-        dz = self.activation_backward(delta)                         # δ ⊙ σ'(z), (n, out_h, out_w, f)
+        dz = self.activation_backward(delta, call)                   # δ ⊙ σ'(z), (n, out_h, out_w, f)
         n = dz.shape[0]
         dz2 = dz.reshape(n * win.positions, f)
         # ∂R/∂w_uvcf = Σ_i Σ_pq dz_ipqf x_i[p·sh + u, q·sw + v, c]: every position adds to the
         # shared w. The code's row index of X runs over (i, p, q) at once.
-        if self._wb is not None:
-            parallel.matmul(self._cols.T, dz2, out=self._wb[1])     # [∂R/∂w; ∂R/∂b]: 1ᵀdz sums the rows
+        dwb = _kernel_and_bias(call.grads) if self._wb is not None else None
+        if dwb is not None:
+            parallel.matmul(call.cols.T, dz2, out=dwb)             # [∂R/∂w; ∂R/∂b]: 1ᵀdz sums the rows
         else:
+            cols = call.cols if self._wb is None else call.cols[:, :-1]      # (gradients laid out apart from θ)
             if self.connections is None:
-                parallel.matmul(self._cols.T, dz2, out=self.grads["kernel"].reshape(-1, f))
+                parallel.matmul(cols.T, dz2, out=call.grads["kernel"].reshape(-1, f))
             else:
                 # The full kernel's gradient, then only its connected entries: the others are no weights.
-                kh, kw, m = self.grads["kernel"].shape
-                parallel.matmul(self._cols.T, dz2, out=self._dfull.reshape(-1, f))
-                np.take(self._dfull.reshape(kh * kw, -1), self._linked_here, axis=1,
-                        out=self.grads["kernel"].reshape(kh * kw, m))
+                kh, kw, m = call.grads["kernel"].shape
+                dfull = call.buffer("dfull", (kh * kw * win.c, f), dz.dtype)
+                parallel.matmul(cols.T, dz2, out=dfull)
+                np.take(dfull.reshape(kh * kw, -1), self._linked_here, axis=1,
+                        out=call.grads["kernel"].reshape(kh * kw, m))
             if self.use_bias and self.bias == "shared":
-                self.sum_rows(dz2, self.grads["bias"])                       # Σ over examples and positions
+                self.sum_rows(dz2, call.grads["bias"], call)                 # Σ over examples and positions
             elif self.use_bias:
-                self.sum_rows(dz.reshape(n, -1), self.grads["bias"].reshape(-1))  # Σ over examples
-        if not need_input_grad:
+                self.sum_rows(dz.reshape(n, -1), call.grads["bias"].reshape(-1), call)  # Σ over examples
+        if not call.need_input_grad:
             return None
         # s: each window's share dz·wᵀ, added back onto the pixels it covers (col2im). Padded
         # pixels are constants (pad_value), so their share is dropped with the border.
-        kernel = self.params["kernel"] if self.connections is None else self._full
+        kernel = self.params["kernel"] if self.connections is None else call.full
         if win.c == 1:
-            dcols = self.buffer("dcols", (n * win.positions, kernel.size // f), dz.dtype)
+            dcols = call.buffer("dcols", (n * win.positions, kernel.size // f), dz.dtype)
             parallel.matmul(dz2, kernel.reshape(-1, f).T, out=dcols)
-            return win.col2im(dcols.reshape(n, win.positions, -1), self.buffer)
+            return win.col2im(dcols.reshape(n, win.positions, -1), call.buffer)
         # With several channels, one offset (u, v) at a time: dz·w_uvᵀ is what every window
         # sends to its pixel (u, v). Never writing the whole (n·P, kh·kw·c) matrix is ~1.4×
         # faster (one channel: one product, as above, is faster).
-        part = self.buffer("dpart", (n, win.out_h, win.out_w, win.c), dz.dtype)
+        part = call.buffer("dpart", (n, win.out_h, win.out_w, win.c), dz.dtype)
 
         def column(u, v, lo, hi):                                   # examples lo … hi − 1
             rows = slice(lo * win.positions, hi * win.positions)
             self.xp.matmul(dz2[rows], kernel[u, v].T, out=part[lo:hi].reshape(-1, win.c))
             return part[lo:hi]
 
-        return win.add_back(column, n, self.buffer, dz.dtype, exact=False)
+        return win.add_back(column, n, call.buffer, dz.dtype, exact=False)
 
     def count_links(self):
         """Connections out_h·out_w·filters·(kh·kw·c_in + 1): a shared weight counts at every use.
@@ -317,34 +322,36 @@ class LocallyConnected2D(ActivatedLayer):
             self.add_weight("bias", (win.out_h, win.out_w, f), self.bias_initializer)
         return win.out_h, win.out_w, f
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         self.check_input(x)
         win, kernel = self._win, self.params["kernel"]
         n = x.shape[0]
-        self._cols = cols = win.im2col(win.nhwc(x), self.buffer, kernel.dtype)     # (n, P, K)
-        z = self.buffer("z", (n, win.out_h, win.out_w, self.filters), kernel.dtype)
+        call.cols = cols = win.im2col(win.nhwc(x), call.buffer, kernel.dtype)     # (n, P, K)
+        z = call.buffer("z", (n, win.out_h, win.out_w, self.filters), kernel.dtype)
         # z_p = X_p W_p for every position p: matmul batches over the leading axis, so the
         # code reads X and z transposed to (P, n, ·), views that BLAS takes as they are.
         self.xp.matmul(cols.transpose(1, 0, 2), kernel, out=z.reshape(n, win.positions, -1).transpose(1, 0, 2))
         if self.use_bias:
             z += self.params["bias"]
-        return self.activate(z)
+        return self.activate(z, call)
 
-    def backward(self, delta, need_input_grad=True):
+    def backward(self, delta, call=None):
+        call = self.record(call)
         win = self._win
-        dz = self.activation_backward(delta)                         # δ ⊙ σ'(z), (n, out_h, out_w, f)
+        dz = self.activation_backward(delta, call)                   # δ ⊙ σ'(z), (n, out_h, out_w, f)
         n = dz.shape[0]
         dz_p = dz.reshape(n, win.positions, self.filters).transpose(1, 0, 2)   # (P, n, f) view
         # ∂R/∂W_p = X_pᵀ dz_p: the same product as Conv2D's, but not summed over positions.
-        self.xp.matmul(self._cols.transpose(1, 2, 0), dz_p, out=self.grads["kernel"])
+        self.xp.matmul(call.cols.transpose(1, 2, 0), dz_p, out=call.grads["kernel"])
         if self.use_bias:
-            self.sum_rows(dz.reshape(n, -1), self.grads["bias"].reshape(-1))   # Σ over examples
-        if not need_input_grad:
+            self.sum_rows(dz.reshape(n, -1), call.grads["bias"].reshape(-1), call)   # Σ over examples
+        if not call.need_input_grad:
             return None
         # s: window rows dz_p W_pᵀ, added back onto the pixels (col2im).
-        dcols = self.buffer("dcols", self._cols.shape, dz.dtype)          # (n, P, K)
+        dcols = call.buffer("dcols", call.cols.shape, dz.dtype)          # (n, P, K)
         self.xp.matmul(dz_p, self.params["kernel"].transpose(0, 2, 1), out=dcols.transpose(1, 0, 2))
-        return win.col2im(dcols, self.buffer)
+        return win.col2im(dcols, call.buffer)
 
     def count_links(self):
         """Connections: out_h·out_w·filters·(kh·kw·c_in + 1), here equal to the weights."""
@@ -354,25 +361,22 @@ class LocallyConnected2D(ActivatedLayer):
         return {**super().get_config(), **_window_config(self)}
 
 
-def _kernel_and_bias(layer):
-    """[w; b], a shared bias as one more kernel row: (K + 1, f) views of params and grads, or None.
+def _kernel_and_bias(arrays):
+    """[w; b], a shared bias as one more kernel row: a (K + 1, f) view of ``arrays`` (params or grads), or None.
 
     ``Layer.attach`` lays the weights out in ``add_weight`` order, so the bias (f,)
-    follows the kernel (K, f) in memory and both are rows of one matrix. That is
-    checked here, not assumed: None (two products) if it does not hold.
+    follows the kernel (K, f) in memory and both are rows of one matrix (in θ and
+    in every gradient vector of the same layout). That is checked here, not
+    assumed: None (two products) if it does not hold, on a GPU (no ctypes or
+    as_strided there), with a connection table or a per-unit bias.
     """
-    if not (layer.use_bias and layer.bias == "shared") or getattr(layer, "connections", None) is not None:
+    w, b = arrays["kernel"], arrays.get("bias")
+    if b is None or b.ndim != 1 or w.ndim != 4 or w.shape[-1] != b.size or not backend.on_host(w):
         return None
-    if not backend.is_host(layer.xp):                  # (no ctypes or as_strided on a GPU: two products)
+    if not (w.flags.c_contiguous and b.flags.c_contiguous and w.dtype == b.dtype
+            and b.ctypes.data == w.ctypes.data + w.nbytes):
         return None
-    views = []
-    for arrays in (layer.params, layer.grads):
-        w, b = arrays["kernel"], arrays["bias"]
-        if not (w.flags.c_contiguous and b.flags.c_contiguous and w.dtype == b.dtype
-                and b.ctypes.data == w.ctypes.data + w.nbytes):
-            return None
-        views.append(as_strided(w, (w.size // b.size + 1, b.size), (b.nbytes, b.itemsize)))
-    return tuple(views)
+    return as_strided(w, (w.size // b.size + 1, b.size), (b.nbytes, b.itemsize))
 
 
 def _set_window_args(layer, filters, kernel_size, strides, padding, use_bias, kernel_initializer,

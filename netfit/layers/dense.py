@@ -54,23 +54,25 @@ class Dense(ActivatedLayer):
             self.add_weight("bias", (self.units,), self.bias_initializer)
         return (self.units,)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         self.check_input(x)
-        self._x = x
-        z = parallel.matmul(x, self.params["kernel"], out=self.buffer("z", (x.shape[0], self.units), x.dtype))
+        call.x = x
+        z = parallel.matmul(x, self.params["kernel"], out=call.buffer("z", (x.shape[0], self.units), x.dtype))
         if self.use_bias:
             z += self.params["bias"]                                  # z = α_0 + αᵀx
-        return self.activate(z)
+        return self.activate(z, call)
 
-    def backward(self, delta, need_input_grad=True):
-        dz = self.activation_backward(delta)                          # δ ⊙ σ'(z)
-        parallel.matmul(self._x.T, dz, out=self.grads["kernel"])      # ∂R/∂α_ml = Σ_i s_im x_il
+    def backward(self, delta, call=None):
+        call = self.record(call)
+        dz = self.activation_backward(delta, call)                    # δ ⊙ σ'(z)
+        parallel.matmul(call.x.T, dz, out=call.grads["kernel"])       # ∂R/∂α_ml = Σ_i s_im x_il
         if self.use_bias:
-            self.sum_rows(dz, self.grads["bias"])                     # ∂R/∂α_m0 = Σ_i s_im
-        if not need_input_grad:
+            self.sum_rows(dz, call.grads["bias"], call)               # ∂R/∂α_m0 = Σ_i s_im
+        if not call.need_input_grad:
             return None
         # Error sent to the layer below: Σ_m α_ml (δ ⊙ σ')_im, which it multiplies by its σ'.
-        return parallel.matmul(dz, self.params["kernel"].T, out=self.buffer("s", self._x.shape, dz.dtype))
+        return parallel.matmul(dz, self.params["kernel"].T, out=call.buffer("s", call.x.shape, dz.dtype))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "use_bias": self.use_bias,

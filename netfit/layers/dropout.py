@@ -49,32 +49,36 @@ class Dropout(Layer):
 
     def initialize(self, rng):
         # A seeded layer keeps its own masks; otherwise it draws from the builder's rng.
-        # (Inside Sequential.fit the model reseeds the masks per epoch from its own seed.)
+        # (Inside fit the model seeds each record's stream per epoch from its own seed.)
         self.rng = np.random.default_rng(self.seed) if self.seed is not None else rng
+        self._own_call = None
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         self.check_input(x)
         if not training or self.rate == 0:
-            self._mask = None
+            call.mask = None
             return x
         keep = 1.0 - self.rate
-        mask = self.buffer("mask", x.shape, x.dtype)
-        # mask = 1{u < keep} / keep, drawn in the layer's float type.
+        mask = call.buffer("mask", x.shape, x.dtype)
+        # mask = 1{u < keep} / keep, drawn in the layer's float type from the record's stream.
+        rng = call.rng if call.rng is not None else self.rng
         if backend.is_host(self.xp):
-            self.rng.random(dtype=mask.dtype, out=mask)
+            rng.random(dtype=mask.dtype, out=mask)
         else:                              # drawn on the host (the CPU's masks, seed for seed), uploaded
-            mask[...] = backend.to_device(self.rng.random(mask.shape, dtype=mask.dtype), mask)
+            mask[...] = backend.to_device(rng.random(mask.shape, dtype=mask.dtype), mask)
         np.less(mask, keep, out=mask)
         mask *= 1.0 / keep
-        self._mask = mask
-        return np.multiply(x, mask, out=self.buffer("a", x.shape, x.dtype))
+        call.mask = mask
+        return np.multiply(x, mask, out=call.buffer("a", x.shape, x.dtype))
 
-    def backward(self, delta, need_input_grad=True):
-        if not need_input_grad:
+    def backward(self, delta, call=None):
+        call = self.record(call)
+        if not call.need_input_grad:
             return None
-        if self._mask is None:
+        if call.mask is None:
             return delta
-        return np.multiply(delta, self._mask, out=self.buffer("s", delta.shape, delta.dtype))
+        return np.multiply(delta, call.mask, out=call.buffer("s", delta.shape, delta.dtype))
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}

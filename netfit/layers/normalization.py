@@ -187,7 +187,8 @@ class Normalization(Layer):
             cached = self._cast[dtype] = (self.mean.reshape(shape).astype(dtype), sd.reshape(shape).astype(dtype))
         return cached
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         self.check_input(x)
         if self.mean is None:
             if not self._warned:
@@ -202,12 +203,12 @@ class Normalization(Layer):
             # np.subtract computes in float64 and writes float32; (x − μ) is small, so it survives.
             mean64, _ = self._params_for(np.dtype(np.float64))
             _, sd = self._params_for(dtype)
-            out = self.buffer("a", x.shape, dtype)
+            out = call.buffer("a", x.shape, dtype)
             np.subtract(x, mean64, out=out, casting="same_kind")
             out /= sd                                                  # a = (x − μ) / σ
             return out
         mean, sd = self._params_for(x.dtype)
-        out = self.buffer("a", x.shape, x.dtype)
+        out = call.buffer("a", x.shape, x.dtype)
         if self.invert:
             np.multiply(x, sd, out=out)
             out += mean                                                # a = x σ + μ
@@ -216,13 +217,14 @@ class Normalization(Layer):
             out /= sd                                                  # a = (x − μ) / σ
         return out
 
-    def backward(self, delta, need_input_grad=True):
-        if not need_input_grad:
+    def backward(self, delta, call=None):
+        call = self.record(call)
+        if not call.need_input_grad:
             return None
         if self.mean is None:
             return delta
         _, sd = self._params_for(delta.dtype)
-        s = self.buffer("s", delta.shape, delta.dtype)
+        s = call.buffer("s", delta.shape, delta.dtype)
         # ∂a/∂x = 1/σ (or σ when inverted), elementwise: no weights to fill.
         return np.multiply(delta, sd, out=s) if self.invert else np.divide(delta, sd, out=s)
 

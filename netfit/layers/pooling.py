@@ -52,11 +52,11 @@ class _Pooling2D(Layer):
         self._covered = win.tiles and (win.out_h * win.kh, win.out_w * win.kw) == (win.h, win.w)
         return (win.out_h, win.out_w) + ((win.c,) if len(input_shape) == 3 else ())
 
-    def _output(self, x):
+    def _output(self, x, call):
         win = self._win
-        return self.buffer("a", (x.shape[0], win.out_h, win.out_w, win.c), x.dtype)
+        return call.buffer("a", (x.shape[0], win.out_h, win.out_w, win.c), x.dtype)
 
-    def _spread(self, share, n, dtype):
+    def _spread(self, share, n, dtype, call):
         """s: ds[window offset k] (+)= share(k, out) for each offset k, then cropped to the input.
 
         ``share(k, out, lo, hi)`` returns offset k's part of δ for examples lo … hi − 1,
@@ -65,8 +65,8 @@ class _Pooling2D(Layer):
         and nothing is copied. Runs in blocks of examples (:mod:`netfit.parallel`).
         """
         win = self._win
-        ds = self.buffer("ds", (n,) + win.padded_shape, dtype)
-        part = None if self._disjoint else self.buffer("part", (n, win.out_h, win.out_w, win.c), dtype)
+        ds = call.buffer("ds", (n,) + win.padded_shape, dtype)
+        part = None if self._disjoint else call.buffer("part", (n, win.out_h, win.out_w, win.c), dtype)
 
         def block(lo, hi):
             d = ds[lo:hi]
@@ -123,25 +123,26 @@ class MaxPooling2D(_Pooling2D):
 
     runs_on_gpu = True
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         self.check_input(x)
         win = self._win
         x = _float(win.nhwc(x))
-        a = self._output(x)
+        a = self._output(x, call)
         # Training also records the winner: the offset k whose pixel is each window's maximum,
         # so that backward need not search the windows again.
-        winner = self._winner = self._winner_buffer(a.shape) if training else None
+        winner = call.winner = self._winner_buffer(a.shape, call) if training else None
         # Tiling windows: one compiled pass where numba is installed (netfit[fast]); the same result below.
         if self._disjoint and self.xp is np and _kernels.enabled() and all(parallel.rows(
                 lambda lo, hi: _kernels.max_pool_forward(x[lo:hi], a[lo:hi], _part(winner, lo, hi), win.kh,
                                                          win.kw), len(x), x.size)):
             xp = x
         else:
-            xp = win.pad(x, self.buffer, x.dtype, fill=-np.inf)
-            gain = None if winner is None else self.buffer("gain", a.shape, winner.dtype)
+            xp = win.pad(x, call.buffer, x.dtype, fill=-np.inf)
+            gain = None if winner is None else call.buffer("gain", a.shape, winner.dtype)
             parallel.rows(lambda lo, hi: self._max_offsets(xp[lo:hi], a[lo:hi], _part(winner, lo, hi),
                                                            _part(gain, lo, hi)), len(x), xp.size)
-        self._xp, self._a = xp, a
+        call.padded, call.a = xp, a
         return win.restore(a)
 
     def _max_offsets(self, xp, a, winner, gain):
@@ -160,38 +161,39 @@ class MaxPooling2D(_Pooling2D):
                 np.maximum(winner, gain, out=winner)     # offset k takes over, else 0; k grows, so the last stays
             np.maximum(a, xp[idx], out=a)                # running maximum over window offsets
 
-    def _winner_buffer(self, shape):
+    def _winner_buffer(self, shape, call):
         """(n, out_h, out_w, C), uninitialized, of the smallest unsigned type that holds every offset k."""
-        return self.buffer("winner", shape, np.min_scalar_type(len(self._win.offsets) - 1))
+        return call.buffer("winner", shape, np.min_scalar_type(len(self._win.offsets) - 1))
 
-    def _find_winner(self):
+    def _find_winner(self, call):
         """The winners from the stored x and a, after a forward pass that did not record them."""
-        winner, hit = self._winner_buffer(self._a.shape), self.buffer("hit", self._a.shape, bool)
+        winner, hit = self._winner_buffer(call.a.shape, call), call.buffer("hit", call.a.shape, bool)
         winner.fill(0)
         for k, (_, _, idx) in reversed(list(enumerate(self._win.offsets))):
-            np.equal(self._xp[idx], self._a, out=hit)
+            np.equal(call.padded[idx], call.a, out=hit)
             np.copyto(winner, k, where=hit)              # going backwards, the first maximum writes last
         return winner
 
-    def backward(self, delta, need_input_grad=True):
-        if not need_input_grad:
+    def backward(self, delta, call=None):
+        call = self.record(call)
+        if not call.need_input_grad:
             return None
         win = self._win
         delta = win.nhwc(delta)
-        winner = self._find_winner() if self._winner is None else self._winner
+        winner = self._find_winner(call) if call.winner is None else call.winner
         if self._disjoint:                               # one compiled pass writes all of s (netfit[fast])
-            ds = self.buffer("ds", (delta.shape[0],) + win.padded_shape, delta.dtype)
+            ds = call.buffer("ds", (delta.shape[0],) + win.padded_shape, delta.dtype)
             if self.xp is np and _kernels.enabled() and all(parallel.rows(
                     lambda lo, hi: _kernels.max_pool_backward(delta[lo:hi], winner[lo:hi], ds[lo:hi], win.kh,
                                                               win.kw), len(ds), ds.size)):
                 return win.restore(ds)
-        hit = self.buffer("hit", winner.shape, bool)
+        hit = call.buffer("hit", winner.shape, bool)
 
         def winner_delta(k, out, lo, hi):
             np.equal(winner[lo:hi], k, out=hit[lo:hi])
             return np.multiply(delta[lo:hi], hit[lo:hi], out=out)     # ∂R/∂x = δ at the winner, 0 elsewhere
 
-        return self._spread(winner_delta, delta.shape[0], delta.dtype)
+        return self._spread(winner_delta, delta.shape[0], delta.dtype, call)
 
 
 class AveragePooling2D(_Pooling2D):
@@ -233,12 +235,13 @@ class AveragePooling2D(_Pooling2D):
         inv = self._inv_count
         return inv if isinstance(inv, float) else self.xp.asarray(inv.astype(dtype))     # (uploaded on a GPU)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         self.check_input(x)
         win = self._win
         x = _float(win.nhwc(x))
-        xp = win.pad(x, self.buffer, x.dtype, fill=0.0)
-        a = self._output(x)
+        xp = win.pad(x, call.buffer, x.dtype, fill=0.0)
+        a = self._output(x, call)
         (_, _, first), *rest = win.offsets
         scale = self._scale(a.dtype)
 
@@ -252,8 +255,9 @@ class AveragePooling2D(_Pooling2D):
         parallel.rows(block, len(a), xp.size)
         return win.restore(a)
 
-    def backward(self, delta, need_input_grad=True):
-        if not need_input_grad:
+    def backward(self, delta, call=None):
+        call = self.record(call)
+        if not call.need_input_grad:
             return None
         delta = self._win.nhwc(delta)
         scale = self._scale(delta.dtype)
@@ -261,10 +265,10 @@ class AveragePooling2D(_Pooling2D):
             def share(k, out, lo, hi):
                 return np.multiply(delta[lo:hi], scale, out=out)    # every pixel of the window gets δ/m
         else:
-            scaled = np.multiply(delta, scale, out=self.buffer("scaled", delta.shape, delta.dtype))
+            scaled = np.multiply(delta, scale, out=call.buffer("scaled", delta.shape, delta.dtype))
             def share(k, out, lo, hi):
                 return scaled[lo:hi]                         # the same δ/m for every offset
-        return self._spread(share, delta.shape[0], delta.dtype)
+        return self._spread(share, delta.shape[0], delta.dtype, call)
 
 
 class _GlobalPooling2D(Layer):
@@ -302,19 +306,21 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
     array([[1., 1., 1.]])
     """
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         flat = self._pixels(x)
-        a = self.buffer("a", (flat.shape[0], flat.shape[2]), flat.dtype)
+        a = call.buffer("a", (flat.shape[0], flat.shape[2]), flat.dtype)
         np.sum(flat, axis=1, out=a)
         a *= 1.0 / self._hw
         return a
 
-    def backward(self, delta, need_input_grad=True):
-        if not need_input_grad:
+    def backward(self, delta, call=None):
+        call = self.record(call)
+        if not call.need_input_grad:
             return None
         n, c = delta.shape
         h, w = self.input_shape[:2]
-        ds = self.buffer("ds", (n, h, w, c), delta.dtype)
+        ds = call.buffer("ds", (n, h, w, c), delta.dtype)
         np.multiply(delta[:, None, None, :], 1.0 / self._hw, out=ds)   # ∂a_c/∂x_pqc = 1/HW everywhere
         return ds.reshape((n,) + self.input_shape)
 
@@ -339,17 +345,19 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
     array([[4.]])
     """
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         flat = self._pixels(x)
-        self._winner = flat.argmax(axis=1)                                 # (n, C): where each maximum is
-        return np.take_along_axis(flat, self._winner[:, None, :], axis=1)[:, 0, :]
+        call.winner = flat.argmax(axis=1)                                  # (n, C): where each maximum is
+        return np.take_along_axis(flat, call.winner[:, None, :], axis=1)[:, 0, :]
 
-    def backward(self, delta, need_input_grad=True):
-        if not need_input_grad:
+    def backward(self, delta, call=None):
+        call = self.record(call)
+        if not call.need_input_grad:
             return None
         n, c = delta.shape
-        ds = self.buffer("ds", (n, self._hw, c), delta.dtype)
+        ds = call.buffer("ds", (n, self._hw, c), delta.dtype)
         ds.fill(0)
         # δ_c to the argmax only: put_along_axis's own indexing, written out (CuPy 13 has no put_along_axis)
-        ds[self.xp.arange(n)[:, None], self._winner, self.xp.arange(c)] = delta
+        ds[self.xp.arange(n)[:, None], call.winner, self.xp.arange(c)] = delta
         return ds.reshape((n,) + self.input_shape)

@@ -25,12 +25,12 @@ class Flatten(Layer):
     def build(self, input_shape):
         return (math.prod(input_shape),)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
         self.check_input(x)
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, delta, need_input_grad=True):
-        return delta.reshape((delta.shape[0],) + self.input_shape) if need_input_grad else None
+    def backward(self, delta, call=None):
+        return delta.reshape((delta.shape[0],) + self.input_shape) if self.record(call).need_input_grad else None
 
 
 class Reshape(Layer):
@@ -72,12 +72,12 @@ class Reshape(Layer):
                              f"({size} values) into {self.target_shape} ({known} values).")
         return self.target_shape
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
         self.check_input(x)
         return x.reshape((x.shape[0],) + self.output_shape)
 
-    def backward(self, delta, need_input_grad=True):
-        return delta.reshape((delta.shape[0],) + self.input_shape) if need_input_grad else None
+    def backward(self, delta, call=None):
+        return delta.reshape((delta.shape[0],) + self.input_shape) if self.record(call).need_input_grad else None
 
     def get_config(self):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
@@ -142,15 +142,16 @@ class ZeroPadding2D(Layer):
         self._inside = (slice(None), slice(top, top + input_shape[0]), slice(left, left + input_shape[1]))
         return (h, w) + tuple(input_shape[2:])
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         self.check_input(x)
-        a = self.buffer("a", (x.shape[0],) + self.output_shape, x.dtype)
+        a = call.buffer("a", (x.shape[0],) + self.output_shape, x.dtype)
         a.fill(0)                                                          # the border: zeros
         a[self._inside] = x                                                # the inside: x
         return a
 
-    def backward(self, delta, need_input_grad=True):
-        return delta[self._inside] if need_input_grad else None            # ∂a/∂x is 1 inside, 0 on the border
+    def backward(self, delta, call=None):
+        return delta[self._inside] if self.record(call).need_input_grad else None   # ∂a/∂x: 1 inside, 0 on the border
 
     def get_config(self):
         return {**super().get_config(), "padding": [list(p) for p in self.padding]}

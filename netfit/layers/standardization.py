@@ -105,9 +105,9 @@ class _Standardize(Layer):
         beta = self.params["beta"].reshape(self._bshape) if self.center else None
         return gamma, beta
 
-    def _affine(self, xhat, gamma, beta):
+    def _affine(self, xhat, gamma, beta, call):
         """a = γ x̂ + β."""
-        a = self.buffer("a", xhat.shape, xhat.dtype)
+        a = call.buffer("a", xhat.shape, xhat.dtype)
         if gamma is not None:
             np.multiply(xhat, gamma, out=a)
         else:
@@ -125,18 +125,18 @@ class _Standardize(Layer):
         """⟨arr⟩ over ``axes``, keeping them as size 1."""
         return self._sum(arr, axes) * (1.0 / math.prod(arr.shape[a] for a in axes))
 
-    def _param_grads(self, delta, xhat, reduce):
-        """∂R/∂γ = Σ δ x̂ and ∂R/∂β = Σ δ over ``reduce`` (batch and statistics axes)."""
+    def _param_grads(self, delta, xhat, reduce, grads):
+        """∂R/∂γ = Σ δ x̂ and ∂R/∂β = Σ δ over ``reduce`` (batch and statistics axes), into ``grads``."""
         if self.scale:
-            self.grads["gamma"][...] = self._sum(delta * xhat, reduce).reshape(self._shape)
+            grads["gamma"][...] = self._sum(delta * xhat, reduce).reshape(self._shape)
         if self.center:
-            self.grads["beta"][...] = self._sum(delta, reduce).reshape(self._shape)
+            grads["beta"][...] = self._sum(delta, reduce).reshape(self._shape)
 
-    def _standardized_backward(self, g, xhat, inv_std, stats_axes):
+    def _standardized_backward(self, g, xhat, inv_std, stats_axes, call):
         """s = (g − ⟨g⟩ − x̂ ⟨g x̂⟩) / √(σ² + ε), means over ``stats_axes`` (what μ averaged over)."""
         mean_g = self._mean(g, stats_axes)                                      # path through μ
         mean_gx = self._mean(g * xhat, stats_axes)                              # path through σ²
-        s = np.subtract(g, mean_g, out=self.buffer("s", g.shape, g.dtype))
+        s = np.subtract(g, mean_g, out=call.buffer("s", g.shape, g.dtype))
         s -= xhat * mean_gx
         s *= inv_std
         return s
@@ -230,16 +230,17 @@ class BatchNormalization(_Standardize):
         self._reduce = (0,) + tuple(i + 1 for i in range(len(input_shape)) if i not in axes)   # batch + others
         return input_shape
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         self.check_input(x)
         gamma, beta = self._gamma_beta()
         # A frozen layer runs in inference mode (Keras): its moving statistics stay as they are.
-        self._training = bool(training) and self.trainable
-        xhat = self.buffer("xhat", x.shape, x.dtype)
-        if self._training:
+        call.training = bool(training) and self.trainable
+        xhat = call.buffer("xhat", x.shape, x.dtype)
+        if call.training:
             mu = self._mean(x, self._reduce)                                    # μ_B
             np.subtract(x, mu, out=xhat)                                        # x − μ_B
-            square = np.square(xhat, out=self.buffer("square", x.shape, x.dtype))
+            square = np.square(xhat, out=call.buffer("square", x.shape, x.dtype))
             var = self._mean(square, self._reduce)                              # σ²_B, biased (÷ m)
             rate = 1.0 - self.momentum
             moving_mean, moving_var = self.params["moving_mean"], self.params["moving_variance"]
@@ -251,27 +252,29 @@ class BatchNormalization(_Standardize):
             mu = self.params["moving_mean"].reshape(self._bshape)
             var = self.params["moving_variance"].reshape(self._bshape)
             np.subtract(x, mu, out=xhat)                                        # x − μ̄
-        self._inv_std = 1.0 / np.sqrt(var + self.epsilon)                      # 1 / √(σ² + ε)
-        xhat *= self._inv_std                                                   # x̂
-        self._xhat = xhat
-        return self._affine(xhat, gamma, beta)
+        call.inv_std = 1.0 / np.sqrt(var + self.epsilon)                      # 1 / √(σ² + ε)
+        xhat *= call.inv_std                                                    # x̂
+        call.xhat = xhat
+        return self._affine(xhat, gamma, beta, call)
 
-    def backward(self, delta, need_input_grad=True):
+    def backward(self, delta, call=None):
+        call = self.record(call)
         gamma, _ = self._gamma_beta()
-        xhat, inv_std = self._xhat, self._inv_std
-        self._param_grads(delta, xhat, self._reduce)
+        xhat, inv_std, grads = call.xhat, call.inv_std, call.grads
+        self._param_grads(delta, xhat, self._reduce, grads)
         g = delta * gamma if gamma is not None else delta                      # error at x̂
-        if self._training:
-            self.grads["moving_mean"][...] = 0.0                                # the output does not use them
-            self.grads["moving_variance"][...] = 0.0
-            return self._standardized_backward(g, xhat, inv_std, self._reduce) if need_input_grad else None
+        if call.training:
+            grads["moving_mean"][...] = 0.0                                     # the output does not use them
+            grads["moving_variance"][...] = 0.0
+            return self._standardized_backward(g, xhat, inv_std, self._reduce, call) if call.need_input_grad \
+                else None
         # Prediction mode: x̂ = (x − μ̄) / √(σ̄² + ε) with μ̄, σ̄² fixed weights.
         s = g * inv_std                                                         # ∂R/∂x
-        self.grads["moving_mean"][...] = -self._sum(s, self._reduce).reshape(self._shape)     # ∂x̂/∂μ̄ = −1/√·
+        grads["moving_mean"][...] = -self._sum(s, self._reduce).reshape(self._shape)          # ∂x̂/∂μ̄ = −1/√·
         # ∂x̂/∂σ̄² = −½ (x − μ̄) (σ̄² + ε)^(−3/2) = −½ x̂ / (σ̄² + ε)
-        self.grads["moving_variance"][...] = -0.5 * (self._sum(g * xhat, self._reduce).reshape(self._shape)
-                                                     * (inv_std * inv_std).reshape(self._shape))
-        return s if need_input_grad else None
+        grads["moving_variance"][...] = -0.5 * (self._sum(g * xhat, self._reduce).reshape(self._shape)
+                                                * (inv_std * inv_std).reshape(self._shape))
+        return s if call.need_input_grad else None
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum,
@@ -315,22 +318,24 @@ class LayerNormalization(_Standardize):
         self._reduce = (0,) + tuple(i + 1 for i in range(len(input_shape)) if i not in axes)
         return input_shape
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, call=None):
+        call = self.record(call)
         self.check_input(x)
         gamma, beta = self._gamma_beta()
         mu = self._mean(x, self._stats)                                         # μ_i
-        xhat = np.subtract(x, mu, out=self.buffer("xhat", x.shape, x.dtype))   # x − μ_i
-        square = np.square(xhat, out=self.buffer("square", x.shape, x.dtype))
+        xhat = np.subtract(x, mu, out=call.buffer("xhat", x.shape, x.dtype))   # x − μ_i
+        square = np.square(xhat, out=call.buffer("square", x.shape, x.dtype))
         var = self._mean(square, self._stats)                                   # σ²_i (÷ m)
-        self._inv_std = 1.0 / np.sqrt(var + self.epsilon)
-        xhat *= self._inv_std                                                   # x̂
-        self._xhat = xhat
-        return self._affine(xhat, gamma, beta)
+        call.inv_std = 1.0 / np.sqrt(var + self.epsilon)
+        xhat *= call.inv_std                                                    # x̂
+        call.xhat = xhat
+        return self._affine(xhat, gamma, beta, call)
 
-    def backward(self, delta, need_input_grad=True):
+    def backward(self, delta, call=None):
+        call = self.record(call)
         gamma, _ = self._gamma_beta()
-        self._param_grads(delta, self._xhat, self._reduce)
-        if not need_input_grad:
+        self._param_grads(delta, call.xhat, self._reduce, call.grads)
+        if not call.need_input_grad:
             return None
         g = delta * gamma if gamma is not None else delta
-        return self._standardized_backward(g, self._xhat, self._inv_std, self._stats)
+        return self._standardized_backward(g, call.xhat, call.inv_std, self._stats, call)

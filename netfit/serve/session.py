@@ -250,10 +250,14 @@ class Session:
         if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < k:
             raise ValueError(f"backprop: expected a label in 0..{k - 1}, got {label!r}.")
         a = self._net_input(image)
-        for layer in model.layers:
-            a = layer.forward(a, training=False)
+        # Records of this pass alone, with a gradient vector of their own: a fit running meanwhile keeps its own.
+        calls = model._new_calls(np.zeros_like(model._theta))
+        for i, call in enumerate(calls):
+            call.need_input_grad = i > 0
+        for layer, call in zip(model.layers, calls):
+            a = layer.forward(a, False, call)
         y = np.array([label])
-        fused = bool(getattr(model.layers[-1], "fused_output", False))
+        fused = calls[-1].fused
         delta = model.loss.gradient(a, y, fused=fused)                   # δ at the output (at z when fused)
         panels = []
         for i in range(len(model.layers) - 1, -1, -1):
@@ -261,10 +265,11 @@ class Session:
             kind = type(layer).__name__
             panel = {"name": layer.name, "type": kind, "shape": list(delta.shape[1:]), "at_z": fused and i == len(model.layers) - 1,
                      "delta": np.round(delta[0].astype(float), 6).ravel().tolist(), "code": _code_line(type(layer).backward)}
-            s = delta if kind == "Dropout" else layer.backward(delta, need_input_grad=i > 0)   # s = ∂R/∂(input)
+            s = delta if kind == "Dropout" else layer.backward(delta, calls[i])   # s = ∂R/∂(input)
+            grads = calls[i].grads
             panel["grads"] = [{"name": name, "shape": list(g.shape), "norm": float(np.linalg.norm(g)),
-                               "max": float(np.abs(g).max()) if g.size else 0.0} for name, g in layer.grads.items()]
-            kernel = layer.grads.get("kernel")
+                               "max": float(np.abs(g).max()) if g.size else 0.0} for name, g in grads.items()]
+            kernel = grads.get("kernel")
             if kernel is not None and kind == "Dense" and i <= 1 and len(self.x.shape) >= 3:   # ∂R/∂α as images
                 panel["kernel_tiles"] = np.round(kernel.T.astype(float), 7).tolist()
                 panel["tile_shape"] = list(self.x.shape[1:3])

@@ -1,0 +1,137 @@
+"""One model, many threads: which calls may run at once on one model, and the two locks that make it so.
+
+A web server answering requests from a pool of threads, or a notebook that
+predicts while a fit runs in the background, calls one model from several
+threads at once. The rules (docs/reliability.md, "One model, many threads"):
+
+- **Inference** (``predict``, ``evaluate``, ``test_on_batch``, ``predict_on_batch``,
+  ``model(x)``, the scikit-learn wrappers' ``predict``/``predict_proba``/``score``)
+  may run in any number of threads at once. Each call works on records of its
+  own (:class:`netfit.layers.base.Call`: the layers keep only their weights), so
+  every thread gets exactly the result it would get alone, bit for bit.
+- **Training** (``fit``, ``train_on_batch``, ``loss_and_gradients``) runs one at a
+  time on a model: a second one, from another thread or from a callback of the
+  first, is refused at once with a :class:`RuntimeError` (:class:`TrainingGuard`),
+  before anything changes.
+- **Inference during training** reads the weights between two optimizer steps,
+  never in the middle of one: each step (forward, backward, update) holds the
+  weights for writing, each inference batch for reading (:class:`WeightsLock`);
+  so does ``set_weights``. A long ``predict`` lets the fit go on between its batches.
+
+No module-level state is involved: both locks belong to the model.
+"""
+import contextlib
+import functools
+import threading
+
+__all__ = ["WeightsLock", "TrainingGuard", "training_call"]
+
+
+class WeightsLock:
+    """A readers–writer lock over a model's weights: many readers at once, or one writer.
+
+    Writers go first: once a writer waits, new readers wait behind it, so a fit
+    is not starved by a stream of predictions. The writing thread may read
+    (a callback predicting inside a step does not deadlock).
+
+    Examples
+    --------
+    >>> lock = WeightsLock()
+    >>> with lock.reading():
+    ...     with lock.reading():          # readers share it
+    ...         pass
+    >>> with lock.writing():
+    ...     with lock.reading():          # the writer may read
+    ...         pass
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer = None               # the thread id holding it for writing
+        self._waiting = 0                 # writers waiting
+
+    @contextlib.contextmanager
+    def reading(self):
+        """Hold the weights for reading (one inference batch)."""
+        me = threading.get_ident()
+        if self._writer == me:            # inside this thread's own step
+            yield
+            return
+        with self._cond:
+            while self._writer is not None or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self):
+        """Hold the weights for writing (one training step, ``set_weights``); re-entrant in its thread."""
+        me = threading.get_ident()
+        if self._writer == me:
+            yield
+            return
+        with self._cond:
+            self._waiting += 1
+            while self._writer is not None or self._readers:
+                self._cond.wait()
+            self._waiting -= 1
+            self._writer = me
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = None
+                self._cond.notify_all()
+
+
+class TrainingGuard:
+    """At most one training call on a model at a time; a second is refused at once, not queued.
+
+    Examples
+    --------
+    >>> guard = TrainingGuard()
+    >>> with guard.hold("Sequential.fit"):
+    ...     try:
+    ...         with guard.hold("Sequential.train_on_batch"):
+    ...             pass
+    ...     except RuntimeError as exc:
+    ...         print(str(exc)[:62])
+    Sequential.train_on_batch: the model is already training (Sequ
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._holder = None
+
+    @contextlib.contextmanager
+    def hold(self, where):
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(
+                f"{where}: the model is already training ({self._holder} is running, in this thread's callback "
+                f"or in another thread); one model trains one run at a time. Wait for it to end, or train a copy: "
+                f"`twin = nf.models.clone_model(model); twin.set_weights(model.get_weights())`. Predicting and "
+                f"evaluating during a fit are safe.")
+        self._holder = where
+        try:
+            yield
+        finally:
+            self._holder = None
+            self._lock.release()
+
+
+def training_call(where):
+    """Decorator of a model's training methods: a second training call while one runs is refused (:class:`TrainingGuard`)."""
+    def wrap(method):
+        @functools.wraps(method)
+        def guarded(self, *args, **kwargs):
+            with self._training.hold(where):
+                return method(self, *args, **kwargs)
+        return guarded
+    return wrap
