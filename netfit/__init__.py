@@ -18,7 +18,8 @@ Keras 3's way to give the input shape works too:
 """
 from ._version import __version__
 from . import activations, callbacks, config, gradcheck, initializers, layers, losses, metrics, optimizers, utils
-from .model import Sequential
+from .model import Model
+from .sequential import Sequential
 from . import architecture, export, io, lbfgs, sdlm, zoo
 from .io import load_model
 from .layers import Input
@@ -26,7 +27,7 @@ from . import datasets, keras, models, streams
 from . import backend
 from .backend import device
 
-__all__ = ["Input", "Sequential", "load_model", "__version__", "activations", "architecture", "callbacks", "config",
+__all__ = ["Input", "Model", "Sequential", "load_model", "__version__", "activations", "architecture", "callbacks", "config",
            "datasets", "keras", "models", "streams", "export", "gradcheck", "initializers", "io", "layers", "lbfgs",
            "losses", "metrics", "optimizers", "sdlm", "utils", "zoo", "backend", "device"]
 

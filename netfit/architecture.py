@@ -20,7 +20,7 @@ import json
 import os
 
 from . import layers as layers_mod
-from .model import Sequential
+from .sequential import Sequential
 
 _TOP_KEYS = ("input_shape", "layers", "name", "seed", "dtype")
 _LAYER_KEYS = ("class_name", "config")

@@ -126,12 +126,13 @@ class TrainingGuard:
             self._lock.release()
 
 
-def training_call(where):
-    """Decorator of a model's training methods: a second training call while one runs is refused (:class:`TrainingGuard`)."""
+def training_call(name):
+    """Decorator of a model's training method ``name``: a second training call while one runs is refused
+    (:class:`TrainingGuard`); errors name it as the model's class does ("Sequential.fit", "Model.fit")."""
     def wrap(method):
         @functools.wraps(method)
         def guarded(self, *args, **kwargs):
-            with self._training.hold(where):
+            with self._training.hold(f"{self._kind}.{name}"):
                 return method(self, *args, **kwargs)
         return guarded
     return wrap

@@ -148,7 +148,7 @@ class Inference:
         x = self._check_x(x, "Sequential.predict")
         if backend.fits(self._theta, x):
             x = backend.to_device(x, self._theta)                 # uploaded once on a GPU (else batch by batch)
-        out = backend.get_array_module(self._theta).empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)
+        out = backend.get_array_module(self._theta).empty((x.shape[0],) + self._example_output_shape(), self.dtype)
         with self._inference_calls() as calls:
             for start in range(0, x.shape[0], batch_size):
                 stop = min(start + batch_size, x.shape[0])

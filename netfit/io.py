@@ -30,7 +30,7 @@ import numpy as np
 from . import backend, optimizers, weights_file
 from .architecture import sequential_from_config
 from .files import MODEL_SUFFIX, atomic_write, check_path, check_writable
-from .model import Sequential
+from .sequential import Sequential
 from .saving import (ARRAY_MEMBER as _ARRAY, FORMAT_NAME, FORMAT_VERSION, JSON_MEMBER as _JSON, MAX_ARRAY_BYTES,
                      MAX_JSON_BYTES, ModelFileError, check_format, is_file_object, npy_header, read_npy, read_zip,
                      same_dtype, save_model, shown_name)

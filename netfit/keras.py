@@ -19,8 +19,9 @@ Examples
 """
 from . import callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, utils
 from .layers import Input, InputLayer
-from .model import Sequential
+from .model import Model
+from .sequential import Sequential
 from .utils import set_random_seed
 
-__all__ = ["Input", "InputLayer", "Sequential", "callbacks", "datasets", "initializers", "layers", "losses",
+__all__ = ["Input", "InputLayer", "Model", "Sequential", "callbacks", "datasets", "initializers", "layers", "losses",
            "metrics", "models", "optimizers", "set_random_seed", "utils"]

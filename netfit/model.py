@@ -1,15 +1,23 @@
-"""Sequential: a stack of layers trained by back-propagation, with Keras's names.
+"""Model: a graph of layers trained by back-propagation, with Keras's names (the functional API).
 
-The training step is the lecture's algorithm, written out:
+    inputs = nf.Input(shape=(28, 28))
+    h = Dense(128, activation="relu")(Flatten()(inputs))
+    model = nf.Model(inputs, Dense(10, activation="softmax")(h))
 
-    forward   a = x;  a = layer.forward(a) for each layer        (z_m, then f_k)
-    loss      δ = ∂R/∂f  (the batch mean is taken in the loss)    (δ_i)
-    backward  δ = layer.backward(δ) for each layer, top down     (s_im, then lower)
-    update    θ ← θ − γ_r · direction(∂R/∂θ)                      (optimizer)
+The training step is the lecture's algorithm, on the graph's nodes in order
+(:mod:`netfit.graph` writes each rule out):
 
-All weights live in one flat vector θ (each layer's ``params`` are views into
-it) and all gradients in one vector of the same layout, so the optimizer's
-step is a few vector operations whatever the depth of the net.
+    forward   each node: a = layer.forward(inputs' values)     topological order
+    loss      δ_k = w_k ∂R_k/∂f_k at each output k              (the batch mean in each loss)
+    backward  each node: s = layer.backward(δ at its output)    reverse order; δ summed where a tensor fans out
+    update    θ ← θ − γ_r · direction(∂R/∂θ)                    (optimizer)
+
+All weights live in one flat vector θ (:mod:`netfit.layout`) and all gradients in
+one vector of the same layout, so the optimizer's step is a few vector
+operations whatever the net. :class:`netfit.Sequential` is a Model whose graph
+is a chain, and runs it as the lecture writes it (:mod:`netfit.sequential`); the
+rest (compile, fit, evaluate, predict, weights, files) is this class's, one
+training loop for both (:mod:`netfit.training`).
 """
 import contextlib
 import json
@@ -25,9 +33,12 @@ from . import losses, metrics as metrics_mod, optimizers, precision, weights_fil
 from .compatibility import check_output
 from .concurrency import TrainingGuard, WeightsLock, training_call
 from .config import dtype as default_dtype
+from .graph import Graph
 from .inference import Inference
-from .layers.base import ActivatedLayer, Layer, auto_name
-from .layers.input import Input
+from .layers.base import ActivatedLayer, Call, Layer, auto_name
+from .layers.input import InputLayer
+from .layers.node import Tensor
+from .layout import block_size, lay_out
 from .saving import save_model
 from .stack import LayerStack
 from .streams import is_stream
@@ -36,41 +47,74 @@ from .training import run_fit, train_on_batch
 from .utils import check_array, check_dtype, check_flag, check_seed, example_weights, new_seed
 
 
-class Sequential(LayerStack, Inference):
-    """A linear stack of layers: ``Sequential([Input(shape=(28, 28)), Flatten(), Dense(10)])``.
+class Model(LayerStack, Inference, Layer):
+    """A graph of layers from ``inputs`` to ``outputs``: Keras's ``keras.Model(inputs, outputs)``.
 
     Parameters
     ----------
-    layers : list of Layer
-        Optionally led by :class:`netfit.Input` (Keras 3's way to give the input
-        shape; the same as the first layer's ``input_shape=``).
-    name : str
+    inputs : Tensor
+        The model's input, made by :func:`netfit.Input`.
+    outputs : Tensor
+        What the model computes from it: a layer's output called on ``inputs`` or on
+        what came from it.
+    name : str, optional
     seed : int, optional
-        Seed of the initial weights, the shuffling and dropout. Drawn from
-        :func:`netfit.utils.set_random_seed`'s source when omitted.
+        Seed of the initial weights of the layers that have none yet, the shuffling and
+        dropout; drawn from :func:`netfit.utils.set_random_seed`'s source when omitted.
     dtype : "float32" or "float64", optional
         Float type of weights and computation; ``nf.config.floatx()`` when omitted.
+
+    A layer called at several places shares its weights; a layer that already has
+    weights (from another model, or trained) keeps them, and the two models then
+    share them (:mod:`netfit.layout`); a model may be called as a layer inside another.
+
+    Raises
+    ------
+    ValueError
+        A graph that the inputs cannot compute ("graph disconnected", naming the tensor),
+        two layers with one name, an input not made by ``nf.Input``.
 
     Examples
     --------
     >>> import netfit as nf
     >>> from netfit.layers import Dense
-    >>> model = nf.Sequential([Dense(4, activation="tanh", input_shape=(3,)), Dense(1)], seed=0)
-    >>> model.count_params()
-    21
+    >>> x = nf.Input(shape=(3,))
+    >>> model = nf.Model(x, Dense(2)(Dense(4, activation="tanh")(x)), seed=0)
+    >>> model.count_params(), [layer.name for layer in model.layers]
+    (26, ['input_layer', 'dense', 'dense_1'])
     """
 
-    def __init__(self, layers=None, name="sequential", seed=None, dtype=None):
-        if layers is not None and (isinstance(layers, (Layer, str)) or not hasattr(layers, "__iter__")):
-            raise TypeError(f"Sequential: expected layers a list of netfit Layers, got {type(layers).__name__}; "
-                            f"wrap a single layer in a list: Sequential([layer]).")
+    #: The name errors give this class's calls ("Model.fit", "Sequential.fit").
+    _kind = "Model"
+
+    def __init__(self, inputs=None, outputs=None, name=None, seed=None, dtype=None, trainable=True):
+        where = f"{self._kind}"
+        self._init_model(name if name is not None else "functional", seed, dtype, where)
+        if inputs is None or outputs is None:
+            raise TypeError(f"{where}: expected inputs and outputs, e.g. nf.Model(inputs, outputs) with inputs = "
+                            f"nf.Input(shape=...) and outputs a layer's output computed from them.")
+        self.inputs = _tensors(inputs, where, "inputs")
+        self.outputs = _tensors(outputs, where, "outputs")
+        if len(self.inputs) != 1 or len(self.outputs) != 1:
+            raise ValueError(f"{where}: models of several inputs or outputs are not supported yet; got "
+                             f"{len(self.inputs)} inputs and {len(self.outputs)} outputs.")
+        self._graph = Graph(self.inputs, self.outputs, where)
+        self.layers = list(self._graph.layers)
+        _name_layers(self.layers, where)
+        first = self.inputs[0].node.layer
+        if self._requested_dtype is None and first.dtype is not None and first.dtype.kind == "f":
+            self._requested_dtype = first.dtype
+        self.trainable = trainable
+        self.build()
+
+    def _init_model(self, name, seed, dtype, where):
+        """What every model holds before its structure is known (also Sequential's)."""
         if not isinstance(name, str):
-            raise TypeError(f"Sequential: expected name a str, got {type(name).__name__}.")
+            raise TypeError(f"{where}: expected name a str, got {type(name).__name__}.")
         self.name = name
-        self._requested_dtype = check_dtype(dtype, "Sequential")
-        self.seed = check_seed(seed, "Sequential") if seed is not None else new_seed()
+        self._requested_dtype = check_dtype(dtype, where)
+        self.seed = check_seed(seed, where) if seed is not None else new_seed()
         self.layers = []
-        self._input = None                         # an Input(shape=...) given before the first layer
         self._device = backend.current_device()    # nf.device / set_device's, or later model.to(...)'s
         self._placed = backend.get_device("cpu")   # where θ lives now
         self.built = self.compiled = False
@@ -78,120 +122,85 @@ class Sequential(LayerStack, Inference):
         self.stop_training = False
         # One model, many threads (netfit.concurrency): steps write θ, inference batches read it.
         self._weights_lock, self._training, self._building = WeightsLock(), TrainingGuard(), threading.RLock()
-        for layer in layers or []:
-            self.add(layer)
+        # As a layer of another model (netfit.layers.base.Layer's state).
+        self._trainable, self._own_call, self._attached, self._home, self._nodes = True, None, False, None, []
 
     # -- structure ---------------------------------------------------------------------
-    def add(self, layer):
-        """Append a layer; an ``Input(shape=...)`` may come first.
-
-        An unbuilt model is built lazily (at ``fit``, ``predict``, ``build``). On a built
-        model the new layer is built at once and the layers below keep their weights
-        (Keras 3); a layer that does not fit the output shape below is refused, the
-        model unchanged. The new layer gets the weights a fresh model of the whole
-        stack would draw with the same seed. A compiled model stays compiled; its
-        optimizer state starts afresh (θ is laid out anew), as after :meth:`pop`.
-        """
-        if isinstance(layer, Input):
-            self._add_input(layer)
-            return
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add: expected a netfit Layer, got {type(layer).__name__}.")
-        if layer in self.layers:
-            raise ValueError(f"Sequential.add: layer {layer.display_name} is already in the model.")
-        if layer.name is None:
-            layer.name = auto_name(layer, {l.name for l in self.layers})
-        elif layer.name in {l.name for l in self.layers}:
-            raise ValueError(f"Sequential.add: a layer named {layer.name!r} is already in the model.")
-        if self._input is not None and not self.layers:
-            if layer.input_shape not in (None, self._input.shape):
-                raise ValueError(f"Sequential.add: {layer.display_name} declares input_shape={layer.input_shape}, "
-                                 f"but the model's Input has shape {self._input.shape}; give one of the two.")
-            layer.input_shape = self._input.shape
-        self.layers.append(layer)
-        if self.built:                   # Keras 3: built at once, the layers below keep their weights
-            try:
-                self._rebuild(self.layers[:-1])
-            except BaseException:
-                self.layers.pop()        # a layer that does not fit is refused; the model stays as it was
-                self.built = True
-                raise
-
-    def _add_input(self, spec):
-        if self.layers or self._input is not None:
-            raise ValueError(f"Sequential.add: {spec!r} must come first, before any layer, and only once; "
-                             f"the model's input shape is already "
-                             f"{self._input.shape if self._input is not None else self.layers[0].input_shape}.")
-        self._input = spec
-        if self._requested_dtype is None:
-            self._requested_dtype = spec.dtype
-
     def build(self, input_shape=None):
-        """Build every layer, lay all weights out in one flat buffer, and initialize them."""
-        if not self.layers:
-            raise ValueError("Sequential.build: the model has no layers; add some first.")
-        shape = input_shape if input_shape is not None else self.layers[0].input_shape
-        if shape is None:
-            raise ValueError("Sequential.build: the input shape is unknown; give the first layer "
-                             "input_shape=(...), or call build(input_shape) or fit(x, y).")
-        # A build that fails (a layer refuses the shape) leaves the layers as they were,
-        # so that a call with the wrong data does not pin a wrong input shape.
-        declared = [(layer.input_shape, layer.built) for layer in self.layers]
-        try:
-            for layer in self.layers:
-                shape = layer._build(shape)
-        except BaseException:
-            _restore_shapes(self.layers, declared)
-            raise
+        """Lay every weight out in one flat θ and draw those of the layers that have none yet."""
         self.dtype = self._requested_dtype or default_dtype()
-        size = sum(layer.count_params() for layer in self.layers)
-        self._theta = np.zeros(size, self.dtype)
-        self._grad = np.zeros(size, self.dtype)
-        self._slices, self._decay, self._layer_parts, self._offsets = [], [], [], []
-        offset = 0
-        rng = np.random.default_rng(self.seed)
-        for layer in self.layers:
-            k = layer.count_params()
-            self._offsets.append(offset)
-            if k:
-                self._layer_parts.append((layer, slice(offset, offset + k)))     # each layer's part of θ
-            layer.attach(self._theta[offset:offset + k], self._grad[offset:offset + k])
-            layer.initialize(rng)
+        self._lay_out()
+        self._finish_build()
+
+    @property
+    def input_shape(self):
+        """The input's shape with the batch axis, ``(None, *example_shape)`` (Keras's ``model.input_shape``)."""
+        return self.inputs[0].shape
+
+    @property
+    def output_shape(self):
+        """The output's shape with the batch axis, ``(None, *example_shape)``."""
+        return self.outputs[0].shape
+
+    def _example_output_shape(self):
+        """The shape of one example's output (what ``predict`` returns per row)."""
+        return self.outputs[0].example_shape
+
+    def _lay_out(self):
+        """θ over the layers with weights (netfit.layout), then each weight's slice for get_weights and decay."""
+        # Every layer is laid out (one without weights gets an empty part: attach sets its device and float type).
+        lay_out(self, self._weight_order(), {id(layer) for layer in self._graph_layers()}, self.dtype,
+                np.random.default_rng(self.seed))
+        self._slices, self._decay = [], []
+        for layer in self._weight_order():
+            offset = self._offset_of.get(layer, 0)
             for spec in layer.specs:
                 part = slice(offset, offset + spec.size)
                 self._slices.append((part, spec.shape))
                 if spec.decay:
                     self._decay.append(part)
                 offset += spec.size
-        # Layers below the lowest one with weights need no error signal at all.
-        with_weights = [i for i, layer in enumerate(self.layers) if layer.specs]
-        self._lowest_trained = with_weights[0] if with_weights else len(self.layers)
+
+    def _finish_build(self):
         self._placed = backend.get_device("cpu")
-        device = backend.get_device(self._device, "Sequential.build")
+        device = backend.get_device(self._device, f"{self._kind}.build")
         if device.kind != "cpu":
-            backend.place(self, device, "Sequential.build")      # drawn on the host, uploaded once
+            backend.place(self, device, f"{self._kind}.build")     # drawn on the host, uploaded once
         self.built = True
+        self._attached = True
         self._reset_records()
         if self.compiled:
             self._bind_training()
 
-    @property
-    def input_shape(self):
-        return (None,) + self.layers[0].input_shape if self.layers and self.layers[0].input_shape else None
+    def _weight_order(self):
+        """The layers in ``get_weights()`` order (a nested model as one, its own order inside)."""
+        return [layer for layer in self.layers if not isinstance(layer, InputLayer)]
 
-    @property
-    def output_shape(self):
-        self._ensure_built()
-        return (None,) + self.layers[-1].output_shape
+    def _graph_layers(self):
+        """Every layer this model runs, nested models' layers included."""
+        found = []
+        for layer in self._weight_order():
+            found.append(layer)
+            if isinstance(layer, Model):
+                found += layer._graph_layers()
+        return found
 
     @property
     def weights(self):
         """Every weight array in layer order, kernel before bias (views, not copies)."""
         self._ensure_built()
-        return [w for layer in self.layers for w in layer.weights]
+        return [w for layer in self._weight_order() for w in layer.weights]
 
     def get_weights(self):
         return [backend.to_host(w).copy() for w in self.weights]
+
+    @property
+    def specs(self):
+        """The declared weights in ``get_weights()`` order (as a layer of another model)."""
+        return [spec for layer in self._weight_order() for spec in layer.specs]
+
+    def trainable_flags(self):
+        return [flag for layer in self._weight_order() for flag in layer.trainable_flags()]
 
     def to(self, device):
         """Move the model (weights, optimizer state) to ``device``, "cpu", "gpu" or "gpu:N"; return the model.
@@ -207,13 +216,14 @@ class Sequential(LayerStack, Inference):
         RuntimeError
             "gpu" without CuPy installed, or without a CUDA device.
         """
+        where = f"{self._kind}.to"
         if device is None:      # PyTorch's module.to(None) moves nothing; here it is refused, with the names
-            backend.parse_device(device, "Sequential.to")
-        device = backend.get_device(device, "Sequential.to")
+            backend.parse_device(device, where)
+        device = backend.get_device(device, where)
         if self.built:
             backend.place(self, device)
         else:                                   # refused now, not at build: the layers and optimizer are known
-            backend.check_supported(self.layers, self.optimizer if self.compiled else None, device, "Sequential.to")
+            backend.check_supported(self.layers, self.optimizer if self.compiled else None, device, where)
         self._device = device.name
         return self
 
@@ -228,7 +238,7 @@ class Sequential(LayerStack, Inference):
         Every array is checked (count, shape, numeric, finite) before any is
         copied, so a refused call leaves the weights as they were.
         """
-        where = "Sequential.set_weights"
+        where = f"{self._kind}.set_weights"
         current = self.weights
         if isinstance(weights, (str, bytes, np.ndarray)) or not isinstance(weights, (list, tuple)):
             raise TypeError(f"{where}: expected a list of {len(current)} arrays (as get_weights() returns), "
@@ -246,13 +256,14 @@ class Sequential(LayerStack, Inference):
                 w[...] = backend.to_device(new, w)
 
     def count_params(self):
+        """The model's weights: each layer's once, a shared layer too (Keras's ``count_params``)."""
         self._ensure_built()
-        return int(self._theta.size)
+        return sum(layer.count_params() for layer in self._weight_order())
 
     def count_links(self):
         """Connections, counting a shared weight once per use (ESL Table 11.1's "links")."""
         self._ensure_built()
-        return sum(layer.count_links() for layer in self.layers)
+        return sum(node.layer.count_links() for node in self._graph.nodes)
 
     # -- compile ---------------------------------------------------------------------------
     def compile(self, optimizer="adam", loss=None, metrics=None):
@@ -276,26 +287,36 @@ class Sequential(LayerStack, Inference):
         >>> model = nf.Sequential([Dense(3, activation="softmax", input_shape=(2,))])
         >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         """
+        where = f"{self._kind}.compile"
         if loss is None:
-            raise ValueError("Sequential.compile: expected a loss, e.g. loss='categorical_crossentropy' "
-                             "(classification) or loss='mse' (regression).")
+            raise ValueError(f"{where}: expected a loss, e.g. loss='categorical_crossentropy' "
+                             f"(classification) or loss='mse' (regression).")
         # Everything is resolved before anything is replaced: a refused compile keeps the old one.
         loss = losses.get(loss)
         optimizer = optimizers.get(optimizer)
         if metrics is not None and (isinstance(metrics, (str, dict)) or not hasattr(metrics, "__iter__")):
-            raise TypeError(f"Sequential.compile: expected metrics a list of names, got {metrics!r}.")
+            raise TypeError(f"{where}: expected metrics a list of names, got {metrics!r}.")
         metrics = [metrics_mod.get(m, loss) for m in (metrics or [])]
-        check_output(self.layers, loss, [name for name, _ in metrics], "Sequential.compile")
-        backend.check_supported(self.layers, optimizer, self._placed if self.built else
-                                backend.get_device(self._device, "Sequential.compile"), "Sequential.compile")
+        check_output(self._output_chain(), loss, [name for name, _ in metrics], where)
+        backend.check_supported(self._graph_layers(), optimizer, self._placed if self.built else
+                                backend.get_device(self._device, where), where)
         self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         self.compiled = True
         if self.built:
             self._bind_training()
 
+    def _output_chain(self):
+        """The layers from the input to the output along first inputs (what decides the output's activation)."""
+        chain, tensor = [], self.outputs[0]
+        while not isinstance(tensor.node.layer, InputLayer):
+            chain.append(tensor.node.layer)
+            tensor = tensor.node.inputs[0]
+        return chain[::-1]
+
     def _bind_training(self):
-        last = self.layers[-1]
-        self._fused = isinstance(last, ActivatedLayer) and last.activation.name == self.loss.fuses_with
+        last = self._output_chain()[-1] if self._output_chain() else None
+        self._fused = (isinstance(last, ActivatedLayer) and last.activation.name == self.loss.fuses_with
+                       and self._graph.consumers[self._graph.output_idx[0]] == 0)
         self._calls = self._new_calls()
         self.optimizer.build(self._theta, self._decay)
         self._theta_good = self._theta.copy()
@@ -304,7 +325,7 @@ class Sequential(LayerStack, Inference):
     def __getstate__(self):
         """Everything but the locks and the records of calls (made anew on the other side)."""
         state = self.__dict__.copy()
-        for name in ("_weights_lock", "_training", "_building", "_spare_calls", "_calls"):
+        for name in ("_weights_lock", "_training", "_building", "_spare_calls", "_calls", "_own_call"):
             state.pop(name, None)
         return state
 
@@ -312,26 +333,35 @@ class Sequential(LayerStack, Inference):
         """A copy's layers view the copy's θ: ``copy.deepcopy`` and pickle copy every view on its own."""
         self.__dict__.update(state)
         self._weights_lock, self._training, self._building = WeightsLock(), TrainingGuard(), threading.RLock()
-        if self.built:
-            for layer, offset in zip(self.layers, self._offsets):
-                k = layer.count_params()
-                layer.attach(self._theta[offset:offset + k], self._grad[offset:offset + k])
-            self._reset_records()
+        self._own_call = None
+        if self.built and self._home is None:
+            self.attach(self._theta, self._grad)
 
     # -- records of calls (netfit.layers.base.Call) ----------------------------------------
-    def _new_calls(self, grad=None, training=True):
-        """One record per layer for one thread's passes; backward writes ∂R/∂θ into ``grad``.
+    def _new_calls(self, grad=None, training=True, inputs_want_delta=False):
+        """One record per node for one thread's passes; backward writes ∂R/∂θ into ``grad``.
 
         ``grad``: a vector of θ's layout, the model's own ``_grad`` by default (fit's
-        share s ≥ 1 brings its own, :mod:`netfit.replicas`). The first layer with
-        weights computes no s; with ``training`` and a fused loss the last layer skips σ'.
+        share s ≥ 1 brings its own, :mod:`netfit.replicas`). A shared layer's first use
+        reached going backward writes its part of ``grad``; its other uses write a
+        vector of their own, which the graph adds (:mod:`netfit.graph`, rule 3).
         """
         grad = self._grad if grad is None else grad
-        calls = [layer.new_call(layer.views(grad[offset:offset + layer.count_params()]),
-                                need_input_grad=i > self._lowest_trained)
-                 for i, (layer, offset) in enumerate(zip(self.layers, self._offsets))]
-        calls[-1].fused = training and getattr(self, "_fused", False)
-        return calls
+        runs, need_s, writer = self._graph.plan([True] * len(self.outputs), inputs_want_delta)
+        calls = []
+        for k, node in enumerate(self._graph.nodes):
+            layer = node.layer
+            offset, size = self._offset_of.get(layer, 0), block_size(layer)
+            target = grad[offset:offset + size]
+            own = target if writer.get(layer, k) == k else np.zeros_like(target)
+            call = layer.new_call(layer.views(own), need_input_grad=need_s[k])
+            if own is not target:
+                call.shared = (target, own)
+            calls.append(call)
+        producer = self._graph.producer.get(self._graph.output_idx[0])
+        if producer is not None:
+            calls[producer].fused = training and getattr(self, "_fused", False)
+        return _Records(calls, runs)
 
     def _reset_records(self):
         """θ was laid out anew (build, a move to another device): records made for the old layout go."""
@@ -339,12 +369,32 @@ class Sequential(LayerStack, Inference):
         if self.compiled:
             self._calls = self._new_calls()
 
+    def _drawing_calls(self, calls):
+        """The records of the layers that draw random numbers (Dropout), nested models' included, in order."""
+        found = []
+        for layer, call in zip(self._record_layers(), calls):
+            if isinstance(layer, Model):
+                found += layer._drawing_calls(call.inner)
+            elif layer.needs_rng:
+                found.append(call)
+        return found
+
+    def _record_layers(self):
+        """The layer of each record, in records' order."""
+        return [node.layer for node in self._graph.nodes]
+
     # -- the training step -----------------------------------------------------------------
     def _forward(self, a, training, calls):
-        """a through every layer, each call keeping what its backward needs in its record ``calls[i]``."""
-        for layer, call in zip(self.layers, calls):
-            a = layer.forward(a, training, call)
-        return a
+        """The output for input ``a``, each node keeping what its backward needs in its record."""
+        return self._graph.forward([a], training, calls)[0]
+
+    def _backprop(self, calls, delta):
+        """δ back through the graph (netfit.graph), each node writing its gradients where its record says."""
+        return self._graph.backward([delta], calls, calls.runs)[0]
+
+    def _output_record(self, calls):
+        """The record of the node that makes the output (its z: the logits of a fused loss)."""
+        return calls[self._graph.producer[self._graph.output_idx[0]]]
 
     def _loss_value(self, y_pred, y, sample_weight, calls):
         return self._data_loss(y_pred, y, sample_weight, calls) + self.optimizer.penalty(self._theta)
@@ -352,9 +402,9 @@ class Sequential(LayerStack, Inference):
     def _data_loss(self, y_pred, y, sample_weight, calls):
         """R without the penalty: the batch mean, or (1/n) Σ_i w_i ℓ_i with sample weights.
 
-        ``calls``: the records of the pass that computed ``y_pred`` (the last one holds the logits z).
+        ``calls``: the records of the pass that computed ``y_pred`` (the output's holds the logits z).
         """
-        logits = calls[-1].z if self._fused else None
+        logits = self._output_record(calls).z if self._fused else None
         if sample_weight is None:
             return self.loss.value(y_pred, y, logits)
         return self.loss.weighted_value(y_pred, y, sample_weight, logits)
@@ -369,14 +419,10 @@ class Sequential(LayerStack, Inference):
             return self.loss.gradient(y_pred, y, fused=self._fused)
         return self.loss.weighted_gradient(y_pred, y, sample_weight, fused=self._fused)  # δ_i ← w_i δ_i
 
-    def _backprop(self, calls, delta):
-        """δ down through the layers, top down, each writing its gradients where its record ``calls[i]`` says."""
-        for i in range(len(self.layers) - 1, self._lowest_trained - 1, -1):
-            delta = self.layers[i].backward(delta, calls[i])
-
     def _frozen_slices(self):
-        """Slices of θ that belong to layers with ``trainable = False`` (read at every step)."""
-        return [part for layer, part in self._layer_parts if not layer._trainable]
+        """Slices of θ that training leaves as they are: layers with ``trainable = False``, and parts of θ
+        that another model brought in but this one does not use (:mod:`netfit.layout`)."""
+        return [part for layer, part in self._layer_parts if not layer._trainable] + self._unused_slices
 
     def _zero_frozen(self, grad):
         for part in self._frozen_slices():
@@ -402,7 +448,7 @@ class Sequential(LayerStack, Inference):
             for part, value in zip(frozen, kept):
                 self._theta[part] = value
 
-    @training_call("Sequential.loss_and_gradients")
+    @training_call("loss_and_gradients")
     def loss_and_gradients(self, x, y, gradients=True, training=False, sample_weight=None):
         """Return ``(R, [∂R/∂w for w in get_weights()])`` on the whole of (x, y).
 
@@ -410,7 +456,7 @@ class Sequential(LayerStack, Inference):
         ``sample_weight`` (n,), R = (1/n) Σ_i w_i ℓ_i + λ Σ w², as in ``fit``.
         Weights of layers with ``trainable = False`` get zero gradients.
         """
-        where = "Sequential.loss_and_gradients"
+        where = f"{self._kind}.loss_and_gradients"
         self._ensure_compiled("loss_and_gradients")
         check_flag(gradients, where, "gradients")
         check_flag(training, where, "training")
@@ -432,7 +478,7 @@ class Sequential(LayerStack, Inference):
         return loss, [backend.to_host(flat[part].reshape(shape)) for part, shape in self._slices]
 
     # -- fit -----------------------------------------------------------------------------
-    @training_call("Sequential.fit")
+    @training_call("fit")
     def fit(self, x, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             sample_weight=None, class_weight=None):
@@ -464,13 +510,16 @@ class Sequential(LayerStack, Inference):
         so each δ_i is scaled by w_i. The metrics stay unweighted (as Keras's
         ``metrics``; it has ``weighted_metrics`` for weighted ones).
 
+        A second training call on the model while this one runs is refused
+        (docs/reliability.md, "One model, many threads").
+
         Returns
         -------
         History
             ``history.history`` maps "loss", each metric, and their "val_" forms
             to per-epoch values.
         """
-        where = "Sequential.fit"
+        where = f"{self._kind}.fit"
         check_flag(shuffle, where, "shuffle")
         callbacks_mod.check_callbacks(callbacks, self, where, validation=validation_data is not None or (
             isinstance(validation_split, numbers.Real) and validation_split > 0))
@@ -501,7 +550,7 @@ class Sequential(LayerStack, Inference):
         """Per-example weights w (n,) in the model's float type, or None (:func:`netfit.utils.example_weights`)."""
         return example_weights(y, sample_weight, class_weight, self.loss, where, self.dtype)
 
-    @training_call("Sequential.train_on_batch")
+    @training_call("train_on_batch")
     def train_on_batch(self, x, y, return_dict=False, sample_weight=None, class_weight=None):
         """Take one optimizer step on the batch (x, y); return its loss (and metrics) before the step.
 
@@ -513,25 +562,141 @@ class Sequential(LayerStack, Inference):
         """
         return train_on_batch(self, x, y, return_dict, sample_weight, class_weight)
 
+    def pop(self):
+        raise TypeError(f"{self._kind}.pop: a graph model has no last layer to remove; make a new "
+                        f"nf.Model(inputs, outputs) that ends where you want (pop is Sequential's).")
+
+    # -- a model as a layer of another (Keras: a Model is a Layer) --------------------------
+    def _build(self, input_shape):
+        if not self._fits_shape(input_shape):
+            raise ValueError(f"{self.display_name}: called on input shape {input_shape}, but its input is "
+                             f"{self.inputs[0].example_shape}.")
+        return self._example_output_shape()
+
+    def _fits_shape(self, shape):
+        return tuple(shape) == self.inputs[0].example_shape
+
+    def _output_shapes(self):
+        return [t.example_shape for t in self.outputs]
+
+    def views(self, flat):
+        """This model's part of a gradient (or θ) vector of another model: the whole of it, as one block."""
+        return {"θ": flat}
+
+    def new_call(self, grads=None, rng=None, need_input_grad=True):
+        """A record for one call of this model inside another: the records of its own nodes, in ``call.inner``."""
+        call = Call(self.xp, self.views(self._grad) if grads is None else grads, rng, need_input_grad)
+        call.inner = self._new_calls(call.grads["θ"], training=False, inputs_want_delta=need_input_grad)
+        return call
+
+    def attach(self, params=None, grads=None, dtype=None):
+        """Move θ into ``params`` (another model's, or an own buffer), the layers keeping their places in it."""
+        if params is None:
+            params = np.array(backend.to_host(self._theta)) if self.built else None
+            grads = np.zeros_like(params)
+        self._theta, self._grad = params, grads
+        self._device = backend.device_of(params)
+        for block, offset in self._offset_of.items():
+            if block._home is self:                 # layers (and nested models) laid out in this θ
+                size = block_size(block)
+                block.attach(params[offset:offset + size], grads[offset:offset + size])
+                block._home = self
+        self._attached, self._own_call = True, None
+        self._reset_records()
+        if self.compiled:
+            self._bind_training()
+
+    def initialize(self, rng):
+        """Draw fresh weights for every layer, in order (as a fresh model of the same seed would)."""
+        for layer in self._weight_order():
+            layer.initialize(rng)
+
+    def forward(self, x, training=False, call=None):
+        """The model as a layer: its graph on ``x`` with the records in ``call.inner``."""
+        call = self.record(call)
+        return self._forward(x, training, call.inner)
+
+    def backward(self, delta, call=None):
+        call = self.record(call)
+        s = self._backprop(call.inner, delta)
+        return s if call.need_input_grad else None
+
+    @property
+    def needs_rng(self):
+        return any(layer.needs_rng for layer in self._graph_layers())
+
+    @property
+    def whole_batch(self):
+        return any(layer.whole_batch for layer in self._graph_layers())
+
+    @property
+    def runs_on_gpu(self):
+        return all(layer.runs_on_gpu for layer in self._graph_layers())
+
+    def _call_eager(self, x, training):
+        """``model(x)`` on arrays: the outputs, as ``predict_on_batch`` gives them (training=True: dropout on)."""
+        if not training:
+            return self.predict_on_batch(x)
+        x = self._check_x(x, f"{self._kind}.__call__")
+        with self._inference_calls() as calls, self._weights_lock.writing():
+            for call in self._drawing_calls(calls):
+                call.rng = np.random.default_rng(new_seed())
+            return backend.to_host(self._forward(x.astype(self._input_dtype(x.dtype), copy=False), True, calls)).copy()
+
     # -- description -----------------------------------------------------------------------
     def summary(self, print_fn=print, links=False):
-        """Print a Keras-style table: layer (type), output shape, parameters (and links)."""
+        """Print a Keras-style table: layer (type), output shape, parameters (and links; for a graph,
+        what each layer is connected to)."""
         print_fn(format_summary(self, links=links))
 
     def get_config(self):
+        """The graph as JSON-able values: each layer's config and the tensors each of its calls reads."""
         self._ensure_built()
-        return {"name": self.name, "seed": self.seed, "dtype": self.dtype.name,
-                "input_shape": list(self.layers[0].input_shape),
-                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
+        ids = {}
+        for layer in self.layers:
+            for k, node in enumerate(layer._nodes):
+                for t in node.outputs:
+                    ids[id(t)] = [layer.name, k, t.index]
+        layers = []
+        for layer in self.layers:
+            nodes = [[ids[id(t)] for t in node.inputs] for node in layer._nodes
+                     if node.inputs and all(id(t) in ids for t in node.inputs)]
+            layers.append({"class_name": type(layer).__name__, "name": layer.name, "config": layer.get_config(),
+                           "inbound_nodes": nodes})
+        return {"name": self.name, "seed": self.seed, "dtype": self.dtype.name, "layers": layers,
+                "input_layers": [ids[id(t)] for t in self.inputs], "output_layers": [ids[id(t)] for t in self.outputs]}
 
     @classmethod
     def from_config(cls, config):
-        """Rebuild an (unbuilt weights, freshly initialized) model from :meth:`get_config`."""
-        model = cls([layers_mod.get(spec["class_name"]).from_config(dict(spec["config"]))
-                     for spec in config["layers"]], name=config.get("name", "sequential"),
-                    seed=config.get("seed"), dtype=config.get("dtype"))
-        model.build(tuple(config["input_shape"]))
-        return model
+        """Rebuild the graph (fresh layers, freshly initialized weights) from :meth:`get_config`."""
+        made, tensors = {}, {}
+        for spec in config["layers"]:
+            layer_cls = InputLayer if spec["class_name"] == "InputLayer" else \
+                Model if spec["class_name"] in ("Model", "Functional") else layers_mod.get(spec["class_name"])
+            made[spec["name"]] = layer_cls.from_config(dict(spec["config"]))
+        pending = list(config["layers"])
+        for spec in pending:
+            layer = made[spec["name"]]
+            if isinstance(layer, InputLayer):
+                tensors[(spec["name"], 0, 0)] = layer.output
+        progress = True
+        while progress:
+            progress = False
+            for spec in pending:
+                layer = made[spec["name"]]
+                for k, inbound in enumerate(spec["inbound_nodes"]):
+                    key = (spec["name"], k, 0)
+                    if key in tensors or not all(tuple(i) in tensors for i in inbound):
+                        continue
+                    args = [tensors[tuple(i)] for i in inbound]
+                    out = layer(args if len(args) > 1 else args[0])
+                    for j, t in enumerate(out if isinstance(out, list) else [out]):
+                        tensors[(spec["name"], k, j)] = t
+                    progress = True
+        inputs = [tensors[tuple(i)] for i in config["input_layers"]]
+        outputs = [tensors[tuple(i)] for i in config["output_layers"]]
+        return cls(inputs[0] if len(inputs) == 1 else inputs, outputs[0] if len(outputs) == 1 else outputs,
+                   name=config.get("name"), seed=config.get("seed"), dtype=config.get("dtype"))
 
     def save(self, path, _epoch=None):
         """Save architecture, weights, optimizer state and history to one file (format: :mod:`netfit.saving`;
@@ -549,8 +714,8 @@ class Sequential(LayerStack, Inference):
         Keras's ``skip_mismatch=True`` is not offered (:mod:`netfit.weights_file`).
         """
         if skip_mismatch is not False:
-            raise ValueError(f"Sequential.load_weights: expected skip_mismatch=False, got {skip_mismatch!r}; netfit "
-                             f"loads all weights or none. Copy single layers with layer.set_weights instead.")
+            raise ValueError(f"{self._kind}.load_weights: expected skip_mismatch=False, got {skip_mismatch!r}; "
+                             f"netfit loads all weights or none. Copy single layers with layer.set_weights instead.")
         weights_file.load_weights(self, filepath)
 
     def to_json(self, **kwargs):
@@ -564,63 +729,37 @@ class Sequential(LayerStack, Inference):
 
     def _ensure_compiled(self, where):
         if not self.compiled:
-            raise RuntimeError(f"Sequential.{where}: the model is not compiled; call "
+            raise RuntimeError(f"{self._kind}.{where}: the model is not compiled; call "
                                f"model.compile(optimizer=..., loss=...) first.")
 
     @contextlib.contextmanager
     def _unbuilt_if_refused(self):
-        """A call refused before any step leaves an unbuilt model unbuilt, not pinned to its x's shape."""
-        if self.built:
-            yield
-            return
-        declared = [(layer.input_shape, layer.built) for layer in self.layers]
-        steps = getattr(getattr(self, "optimizer", None), "iterations", None)
-        try:
-            yield
-        except (ValueError, TypeError):
-            if self.built and self.optimizer.iterations == steps:     # after a step, trained weights stay
-                _restore_shapes(self.layers, declared)
-                self.built = False
-            raise
+        """A call refused before any step leaves an unbuilt model unbuilt (a graph model is built at once)."""
+        yield
+
+    def _entry_layer(self):
+        """The layer that first reads the input (for the input's precision, netfit.precision), or None."""
+        readers = [node.layer for node in self._graph.nodes if any(t is self.inputs[0] for t in node.inputs)]
+        return readers[0] if len(readers) == 1 else None
 
     def _check_x(self, x, where):
-        x = check_array(x, where, "x", fits=self.dtype if self.built else (self._requested_dtype or default_dtype()))
-        if not self.layers:
-            raise ValueError(f"{where}: the model has no layers; add some first.")
-        if not self.built and self.layers[0].input_shape is None and x.ndim == 1:
-            # Without an input_shape a 1-D x would build layers for examples of shape (): say what to do.
-            raise ValueError(f"{where}: expected x of shape (n, features), got a 1-D array of shape {x.shape}; "
-                             f"for one feature per example use `x = x.reshape(-1, 1)`, for one example with "
-                             f"{x.shape[0]} features use `x = x[None]`.")
-        if not self.built:
-            with self._building:                    # two threads' first predict build it once
-                if not self.built:
-                    self.build(self.layers[0].input_shape or x.shape[1:])
-        expected = self.layers[0].input_shape
+        x = check_array(x, where, "x", fits=self.dtype)
+        expected = self.inputs[0].example_shape
         if x.shape[1:] != expected:
-            hint = ""
-            if x.shape == expected:
-                hint = " For one example, add the batch axis: `x = x[None]`."
-            elif x.ndim == 1 and expected == (1,):
-                hint = " For one feature per example: `x = x.reshape(-1, 1)`."
-            elif x.ndim == 2 and len(expected) == 1 and x.shape[0] == expected[0]:
-                hint = " It looks transposed (features in rows): `x = x.T`."
-            elif x.ndim > 1 and np.prod(x.shape[1:]) == np.prod(expected):
-                hint = f" Reshape it: `x = x.reshape(len(x), {', '.join(map(str, expected))})`."
-            raise ValueError(f"{where}: expected x of shape (n, {', '.join(map(str, expected))}), "
-                             f"got array of shape {x.shape}.{hint}")
-        precision.warn_if_collapsed(x, self.dtype, self.layers[0], where)
+            raise ValueError(f"{where}: expected x of shape (n, {', '.join(map(str, expected))}) for input "
+                             f"{self.inputs[0].name!r}, got array of shape {x.shape}.{_shape_hint(x, expected)}")
+        precision.warn_if_collapsed(x, self.dtype, self._entry_layer(), where)
         return x
 
     def _input_dtype(self, x_dtype):
         """The dtype inputs of ``x_dtype`` are cast to before the first layer (:func:`netfit.precision.feed_dtype`)."""
-        return precision.feed_dtype(x_dtype, self.dtype, self.layers[0])
+        return precision.feed_dtype(x_dtype, self.dtype, self._entry_layer())
 
     def _check_xy(self, x, y, where):
         x = self._check_x(x, where)
-        check_output(self.layers, self.loss, [name for name, _ in self.metrics], where, warnings=False)
+        check_output(self._output_chain(), self.loss, [name for name, _ in self.metrics], where, warnings=False)
         y_in = y
-        y = self.loss.validate(y, self.layers[-1].output_shape, where)
+        y = self.loss.validate(y, self._example_output_shape(), where)
         if len(y) != len(x):
             hint = ""
             arr = np.asarray(y_in)
@@ -634,6 +773,48 @@ class Sequential(LayerStack, Inference):
         return x, y
 
 
-def _restore_shapes(layers, declared):
-    for layer, (shape, built) in zip(layers, declared):
-        layer.input_shape, layer.built = shape, built
+class _Records(list):
+    """A model's records of one pass, one per node, and which nodes run backward (Graph.plan's ``runs``)."""
+
+    def __init__(self, calls, runs):
+        super().__init__(calls)
+        self.runs = runs
+
+
+def _shape_hint(x, expected):
+    """The fix for an x of the wrong shape, when one is clear."""
+    if x.shape == expected:
+        return " For one example, add the batch axis: `x = x[None]`."
+    if x.ndim == 1 and expected == (1,):
+        return " For one feature per example: `x = x.reshape(-1, 1)`."
+    if x.ndim == 2 and len(expected) == 1 and x.shape[0] == expected[0]:
+        return " It looks transposed (features in rows): `x = x.T`."
+    if x.ndim > 1 and np.prod(x.shape[1:]) == np.prod(expected):
+        return f" Reshape it: `x = x.reshape(len(x), {', '.join(map(str, expected))})`."
+    return ""
+
+
+def _tensors(value, where, what):
+    """A model's inputs or outputs as a list of symbolic tensors."""
+    items = list(value.values()) if isinstance(value, dict) else list(value) if isinstance(value, (list, tuple)) \
+        else [value]
+    if not items or not all(isinstance(t, Tensor) for t in items):
+        bad = next((t for t in items if not isinstance(t, Tensor)), value)
+        raise TypeError(f"{where}: expected {what} symbolic tensors (nf.Input(...) and layers called on it), got "
+                        f"{type(bad).__name__}; to run a model on arrays, build it first: "
+                        f"model = nf.Model(inputs, outputs); model.predict(x).")
+    return items
+
+
+def _name_layers(layers, where):
+    """Keras-style names for unnamed layers (dense, dense_1, ...); two layers of one name are refused."""
+    taken = {layer.name for layer in layers if layer.name is not None}
+    seen = set()
+    for layer in layers:
+        if layer.name is None:
+            layer.name = auto_name(layer, taken)
+            taken.add(layer.name)
+        if layer.name in seen:
+            raise ValueError(f"{where}: two layers are named {layer.name!r}; names must be unique within a model "
+                             f"(rename one: Dense(..., name='...')).")
+        seen.add(layer.name)

@@ -9,9 +9,10 @@ architecture file or a dict; Keras's ``custom_objects`` has no counterpart, netf
 """
 from .architecture import model_from_json
 from .io import load_model, save_model
-from .model import Sequential
+from .model import Model
+from .sequential import Sequential
 
-__all__ = ["Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
 
 def clone_model(model):

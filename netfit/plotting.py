@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from .layers import Activation, Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, Reshape
-from .model import Sequential
+from .sequential import Sequential
 from .utils import check_labels
 
 __all__ = ["plot_network", "plot_digits", "plot_history", "plot_confusion_matrix", "plot_first_layer"]

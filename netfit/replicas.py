@@ -47,7 +47,7 @@ MIN_ROWS = 16          # examples per share below which a batch is not cut (the 
 def usable(model, threads):
     """True when fit may cut this model's batches into ``threads`` shares (see the module's list)."""
     return (threads > 1 and not config.deterministic() and model.device == "cpu"
-            and not any(layer.whole_batch for layer in model.layers))
+            and not any(layer.whole_batch for layer in model._graph_layers()))
 
 
 class Replicas:
@@ -72,11 +72,10 @@ class Replicas:
 
         Seeding by epoch makes epoch k's masks the same whether or not training stopped and resumed before it.
         """
-        drawing = [i for i, layer in enumerate(self.model.layers) if layer.needs_rng]
         for s, calls in enumerate(self.lanes):
-            for j, i in enumerate(drawing):
+            for j, call in enumerate(self.model._drawing_calls(calls)):        # nested models' layers too
                 key = [self.model.seed, epoch, j + 1] if s == 0 else [self.model.seed, epoch, j + 1, s]
-                calls[i].rng = np.random.default_rng(key)
+                call.rng = np.random.default_rng(key)
 
     def gradient(self, x, y, sample_weight=None):
         """∂R/∂θ of the batch into the model's gradient vector; returns (R without the penalty, [(y_s, ŷ_s)]).

@@ -44,7 +44,7 @@ from . import losses, optimizers
 from .architecture import sequential_from_config
 from .layers import Dense, Layer, Normalization
 from .lbfgs import LBFGS
-from .model import Sequential
+from .sequential import Sequential
 
 __all__ = ["NetRegressor", "NetClassifier"]
 

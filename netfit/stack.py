@@ -74,7 +74,7 @@ class LayerStack:
         TypeError
             ``name`` not a str (an int names ``get_layer(index=...)``), ``index`` not an int.
         """
-        where, count = "Sequential.get_layer", len(self.layers)
+        where, count = f"{self._kind}.get_layer", len(self.layers)
         if (name is None) == (index is None):
             example = self.layers[-1].name if count else "dense"
             raise ValueError(f"{where}: expected exactly one of name and index, got "
@@ -139,7 +139,7 @@ class LayerStack:
     @trainable.setter
     def trainable(self, value):
         if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"Sequential.trainable: expected True or False, got {value!r}; e.g. "
+            raise TypeError(f"{self._kind}.trainable: expected True or False, got {value!r}; e.g. "
                             f"model.trainable = False to freeze every layer.")
         for layer in self.layers:
             layer.trainable = bool(value)

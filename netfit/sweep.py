@@ -53,7 +53,7 @@ from .images import load_data
 from .layers import Dense, Normalization
 from .lbfgs import LBFGS
 from .metrics import r2_score
-from .model import Sequential
+from .sequential import Sequential
 from .utils import to_categorical
 
 __all__ = ["run_sweep", "SweepResult", "train_task", "expand_grid", "load_sweep_data", "add_parser"]

@@ -287,16 +287,22 @@ def check_seed(seed, where):
     return int(seed)
 
 
-def check_dtype(dtype, where):
-    """Return float32 or float64 as a NumPy dtype (None stays None), or raise a ValueError."""
+def check_dtype(dtype, where, integers=False):
+    """Return float32 or float64 as a NumPy dtype (None stays None), or raise a ValueError.
+
+    ``integers=True`` also takes integer types (an input of token indices).
+    """
     if dtype is None:
         return None
     try:
         resolved = np.dtype(dtype)
     except TypeError:
         resolved = None
+    if integers and resolved is not None and resolved.kind in "iu":
+        return resolved
     if resolved not in (np.float32, np.float64):
-        raise ValueError(f"{where}: expected dtype 'float32' or 'float64' (or None for "
+        raise ValueError(f"{where}: expected dtype 'float32' or 'float64'{' or an integer type' if integers else ''} "
+                         f"(or None for "
                          f"nf.config.floatx()), got {dtype!r}.")
     return resolved
 

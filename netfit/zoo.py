@@ -27,7 +27,7 @@ bias even where the kernel is shared (``Conv2D(bias="per_unit")``), which is
 what makes the book's counts come out.
 """
 from .layers import Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPooling2D
-from .model import Sequential
+from .sequential import Sequential
 
 __all__ = ["lecture_mlp", "esl_net", "lecun1989", "mnist_cnn", "zip_cnn", "get", "names"]
 

@@ -795,7 +795,7 @@ CASES = [
     _case("input-zero", lambda c: nf.Input(shape=(0, 2)), ValueError, r"Input: expected input_shape a tuple of positive"),
     _case("input-batch-size", lambda c: nf.Input(shape=(2,), batch_size=0), ValueError,
           r"Input: expected batch_size >= 1, got 0"),
-    _case("input-dtype", lambda c: nf.Input(shape=(2,), dtype="int8"), ValueError,
+    _case("input-dtype", lambda c: nf.Input(shape=(2,), dtype="complex64"), ValueError,
           r"Input: expected dtype 'float32' or 'float64'"),
     _case("input-name", lambda c: nf.Input(shape=(2,), name=3), TypeError, r"Input: expected name a str, got int"),
     _case("input-after-layer", lambda c: c.sparse.add(nf.Input(shape=(2,))), ValueError,

@@ -27,10 +27,12 @@ ROWS = [
     ["netfit.optimizers"],
     ["netfit.callbacks"],
     ["netfit.replicas"],                 # the shares of a batch on threads: lanes of records of the layers
+    ["netfit.graph", "netfit.layout"],   # back-propagation on a graph; θ laid out over the layers
     ["netfit.training"],
     ["netfit.lbfgs", "netfit.sdlm", "netfit.saving", "netfit.inference", "netfit.stack"],
     ["netfit.weights_file"],             # the .weights.npz file: raises saving's ModelFileError
     ["netfit.model"],
+    ["netfit.sequential"],
     ["netfit.architecture", "netfit.export"],
     ["netfit.io"],
     ["netfit.models", "netfit.zoo", "netfit.plotting", "netfit.images", "netfit.sklearn", "netfit.ensemble"],

@@ -77,9 +77,10 @@ def test_input_is_the_same_model_as_input_shape():
 def test_input_shapes_for_images_and_keras_names():
     model = nf.keras.Sequential([nf.keras.Input(shape=(28, 28)), Flatten(), Dense(10)], seed=0)
     assert model.layers[0].input_shape == (28, 28) and model.count_params() == 7850
-    assert nf.Input is nf.layers.Input is nf.layers.InputLayer
+    assert nf.Input is nf.layers.Input is nf.keras.Input and nf.keras.layers.InputLayer is nf.layers.InputLayer
     assert nf.models.Sequential is nf.Sequential and nf.models.load_model is nf.io.load_model
-    assert Input(shape=5).shape == (5,)
+    assert Input(shape=5).shape == (None, 5)                      # a symbolic tensor, as keras.Input's
+    assert isinstance(Input(shape=5).node.layer, nf.layers.InputLayer)
     assert nf.Sequential([Input(shape=(3,), dtype="float64"), Dense(1)]).get_config()["dtype"] == "float64"
 
 

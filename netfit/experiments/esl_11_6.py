@@ -63,7 +63,7 @@ import numpy as np
 from ..datasets.esl_simulated import noise_variance, signal_variance, simulate
 from ..layers import Dense
 from ..lbfgs import LBFGS, require_scipy
-from ..model import Sequential
+from ..sequential import Sequential
 from ..sweep import run_sweep
 from .esl_11_6_report import FIGURES, check_findings, format_report, plots, table
 

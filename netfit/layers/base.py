@@ -38,6 +38,8 @@ import numpy as np
 
 from .. import activations, backend, initializers, parallel
 from ..config import dtype as _default_dtype
+from ..utils import new_seed
+from .node import Node, is_symbolic
 
 
 class WeightSpec:
@@ -78,12 +80,17 @@ class Call:
         The random stream of a layer that draws (Dropout's masks).
     training : bool
         The last forward pass's mode, for layers whose backward depends on it.
+    shared : (array, array) or None
+        For a layer called at several places of a graph: (the gradient its first use
+        writes, this use's own) — the graph adds the second into the first after this
+        call's backward (:mod:`netfit.graph`, rule 3).
     """
 
     def __init__(self, xp, grads, rng=None, need_input_grad=True, fused=False):
         self.xp, self.grads, self.rng = xp, grads, rng
         self.need_input_grad, self.fused = need_input_grad, fused
         self.training = False
+        self.shared = None            # (gradient, own): a later use of a shared layer adds its own into it
         self._scratch = {}
 
     def buffer(self, key, shape, dtype, fill=None):
@@ -150,6 +157,9 @@ class Layer:
         self.grads = {}
         self.specs = []
         self._own_call = None
+        self._attached = False        # weights laid out (and drawn or copied): by a model, or setup() alone
+        self._home = None             # the model whose θ the weights are views of (None: the layer's own)
+        self._nodes = []              # its calls in graphs (netfit.layers.node), for input / output
 
     @property
     def trainable(self):
@@ -197,6 +207,7 @@ class Layer:
         self._device = backend.device_of(params)
         self.params, self.grads = self.views(params), self.views(grads)
         self._own_call = None
+        self._attached, self._home = True, None       # a model that lays it out in its θ sets _home after
 
     def views(self, flat):
         """The declared weights as views of ``flat`` (this layer's part of θ, or of a gradient vector), by name."""
@@ -257,6 +268,109 @@ class Layer:
         self.output_shape = tuple(self.build(input_shape))
         self.built = True
         return self.output_shape
+
+    # -- calls: on symbolic tensors (a graph) or on arrays (eager) -----------------------
+    def __call__(self, inputs, training=False, **kwargs):
+        """``layer(x)``: on symbolic tensors, record a node of a graph; on arrays, compute it now.
+
+        Keras's functional API: called on ``nf.Input(...)`` or on another layer's output,
+        the layer is built for that shape (its weights are laid out when a
+        :class:`netfit.Model` is made of it) and a :class:`~netfit.layers.node.Node` is
+        recorded; the result is the symbolic output tensor. Called on arrays, an unbuilt
+        layer is built and its weights drawn (seeded from :func:`netfit.utils.set_random_seed`'s
+        source), and the output is returned as an array (Keras's eager call). A layer of
+        several inputs takes a list.
+
+        Raises
+        ------
+        TypeError
+            Keyword arguments other than ``training`` (Keras's ``mask=`` is not supported),
+            or a mix of symbolic tensors and arrays.
+        ValueError
+            Inputs whose shape does not fit the layer as already built.
+        """
+        if kwargs:
+            raise TypeError(f"{self.display_name}: unexpected keyword argument(s) {sorted(kwargs)} in the call; "
+                            f"netfit's layers take (inputs, training=False) (Keras's mask= is not supported).")
+        if is_symbolic(inputs):
+            return self._call_symbolic(inputs)
+        return self._call_eager(inputs, bool(training))
+
+    def _call_symbolic(self, inputs):
+        tensors = list(inputs.values()) if isinstance(inputs, dict) else \
+            list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        several = self.multiple_inputs or self._input_count() > 1
+        if several != isinstance(inputs, (list, tuple, dict)):
+            raise TypeError(f"{self.display_name}: expected {'a list of input tensors' if several else 'one input tensor'}"
+                            f", got a {type(inputs).__name__} of {len(tensors)} tensor(s)"
+                            f"{'; call it on the tensor itself, layer(x), not layer([x])' if len(tensors) == 1 else ''}.")
+        shapes = [t.example_shape for t in tensors]
+        shape = shapes if several else shapes[0]
+        if not self.built:
+            self._build(shape)
+        elif not self._fits_shape(shape):
+            raise ValueError(f"{self.display_name}: called on input shape {shape}, but the layer was built for "
+                             f"{self.input_shape} (a layer called twice shares its weights, so its inputs must "
+                             f"have one shape); use a new layer for the other shape.")
+        dtypes = [t.dtype for t in tensors]
+        dtype = dtypes[0] if np.dtype(dtypes[0]).kind == "f" else _default_dtype().name
+        node = Node(self, tensors, self._output_shapes(), dtype)
+        self._nodes.append(node)
+        return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
+
+    def _input_count(self):
+        """How many input tensors one call takes when not ``multiple_inputs`` (a model's inputs); 1 for a layer."""
+        return 1
+
+    def _fits_shape(self, shape):
+        return self.input_shape == (list(shape) if isinstance(shape, list) else shape)
+
+    def _output_shapes(self):
+        """The per-example shapes of the outputs of one call (one, but a model's may be several)."""
+        return [self.output_shape]
+
+    def _call_eager(self, x, training):
+        several = self.multiple_inputs
+        if several:
+            if not isinstance(x, (list, tuple)):
+                raise TypeError(f"{self.display_name}: expected a list of input arrays, got {type(x).__name__}.")
+            x = [np.asarray(a) for a in x]
+        else:
+            x = np.asarray(x)
+        if not self.built:
+            if several:
+                self.setup([a.shape[1:] for a in x], rng=np.random.default_rng(new_seed()))
+            else:
+                if x.ndim < 2:
+                    raise ValueError(f"{self.display_name}: expected a batch of shape (n, *example_shape), got an "
+                                     f"array of shape {x.shape}; for one example use x[None].")
+                self.setup(x.shape[1:], rng=np.random.default_rng(new_seed()))
+        elif not self._attached:                   # built by a symbolic call, no weights drawn yet
+            self.attach()
+            self.initialize(np.random.default_rng(new_seed()))
+        dtype = next(iter(self.params.values())).dtype if self.params else None
+        if dtype is not None:                      # a float input takes the weights' type, as Keras casts
+            x = [a.astype(dtype, copy=False) if a.dtype.kind == "f" else a for a in x] if several else \
+                (x.astype(dtype, copy=False) if x.dtype.kind == "f" else x)
+        call = self.new_call(rng=np.random.default_rng(new_seed()) if training else None)
+        return self.forward(x, training, call)
+
+    @property
+    def input(self):
+        """The input tensor of the layer's first call in a graph (Keras's ``layer.input``)."""
+        return self._node_tensors(0, "inputs", "input")
+
+    @property
+    def output(self):
+        """The output tensor of the layer's first call in a graph (Keras's ``layer.output``)."""
+        return self._node_tensors(0, "outputs", "output")
+
+    def _node_tensors(self, index, attr, what):
+        if not self._nodes:
+            raise AttributeError(f"{self.display_name}: the layer has never been called on a symbolic tensor, so it "
+                                 f"has no {what}; call it on nf.Input(...) (or on another layer's output) first.")
+        tensors = getattr(self._nodes[index], attr)
+        return tensors[0] if len(tensors) == 1 else list(tensors)
 
     # -- run -------------------------------------------------------------------------
     def forward(self, x, training=False, call=None):

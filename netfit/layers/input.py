@@ -1,63 +1,115 @@
-"""``Input(shape=...)``: the model's input declared the Keras 3 way, as the first element of a Sequential.
+"""``Input(shape=...)``: a model's input, as a symbolic tensor (Keras 3's ``keras.Input``).
 
-    model = nf.Sequential([nf.Input(shape=(28, 28)), Flatten(), Dense(10, activation="softmax")])
+    inputs = nf.Input(shape=(28, 28))                      # a graph's input ...
+    model = nf.Model(inputs, Dense(10)(Flatten()(inputs)))
+    model = nf.Sequential([nf.Input(shape=(28, 28)), Flatten(), Dense(10)])   # ... or a Sequential's
 
-is the same model as ``Sequential([Flatten(input_shape=(28, 28)), Dense(10, ...)])``
-(the form Keras 3 deprecates): same layers, same weights for the same seed,
-same summary, file, JSON spec and ONNX graph.
-
-How this differs from Keras: ``keras.Input`` returns a symbolic tensor that
-also feeds the functional API. netfit has only Sequential, so ``Input`` is a
-plain marker that carries the per-example shape; it is not a layer, computes
-nothing, and does not appear in ``model.layers`` or the summary (as in Keras,
-whose Sequential hides its InputLayer too).
+``Input`` makes an :class:`InputLayer` and returns its output tensor. In a
+Sequential it only gives the input shape (the same model as
+``Sequential([Flatten(input_shape=(28, 28)), ...])``: same layers, same weights for
+the same seed, same summary, file, JSON spec and ONNX graph); as in Keras, the
+Sequential's ``layers`` and ``summary`` do not show it. In a graph model
+(:class:`netfit.Model`) it is one of ``model.inputs`` and its layer is in
+``model.layers``, first, as in Keras.
 """
 from ..utils import check_dtype, check_positive_int
-from .base import _check_shape
+from .base import Layer, _check_shape
+from .node import Node
 
 
-class Input:
-    """The shape of one example, x ∈ R^shape; a batch is (n, *shape).
+class InputLayer(Layer):
+    """The layer behind :func:`Input`: no weights; its one node makes the input tensor, ``layer.output``.
 
     Parameters
     ----------
     shape : tuple of int
         Per-example shape, without the batch axis: ``(784,)``, ``(28, 28)``, ``(28, 28, 1)``.
+        ``batch_shape=(None, 28, 28)`` (Keras's other form) gives the same.
     batch_size : int, optional
         Accepted for Keras code; netfit takes batches of any size, so it is not enforced.
-    dtype : "float32" or "float64", optional
-        The model's float type when ``Sequential(dtype=...)`` does not give one.
+    dtype : "float32", "float64" or an integer type, optional
+        The model's float type when ``Sequential(dtype=...)`` does not give one; an integer
+        type (e.g. "int32") for token indices into an ``Embedding``.
     name : str, optional
 
     Raises
     ------
     TypeError, ValueError
-        A shape that is not a tuple of positive integers (e.g. ``shape=28`` is
-        read as ``(28,)``; ``shape=(None, 28)`` is refused: give the example's shape).
+        A shape that is not a tuple of positive integers (``shape=28`` is read as ``(28,)``;
+        a ``None`` size is refused: netfit needs every example's shape, only the batch may vary).
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, input_tensor=None,
+                 optional=False, name=None, **kwargs):
+        if batch_shape is not None:
+            if shape is not None:
+                raise ValueError("Input: expected shape or batch_shape, got both; give one, e.g. Input(shape=(28, 28)).")
+            if not isinstance(batch_shape, (tuple, list)) or len(batch_shape) < 2:
+                raise ValueError(f"Input: expected batch_shape (batch, *shape) such as (None, 28, 28), got {batch_shape!r}.")
+            batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
+        if shape is None:
+            raise TypeError("Input: expected shape, the shape of one example, e.g. Input(shape=(28, 28)).")
+        if isinstance(shape, (tuple, list)) and any(d is None for d in shape):
+            raise ValueError(f"Input: expected shape a tuple of positive integers (one example, no batch axis), "
+                             f"got {tuple(shape)!r}; netfit needs every size of an example (variable-length "
+                             f"sequences: pad them to one length first), and leaves the batch axis out, "
+                             f"e.g. Input(shape=(28, 28)).")
+        for arg, value, fix in (("sparse", sparse, None), ("input_tensor", input_tensor, None),
+                                ("optional", optional, False)):
+            if value not in (fix, None):
+                raise ValueError(f"Input: {arg}={value!r} is not supported (netfit's inputs are dense NumPy arrays); "
+                                 f"leave it out.")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Input: expected name a str, got {type(name).__name__}.")
+        super().__init__(name=name, **kwargs)
+        self.shape = _check_shape(shape, "Input", "shape")
+        self.batch_size = None if batch_size is None else check_positive_int(batch_size, "Input", "batch_size")
+        self.dtype = check_dtype(dtype, "Input", integers=True)
+        self.input_shape = self.output_shape = self.shape
+        self.built = True
+        node = Node(self, (), [self.shape], self.dtype if self.dtype is not None else "float32")
+        self._nodes.append(node)
+
+    def forward(self, x, training=False, call=None):
+        self.check_input(x)
+        return x
+
+    def backward(self, delta, call=None):
+        return None                                   # nothing below an input
+
+    def get_config(self):
+        config = {"name": self.name, "shape": list(self.shape)}
+        if self.dtype is not None:
+            config["dtype"] = self.dtype.name
+        if self.batch_size is not None:
+            config["batch_size"] = self.batch_size
+        return config
+
+    def __repr__(self):
+        return f"InputLayer(shape={self.shape}, name={self.name!r})"
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None,
+          optional=False):
+    """A model's input: the symbolic tensor of examples of ``shape`` (Keras 3's ``keras.Input``).
+
+    Arguments as :class:`InputLayer`'s (``tensor`` is Keras's name for its ``input_tensor``).
+
+    Returns
+    -------
+    Tensor
+        Shape ``(None, *shape)``; its ``node.layer`` is the InputLayer.
 
     Examples
     --------
     >>> import netfit as nf
     >>> from netfit.layers import Dense
+    >>> x = nf.Input(shape=(3,), name="features")
+    >>> x.shape, x.name
+    ((None, 3), 'features')
     >>> nf.Sequential([nf.Input(shape=(3,)), Dense(2)], seed=0).count_params()
     8
     """
-
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None):
-        if shape is None:
-            raise TypeError("Input: expected shape, the shape of one example, e.g. Input(shape=(28, 28)).")
-        if isinstance(shape, (tuple, list)) and any(d is None for d in shape):
-            raise ValueError(f"Input: expected shape a tuple of positive integers (one example, no batch axis), "
-                             f"got {tuple(shape)!r}; leave the batch axis out, e.g. Input(shape=(28, 28)).")
-        self.shape = _check_shape(shape, "Input", "shape")
-        self.batch_size = None if batch_size is None else check_positive_int(batch_size, "Input", "batch_size")
-        self.dtype = check_dtype(dtype, "Input")
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"Input: expected name a str, got {type(name).__name__}.")
-        self.name = name or "input"
-
-    def __repr__(self):
-        return f"Input(shape={self.shape})"
-
-
-InputLayer = Input      # Keras's layer-class name for the same thing
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, batch_shape=batch_shape,
+                       input_tensor=tensor, optional=optional, name=name)
+    return layer.output
