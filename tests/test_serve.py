@@ -584,8 +584,7 @@ def test_netfit_serve_prints_a_tokened_url_and_serves(data_env):
                 url, token = match.groups()
                 break
         assert url, "no URL printed"
-        wait_for(lambda: _reachable(httpx, url))
-        assert httpx.get(url).status_code == 403
+        assert httpx.get(url, timeout=10).status_code == 403      # at once: the URL comes once it listens
         assert httpx.get(f"{url}?token={token}").status_code == 200
         assert httpx.get(f"{url}api/options", headers={"X-Netfit-Token": token, "Host": "attacker.example"}
                          ).status_code == 400
@@ -594,12 +593,60 @@ def test_netfit_serve_prints_a_tokened_url_and_serves(data_env):
         process.wait(20)
 
 
-def _reachable(httpx, url):
+def test_netfit_serve_prints_its_url_only_once_the_server_listens(data_env, monkeypatch):
+    """A slow start (here 0.5 s more inside uvicorn's startup) must not let the URL out early."""
+    import httpx
+    import uvicorn
+    events, servers, urls = [], [], []
+    original = uvicorn.Server.startup
+
+    async def slow_startup(self, sockets=None):
+        servers.append(self)
+        time.sleep(0.5)
+        await original(self, sockets=sockets)
+        events.append("listening")
+
+    class Lines(io.StringIO):
+        def write(self, text):
+            match = re.search(r"Open (http://\S+)", text)
+            if match:
+                events.append("printed")
+                urls.append(match.group(1))
+            return super().write(text)
+
+    monkeypatch.setattr(uvicorn.Server, "startup", slow_startup)
+    monkeypatch.setattr(sys, "stdout", Lines())
+    result = []
+    thread = threading.Thread(target=lambda: result.append(cli.main(
+        ["serve", "--port", "0", "--data", "zip-esl", "--model", "net1", "--token", TOKEN])), daemon=True)
+    thread.start()
     try:
-        httpx.get(url, timeout=1)
-        return True
-    except httpx.HTTPError:
-        return False
+        wait_for(lambda: urls or not thread.is_alive())
+        assert events == ["listening", "printed"]
+        assert httpx.get(urls[0], timeout=10).status_code == 200
+    finally:
+        for server in servers:
+            server.should_exit = True
+        thread.join(20)
+    assert result == [0]
+
+
+def test_a_busy_port_fails_before_the_data_loads(data_env, monkeypatch, capsys):
+    import socket
+    from netfit.serve import app as app_mod
+    monkeypatch.setattr(app_mod, "create_app", lambda **kw: pytest.fail("the data loaded before the port was checked"))
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        assert cli.main(["serve", "--port", str(port), "--data", "zip-esl", "--model", "net1"]) == 1
+    finally:
+        busy.close()
+    out, err = capsys.readouterr()
+    assert "loading" not in out and "Open " not in out
+    assert f"serve: cannot listen on 127.0.0.1:{port}" in err and "in use" in err
+    assert "try --port 0 (any free port)" in err and f"--port {port + 1}" in err
 
 
 @pytest.mark.skipif(not os.environ.get("NETFIT_SERVE_MEASURE"), reason="figures for docs/serve.md: set NETFIT_SERVE_MEASURE")
