@@ -118,6 +118,25 @@ def test_token_by_header_query_or_cookie(client):
     assert client.get("/api/options").status_code == 403
 
 
+def test_a_valid_cookie_is_not_beaten_by_a_foreign_token(client):
+    """An address shared from another playground carries its ?token=; this browser's cookie still opens the page."""
+    assert client.get(f"/?token={TOKEN}").status_code == 200            # sets this server's cookie
+    assert client.get("/?token=another-playgrounds-token").status_code == 200
+    assert client.get("/api/options?token=foreign").status_code == 200
+    assert client.get("/api/options", headers={"X-Netfit-Token": "foreign"}).status_code == 200
+    client.cookies.clear()
+    assert client.get("/?token=foreign").status_code == 403             # a wrong token alone opens nothing
+    assert client.get("/api/options", headers={"X-Netfit-Token": "", "Cookie": "netfit_token_80="}).status_code == 403
+
+
+def test_the_cookie_is_one_per_port(client):
+    """Cookies ignore ports: two playgrounds on one machine must not overwrite each other's."""
+    page = client.get(f"http://127.0.0.1:8765/?token={TOKEN}")
+    assert page.status_code == 200 and page.headers["set-cookie"].startswith("netfit_token_8765=")
+    assert client.get("http://127.0.0.1:8765/api/options").status_code == 200
+    assert client.get("http://127.0.0.1:8766/api/options").status_code == 403     # another port's cookie
+
+
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1.evil.example", "192.168.1.5"])
 def test_host_header_other_than_localhost_is_refused(client, host):
     response = client.get("/api/options", headers={**AUTH, "Host": host})

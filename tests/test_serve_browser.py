@@ -113,6 +113,45 @@ def test_page_opens_with_the_net_and_its_summary(page):
     assert "preset=net1" in page.evaluate("location.hash")          # the state is in the URL
 
 
+def test_the_address_drops_the_token_and_shares_only_the_setup(page, served):
+    assert page.evaluate("location.search") == ""                       # the cookie carries the token now
+    assert "preset=net1" in page.evaluate("location.hash")
+    page.reload()                                                       # and a reload still opens the page
+    page.wait_for_selector("body[data-ready='1']", timeout=20000)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("#tabs button[data-tab='share']")
+    shared = page.locator("#share-address").input_value()
+    assert shared.startswith(f"http://127.0.0.1:{served[0].port}/#") and "token" not in shared
+    assert "preset=net1" in shared and "tab=share" in shared
+    page.click("#copy-address")
+    page.wait_for_function("document.getElementById('copied').textContent === 'copied'")
+    assert page.evaluate("navigator.clipboard.readText()") == shared
+
+
+def test_a_shared_address_with_a_foreign_token_opens_with_the_cookie(page, served):
+    """The old share: another playground's ?token= in the address must not beat this browser's valid cookie."""
+    page.goto(f"http://127.0.0.1:{served[0].port}/?token=another-playgrounds-token#preset=net2&tab=train")
+    page.wait_for_selector("body[data-ready='1']", timeout=20000)
+    assert served[1].session.settings["preset"] == "net2"              # the shared setup applied
+    assert page.evaluate("location.search") == ""                       # and the foreign token is gone
+
+
+def test_two_playgrounds_in_one_browser_keep_their_cookies(page, served, data_env):
+    app = create_app(token="the-other-token", settings=NET1)
+    other = Server(app)
+    try:
+        second = page.context.new_page()
+        second.goto(other.url.replace(TOKEN, "the-other-token"))
+        second.wait_for_selector("body[data-ready='1']", timeout=20000)
+        for p in (page, second):                                        # both reload without a token in the address
+            p.reload()
+            p.wait_for_selector("body[data-ready='1']", timeout=20000)
+            assert p.evaluate("location.search") == ""
+    finally:
+        app.state.playground.trainer.stop()
+        other.close()
+
+
 def test_draw_a_digit_and_the_prediction_appears(page):
     page.click("#tabs button[data-tab='draw']")
     draw_seven(page)

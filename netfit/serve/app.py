@@ -2,7 +2,7 @@
 
 Every page and API call needs the token printed by ``netfit serve`` (query
 ``?token=``, header ``X-Netfit-Token``, or the cookie set when the page first
-opens with it); requests whose Host header is not one of the allowed names are
+opens with it, one per port; any one of them that matches is enough); requests whose Host header is not one of the allowed names are
 refused with 400 (a DNS-rebinding page cannot reach the server under another
 name). Uploaded models go only through netfit's safe loader
 (:func:`netfit.load_model`: JSON + arrays, no pickle), uploads have size
@@ -47,7 +47,7 @@ from .code import python_code
 from .session import DATASETS, DEFAULTS, PRESETS, Session, check_settings
 from .worker import EventLog, ModelGate, Trainer
 
-__all__ = ["create_app", "Playground", "LOCAL_HOSTS", "MAX_PICTURE_BYTES", "MAX_MODEL_BYTES"]
+__all__ = ["cookie_name", "create_app", "Playground", "LOCAL_HOSTS", "MAX_PICTURE_BYTES", "MAX_MODEL_BYTES"]
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 MAX_PICTURE_BYTES = 2 * 1024 * 1024             # a 280×280 canvas PNG is ~10 kB
@@ -87,6 +87,12 @@ class _Refused(Exception):
         self.status = status
 
 
+def cookie_name(request):
+    """The token's cookie, one per port: cookies ignore ports, and two playgrounds on one machine keep theirs."""
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    return f"{_COOKIE}_{port}"
+
+
 def _error(status, message):
     return JSONResponse({"error": message}, status_code=status)
 
@@ -107,10 +113,19 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
     token = token or secrets.token_urlsafe(24)
     state = playground or Playground(settings, rate)
 
+    expected = token.encode()
+
     def authorized(request):
-        given = (request.headers.get("x-netfit-token") or request.query_params.get("token")
-                 or request.cookies.get(_COOKIE) or "")
-        return secrets.compare_digest(given.encode(), token.encode())
+        """Any one of header, query and this server's cookie carrying the token lets the request in.
+
+        Each is enough alone, so a wrong one beside a right one cannot be what keeps a request
+        out: an address shared from another playground carries that one's ``?token=``, and it
+        must not beat this browser's valid cookie. Nothing opens to other sites: they can
+        neither read the cookie (HttpOnly) nor make the browser send it (SameSite=Strict).
+        """
+        offered = (request.headers.get("x-netfit-token"), request.query_params.get("token"),
+                   request.cookies.get(cookie_name(request)))
+        return any(secrets.compare_digest(given.encode(), expected) for given in offered if given)
 
     def guarded(handler):
         async def endpoint(request):
@@ -133,7 +148,7 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
     async def index(request):
         page = (_STATIC / "index.html").read_text(encoding="utf-8")
         response = HTMLResponse(page, headers={"Cache-Control": "no-store"})
-        response.set_cookie(_COOKIE, token, httponly=True, samesite="strict")
+        response.set_cookie(cookie_name(request), token, httponly=True, samesite="strict")
         return response
 
     def options(request):

@@ -10,7 +10,7 @@ const page = {settings: null, history: [], lastEvent: 0, statusEvent: 0, names: 
 window.__netfit = page;                       // for the browser tests and the measurements in docs/serve.md
 
 async function api(path, {method = "GET", body, json} = {}) {
-  const headers = {"X-Netfit-Token": token};
+  const headers = token ? {"X-Netfit-Token": token} : {};
   if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
   const response = await fetch(path, {method, body, headers});
   const type = response.headers.get("content-type") || "";
@@ -91,7 +91,31 @@ function writeHash() {
   if (page.settings.architecture) params.set("architecture", JSON.stringify(page.settings.architecture));
   params.set("tab", page.tab);
   history.replaceState(null, "", location.pathname + location.search + "#" + params.toString());
+  $("share-address").value = location.origin + addressWithoutToken();
 }
+
+// The token opens this server only. Once the cookie carries it (the page's own response set it), the address
+// drops it, so a reload still works and what is copied from the address bar is the setup, never the key: a
+// foreign ?token= would only ride along into another playground. Without cookies the token stays.
+function addressWithoutToken() {
+  const params = new URLSearchParams(location.search);
+  params.delete("token");
+  const query = params.toString();
+  return location.pathname + (query ? "?" + query : "") + location.hash;
+}
+
+async function dropTokenFromAddress() {
+  if (!new URLSearchParams(location.search).has("token")) return;
+  const cookieOnly = await fetch("/api/options", {credentials: "same-origin"});      // no header, no query
+  if (cookieOnly.ok) history.replaceState(null, "", addressWithoutToken());
+}
+
+$("copy-address").addEventListener("click", async () => {
+  const field = $("share-address");
+  field.value = location.origin + addressWithoutToken();
+  try { await navigator.clipboard.writeText(field.value); $("copied").textContent = "copied"; }
+  catch (e) { field.select(); $("copied").textContent = "selected: press Ctrl-C (⌘-C) to copy"; }
+});
 
 // -- state ----------------------------------------------------------------------------------------
 function render(state, {form = true} = {}) {
@@ -450,6 +474,7 @@ window.addEventListener("hashchange", () => {
 // -- start ----------------------------------------------------------------------------------------------
 async function init() {
   try {
+    await dropTokenFromAddress();
     const options = await api("/api/options");
     for (let k = 0; k < 10; k++) $("target").add(new Option(String(k), String(k)));
     for (const [id, table] of [["data", options.datasets], ["preset", options.presets]])
