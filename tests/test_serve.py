@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -442,6 +443,55 @@ def test_predict_a_drawn_digit_like_netfit_predict(client, tmp_path):
 def test_bad_pictures_are_refused(client, body, status, message):
     response = client.post("/api/predict", headers=AUTH, content=body)
     assert response.status_code == status and message in response.json()["error"]
+
+
+def test_messages_name_the_drawing_or_the_users_file_never_a_server_path(client, tmp_path):
+    """Readers that take paths get scratch copies; their errors name what the user handed in."""
+    blank = png(np.zeros((280, 280)))
+    cases = [("/api/predict", blank, "predict: the drawing: no ink"),
+             ("/api/backprop?label=3", blank, "predict: the drawing: no ink"),
+             ("/api/predict", b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, "predict: cannot read the drawing as a picture"),
+             ("/api/weights", b"junk", "load_model: the uploaded file is not a netfit model file"),
+             ("/api/weights?name=bad.netfit", b"junk", "load_model: 'bad.netfit' is not a netfit model file"),
+             ("/api/weights?name=C:%5CUsers%5Cana%5Cbad.netfit", b"junk", "load_model: 'bad.netfit' is not"),
+             ("/api/weights?name=%2Fhome%2Fana%2Fm.netfit", b"PK\x05\x06" + b"\0" * 18, "load_model: 'm.netfit'")]
+    for path, body, message in cases:
+        error = client.post(path, headers=AUTH, content=body).json()["error"]
+        assert error.startswith(message), (path, error)
+        assert "/" not in error and "\\" not in error and tempfile.gettempdir() not in error, error
+
+
+def test_every_error_the_page_gets_is_free_of_server_paths(client, tmp_path, monkeypatch):
+    """The kind, not the example: a library error naming a server file reaches the page as the file's name."""
+    def missing(*args):
+        raise FileNotFoundError(f"mnist: no such file '{tmp_path}/netfit-data/mnist/train-images.gz'.")
+    monkeypatch.setattr(session_mod, "load_data", missing)
+    response = client.post("/api/settings", headers=AUTH, json={**SMALL, "limit": 200})
+    assert response.status_code == 400
+    assert response.json()["error"] == "mnist: no such file 'train-images.gz'."
+    playground = client.app.state.playground
+
+    def failing_fit(*args, **kwargs):
+        raise OSError(f"cannot write '{tmp_path}/checkpoints/net1.netfit'")
+    monkeypatch.setattr(playground.session.model, "fit", failing_fit)
+    state = train_to_end(client)["training"]
+    assert state["error"] == "OSError: cannot write 'net1.netfit'"
+    events = client.get("/api/events?after=0&limit_s=0.1", headers=AUTH).text
+    assert "cannot write 'net1.netfit'" in events and str(tmp_path) not in events
+
+
+@pytest.mark.parametrize("message,shown", [
+    ("no such file '/home/ana/data/x.gz'.", "no such file 'x.gz'."),
+    ('cannot read "/tmp/tmpab12/canvas.png" (bad)', 'cannot read "canvas.png" (bad)'),
+    ("cannot identify image file /tmp/tmpab12/canvas.png", "cannot identify image file canvas.png"),
+    ("cannot read 'C:\\Users\\ana\\m.netfit'", "cannot read 'm.netfit'"),
+    ("in (/srv/netfit/data/zip)", "in (zip)"),
+    ("download https://example.org/a/b.gz failed", "download https://example.org/a/b.gz failed"),
+    ("expected 16/16 pixels in netfit/layers/dense.py", "expected 16/16 pixels in netfit/layers/dense.py"),
+])
+def test_public_messages_cut_absolute_paths_to_their_last_part(message, shown):
+    from netfit.serve.messages import public
+    assert public(message) == shown
 
 
 def test_a_test_example_and_its_activations(client):

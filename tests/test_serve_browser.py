@@ -171,6 +171,46 @@ def test_draw_a_digit_and_the_prediction_appears(page):
     assert seen > 0                                             # "what the net sees" shows the digit
 
 
+def test_the_first_touch_sends_no_blank_canvas(page):
+    statuses = []
+    page.on("response", lambda r: statuses.append(r.status) if "/api/predict" in r.url else None)
+    page.click("#tabs button[data-tab='draw']")
+    box = page.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + 70, box["y"] + 60)
+    page.mouse.down()                                          # the pen touches: nothing drawn yet, nothing sent
+    page.wait_for_timeout(300)
+    page.mouse.up()                                            # a tap leaves no ink either
+    page.wait_for_timeout(300)
+    assert statuses == [] and page.locator("#error").inner_text() == ""
+    draw_seven(page)
+    page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+    page.wait_for_timeout(300)
+    assert statuses and set(statuses) == {200}                  # every picture sent had ink
+    assert page.locator("#error").inner_text() == ""
+
+
+def test_an_error_goes_when_the_same_call_then_succeeds(page):
+    """A failed prediction's message stays only until a prediction succeeds; another call's error stays."""
+    page.fill("#lr", "-1")
+    page.click("#apply")
+    page.wait_for_function("document.getElementById('error').textContent.includes('expected lr a positive number')")
+    page.click("#tabs button[data-tab='draw']")
+    failing = [True]                                           # a flag, not unroute: every request gets an answer
+    page.route("**/api/predict", lambda route: route.fulfill(
+        status=400, content_type="application/json", body=json.dumps({"error": "predict: the drawing: no ink"}))
+        if failing[0] else route.continue_())
+    draw_seven(page)
+    page.wait_for_function("document.getElementById('error').textContent.includes('the drawing: no ink')")
+    failing[0] = False
+    draw_seven(page)                                           # more ink on the same drawing: now it goes through
+    page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+    page.wait_for_function("!document.getElementById('error').textContent.includes('no ink')")
+    assert "expected lr a positive number" in page.locator("#error").inner_text()     # the knob is still wrong
+    page.fill("#lr", "")
+    page.click("#apply")
+    page.wait_for_function("document.getElementById('error').textContent === ''")
+
+
 def test_train_two_epochs_of_net1_and_the_curves_update(page, served):
     before = curve_pixels(page)
     page.click("#start")

@@ -24,10 +24,8 @@ Routes (all under the token)::
 import asyncio
 import html
 import json
-import os
 import re
 import secrets
-import tempfile
 import threading
 from importlib import resources
 from pathlib import Path
@@ -44,6 +42,7 @@ import netfit as nf
 from netfit.io import ModelFileError
 
 from .code import python_code
+from .messages import public
 from .session import DATASETS, DEFAULTS, PRESETS, Session, check_settings
 from .worker import EventLog, ModelGate, Trainer
 
@@ -134,9 +133,9 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
             try:
                 return await handler(request)
             except _Refused as exc:
-                return _error(exc.status, str(exc))
+                return _error(exc.status, public(exc))
             except (ValueError, TypeError, OSError, RuntimeError, ImportError, ModelFileError) as exc:
-                return _error(400, str(exc))
+                return _error(400, public(exc))                  # no server paths (netfit.serve.messages)
         return endpoint
 
     def sync(work):
@@ -269,14 +268,11 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
 
     async def upload(request):
         data = await _body(request, MAX_MODEL_BYTES, "upload: the model file")
+        name = _file_name(request.query_params.get("name"))
 
         def work():
             session = Session(state.session.settings, state._cache)
-            with tempfile.TemporaryDirectory() as folder:          # the safe loader reads a file
-                path = os.path.join(folder, "upload.netfit")
-                with open(path, "wb") as handle:
-                    handle.write(data)
-                session.load_weights_file(path)
+            session.load_weights_file(data, name)
             state.replace(session=session)
             return state.state()
         return JSONResponse(await run_in_threadpool(work))
@@ -342,6 +338,13 @@ def _page(title, body):
             "<style>body{margin:0;font:13px/1.45 monospace}pre{padding:12px;white-space:pre-wrap}"
             "i{color:#999;font-style:normal}:target{background:#fff3bf}</style>"
             f"<pre>{body}</pre>")
+
+
+def _file_name(name):
+    """The uploaded file's own name (the page sends it) for messages: its last part, printable, at most 100 characters."""
+    name = re.split(r"[\\/]", name or "")[-1]
+    name = "".join(c for c in name if c.isprintable())[:100]
+    return name or None
 
 
 def _int(text, where):

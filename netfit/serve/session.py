@@ -25,6 +25,8 @@ from netfit.cli import build_model
 from netfit.experiments.esl import stratified_sample
 from netfit.images import fit_shape, load_data, read_image
 
+from .messages import scratch_file
+
 __all__ = ["DATASETS", "DEFAULTS", "PRESETS", "Session", "architecture_of", "build_architecture", "check_settings",
            "layer_arguments"]
 
@@ -180,9 +182,13 @@ class Session:
         self.model.metadata = self.metadata
 
     # -- replacing the weights -----------------------------------------------------------------
-    def load_weights_file(self, path):
-        """Replace the model by a saved one (netfit's safe loader); it must read this data's inputs."""
-        model = nf.load_model(path)
+    def load_weights_file(self, data, name=None):
+        """Replace the model by one saved in ``data`` (netfit's safe loader); it must read this data's inputs.
+
+        ``name``, the file's name on the user's machine, is how errors name it.
+        """
+        with scratch_file(data, ".netfit", repr(name) if name else "the uploaded file") as path:
+            model = nf.load_model(path)
         want = self.model.layers[0].input_shape
         got = model.layers[0].input_shape
         if tuple(got) != tuple(want):
@@ -273,16 +279,15 @@ class Session:
         return {"loss": float(model.loss.value(a, y)), "label": label, "fused": fused, "layers": panels}
 
     def read_picture(self, data):
-        """Bytes of a picture (the page's canvas as PNG) -> the input ``netfit predict`` would make of it."""
+        """Bytes of a picture (the page's canvas as PNG) -> the input ``netfit predict`` would make of it.
+
+        Errors name it "the drawing" (read_image reads files, like ``netfit predict``: a scratch copy).
+        """
         shape = self.model.layers[0].input_shape
         meta = self.metadata
-        with tempfile.TemporaryDirectory() as folder:          # read_image reads files, like `netfit predict`
-            path = os.path.join(folder, "canvas.png")
-            with open(path, "wb") as handle:
-                handle.write(data)
-            image = read_image(path, shape, meta.get("input_scale", [0.0, 1.0]), meta.get("digit_box", 20 / 28),
-                               where="predict")
-        return image
+        with scratch_file(data, ".png", "the drawing") as path:
+            return read_image(path, shape, meta.get("input_scale", [0.0, 1.0]), meta.get("digit_box", 20 / 28),
+                              where="predict")
 
     def image_payload(self, image):
         """An image as the page draws it: rows of grey levels 0..255 and its shape."""

@@ -19,7 +19,13 @@ async function api(path, {method = "GET", body, json} = {}) {
   return data;
 }
 
-function showError(error) { $("error").textContent = error ? String(error.message || error) : ""; }
+// Errors by what failed ("drawing", "train", "settings", ...): a later success of the same thing clears its own,
+// so a stale "no ink" cannot sit beside a good prediction, and a wrong knob stays shown while one draws.
+const errors = new Map();
+function showError(error, source) {
+  if (error) errors.set(source, String(error.message || error)); else errors.delete(source);
+  $("error").textContent = [...errors.values()].join("\n");
+}
 
 // -- settings <-> form <-> URL ------------------------------------------------------------------
 // One layer per line: readable in the text area and short enough for the page's address.
@@ -35,12 +41,12 @@ $("architecture").addEventListener("input", () => {
   editTimer = setTimeout(async () => {
     let spec;
     try { spec = JSON.parse($("architecture").value); }
-    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`); return; }
+    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`, "layers"); return; }
     try {
       const r = await api("/api/summary", {method: "POST", json: {architecture: spec}});
-      showError(null);
+      showError(null, "layers");
       $("summary").textContent = r.text + "\n(edited layers: press Apply to train them)";
-    } catch (e) { showError(e); }
+    } catch (e) { showError(e, "layers"); }
   }, 250);
 });
 
@@ -54,7 +60,7 @@ function readForm() {
   }
   if (page.edited) {
     try { s.architecture = JSON.parse($("architecture").value); s.preset = "custom"; }
-    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`); }
+    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`, "layers"); }
   }
   return s;
 }
@@ -146,7 +152,7 @@ function setStatus(state, info = {}) {
   $("status").dataset.state = state;
   $("start").disabled = state === "running";
   $("pause").disabled = state !== "running";
-  if (info.error) showError(info.error);
+  if ("error" in info) showError(info.error, "train");        // an answer's run: its error, or none
   if ((state === "ready" || state === "done") && info.steps !== undefined)
     $("progress").textContent = `epoch ${page.history.length} of ${epochs} done · ${info.steps} steps`;
 }
@@ -205,7 +211,7 @@ function connect() {
     if (page.tab === "inside") refreshWeights();
   });
   on("state", (s, id) => showStatus(s, id));
-  on("error", (e) => showError(e.message));
+  on("error", (e) => showError(e.message, "train"));
   on("reset", async (r) => {               // a reset, new settings or weights (here or in another tab)
     const same = JSON.stringify(r.settings) === JSON.stringify(page.settings);
     render(await api("/api/state"), {form: !same});   // keep knobs being edited when nothing changed
@@ -213,16 +219,17 @@ function connect() {
 }
 
 async function control(action) {
-  try { showError(null); const s = await api(`/api/train/${action}`, {method: "POST"}); showStatus(s, s.last_event); }
-  catch (e) { showError(e); }
+  try { const s = await api(`/api/train/${action}`, {method: "POST"}); showError(null, "train"); showStatus(s, s.last_event); }
+  catch (e) { showError(e, "train"); }
 }
 for (const action of ["start", "pause", "step", "reset"]) $(action).addEventListener("click", () => control(action));
 
 async function apply(settings) {
-  showError(null);
   $("status").textContent = "building…";
-  try { render(await api("/api/settings", {method: "POST", json: settings})); }
-  catch (e) { showError(e); setStatus(page.status || "ready"); }
+  try {
+    render(await api("/api/settings", {method: "POST", json: settings}));
+    showError(null, "settings"); showError(null, "layers");
+  } catch (e) { showError(e, "settings"); setStatus(page.status || "ready"); }
 }
 $("apply").addEventListener("click", () => apply(readForm()));
 $("data").addEventListener("change", () => apply(readForm()));
@@ -252,31 +259,37 @@ function clearPad() {
   $("probs").innerHTML = ""; $("activations").innerHTML = "";
   $("seen").getContext("2d").clearRect(0, 0, 168, 168);
   $("backprop").innerHTML = ""; $("backprop-loss").textContent = "";
-  page.current = null; page.targetChosen = false;
+  page.current = null; page.targetChosen = false; page.ink = false; page.sheet = (page.sheet || 0) + 1;
+  page.trail = [];
+  showError(null, "drawing"); showError(null, "backprop");      // they were about this drawing
 }
 $("clear").addEventListener("click", clearPad);
 let drawing = false, lastPoint = null;
 function point(e) { const r = pad.getBoundingClientRect(); return [(e.clientX - r.left) * pad.width / r.width, (e.clientY - r.top) * pad.height / r.height]; }
-pad.addEventListener("pointerdown", (e) => { drawing = true; lastPoint = point(e); pad.setPointerCapture(e.pointerId); stroke(e); });
+// The pen's first touch draws nothing yet (a line of length 0): only a stroke that moved leaves ink, and only
+// ink is sent to the net (a blank canvas has no digit to see).
+pad.addEventListener("pointerdown", (e) => { drawing = true; lastPoint = point(e); pad.setPointerCapture(e.pointerId); });
 pad.addEventListener("pointermove", (e) => { if (drawing) stroke(e); });
-pad.addEventListener("pointerup", () => { drawing = false; predict(); });
+pad.addEventListener("pointerup", () => { if (drawing) predict(); drawing = false; });
 function stroke(e) {
   const p = point(e);
+  if (p[0] === lastPoint[0] && p[1] === lastPoint[1]) return;
   pen.strokeStyle = "#fff"; pen.lineWidth = 20; pen.lineCap = "round"; pen.lineJoin = "round";
   pen.beginPath(); pen.moveTo(...lastPoint); pen.lineTo(...p); pen.stroke();
-  lastPoint = p; $("example-label").textContent = "";
+  lastPoint = p; page.ink = true; $("example-label").textContent = "";
   predict();                                   // live while drawing: one request in flight at a time
 }
 
 async function predict() {
+  if (!page.ink) return;
   if (page.busy) { page.pending = true; return; }
   page.busy = true;
+  const sheet = page.sheet;
   try {
     const blob = await new Promise((resolve) => pad.toBlob(resolve, "image/png"));
     const r = await api("/api/predict", {method: "POST", body: blob});
-    page.current = {blob};
-    showLook(r);
-  } catch (e) { showError(e); }
+    if (sheet === page.sheet) { page.current = {blob}; showLook(r); showError(null, "drawing"); }   // not cleared meanwhile
+  } catch (e) { if (sheet === page.sheet) showError(e, "drawing"); }
   page.busy = false;
   if (page.pending) { page.pending = false; predict(); }
 }
@@ -296,13 +309,15 @@ function showLook(r) {
 const DOC = "/docs/backprop.md#";
 async function backprop() {
   if (!page.current) { $("backprop-loss").textContent = "draw a digit or open one from the mistakes first"; return; }
-  const label = Number($("target").value);
+  const label = Number($("target").value), sheet = page.sheet;
   try {
     const r = page.current.blob
       ? await api(`/api/backprop?label=${label}`, {method: "POST", body: page.current.blob})
       : await api(`/api/backprop/${page.current.index}?label=${label}`);
+    if (sheet !== page.sheet) return;                 // the canvas changed meanwhile
     showBackprop(r);
-  } catch (e) { showError(e); }
+    showError(null, "backprop");
+  } catch (e) { if (sheet === page.sheet) showError(e, "backprop"); }
 }
 $("backprop-go").addEventListener("click", backprop);
 $("target").addEventListener("change", () => { page.targetChosen = true; backprop(); });
@@ -392,10 +407,12 @@ async function loadExample(index) {
     pen.drawImage(small, 0, 0, pad.width, pad.height);
     showTab("draw");
     page.current = {index, label: r.label};
+    page.ink = true; page.sheet = (page.sheet || 0) + 1; page.trail = [];   // a new digit in the canvas
     $("target").value = r.label;
     showLook(r);
     $("example-label").textContent = `test example #${index}, true digit ${page.names[r.label]}`;
-  } catch (e) { showError(e); }
+    showError(null, "drawing");
+  } catch (e) { showError(e, "drawing"); }
 }
 
 // -- mistakes -------------------------------------------------------------------------------------------
@@ -429,7 +446,8 @@ async function refreshMistakes() {
         cell.title = `true ${m.class_names[i]}, predicted ${m.class_names[j]}: ${count}`;
       });
     });
-  } catch (e) { showError(e); }
+    showError(null, "mistakes");
+  } catch (e) { showError(e, "mistakes"); }
 }
 $("refresh-mistakes").addEventListener("click", refreshMistakes);
 $("order").addEventListener("change", refreshMistakes);
@@ -447,19 +465,20 @@ async function refreshWeights() {
       const c = imageCanvas(tile.map((v) => v / w.scale), h, wd, Math.max(1, Math.round(56 / Math.max(h, wd))), diverging);
       c.title = `${w.type === "Dense" ? "unit" : "filter"} ${k + 1}`; box.append(c);
     });
-  } catch (e) { showError(e); }
+    showError(null, "inside");
+  } catch (e) { showError(e, "inside"); }
 }
 $("refresh-weights").addEventListener("click", refreshWeights);
 
 // -- keep and share -------------------------------------------------------------------------------------
 async function refreshCode() {
-  try { $("code").textContent = await api("/api/export.py"); } catch (e) { showError(e); }
+  try { $("code").textContent = await api("/api/export.py"); showError(null, "share"); } catch (e) { showError(e, "share"); }
 }
 $("upload").addEventListener("change", async () => {
   const file = $("upload").files[0];
   if (!file) return;
-  try { showError(null); render(await api("/api/weights", {method: "POST", body: file})); }
-  catch (e) { showError(e); }
+  try { render(await api(`/api/weights?name=${encodeURIComponent(file.name)}`, {method: "POST", body: file})); showError(null, "upload"); }
+  catch (e) { showError(e, "upload"); }
   $("upload").value = "";
 });
 
@@ -487,6 +506,6 @@ async function init() {
     showTab(wanted.tab || "train");
     connect();
     document.body.dataset.ready = "1";
-  } catch (e) { showError(e); $("status").textContent = "error"; }
+  } catch (e) { showError(e, "page"); $("status").textContent = "error"; }
 }
 init();
