@@ -560,6 +560,38 @@ def test_backprop_of_one_example_matches_loss_and_gradients(client):
     assert client.post("/api/backprop", headers=AUTH, content=one_stroke()).status_code == 400     # no label
 
 
+def test_tiny_values_keep_their_significant_digits(client):
+    """δ ≈ 1e-9 (a confident net) reaches the page as 1.234e-09, not 0 (it was rounded to 6 decimals)."""
+    client.post("/api/settings", headers=AUTH, json={**SMALL, "preset": "net2", "init_scale": 1e-5})
+    session = client.app.state.playground.session
+    weights = session.model.get_weights()
+    weights[-1][2] += 20.0                                    # the output says "2" with p ≈ 1 − 1e-8
+    session.model.set_weights(weights)
+    image, _ = session.test_image(5)
+    r = client.get("/api/backprop/5?label=3", headers=AUTH).json()
+    p = session.model.predict(image[None])[0]
+    delta = p - np.eye(10, dtype=p.dtype)[3]
+    assert 0 < np.abs(delta).min() < 1e-6
+    np.testing.assert_allclose(r["layers"][0]["delta"], delta, rtol=1e-3)
+    _, grads = session.model.loss_and_gradients(image[None], np.array([3]))
+    assert 0 < np.abs(grads[0]).max() < 1e-4
+    np.testing.assert_allclose(np.array(r["layers"][-2]["kernel_tiles"]).T, grads[0], rtol=1e-3,
+                               atol=1e-3 * np.abs(grads[0]).max())
+    look = client.get("/api/example/5", headers=AUTH).json()
+    np.testing.assert_allclose(look["proba"], p, rtol=1e-5)
+    np.testing.assert_allclose(look["layers"][-1]["values"], p, rtol=1e-3)
+    tiles = client.get("/api/first-layer", headers=AUTH).json()["tiles"]         # weights ≈ 1e-6
+    kernel = session.model.layers[1].params["kernel"]
+    np.testing.assert_allclose(tiles[0], kernel[:, 0], rtol=1e-3)
+
+
+def test_significant_digits():
+    values = [1.23456e-09, -9.87654e-05, 0.5, 123456.0, 0.0, -0.0, 1.0 - 1e-9]
+    assert session_mod.significant(values) == [1.235e-09, -9.877e-05, 0.5, 123500.0, 0.0, -0.0, 1.0]
+    assert session_mod.significant([1.23456e-09], 2) == [1.2e-09]
+    assert json.dumps(session_mod.significant(np.float32([1.2345e-05, 3.14159]))) == "[1.234e-05, 3.142]"
+
+
 def test_docs_and_source_pages_for_the_links(client):
     docs = client.get("/docs/backprop.md", headers=AUTH)
     assert docs.status_code == 200

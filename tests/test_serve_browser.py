@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
@@ -209,6 +210,40 @@ def test_an_error_goes_when_the_same_call_then_succeeds(page):
     page.fill("#lr", "")
     page.click("#apply")
     page.wait_for_function("document.getElementById('error').textContent === ''")
+
+
+def test_one_sign_colour_for_bars_images_and_the_legend(page):
+    """δ < 0 is blue and δ > 0 red in the output's bars, in the δ image below, and in the legend's two ends."""
+    page.click("#tabs button[data-tab='draw']")
+    draw_seven(page)
+    page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+    with page.expect_response(lambda r: "/api/backprop" in r.url) as answer:
+        page.click("#backprop-go")
+    r = answer.value.json()
+    page.wait_for_selector("#backprop .layer")
+    rgb = lambda text: tuple(int(v) for v in text[text.index("(") + 1:text.index(")")].split(","))
+    fills = page.eval_on_selector_all("#backprop .layer:first-child .bar-fill", "els => els.map(e => getComputedStyle(e).backgroundColor)")
+    signs = np.sign(r["layers"][0]["delta"])
+    negative, positive = {rgb(c) for c, s in zip(fills, signs) if s < 0}, {rgb(c) for c, s in zip(fills, signs) if s > 0}
+    assert len(negative) == 1 and len(positive) == 1
+    negative, positive = negative.pop(), positive.pop()
+    assert negative[2] > negative[0] and positive[0] > positive[2]           # blue < 0 < red
+    legend = page.evaluate("""(() => { const c = document.querySelector('#legend-delta canvas'), x = c.getContext('2d');
+        return [Array.from(x.getImageData(0, 0, 1, 1).data.slice(0, 3)),
+                Array.from(x.getImageData(c.width - 1, 0, 1, 1).data.slice(0, 3))]; })()""")
+    assert tuple(legend[0]) == negative and tuple(legend[1]) == positive      # the legend's ends are the bars' colours
+    sent_back = np.array(r["layers"][1]["delta"])                               # Flatten's δ: a 16×16 image
+    top = np.abs(sent_back).max()
+    for index in (int(np.argmin(sent_back)), int(np.argmax(sent_back))):
+        y, x = divmod(index, 16)
+        pixel = page.evaluate(f"""Array.from(document.querySelectorAll('#backprop .layer')[1].querySelector('canvas')
+            .getContext('2d').getImageData({3 * x + 1}, {3 * y + 1}, 1, 1).data.slice(0, 3))""")
+        expected = negative if sent_back[index] < 0 else positive
+        if abs(sent_back[index]) == top:                                         # the largest |δ| has the full colour
+            assert tuple(pixel) == expected
+        else:
+            assert (pixel[2] > pixel[0]) == (sent_back[index] < 0)
+    assert "largest |δ| = " in page.locator("#backprop .layer h3").first.inner_text()
 
 
 def test_train_two_epochs_of_net1_and_the_curves_update(page, served):

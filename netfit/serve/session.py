@@ -28,7 +28,7 @@ from netfit.images import fit_shape, load_data, read_image
 from .messages import scratch_file
 
 __all__ = ["DATASETS", "DEFAULTS", "PRESETS", "Session", "architecture_of", "build_architecture", "check_settings",
-           "layer_arguments"]
+           "layer_arguments", "significant"]
 
 # Data choices: key -> (label, netfit data set, digits drawn for the ESL protocol or None).
 DATASETS = {"zip-esl": ("ZIP digits 16×16, ESL protocol (320 train / 160 test)", "zip", (320, 160)),
@@ -240,8 +240,8 @@ class Session:
         for layer in self.model.layers:
             a = layer.forward(a, training=False)
             layers.append({"name": layer.name, "type": type(layer).__name__, "shape": list(a.shape[1:]),
-                           "values": np.round(a[0].astype(float), 4).ravel().tolist()})
-        return {"proba": [round(float(p), 5) for p in a.reshape(-1)], "layers": layers}
+                           "values": significant(a[0])})
+        return {"proba": significant(a, 6), "layers": layers}
 
     def backprop(self, image, label):
         """One example's backward pass, layer by layer: δ at each layer's output and its weights' gradients.
@@ -266,13 +266,13 @@ class Session:
             layer = model.layers[i]
             kind = type(layer).__name__
             panel = {"name": layer.name, "type": kind, "shape": list(delta.shape[1:]), "at_z": fused and i == len(model.layers) - 1,
-                     "delta": np.round(delta[0].astype(float), 6).ravel().tolist(), "code": _code_line(type(layer).backward)}
+                     "delta": significant(delta[0], 6), "code": _code_line(type(layer).backward)}
             s = delta if kind == "Dropout" else layer.backward(delta, need_input_grad=i > 0)   # s = ∂R/∂(input)
             panel["grads"] = [{"name": name, "shape": list(g.shape), "norm": float(np.linalg.norm(g)),
                                "max": float(np.abs(g).max()) if g.size else 0.0} for name, g in layer.grads.items()]
             kernel = layer.grads.get("kernel")
             if kernel is not None and kind == "Dense" and i <= 1 and len(self.x.shape) >= 3:   # ∂R/∂α as images
-                panel["kernel_tiles"] = np.round(kernel.T.astype(float), 7).tolist()
+                panel["kernel_tiles"] = np.reshape(significant(kernel.T, 6), kernel.T.shape).tolist()
                 panel["tile_shape"] = list(self.x.shape[1:3])
             panels.append(panel)
             delta = s
@@ -348,8 +348,31 @@ class Session:
             tiles = tiles[:_MAX_SHOWN]
             return {"layer": layer.name, "type": kind, "tile_shape": list(tiles.shape[1:]), "count": len(tiles),
                     "scale": float(np.abs(tiles).max() or 1.0),
-                    "tiles": np.round(tiles.astype(float), 4).reshape(len(tiles), -1).tolist()}
+                    "tiles": np.reshape(significant(tiles), (len(tiles), -1)).tolist()}
         return {"layer": None, "type": None, "tile_shape": [0, 0], "count": 0, "scale": 1.0, "tiles": []}
+
+
+def significant(values, digits=4):
+    """``values`` flattened to a list of floats, each rounded to ``digits`` significant digits.
+
+    What the page gets of activations and weights (4 digits: pictures), δ and gradients
+    (6: the numbers of the lesson): a δ of 1.234e-05 stays 1.234e-05 (rounding to a fixed
+    number of decimals made it 1e-05 or 0). Zeros, infinities and NaN pass unchanged.
+
+    Examples
+    --------
+    >>> significant([1.23456e-05, -0.000987654, 123456.0, 0.0])
+    [1.235e-05, -0.0009877, 123500.0, 0.0]
+    """
+    a = np.asarray(values, np.float64).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.floor(np.log10(np.abs(a)))
+    keep = digits - 1 - np.where(np.isfinite(exponent), exponent, 0)        # decimals to keep
+    with np.errstate(invalid="ignore", over="ignore"):
+        step = 10.0 ** np.abs(keep)
+        # divide by an exact power of ten (not multiply by its inexact inverse): 1.235e-05, not 1.2350000000000001e-05
+        out = np.where(keep >= 0, np.round(a * step) / step, np.round(a / step) * step)
+    return np.where(np.isfinite(out), out, a).tolist()
 
 
 def _code_line(function):

@@ -1,5 +1,5 @@
 // The playground page: settings in the URL, live training over Server-Sent Events, drawing, mistakes, weights.
-import {bars, curves, diverging, fmt, heat, imageCanvas, legend, paint} from "./plots.js";
+import {bars, curves, diverging, fmt, heat, imageCanvas, legend, paint, signLegend} from "./plots.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token") || "";
@@ -258,7 +258,7 @@ function clearPad() {
   $("example-label").textContent = ""; $("prediction").textContent = "";
   $("probs").innerHTML = ""; $("activations").innerHTML = "";
   $("seen").getContext("2d").clearRect(0, 0, 168, 168);
-  $("backprop").innerHTML = ""; $("backprop-loss").textContent = "";
+  $("backprop").innerHTML = ""; $("backprop-loss").textContent = ""; $("legend-delta").innerHTML = "";
   page.current = null; page.targetChosen = false; page.ink = false; page.sheet = (page.sheet || 0) + 1;
   page.trail = [];
   showError(null, "drawing"); showError(null, "backprop");      // they were about this drawing
@@ -325,6 +325,7 @@ $("target").addEventListener("change", () => { page.targetChosen = true; backpro
 function link(href, text) { const a = document.createElement("a"); a.href = href; a.target = "_blank"; a.textContent = text; return a; }
 
 function showBackprop(r) {
+  signLegend($("legend-delta"), "colour of δ and of ∂R/∂kernel, in bars and images");
   $("backprop-loss").textContent = `R = ${fmt(r.loss)} for target ${page.names[r.label]}`;
   const box = $("backprop"); box.innerHTML = "";
   r.layers.forEach((layer, j) => {
@@ -335,7 +336,8 @@ function showBackprop(r) {
       link(DOC + (layer.at_z ? "classification-softmax-with-cross-entropy-fused" : output ? "the-output-error-δ" : "the-back-propagation-equation"), "equation"),
       " · ", link(`/source/${layer.code.path}#L${layer.code.line}`, `${layer.code.path}:${layer.code.line}`));
     panel.append(title);
-    const v = layer.delta, top = Math.max(1e-12, ...v.map(Math.abs));
+    const v = layer.delta, largest = Math.max(0, ...v.map(Math.abs)), top = largest || 1;
+    title.append(` · largest |δ| = ${fmt(largest)}`);
     if (layer.shape.length === 3) {
       const [h, w, c] = layer.shape, maps = document.createElement("div"); maps.className = "tiles";
       for (let k = 0; k < c; k++)
@@ -356,9 +358,9 @@ function showBackprop(r) {
     }
     if (layer.kernel_tiles) {
       const [h, w] = layer.tile_shape, tiles = document.createElement("div"); tiles.className = "tiles";
-      const gtop = Math.max(1e-12, ...layer.kernel_tiles.flat().map(Math.abs));
+      const glargest = Math.max(0, ...layer.kernel_tiles.flat().map(Math.abs)), gtop = glargest || 1;
       layer.kernel_tiles.slice(0, 128).forEach((t) => tiles.append(imageCanvas(t.map((x) => x / gtop), h, w, 2, diverging)));
-      panel.append("∂R/∂kernel per unit, as images (blue < 0 < red):", tiles);
+      panel.append(`∂R/∂kernel per unit, as images (blue < 0 < red; largest |∂R/∂α| = ${fmt(glargest)}):`, tiles);
     }
     box.append(panel);
   });
@@ -367,7 +369,8 @@ function showBackprop(r) {
 function showActivations(layers) {
   const box = $("activations");
   box.innerHTML = "";
-  legend($("legend-act"), heat, 0, 1, "colour: activation, from the layer's lowest to its highest value");
+  legend($("legend-act"), heat, "lowest", "highest", "feature maps: activation, from the layer's lowest to its highest value");
+  signLegend($("legend-act-bars"), "bars (dense units): activation");
   for (const layer of layers) {
     if (["Flatten", "Reshape", "Dropout"].includes(layer.type)) continue;
     const v = layer.values;
