@@ -551,6 +551,10 @@ def test_backprop_of_one_example_matches_loss_and_gradients(client):
     assert output["at_z"] and output["code"]["path"] == "netfit/layers/dense.py"
     np.testing.assert_allclose(np.array(r["layers"][1]["kernel_tiles"]).T, grads[0], atol=1e-6)
     assert client.get("/api/backprop/5", headers=AUTH).json()["label"] == label       # default: the true digit
+    assert r["steps"] == 0                                       # the steps these weights have had (the page's R trail)
+    client.post("/api/train/step", headers=AUTH)
+    wait_for(lambda: client.app.state.playground.trainer.steps == 1)
+    assert client.get("/api/backprop/5", headers=AUTH).json()["steps"] == 1
     drawn = client.post("/api/backprop?label=1", headers=AUTH, content=one_stroke())
     assert drawn.status_code == 200 and drawn.json()["label"] == 1
     for url, message in (("/api/backprop/5?label=10", "expected a label in 0..9"),

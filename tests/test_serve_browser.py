@@ -269,15 +269,23 @@ def test_pause_and_single_step(page, served):
     page.click("#tabs button[data-tab='draw']")
     draw_seven(page)
     page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
-    page.click("#backprop-go")
+    page.wait_for_function("!window.__netfit.busy && !window.__netfit.pending")     # the drawing's last prediction
+    page.select_option("#target", "7")                           # the target: R for "7" from now on
     page.wait_for_selector("#backprop .layer")
+    page.wait_for_function("document.getElementById('backprop-loss').textContent.includes('after 1 steps')")
     before = page.locator("#backprop-loss").inner_text()
-    page.click("#tabs button[data-tab='train']")
-    page.click("#step")
+    page.locator("#backprop").scroll_into_view_if_needed()       # reading the δ panel, the step button stays in view
+    step = page.locator("#step").bounding_box()
+    assert 0 <= step["y"] and step["y"] + step["height"] <= 900
+    assert page.locator("#tab-draw").is_visible()
+    page.click("#step")                                          # no tab switch: step where the δ panel is
     page.wait_for_function("window.__netfit.updates.length >= 2")
     assert served[1].trainer.steps == 2
-    page.wait_for_function(f"document.getElementById('backprop-loss').textContent !== {json.dumps(before)}")
+    page.wait_for_function("document.getElementById('backprop-loss').textContent.includes('after 2 steps')")
     page.wait_for_function("document.getElementById('progress').textContent.includes('batch 2 of 10')")
+    after = page.locator("#backprop-loss").inner_text()
+    assert after != before and before.split(" for ")[0].replace("R = ", "") in after.split("before: ")[1]
+    assert "(step 1)" in after                                   # the trail: R after step 1, then after step 2
 
 
 def test_an_error_in_the_gallery_opens_in_the_canvas(page):

@@ -223,7 +223,8 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
             session = state.session
             image, label = session.test_image(index)
             wanted = request.query_params.get("label")
-            return JSONResponse(session.backprop(image, label if wanted is None else _int(wanted, "backprop")))
+            result = session.backprop(image, label if wanted is None else _int(wanted, "backprop"))
+            return JSONResponse({**result, "steps": state.trainer.steps})     # the steps these weights have had
 
     async def backprop_picture(request):
         label = _int(request.query_params.get("label"), "backprop: label")
@@ -232,7 +233,7 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
         def work():
             with state.gate:
                 session = state.session
-                return session.backprop(session.read_picture(data), label)
+                return {**session.backprop(session.read_picture(data), label), "steps": state.trainer.steps}
         return JSONResponse(await run_in_threadpool(work))
 
     def docs_page(request):

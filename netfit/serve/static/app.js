@@ -6,7 +6,7 @@ const token = new URLSearchParams(location.search).get("token") || "";
 const KNOBS = ["data", "preset", "optimizer", "lr", "momentum", "batch_size", "weight_decay", "init_scale",
                "standardize", "seed", "epochs", "limit", "test_limit"];
 const page = {settings: null, history: [], lastEvent: 0, statusEvent: 0, names: [], status: null, tab: "train",
-              hover: {}, updates: [], busy: false, pending: false};
+              hover: {}, updates: [], busy: false, pending: false, looks: 0, trail: []};
 window.__netfit = page;                       // for the browser tests and the measurements in docs/serve.md
 
 async function api(path, {method = "GET", body, json} = {}) {
@@ -260,7 +260,6 @@ function clearPad() {
   $("seen").getContext("2d").clearRect(0, 0, 168, 168);
   $("backprop").innerHTML = ""; $("backprop-loss").textContent = ""; $("legend-delta").innerHTML = "";
   page.current = null; page.targetChosen = false; page.ink = false; page.sheet = (page.sheet || 0) + 1;
-  page.trail = [];
   showError(null, "drawing"); showError(null, "backprop");      // they were about this drawing
 }
 $("clear").addEventListener("click", clearPad);
@@ -288,7 +287,7 @@ async function predict() {
   try {
     const blob = await new Promise((resolve) => pad.toBlob(resolve, "image/png"));
     const r = await api("/api/predict", {method: "POST", body: blob});
-    if (sheet === page.sheet) { page.current = {blob}; showLook(r); showError(null, "drawing"); }   // not cleared meanwhile
+    if (sheet === page.sheet) { page.current = {blob, id: ++page.looks}; showLook(r); showError(null, "drawing"); }   // not cleared meanwhile
   } catch (e) { if (sheet === page.sheet) showError(e, "drawing"); }
   page.busy = false;
   if (page.pending) { page.pending = false; predict(); }
@@ -324,9 +323,25 @@ $("target").addEventListener("change", () => { page.targetChosen = true; backpro
 
 function link(href, text) { const a = document.createElement("a"); a.href = href; a.target = "_blank"; a.textContent = text; return a; }
 
+// R for this digit and target after each step (single steps recompute the panel): the trail shows it fall.
+function showLoss(r) {
+  const key = `${page.current.id}:${r.label}`;                 // a new picture or target starts a new trail
+  if (page.trailKey !== key) { page.trailKey = key; page.trail = []; }
+  const steps = r.steps, last = page.trail[page.trail.length - 1];             // the steps the weights have had
+  if (last && last.steps === steps) page.trail.pop();
+  page.trail.push({steps, loss: r.loss});
+  $("backprop-loss").textContent = `R = ${fmt(r.loss)} for target ${page.names[r.label]} after ${steps} steps`;
+  const earlier = page.trail.slice(-6, -1).reverse();
+  if (earlier.length) {
+    const trail = document.createElement("span"); trail.className = "trail";
+    trail.textContent = " · before: " + earlier.map((t) => `${fmt(t.loss)} (step ${t.steps})`).join(", ");
+    $("backprop-loss").append(trail);
+  }
+}
+
 function showBackprop(r) {
   signLegend($("legend-delta"), "colour of δ and of ∂R/∂kernel, in bars and images");
-  $("backprop-loss").textContent = `R = ${fmt(r.loss)} for target ${page.names[r.label]}`;
+  showLoss(r);
   const box = $("backprop"); box.innerHTML = "";
   r.layers.forEach((layer, j) => {
     const output = j === 0, panel = document.createElement("div"); panel.className = "layer";
@@ -409,8 +424,8 @@ async function loadExample(index) {
     pen.fillStyle = "#000"; pen.fillRect(0, 0, pad.width, pad.height);
     pen.drawImage(small, 0, 0, pad.width, pad.height);
     showTab("draw");
-    page.current = {index, label: r.label};
-    page.ink = true; page.sheet = (page.sheet || 0) + 1; page.trail = [];   // a new digit in the canvas
+    page.current = {index, label: r.label, id: ++page.looks};
+    page.ink = true; page.sheet = (page.sheet || 0) + 1;                     // a new digit in the canvas
     $("target").value = r.label;
     showLook(r);
     $("example-label").textContent = `test example #${index}, true digit ${page.names[r.label]}`;
