@@ -222,9 +222,11 @@ def test_one_sign_colour_for_bars_images_and_the_legend(page):
     r = answer.value.json()
     page.wait_for_selector("#backprop .layer")
     rgb = lambda text: tuple(int(v) for v in text[text.index("(") + 1:text.index(")")].split(","))
-    fills = page.eval_on_selector_all("#backprop .layer:first-child .bar-fill", "els => els.map(e => getComputedStyle(e).backgroundColor)")
+    fills = page.eval_on_selector_all("#backprop .layer:first-child .bar-fill",
+                                      "els => els.map(e => getComputedStyle(e).backgroundColor)")
     signs = np.sign(r["layers"][0]["delta"])
-    negative, positive = {rgb(c) for c, s in zip(fills, signs) if s < 0}, {rgb(c) for c, s in zip(fills, signs) if s > 0}
+    negative = {rgb(c) for c, sign in zip(fills, signs) if sign < 0}
+    positive = {rgb(c) for c, sign in zip(fills, signs) if sign > 0}
     assert len(negative) == 1 and len(positive) == 1
     negative, positive = negative.pop(), positive.pop()
     assert negative[2] > negative[0] and positive[0] > positive[2]           # blue < 0 < red
@@ -367,6 +369,8 @@ def test_look_inside_and_share(page, served, tmp_path):
         assert (a == b).all()
     page.set_input_files("#upload", {"name": "bad.netfit", "mimeType": "application/octet-stream", "buffer": b"junk"})
     page.wait_for_function("document.getElementById('error').textContent.length > 0")
+    error = page.locator("#error").inner_text()
+    assert error.startswith("load_model: 'bad.netfit' is not a netfit model file") and "/" not in error   # its own name
 
 
 def test_settings_from_the_url_and_the_knobs(browser, served):

@@ -2,11 +2,12 @@
 
 Every page and API call needs the token printed by ``netfit serve`` (query
 ``?token=``, header ``X-Netfit-Token``, or the cookie set when the page first
-opens with it, one per port; any one of them that matches is enough); requests whose Host header is not one of the allowed names are
-refused with 400 (a DNS-rebinding page cannot reach the server under another
-name). Uploaded models go only through netfit's safe loader
-(:func:`netfit.load_model`: JSON + arrays, no pickle), uploads have size
-limits, and every library error comes back as ``{"error": message}`` with 400.
+opens with it, one per port; any one of them that matches is enough); requests
+whose Host header is not one of the allowed names are refused with 400 (a
+DNS-rebinding page cannot reach the server under another name). Uploaded models
+go only through netfit's safe loader (:func:`netfit.load_model`: JSON + arrays,
+no pickle), uploads have size limits, and every library error comes back as
+``{"error": message}`` with 400, without the server's paths (:mod:`.messages`).
 
 Routes (all under the token)::
 
@@ -342,7 +343,7 @@ def _page(title, body):
 
 
 def _file_name(name):
-    """The uploaded file's own name (the page sends it) for messages: its last part, printable, at most 100 characters."""
+    """The uploaded file's name as the page sends it, for messages: its last part, printable, ≤ 100 characters."""
     name = re.split(r"[\\/]", name or "")[-1]
     name = "".join(c for c in name if c.isprintable())[:100]
     return name or None
