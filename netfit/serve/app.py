@@ -2,11 +2,12 @@
 
 Every page and API call needs the token printed by ``netfit serve`` (query
 ``?token=``, header ``X-Netfit-Token``, or the cookie set when the page first
-opens with it); requests whose Host header is not one of the allowed names are
-refused with 400 (a DNS-rebinding page cannot reach the server under another
-name). Uploaded models go only through netfit's safe loader
-(:func:`netfit.load_model`: JSON + arrays, no pickle), uploads have size
-limits, and every library error comes back as ``{"error": message}`` with 400.
+opens with it, one per port; any one of them that matches is enough); requests
+whose Host header is not one of the allowed names are refused with 400 (a
+DNS-rebinding page cannot reach the server under another name). Uploaded models
+go only through netfit's safe loader (:func:`netfit.load_model`: JSON + arrays,
+no pickle), uploads have size limits, and every library error comes back as
+``{"error": message}`` with 400, without the server's paths (:mod:`.messages`).
 
 Routes (all under the token)::
 
@@ -23,9 +24,7 @@ Routes (all under the token)::
 """
 import asyncio
 import html
-import io
 import json
-import os
 import re
 import secrets
 import threading
@@ -44,10 +43,11 @@ import netfit as nf
 from netfit.io import ModelFileError
 
 from .code import python_code
+from .messages import public
 from .session import DATASETS, DEFAULTS, PRESETS, Session, check_settings
 from .worker import EventLog, ModelGate, Trainer
 
-__all__ = ["create_app", "Playground", "LOCAL_HOSTS", "MAX_PICTURE_BYTES", "MAX_MODEL_BYTES"]
+__all__ = ["cookie_name", "create_app", "Playground", "LOCAL_HOSTS", "MAX_PICTURE_BYTES", "MAX_MODEL_BYTES"]
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 MAX_PICTURE_BYTES = 2 * 1024 * 1024             # a 280×280 canvas PNG is ~10 kB
@@ -87,6 +87,12 @@ class _Refused(Exception):
         self.status = status
 
 
+def cookie_name(request):
+    """The token's cookie, one per port: cookies ignore ports, and two playgrounds on one machine keep theirs."""
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    return f"{_COOKIE}_{port}"
+
+
 def _error(status, message):
     return JSONResponse({"error": message}, status_code=status)
 
@@ -107,10 +113,19 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
     token = token or secrets.token_urlsafe(24)
     state = playground or Playground(settings, rate)
 
+    expected = token.encode()
+
     def authorized(request):
-        given = (request.headers.get("x-netfit-token") or request.query_params.get("token")
-                 or request.cookies.get(_COOKIE) or "")
-        return secrets.compare_digest(given.encode(), token.encode())
+        """Any one of header, query and this server's cookie carrying the token lets the request in.
+
+        Each is enough alone, so a wrong one beside a right one cannot be what keeps a request
+        out: an address shared from another playground carries that one's ``?token=``, and it
+        must not beat this browser's valid cookie. Nothing opens to other sites: they can
+        neither read the cookie (HttpOnly) nor make the browser send it (SameSite=Strict).
+        """
+        offered = (request.headers.get("x-netfit-token"), request.query_params.get("token"),
+                   request.cookies.get(cookie_name(request)))
+        return any(secrets.compare_digest(given.encode(), expected) for given in offered if given)
 
     def guarded(handler):
         async def endpoint(request):
@@ -119,9 +134,9 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
             try:
                 return await handler(request)
             except _Refused as exc:
-                return _error(exc.status, str(exc))
+                return _error(exc.status, public(exc))
             except (ValueError, TypeError, OSError, RuntimeError, ImportError, ModelFileError) as exc:
-                return _error(400, str(exc))
+                return _error(400, public(exc))                  # no server paths (netfit.serve.messages)
         return endpoint
 
     def sync(work):
@@ -133,7 +148,7 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
     async def index(request):
         page = (_STATIC / "index.html").read_text(encoding="utf-8")
         response = HTMLResponse(page, headers={"Cache-Control": "no-store"})
-        response.set_cookie(_COOKIE, token, httponly=True, samesite="strict")
+        response.set_cookie(cookie_name(request), token, httponly=True, samesite="strict")
         return response
 
     def options(request):
@@ -209,7 +224,8 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
             session = state.session
             image, label = session.test_image(index)
             wanted = request.query_params.get("label")
-            return JSONResponse(session.backprop(image, label if wanted is None else _int(wanted, "backprop")))
+            result = session.backprop(image, label if wanted is None else _int(wanted, "backprop"))
+            return JSONResponse({**result, "steps": state.trainer.steps})     # the steps these weights have had
 
     async def backprop_picture(request):
         label = _int(request.query_params.get("label"), "backprop: label")
@@ -218,7 +234,7 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
         def work():
             with state.gate:
                 session = state.session
-                return session.backprop(session.read_picture(data), label)
+                return {**session.backprop(session.read_picture(data), label), "steps": state.trainer.steps}
         return JSONResponse(await run_in_threadpool(work))
 
     def docs_page(request):
@@ -254,12 +270,11 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
 
     async def upload(request):
         data = await _body(request, MAX_MODEL_BYTES, "upload: the model file")
-        upload = io.BytesIO(data)          # the safe loader reads file objects; its errors name the user's file
-        upload.name = os.path.basename(request.query_params.get("name", ""))[:200] or "upload.netfit"
+        name = _file_name(request.query_params.get("name"))
 
         def work():
             session = Session(state.session.settings, state._cache)
-            session.load_weights_file(upload)
+            session.load_weights_file(data, name)
             state.replace(session=session)
             return state.state()
         return JSONResponse(await run_in_threadpool(work))
@@ -325,6 +340,13 @@ def _page(title, body):
             "<style>body{margin:0;font:13px/1.45 monospace}pre{padding:12px;white-space:pre-wrap}"
             "i{color:#999;font-style:normal}:target{background:#fff3bf}</style>"
             f"<pre>{body}</pre>")
+
+
+def _file_name(name):
+    """The uploaded file's name as the page sends it, for messages: its last part, printable, ≤ 100 characters."""
+    name = re.split(r"[\\/]", name or "")[-1]
+    name = "".join(c for c in name if c.isprintable())[:100]
+    return name or None
 
 
 def _int(text, where):

@@ -16,6 +16,8 @@ import time
 
 from netfit.callbacks import Callback
 
+from .messages import public
+
 __all__ = ["EventLog", "ModelGate", "Trainer"]
 
 
@@ -196,11 +198,11 @@ class Trainer:
                                 initial_epoch=done)
             reason = getattr(history, "stop_reason", None)
             if reason and not history.interrupted:
-                self.error = reason
+                self.error = public(reason)
         except _Stop:                                 # only if fit let it through
             pass
-        except Exception as exc:                      # shown on the page; the server goes on
-            self.error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:                      # shown on the page (no server paths); the server goes on
+            self.error = public(f"{type(exc).__name__}: {exc}")
         finally:
             self.gate.release()
         if self.error:
