@@ -191,7 +191,9 @@ class Sequential(LayerStack, Inference):
         return [w for layer in self.layers for w in layer.weights]
 
     def get_weights(self):
-        return [backend.to_host(w).copy() for w in self.weights]
+        """Copies of the weights (``weights`` order), all of one moment: between two steps of a running fit."""
+        with self._weights_lock.reading():
+            return [backend.to_host(w).copy() for w in self.weights]
 
     def to(self, device):
         """Move the model (weights, optimizer state) to ``device``, "cpu", "gpu" or "gpu:N"; return the model.
@@ -537,7 +539,8 @@ class Sequential(LayerStack, Inference):
         """Save architecture, weights, optimizer state and history to one file (format: :mod:`netfit.saving`;
         read it back with :func:`netfit.load_model`). A name without ``.netfit`` is refused with the
         name to use, as Keras 3 refuses one without ``.keras``; Keras's .h5 and .keras names too."""
-        save_model(self, path, epoch=_epoch)
+        with self._weights_lock.reading():         # weights and optimizer state of one moment
+            save_model(self, path, epoch=_epoch)
 
     def save_weights(self, filepath, overwrite=True):
         """Write the weights alone to ``NAME.weights.npz`` (Keras 3: ``NAME.weights.h5``); :mod:`netfit.weights_file`."""

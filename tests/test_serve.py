@@ -642,6 +642,21 @@ def test_download_and_upload_weights(client, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_an_upload_saved_with_another_loss_trains_on_the_playgrounds_labels(client, tmp_path):
+    # The demo saves its model compiled with categorical_crossentropy (one-hot labels); the playground's
+    # labels are integers: the upload is compiled the playground's way, so training it works.
+    session = client.app.state.playground.session
+    model = nf.models.clone_model(session.model)
+    model.set_weights(session.model.get_weights())
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    path = tmp_path / "demo_like.netfit"
+    model.save(path)
+    client.post("/api/weights?name=demo_like.netfit", headers=AUTH, content=path.read_bytes())
+    assert client.app.state.playground.session.model.loss.name == "sparse_categorical_crossentropy"
+    state = train_to_end(client)
+    assert state["training"]["error"] is None and state["training"]["history"]
+
+
 def test_bad_uploads_are_refused(client, tmp_path):
     import pickle
     mnist_mlp = tmp_path / "mlp.netfit"

@@ -319,7 +319,8 @@ def test_an_answer_to_start_that_arrives_after_done_does_not_bring_running_back(
     Start's answer ({"state": "running"}) and the event stream's "done" race to the page; Net-1 on
     320 digits trains in milliseconds, so on a stalled machine "done" can arrive first, and the late
     answer must not put the page back to "running" (it stayed there: 90 s timeout in CI). Here the
-    gate holds training until the answer is computed, and the answer is held until the page shows "done".
+    model's weights are held for reading (as a prediction holds them) until the answer is computed, so
+    training cannot take a step, and the answer is held until the page shows "done".
     """
     playground = served[1]
     held = []
@@ -329,7 +330,8 @@ def test_an_answer_to_start_that_arrives_after_done_does_not_bring_running_back(
             if (String(args[0]).startsWith("/api/train/"))
                 r.json = async () => { try { return await json(); } finally { setTimeout(() => window.__answered++); } };
             return r; }; }""")
-    playground.gate.acquire_for_request()                       # training waits until Start has answered
+    reading = playground.session.model._weights_lock.reading()
+    reading.__enter__()                                         # training's first step waits until Start has answered
     try:
         page.click("#start")
         end = time.monotonic() + 30
@@ -337,7 +339,7 @@ def test_an_answer_to_start_that_arrives_after_done_does_not_bring_running_back(
             page.wait_for_timeout(20)                           # the route handler runs inside Playwright's calls
         assert held and held[0][1].json()["state"] == "running"
     finally:
-        playground.gate.release()
+        reading.__exit__(None, None, None)
     page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=90000)
     route, answer = held[0]
     route.fulfill(response=answer)                              # now the old "running" arrives

@@ -45,7 +45,7 @@ from netfit.io import ModelFileError
 from .code import python_code
 from .messages import public
 from .session import DATASETS, DEFAULTS, PRESETS, Session, check_settings
-from .worker import EventLog, ModelGate, Trainer
+from .worker import EventLog, Trainer
 
 __all__ = ["cookie_name", "create_app", "Playground", "LOCAL_HOSTS", "MAX_PICTURE_BYTES", "MAX_MODEL_BYTES"]
 
@@ -58,22 +58,21 @@ _SOURCE_ROOT = Path(nf.__file__).resolve().parents[1]      # a clone: docs/ besi
 
 
 class Playground:
-    """The server's state: the session (data + model), its trainer, the event log and the model gate."""
+    """The server's state: the session (data + model), its trainer and the event log."""
 
     def __init__(self, settings=None, rate=20.0):
-        self.log, self.gate, self.rate = EventLog(), ModelGate(), rate
+        self.log, self.rate = EventLog(), rate
         self._cache = {}
         self._lock = threading.Lock()                  # one settings change / reset at a time
         self.session = Session(settings, self._cache)
-        self.trainer = Trainer(self.session, self.log, self.gate, rate)
+        self.trainer = Trainer(self.session, self.log, rate)
 
     def replace(self, settings=None, session=None):
         """Stop training and start over with new settings (fresh weights) or a given session."""
         with self._lock:
-            self.trainer.stop()
-            with self.gate:
-                self.session = session or Session(settings or self.session.settings, self._cache)
-            self.trainer = Trainer(self.session, self.log, self.gate, self.rate)
+            self.trainer.stop()                        # the old run is over before its session goes
+            self.session = session or Session(settings or self.session.settings, self._cache)
+            self.trainer = Trainer(self.session, self.log, self.rate)
             self.log.put("reset", {"settings": self.session.settings})
 
     def state(self):
@@ -140,7 +139,7 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
         return endpoint
 
     def sync(work):
-        """A handler that does its work in a thread (the model gate may wait for a training step)."""
+        """A handler that does its work in a thread (reading the weights may wait for a training step)."""
         async def handler(request):
             return await run_in_threadpool(work, request)
         return handler
@@ -204,37 +203,32 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
         data = await _picture(request)
 
         def work():
-            with state.gate:
-                session = state.session
-                image = session.read_picture(data)
-                return {"seen": session.image_payload(image), **session.look(image)}
+            session = state.session
+            image = session.read_picture(data)
+            return {"seen": session.image_payload(image), **session.look(image)}
         return JSONResponse(await run_in_threadpool(work))
 
     def example(request):
         index = _int(request.path_params["index"], "example")
-        with state.gate:
-            session = state.session
-            image, label = session.test_image(index)
-            return JSONResponse({"index": index, "label": label, "seen": session.image_payload(image),
-                                 **session.look(image)})
+        session = state.session
+        image, label = session.test_image(index)
+        return JSONResponse({"index": index, "label": label, "seen": session.image_payload(image),
+                             **session.look(image)})
 
     def backprop_example(request):
         index = _int(request.path_params["index"], "backprop")
-        with state.gate:
-            session = state.session
-            image, label = session.test_image(index)
-            wanted = request.query_params.get("label")
-            result = session.backprop(image, label if wanted is None else _int(wanted, "backprop"))
-            return JSONResponse({**result, "steps": state.trainer.steps})     # the steps these weights have had
+        session = state.session
+        image, label = session.test_image(index)
+        wanted = request.query_params.get("label")
+        return JSONResponse(session.backprop(image, label if wanted is None else _int(wanted, "backprop")))
 
     async def backprop_picture(request):
         label = _int(request.query_params.get("label"), "backprop: label")
         data = await _picture(request)
 
         def work():
-            with state.gate:
-                session = state.session
-                return {**session.backprop(session.read_picture(data), label), "steps": state.trainer.steps}
+            session = state.session
+            return session.backprop(session.read_picture(data), label)
         return JSONResponse(await run_in_threadpool(work))
 
     def docs_page(request):
@@ -248,12 +242,10 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
         return HTMLResponse(_source_page(path, request.path_params["path"]))
 
     def mistakes(request):
-        with state.gate:
-            return JSONResponse(state.session.mistakes(request.query_params.get("order", "confidence")))
+        return JSONResponse(state.session.mistakes(request.query_params.get("order", "confidence")))
 
     def first_layer(request):
-        with state.gate:
-            return JSONResponse(state.session.first_layer())
+        return JSONResponse(state.session.first_layer())
 
     def export(request):
         code = python_code(state.session)
@@ -262,8 +254,7 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     def download(request):
-        with state.gate:
-            data = state.session.weights_file()
+        data = state.session.weights_file()
         name = f"{state.session.settings['preset']}.netfit"
         return Response(data, media_type="application/octet-stream",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})

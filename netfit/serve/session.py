@@ -266,6 +266,15 @@ class Session:
         calls = model._new_calls(np.zeros_like(model._theta))
         for i, call in enumerate(calls):
             call.need_input_grad = i > 0
+        # The weights of one moment, between two steps of a fit running meanwhile; `steps` says which.
+        with model._weights_lock.reading():
+            steps = model.optimizer.iterations
+            panels, a, fused = self._passes(model, calls, a, label)
+        return {"loss": float(model.loss.value(a, np.array([label]))), "label": label, "fused": fused,
+                "layers": panels, "steps": steps}
+
+    def _passes(self, model, calls, a, label):
+        """The forward pass, then the backward pass layer by layer, recorded for the page."""
         for layer, call in zip(model.layers, calls):
             a = layer.forward(a, False, call)
         y = np.array([label])
@@ -287,7 +296,7 @@ class Session:
                 panel["tile_shape"] = list(self.x.shape[1:3])
             panels.append(panel)
             delta = s
-        return {"loss": float(model.loss.value(a, y)), "label": label, "fused": fused, "layers": panels}
+        return panels, a, fused
 
     def read_picture(self, data):
         """Bytes of a picture (the page's canvas as PNG) -> the input ``netfit predict`` would make of it.
