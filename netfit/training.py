@@ -27,7 +27,7 @@ from .utils import check_flag, check_positive_int, check_verbose, warn
 
 def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
             shuffle, initial_epoch, steps_per_epoch=None, validation_steps=None, sample_weight=None,
-            class_weight=None):
+            class_weight=None, validation_batch_size=None):
     """Train ``model``; see :meth:`netfit.Sequential.fit` for the arguments."""
     where = "Sequential.fit"
     model._ensure_compiled("fit")
@@ -45,7 +45,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     val = None
     if streamed or is_stream(validation_data) or validation_steps is not None:
         val = _stream_validation(model, validation_split if streamed else 0.0, validation_data, validation_steps,
-                                 where)
+                                 where, validation_batch_size or 256)
         validation_split, validation_data = 0.0, None          # arrays: validation_data wins, as in Keras
     if streamed:
         batch_size, steps, n = loop.batch_size, loop.stream.steps, None
@@ -59,7 +59,8 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         if val_xyw is not None:
             if backend.fits(model._theta, *val_xyw):
                 val_xyw = tuple(backend.to_device(a, model._theta) for a in val_xyw)    # once, on a GPU
-            val = lambda: model._evaluate_arrays(*val_xyw[:2], 256, val_xyw[2])         # noqa: E731
+            val = lambda: model._evaluate_arrays(*val_xyw[:2], validation_batch_size or 256,   # noqa: E731
+                                                 val_xyw[2])
 
     history = callbacks_mod.History()
     params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n, "initial_epoch": initial_epoch}
@@ -333,7 +334,7 @@ def checked_batches(model, stream, order_rng=None):
         yield np.asarray(xb, model._input_dtype(xb.dtype)), yb
 
 
-def _stream_validation(model, validation_split, validation_data, validation_steps, where):
+def _stream_validation(model, validation_split, validation_data, validation_steps, where, batch_size=256):
     """A function returning the validation logs: from a validation generator or Sequence, or arrays."""
     if validation_split:
         raise ValueError(f"{where}: validation_split needs arrays to cut; with a generator or a Sequence pass "
@@ -351,7 +352,7 @@ def _stream_validation(model, validation_split, validation_data, validation_step
         raise ValueError(f"{where}: validation_steps applies to a validation generator or Sequence; "
                          f"with arrays all of validation_data is used. Leave validation_steps out.")
     _, val_xyw = split_validation(model, None, None, 0.0, validation_data, where)
-    return lambda: model._evaluate_arrays(*val_xyw[:2], 256, val_xyw[2])
+    return lambda: model._evaluate_arrays(*val_xyw[:2], batch_size, val_xyw[2])
 
 
 def predict_stream(model, x, steps, where):

@@ -208,6 +208,10 @@ class BatchNormalization(_Standardize):
     array([0.02, 0.2 ])
     """
 
+    keras_only = Layer.keras_only + ("beta_regularizer", "gamma_regularizer", "beta_constraint",
+                                     "gamma_constraint", "renorm", "renorm_clipping", "renorm_momentum",
+                                     "synchronized")
+
     whole_batch = True
 
     runs_on_gpu = True
@@ -306,6 +310,9 @@ class LayerNormalization(_Standardize):
     >>> ln.forward(np.array([[1.0, 2.0, 3.0]])).round(4)
     array([[-1.2247,  0.    ,  1.2247]])
     """
+
+    keras_only = Layer.keras_only + ("beta_regularizer", "gamma_regularizer", "beta_constraint",
+                                     "gamma_constraint")
 
     runs_on_gpu = True
 
