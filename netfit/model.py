@@ -26,6 +26,7 @@ from .config import dtype as default_dtype
 from .inference import Inference
 from .keras_args import refuse
 from .layers.base import ActivatedLayer, Layer, auto_name
+from .layers._patches import channels_last, check_image_layout
 from .layers.input import Input
 from .saving import save_model
 from .stack import LayerStack
@@ -144,6 +145,7 @@ class Sequential(LayerStack, Inference):
                              "input_shape=(...), or call build(input_shape) or fit(x, y).")
         # A build that fails (a layer refuses the shape) leaves the layers as they were,
         # so that a call with the wrong data does not pin a wrong input shape.
+        check_image_layout(self.layers, tuple(shape))               # (3, 32, 32) into a Conv2D: channels-first
         declared = [(layer.input_shape, layer.built) for layer in self.layers]
         try:
             for layer in self.layers:
@@ -574,6 +576,9 @@ class Sequential(LayerStack, Inference):
             hint = ""
             if x.shape == expected:
                 hint = " For one example, add the batch axis: `x = x[None]`."
+            elif channels_last(x.shape[1:]) == expected:     # (n, C, H, W): a reshape would scramble each picture
+                hint = (" It looks channels-first (n, channels, height, width); netfit's images are channels-last: "
+                        "`x = x.transpose(0, 2, 3, 1)`.")
             elif x.ndim == 1 and expected == (1,):
                 hint = " For one feature per example: `x = x.reshape(-1, 1)`."
             elif x.ndim == 2 and len(expected) == 1 and x.shape[0] == expected[0]:

@@ -36,6 +36,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         loop = _StreamLoop(model, open_stream(model, x, y, steps_per_epoch, where, "steps_per_epoch"))
     else:
         x, y = model._check_xy(x, y, where)
+        warn_large_targets(model, y, where)
         if steps_per_epoch is not None:
             raise ValueError(f"{where}: steps_per_epoch applies to generators and Sequences; with arrays an epoch "
                              f"is every example once, in batches of batch_size. Leave steps_per_epoch out.")
@@ -197,8 +198,7 @@ class _Loop:
                 data_loss, outputs = self.replicas.gradient(xb, yb, wb)
                 loss = data_loss + model.optimizer.penalty(model._theta)
                 if on_host and not math.isfinite(loss):
-                    self._diverged(epoch, step, f"the loss became {loss}")
-                    return None
+                    return self._diverged(epoch, step, f"the loss became {loss}", total, seen)
                 m = len(xb)
                 total += loss * m
                 seen += m
@@ -223,11 +223,9 @@ class _Loop:
         if not on_host:
             loss = float(backend.to_host(total / seen))     # the epoch's one read of the loss
             if not math.isfinite(loss):
-                self._diverged(epoch, None, f"the loss became {loss}")
-                return None
+                return self._diverged(epoch, None, f"the loss became {loss}")
         if not np.isfinite(model._theta).all():             # the epoch's last step overflowed
-            self._diverged(epoch, step, "the weights became non-finite")
-            return None
+            return self._diverged(epoch, step, "the weights became non-finite", total, seen)
         return _epoch_logs(model, total / seen)
 
     def _batches(self, rng, shuffle):
@@ -257,14 +255,21 @@ class _Loop:
             xb, yb, wb = (backend.to_device(a, self.upload) for a in (xb, yb, wb))
         return xb, yb, wb
 
-    def _diverged(self, epoch, step, what):
+    def _diverged(self, epoch, step, what, total=0.0, seen=0):
+        """Stop after a non-finite loss or weights, with θ_good back; return the epoch's logs so far, or None.
+
+        In ``fit`` the steps of this epoch that had a finite loss are kept as the epoch's
+        values (their mean loss, the metrics over their predictions), as Keras keeps a
+        stopped epoch's; the callbacks see them at ``on_epoch_end``. None when no step
+        of the epoch was finite (or on a GPU, where the epoch's sum is all there is).
+        """
         self.model._theta[...] = self.model._theta_good
         at = f"at epoch {epoch + 1}, step {step + 1}" if epoch < _BATCH_CALLS and step is not None else "in this step"
         if step is None and epoch < _BATCH_CALLS:        # on a GPU, read once an epoch: θ_good is its start
             at = f"in epoch {epoch + 1} (on a GPU the loss is read once an epoch; its starting weights are kept)"
         self.stop(f"{self.where}: {what} {at}; training stopped and the last weights with a finite loss "
-                  f"were kept. Lower the learning rate (now {self.model.optimizer.current_learning_rate():g}), "
-                  f"scale the inputs, or use clipnorm.")
+                  f"were kept. {divergence_fix(self.model, getattr(self, 'x', None), getattr(self, 'y', None))}")
+        return _epoch_logs(self.model, total / seen) if seen and self.where == "Sequential.fit" else None
 
     def stop(self, message):
         """End training with a warning that ``history.stop_reason`` keeps (fit only)."""
@@ -408,6 +413,55 @@ def batch_result(model, logs, return_dict):
     if return_dict:
         return logs
     return list(logs.values()) if model.metrics else logs["loss"]
+#: |y| (regression targets) or |x| beyond this is named as the likely cause when training diverges.
+LARGE = 100.0
+
+
+def divergence_fix(model, x=None, y=None):
+    """What to change after a divergence: name what is large (regression targets, inputs) and its fix, else γ.
+
+    Raw house prices (~250,000) under a squared error diverge at any learning rate
+    that trains at all; only scaling the *targets* helps, so that is what the message
+    says. Inputs far from [-1, 1] are named next. With neither, the learning rate is.
+    """
+    lr = f"{model.optimizer.current_learning_rate():g}"
+    parts = []
+    if y is not None and model.loss.expects is None and not model.loss.integer_targets:
+        top = max(float(y.max()), -float(y.min()))            # |y| max without a copy of y
+        if top > LARGE:
+            parts.append(f"The targets are large for {model.loss.name} (|y| up to {top:.3g}): scale them, "
+                         f"`mu, sd = y.mean(0), y.std(0); y = (y - mu) / sd`, and map predictions back with "
+                         f"`pred * sd + mu`; a lower learning rate only trades the overflow for a crawl.")
+    if x is not None:
+        top = max(float(x.max()), -float(x.min()))
+        if top > LARGE:
+            parts.append(f"The inputs are large (|x| up to {top:.3g}): standardise them with a first layer "
+                         f"`norm = nf.layers.Normalization(); norm.adapt(x)`, or `x = (x - x.mean(0)) / x.std(0)`; "
+                         f"or lower the learning rate (now {lr}), or use clipnorm.")
+    return " ".join(parts) or f"Lower the learning rate (now {lr}) or use clipnorm."
+
+
+#: Regression targets beyond this (|y|) are warned about before training: house prices, incomes in dollars.
+HUGE = 1e4
+
+
+def warn_large_targets(model, y, where):
+    """Warn once, before the first step, when regression targets are huge (|y| > 1e4).
+
+    A net's outputs start near 0, so a squared error on targets of ~250,000 starts near
+    6e10 and its gradients are ~1e5 times those of standardised targets: training either
+    overflows or crawls. Targets within ±1e4 (most data, standardised or not) pass silently.
+    """
+    if model.loss.expects is not None or model.loss.integer_targets or not len(y):
+        return
+    top = max(float(y.max()), -float(y.min()))
+    if top > HUGE:
+        warn(f"{where}: the targets are large for {model.loss.name} (|y| up to {top:.3g}) while the outputs start "
+             f"near 0, so the first gradients are ~{top:.0e} times too large; scale them, `mu, sd = y.mean(0), "
+             f"y.std(0); y = (y - mu) / sd`, and map predictions back with `pred * sd + mu` "
+             f"(netfit.sklearn.NetRegressor does this itself).", UserWarning)
+
+
 def _epoch_logs(model, loss):
     """The logs so far: the mean loss and each metric's value over every prediction of the epoch."""
     logs = {"loss": float(loss)}

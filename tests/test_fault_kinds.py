@@ -1,0 +1,212 @@
+"""Kinds of faults, each found everywhere it can happen (docs/reliability.md, sections 15-18).
+
+- an error or warning that names a fix must name the one that is right for the case:
+  channels-first images, large regression targets, ink in the alpha channel;
+- a stopped epoch keeps what it reached;
+- a statistic over a single value is refused or warned about with the fix;
+- a data path given and not there is an error, GELU is exact in float64.
+"""
+import math
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import netfit as nf
+from netfit import images
+from netfit.callbacks import LambdaCallback
+from netfit.layers import (AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
+                           GlobalAveragePooling2D, GlobalMaxPooling2D, LocallyConnected2D, MaxPooling2D)
+
+IMAGE_LAYERS = [lambda: Conv2D(4, 3), lambda: Conv2D(4, 3, padding="same"), lambda: LocallyConnected2D(2, 3),
+                lambda: MaxPooling2D(), lambda: AveragePooling2D(), lambda: GlobalAveragePooling2D(),
+                lambda: GlobalMaxPooling2D()]
+IMAGE_IDS = ["conv-valid", "conv-same", "locally-connected", "max-pool", "average-pool", "global-average",
+             "global-max"]
+
+
+def _images(n, shape, seed=0):
+    return np.random.default_rng(seed).random((n,) + shape).astype(np.float32)
+
+
+# -- 1. channels-first images: the transpose, never a reshape or padding="same" ------------------------
+@pytest.mark.parametrize("hwc", [(32, 32, 3), (28, 28, 1), (16, 16, 4)])
+def test_channels_first_x_is_told_to_transpose_not_reshape(hwc):
+    chw = (hwc[2], hwc[0], hwc[1])
+    model = nf.Sequential([nf.Input(shape=hwc), Conv2D(2, 3, activation="relu"), Flatten(),
+                           Dense(2, activation="softmax")], seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x, y = _images(8, chw), np.arange(8) % 2
+    for call in (lambda: model.fit(x, y, verbose=0), lambda: model.predict(x), lambda: model.evaluate(x, y)):
+        with pytest.raises(ValueError, match=r"looks channels-first .*`x = x.transpose\(0, 2, 3, 1\)`") as info:
+            call()
+        assert "reshape" not in str(info.value)
+    fixed = x.transpose(0, 2, 3, 1)                      # the fix the message names runs, and keeps each picture
+    model.fit(fixed, y, verbose=0)
+    np.testing.assert_array_equal(fixed[3, :, :, 0], x[3, 0])
+
+
+@pytest.mark.parametrize("make", IMAGE_LAYERS, ids=IMAGE_IDS)
+@pytest.mark.parametrize("chw", [(3, 32, 32), (1, 28, 28)])
+def test_a_channels_first_input_shape_is_refused_by_every_image_layer(make, chw):
+    """(3, 32, 32) used to build a 3-pixel-high, 32-channel model (or advise padding='same'); now: the transpose."""
+    hwc = (chw[1], chw[2], chw[0])
+    for first in ([nf.Input(shape=chw), make()], [nf.Input(shape=chw), Dropout(0.1), make()]):
+        model = nf.Sequential(first, seed=0)
+        with pytest.raises(ValueError, match=rf"got {re.escape(str(chw))}, which looks channels-first .*"
+                                             rf"x.transpose\(0, 2, 3, 1\)` and give input_shape="
+                                             rf"{re.escape(str(hwc))}") as info:
+            model.build()
+        assert "padding='same'" not in str(info.value) and not model.built
+        nf.Sequential([nf.Input(shape=hwc), make()], seed=0).build()          # channels-last builds
+
+
+def test_a_model_built_lazily_from_channels_first_x_is_refused_and_stays_unbuilt():
+    model = nf.Sequential([Conv2D(2, 3), Flatten(), Dense(2, activation="softmax")], seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"looks channels-first"):
+        model.fit(_images(4, (3, 16, 16)), np.arange(4) % 2, verbose=0)
+    assert not model.built
+    model.fit(_images(4, (16, 16, 3)), np.arange(4) % 2, verbose=0)
+    assert model.input_shape == (None, 16, 16, 3)
+
+
+@pytest.mark.parametrize("layers", [
+    [nf.Input(shape=(1, 100, 16)), Conv2D(4, (1, 3))],                      # a deliberate 1-D convolution
+    [nf.Input(shape=(3, 32, 32)), Flatten(), Dense(3)],                      # an MLP reads any layout
+    [nf.Input(shape=(64, 256, 1)), MaxPooling2D(16), Conv2D(16, 3, padding="same"), MaxPooling2D(2)],
+], ids=["one-row-window", "mlp", "inner-4x16x16-map"])
+def test_shapes_that_only_look_channels_first_inside_a_model_are_fine(layers):
+    nf.Sequential(layers, seed=0).build()
+
+
+# -- 2. divergence names what is large -----------------------------------------------------------------
+def _houses(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 6)).astype(np.float32)                     # already standardised inputs
+    y = 250_000 + 80_000 * x[:, :1] + 10_000 * rng.standard_normal((n, 1))
+    return x, y.astype(np.float32)
+
+
+def _regressor(lr=0.01):
+    model = nf.Sequential([Dense(16, activation="relu", input_shape=(6,)), Dense(1)], seed=0)
+    model.compile(nf.optimizers.SGD(lr), "mse")
+    return model
+
+
+def test_raw_house_prices_diverge_with_a_message_that_names_the_targets():
+    x, y = _houses()
+    model = _regressor()
+    with pytest.warns(RuntimeWarning) as caught:
+        history = model.fit(x, y, epochs=3, verbose=0)
+    message = [str(w.message) for w in caught if w.category is RuntimeWarning][0]
+    assert "The targets are large for mean_squared_error (|y| up to " in message
+    assert "y = (y - mu) / sd" in message and "pred * sd + mu" in message
+    assert "inputs are large" not in message and "Lower the learning rate" not in message
+    assert history.stop_reason == message
+    # The fix it names trains: same model, same γ, standardised targets.
+    mu, sd = y.mean(0), y.std(0)
+    fixed = _regressor()
+    history = fixed.fit(x, (y - mu) / sd, epochs=20, verbose=0)
+    assert history.stop_reason is None and np.isfinite(history.history["loss"]).all()
+    r2 = 1 - ((fixed.predict(x) * sd + mu - y) ** 2).sum() / ((y - mu) ** 2).sum()
+    assert r2 > 0.8
+
+
+def test_a_divergence_on_scaled_data_names_the_learning_rate_and_on_raw_inputs_the_inputs():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3))
+    y = x @ np.array([[1.0], [2.0], [-1.0]])
+    for scale, expect, absent in ((1.0, r"Lower the learning rate \(now 1e\+06\) or use clipnorm\.$",
+                                   "are large"),
+                                  (1000.0, r"The inputs are large \(\|x\| up to .*Normalization", "targets")):
+        model = nf.Sequential([Dense(4, activation="tanh", input_shape=(3,)), Dense(1)], seed=0)
+        model.compile(nf.optimizers.SGD(1e6), "mse")
+        with pytest.warns(RuntimeWarning, match=expect) as caught:
+            model.fit(x * scale, y, epochs=3, batch_size=8, verbose=0)
+        assert absent not in str(caught[0].message)
+
+
+def test_huge_regression_targets_are_warned_about_before_the_first_step():
+    x, y = _houses()
+    model = _regressor(1e-9)
+    with pytest.warns(UserWarning, match=r"Sequential.fit: the targets are large for mean_squared_error "
+                                         r"\(\|y\| up to .*\).*y = \(y - mu\) / sd"):
+        model.fit(x, y, epochs=1, verbose=0)
+    for ordinary in (np.random.default_rng(1).standard_normal((400, 1)), np.linspace(0, 9000, 400)[:, None]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _regressor(1e-6).fit(x, ordinary.astype(np.float32), epochs=1, verbose=0)
+    classifier = nf.Sequential([Dense(3, activation="softmax", input_shape=(6,))], seed=0)
+    classifier.compile("adam", "sparse_categorical_crossentropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                     # labels are never "targets of large magnitude"
+        classifier.fit(x, np.arange(400) % 3, verbose=0)
+
+
+# -- 3. a stopped epoch keeps what it reached --------------------------------------------------------------
+def test_a_divergence_mid_epoch_keeps_the_mean_of_its_finite_steps(tmp_path):
+    x, y = _houses()
+    model = _regressor()
+    steps = []
+    record = LambdaCallback(on_train_batch_end=lambda batch, logs: steps.append(dict(logs)))
+    ends = []
+    watch = LambdaCallback(on_epoch_end=lambda epoch, logs: ends.append((epoch, dict(logs))))
+    csv = nf.callbacks.CSVLogger(str(tmp_path / "log.csv"))
+    with pytest.warns(RuntimeWarning, match=r"at epoch 1, step (\d+)"):
+        history = model.fit(x, y, epochs=3, verbose=0, callbacks=[record, watch, csv])
+    assert len(steps) >= 1 and history.epoch == [0]
+    # The epoch's value is the running mean after the last finite step: what the batch logs said then.
+    assert history.history["loss"] == [steps[-1]["loss"]] and math.isfinite(steps[-1]["loss"])
+    assert ends == [(0, {"loss": steps[-1]["loss"]})]                      # the callbacks saw the epoch end
+    assert len((tmp_path / "log.csv").read_text().splitlines()) == 2        # a header and epoch 0's row
+
+
+def test_a_divergence_at_the_first_step_of_an_epoch_records_nothing_for_it():
+    """No step of the epoch had a finite loss: there is no value to keep, and the weights are those it began with."""
+    x, y = _houses()
+    model = _regressor()
+    model.build()
+    huge = [w * 0 + 1e30 for w in model.get_weights()]        # finite weights whose outputs overflow float32
+    model.set_weights(huge)
+    with pytest.warns(RuntimeWarning, match=r"the loss became (inf|nan) at epoch 1, step 1;"):
+        history = model.fit(x, y, epochs=2, verbose=0)
+    assert history.history == {} and history.epoch == []
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), huge))
+
+
+# -- 4. ink in the alpha channel -----------------------------------------------------------------------------
+def _stroke_picture(path, ink, paper):
+    from PIL import Image, ImageDraw
+    picture = Image.new("RGBA", (90, 120), paper)
+    draw = ImageDraw.Draw(picture)
+    draw.line((45, 10, 45, 110), fill=ink, width=9)
+    draw.line((20, 30, 45, 10), fill=ink, width=9)
+    picture.save(path)
+    return path
+
+
+@pytest.mark.parametrize("ink, paper", [
+    ((255, 255, 255, 255), (0, 0, 0, 0)),            # white strokes on a transparent canvas (the report)
+    ((255, 255, 255, 255), (255, 255, 255, 0)),      # ... whose transparent pixels are white
+    ((0, 0, 0, 255), (0, 0, 0, 0)),                  # black strokes on a transparent canvas
+    ((255, 255, 255, 255), (0, 0, 0, 255)),          # opaque: white on black
+    ((20, 20, 20, 255), (250, 250, 250, 255)),       # opaque: dark on light
+], ids=["white-on-transparent", "white-on-transparent-white", "black-on-transparent", "white-on-black",
+        "dark-on-light"])
+def test_strokes_are_ink_whatever_their_colour_and_transparency(tmp_path, ink, paper):
+    pytest.importorskip("PIL")
+    reference = images.read_image(_stroke_picture(tmp_path / "ref.png", (0, 0, 0, 255), (255, 255, 255, 255)),
+                                  (28, 28))
+    got = images.read_image(_stroke_picture(tmp_path / "p.png", ink, paper), (28, 28))
+    np.testing.assert_allclose(got, reference, atol=2 / 255)
+
+
+def test_a_transparent_picture_without_strokes_still_has_no_ink(tmp_path):
+    pytest.importorskip("PIL")
+    from PIL import Image
+    Image.new("RGBA", (40, 40), (255, 255, 255, 0)).save(tmp_path / "empty.png")
+    with pytest.raises(ValueError, match=r"no ink"):
+        images.read_image(tmp_path / "empty.png", (28, 28))
+
