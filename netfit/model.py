@@ -32,7 +32,7 @@ from .saving import save_model
 from .stack import LayerStack
 from .streams import is_stream
 from .summary import format_summary
-from .training import run_fit, train_on_batch
+from .training import check_batch_statistics, run_fit, train_on_batch
 from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_seed, example_weights,
                     new_seed)
 
@@ -390,6 +390,8 @@ class Sequential(LayerStack, Inference):
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
             w = self._example_weights(y, sample_weight, None, where)        # as fit and evaluate check them
+            if training:                     # a BatchNormalization over one value per statistic: refused
+                check_batch_statistics(self, len(x), len(x), where)
         xb = backend.to_device(np.asarray(x, self._input_dtype(x.dtype)), self._theta)
         y, w = backend.to_device(y, self._theta), backend.to_device(w, self._theta)
         y_pred = self._forward(xb, training)

@@ -56,6 +56,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         n = x.shape[0]
         batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
         steps = math.ceil(n / batch_size)
+        check_batch_statistics(model, n, batch_size, where)
         loop = _Loop(model, x, y, batch_size, w)
         if val_xyw is not None:
             if backend.fits(model._theta, *val_xyw):
@@ -388,6 +389,7 @@ def train_on_batch(model, x, y, return_dict=False, sample_weight=None, class_wei
     with model._unbuilt_if_refused():
         x, y = model._check_xy(x, y, where)
         w = model._example_weights(y, sample_weight, class_weight, where)
+        check_batch_statistics(model, len(x), len(x), where)
     loop = _Loop(model, x, y, len(x), w)
     # One step: replicas made for it would allocate their scratch arrays at every call, so its
     # passes are split over the threads instead (netfit.parallel).
@@ -439,6 +441,38 @@ def divergence_fix(model, x=None, y=None):
                          f"`norm = nf.layers.Normalization(); norm.adapt(x)`, or `x = (x - x.mean(0)) / x.std(0)`; "
                          f"or lower the learning rate (now {lr}), or use clipnorm.")
     return " ".join(parts) or f"Lower the learning rate (now {lr}) or use clipnorm."
+
+
+def check_batch_statistics(model, n, batch_size, where):
+    """Refuse, before the first step, a batch in which a BatchNormalization would average over a single value.
+
+    With batch_size=1, or n leaving a last batch of one (n % batch_size == 1), a
+    BatchNormalization after Dense computes each μ_B and σ²_B from one number: its output
+    is β and its moving variance collapses (issue 24 reported evaluate's loss 2.37 against
+    0.51 at batch 32). The message names a batch size that leaves no batch of one.
+    """
+    last = n % batch_size
+    for layer in model.layers:
+        per_statistic = getattr(layer, "values_per_statistic", None)
+        if per_statistic is None or not layer.trainable:     # a frozen one runs in inference mode
+            continue
+        for m in dict.fromkeys((batch_size, last)):
+            if m and per_statistic(m) == 1:
+                raise layer.single_value_error(m, where, _batch_fix(n, batch_size, m))
+
+
+def _batch_fix(n, batch_size, m):
+    """A batch size near ``batch_size`` that leaves no batch of one for n examples, said as a fix."""
+    if n < 2:
+        return "training BatchNormalization needs at least 2 examples; freeze it (layer.trainable = False) or add data"
+    target = min(32, n) if m == batch_size else batch_size          # Keras's default batch for a batch of one
+    near = sorted(range(2, n + 1), key=lambda b: (abs(b - target), b))
+    good = next(b for b in near if n % b != 1)
+    if m == batch_size:
+        return (f"use batch_size={good} (or any that leaves no batch of one), or LayerNormalization, whose "
+                f"statistics do not depend on the batch")
+    return (f"{n} examples at batch_size={batch_size} leave a last batch of 1: use batch_size={good}, or drop one "
+            f"example (x[:-1], y[:-1])")
 
 
 #: Regression targets beyond this (|y|) are warned about before training: house prices, incomes in dollars.

@@ -210,3 +210,126 @@ def test_a_transparent_picture_without_strokes_still_has_no_ink(tmp_path):
     with pytest.raises(ValueError, match=r"no ink"):
         images.read_image(tmp_path / "empty.png", (28, 28))
 
+
+
+# -- 5. statistics over a single value: refused or NaN, with the fix ------------------------------------------
+def _bn_model(frozen=False):
+    model = nf.Sequential([Dense(8, activation="relu", input_shape=(4,)), BatchNormalization(),
+                           Dense(2, activation="softmax")], seed=0)
+    model.layers[1].trainable = not frozen
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def _classes(n, seed=0):
+    x = np.random.default_rng(seed).standard_normal((n, 4)).astype(np.float32)
+    return x, (x[:, 0] > 0).astype(int)
+
+
+def _unchanged(model):
+    return [w.tobytes() for w in model.get_weights()] if model.built else None, model.optimizer.iterations
+
+
+@pytest.mark.parametrize("n, batch_size, good, fix", [
+    (64, 1, 32, r"use batch_size=32 \(or any that leaves no batch of one\), or LayerNormalization"),
+    (1025, 32, 31, r"1025 examples at batch_size=32 leave a last batch of 1: use batch_size=31, or drop one "
+                   r"example"),
+    (33, None, None, None),                              # full batch: fine
+])
+def test_batch_normalization_over_one_value_per_statistic_is_refused_before_the_first_step(n, batch_size, good,
+                                                                                          fix):
+    x, y = _classes(n)
+    model = _bn_model()
+    if fix is None:
+        model.fit(x, y, batch_size=batch_size, verbose=0)
+        return
+    with pytest.raises(ValueError, match=r"Sequential.fit: batch_normalization would compute each batch mean and "
+                                         r"variance over a single value .*Expected more than 1 value per channel "
+                                         rf"when training\"\); {fix}"):
+        model.fit(x, y, batch_size=batch_size, verbose=0)
+    assert not model.built and model.optimizer.iterations == 0               # nothing changed
+    model.fit(x, y, batch_size=good, verbose=0)                               # the batch size it names trains
+
+
+def test_every_training_entry_point_refuses_one_value_per_statistic_and_changes_nothing():
+    x, y = _classes(8)
+    model = _bn_model()
+    model.fit(x, y, batch_size=4, verbose=0)
+    before = _unchanged(model)
+    with pytest.raises(ValueError, match=r"Sequential.train_on_batch: .*single value.*needs at least 2 examples"):
+        model.train_on_batch(x[:1], y[:1])
+    with pytest.raises(ValueError, match=r"Sequential.loss_and_gradients: .*single value"):
+        model.loss_and_gradients(x[:1], y[:1], training=True)
+    assert _unchanged(model) == before                                          # weights, moving statistics, steps
+    model.loss_and_gradients(x[:1], y[:1])                                     # inference: moving statistics
+
+    # A generator's batch of one is found when it comes: before the layer's moving statistics move.
+    def stream():
+        yield x[:4], y[:4]
+        while True:
+            yield x[4:5], y[4:5]
+    with pytest.raises(ValueError, match=r"batch_normalization: batch_normalization would compute .*single value"):
+        model.fit(stream(), steps_per_epoch=2, verbose=0)
+    assert model.optimizer.iterations == before[1] + 1                         # the one full step it took
+
+
+def test_batch_normalization_with_more_than_one_value_per_statistic_trains_at_batch_one():
+    """After Conv2D a channel's statistics run over height × width, and a frozen layer uses its moving ones."""
+    rng = np.random.default_rng(0)
+    conv = nf.Sequential([Conv2D(2, 3, input_shape=(6, 6, 1)), BatchNormalization(), Flatten(),
+                          Dense(2, activation="softmax")], seed=0)
+    conv.compile("adam", "sparse_categorical_crossentropy")
+    conv.fit(rng.random((5, 6, 6, 1)), np.arange(5) % 2, batch_size=1, verbose=0)
+    frozen = _bn_model(frozen=True)
+    frozen.fit(*_classes(5), batch_size=1, verbose=0)
+
+
+@pytest.mark.parametrize("input_shape, axis", [((1,), -1), ((5, 1), -1), ((1, 1, 3), (1, 2))])
+def test_layer_normalization_over_one_value_is_refused_at_build(input_shape, axis):
+    from netfit.layers import LayerNormalization
+    model = nf.Sequential([LayerNormalization(axis=axis, input_shape=input_shape)], seed=0)
+    with pytest.raises(ValueError, match=r"layer_normalization: expected more than one value per example to "
+                                         r"normalize over, got input shape .*every output would be β"):
+        model.build()
+    nf.Sequential([Dense(2, input_shape=(3,)), LayerNormalization()], seed=0).build()
+    nf.Sequential([LayerNormalization(axis=(1, 2), input_shape=(5, 1))], seed=0).build()
+
+
+def test_a_first_dense_of_one_unit_then_layer_normalization_used_to_output_a_constant():
+    from netfit.layers import LayerNormalization
+    with pytest.raises(ValueError, match=r"put it after a layer with more than one unit"):
+        nf.Sequential([Dense(1, input_shape=(3,)), LayerNormalization(), Dense(1)], seed=0).build()
+
+
+@pytest.mark.parametrize("data, axis", [(np.ones((1, 3)), -1), (np.ones((1, 1)), None),
+                                        (np.ones((1, 4, 4, 3)), (1, 2, 3))])
+def test_normalization_adapt_on_one_value_per_statistic_is_refused(data, axis):
+    from netfit.layers import Normalization
+    norm = Normalization(axis=axis)
+    with pytest.raises(ValueError, match=r"Normalization.adapt: expected at least 2 values for each mean and "
+                                         r"variance, got 1 \(1 sample of shape .*norm.adapt\(x_train\)"):
+        norm.adapt(data)
+    assert not norm.is_adapted
+    Normalization(axis=None).adapt(np.ones((1, 3)))                  # one sample, but 3 values for one statistic
+
+
+def test_r2_over_one_example_is_nan_not_a_score():
+    from netfit.metrics import R2Score
+    r2 = R2Score()
+    r2.update_state(np.array([3.0]), np.array([2.5]))
+    assert math.isnan(r2.result())
+    r2.update_state(np.array([1.0]), np.array([1.5]))
+    assert r2.result() == pytest.approx(1 - 0.5 / 2)
+    model = nf.Sequential([Dense(1, input_shape=(2,))], seed=0)
+    model.compile("sgd", "mse", metrics=["r2"])
+    assert math.isnan(model.evaluate(np.ones((1, 2)), np.ones(1))[1])
+
+
+def test_a_study_of_one_repeat_reports_no_standard_deviation():
+    from netfit.experiments import esl
+    results = esl.run(repeats=1, epochs=1, train_size=20, test_size=10, verbose=0, baseline=False, nets=["net1"],
+                      data=esl.synthetic_data(n_train=30, n_test=20, seed=0), optimizer="adam")
+    (row,) = results.summary()
+    assert row["n"] == 1 and math.isnan(row["sd"])
+    row = [line for line in results.to_markdown().splitlines() if line.startswith("| Net-1 | no hidden")]
+    assert len(row) == 1 and row[0].split(" | ")[5] == "–"              # the sd column: none, not 0.0
