@@ -333,3 +333,52 @@ def test_a_study_of_one_repeat_reports_no_standard_deviation():
     assert row["n"] == 1 and math.isnan(row["sd"])
     row = [line for line in results.to_markdown().splitlines() if line.startswith("| Net-1 | no hidden")]
     assert len(row) == 1 and row[0].split(" | ")[5] == "–"              # the sd column: none, not 0.0
+
+
+# -- 6. a data path given is the only place looked in ---------------------------------------------------------
+LOADERS = ["mnist", "fashion_mnist", "zipcode", "load"]
+
+
+def _loader(name):
+    from netfit import datasets
+    from netfit.datasets import fashion_mnist, mnist, zipcode
+    return {"mnist": mnist.load_data, "fashion_mnist": fashion_mnist.load_data, "zipcode": zipcode.load_data,
+            "load": lambda path: datasets.load("mnist", path)}[name]
+
+
+@pytest.fixture
+def no_download(monkeypatch):
+    from netfit.datasets import _files
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a loader given a path downloaded instead")
+    monkeypatch.setattr(_files, "download", refuse)
+
+
+@pytest.mark.parametrize("name", LOADERS)
+def test_a_path_that_does_not_exist_is_an_error_naming_it(name, no_download, tmp_path):
+    """Data sets found elsewhere ($NETFIT_DATA_DIR, the cache) are not returned for a path that is not there."""
+    missing = tmp_path / "no" / "such" / "dir"
+    with pytest.raises(FileNotFoundError, match=rf"expected path a folder holding .*, got '{re.escape(str(missing))}', "
+                                                r"which does not exist; .*leave path out"):
+        _loader(name)(path=missing)
+
+
+@pytest.mark.parametrize("name", LOADERS)
+def test_a_path_without_the_files_is_an_error_naming_it(name, no_download, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError) as info:
+        _loader(name)(path=tmp_path / "empty")
+    message = str(info.value)
+    assert str(tmp_path / "empty") in message and "Fix: pass the folder that holds" in message
+    assert "NETFIT_DATA_DIR" not in message.splitlines()[1]             # only the given folder is listed
+
+
+def test_a_path_that_holds_the_data_still_loads():
+    from pathlib import Path
+    from netfit.datasets import zipcode
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (shared / "zip").is_dir():
+        pytest.skip("the shared zip-code data are absent")
+    (x_train, _), (x_test, _) = zipcode.load_data(path=shared)
+    assert x_train.shape == (7291, 16, 16) and x_test.shape == (2007, 16, 16)
