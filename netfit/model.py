@@ -32,7 +32,8 @@ from .saving import save_model
 from .stack import LayerStack
 from .streams import is_stream
 from .summary import format_summary
-from .training import check_batch_statistics, run_fit, train_on_batch
+from .advice import check_batch_statistics
+from .training import run_fit, train_on_batch
 from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_seed, example_weights,
                     new_seed)
 
