@@ -21,18 +21,18 @@ from . import backend
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers, precision, weights_file
+from .advice import check_batch_statistics
 from .compatibility import check_output
 from .config import dtype as default_dtype
 from .inference import Inference
 from .keras_args import refuse
-from .layers.base import ActivatedLayer, Layer, auto_name
 from .layers._patches import channels_last, check_image_layout
+from .layers.base import ActivatedLayer, Layer, auto_name
 from .layers.input import Input
 from .saving import save_model
 from .stack import LayerStack
 from .streams import is_stream
 from .summary import format_summary
-from .advice import check_batch_statistics
 from .training import run_fit, train_on_batch
 from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_seed, example_weights,
                     new_seed)
