@@ -219,17 +219,13 @@ class GuardedAttributes:
             object.__setattr__(self, name, value)
             return
         where = getattr(self, "display_name", None) or type(self).__name__
-        if name in FIXES and (name in type(self).keras_only or name in _CLASS_WIDE):
-            fix = f"; Keras's {name} is not available in netfit: {FIXES[name]}."
-        else:
-            public = [n for n in list(vars(self)) + dir(type(self)) if not n.startswith("_")]
-            fix = suggest(name, public)
-        raise AttributeError(f"{where}: has no attribute {name!r} to set{fix or '.'} Setting it would change "
-                             f"nothing; netfit refuses it so that a misspelt name does not pass unnoticed.")
-
-
-#: Keras attributes every guarded class may be asked for (the Layer base's arguments).
-_CLASS_WIDE = ("activity_regularizer", "dtype")
+        if name in FIXES and name in type(self).keras_only:
+            raise AttributeError(f"{where}: has no attribute {name!r} to set; Keras's {name} is not available in "
+                                 f"netfit: {FIXES[name]}. Setting it would change nothing.")
+        public = [n for n in list(vars(self)) + dir(type(self)) if not n.startswith("_")]
+        raise AttributeError(f"{where}: has no attribute {name!r} to set{suggest(name, public) or '.'} Setting it "
+                             f"would change nothing; netfit refuses it so that a misspelt name does not pass "
+                             f"unnoticed.")
 
 
 def _set_from_inside(obj, depth=8):

@@ -223,6 +223,9 @@ def test_setting_a_misspelt_attribute_is_an_error_naming_the_closest(make, typo,
 def test_setting_a_keras_attribute_netfit_lacks_names_the_replacement():
     with pytest.raises(AttributeError, match=r"kernel_regularizer.*weight_decay"):
         Dense(3).kernel_regularizer = "l2"
+    with pytest.raises(AttributeError, match=r"^Adam: has no attribute 'use_ema' to set; Keras's use_ema is not "
+                                             r"available in netfit: .*Setting it would change nothing\.$"):
+        optimizers.Adam().use_ema = True
 
 
 def test_the_guard_leaves_real_attributes_properties_private_names_and_your_subclasses_alone():

@@ -75,6 +75,8 @@ class Optimizer(GuardedAttributes):
     """
 
     name = "optimizer"
+    #: Keras 3's arguments netfit lacks; set as attributes, they are refused with the same fix (keras_args).
+    keras_only = KERAS_ONLY
     #: True for optimizers whose step runs on a GPU (CuPy) as written (docs/gpu.md).
     runs_on_gpu = False
 
