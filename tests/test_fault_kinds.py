@@ -95,6 +95,7 @@ def _regressor(lr=0.01):
     return model
 
 
+@pytest.mark.filterwarnings("ignore:Sequential.fit. the targets are large:UserWarning")   # warned about in its own test
 def test_raw_house_prices_diverge_with_a_message_that_names_the_targets():
     x, y = _houses()
     model = _regressor()
@@ -146,6 +147,7 @@ def test_huge_regression_targets_are_warned_about_before_the_first_step():
 
 
 # -- 3. a stopped epoch keeps what it reached --------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:Sequential.fit. the targets are large:UserWarning")   # warned about in its own test
 def test_a_divergence_mid_epoch_keeps_the_mean_of_its_finite_steps(tmp_path):
     x, y = _houses()
     model = _regressor()
@@ -163,6 +165,7 @@ def test_a_divergence_mid_epoch_keeps_the_mean_of_its_finite_steps(tmp_path):
     assert len((tmp_path / "log.csv").read_text().splitlines()) == 2        # a header and epoch 0's row
 
 
+@pytest.mark.filterwarnings("ignore:Sequential.fit. the targets are large:UserWarning")   # warned about in its own test
 def test_a_divergence_at_the_first_step_of_an_epoch_records_nothing_for_it():
     """No step of the epoch had a finite loss: there is no value to keep, and the weights are those it began with."""
     x, y = _houses()
