@@ -346,7 +346,8 @@ def test_on_batch_end_is_kerass_alias_and_hooks_netfit_never_calls_are_refused()
     x, y = _problem()
     model = nf.Sequential([Dense(1, input_shape=(3,))], seed=0)
     model.compile("sgd", "mse")
-    model.fit(x, y, batch_size=16, verbose=0, callbacks=[Counter(), LambdaCallback(on_batch_end=lambda batch, logs: seen.append(batch))])
+    alias = LambdaCallback(on_batch_end=lambda batch, logs: seen.append(batch))
+    model.fit(x, y, batch_size=16, verbose=0, callbacks=[Counter(), alias])
     assert len(seen) == 2 * 4
 
     class BeforeEachBatch(callbacks.Callback):
