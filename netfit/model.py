@@ -22,10 +22,13 @@ from . import backend
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers, precision, weights_file
+from .advice import check_batch_statistics
 from .compatibility import check_output
 from .concurrency import TrainingGuard, WeightsLock, training_call
 from .config import dtype as default_dtype
 from .inference import Inference
+from .keras_args import refuse
+from .layers._patches import channels_last, check_image_layout
 from .layers.base import ActivatedLayer, Layer, auto_name
 from .layers.input import Input
 from .saving import save_model
@@ -33,7 +36,12 @@ from .stack import LayerStack
 from .streams import is_stream
 from .summary import format_summary
 from .training import run_fit, train_on_batch
-from .utils import check_array, check_dtype, check_flag, check_seed, example_weights, new_seed
+from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_seed, example_weights,
+                    new_seed)
+
+#: Keras's compile arguments netfit lacks: accepted where they change nothing, else refused (keras_args).
+_KERAS_COMPILE = ("loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile",
+                  "auto_scale_loss")
 
 
 class Sequential(LayerStack, Inference):
@@ -127,15 +135,22 @@ class Sequential(LayerStack, Inference):
             self._requested_dtype = spec.dtype
 
     def build(self, input_shape=None):
-        """Build every layer, lay all weights out in one flat buffer, and initialize them."""
+        """Build every layer, lay all weights out in one flat buffer, and initialize them.
+
+        ``input_shape`` is one example's shape, ``(4,)``, or Keras's form with the batch
+        axis first, ``(None, 4)``, which is read the same way.
+        """
         if not self.layers:
             raise ValueError("Sequential.build: the model has no layers; add some first.")
+        if isinstance(input_shape, (tuple, list)) and len(input_shape) > 1 and input_shape[0] is None:
+            input_shape = tuple(input_shape[1:])          # Keras's (batch, *shape): the batch axis is any size
         shape = input_shape if input_shape is not None else self.layers[0].input_shape
         if shape is None:
             raise ValueError("Sequential.build: the input shape is unknown; give the first layer "
                              "input_shape=(...), or call build(input_shape) or fit(x, y).")
         # A build that fails (a layer refuses the shape) leaves the layers as they were,
         # so that a call with the wrong data does not pin a wrong input shape.
+        check_image_layout(self.layers, tuple(shape))               # (3, 32, 32) into a Conv2D: channels-first
         declared = [(layer.input_shape, layer.built) for layer in self.layers]
         try:
             for layer in self.layers:
@@ -257,8 +272,12 @@ class Sequential(LayerStack, Inference):
         return sum(layer.count_links() for layer in self.layers)
 
     # -- compile ---------------------------------------------------------------------------
-    def compile(self, optimizer="adam", loss=None, metrics=None):
+    def compile(self, optimizer="adam", loss=None, metrics=None, **keras):
         """Choose the optimizer, the loss R and the metrics to report.
+
+        Keras's other arguments (``run_eagerly``, ``jit_compile``, ``loss_weights``, ...)
+        are accepted where they change nothing here and refused otherwise, with the
+        replacement (:mod:`netfit.keras_args`).
 
         The last layer's activation must fit the loss (docs/reliability.md has the
         table): a cross-entropy needs softmax (categorical) or sigmoid (binary)
@@ -278,6 +297,7 @@ class Sequential(LayerStack, Inference):
         >>> model = nf.Sequential([Dense(3, activation="softmax", input_shape=(2,))])
         >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         """
+        refuse("Sequential.compile", keras, _KERAS_COMPILE, ("optimizer", "loss", "metrics"))
         if loss is None:
             raise ValueError("Sequential.compile: expected a loss, e.g. loss='categorical_crossentropy' "
                              "(classification) or loss='mse' (regression).")
@@ -419,6 +439,8 @@ class Sequential(LayerStack, Inference):
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
             w = self._example_weights(y, sample_weight, None, where)        # as fit and evaluate check them
+            if training:                     # a BatchNormalization over one value per statistic: refused
+                check_batch_statistics(self, len(x), len(x), where)
         xb = backend.to_device(np.asarray(x, self._input_dtype(x.dtype)), self._theta)
         y, w = backend.to_device(y, self._theta), backend.to_device(w, self._theta)
         calls = self._calls
@@ -437,7 +459,7 @@ class Sequential(LayerStack, Inference):
     @training_call("Sequential.fit")
     def fit(self, x, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            sample_weight=None, class_weight=None):
+            sample_weight=None, class_weight=None, validation_batch_size=None, validation_freq=1):
         """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
 
         ``x`` may instead be a generator or a Sequence of ``(x_k, y_k)`` batches
@@ -466,6 +488,10 @@ class Sequential(LayerStack, Inference):
         so each δ_i is scaled by w_i. The metrics stay unweighted (as Keras's
         ``metrics``; it has ``weighted_metrics`` for weighted ones).
 
+        ``validation_batch_size`` (Keras's; 256 when None) sets how many validation rows
+        are evaluated at a time, which changes memory, not the values. Keras's
+        ``validation_freq`` is refused unless 1 (every epoch), with the replacement.
+
         Returns
         -------
         History
@@ -474,6 +500,9 @@ class Sequential(LayerStack, Inference):
         """
         where = "Sequential.fit"
         check_flag(shuffle, where, "shuffle")
+        refuse(where, {"validation_freq": validation_freq}, ("validation_freq",))
+        validation_batch_size = check_positive_int(validation_batch_size, where, "validation_batch_size",
+                                                   allow_none=True)
         callbacks_mod.check_callbacks(callbacks, self, where, validation=validation_data is not None or (
             isinstance(validation_split, numbers.Real) and validation_split > 0))
         # Full-batch optimizers (netfit.lbfgs.LBFGS) drive their own loop, not the mini-batch one.
@@ -497,7 +526,7 @@ class Sequential(LayerStack, Inference):
             return run_fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                            validation_split=validation_split, validation_data=validation_data,
                            shuffle=shuffle, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                           validation_steps=validation_steps, **weights)
+                           validation_steps=validation_steps, validation_batch_size=validation_batch_size, **weights)
 
     def _example_weights(self, y, sample_weight, class_weight, where):
         """Per-example weights w (n,) in the model's float type, or None (:func:`netfit.utils.example_weights`)."""
@@ -604,6 +633,9 @@ class Sequential(LayerStack, Inference):
             hint = ""
             if x.shape == expected:
                 hint = " For one example, add the batch axis: `x = x[None]`."
+            elif channels_last(x.shape[1:]) == expected:     # (n, C, H, W): a reshape would scramble each picture
+                hint = (" It looks channels-first (n, channels, height, width); netfit's images are channels-last: "
+                        "`x = x.transpose(0, 2, 3, 1)`.")
             elif x.ndim == 1 and expected == (1,):
                 hint = " For one feature per example: `x = x.reshape(-1, 1)`."
             elif x.ndim == 2 and len(expected) == 1 and x.shape[0] == expected[0]:

@@ -998,7 +998,87 @@ CASES = [
           ValueError, r"prepare_grey: expected centring 'mass' or 'box', got 'middle'"),
     _case("prepare-grey-blank", lambda c: images.prepare_grey(np.full((28, 28), 7.0), (28, 28)), ValueError,
           r"prepare_grey: no ink: the picture is blank .*draw the digit darker"),
+    # -- issue 24: Keras names and the kinds of fault (tests/test_keras_args.py, tests/test_fault_kinds.py) ----------
+    _case("fit-channels-first-x", lambda c: _conv_model().fit(np.zeros((4, 3, 8, 8)), np.arange(4) % 3, verbose=0),
+          ValueError, r"looks channels-first .*`x = x.transpose\(0, 2, 3, 1\)`"),
+    _case("fit-batch-norm-batch-of-one", lambda c: _bn_model().fit(X, Y, batch_size=1, verbose=0), ValueError,
+          r"Sequential.fit: batch_normalization would compute each batch mean and variance over a single value"),
+    _case("fit-batch-norm-last-batch-of-one", lambda c: _bn_model().fit(np.ones((5, 2)), Y[:5], batch_size=4,
+                                                                        verbose=0), ValueError,
+          r"5 examples at batch_size=4 leave a last batch of 1: use batch_size=3"),
+    _case("fit-validation-freq", lambda c: fit(c, validation_split=0.5, validation_freq=2), TypeError,
+          r"validation_freq=2 is not available in netfit; validate every epoch"),
+    _case("fit-validation-batch-size", lambda c: fit(c, validation_split=0.5, validation_batch_size=0), ValueError,
+          r"expected validation_batch_size >= 1, got 0"),
+    _case("compile-loss-weights", lambda c: c.sparse.compile("adam", "sparse_categorical_crossentropy",
+                                                             loss_weights=[1.0, 2.0]), TypeError,
+          r"Sequential.compile: Keras's argument loss_weights=\[1.0, 2.0\] is not available"),
+    _case("compile-unknown-argument", lambda c: c.sparse.compile("adam", "sparse_categorical_crossentropy",
+                                                                 metric=["accuracy"]), TypeError,
+          r"Sequential.compile: unknown argument 'metric'; did you mean 'metrics'\?"),
+    _case("fit-early-stopping-baseline", lambda c: callbacks.EarlyStopping(baseline="0.9"), ValueError,
+          r"EarlyStopping: expected baseline a finite number \(the value to beat\) or None, got '0.9'"),
+    _case("fit-early-stopping-start-from-epoch", lambda c: callbacks.EarlyStopping(start_from_epoch=-1), ValueError,
+          r"EarlyStopping: expected start_from_epoch a non-negative integer"),
+    _case("fit-checkpoint-save-freq", lambda c: callbacks.ModelCheckpoint("m.netfit", save_freq="batch"),
+          ValueError, r"ModelCheckpoint: expected save_freq 'epoch' or a positive number of batches"),
+    _case("fit-checkpoint-threshold", lambda c: callbacks.ModelCheckpoint("m.netfit", initial_value_threshold=[1]),
+          ValueError, r"ModelCheckpoint: expected initial_value_threshold a finite number or None"),
+    _case("fit-checkpoint-batch-monitor", lambda c: fit(c, validation_split=0.5, callbacks=[callbacks.ModelCheckpoint(
+          str(c.tmp / "m.netfit"), save_freq=2, save_best_only=True)]), ValueError,
+          r"ModelCheckpoint: expected monitor \(save_freq=2: batch logs\) one of the values fit will log"),
+    _case("terminate-on-nan-raise-error", lambda c: callbacks.TerminateOnNaN(raise_error="yes"), TypeError,
+          r"TerminateOnNaN: expected raise_error True or False"),
+    _case("lambda-callback-batch-begin", lambda c: callbacks.LambdaCallback(on_train_batch_begin=print), TypeError,
+          r"LambdaCallback: Keras's argument on_train_batch_begin=.* netfit's fit calls no hook before a batch"),
+    _case("fit-callback-on-test-end", lambda c: fit(c, callbacks=[_OnTestEnd()]), ValueError,
+          r"_OnTestEnd defines on_test_end, which netfit never calls; evaluate runs no callbacks in netfit"),
+    _case("reduce-lr-epsilon", lambda c: callbacks.ReduceLROnPlateau(epsilon=1e-4), TypeError,
+          r"ReduceLROnPlateau: Keras's argument epsilon=0.0001 .*Keras 2's name: use min_delta"),
+    _case("optimizer-lr-attribute", lambda c: setattr(optimizers.Adam(), "lr", 0), ValueError,
+          r"Adam.lr: expected learning_rate a positive number or a schedule, got 0"),
+    _case("optimizer-attribute-typo", lambda c: setattr(c.sparse.optimizer, "learning_rte", 1e-4), AttributeError,
+          r"Adam: has no attribute 'learning_rte' to set; did you mean 'learning_rate'\?"),
+    _case("optimizer-use-ema", lambda c: optimizers.SGD(use_ema=True), TypeError,
+          r"SGD: Keras's argument use_ema=True is not available in netfit"),
+    _case("optimizer-name", lambda c: optimizers.SGD(name=3), TypeError, r"SGD: expected name a str, got int"),
+    _case("layer-attribute-typo", lambda c: setattr(c.sparse.layers[0], "activaton", "relu"), AttributeError,
+          r"dense: has no attribute 'activaton' to set; did you mean 'activation'\?"),
+    _case("dense-kernel-regularizer", lambda c: Dense(3, kernel_regularizer="l2"), TypeError,
+          r"Dense: Keras's argument kernel_regularizer='l2' .*weight_decay"),
+    _case("dense-input-dim-and-shape", lambda c: Dense(3, input_dim=2, input_shape=(2,)), ValueError,
+          r"Dense: give input_shape or input_dim"),
+    _case("conv-data-format", lambda c: Conv2D(2, 3, data_format="channels_first"), TypeError,
+          r"Conv2D: Keras's argument data_format='channels_first' .*x.transpose\(0, 2, 3, 1\)"),
+    _case("input-batch-shape", lambda c: nf.Input(batch_shape=(None,)), ValueError,
+          r"Input: expected batch_shape \(batch, \*shape\)"),
+    _case("layer-norm-one-value", lambda c: nf.Sequential([Dense(1, input_shape=(2,)),
+                                                           layers.LayerNormalization()]).build(), ValueError,
+          r"layer_normalization: expected more than one value per example to normalize over"),
+    _case("normalization-adapt-one-sample", lambda c: layers.Normalization().adapt(np.ones((1, 2))), ValueError,
+          r"Normalization.adapt: expected at least 2 values for each mean and variance, got 1 \(1 sample"),
+    _case("mnist-path-missing", lambda c: mnist.load_data(path=c.tmp / "no-such-dir"), FileNotFoundError,
+          r"mnist: expected path a folder holding mnist/ .*which does not exist"),
 ]
+
+
+class _OnTestEnd(callbacks.Callback):
+    def on_test_end(self, logs=None):
+        pass
+
+
+def _conv_model():
+    model = nf.Sequential([Conv2D(2, 3, input_shape=(8, 8, 3)), layers.Flatten(), Dense(3, activation="softmax")],
+                          seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def _bn_model():
+    model = nf.Sequential([Dense(4, input_shape=(2,)), layers.BatchNormalization(), Dense(3, activation="softmax")],
+                          seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
 
 
 @pytest.mark.parametrize("call, error, match", CASES)

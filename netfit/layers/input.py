@@ -12,6 +12,7 @@ plain marker that carries the per-example shape; it is not a layer, computes
 nothing, and does not appear in ``model.layers`` or the summary (as in Keras,
 whose Sequential hides its InputLayer too).
 """
+from ..keras_args import own_arguments, refuse
 from ..utils import check_dtype, check_positive_int
 from .base import _check_shape
 
@@ -27,7 +28,12 @@ class Input:
         Accepted for Keras code; netfit takes batches of any size, so it is not enforced.
     dtype : "float32" or "float64", optional
         The model's float type when ``Sequential(dtype=...)`` does not give one.
+    batch_shape : tuple, optional
+        Keras's shape with the batch axis first, ``(None, 28, 28)``: the same as ``shape=(28, 28)``.
     name : str, optional
+
+    Keras's ``sparse``, ``ragged``, ``tensor`` and ``optional`` are refused unless "off", with
+    what to do instead (:mod:`netfit.keras_args`).
 
     Raises
     ------
@@ -43,7 +49,15 @@ class Input:
     8
     """
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None):
+    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, **keras):
+        refuse("Input", keras, ("sparse", "ragged", "tensor", "input_tensor", "optional"), own_arguments(Input))
+        if batch_shape is not None:
+            if shape is not None or not isinstance(batch_shape, (tuple, list)) or len(batch_shape) < 2:
+                raise ValueError(f"Input: expected batch_shape (batch, *shape) such as (None, 28, 28) instead of "
+                                 f"shape, got batch_shape={batch_shape!r} and shape={shape!r}.")
+            if batch_size is None and batch_shape[0] is not None:
+                batch_size = batch_shape[0]
+            shape = tuple(batch_shape[1:])
         if shape is None:
             raise TypeError("Input: expected shape, the shape of one example, e.g. Input(shape=(28, 28)).")
         if isinstance(shape, (tuple, list)) and any(d is None for d in shape):

@@ -10,7 +10,7 @@ callback, which ``fit`` handles as Ctrl-C: it keeps the last consistent
 weights. Requests (a prediction, the mistakes, one example's backward pass)
 use the model while it trains, with no gate of the server's own: the model
 lets any number of threads predict during a fit, each reading the weights
-between two steps (netfit.concurrency, docs/reliability.md §15).
+between two steps (netfit.concurrency; docs/reliability.md, "One model, many threads").
 """
 import collections
 import threading
