@@ -173,7 +173,7 @@ class Conv2DTranspose(ActivatedLayer):
             dfull = call.buffer("dfull", (n,) + win.image_shape, dz.dtype)
             dfull.fill(0)
             dfull[self._in_full] = dz[self._in_out]
-        # Conv2D's forward on δ: row p of D holds the δ of every output pixel input pixel p reached.
+        # Conv2D's forward on δ: row p of D holds the δ of every output pixel that input pixel p reached.
         d = win.im2col(dfull, call.buffer, dz.dtype).reshape(n * h * w, -1)        # (n·H·W, kh·kw·f)
         # ∂R/∂w_uvfc = Σ_i Σ_pq δ_i[p·sh + u, q·sw + v, f] x_ipqc: Dᵀ X
         parallel.matmul(d.T, call.x2, out=call.grads["kernel"].reshape(-1, c))
