@@ -101,7 +101,7 @@ class Call:
 
 
 def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("2_d", "2d")
+    return re.sub(r"(\d)_d(?=_|$)", r"\1d", re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower())    # Conv1D: conv1d
 
 
 class Layer(GuardedAttributes):
