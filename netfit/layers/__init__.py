@@ -5,6 +5,8 @@ from .conv import Conv2D, LocallyConnected2D
 from .dense import Dense
 from .dropout import Dropout
 from .input import Input, InputLayer
+from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
+                    dot, maximum, minimum, multiply, subtract)
 from .normalization import Normalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
 from .shape import Flatten, Reshape, ZeroPadding2D
@@ -15,11 +17,14 @@ _TABLE = {cls.__name__: cls for cls in (Activation, Dense, Dropout, Flatten, Res
                                             Normalization)}
 _TABLE.update({cls.__name__: cls for cls in (BatchNormalization, LayerNormalization, ZeroPadding2D,
                                              GlobalMaxPooling2D)})
+_TABLE.update({cls.__name__: cls for cls in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)})
 
 __all__ = ["Input", "InputLayer", "Layer", "ActivatedLayer", "Activation", "Dense", "Dropout", "Flatten", "Reshape",
            "Conv2D", "LocallyConnected2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
            "Normalization", "get", "register"]
 __all__ += ["BatchNormalization", "LayerNormalization", "ZeroPadding2D", "GlobalMaxPooling2D"]
+__all__ += ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract",
+            "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
 
 
 def register(cls):
