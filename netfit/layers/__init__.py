@@ -1,5 +1,5 @@
 """Layers: each owns its forward and backward. ``get(class_name)`` finds one by name."""
-from .activation import Activation
+from .activation import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from .base import ActivatedLayer, Layer
 from .conv import Conv2D, LocallyConnected2D
 from .dense import Dense
@@ -17,14 +17,16 @@ _TABLE = {cls.__name__: cls for cls in (Activation, Dense, Dropout, Flatten, Res
                                             Normalization)}
 _TABLE.update({cls.__name__: cls for cls in (BatchNormalization, LayerNormalization, ZeroPadding2D,
                                              GlobalMaxPooling2D)})
-_TABLE.update({cls.__name__: cls for cls in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)})
+_TABLE.update({cls.__name__: cls for cls in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
+                                             ReLU, LeakyReLU, PReLU, ELU, Softmax)})
 
 __all__ = ["Input", "InputLayer", "Layer", "ActivatedLayer", "Activation", "Dense", "Dropout", "Flatten", "Reshape",
            "Conv2D", "LocallyConnected2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
            "Normalization", "get", "register"]
 __all__ += ["BatchNormalization", "LayerNormalization", "ZeroPadding2D", "GlobalMaxPooling2D"]
 __all__ += ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract",
-            "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
+            "multiply", "average", "maximum", "minimum", "concatenate", "dot", "ReLU", "LeakyReLU", "PReLU", "ELU",
+            "Softmax"]
 
 
 def register(cls):
