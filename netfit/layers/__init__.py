@@ -9,6 +9,7 @@ from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, 
                     dot, maximum, minimum, multiply, subtract)
 from .normalization import Normalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
+from .preprocessing import RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling
 from .shape import Flatten, Reshape, ZeroPadding2D
 from .standardization import BatchNormalization, LayerNormalization
 
@@ -18,7 +19,8 @@ _TABLE = {cls.__name__: cls for cls in (Activation, Dense, Dropout, Flatten, Res
 _TABLE.update({cls.__name__: cls for cls in (BatchNormalization, LayerNormalization, ZeroPadding2D,
                                              GlobalMaxPooling2D)})
 _TABLE.update({cls.__name__: cls for cls in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
-                                             ReLU, LeakyReLU, PReLU, ELU, Softmax)})
+                                             ReLU, LeakyReLU, PReLU, ELU, Softmax, Rescaling, RandomFlip,
+                                             RandomRotation, RandomZoom, RandomTranslation, RandomContrast)})
 
 __all__ = ["Input", "InputLayer", "Layer", "ActivatedLayer", "Activation", "Dense", "Dropout", "Flatten", "Reshape",
            "Conv2D", "LocallyConnected2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
@@ -26,7 +28,8 @@ __all__ = ["Input", "InputLayer", "Layer", "ActivatedLayer", "Activation", "Dens
 __all__ += ["BatchNormalization", "LayerNormalization", "ZeroPadding2D", "GlobalMaxPooling2D"]
 __all__ += ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract",
             "multiply", "average", "maximum", "minimum", "concatenate", "dot", "ReLU", "LeakyReLU", "PReLU", "ELU",
-            "Softmax"]
+            "Softmax", "Rescaling", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
+            "RandomContrast"]
 
 
 def register(cls):
