@@ -4,6 +4,7 @@ from .base import ActivatedLayer, Layer
 from .conv import Conv2D, LocallyConnected2D
 from .dense import Dense
 from .dropout import Dropout
+from .embedding import Embedding
 from .input import Input, InputLayer
 from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
                     dot, maximum, minimum, multiply, subtract)
@@ -20,7 +21,8 @@ _TABLE.update({cls.__name__: cls for cls in (BatchNormalization, LayerNormalizat
                                              GlobalMaxPooling2D)})
 _TABLE.update({cls.__name__: cls for cls in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
                                              ReLU, LeakyReLU, PReLU, ELU, Softmax, Rescaling, RandomFlip,
-                                             RandomRotation, RandomZoom, RandomTranslation, RandomContrast)})
+                                             RandomRotation, RandomZoom, RandomTranslation, RandomContrast,
+                                             Embedding)})
 
 __all__ = ["Input", "InputLayer", "Layer", "ActivatedLayer", "Activation", "Dense", "Dropout", "Flatten", "Reshape",
            "Conv2D", "LocallyConnected2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
@@ -29,7 +31,7 @@ __all__ += ["BatchNormalization", "LayerNormalization", "ZeroPadding2D", "Global
 __all__ += ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract",
             "multiply", "average", "maximum", "minimum", "concatenate", "dot", "ReLU", "LeakyReLU", "PReLU", "ELU",
             "Softmax", "Rescaling", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
-            "RandomContrast"]
+            "RandomContrast", "Embedding"]
 
 
 def register(cls):
