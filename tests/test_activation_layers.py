@@ -250,3 +250,9 @@ def test_keras_namespace_has_them():
         warnings.simplefilter("error")
         for name in ("ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax"):
             assert getattr(klayers, name)().get_config()["name"] is None
+
+
+def test_automatic_names_are_kerass():
+    model = nf.Sequential([Dense(3, input_shape=(2,)), ReLU(), PReLU(), ELU(), LeakyReLU(), Softmax()], seed=0)
+    model.build()
+    assert [layer.name for layer in model.layers] == ["dense", "re_lu", "p_re_lu", "elu", "leaky_re_lu", "softmax"]
