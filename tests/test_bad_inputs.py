@@ -385,7 +385,7 @@ CASES = [
     _case("compile-optimizer", lambda c: c.sparse.compile("adadelta", "mse"), ValueError,
           r"optimizers.get: unknown optimizer 'adadelta'; supported: sgd, rmsprop, adagrad, adam"),
     _case("compile-optimizer-int", lambda c: c.sparse.compile(5, "mse"), ValueError, r"unknown optimizer 5"),
-    _case("compile-loss", lambda c: c.sparse.compile("sgd", "hinge"), ValueError, r"losses.get: unknown loss 'hinge'; supported:"),
+    _case("compile-loss", lambda c: c.sparse.compile("sgd", "ctc"), ValueError, r"losses.get: unknown loss 'ctc'; supported:"),
     _case("compile-loss-none", lambda c: c.sparse.compile("sgd", None), ValueError,
           r"Sequential.compile: expected a loss, e.g. loss='categorical_crossentropy'"),
     _case("compile-metrics-str", lambda c: c.sparse.compile("sgd", "mse", metrics="accuracy"), TypeError,
@@ -476,7 +476,7 @@ CASES = [
     _case("activation-layer", lambda c: Activation("mish"), ValueError, r"unknown activation 'mish'"),
     _case("layers-get", lambda c: layers.get("LSTM"), ValueError, r"layers.get: unknown layer 'LSTM'; supported:"),
     # -- losses ------------------------------------------------------------------------------------
-    _case("losses-get-unknown", lambda c: losses.get("hinge"), ValueError, r"losses.get: unknown loss 'hinge'; supported: mean_sq"),
+    _case("losses-get-unknown", lambda c: losses.get("ctc"), ValueError, r"losses.get: unknown loss 'ctc'; supported: mean_sq"),
     _case("losses-get-none", lambda c: losses.get(None), ValueError, r"losses.get: unknown loss None"),
     _case("losses-get-int", lambda c: losses.get(5), ValueError, r"losses.get: unknown loss 5"),
     _case("sparse-loss-image-output", lambda c: losses.get("sparse_categorical_crossentropy").validate(
