@@ -201,7 +201,7 @@ def _range(factor, where, name, low, high, open_low=False):
     inside = (lambda v: low < v <= high) if open_low else (lambda v: low <= v <= high)
     bounds = f"{'(' if open_low else '['}{low:g}, {high:g}]"
     values = list(factor) if isinstance(factor, (list, tuple)) else [factor]
-    if len(values) not in (1, 2) or not all(
+    if len(values) != (2 if isinstance(factor, (list, tuple)) else 1) or not all(
             isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and inside(v) for v in values):
         raise ValueError(f"{where}: expected {name} a number or a pair of numbers in {bounds}, got {factor!r}.")
     if len(values) == 1:
