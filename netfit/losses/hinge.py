@@ -62,11 +62,13 @@ class SquaredHinge(Loss):
 class CategoricalHinge(Loss):
     """R = (1/n) Σ_i max(neg_i − pos_i + 1, 0), pos = Σ_k y_k f_k, neg = max_k (1 − y_k) f_k; Keras's ``categorical_hinge``.
 
+    δ = 1{neg − pos + 1 > 0} · ((1 − y_k*) e_k* − y) / n, with k* the position of the
+    maximum in neg (the first of equal ones).
+
     For one-hot rows y: the margin between the target's score and the best other
     score (Crammer–Singer). Targets are used as given (no 0/1 mapping), as Keras.
-    δ = 1{neg − pos + 1 > 0} · ((1 − y_k*) e_k* − y) / n, with k* the position of the
-    maximum in neg (the first of equal ones). For outputs of more axes the loss is
-    taken along the last one and averaged over the others.
+    For outputs of more axes the loss is taken along the last one and averaged over
+    the others.
 
     Shapes
     ------
