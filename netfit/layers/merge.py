@@ -19,6 +19,14 @@ __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Conc
            "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
 
 
+def _sum(x, call):
+    """x_1 + ... + x_m into the record's output buffer."""
+    out = np.add(x[0], x[1], out=call.buffer("a", x[0].shape, x[0].dtype))
+    for xk in x[2:]:
+        out += xk
+    return out
+
+
 class _ElementWise(Layer):
     """Inputs of one shape in, that shape out."""
 
@@ -56,10 +64,7 @@ class Add(_ElementWise):
     def forward(self, x, training=False, call=None):
         call = self.record(call)
         self.check_input(x)
-        out = np.add(x[0], x[1], out=call.buffer("a", x[0].shape, x[0].dtype))
-        for xk in x[2:]:
-            out += xk
-        return out
+        return _sum(x, call)
 
     def backward(self, delta, call=None):
         call = self.record(call)
@@ -162,9 +167,7 @@ class Average(_ElementWise):
     def forward(self, x, training=False, call=None):
         call = self.record(call)
         self.check_input(x)
-        out = np.add(x[0], x[1], out=call.buffer("a", x[0].shape, x[0].dtype))
-        for xk in x[2:]:
-            out += xk
+        out = _sum(x, call)
         out *= 1.0 / len(x)
         return out
 
