@@ -11,4 +11,34 @@ from .architecture import model_from_json
 from .io import load_model, save_model
 from .model import Sequential
 
-__all__ = ["Sequential", "load_model", "model_from_json", "save_model"]
+__all__ = ["Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
+
+
+def clone_model(model):
+    """A new model of the same architecture, with new layers and weights (Keras's ``clone_model``).
+
+    The clone is built from ``model.get_config()``: the same layers and seed, so its
+    weights are the ones ``model`` started with, not its trained ones (Keras draws new
+    ones); copy those with ``clone.set_weights(model.get_weights())``. It is not
+    compiled. The way to train a second copy while ``model`` serves predictions or
+    trains in another thread (docs/reliability.md, "One model, many threads").
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not a netfit model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netfit.layers import Dense
+    >>> model = Sequential([Dense(2, input_shape=(3,))], seed=0)
+    >>> twin = clone_model(model)
+    >>> twin is not model and twin.layers[0] is not model.layers[0]
+    True
+    >>> all(np.array_equal(a, b) for a, b in zip(twin.get_weights(), model.get_weights()))
+    True
+    """
+    if not hasattr(model, "get_config") or not hasattr(type(model), "from_config") or not hasattr(model, "layers"):
+        raise TypeError(f"clone_model: expected a netfit model (Sequential), got {type(model).__name__}.")
+    return type(model).from_config(model.get_config())
