@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import netfit as nf
-from netfit import losses, metrics
+from netfit import losses
 from netfit.gradcheck import numerical_gradient, relative_error
 from netfit.layers import Dense
 
