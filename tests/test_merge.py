@@ -1,4 +1,4 @@
-"""Merge layers: forward against loops, finite differences, PyTorch, δ never written, shapes refused, functional forms."""
+"""Merge layers: loops, finite differences, PyTorch, δ never written, shapes refused, functional forms."""
 import numpy as np
 import pytest
 

@@ -89,8 +89,9 @@ class Embedding(Layer):
             index = x.astype(np.intp)
             if not np.array_equal(index, x):
                 bad = x[index != x].flat[0]
-                raise ValueError(f"{self.display_name}: expected integer token indices, got {float(bad):g}; an Embedding "
-                                 f"reads tokens (0 .. {self.input_dim - 1}), not features: encode the data first.")
+                raise ValueError(f"{self.display_name}: expected integer token indices, got {float(bad):g}; an "
+                                 f"Embedding reads tokens (0 .. {self.input_dim - 1}), not features: encode the data "
+                                 f"first.")
         if index.size and (index.min() < 0 or index.max() >= self.input_dim):
             bad = index.min() if index.min() < 0 else index.max()
             raise ValueError(f"{self.display_name}: expected indices in [0, {self.input_dim}) (input_dim="

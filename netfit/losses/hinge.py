@@ -60,7 +60,7 @@ class SquaredHinge(Loss):
 
 
 class CategoricalHinge(Loss):
-    """R = (1/n) Σ_i max(neg_i − pos_i + 1, 0), pos = Σ_k y_k f_k, neg = max_k (1 − y_k) f_k; Keras's ``categorical_hinge``.
+    """R = (1/n) Σ_i max(neg_i − pos_i + 1, 0), pos = Σ_k y_k f_k, neg = max_k (1 − y_k) f_k (``categorical_hinge``).
 
     δ = 1{neg − pos + 1 > 0} · ((1 − y_k*) e_k* − y) / n, with k* the position of the
     maximum in neg (the first of equal ones).
