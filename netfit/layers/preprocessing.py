@@ -229,10 +229,13 @@ def _fold(i, size, mode):
         return np.clip(i, 0, size - 1), (i >= 0) & (i < size)
     if mode == "nearest":
         return np.clip(i, 0, size - 1), True
+    period = size if mode == "wrap" else 2 * size
+    if i.size and (i.min() < -size or i.max() >= 2 * size):
+        i = np.mod(i, period)                                          # far outside: back into [0, period)
     if mode == "wrap":
-        return np.mod(i, size), True
-    i = np.mod(i, 2 * size)                                            # reflect: period 2·size, mirrored half
-    return np.where(i < size, i, 2 * size - 1 - i), True
+        return np.where(i < 0, i + size, np.where(i >= size, i - size, i)), True
+    i = np.where(i < 0, -1 - i, i)                                     # reflect: mirrored about each edge
+    return np.where(i >= size, 2 * size - 1 - i, i), True
 
 
 def _sampling(matrices, h, w, interpolation, fill_mode):
@@ -247,28 +250,36 @@ def _sampling(matrices, h, w, interpolation, fill_mode):
     Returns flat pixel indices (k, n·h·w) into the batch, weights (k, n·h·w), fill weights (n·h·w,).
     """
     n = len(matrices)
-    rows, cols = np.mgrid[0:h, 0:w].astype(np.float64)
+    rows, cols = np.arange(h, dtype=np.float64)[:, None], np.arange(w, dtype=np.float64)
     a0, a1, a2, b0, b1, b2 = (matrices[:, j, None, None] for j in range(6))
-    src_col, src_row = a0 * cols + a1 * rows + a2, b0 * cols + b1 * rows + b2          # (n, h, w)
+    src_col, src_row = a0 * cols + (a1 * rows + a2), b0 * cols + (b1 * rows + b2)      # (n, h, w)
     if interpolation == "nearest":
-        corners = [(np.floor(src_row + 0.5), np.floor(src_col + 0.5), np.ones_like(src_row))]
+        r0, c0 = np.floor(src_row + 0.5).astype(np.intp), np.floor(src_col + 0.5).astype(np.intp)
+        along_rows, along_cols = [(r0, 1.0)], [(c0, 1.0)]
     else:
         r0, c0 = np.floor(src_row), np.floor(src_col)
-        fr, fc = src_row - r0, src_col - c0
-        corners = [(r0, c0, (1 - fr) * (1 - fc)), (r0, c0 + 1, (1 - fr) * fc),
-                   (r0 + 1, c0, fr * (1 - fc)), (r0 + 1, c0 + 1, fr * fc)]
+        fr, fc = src_row - r0, src_col - c0                            # bilinear: (1 − fr, fr) × (1 − fc, fc)
+        r0, c0 = r0.astype(np.intp), c0.astype(np.intp)
+        along_rows, along_cols = [(r0, 1 - fr), (r0 + 1, fr)], [(c0, 1 - fc), (c0 + 1, fc)]
     first = (np.arange(n) * (h * w))[:, None, None]                   # each image's first pixel in the batch
-    index = np.empty((len(corners), n, h, w), np.intp)
-    weight = np.empty((len(corners), n, h, w))
+    folded_cols = [(_fold(c, w, fill_mode), wc) for c, wc in along_cols]
+    corners = len(along_rows) * len(along_cols)
+    index = np.empty((corners, n, h, w), np.intp)
+    weight = np.empty((corners, n, h, w))
     fill = np.zeros((n, h, w))
-    for k, (r, c, wk) in enumerate(corners):
-        r, inside_r = _fold(r.astype(np.intp), h, fill_mode)
-        c, inside_c = _fold(c.astype(np.intp), w, fill_mode)
-        inside = inside_r & inside_c
-        index[k] = first + r * w + c
-        weight[k] = np.where(inside, wk, 0.0)
-        fill += np.where(inside, 0.0, wk)
-    return index.reshape(len(corners), -1), weight.reshape(len(corners), -1), fill.reshape(-1)
+    k = 0
+    for r, wr in along_rows:
+        r, inside_r = _fold(r, h, fill_mode)
+        row_start = first + r * w
+        for (c, inside_c), wc in folded_cols:
+            np.add(row_start, c, out=index[k])
+            np.multiply(wr, wc, out=weight[k])
+            if fill_mode == "constant":                                # outside neighbours read the fill value
+                outside = ~(inside_r & inside_c)
+                fill += np.where(outside, weight[k], 0.0)
+                weight[k][outside] = 0.0
+            k += 1
+    return index.reshape(corners, -1), weight.reshape(corners, -1), fill.reshape(-1)
 
 
 def _warp(layer, x, rng, call):
