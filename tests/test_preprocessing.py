@@ -324,3 +324,15 @@ def test_config_round_trip_and_float32(name):
 def test_bad_arguments(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
+
+
+@pytest.mark.parametrize("mode", ["reflect", "wrap", "nearest", "constant"])
+def test_fill_modes_read_the_pixel_keras_pads_with_even_far_outside(mode):
+    from netfit.layers.preprocessing import _fold
+    size, i = 4, np.arange(-13, 17)
+    extra = {"constant_values": -1} if mode == "constant" else {}     # -1 stands for the fill value
+    padded = np.pad(np.arange(size), 20, mode={"reflect": "symmetric", "nearest": "edge"}.get(mode, mode),
+                    **extra)                                           # Keras's NumPy backend pads like this
+    for span in (i, np.arange(-4, 8)):                                 # far outside (modulo), within one width
+        folded, inside = _fold(span, size, mode)
+        np.testing.assert_array_equal(np.where(inside, folded, -1), padded[span + 20])
