@@ -17,6 +17,15 @@ from . import _kernels
 from . import backend
 
 
+def _number(value, where, name, low=0.0):
+    """``value`` as a float, refusing strings, bools, NaN, ±inf and values below ``low`` (0: non-negative)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value < low:
+        what = "a non-negative number" if low == 0 else "a finite number"
+        raise ValueError(f"{where}: expected {name} {what}, got {value!r}.")
+    return float(value)
+
+
 class Activation:
     """σ and its derivative. ``uses`` says what ``backward`` reads: "output" or "input"."""
 
@@ -101,14 +110,57 @@ class ScaledTanh(Activation):
 
 
 class Relu(Activation):
-    """σ(z) = max(z, 0); σ' = 1 where a > 0, else 0 (we take σ'(0) = 0)."""
+    """σ(z) = max(z, 0); σ' = 1 where a > 0, else 0 (we take σ'(0) = 0).
+
+    Keras 3's ``relu(x, negative_slope, max_value, threshold)`` in full, with
+    slope c, cap M and threshold θ (``Relu(max_value=6.0)``, the ``ReLU`` layer):
+
+        σ(z) = min(z, M) for z > θ,   c (z − θ) for z ≤ θ;   σ' = 1 for θ < z < M, 0 for z ≥ M, c for z ≤ θ.
+
+    For θ > 0 it jumps at θ, from c·0 to θ, as Keras's does. The name of such a
+    relu lists the settings that differ ("relu:max_value=6.0"), which is what a
+    model file stores, so they survive save and load.
+    """
 
     name = "relu"
+    _DEFAULTS = {"negative_slope": 0.0, "max_value": None, "threshold": 0.0}
+
+    def __init__(self, negative_slope=0.0, max_value=None, threshold=0.0):
+        self.negative_slope = _number(negative_slope, "Relu", "negative_slope")
+        self.max_value = None if max_value is None else _number(max_value, "Relu", "max_value")
+        self.threshold = _number(threshold, "Relu", "threshold")
+        settings = {"negative_slope": self.negative_slope, "max_value": self.max_value, "threshold": self.threshold}
+        changed = {k: v for k, v in settings.items() if v != self._DEFAULTS[k]}
+        self.general = bool(changed)
+        if changed:
+            self.name = "relu:" + ",".join(f"{k}={v!r}" for k, v in changed.items())
+            self.uses = "input"
+
+    def _forward_general(self, z, out):
+        c, cap, theta = self.negative_slope, self.max_value, self.threshold
+        high = z if cap is None else np.minimum(z, cap)
+        result = np.where(z > theta, high, c * (z - theta)).astype(z.dtype, copy=False)
+        if out is None:
+            return result
+        np.copyto(out, result)
+        return out
+
+    def _backward_general(self, delta, z, out):
+        c, cap, theta = self.negative_slope, self.max_value, self.threshold
+        inside = z > theta
+        if cap is not None:
+            inside &= z < cap
+        d = np.where(inside, 1.0, np.where(z > theta, 0.0, c)).astype(delta.dtype, copy=False)
+        return np.multiply(delta, d, out=out)                          # δ ⊙ σ'(z)
 
     def forward(self, z, out=None):
+        if self.general:
+            return self._forward_general(z, out)
         return np.maximum(z, 0, out=out)
 
     def backward(self, delta, z, a, out=None):
+        if self.general:
+            return self._backward_general(delta, z, out)
         if not backend.on_host(a):
             return _relu_backward(delta, a)                       # one GPU kernel; numba only on the host
         # One compiled pass where numba is installed (netfit[fast]); the same products below.
@@ -135,10 +187,20 @@ class Softplus(Activation):
 
 
 class Elu(Activation):
-    """σ(z) = z for z > 0, α(e^z − 1) otherwise (α = 1); σ' = 1 or a + α."""
+    """σ(z) = z for z > 0, α(e^z − 1) otherwise (α = 1); σ' = 1 or a + α.
+
+    ``Elu(alpha)`` is Keras's ``elu(x, alpha)`` (the ``ELU`` layer); an α other
+    than 1 is part of its name ("elu:0.5"), so it survives save and load. σ' is
+    read from z, so any α works (for α < 0 the output is positive on both sides).
+    """
 
     name = "elu"
-    alpha = 1.0
+    uses = "input"
+
+    def __init__(self, alpha=1.0):
+        self.alpha = _number(alpha, "Elu", "alpha", low=-math.inf)
+        if self.alpha != 1.0:
+            self.name = f"elu:{self.alpha!r}"
 
     def forward(self, z, out=None):
         # expm1 of min(z, 0) avoids overflow warnings on the branch not taken.
@@ -149,7 +211,8 @@ class Elu(Activation):
         return out
 
     def backward(self, delta, z, a, out=None):
-        return np.multiply(delta, np.where(a > 0, 1.0, a + self.alpha), out=out)
+        # σ' = 1 for z > 0; α e^z = a + α for z ≤ 0.
+        return np.multiply(delta, np.where(z > 0, 1.0, a + self.alpha).astype(delta.dtype, copy=False), out=out)
 
 
 class Gelu(Activation):
@@ -415,7 +478,19 @@ class Softmax(Activation):
 
     name = "softmax"
 
+    def __init__(self, axis=-1):
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"Softmax: expected axis an integer, got {axis!r}.")
+        self.axis = int(axis)
+        if self.axis != -1:                 # another axis than the last: Keras's Softmax(axis=k) layer
+            self.name = f"softmax:axis={self.axis}"
+
     def forward(self, z, out=None):
+        if self.axis != -1:
+            out = np.subtract(z, z.max(axis=self.axis, keepdims=True), out=out)
+            np.exp(out, out=out)
+            out /= out.sum(axis=self.axis, keepdims=True)
+            return out
         # Subtracting the row maximum leaves a unchanged and keeps e^z finite.
         xp = backend.get_array_module(z)
         out = np.subtract(z, _row_max(z)[..., None], out=out)
@@ -427,7 +502,7 @@ class Softmax(Activation):
         return out
 
     def backward(self, delta, z, a, out=None):
-        inner = (delta * a).sum(axis=-1, keepdims=True)
+        inner = (delta * a).sum(axis=self.axis, keepdims=True)
         return np.multiply(a, delta - inner, out=out)
 
 
@@ -491,13 +566,29 @@ def get(identifier):
         return identifier
     if isinstance(identifier, str) and _ALIASES.get(identifier, identifier) in _TABLE:
         return _TABLE[_ALIASES.get(identifier, identifier)]
-    if isinstance(identifier, str) and identifier.startswith("leaky_relu:"):
-        try:
-            return LeakyRelu(float(identifier.split(":", 1)[1]))           # "leaky_relu:0.01", as saved
-        except ValueError:
-            pass
+    if isinstance(identifier, str) and ":" in identifier:
+        found = _parametrized(*identifier.split(":", 1))               # "leaky_relu:0.01", as saved
+        if found is not None:
+            return found
     raise ValueError(f"activations.get: unknown activation {identifier!r}; "
                      f"supported: {', '.join(list(_TABLE) + list(_ALIASES))}.")
+
+
+def _parametrized(base, settings):
+    """The activation a saved name with settings stands for ("elu:0.5", "relu:max_value=6.0"), or None."""
+    try:
+        if base == "leaky_relu":
+            return LeakyRelu(float(settings))
+        if base == "elu":
+            return Elu(float(settings))
+        if base in ("relu", "softmax"):
+            pairs = dict(part.split("=", 1) for part in settings.split(","))
+            if base == "softmax":
+                return Softmax(axis=int(pairs.pop("axis")))
+            return Relu(**{k: None if v == "None" else float(v) for k, v in pairs.items()})
+    except (ValueError, TypeError, KeyError):
+        return None
+    return None
 
 
 def names():

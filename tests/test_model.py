@@ -453,7 +453,7 @@ def test_one_hot_targets_for_a_sparse_loss_and_vice_versa():
 
 @pytest.mark.parametrize("kwargs,error,match", [
     ({"optimizer": "adadelta"}, ValueError, r"optimizers.get: unknown optimizer 'adadelta'; supported: sgd, rmsprop"),
-    ({"loss": "hinge"}, ValueError, r"losses.get: unknown loss 'hinge'; supported:"),
+    ({"loss": "ctc"}, ValueError, r"losses.get: unknown loss 'ctc'; supported:"),
     ({"loss": None}, ValueError, r"Sequential.compile: expected a loss, e.g. loss='categorical_crossentropy'"),
     ({"metrics": ["f1"]}, ValueError, r"compile: unknown metric 'f1'; supported: accuracy, mse"),
     ({"metrics": "accuracy"}, TypeError, r"Sequential.compile: expected metrics a list of names, got 'accuracy'"),

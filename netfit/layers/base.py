@@ -101,7 +101,9 @@ class Call:
 
 
 def _snake(name):
-    return re.sub(r"(\d)_d(?=_|$)", r"\1d", re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower())    # Conv1D: conv1d
+    """Keras's ``to_snake_case``: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, ReLU -> re_lu, PReLU -> p_re_lu."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class Layer(GuardedAttributes):
@@ -282,6 +284,29 @@ class Layer(GuardedAttributes):
     def backward(self, delta, call=None):
         """Write ∂R/∂θ into ``call.grads`` from δ = ∂R/∂a; return s = ∂R/∂x (None if not needed)."""
         raise NotImplementedError
+
+    def __call__(self, inputs, training=False):
+        """a = layer(x) on arrays, eagerly: built on the inputs' shapes if not yet, then one forward pass.
+
+        The pass has a fresh record of its own (gradients into zeros of its own, so the
+        layer's ``grads`` are left alone) and the output is the caller's to keep.
+        ``inputs``: an array (n, ...), or a list of them for a layer of several inputs.
+
+        Examples
+        --------
+        >>> from netfit.layers import Dense
+        >>> Dense(2, kernel_initializer="ones")(np.ones((1, 3), "float32"))
+        array([[3., 3.]], dtype=float32)
+        """
+        arrays = list(inputs) if self.multiple_inputs and isinstance(inputs, (list, tuple)) else [inputs]
+        if not self.built:
+            if any(not hasattr(a, "shape") or not hasattr(a, "dtype") for a in arrays):
+                raise TypeError(f"{self.display_name}: expected input NumPy arrays, got "
+                                f"{', '.join(type(a).__name__ for a in arrays)}; convert with np.asarray(x).")
+            shapes = [tuple(a.shape[1:]) for a in arrays]
+            self.setup(shapes if self.multiple_inputs else shapes[0])
+        call = self.new_call(grads={name: self.xp.zeros_like(g) for name, g in self.grads.items()})
+        return self.forward(inputs, training=training, call=call)
 
     def sum_rows(self, m, out, call):
         """out = Σ_i m[i, :], as the product 1ᵀm: BLAS sums a tall matrix ~4× faster than np.sum(axis=0).
