@@ -8,12 +8,22 @@ sigmoid, 1 - a² for tanh. Those that need z say so with ``uses = "input"``.
 Every activation maps z to a in ``forward`` and maps the error δ at its output
 to the error δ ⊙ σ'(z) at its input in ``backward``.
 """
+import functools
 import math
 
 import numpy as np
 
 from . import _kernels
 from . import backend
+
+
+def _number(value, where, name, low=0.0):
+    """``value`` as a float, refusing strings, bools, NaN, ±inf and values below ``low`` (0: non-negative)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value < low:
+        what = "a non-negative number" if low == 0 else "a finite number"
+        raise ValueError(f"{where}: expected {name} {what}, got {value!r}.")
+    return float(value)
 
 
 class Activation:
@@ -100,14 +110,57 @@ class ScaledTanh(Activation):
 
 
 class Relu(Activation):
-    """σ(z) = max(z, 0); σ' = 1 where a > 0, else 0 (we take σ'(0) = 0)."""
+    """σ(z) = max(z, 0); σ' = 1 where a > 0, else 0 (we take σ'(0) = 0).
+
+    Keras 3's ``relu(x, negative_slope, max_value, threshold)`` in full, with
+    slope c, cap M and threshold θ (``Relu(max_value=6.0)``, the ``ReLU`` layer):
+
+        σ(z) = min(z, M) for z > θ,   c (z − θ) for z ≤ θ;   σ' = 1 for θ < z < M, 0 for z ≥ M, c for z ≤ θ.
+
+    For θ > 0 it jumps at θ, from c·0 to θ, as Keras's does. The name of such a
+    relu lists the settings that differ ("relu:max_value=6.0"), which is what a
+    model file stores, so they survive save and load.
+    """
 
     name = "relu"
+    _DEFAULTS = {"negative_slope": 0.0, "max_value": None, "threshold": 0.0}
+
+    def __init__(self, negative_slope=0.0, max_value=None, threshold=0.0):
+        self.negative_slope = _number(negative_slope, "Relu", "negative_slope")
+        self.max_value = None if max_value is None else _number(max_value, "Relu", "max_value")
+        self.threshold = _number(threshold, "Relu", "threshold")
+        settings = {"negative_slope": self.negative_slope, "max_value": self.max_value, "threshold": self.threshold}
+        changed = {k: v for k, v in settings.items() if v != self._DEFAULTS[k]}
+        self.general = bool(changed)
+        if changed:
+            self.name = "relu:" + ",".join(f"{k}={v!r}" for k, v in changed.items())
+            self.uses = "input"
+
+    def _forward_general(self, z, out):
+        c, cap, theta = self.negative_slope, self.max_value, self.threshold
+        high = z if cap is None else np.minimum(z, cap)
+        result = np.where(z > theta, high, c * (z - theta)).astype(z.dtype, copy=False)
+        if out is None:
+            return result
+        np.copyto(out, result)
+        return out
+
+    def _backward_general(self, delta, z, out):
+        c, cap, theta = self.negative_slope, self.max_value, self.threshold
+        inside = z > theta
+        if cap is not None:
+            inside &= z < cap
+        d = np.where(inside, 1.0, np.where(z > theta, 0.0, c)).astype(delta.dtype, copy=False)
+        return np.multiply(delta, d, out=out)                          # δ ⊙ σ'(z)
 
     def forward(self, z, out=None):
+        if self.general:
+            return self._forward_general(z, out)
         return np.maximum(z, 0, out=out)
 
     def backward(self, delta, z, a, out=None):
+        if self.general:
+            return self._backward_general(delta, z, out)
         if not backend.on_host(a):
             return _relu_backward(delta, a)                       # one GPU kernel; numba only on the host
         # One compiled pass where numba is installed (netfit[fast]); the same products below.
@@ -134,10 +187,20 @@ class Softplus(Activation):
 
 
 class Elu(Activation):
-    """σ(z) = z for z > 0, α(e^z − 1) otherwise (α = 1); σ' = 1 or a + α."""
+    """σ(z) = z for z > 0, α(e^z − 1) otherwise (α = 1); σ' = 1 or a + α.
+
+    ``Elu(alpha)`` is Keras's ``elu(x, alpha)`` (the ``ELU`` layer); an α other
+    than 1 is part of its name ("elu:0.5"), so it survives save and load. σ' is
+    read from z, so any α works (for α < 0 the output is positive on both sides).
+    """
 
     name = "elu"
-    alpha = 1.0
+    uses = "input"
+
+    def __init__(self, alpha=1.0):
+        self.alpha = _number(alpha, "Elu", "alpha", low=-math.inf)
+        if self.alpha != 1.0:
+            self.name = f"elu:{self.alpha!r}"
 
     def forward(self, z, out=None):
         # expm1 of min(z, 0) avoids overflow warnings on the branch not taken.
@@ -148,7 +211,8 @@ class Elu(Activation):
         return out
 
     def backward(self, delta, z, a, out=None):
-        return np.multiply(delta, np.where(a > 0, 1.0, a + self.alpha), out=out)
+        # σ' = 1 for z > 0; α e^z = a + α for z ≤ 0.
+        return np.multiply(delta, np.where(z > 0, 1.0, a + self.alpha).astype(delta.dtype, copy=False), out=out)
 
 
 class Gelu(Activation):
@@ -159,13 +223,17 @@ class Gelu(Activation):
     ``approximate=True``, PyTorch's ``approximate="tanh"``) is the tanh form
     ½ z (1 + tanh(c (z + 0.044715 z³))), c = √(2/π), which netfit used as "gelu" before.
 
-    NumPy has no erf, so erfc comes from the Chebyshev fit of Numerical Recipes
-    (Press et al., 2nd ed., §6.2, ``erfcc``): for w ≥ 0,
+    float64 (gradient checks, comparisons with PyTorch) is exact to rounding (a few
+    ulps, measured against mpmath): Φ(z) = ½ erfc(−z/√2) with SciPy's scaled
+    ``erfcx`` when SciPy is installed, else the C library's ``math.erfc`` element by
+    element (:func:`_erfc64`), and σ'(z) = Φ(z) + z φ(z), φ(z) = exp(−z²/2)/√(2π).
+
+    float32 (training) keeps a fast fit, since NumPy has no erf: the Chebyshev fit of
+    Numerical Recipes (Press et al., 2nd ed., §6.2, ``erfcc``): for w ≥ 0,
     erfc(w) ≈ E(w) = t exp(−w² + Q(t)), t = 1 / (1 + w/2), Q a degree-9 polynomial,
     with relative error below 1.2e-7 everywhere (float32's precision; checked against
-    ``math.erf`` in the tests). ``backward`` is the derivative of that same E, so it
-    agrees with finite differences of ``forward`` to rounding; it differs from the exact
-    σ'(z) = Φ(z) + z φ(z) by the fit's error (~1e-7):
+    ``math.erf`` in the tests). Its ``backward`` is the derivative of that same E, so it
+    agrees with finite differences of ``forward`` to rounding:
 
         Φ(z) = 1 − E(u)/2 for u = z/√2 ≥ 0, E(|u|)/2 otherwise;
         dΦ/dz = E (t (1 + t Q'(t)) / 2 + 2|u|) / (2√2);   σ'(z) = Φ + z dΦ/dz.
@@ -199,11 +267,46 @@ class Gelu(Activation):
         phi = np.where(z >= 0, 1.0 - 0.5 * e, 0.5 * e)
         return w, t, e, phi
 
+    # 1/√2 = _R_HI + _R_LO: _R_HI the float64 nearest, _R_LO the rest (Decimal(1) / Decimal(2).sqrt() − _R_HI).
+    _R_HI, _R_LO = 0.7071067811865475, 6.268583589525109e-17
+
+    def _exact_phi(self, z):
+        """Φ(z) = ½ erfc(u), u = −z/√2, for float64 z, exact to rounding (:func:`_erfc64`).
+
+        Rounding u costs half an ulp of u, which erfc's slope 2u·erfc(u) magnifies to
+        ~u² ulps of Φ in the far tail (160 at z = −11); so u's rounding error r is
+        computed exactly (Dekker's product) and added back to first order:
+        erfc(u + r) = erfc(u) − r · (2/√π) exp(−u²).
+        """
+        zc = np.clip(z, -40.0, 40.0)                      # erfc is 0 or 2 beyond: no correction, no overflow
+        p, e = _two_product(zc, self._R_HI)
+        r = -e - zc * self._R_LO                          # u's rounding error: −z/√2 = u + r exactly (to 1e-32)
+        u = z * -self._R_HI
+        return 0.5 * (_erfc64()(u) - r * (2 / math.sqrt(math.pi)) * np.exp(-p * p))
+
+    def _exact_slope(self, z, a=None):
+        """σ'(z) = Φ(z) + z φ(z) for float64 z, to rounding; Φ read back from the output a = z Φ(z) when given.
+
+        φ(z) = exp(−z²/2)/√(2π) with z² kept exact as s + e (as in :meth:`_exact_phi`), so
+        exp(−z²/2) = exp(−s/2)(1 − e/2). Reading Φ = a/z (0.5 + z/√(2π) near 0, where
+        that is exact) spares a second erfc: the float64 backward costs one exp.
+        """
+        zc = np.clip(z, -40.0, 40.0)
+        s, e = _two_product(zc, zc)
+        pdf = np.exp(-0.5 * s) * (1.0 - 0.5 * e) * (1 / math.sqrt(2 * math.pi))
+        if a is None or np.shape(a) != np.shape(z):
+            phi = self._exact_phi(z)
+        else:
+            small = np.abs(z) < 1e-8
+            phi = np.where(small, 0.5 + z * (1 / math.sqrt(2 * math.pi)), a / np.where(small, 1.0, z))
+        return phi + z * pdf
+
     def forward(self, z, out=None):
         if self.approximate:
             t = np.tanh(self._c * (z + 0.044715 * z ** 3))
             return np.multiply(0.5 * z, 1.0 + t, out=out)
-        a = np.multiply(z, self._erfc_parts(z)[3], out=out, casting="same_kind")    # a = z Φ(z)
+        phi = self._exact_phi(z) if z.dtype == np.float64 else self._erfc_parts(z)[3]
+        a = np.multiply(z, phi, out=out, casting="same_kind")                       # a = z Φ(z)
         return a if out is not None else a.astype(z.dtype, copy=False)
 
     def backward(self, delta, z, a, out=None):
@@ -212,6 +315,8 @@ class Gelu(Activation):
             t = np.tanh(self._c * (z + 0.044715 * z ** 3))
             d = 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * self._c * (1.0 + 3 * 0.044715 * z * z)
             return np.multiply(delta, d, out=out)
+        if z.dtype == np.float64:                                                    # σ' = Φ + z φ, exactly
+            return np.multiply(delta, self._exact_slope(z, a), out=out)
         w, t, e, phi = self._erfc_parts(z)
         dq = 9 * self._Q[-1]
         for k in range(8, 0, -1):                    # Horner: Q'(t)
@@ -219,6 +324,45 @@ class Gelu(Activation):
         dphi = e * (0.5 * t * (1.0 + t * dq) + 2.0 * w) * (1 / (2 * math.sqrt(2.0)))   # dΦ/dz ≈ φ(z)
         d = np.multiply(delta, phi + z * dphi, out=out, casting="same_kind")         # δ ⊙ (Φ + z φ)
         return d if out is not None else d.astype(delta.dtype, copy=False)
+
+
+def _two_product(a, b):
+    """(p, e) with p = fl(a·b) and a·b = p + e exactly (Dekker's product: Veltkamp's 26-bit halves, no FMA).
+
+    |a|, |b| must stay below ~1e150 (the split multiplies by 2^27 + 1).
+    """
+    def split(x):
+        big = 134217729.0 * x
+        hi = big - (big - x)
+        return hi, x - hi
+    (a_hi, a_lo), (b_hi, b_lo) = split(a), split(b)
+    p = a * b
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+@functools.lru_cache(maxsize=1)
+def _erfc64():
+    """erfc over float64 arrays, to a few ulps everywhere, the far tail included.
+
+    With SciPy: ``erfcx(|u|) · exp(−u²)`` (SciPy's ``erfc`` itself is off by up to ~500
+    ulps in the tail, measured against mpmath; its scaled ``erfcx`` by ≤5), with u² kept
+    exact as s + e so that exp(−u²) = exp(−s)(1 − e) loses nothing; erfc(u) = 2 − erfc(|u|)
+    for u < 0. Without SciPy (numpy is netfit's only requirement): the C library's
+    ``math.erfc`` element by element (≤2 ulps; ~7× slower). SciPy is imported here, once,
+    when a float64 GELU first runs, not with netfit.
+    """
+    try:
+        from scipy.special import erfcx
+    except ImportError:
+        scalar = np.frompyfunc(math.erfc, 1, 1)
+        return lambda u: scalar(u).astype(np.float64)
+
+    def erfc(u):
+        a = np.minimum(np.abs(u), 40.0)                 # erfc(40) is 0 in float64: clipped, no overflow
+        s, e = _two_product(a, a)
+        tail = erfcx(a) * (np.exp(-s) * (1.0 - e))      # erfc(|u|)
+        return np.where(u >= 0, tail, 2.0 - tail)
+    return erfc
 
 
 class LeakyRelu(Activation):
@@ -334,7 +478,19 @@ class Softmax(Activation):
 
     name = "softmax"
 
+    def __init__(self, axis=-1):
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"Softmax: expected axis an integer, got {axis!r}.")
+        self.axis = int(axis)
+        if self.axis != -1:                 # another axis than the last: Keras's Softmax(axis=k) layer
+            self.name = f"softmax:axis={self.axis}"
+
     def forward(self, z, out=None):
+        if self.axis != -1:
+            out = np.subtract(z, z.max(axis=self.axis, keepdims=True), out=out)
+            np.exp(out, out=out)
+            out /= out.sum(axis=self.axis, keepdims=True)
+            return out
         # Subtracting the row maximum leaves a unchanged and keeps e^z finite.
         xp = backend.get_array_module(z)
         out = np.subtract(z, _row_max(z)[..., None], out=out)
@@ -346,7 +502,7 @@ class Softmax(Activation):
         return out
 
     def backward(self, delta, z, a, out=None):
-        inner = (delta * a).sum(axis=-1, keepdims=True)
+        inner = (delta * a).sum(axis=self.axis, keepdims=True)
         return np.multiply(a, delta - inner, out=out)
 
 
@@ -410,13 +566,29 @@ def get(identifier):
         return identifier
     if isinstance(identifier, str) and _ALIASES.get(identifier, identifier) in _TABLE:
         return _TABLE[_ALIASES.get(identifier, identifier)]
-    if isinstance(identifier, str) and identifier.startswith("leaky_relu:"):
-        try:
-            return LeakyRelu(float(identifier.split(":", 1)[1]))           # "leaky_relu:0.01", as saved
-        except ValueError:
-            pass
+    if isinstance(identifier, str) and ":" in identifier:
+        found = _parametrized(*identifier.split(":", 1))               # "leaky_relu:0.01", as saved
+        if found is not None:
+            return found
     raise ValueError(f"activations.get: unknown activation {identifier!r}; "
                      f"supported: {', '.join(list(_TABLE) + list(_ALIASES))}.")
+
+
+def _parametrized(base, settings):
+    """The activation a saved name with settings stands for ("elu:0.5", "relu:max_value=6.0"), or None."""
+    try:
+        if base == "leaky_relu":
+            return LeakyRelu(float(settings))
+        if base == "elu":
+            return Elu(float(settings))
+        if base in ("relu", "softmax"):
+            pairs = dict(part.split("=", 1) for part in settings.split(","))
+            if base == "softmax":
+                return Softmax(axis=int(pairs.pop("axis")))
+            return Relu(**{k: None if v == "None" else float(v) for k, v in pairs.items()})
+    except (ValueError, TypeError, KeyError):
+        return None
+    return None
 
 
 def names():

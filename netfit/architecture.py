@@ -65,7 +65,7 @@ def model_from_json(source, seed=None, dtype=None):
     >>> model_from_json({"input_shape": [4], "layers": [{"class_name": "Dense", "config": {"unit": 3}}]})
     Traceback (most recent call last):
     ...
-    ValueError: model_from_json: layers[0] (Dense): unknown config key 'unit'; Dense accepts: activation, bias_initializer, input_shape, kernel_initializer, name, trainable, units, use_bias.
+    ValueError: model_from_json: layers[0] (Dense): unknown config key 'unit'; Dense accepts: activation, bias_initializer, input_dim, input_shape, kernel_initializer, name, trainable, units, use_bias.
     """
     spec, where = _read(source)
     layers, input_shape = sequential_from_config(spec, where)

@@ -28,11 +28,14 @@ __all__ = ["WeightsLock", "TrainingGuard", "training_call"]
 
 
 class WeightsLock:
-    """A readers–writer lock over a model's weights: many readers at once, or one writer.
+    """A readers–writer lock over a model's weights: many readers at once, or one writer; phase-fair.
 
-    Writers go first: once a writer waits, new readers wait behind it, so a fit
-    is not starved by a stream of predictions. The writing thread may read
-    (a callback predicting inside a step does not deadlock).
+    Readers and writers take turns: readers that wait while a writer holds the lock
+    all go in when it lets go, before the next writer; a writer waiting for readers
+    to finish holds back readers that come after it. So a fit that takes step after
+    step lets every waiting prediction through between two steps, and a stream of
+    predictions cannot starve the fit. The writing thread may read (a callback that
+    predicts inside a step does not deadlock), and writing is re-entrant.
 
     Examples
     --------
@@ -47,20 +50,25 @@ class WeightsLock:
 
     def __init__(self):
         self._cond = threading.Condition(threading.Lock())
-        self._readers = 0
+        self._readers = 0                 # reading now
+        self._readers_waiting = 0
+        self._readers_turn = False        # a writer has let go while readers waited: they go first
         self._writer = None               # the thread id holding it for writing
-        self._waiting = 0                 # writers waiting
+        self._writers_waiting = 0
 
     @contextlib.contextmanager
     def reading(self):
         """Hold the weights for reading (one inference batch)."""
-        me = threading.get_ident()
-        if self._writer == me:            # inside this thread's own step
+        if self._writer == threading.get_ident():      # inside this thread's own step
             yield
             return
         with self._cond:
-            while self._writer is not None or self._waiting:
+            self._readers_waiting += 1
+            while self._writer is not None or (self._writers_waiting and not self._readers_turn):
                 self._cond.wait()
+            self._readers_waiting -= 1
+            if not self._readers_waiting:
+                self._readers_turn = False             # every reader that waited is in: the writers' turn
             self._readers += 1
         try:
             yield
@@ -78,16 +86,17 @@ class WeightsLock:
             yield
             return
         with self._cond:
-            self._waiting += 1
-            while self._writer is not None or self._readers:
+            self._writers_waiting += 1
+            while self._writer is not None or self._readers or self._readers_turn:
                 self._cond.wait()
-            self._waiting -= 1
+            self._writers_waiting -= 1
             self._writer = me
         try:
             yield
         finally:
             with self._cond:
                 self._writer = None
+                self._readers_turn = self._readers_waiting > 0
                 self._cond.notify_all()
 
 

@@ -84,7 +84,9 @@ def read_image(path, shape, scale=(0.0, 1.0), digit_box=20 / 28, where="read_ima
                max_pixels=MAX_PIXELS):
     """Turn a picture of a digit into one model input, the way MNIST was made.
 
-    Grey levels (transparency over white); inverted when the border is light,
+    Grey levels (transparency over a background that contrasts with the strokes,
+    :func:`_composed_grey`: white strokes on a transparent canvas are ink, as are
+    black ones); inverted when the border is light,
     so the ink is bright on dark; then :func:`prepare_grey` (background removed,
     ink box scaled to ``digit_box`` of the frame, centred by ``centring``), whatever
     the picture's size, also when it already has the model's; grey levels 0..255
@@ -119,11 +121,48 @@ def read_image(path, shape, scale=(0.0, 1.0), digit_box=20 / 28, where="read_ima
         raise FileNotFoundError(f"{where}: no such file {os.fspath(path)!r}.") from None
     except OSError as exc:                             # PIL.UnidentifiedImageError and damaged files
         raise OSError(f"{where}: cannot read {os.fspath(path)!r} as a picture ({exc}).") from None
-    grey = np.asarray(Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L"), np.float32)
+    grey = _composed_grey(rgba, Image)
     if np.median(_border(grey)) > 127:
         grey = 255 - grey                              # dark ink on light paper -> bright on dark
     grey = prepare_grey(grey, shape[:2], digit_box, centring, where=f"{where}: {os.fspath(path)!r}")
     return scale_grey(np.clip(grey, 0, 255), scale)
+
+
+def _composed_grey(rgba, Image):
+    """Grey levels of an RGBA picture: its transparency over white, or over black when only that shows ink.
+
+    Drawing apps and canvases save strokes on a transparent background: the ink is
+    then in the alpha channel, and the strokes may be white as well as black. Over
+    white, white strokes vanish ("no ink"); so when the picture over white shows no
+    ink but its alpha channel does, it goes over black, and when the colour channels
+    show none either way (ink only in alpha), alpha itself is the ink. Opaque
+    pictures, and any whose strokes show over white, are read as before.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> rgba = np.zeros((4, 4, 4), np.uint8); rgba[1:3, 1:3] = 255        # white strokes, transparent elsewhere
+    >>> grey = _composed_grey(Image.fromarray(rgba), Image)
+    >>> float(grey[1, 1]), float(grey[0, 0])
+    (255.0, 0.0)
+    """
+    def over(colour):
+        return np.asarray(Image.alpha_composite(Image.new("RGBA", rgba.size, colour), rgba).convert("L"), np.float32)
+    grey = over("white")
+    alpha = np.asarray(rgba, np.float32)[..., 3]
+    if alpha.max() - alpha.min() < MIN_CONTRAST or _ink_contrast(grey) >= MIN_CONTRAST:
+        return grey
+    for candidate in (over("black"), alpha):           # light strokes; then ink in alpha alone
+        if _ink_contrast(candidate) >= MIN_CONTRAST:
+            return candidate
+    return grey
+
+
+def _ink_contrast(grey):
+    """How far the brightest ink stands from the background, once the ink is bright on dark (as read_image makes it)."""
+    if np.median(_border(grey)) > 127:
+        grey = 255 - grey
+    return float(grey.max() - np.median(_border(grey)))
 
 
 #: Pixels brighter than this fraction of the brightest one (after the background is removed) are ink.

@@ -131,6 +131,7 @@ _TABLE = {
     "zeros": Zeros,
     "ones": Ones,
     "random_uniform": RandomUniform,
+    "uniform": RandomUniform,                  # Keras's second name (Embedding's default): uniform on ±0.05
     "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal,
     "he_normal": HeNormal,

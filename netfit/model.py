@@ -30,11 +30,14 @@ from . import backend
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers, precision, weights_file
+from .advice import check_batch_statistics
 from .compatibility import check_output
 from .concurrency import TrainingGuard, WeightsLock, training_call
 from .config import dtype as default_dtype
 from .graph import Graph
 from .inference import Inference
+from .keras_args import refuse
+from .layers._patches import channels_last
 from .layers.base import ActivatedLayer, Call, Layer, auto_name
 from .layers.input import InputLayer
 from .layers.node import Tensor
@@ -44,7 +47,12 @@ from .stack import LayerStack
 from .streams import is_stream
 from .summary import format_summary
 from .training import run_fit, train_on_batch
-from .utils import check_array, check_dtype, check_flag, check_seed, example_weights, new_seed
+from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_seed, example_weights,
+                    new_seed)
+
+#: Keras's compile arguments netfit lacks: accepted where they change nothing, else refused (keras_args).
+_KERAS_COMPILE = ("loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile",
+                  "auto_scale_loss")
 
 
 class Model(LayerStack, Inference, Layer):
@@ -266,8 +274,12 @@ class Model(LayerStack, Inference, Layer):
         return sum(node.layer.count_links() for node in self._graph.nodes)
 
     # -- compile ---------------------------------------------------------------------------
-    def compile(self, optimizer="adam", loss=None, metrics=None):
+    def compile(self, optimizer="adam", loss=None, metrics=None, **keras):
         """Choose the optimizer, the loss R and the metrics to report.
+
+        Keras's other arguments (``run_eagerly``, ``jit_compile``, ...) are accepted where
+        they change nothing here and refused otherwise, with the replacement
+        (:mod:`netfit.keras_args`).
 
         The last layer's activation must fit the loss (docs/reliability.md has the
         table): a cross-entropy needs softmax (categorical) or sigmoid (binary)
@@ -288,6 +300,7 @@ class Model(LayerStack, Inference, Layer):
         >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         """
         where = f"{self._kind}.compile"
+        refuse(where, keras, _KERAS_COMPILE, ("optimizer", "loss", "metrics"))
         if loss is None:
             raise ValueError(f"{where}: expected a loss, e.g. loss='categorical_crossentropy' "
                              f"(classification) or loss='mse' (regression).")
@@ -463,6 +476,8 @@ class Model(LayerStack, Inference, Layer):
         with self._unbuilt_if_refused():
             x, y = self._check_xy(x, y, where)
             w = self._example_weights(y, sample_weight, None, where)        # as fit and evaluate check them
+            if training:                     # a BatchNormalization over one value per statistic: refused
+                check_batch_statistics(self, len(x), len(x), where)
         xb = backend.to_device(np.asarray(x, self._input_dtype(x.dtype)), self._theta)
         y, w = backend.to_device(y, self._theta), backend.to_device(w, self._theta)
         calls = self._calls
@@ -481,7 +496,7 @@ class Model(LayerStack, Inference, Layer):
     @training_call("fit")
     def fit(self, x, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            sample_weight=None, class_weight=None):
+            sample_weight=None, class_weight=None, validation_batch_size=None, validation_freq=1):
         """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
 
         ``x`` may instead be a generator or a Sequence of ``(x_k, y_k)`` batches
@@ -510,6 +525,10 @@ class Model(LayerStack, Inference, Layer):
         so each δ_i is scaled by w_i. The metrics stay unweighted (as Keras's
         ``metrics``; it has ``weighted_metrics`` for weighted ones).
 
+        ``validation_batch_size`` (Keras's; 256 when None) sets how many validation rows
+        are evaluated at a time, which changes memory, not the values. Keras's
+        ``validation_freq`` is refused unless 1 (every epoch), with the replacement.
+
         A second training call on the model while this one runs is refused
         (docs/reliability.md, "One model, many threads").
 
@@ -521,6 +540,9 @@ class Model(LayerStack, Inference, Layer):
         """
         where = f"{self._kind}.fit"
         check_flag(shuffle, where, "shuffle")
+        refuse(where, {"validation_freq": validation_freq}, ("validation_freq",))
+        validation_batch_size = check_positive_int(validation_batch_size, where, "validation_batch_size",
+                                                   allow_none=True)
         callbacks_mod.check_callbacks(callbacks, self, where, validation=validation_data is not None or (
             isinstance(validation_split, numbers.Real) and validation_split > 0))
         # Full-batch optimizers (netfit.lbfgs.LBFGS) drive their own loop, not the mini-batch one.
@@ -544,7 +566,7 @@ class Model(LayerStack, Inference, Layer):
             return run_fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
                            validation_split=validation_split, validation_data=validation_data,
                            shuffle=shuffle, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                           validation_steps=validation_steps, **weights)
+                           validation_steps=validation_steps, validation_batch_size=validation_batch_size, **weights)
 
     def _example_weights(self, y, sample_weight, class_weight, where):
         """Per-example weights w (n,) in the model's float type, or None (:func:`netfit.utils.example_weights`)."""
@@ -785,6 +807,9 @@ def _shape_hint(x, expected):
     """The fix for an x of the wrong shape, when one is clear."""
     if x.shape == expected:
         return " For one example, add the batch axis: `x = x[None]`."
+    if channels_last(x.shape[1:]) == expected:     # (n, C, H, W): a reshape would scramble each picture
+        return (" It looks channels-first (n, channels, height, width); netfit's images are channels-last: "
+                "`x = x.transpose(0, 2, 3, 1)`.")
     if x.ndim == 1 and expected == (1,):
         return " For one feature per example: `x = x.reshape(-1, 1)`."
     if x.ndim == 2 and len(expected) == 1 and x.shape[0] == expected[0]:

@@ -19,6 +19,7 @@ import contextlib
 from . import layers as layers_mod
 from . import precision
 from .config import dtype as default_dtype
+from .layers._patches import check_image_layout
 from .layers.base import ActivatedLayer, Layer, auto_name
 from .layers.input import InputLayer
 from .layers.node import Tensor
@@ -119,15 +120,22 @@ class Sequential(Model):
             self._requested_dtype = spec.dtype
 
     def build(self, input_shape=None):
-        """Build every layer, lay all weights out in one flat buffer, and initialize them."""
+        """Build every layer, lay all weights out in one flat buffer, and initialize them.
+
+        ``input_shape`` is one example's shape, ``(4,)``, or Keras's form with the batch
+        axis first, ``(None, 4)``, which is read the same way.
+        """
         if not self.layers:
             raise ValueError("Sequential.build: the model has no layers; add some first.")
+        if isinstance(input_shape, (tuple, list)) and len(input_shape) > 1 and input_shape[0] is None:
+            input_shape = tuple(input_shape[1:])          # Keras's (batch, *shape): the batch axis is any size
         shape = input_shape if input_shape is not None else self._declared_input_shape()
         if shape is None:
             raise ValueError("Sequential.build: the input shape is unknown; give the first layer "
                              "input_shape=(...), or call build(input_shape) or fit(x, y).")
         # A build that fails (a layer refuses the shape) leaves the layers as they were,
         # so that a call with the wrong data does not pin a wrong input shape.
+        check_image_layout(self.layers, tuple(shape))               # (3, 32, 32) into a Conv2D: channels-first
         declared = [(layer.input_shape, layer.built) for layer in self.layers if not isinstance(layer, Model)]
         try:
             for layer in self.layers:

@@ -117,12 +117,16 @@ class _NetEstimator(BaseEstimator):
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
-    def _new_model(self, X, n_outputs):
+    def _new_model(self, X, n_outputs, w=None):
         sizes = self._check_params()
         front = []
         if self.standardize:
-            norm = Normalization()
-            norm.adapt(X)
+            if w is None:
+                norm = Normalization()
+                norm.adapt(X)
+            else:                          # weighted: a row of weight k counts as k rows, one of weight 0 as none
+                mean, var = _weighted_moments(X, w)
+                norm = Normalization(mean=mean, variance=var)
             front = [norm]
         out, loss = self._output(n_outputs)
         model = Sequential(front + self._hidden_layers(sizes, X.shape[1]) + [out], name=type(self).__name__,
@@ -144,7 +148,12 @@ class _NetEstimator(BaseEstimator):
         return [float(v) for v in history.history.get("loss", [])]
 
     def _weights(self, X, y, sample_weight):
-        """Per-example weights: sample_weight × the class weights (classifier), or None when all are 1."""
+        """Per-example weights: sample_weight × the class weights (classifier), or None when all are 1.
+
+        They are scaled to mean 1 (w · n / Σw), so that the loss netfit minimises, (1/n) Σ w_i ℓ_i,
+        is scikit-learn's weighted mean (1/Σw) Σ w_i ℓ_i: an integer weight k is then k copies of
+        the row, as scikit-learn's check_sample_weight_equivalence asks (and its MLP does).
+        """
         w = None if sample_weight is None else _check_sample_weight(sample_weight, X, dtype=np.float64)
         class_weight = getattr(self, "class_weight", None)
         if class_weight is not None:
@@ -154,7 +163,13 @@ class _NetEstimator(BaseEstimator):
             by_class = compute_sample_weight(class_weight, y)
             w = by_class if w is None else w * by_class
         # Weights that are all 1 take the unweighted path: the same numbers to the last bit.
-        return None if w is None or np.all(w == 1.0) else w
+        if w is None or np.all(w == 1.0):
+            return None
+        total = w.sum()
+        if not total > 0:
+            raise ValueError(f"{type(self).__name__}: expected sample weights with a positive sum, got a sum of "
+                             f"{total!r}; at least one row must count.")
+        return w * (len(w) / total)
 
     def _stochastic(self):
         if self.optimizer == "lbfgs":
@@ -188,6 +203,19 @@ class _NetEstimator(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         # X as validated (float64 stays float64): the model's first Normalization standardises before the cast.
         return np.asarray(self.model_.predict(X, batch_size=4096), np.float64)
+
+
+def _weighted_moments(a, w=None):
+    """Column means and (population) variances of ``a`` (n, d), each row counted ``w_i`` times (float64).
+
+    Without ``w`` they are ``a.mean(0)`` and ``a.var(0)`` as computed before weights existed.
+    """
+    a = np.asarray(a, np.float64)
+    if w is None:
+        return a.mean(axis=0), a.var(axis=0)
+    w = np.asarray(w, np.float64) / np.sum(w)
+    mean = w @ a
+    return mean, w @ (a - mean) ** 2
 
 
 class NetRegressor(RegressorMixin, _NetEstimator):
@@ -254,10 +282,10 @@ class NetRegressor(RegressorMixin, _NetEstimator):
         y = np.asarray(y, np.float64)
         return X, (y[:, None] if y.ndim == 1 else y), y.ndim
 
-    def _scale_target(self, y2):
+    def _scale_target(self, y2, w=None):
         if self.standardize_target:
-            self._y_mean = y2.mean(axis=0)
-            scale = y2.std(axis=0)
+            self._y_mean, var = _weighted_moments(y2, w)
+            scale = np.sqrt(var)
             self._y_scale = np.where(scale > 0, scale, 1.0)
         else:
             self._y_mean, self._y_scale = np.zeros(y2.shape[1]), np.ones(y2.shape[1])
@@ -265,16 +293,17 @@ class NetRegressor(RegressorMixin, _NetEstimator):
     def fit(self, X, y, sample_weight=None):
         """Train a fresh network on (X, y); return self.
 
-        ``sample_weight`` (n,) weights each example's loss: (1/n) Σ_i w_i ℓ_i
-        (Keras's reduction; scikit-learn's MLP divides by Σ w_i instead, the
-        same up to a factor that the learning rate absorbs). The input
-        standardisation and target scaling stay unweighted.
+        ``sample_weight`` (n,) weights each example's loss: (1/Σw) Σ_i w_i ℓ_i, as
+        scikit-learn's MLP (netfit's models divide by n, Keras's reduction: the
+        weights are scaled to mean 1 first). The input standardisation and the
+        target scaling are weighted means too, so an integer weight k is k copies
+        of the row (with batches as large as the data).
         """
         X, y2, ndim = self._validate(X, y, reset=True)
         w = self._weights(X, y2, sample_weight)
         self._y_ndim = ndim
-        self._scale_target(y2)
-        self.model_ = self._new_model(X, y2.shape[1])
+        self._scale_target(y2, w)
+        self.model_ = self._new_model(X, y2.shape[1], w)
         self.loss_curve_ = self._train(self.model_, X, (y2 - self._y_mean) / self._y_scale, self.epochs,
                                        sample_weight=w)
         self.n_iter_ = len(self.loss_curve_)
@@ -292,8 +321,8 @@ class NetRegressor(RegressorMixin, _NetEstimator):
         w = self._weights(X, y2, sample_weight)
         if first:
             self._y_ndim = ndim
-            self._scale_target(y2)
-            self.model_ = self._new_model(X, y2.shape[1])
+            self._scale_target(y2, w)
+            self.model_ = self._new_model(X, y2.shape[1], w)
             self.loss_curve_ = []
         elif y2.shape[1] != self.model_.output_shape[1]:
             raise ValueError(f"NetRegressor.partial_fit: expected y with {self.model_.output_shape[1]} output(s), "
@@ -357,7 +386,8 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
         """Train a fresh network on (X, y); return self.
 
         ``sample_weight`` (n,) and ``class_weight`` weight each example's loss:
-        (1/n) Σ_i w_i ℓ_i (Keras's reduction; scikit-learn's MLP divides by Σ w_i).
+        (1/Σw) Σ_i w_i ℓ_i, as scikit-learn's MLP; the input standardisation is
+        weighted too, so an integer weight k is k copies of the row.
         """
         X, y = self._validate(X, y, reset=True)
         w = self._weights(X, y, sample_weight)
@@ -366,7 +396,7 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
         if len(self.classes_) < 2:
             raise ValueError(f"NetClassifier: expected at least 2 classes in y, got 1 class "
                              f"({self.classes_[0]!r}); a classifier cannot train on a single class.")
-        self.model_ = self._new_model(X, len(self.classes_))
+        self.model_ = self._new_model(X, len(self.classes_), w)
         self.loss_curve_ = self._train(self.model_, X, self._targets(encoder.transform(y)), self.epochs,
                                        sample_weight=w)
         self.n_iter_ = len(self.loss_curve_)

@@ -20,6 +20,7 @@ import numpy as np
 from . import backend
 from . import callbacks as callbacks_mod
 from . import parallel, replicas
+from .advice import check_batch_statistics, divergence_fix, warn_large_targets
 from .metrics.base import update as update_metric
 from .streams import OutOfData, Stream, is_stream
 from .utils import check_flag, check_positive_int, check_verbose, warn
@@ -27,7 +28,7 @@ from .utils import check_flag, check_positive_int, check_verbose, warn
 
 def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
             shuffle, initial_epoch, steps_per_epoch=None, validation_steps=None, sample_weight=None,
-            class_weight=None):
+            class_weight=None, validation_batch_size=None):
     """Train ``model``; see :meth:`netfit.Sequential.fit` for the arguments."""
     where = "Sequential.fit"
     model._ensure_compiled("fit")
@@ -36,6 +37,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         loop = _StreamLoop(model, open_stream(model, x, y, steps_per_epoch, where, "steps_per_epoch"))
     else:
         x, y = model._check_xy(x, y, where)
+        warn_large_targets(model, y, where)
         if steps_per_epoch is not None:
             raise ValueError(f"{where}: steps_per_epoch applies to generators and Sequences; with arrays an epoch "
                              f"is every example once, in batches of batch_size. Leave steps_per_epoch out.")
@@ -45,7 +47,7 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     val = None
     if streamed or is_stream(validation_data) or validation_steps is not None:
         val = _stream_validation(model, validation_split if streamed else 0.0, validation_data, validation_steps,
-                                 where)
+                                 where, validation_batch_size or 256)
         validation_split, validation_data = 0.0, None          # arrays: validation_data wins, as in Keras
     if streamed:
         batch_size, steps, n = loop.batch_size, loop.stream.steps, None
@@ -55,11 +57,13 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         n = x.shape[0]
         batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
         steps = math.ceil(n / batch_size)
+        check_batch_statistics(model, n, batch_size, where)
         loop = _Loop(model, x, y, batch_size, w)
         if val_xyw is not None:
             if backend.fits(model._theta, *val_xyw):
                 val_xyw = tuple(backend.to_device(a, model._theta) for a in val_xyw)    # once, on a GPU
-            val = lambda: model._evaluate_arrays(*val_xyw[:2], 256, val_xyw[2])         # noqa: E731
+            val = lambda: model._evaluate_arrays(*val_xyw[:2], validation_batch_size or 256,   # noqa: E731
+                                                 val_xyw[2])
 
     history = callbacks_mod.History()
     params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n, "initial_epoch": initial_epoch}
@@ -198,8 +202,7 @@ class _Loop:
                     data_loss, outputs = self.replicas.gradient(xb, yb, wb)
                     loss = data_loss + model.optimizer.penalty(model._theta)
                     if on_host and not math.isfinite(loss):
-                        self._diverged(epoch, step, f"the loss became {loss}")
-                        return None
+                        return self._diverged(epoch, step, f"the loss became {loss}", total, seen)
                     m = len(xb)
                     total += loss * m
                     seen += m
@@ -224,11 +227,9 @@ class _Loop:
         if not on_host:
             loss = float(backend.to_host(total / seen))     # the epoch's one read of the loss
             if not math.isfinite(loss):
-                self._diverged(epoch, None, f"the loss became {loss}")
-                return None
+                return self._diverged(epoch, None, f"the loss became {loss}")
         if not np.isfinite(model._theta).all():             # the epoch's last step overflowed
-            self._diverged(epoch, step, "the weights became non-finite")
-            return None
+            return self._diverged(epoch, step, "the weights became non-finite", total, seen)
         return _epoch_logs(model, total / seen)
 
     def _batches(self, rng, shuffle):
@@ -258,15 +259,22 @@ class _Loop:
             xb, yb, wb = (backend.to_device(a, self.upload) for a in (xb, yb, wb))
         return xb, yb, wb
 
-    def _diverged(self, epoch, step, what):
+    def _diverged(self, epoch, step, what, total=0.0, seen=0):
+        """Stop after a non-finite loss or weights, with θ_good back; return the epoch's logs so far, or None.
+
+        In ``fit`` the steps of this epoch that had a finite loss are kept as the epoch's
+        values (their mean loss, the metrics over their predictions), as Keras keeps a
+        stopped epoch's; the callbacks see them at ``on_epoch_end``. None when no step
+        of the epoch was finite (or on a GPU, where the epoch's sum is all there is).
+        """
         with self.model._weights_lock.writing():
             self.model._theta[...] = self.model._theta_good
         at = f"at epoch {epoch + 1}, step {step + 1}" if epoch < _BATCH_CALLS and step is not None else "in this step"
         if step is None and epoch < _BATCH_CALLS:        # on a GPU, read once an epoch: θ_good is its start
             at = f"in epoch {epoch + 1} (on a GPU the loss is read once an epoch; its starting weights are kept)"
         self.stop(f"{self.where}: {what} {at}; training stopped and the last weights with a finite loss "
-                  f"were kept. Lower the learning rate (now {self.model.optimizer.current_learning_rate():g}), "
-                  f"scale the inputs, or use clipnorm.")
+                  f"were kept. {divergence_fix(self.model, getattr(self, 'x', None), getattr(self, 'y', None))}")
+        return _epoch_logs(self.model, total / seen) if seen and self.where == "Sequential.fit" else None
 
     def stop(self, message):
         """End training with a warning that ``history.stop_reason`` keeps (fit only)."""
@@ -337,7 +345,7 @@ def checked_batches(model, stream, order_rng=None):
         yield np.asarray(xb, model._input_dtype(xb.dtype)), yb
 
 
-def _stream_validation(model, validation_split, validation_data, validation_steps, where):
+def _stream_validation(model, validation_split, validation_data, validation_steps, where, batch_size=256):
     """A function returning the validation logs: from a validation generator or Sequence, or arrays."""
     if validation_split:
         raise ValueError(f"{where}: validation_split needs arrays to cut; with a generator or a Sequence pass "
@@ -355,7 +363,7 @@ def _stream_validation(model, validation_split, validation_data, validation_step
         raise ValueError(f"{where}: validation_steps applies to a validation generator or Sequence; "
                          f"with arrays all of validation_data is used. Leave validation_steps out.")
     _, val_xyw = split_validation(model, None, None, 0.0, validation_data, where)
-    return lambda: model._evaluate_arrays(*val_xyw[:2], 256, val_xyw[2])
+    return lambda: model._evaluate_arrays(*val_xyw[:2], batch_size, val_xyw[2])
 
 
 def predict_stream(model, x, steps, where):
@@ -387,6 +395,7 @@ def train_on_batch(model, x, y, return_dict=False, sample_weight=None, class_wei
     with model._unbuilt_if_refused():
         x, y = model._check_xy(x, y, where)
         w = model._example_weights(y, sample_weight, class_weight, where)
+        check_batch_statistics(model, len(x), len(x), where)
     loop = _Loop(model, x, y, len(x), w)
     # One step: lanes made for it would allocate their scratch arrays at every call, so its
     # passes are split over the threads instead (netfit.parallel).

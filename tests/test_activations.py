@@ -91,7 +91,9 @@ def test_gelu_is_the_exact_erf_form_to_float32_precision(dtype):
     ref = _gelu_exact(z)
     nonzero = ref != 0
     rel = np.abs(a - ref)[nonzero] / np.abs(ref[nonzero])
-    assert rel.max() < (1.2e-7 if dtype == np.float64 else 2.5e-7)   # Numerical Recipes: 1.2e-7
+    # float64: exact (the reference's own rounding of −z/√2 is magnified by up to ~2·(z/√2)² in the tail);
+    # float32: Numerical Recipes' fit, 1.2e-7.
+    assert rel.max() < (1e-13 if dtype == np.float64 else 2.5e-7)
     tanh_form = activations.get("gelu_tanh").forward(z.astype(np.float64))
     assert np.abs(tanh_form - ref).max() > 1e-4                     # the two are different functions
 
@@ -101,7 +103,38 @@ def test_gelu_backward_is_phi_plus_z_pdf():
     d = activations.get("gelu").backward(np.ones_like(z), z, None)
     exact = np.array([0.5 * math.erfc(-v / math.sqrt(2)) + v * math.exp(-v * v / 2) / math.sqrt(2 * math.pi)
                       for v in z])
-    np.testing.assert_allclose(d, exact, rtol=0, atol=2e-7)
+    np.testing.assert_allclose(d, exact, rtol=0, atol=1e-15)                        # float64: exact
+    a = activations.get("gelu").forward(z)
+    np.testing.assert_allclose(activations.get("gelu").backward(np.ones_like(z), z, a), exact, rtol=0, atol=1e-15)
+    d32 = activations.get("gelu").backward(np.ones_like(z, np.float32), z.astype(np.float32), None)
+    np.testing.assert_allclose(d32, exact, rtol=0, atol=2e-7)                       # float32: the fit's error
+
+
+@pytest.mark.parametrize("scipy_present", [True, False])
+def test_float64_gelu_is_exact_to_a_few_ulps_with_and_without_scipy(scipy_present, monkeypatch):
+    """Against 40-digit mpmath: a few ulps everywhere, the far tail (z = −35) included (was 1e-7, ~1e9 ulps)."""
+    mpmath = pytest.importorskip("mpmath")
+    import sys
+    if scipy_present:
+        pytest.importorskip("scipy")
+    else:
+        monkeypatch.setitem(sys.modules, "scipy.special", None)            # as where SciPy is not installed
+    activations._erfc64.cache_clear()
+    monkeypatch.setattr(activations, "_erfc64", activations._erfc64)
+    try:
+        mpmath.mp.dps = 40
+        z = np.concatenate([np.linspace(-35, 10, 1501), np.random.default_rng(0).standard_normal(500) * 4])
+        gelu = activations.get("gelu")
+        a = gelu.forward(z)
+        ref = np.array([float(mpmath.mpf(v) / 2 * mpmath.erfc(-mpmath.mpf(v) / mpmath.sqrt(2))) for v in z])
+        ulps = np.abs(a - ref) / np.spacing(np.abs(ref))
+        assert ulps.max() <= 8, (ulps.max(), z[np.argmax(ulps)])
+        slope = np.array([float(mpmath.erfc(-mpmath.mpf(v) / mpmath.sqrt(2)) / 2 + mpmath.mpf(v)
+                                * mpmath.exp(-mpmath.mpf(v) ** 2 / 2) / mpmath.sqrt(2 * mpmath.pi)) for v in z])
+        for got in (gelu.backward(np.ones_like(z), z, None), gelu.backward(np.ones_like(z), z, a)):
+            assert np.abs(got - slope).max() < 1e-15
+    finally:
+        activations._erfc64.cache_clear()
 
 
 def test_gelu_in_a_dense_layer_and_its_config():

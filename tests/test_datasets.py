@@ -174,7 +174,11 @@ def test_lookup_order_path_then_data_dir_then_cache(three_copies):
     assert _files.load_payloads(spec, folders["path"]) == {"f.gz": b"from path"}
     assert _files.load_payloads(spec) == {"f.gz": b"from env"}
     shutil.rmtree(folders["env"] / "tiny")
-    assert _files.load_payloads(spec, folders["path"] / "nothing-here") == {"f.gz": b"from cache"}
+    assert _files.load_payloads(spec) == {"f.gz": b"from cache"}
+    # A path given is the only place looked in: one without the files is an error, not the cache's copy.
+    (folders["path"] / "nothing-here").mkdir()
+    with pytest.raises(DatasetNotFoundError, match=r"nothing-here"):
+        _files.load_payloads(spec, folders["path"] / "nothing-here")
 
 
 def test_path_may_be_the_dataset_folder_itself(three_copies):
@@ -248,9 +252,9 @@ def test_offline_error_lists_every_place(tmp_path, monkeypatch):
     monkeypatch.setenv("NETFIT_MIRROR", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("NETFIT_DATA_DIR", str(tmp_path / "data"))
     with pytest.raises(DatasetNotFoundError) as info:
-        mnist.load_data(path=tmp_path / "given")
+        mnist.load_data()
     message = str(info.value)
-    for place in (tmp_path / "given" / "mnist", tmp_path / "data" / "mnist", tmp_path / "cache" / "mnist",
+    for place in (tmp_path / "data" / "mnist", tmp_path / "cache" / "mnist",
                   f"http://127.0.0.1:{port}/mnist/train-images-idx3-ubyte.gz"):
         assert str(place) in message
     assert "NETFIT_DATA_DIR" in message and "path=" in message and "netfit data fetch mnist" in message

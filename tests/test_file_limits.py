@@ -398,7 +398,7 @@ def test_the_playground_refuses_the_issues_upload_with_400(client, mlp, tmp_path
                                             "layer 'dense') as float32 of shape (784, 128), as the model's config "
                                             "declares, got float32 of shape (4000000, 128)")
     unnamed = client.post("/api/weights", content=evil)                # curl: no name, and never a temp path
-    assert unnamed.status_code == 400 and unnamed.json()["error"].startswith("load_model: 'upload.netfit': ")
+    assert unnamed.status_code == 400 and unnamed.json()["error"].startswith("load_model: the uploaded file: ")
     bomb = _declare(_rewrite(mlp[0], tmp_path / "bomb.netfit"), "arrays/weight_0.npy", 2_048_000_128)
     response = client.post("/api/weights?name=bomb.netfit", content=bomb.read_bytes())
     assert response.status_code == 400 and "'bomb.netfit'" in response.json()["error"]

@@ -37,9 +37,20 @@ EXAMPLES = {
     "AveragePooling2D": ((5, 5, 2), lambda: [layers.AveragePooling2D(2, padding="same"), Flatten()]),
     "GlobalAveragePooling2D": ((4, 4, 3), lambda: [layers.GlobalAveragePooling2D()]),
     "Normalization": ((3,), lambda: [layers.Normalization(mean=[0.5, -1.0, 2.0], variance=[1.0, 4.0, 0.25])]),
+    "PReLU": ((6, 6, 2), lambda: [layers.PReLU(shared_axes=[1, 2]), Flatten()]),
+    "Rescaling": ((5,), lambda: [layers.Rescaling(0.5, offset=1.0)]),
+    "RandomRotation": ((6, 6, 2), lambda: [layers.RandomRotation(0.2, seed=1), Flatten()]),
+    "RandomZoom": ((6, 6, 2), lambda: [layers.RandomZoom(0.2, width_factor=(-0.1, 0.3)), Flatten()]),
+    "RandomTranslation": ((6, 6, 2), lambda: [layers.RandomTranslation(0.2, 0.1, fill_mode="constant"), Flatten()]),
+    "RandomContrast": ((6, 6, 2), lambda: [layers.RandomContrast(0.3, value_range=(-3, 3)), Flatten()]),
+    "Embedding": ((5,), lambda: [layers.Embedding(10, 3), Flatten()]),
 }
+_INTEGER_INPUTS = {"Embedding"}                                    # layers that read token indices
 _NOT_LAYERS = {"Layer", "ActivatedLayer", "Input", "InputLayer", "get", "register"}   # Input: a shape, not a layer
-LAYER_NAMES = sorted(set(EXAMPLES) | {n for n in getattr(layers, "__all__", []) if n not in _NOT_LAYERS})
+# Merge layers (several inputs) and their functional forms (add, concatenate, ...) cannot sit in a Sequential.
+LAYER_NAMES = sorted(set(EXAMPLES) | {n for n in getattr(layers, "__all__", []) if n not in _NOT_LAYERS
+                                      and isinstance(getattr(layers, n, None), type)
+                                      and not getattr(layers, n).multiple_inputs})
 _GUESSES = {"units": 3, "filters": 2, "kernel_size": 2, "pool_size": 2, "rate": 0.5, "target_shape": (-1,),
             "activation": "tanh"}
 
@@ -72,8 +83,10 @@ def _model(name, seed=1):
     return model
 
 
-def _data(shape, n=40, seed=0):
+def _data(shape, n=40, seed=0, integers=False):
     rng = np.random.default_rng(seed)
+    if integers:
+        return rng.integers(0, 10, (n,) + shape), rng.integers(0, 3, n)
     return rng.normal(size=(n,) + shape).astype("float32"), rng.integers(0, 3, n)
 
 
@@ -81,7 +94,7 @@ def _data(shape, n=40, seed=0):
 def test_round_trip_is_bit_exact_for_every_layer(name, tmp_path):
     model = _model(name)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    x, y = _data(model.layers[0].input_shape)
+    x, y = _data(model.layers[0].input_shape, integers=name in _INTEGER_INPUTS)
     model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     model.save(tmp_path / "m.netfit")
     loaded = nf.load_model(tmp_path / "m.netfit")

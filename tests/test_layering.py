@@ -19,10 +19,11 @@ PACKAGE = pathlib.Path(netfit.__file__).parent
 # Bottom row first. Subpackages take the row of their name.
 ROWS = [
     ["netfit.backend"],                  # the array-module seam: config's set_device sits on it
-    ["netfit._version", "netfit.utils", "netfit.config", "netfit._kernels", "netfit.files",
+    ["netfit._version", "netfit.utils", "netfit.keras_args", "netfit.config", "netfit._kernels", "netfit.files",
      "netfit.summary", "netfit.gradcheck", "netfit.concurrency"],
     ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets",
-     "netfit.streams", "netfit.compatibility", "netfit.precision", "netfit.schedules", "netfit.parallel"],
+     "netfit.streams", "netfit.compatibility", "netfit.advice", "netfit.precision", "netfit.schedules",
+     "netfit.parallel"],
     ["netfit.layers"],
     ["netfit.optimizers"],
     ["netfit.callbacks"],

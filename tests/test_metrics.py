@@ -197,8 +197,8 @@ def test_registry_and_metric_objects():
     for name in metrics.names():
         log_name, metric = metrics.get(name, loss)
         assert isinstance(metric, metrics.Metric) and log_name == ("accuracy" if name == "acc" else name)
-        assert metric.direction == ("min" if name in ("mse", "mae", "mean_squared_error", "mean_absolute_error")
-                                    else "max")
+        assert metric.direction == ("min" if name in ("mse", "mae", "mean_squared_error", "mean_absolute_error",
+                                                      "false_positives", "false_negatives") else "max")
     for cls in (metrics.CategoricalAccuracy, metrics.SparseCategoricalAccuracy, metrics.BinaryAccuracy,
                 metrics.TopKCategoricalAccuracy, metrics.SparseTopKCategoricalAccuracy, metrics.Precision,
                 metrics.Recall, metrics.AUC, metrics.MeanSquaredError, metrics.MeanAbsoluteError, metrics.R2Score):

@@ -65,12 +65,14 @@ UNLISTED = {
     ("netfit.sweep.SweepResult", "pyarrow"): "results.parquet is written only when pyarrow is installed",
     ("netfit.ensemble.multi_start", "joblib"): "n_jobs=... says: pip install joblib, or leave n_jobs=None",
     ("netfit.experiments.esl_11_6_report.plots", "matplotlib"): "esl-sim's boxplots are skipped without it",
+    ("netfit.cli.cmd_export", "onnxruntime"): "export checks its file against onnxruntime only when it is installed "
+                                             "(the onnx extra brings it)",
 }
 # Import name -> the distribution that provides it (checked against the installed ones below).
 DISTRIBUTION = {"numpy": "numpy", "PIL": "pillow", "matplotlib": "matplotlib", "threadpoolctl": "threadpoolctl",
                 "scipy": "scipy", "sklearn": "scikit-learn", "joblib": "joblib", "dask": "dask",
                 "numba": "numba", "onnx": "onnx", "cupy": "cupy-cuda12x", "starlette": "starlette",
-                "uvicorn": "uvicorn", "pandas": "pandas", "pyarrow": "pyarrow"}
+                "uvicorn": "uvicorn", "pandas": "pandas", "pyarrow": "pyarrow", "onnxruntime": "onnxruntime"}
 
 
 def _name(requirement):

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -116,6 +117,25 @@ def test_token_by_header_query_or_cookie(client):
     assert client.get("/api/options").status_code == 200             # the cookie the page set
     client.cookies.clear()
     assert client.get("/api/options").status_code == 403
+
+
+def test_a_valid_cookie_is_not_beaten_by_a_foreign_token(client):
+    """An address shared from another playground carries its ?token=; this browser's cookie still opens the page."""
+    assert client.get(f"/?token={TOKEN}").status_code == 200            # sets this server's cookie
+    assert client.get("/?token=another-playgrounds-token").status_code == 200
+    assert client.get("/api/options?token=foreign").status_code == 200
+    assert client.get("/api/options", headers={"X-Netfit-Token": "foreign"}).status_code == 200
+    client.cookies.clear()
+    assert client.get("/?token=foreign").status_code == 403             # a wrong token alone opens nothing
+    assert client.get("/api/options", headers={"X-Netfit-Token": "", "Cookie": "netfit_token_80="}).status_code == 403
+
+
+def test_the_cookie_is_one_per_port(client):
+    """Cookies ignore ports: two playgrounds on one machine must not overwrite each other's."""
+    page = client.get(f"http://127.0.0.1:8765/?token={TOKEN}")
+    assert page.status_code == 200 and page.headers["set-cookie"].startswith("netfit_token_8765=")
+    assert client.get("http://127.0.0.1:8765/api/options").status_code == 200
+    assert client.get("http://127.0.0.1:8766/api/options").status_code == 403     # another port's cookie
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1.evil.example", "192.168.1.5"])
@@ -425,6 +445,55 @@ def test_bad_pictures_are_refused(client, body, status, message):
     assert response.status_code == status and message in response.json()["error"]
 
 
+def test_messages_name_the_drawing_or_the_users_file_never_a_server_path(client, tmp_path):
+    """Readers that take paths get scratch copies; their errors name what the user handed in."""
+    blank = png(np.zeros((280, 280)))
+    cases = [("/api/predict", blank, "predict: the drawing: no ink"),
+             ("/api/backprop?label=3", blank, "predict: the drawing: no ink"),
+             ("/api/predict", b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, "predict: cannot read the drawing as a picture"),
+             ("/api/weights", b"junk", "load_model: the uploaded file is not a netfit model file"),
+             ("/api/weights?name=bad.netfit", b"junk", "load_model: 'bad.netfit' is not a netfit model file"),
+             ("/api/weights?name=C:%5CUsers%5Cana%5Cbad.netfit", b"junk", "load_model: 'bad.netfit' is not"),
+             ("/api/weights?name=%2Fhome%2Fana%2Fm.netfit", b"PK\x05\x06" + b"\0" * 18, "load_model: 'm.netfit'")]
+    for path, body, message in cases:
+        error = client.post(path, headers=AUTH, content=body).json()["error"]
+        assert error.startswith(message), (path, error)
+        assert "/" not in error and "\\" not in error and tempfile.gettempdir() not in error, error
+
+
+def test_every_error_the_page_gets_is_free_of_server_paths(client, tmp_path, monkeypatch):
+    """The kind, not the example: a library error naming a server file reaches the page as the file's name."""
+    def missing(*args):
+        raise FileNotFoundError(f"mnist: no such file '{tmp_path}/netfit-data/mnist/train-images.gz'.")
+    monkeypatch.setattr(session_mod, "load_data", missing)
+    response = client.post("/api/settings", headers=AUTH, json={**SMALL, "limit": 200})
+    assert response.status_code == 400
+    assert response.json()["error"] == "mnist: no such file 'train-images.gz'."
+    playground = client.app.state.playground
+
+    def failing_fit(*args, **kwargs):
+        raise OSError(f"cannot write '{tmp_path}/checkpoints/net1.netfit'")
+    monkeypatch.setattr(playground.session.model, "fit", failing_fit)
+    state = train_to_end(client)["training"]
+    assert state["error"] == "OSError: cannot write 'net1.netfit'"
+    events = client.get("/api/events?after=0&limit_s=0.1", headers=AUTH).text
+    assert "cannot write 'net1.netfit'" in events and str(tmp_path) not in events
+
+
+@pytest.mark.parametrize("message,shown", [
+    ("no such file '/home/ana/data/x.gz'.", "no such file 'x.gz'."),
+    ('cannot read "/tmp/tmpab12/canvas.png" (bad)', 'cannot read "canvas.png" (bad)'),
+    ("cannot identify image file /tmp/tmpab12/canvas.png", "cannot identify image file canvas.png"),
+    ("cannot read 'C:\\Users\\ana\\m.netfit'", "cannot read 'm.netfit'"),
+    ("in (/srv/netfit/data/zip)", "in (zip)"),
+    ("download https://example.org/a/b.gz failed", "download https://example.org/a/b.gz failed"),
+    ("expected 16/16 pixels in netfit/layers/dense.py", "expected 16/16 pixels in netfit/layers/dense.py"),
+])
+def test_public_messages_cut_absolute_paths_to_their_last_part(message, shown):
+    from netfit.serve.messages import public
+    assert public(message) == shown
+
+
 def test_a_test_example_and_its_activations(client):
     session = client.app.state.playground.session
     result = client.get("/api/example/7", headers=AUTH).json()
@@ -482,6 +551,10 @@ def test_backprop_of_one_example_matches_loss_and_gradients(client):
     assert output["at_z"] and output["code"]["path"] == "netfit/layers/dense.py"
     np.testing.assert_allclose(np.array(r["layers"][1]["kernel_tiles"]).T, grads[0], atol=1e-6)
     assert client.get("/api/backprop/5", headers=AUTH).json()["label"] == label       # default: the true digit
+    assert r["steps"] == 0                                       # the steps these weights have had (the page's R trail)
+    client.post("/api/train/step", headers=AUTH)
+    wait_for(lambda: client.app.state.playground.trainer.steps == 1)
+    assert client.get("/api/backprop/5", headers=AUTH).json()["steps"] == 1
     drawn = client.post("/api/backprop?label=1", headers=AUTH, content=one_stroke())
     assert drawn.status_code == 200 and drawn.json()["label"] == 1
     for url, message in (("/api/backprop/5?label=10", "expected a label in 0..9"),
@@ -489,6 +562,38 @@ def test_backprop_of_one_example_matches_loss_and_gradients(client):
         response = client.get(url, headers=AUTH)
         assert response.status_code == 400 and message in response.json()["error"]
     assert client.post("/api/backprop", headers=AUTH, content=one_stroke()).status_code == 400     # no label
+
+
+def test_tiny_values_keep_their_significant_digits(client):
+    """δ ≈ 1e-9 (a confident net) reaches the page as 1.234e-09, not 0 (it was rounded to 6 decimals)."""
+    client.post("/api/settings", headers=AUTH, json={**SMALL, "preset": "net2", "init_scale": 1e-5})
+    session = client.app.state.playground.session
+    weights = session.model.get_weights()
+    weights[-1][2] += 20.0                                    # the output says "2" with p ≈ 1 − 1e-8
+    session.model.set_weights(weights)
+    image, _ = session.test_image(5)
+    r = client.get("/api/backprop/5?label=3", headers=AUTH).json()
+    p = session.model.predict(image[None])[0]
+    delta = p - np.eye(10, dtype=p.dtype)[3]
+    assert 0 < np.abs(delta).min() < 1e-6
+    np.testing.assert_allclose(r["layers"][0]["delta"], delta, rtol=1e-3)
+    _, grads = session.model.loss_and_gradients(image[None], np.array([3]))
+    assert 0 < np.abs(grads[0]).max() < 1e-4
+    np.testing.assert_allclose(np.array(r["layers"][-2]["kernel_tiles"]).T, grads[0], rtol=1e-3,
+                               atol=1e-3 * np.abs(grads[0]).max())
+    look = client.get("/api/example/5", headers=AUTH).json()
+    np.testing.assert_allclose(look["proba"], p, rtol=1e-5)
+    np.testing.assert_allclose(look["layers"][-1]["values"], p, rtol=1e-3)
+    tiles = client.get("/api/first-layer", headers=AUTH).json()["tiles"]         # weights ≈ 1e-6
+    kernel = session.model.layers[1].params["kernel"]
+    np.testing.assert_allclose(tiles[0], kernel[:, 0], rtol=1e-3)
+
+
+def test_significant_digits():
+    values = [1.23456e-09, -9.87654e-05, 0.5, 123456.0, 0.0, -0.0, 1.0 - 1e-9]
+    assert session_mod.significant(values) == [1.235e-09, -9.877e-05, 0.5, 123500.0, 0.0, -0.0, 1.0]
+    assert session_mod.significant([1.23456e-09], 2) == [1.2e-09]
+    assert json.dumps(session_mod.significant(np.float32([1.2345e-05, 3.14159]))) == "[1.234e-05, 3.142]"
 
 
 def test_docs_and_source_pages_for_the_links(client):
@@ -535,6 +640,21 @@ def test_download_and_upload_weights(client, tmp_path):
     assert state["training"]["state"] == "ready"
     for a, b in zip(trained, client.app.state.playground.session.model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_upload_saved_with_another_loss_trains_on_the_playgrounds_labels(client, tmp_path):
+    # The demo saves its model compiled with categorical_crossentropy (one-hot labels); the playground's
+    # labels are integers: the upload is compiled the playground's way, so training it works.
+    session = client.app.state.playground.session
+    model = nf.models.clone_model(session.model)
+    model.set_weights(session.model.get_weights())
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    path = tmp_path / "demo_like.netfit"
+    model.save(path)
+    client.post("/api/weights?name=demo_like.netfit", headers=AUTH, content=path.read_bytes())
+    assert client.app.state.playground.session.model.loss.name == "sparse_categorical_crossentropy"
+    state = train_to_end(client)
+    assert state["training"]["error"] is None and state["training"]["history"]
 
 
 def test_bad_uploads_are_refused(client, tmp_path):
@@ -584,8 +704,7 @@ def test_netfit_serve_prints_a_tokened_url_and_serves(data_env):
                 url, token = match.groups()
                 break
         assert url, "no URL printed"
-        wait_for(lambda: _reachable(httpx, url))
-        assert httpx.get(url).status_code == 403
+        assert httpx.get(url, timeout=10).status_code == 403      # at once: the URL comes once it listens
         assert httpx.get(f"{url}?token={token}").status_code == 200
         assert httpx.get(f"{url}api/options", headers={"X-Netfit-Token": token, "Host": "attacker.example"}
                          ).status_code == 400
@@ -594,12 +713,60 @@ def test_netfit_serve_prints_a_tokened_url_and_serves(data_env):
         process.wait(20)
 
 
-def _reachable(httpx, url):
+def test_netfit_serve_prints_its_url_only_once_the_server_listens(data_env, monkeypatch):
+    """A slow start (here 0.5 s more inside uvicorn's startup) must not let the URL out early."""
+    import httpx
+    import uvicorn
+    events, servers, urls = [], [], []
+    original = uvicorn.Server.startup
+
+    async def slow_startup(self, sockets=None):
+        servers.append(self)
+        time.sleep(0.5)
+        await original(self, sockets=sockets)
+        events.append("listening")
+
+    class Lines(io.StringIO):
+        def write(self, text):
+            match = re.search(r"Open (http://\S+)", text)
+            if match:
+                events.append("printed")
+                urls.append(match.group(1))
+            return super().write(text)
+
+    monkeypatch.setattr(uvicorn.Server, "startup", slow_startup)
+    monkeypatch.setattr(sys, "stdout", Lines())
+    result = []
+    thread = threading.Thread(target=lambda: result.append(cli.main(
+        ["serve", "--port", "0", "--data", "zip-esl", "--model", "net1", "--token", TOKEN])), daemon=True)
+    thread.start()
     try:
-        httpx.get(url, timeout=1)
-        return True
-    except httpx.HTTPError:
-        return False
+        wait_for(lambda: urls or not thread.is_alive())
+        assert events == ["listening", "printed"]
+        assert httpx.get(urls[0], timeout=10).status_code == 200
+    finally:
+        for server in servers:
+            server.should_exit = True
+        thread.join(20)
+    assert result == [0]
+
+
+def test_a_busy_port_fails_before_the_data_loads(data_env, monkeypatch, capsys):
+    import socket
+    from netfit.serve import app as app_mod
+    monkeypatch.setattr(app_mod, "create_app", lambda **kw: pytest.fail("the data loaded before the port was checked"))
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        assert cli.main(["serve", "--port", str(port), "--data", "zip-esl", "--model", "net1"]) == 1
+    finally:
+        busy.close()
+    out, err = capsys.readouterr()
+    assert "loading" not in out and "Open " not in out
+    assert f"serve: cannot listen on 127.0.0.1:{port}" in err and "in use" in err
+    assert "try --port 0 (any free port)" in err and f"--port {port + 1}" in err
 
 
 @pytest.mark.skipif(not os.environ.get("NETFIT_SERVE_MEASURE"), reason="figures for docs/serve.md: set NETFIT_SERVE_MEASURE")

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
@@ -113,6 +114,45 @@ def test_page_opens_with_the_net_and_its_summary(page):
     assert "preset=net1" in page.evaluate("location.hash")          # the state is in the URL
 
 
+def test_the_address_drops_the_token_and_shares_only_the_setup(page, served):
+    assert page.evaluate("location.search") == ""                       # the cookie carries the token now
+    assert "preset=net1" in page.evaluate("location.hash")
+    page.reload()                                                       # and a reload still opens the page
+    page.wait_for_selector("body[data-ready='1']", timeout=20000)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("#tabs button[data-tab='share']")
+    shared = page.locator("#share-address").input_value()
+    assert shared.startswith(f"http://127.0.0.1:{served[0].port}/#") and "token" not in shared
+    assert "preset=net1" in shared and "tab=share" in shared
+    page.click("#copy-address")
+    page.wait_for_function("document.getElementById('copied').textContent === 'copied'")
+    assert page.evaluate("navigator.clipboard.readText()") == shared
+
+
+def test_a_shared_address_with_a_foreign_token_opens_with_the_cookie(page, served):
+    """The old share: another playground's ?token= in the address must not beat this browser's valid cookie."""
+    page.goto(f"http://127.0.0.1:{served[0].port}/?token=another-playgrounds-token#preset=net2&tab=train")
+    page.wait_for_selector("body[data-ready='1']", timeout=20000)
+    assert served[1].session.settings["preset"] == "net2"              # the shared setup applied
+    assert page.evaluate("location.search") == ""                       # and the foreign token is gone
+
+
+def test_two_playgrounds_in_one_browser_keep_their_cookies(page, served, data_env):
+    app = create_app(token="the-other-token", settings=NET1)
+    other = Server(app)
+    try:
+        second = page.context.new_page()
+        second.goto(other.url.replace(TOKEN, "the-other-token"))
+        second.wait_for_selector("body[data-ready='1']", timeout=20000)
+        for p in (page, second):                                        # both reload without a token in the address
+            p.reload()
+            p.wait_for_selector("body[data-ready='1']", timeout=20000)
+            assert p.evaluate("location.search") == ""
+    finally:
+        app.state.playground.trainer.stop()
+        other.close()
+
+
 def test_draw_a_digit_and_the_prediction_appears(page):
     page.click("#tabs button[data-tab='draw']")
     draw_seven(page)
@@ -130,6 +170,82 @@ def test_draw_a_digit_and_the_prediction_appears(page):
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let ink = 0; for (let i = 0; i < d.length; i += 4) ink += d[i] > 128; return ink; })()""")
     assert seen > 0                                             # "what the net sees" shows the digit
+
+
+def test_the_first_touch_sends_no_blank_canvas(page):
+    statuses = []
+    page.on("response", lambda r: statuses.append(r.status) if "/api/predict" in r.url else None)
+    page.click("#tabs button[data-tab='draw']")
+    box = page.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + 70, box["y"] + 60)
+    page.mouse.down()                                          # the pen touches: nothing drawn yet, nothing sent
+    page.wait_for_timeout(300)
+    page.mouse.up()                                            # a tap leaves no ink either
+    page.wait_for_timeout(300)
+    assert statuses == [] and page.locator("#error").inner_text() == ""
+    draw_seven(page)
+    page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+    page.wait_for_timeout(300)
+    assert statuses and set(statuses) == {200}                  # every picture sent had ink
+    assert page.locator("#error").inner_text() == ""
+
+
+def test_an_error_goes_when_the_same_call_then_succeeds(page):
+    """A failed prediction's message stays only until a prediction succeeds; another call's error stays."""
+    page.fill("#lr", "-1")
+    page.click("#apply")
+    page.wait_for_function("document.getElementById('error').textContent.includes('expected lr a positive number')")
+    page.click("#tabs button[data-tab='draw']")
+    failing = [True]                                           # a flag, not unroute: every request gets an answer
+    page.route("**/api/predict", lambda route: route.fulfill(
+        status=400, content_type="application/json", body=json.dumps({"error": "predict: the drawing: no ink"}))
+        if failing[0] else route.continue_())
+    draw_seven(page)
+    page.wait_for_function("document.getElementById('error').textContent.includes('the drawing: no ink')")
+    failing[0] = False
+    draw_seven(page)                                           # more ink on the same drawing: now it goes through
+    page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+    page.wait_for_function("!document.getElementById('error').textContent.includes('no ink')")
+    assert "expected lr a positive number" in page.locator("#error").inner_text()     # the knob is still wrong
+    page.fill("#lr", "")
+    page.click("#apply")
+    page.wait_for_function("document.getElementById('error').textContent === ''")
+
+
+def test_one_sign_colour_for_bars_images_and_the_legend(page):
+    """δ < 0 is blue and δ > 0 red in the output's bars, in the δ image below, and in the legend's two ends."""
+    page.click("#tabs button[data-tab='draw']")
+    draw_seven(page)
+    page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
+    with page.expect_response(lambda r: "/api/backprop" in r.url) as answer:
+        page.click("#backprop-go")
+    r = answer.value.json()
+    page.wait_for_selector("#backprop .layer")
+    rgb = lambda text: tuple(int(v) for v in text[text.index("(") + 1:text.index(")")].split(","))
+    fills = page.eval_on_selector_all("#backprop .layer:first-child .bar-fill",
+                                      "els => els.map(e => getComputedStyle(e).backgroundColor)")
+    signs = np.sign(r["layers"][0]["delta"])
+    negative = {rgb(c) for c, sign in zip(fills, signs) if sign < 0}
+    positive = {rgb(c) for c, sign in zip(fills, signs) if sign > 0}
+    assert len(negative) == 1 and len(positive) == 1
+    negative, positive = negative.pop(), positive.pop()
+    assert negative[2] > negative[0] and positive[0] > positive[2]           # blue < 0 < red
+    legend = page.evaluate("""(() => { const c = document.querySelector('#legend-delta canvas'), x = c.getContext('2d');
+        return [Array.from(x.getImageData(0, 0, 1, 1).data.slice(0, 3)),
+                Array.from(x.getImageData(c.width - 1, 0, 1, 1).data.slice(0, 3))]; })()""")
+    assert tuple(legend[0]) == negative and tuple(legend[1]) == positive      # the legend's ends are the bars' colours
+    sent_back = np.array(r["layers"][1]["delta"])                               # Flatten's δ: a 16×16 image
+    top = np.abs(sent_back).max()
+    for index in (int(np.argmin(sent_back)), int(np.argmax(sent_back))):
+        y, x = divmod(index, 16)
+        pixel = page.evaluate(f"""Array.from(document.querySelectorAll('#backprop .layer')[1].querySelector('canvas')
+            .getContext('2d').getImageData({3 * x + 1}, {3 * y + 1}, 1, 1).data.slice(0, 3))""")
+        expected = negative if sent_back[index] < 0 else positive
+        if abs(sent_back[index]) == top:                                         # the largest |δ| has the full colour
+            assert tuple(pixel) == expected
+        else:
+            assert (pixel[2] > pixel[0]) == (sent_back[index] < 0)
+    assert "largest |δ| = " in page.locator("#backprop .layer h3").first.inner_text()
 
 
 def test_train_two_epochs_of_net1_and_the_curves_update(page, served):
@@ -155,15 +271,23 @@ def test_pause_and_single_step(page, served):
     page.click("#tabs button[data-tab='draw']")
     draw_seven(page)
     page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
-    page.click("#backprop-go")
+    page.wait_for_function("!window.__netfit.busy && !window.__netfit.pending")     # the drawing's last prediction
+    page.select_option("#target", "7")                           # the target: R for "7" from now on
     page.wait_for_selector("#backprop .layer")
+    page.wait_for_function("document.getElementById('backprop-loss').textContent.includes('after 1 steps')")
     before = page.locator("#backprop-loss").inner_text()
-    page.click("#tabs button[data-tab='train']")
-    page.click("#step")
+    page.locator("#backprop").scroll_into_view_if_needed()       # reading the δ panel, the step button stays in view
+    step = page.locator("#step").bounding_box()
+    assert 0 <= step["y"] and step["y"] + step["height"] <= 900
+    assert page.locator("#tab-draw").is_visible()
+    page.click("#step")                                          # no tab switch: step where the δ panel is
     page.wait_for_function("window.__netfit.updates.length >= 2")
     assert served[1].trainer.steps == 2
-    page.wait_for_function(f"document.getElementById('backprop-loss').textContent !== {json.dumps(before)}")
+    page.wait_for_function("document.getElementById('backprop-loss').textContent.includes('after 2 steps')")
     page.wait_for_function("document.getElementById('progress').textContent.includes('batch 2 of 10')")
+    after = page.locator("#backprop-loss").inner_text()
+    assert after != before and before.split(" for ")[0].replace("R = ", "") in after.split("before: ")[1]
+    assert "(step 1)" in after                                   # the trail: R after step 1, then after step 2
 
 
 def test_an_error_in_the_gallery_opens_in_the_canvas(page):
@@ -195,7 +319,8 @@ def test_an_answer_to_start_that_arrives_after_done_does_not_bring_running_back(
     Start's answer ({"state": "running"}) and the event stream's "done" race to the page; Net-1 on
     320 digits trains in milliseconds, so on a stalled machine "done" can arrive first, and the late
     answer must not put the page back to "running" (it stayed there: 90 s timeout in CI). Here the
-    gate holds training until the answer is computed, and the answer is held until the page shows "done".
+    model's weights are held for reading (as a prediction holds them) until the answer is computed, so
+    training cannot take a step, and the answer is held until the page shows "done".
     """
     playground = served[1]
     held = []
@@ -205,7 +330,8 @@ def test_an_answer_to_start_that_arrives_after_done_does_not_bring_running_back(
             if (String(args[0]).startsWith("/api/train/"))
                 r.json = async () => { try { return await json(); } finally { setTimeout(() => window.__answered++); } };
             return r; }; }""")
-    playground.gate.acquire_for_request()                       # training waits until Start has answered
+    reading = playground.session.model._weights_lock.reading()
+    reading.__enter__()                                         # training's first step waits until Start has answered
     try:
         page.click("#start")
         end = time.monotonic() + 30
@@ -213,7 +339,7 @@ def test_an_answer_to_start_that_arrives_after_done_does_not_bring_running_back(
             page.wait_for_timeout(20)                           # the route handler runs inside Playwright's calls
         assert held and held[0][1].json()["state"] == "running"
     finally:
-        playground.gate.release()
+        reading.__exit__(None, None, None)
     page.wait_for_function("document.getElementById('status').dataset.state === 'done'", timeout=90000)
     route, answer = held[0]
     route.fulfill(response=answer)                              # now the old "running" arrives
@@ -245,6 +371,8 @@ def test_look_inside_and_share(page, served, tmp_path):
         assert (a == b).all()
     page.set_input_files("#upload", {"name": "bad.netfit", "mimeType": "application/octet-stream", "buffer": b"junk"})
     page.wait_for_function("document.getElementById('error').textContent.length > 0")
+    error = page.locator("#error").inner_text()
+    assert error.startswith("load_model: 'bad.netfit' is not a netfit model file") and "/" not in error   # its own name
 
 
 def test_settings_from_the_url_and_the_knobs(browser, served):

@@ -23,11 +23,9 @@ CHECKED = [NetRegressor(epochs=40, learning_rate=0.01, random_state=0),
            NetClassifier(epochs=40, learning_rate=0.01, random_state=0),
            NetRegressor(optimizer="lbfgs", epochs=50, random_state=0),
            NetClassifier(optimizer="lbfgs", epochs=50, random_state=0)]
-# One check is expected to fail, as for scikit-learn's own MLPClassifier/MLPRegressor: an integer
-# sample_weight is not the same as repeating rows, because mini-batches (and the input standardisation)
-# see the repeated rows, and Keras's loss divides by the batch size, not by Σ w.
-EXPECTED_FAILED_CHECKS = {"check_sample_weight_equivalence_on_dense_data":
-                          "weighted mini-batch SGD/Adam is not row repetition (as for scikit-learn's MLP)"}
+# None is expected to fail: check_sample_weight_equivalence_on_dense_data passes too (integer weights are
+# repeated rows: the wrappers' loss and standardisation are weighted means, as scikit-learn's MLP's loss).
+EXPECTED_FAILED_CHECKS = {}
 
 
 @pytest.mark.parametrize("estimator", CHECKED, ids=lambda e: f"{type(e).__name__}-{e.optimizer}")
@@ -119,3 +117,26 @@ def test_layer_specs_and_bad_parameters():
         NetRegressor(weight_decay=-1).fit(x, y)
     with pytest.raises(ValueError, match="at least 2 classes"):
         NetClassifier().fit(x, np.zeros(60))
+
+
+@pytest.mark.parametrize("make", [lambda: NetRegressor(hidden_layer_sizes=(5,), epochs=30, batch_size=None,
+                                                       random_state=0),
+                                  lambda: NetClassifier(hidden_layer_sizes=(5,), epochs=30, batch_size=None,
+                                                        random_state=0),
+                                  lambda: NetRegressor(optimizer="lbfgs", epochs=30, random_state=0)],
+                         ids=["regressor-adam", "classifier-adam", "regressor-lbfgs"])
+def test_integer_sample_weights_are_repeated_rows(make):
+    """Weight k = k copies of the row (0 = none), whatever the weights' scale: standardisation and loss are
+    weighted means, as scikit-learn's check_sample_weight_equivalence asks (it used to be expected to fail).
+    Full batches here: mini-batches of repeated rows are other batches, for any SGD (scikit-learn's MLP too)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((20, 3)) * [1.0, 10.0, 0.1] + 5.0
+    y = x @ np.array([1.0, 0.1, 10.0]) if "Regressor" in type(make()).__name__ else (x[:, 0] > 5).astype(int)
+    w = rng.integers(0, 3, size=20)
+    w[:2] = [1, 2]
+    weighted = make().fit(x, y, sample_weight=w)
+    repeated = make().fit(np.repeat(x, w, axis=0), np.repeat(y, w))
+    predict = getattr(weighted, "predict_proba", weighted.predict)
+    np.testing.assert_allclose(predict(x), getattr(repeated, "predict_proba", repeated.predict)(x), rtol=1e-7)
+    scaled = make().fit(x, y, sample_weight=w * 2.5)                          # only their ratios matter
+    np.testing.assert_allclose(getattr(scaled, "predict_proba", scaled.predict)(x), predict(x), rtol=1e-7)

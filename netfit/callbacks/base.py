@@ -17,14 +17,32 @@ import numbers
 import os
 
 from .. import metrics as metrics_mod
+from ..keras_args import GuardedAttributes, own_arguments, refuse
+
+#: Keras hooks that netfit's loop never calls -> what to override instead. A callback that defines one is
+#: refused before the first step (check_callbacks), rather than left waiting for a call that never comes.
+NEVER_CALLED = {
+    "on_batch_begin": "override on_train_batch_end instead (after step k is before step k + 1), or on_epoch_begin",
+    "on_train_batch_begin": "override on_train_batch_end instead (after step k is before step k + 1), or "
+                            "on_epoch_begin",
+    **{f"on_{kind}_{when}": f"{call} runs no callbacks in netfit; call your code before and after "
+                            f"model.{call}(...) instead"
+       for kind, call in (("test", "evaluate"), ("predict", "predict"))
+       for when in ("begin", "end", "batch_begin", "batch_end")},
+}
 
 
-class Callback:
+class Callback(GuardedAttributes):
     """Base class with empty hooks; ``self.model`` is set before training starts.
 
     ``adds_logs`` names the values the callback writes into each epoch's logs
     (ReduceLROnPlateau adds "learning_rate"), so that callbacks after it may
     monitor them.
+
+    ``on_batch_end`` is Keras's other name for ``on_train_batch_end`` (called from it,
+    as in Keras). Keras hooks that netfit never calls (``on_train_batch_begin``,
+    ``on_test_*``, ``on_predict_*``; :data:`NEVER_CALLED`) are refused before the first
+    step when a callback defines one, with what to override instead.
     """
 
     adds_logs = ()
@@ -47,7 +65,10 @@ class Callback:
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
     def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
+    def on_batch_end(self, batch, logs=None): pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)                # Keras's alias, kept for callbacks that override it
 
 
 def logged_names(model, validation):
@@ -75,6 +96,9 @@ def check_callbacks(callbacks, model, where="Sequential.fit", validation=False):
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
+        for hook, fix in NEVER_CALLED.items():
+            if hook in vars(cb) or any(hook in vars(k) for k in type(cb).__mro__ if k is not Callback):
+                raise ValueError(f"{where}: {type(cb).__name__} defines {hook}, which netfit never calls; {fix}.")
     if not getattr(model, "compiled", False):
         return                                     # fit refuses an uncompiled model next, with the fix
     logs = LogNames(logged_names(model, validation), validation)
@@ -172,13 +196,15 @@ class History(Callback):
     why training stopped early (None when it ran all epochs). It runs before the
     user's callbacks (so a checkpoint saved at an epoch's end holds that
     epoch); a callback that adds a value to the logs records it here with
-    :meth:`record` (Keras runs History last instead).
+    :meth:`record` (Keras runs History last instead). After full-batch L-BFGS,
+    ``lbfgs`` holds its iteration count and stopping message (None otherwise).
     """
 
     def __init__(self):
         self.history, self.epoch = {}, []
         self.params = {}
         self.interrupted, self.stop_reason = False, None
+        self.lbfgs = None
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
@@ -193,13 +219,23 @@ class History(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``."""
+    """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``.
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_batch_end=None,
-                 on_train_begin=None, on_train_end=None):
+    Keras's arguments in Keras's order; ``on_batch_end`` is Keras's other name for
+    ``on_train_batch_end``. ``on_train_batch_begin`` is refused with what to use
+    instead: netfit's loop calls no hook before a batch.
+    """
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, on_batch_end=None, **unknown):
+        refuse("LambdaCallback", {"on_train_batch_begin": on_train_batch_begin, **unknown}, ("on_train_batch_begin",),
+               own_arguments(LambdaCallback))
+        if on_train_batch_end is not None and on_batch_end is not None:
+            raise TypeError("LambdaCallback: give on_train_batch_end or on_batch_end (Keras's other name for it), "
+                            "not both.")
         for hook, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
-                         ("on_train_batch_end", on_train_batch_end), ("on_train_begin", on_train_begin),
-                         ("on_train_end", on_train_end)):
+                         ("on_train_batch_end", on_train_batch_end or on_batch_end),
+                         ("on_train_begin", on_train_begin), ("on_train_end", on_train_end)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"LambdaCallback: expected {hook} a function, got {type(fn).__name__}.")
             if fn is not None:

@@ -3,6 +3,7 @@ import csv
 import os
 
 from ..files import check_writable
+from ..keras_args import own_arguments, refuse
 from ..utils import check_flag
 from .base import Callback, check_file_name
 
@@ -23,7 +24,8 @@ class CSVLogger(Callback):
     >>> logger = CSVLogger("training.csv", separator=";", append=True)
     """
 
-    def __init__(self, filename, separator=",", append=False):
+    def __init__(self, filename, separator=",", append=False, **unknown):
+        refuse("CSVLogger", unknown, (), own_arguments(CSVLogger))
         where = "CSVLogger"
         filename = check_file_name(filename, where, "filename")
         if not isinstance(separator, str) or len(separator) != 1 or separator in "\r\n\"":

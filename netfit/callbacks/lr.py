@@ -10,6 +10,7 @@ import inspect
 import math
 import numbers
 
+from ..keras_args import own_arguments, refuse
 from .base import Callback, better, check_logged, check_mode, check_number
 
 
@@ -42,6 +43,7 @@ class ReduceLROnPlateau(Callback):
     factor : float in (0, 1)
     patience, cooldown : int >= 0
     min_delta, min_lr : float >= 0
+        (Keras 2's ``epsilon`` is ``min_delta``; it is refused with that name.)
     mode : "auto", "min" or "max"
         "auto" takes the direction of the compiled metric (Keras 3 reads only
         whether "acc" is in the name).
@@ -55,8 +57,9 @@ class ReduceLROnPlateau(Callback):
     adds_logs = ("learning_rate",)
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
-                 cooldown=0, min_lr=0.0):
+                 cooldown=0, min_lr=0.0, **keras):
         where = "ReduceLROnPlateau"
+        refuse(where, keras, ("epsilon",), own_arguments(ReduceLROnPlateau))    # Keras 2's epsilon: min_delta
         if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
             raise ValueError(f"{where}: expected factor a number in (0, 1), got {factor!r}; γ is multiplied by it "
                              f"on a plateau, e.g. factor=0.1.")
@@ -117,7 +120,8 @@ class LearningRateScheduler(Callback):
 
     adds_logs = ("learning_rate",)
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, schedule, verbose=0, **unknown):
+        refuse("LearningRateScheduler", unknown, (), own_arguments(LearningRateScheduler))
         if not callable(schedule):
             raise TypeError(f"LearningRateScheduler: expected schedule a function schedule(epoch, lr) -> lr, "
                             f"got {type(schedule).__name__}.")

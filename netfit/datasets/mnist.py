@@ -11,8 +11,9 @@ __all__ = ["SPEC", "load_data", "parse_idx"]
 def load_data(path=None, *, verbose=None):
     """Load MNIST as uint8 arrays, finding or downloading its four IDX files.
 
-    Files are looked for in ``path``, ``$NETFIT_DATA_DIR/mnist``, the cache and
-    system folders, then downloaded into the cache (see :mod:`netfit.datasets._files`).
+    Files are looked for in ``path`` (alone, when given: missing files are then an error),
+    else ``$NETFIT_DATA_DIR/mnist``, the cache and system folders, then downloaded into
+    the cache (see :mod:`netfit.datasets._files`).
     Each file is verified by the MD5 of its decompressed IDX content.
 
     Parameters
@@ -35,7 +36,8 @@ def load_data(path=None, *, verbose=None):
     Raises
     ------
     DatasetNotFoundError
-        When the files are nowhere and cannot be downloaded; lists where it looked.
+        When the files are nowhere and cannot be downloaded, or not in the ``path`` given
+        (or that folder does not exist); lists where it looked.
     DatasetIntegrityError
         When a file does not match the published checksum.
 

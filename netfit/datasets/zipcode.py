@@ -82,8 +82,9 @@ def _first_bad_row(text, width, exc):
 def load_data(path=None, *, verbose=None):
     """Load the ESL zip-code digits, finding or downloading ``zip.train.gz`` and ``zip.test.gz``.
 
-    Files are looked for in ``path``, ``$NETFIT_DATA_DIR/zip``, the cache and system
-    folders, then downloaded into the cache; each is verified by its SHA-256.
+    Files are looked for in ``path`` (alone, when given: missing files are then an error),
+    else ``$NETFIT_DATA_DIR/zip``, the cache and system folders, then downloaded into
+    the cache; each is verified by its SHA-256.
 
     Parameters
     ----------

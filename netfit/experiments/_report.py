@@ -29,6 +29,11 @@ RUN_FIELDS = ("net", "repeat", "train_size", "test_size", "epochs", "test_accura
               "seconds", "weights", "links")
 
 
+def _sd(row):
+    """A summary row's sd in percentage points, or "–" for one run (an sd over one value is not 0, it is none)."""
+    return "–" if row["n"] < 2 else f"{100 * row['sd']:.1f}"
+
+
 def runs_csv(fields, runs):
     """CSV text of run records: accuracies with 6 decimals, seconds with 3."""
     buf = io.StringIO()
@@ -97,7 +102,7 @@ class Results:
         return np.array([run["test_accuracy"] for run in self.runs + self.baseline if run["net"] == net])
 
     def summary(self, baseline=False):
-        """One dict per net: weights, links, n, mean, sd (n − 1), min, max test accuracy, the book's.
+        """One dict per net: weights, links, n, mean, sd (n − 1; NaN for one run), min, max test accuracy, the book's.
 
         With ``baseline`` (and a baseline run), LogisticRegression's row comes first.
         """
@@ -106,7 +111,7 @@ class Results:
             acc = self.accuracies(net)
             first = next(run for run in self.runs + self.baseline if run["net"] == net)
             rows.append({"net": net, "weights": first["weights"], "links": first["links"], "n": len(acc),
-                         "mean": float(acc.mean()), "sd": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+                         "mean": float(acc.mean()), "sd": float(acc.std(ddof=1)) if len(acc) > 1 else math.nan,
                          "min": float(acc.min()), "max": float(acc.max()),
                          "train_mean": float(np.mean([r["train_accuracy"] for r in self.runs + self.baseline
                                                       if r["net"] == net])),
@@ -179,7 +184,7 @@ class Results:
         for row in self.summary(baseline=True):
             book = f"{row['book']:.1%}" if row["book"] is not None else "–"
             lines.append(f"| {self.label(row['net'])} | {ARCHITECTURES.get(row['net'], '')} | {row['weights']:,} | "
-                         f"{row['links']:,} | {row['mean']:.1%} | {100 * row['sd']:.1f} | {row['min']:.1%} | "
+                         f"{row['links']:,} | {row['mean']:.1%} | {_sd(row)} | {row['min']:.1%} | "
                          f"{row['max']:.1%} | {row['train_mean']:.1%} | {book} |")
         lines += ["", f"n = {self.config['repeats']} runs per net; sd in percentage points (n − 1 in the "
                       f"denominator). The book's digits were Le Cun's (1989) 320 + 160; these are USPS digits."]

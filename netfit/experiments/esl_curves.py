@@ -85,13 +85,13 @@ class LearningCurves:
         return {r["repeat"]: r["test_accuracy"] for r in self.runs if r["net"] == net and r["size"] == size}
 
     def summary_by_net(self):
-        """One dict per net: sizes, mean and sd (n − 1; 0 for one repeat) of the test accuracy at each."""
+        """One dict per net: sizes, mean and sd (n − 1; NaN for one repeat) of the test accuracy at each."""
         rows = []
         for net in self.nets():
             sizes = sorted({r["size"] for r in self.runs if r["net"] == net})
             acc = [np.array(list(self.accuracies(net, n).values())) for n in sizes]
             rows.append({"net": net, "sizes": sizes, "n": [len(a) for a in acc], "mean": [float(a.mean()) for a in acc],
-                         "sd": [float(a.std(ddof=1)) if len(a) > 1 else 0.0 for a in acc]})
+                         "sd": [float(a.std(ddof=1)) if len(a) > 1 else math.nan for a in acc]})
         return rows
 
     def ordering(self):

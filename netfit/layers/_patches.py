@@ -47,6 +47,61 @@ def padding_name(value, where):
     return value.lower()
 
 
+def channels_last(shape):
+    """(H, W, C) for a per-example image shape that looks channels-first, (C, H, W); else None.
+
+    PyTorch, torchvision and Keras's ``data_format="channels_first"`` lay images out
+    (C, H, W): a leading axis of 1, 3 or 4 (grey, RGB, RGBA) before two larger ones.
+    netfit's layers read (H, W, C); fed (3, 32, 32) they would see a 3-pixel-high
+    picture of 32 channels.
+
+    Examples
+    --------
+    >>> channels_last((3, 32, 32)), channels_last((1, 28, 28)), channels_last((32, 32, 3))
+    ((32, 32, 3), (28, 28, 1), None)
+    """
+    shape = tuple(shape)
+    if len(shape) == 3 and shape[0] in (1, 3, 4) and min(shape[1:]) >= 8:
+        return shape[1], shape[2], shape[0]
+    return None
+
+
+#: Layers that keep an image's layout, so the layer after them reads the model's input as it came.
+_SAME_LAYOUT = ("Normalization", "BatchNormalization", "LayerNormalization", "Dropout", "Activation", "ZeroPadding2D")
+
+
+def check_image_layout(layers, shape):
+    """Refuse a model input shape that looks channels-first when the model's first image layer reads it.
+
+    Conv2D, LocallyConnected2D and the poolings read (H, W, C): given (3, 32, 32) they would
+    build a model of 3-pixel-high pictures with 32 channels, train it without a word (or,
+    for a window taller than the picture, advise padding="same", which makes it worse).
+    Only the model's input is judged: inside a model, a (4, 16, 16) feature map is normal.
+    A window 1 pixel high is taken as deliberate (a 1-D convolution over rows of channels).
+
+    Raises
+    ------
+    ValueError
+        Naming the transpose that fixes x and the input shape to give.
+    """
+    hwc = channels_last(shape)
+    if hwc is None:
+        return
+    for layer in layers:
+        window = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+        if window is not None or type(layer).__name__.startswith("Global"):
+            if window is not None and window[0] == 1:
+                return
+            escape = "" if window is None else (f" (If it really is {shape[0]} pixel(s) high with {shape[2]} "
+                                                f"channels, use a window 1 pixel high, e.g. (1, {window[1]}).)")
+            raise ValueError(f"{layer.display_name}: expected per-example input of shape (height, width, "
+                             f"channels), got {tuple(shape)}, which looks channels-first (channels, height, "
+                             f"width); netfit's images are channels-last: transpose them with "
+                             f"`x = x.transpose(0, 2, 3, 1)` and give input_shape={hwc}.{escape}")
+        if type(layer).__name__ not in _SAME_LAYOUT:
+            return
+
+
 def output_length(size, k, stride, padding):
     """Output length and the (before, after) zero padding along one axis, as Keras computes them.
 

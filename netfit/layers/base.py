@@ -40,6 +40,7 @@ from .. import activations, backend, initializers, parallel
 from ..config import dtype as _default_dtype
 from ..utils import new_seed
 from .node import Node, is_symbolic
+from ..keras_args import GuardedAttributes, own_arguments, refuse
 
 
 class WeightSpec:
@@ -107,10 +108,12 @@ class Call:
 
 
 def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower().replace("2_d", "2d")
+    """Keras's ``to_snake_case``: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, ReLU -> re_lu, PReLU -> p_re_lu."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-class Layer:
+class Layer(GuardedAttributes):
     """Base class of all layers. Subclasses implement build, forward, backward, get_config.
 
     A layer of several inputs (the merge layers: Add, Concatenate, ...) sets
@@ -126,10 +129,19 @@ class Layer:
     does not shrink it), ``summary`` counts them as "Non-trainable params", and
     save/load keeps the flag. It takes effect at the next step, without
     re-compiling (Keras 3 asks for ``compile`` again).
+
+    Keras's ``input_dim=k`` is ``input_shape=(k,)``. Keras arguments netfit lacks
+    (``kernel_regularizer``, ``data_format="channels_first"``, ...) are refused with
+    the replacement (:mod:`netfit.keras_args`; each class lists its own in
+    ``keras_only``), and so is setting an attribute a layer does not have.
     """
 
     #: True for layers that take a list of inputs (merge layers); see the class docstring.
     multiple_inputs = False
+
+    #: Keras arguments of this class that netfit lacks, refused with the replacement unless "off" (keras_args).
+    keras_only = ("activity_regularizer", "dtype", "autocast", "batch_input_shape", "weights")
+
     #: True for layers whose forward depends on a random generator (Dropout).
     needs_rng = False
     #: True for layers whose training pass mixes the examples of a batch (BatchNormalization's batch
@@ -145,7 +157,13 @@ class Layer:
         """The array module of the layer's weights: numpy, or cupy on a GPU."""
         return self._device.xp
 
-    def __init__(self, *, input_shape=None, name=None, trainable=True):
+    def __init__(self, *, input_shape=None, name=None, trainable=True, input_dim=None, **keras):
+        refuse(type(self).__name__, keras, type(self).keras_only, own_arguments(type(self)))
+        if input_dim is not None:
+            if input_shape is not None:
+                raise ValueError(f"{type(self).__name__}: give input_shape or input_dim (Keras's input_shape=(k,)), "
+                                 f"not both; got {input_shape!r} and {input_dim!r}.")
+            input_shape = (input_dim,)
         if input_shape is not None:
             input_shape = _check_shape(input_shape, type(self).__name__)
         self.input_shape = input_shape

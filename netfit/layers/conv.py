@@ -95,6 +95,10 @@ class Conv2D(ActivatedLayer):
     ((3, 3, 2), 20, 180)
     """
 
+    keras_only = ActivatedLayer.keras_only + ("data_format", "dilation_rate", "groups", "kernel_regularizer",
+                                              "bias_regularizer", "kernel_constraint", "bias_constraint",
+                                              "lora_rank", "lora_alpha")
+
     runs_on_gpu = True
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
@@ -303,6 +307,9 @@ class LocallyConnected2D(ActivatedLayer):
     array([[4., 4.],
            [4., 4.]], dtype=float32)
     """
+
+    keras_only = ActivatedLayer.keras_only + ("data_format", "implementation", "kernel_regularizer",
+                                              "bias_regularizer", "kernel_constraint", "bias_constraint")
 
     runs_on_gpu = True
 

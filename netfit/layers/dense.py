@@ -35,6 +35,10 @@ class Dense(ActivatedLayer):
     array([[3., 3.]], dtype=float32)
     """
 
+    keras_only = ActivatedLayer.keras_only + ("kernel_regularizer", "bias_regularizer", "kernel_constraint",
+                                              "bias_constraint", "lora_rank", "lora_alpha",
+                                              "quantization_config")
+
     runs_on_gpu = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",

@@ -35,6 +35,8 @@ class Dropout(Layer):
     array([[1., 1., 1., 1.]])
     """
 
+    keras_only = Layer.keras_only + ("noise_shape",)
+
     runs_on_gpu = True
 
     needs_rng = True

@@ -121,6 +121,12 @@ class Normalization(Layer):
                              f", got array of shape {data.shape}.")
         kept = self._kept_axes(data.ndim, "Normalization.adapt")
         reduce = tuple(a for a in range(data.ndim) if a not in kept)
+        if int(np.prod([data.shape[a] for a in reduce])) < 2:
+            raise ValueError(f"Normalization.adapt: expected at least 2 values for each mean and variance, got 1 "
+                             f"({len(data)} sample{'s' if len(data) != 1 else ''} of shape {data.shape[1:]}, "
+                             f"axis={_axis_repr(self.axis)}): every variance would be "
+                             f"0, so nothing would be scaled; adapt on the whole training set, e.g. "
+                             f"norm.adapt(x_train), or give mean= and variance= you know.")
         x = np.asarray(data, np.float64)
         mean = x.mean(axis=reduce)
         variance = x.var(axis=reduce)

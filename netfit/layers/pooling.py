@@ -38,6 +38,8 @@ def _part(array, lo, hi):
 class _Pooling2D(Layer):
     """What max and average pooling share: arguments, window geometry, output and input-gradient buffers."""
 
+    keras_only = Layer.keras_only + ("data_format",)
+
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
         super().__init__(**kwargs)
         where = self.display_name
@@ -273,6 +275,8 @@ class AveragePooling2D(_Pooling2D):
 
 class _GlobalPooling2D(Layer):
     """What both global poolings share: (H, W[, C]) images in, one number per channel out."""
+
+    keras_only = Layer.keras_only + ("data_format", "keepdims")
 
     runs_on_gpu = True
 

@@ -20,6 +20,8 @@ class Flatten(Layer):
     (784,)
     """
 
+    keras_only = Layer.keras_only + ("data_format",)
+
     runs_on_gpu = True
 
     def build(self, input_shape):
@@ -122,6 +124,8 @@ class ZeroPadding2D(Layer):
     array([[[0., 1., 2.],
             [0., 0., 0.]]])
     """
+
+    keras_only = Layer.keras_only + ("data_format",)
 
     runs_on_gpu = True
 

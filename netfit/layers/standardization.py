@@ -64,6 +64,10 @@ def _check_real(value, where, name, low, high, low_open=True, high_open=True):
     return float(value)
 
 
+def _axis_text(axis):
+    return str(axis[0]) if len(axis) == 1 else str(list(axis))
+
+
 class _Standardize(Layer):
     """Shared by both layers: axis, ε, γ/β options, the broadcast shape of the parameters."""
 
@@ -208,6 +212,10 @@ class BatchNormalization(_Standardize):
     array([0.02, 0.2 ])
     """
 
+    keras_only = Layer.keras_only + ("beta_regularizer", "gamma_regularizer", "beta_constraint",
+                                     "gamma_constraint", "renorm", "renorm_clipping", "renorm_momentum",
+                                     "synchronized")
+
     whole_batch = True
 
     runs_on_gpu = True
@@ -230,12 +238,33 @@ class BatchNormalization(_Standardize):
         self._reduce = (0,) + tuple(i + 1 for i in range(len(input_shape)) if i not in axes)   # batch + others
         return input_shape
 
+    def values_per_statistic(self, batch):
+        """How many numbers each μ_B and σ²_B averages in a training pass on ``batch`` examples.
+
+        ``batch`` after Dense (per feature); ``batch · H · W`` after Conv2D (per channel).
+        At 1, x − μ_B is 0 and σ²_B is 0: the output is β whatever the input, and the
+        moving variance shrinks toward 0, so predictions go wrong (refused, as PyTorch does).
+        """
+        return batch * math.prod(self.input_shape[a - 1] for a in self._reduce[1:])
+
+    def single_value_error(self, batch, where, fix=None):
+        """The ValueError for a training batch whose statistics would be over one value each."""
+        fix = fix or ("train with batch_size of 2 or more (16 or more is usual), or use LayerNormalization, "
+                      "whose statistics do not depend on the batch")
+        return ValueError(f"{where}: {self.display_name} would compute each batch mean and variance over a single "
+                          f"value (a training batch of {batch} example{'s' if batch != 1 else ''} of shape "
+                          f"{self.input_shape}): x − μ is 0 and σ² is 0, so its output would be β whatever the "
+                          f"input and its moving variance would shrink toward 0 (PyTorch: \"Expected more than 1 "
+                          f"value per channel when training\"); {fix}.")
+
     def forward(self, x, training=False, call=None):
         call = self.record(call)
         self.check_input(x)
         gamma, beta = self._gamma_beta()
         # A frozen layer runs in inference mode (Keras): its moving statistics stay as they are.
         call.training = bool(training) and self.trainable
+        if call.training and self.values_per_statistic(x.shape[0]) == 1:
+            raise self.single_value_error(x.shape[0], self.display_name)
         xhat = call.buffer("xhat", x.shape, x.dtype)
         if call.training:
             mu = self._mean(x, self._reduce)                                    # μ_B
@@ -310,10 +339,18 @@ class LayerNormalization(_Standardize):
     array([[-1.2247,  0.    ,  1.2247]])
     """
 
+    keras_only = Layer.keras_only + ("beta_regularizer", "gamma_regularizer", "beta_constraint",
+                                     "gamma_constraint")
+
     runs_on_gpu = True
 
     def build(self, input_shape):
         axes = self._declare(input_shape)
+        if math.prod(input_shape[a] for a in axes) == 1:
+            raise ValueError(f"{self.display_name}: expected more than one value per example to normalize over, "
+                             f"got input shape {tuple(input_shape)} with axis={_axis_text(self.axis)}: the mean "
+                             f"of one value is the value, so every output would be β; put it after a layer with "
+                             f"more than one unit, or normalize over more axes, or leave it out.")
         self._stats = tuple(a + 1 for a in axes)                                # per example, over these
         self._reduce = (0,) + tuple(i + 1 for i in range(len(input_shape)) if i not in axes)
         return input_shape

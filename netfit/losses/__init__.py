@@ -32,15 +32,17 @@ compile time (docs/reliability.md, the output–loss–metric table).
 """
 from .base import Loss
 from .crossentropy import BinaryCrossentropy, CategoricalCrossentropy, KLDivergence, SparseCategoricalCrossentropy
+from .hinge import CategoricalHinge, Hinge, SquaredHinge
 from .regression import Huber, LogCosh, MeanAbsoluteError, MeanSquaredError, Poisson
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "LogCosh", "Poisson", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "BinaryCrossentropy", "KLDivergence", "get", "serialize", "names",
-           "aliases"]
+           "aliases", "Hinge", "SquaredHinge", "CategoricalHinge"]
 
 _TABLE = {cls.name: cls for cls in (MeanSquaredError, CategoricalCrossentropy,
                                     SparseCategoricalCrossentropy, BinaryCrossentropy)}
 _TABLE.update({cls.name: cls for cls in (MeanAbsoluteError, Huber, LogCosh, KLDivergence, Poisson)})
+_TABLE.update({cls.name: cls for cls in (Hinge, SquaredHinge, CategoricalHinge)})
 _ALIASES = {"mse": "mean_squared_error"}
 _ALIASES.update({"mae": "mean_absolute_error", "kld": "kl_divergence", "huber_loss": "huber"})
 

@@ -23,13 +23,13 @@ The plain functions (``categorical_accuracy(y_pred, y)``, ``r2_score(y_pred, y)`
 Keras's ``(y_true, y_pred)``, as netfit always has.
 
 One concept per module: base.py (the contract, the weighted mean), accuracy.py,
-confusion.py (precision, recall, AUC), regression.py (MSE, MAE, R²); this file
+confusion.py (confusion counts, precision, recall, AUC), regression.py (MSE, MAE, R²); this file
 holds the registry and its one ``get``.
 """
 from .accuracy import (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
                        TopKCategoricalAccuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy)
 from .base import Mean, Metric
-from .confusion import AUC, Precision, Recall
+from .confusion import AUC, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives, TruePositives
 from .regression import (MeanAbsoluteError, MeanSquaredError, R2Score, mean_absolute_error, mean_squared_error,
                          r2_score)
 
@@ -37,10 +37,12 @@ _ACCURACY_FOR_LOSS = {
     "categorical_crossentropy": "categorical_accuracy",
     "sparse_categorical_crossentropy": "sparse_categorical_accuracy",
     "binary_crossentropy": "binary_accuracy",
+    "categorical_hinge": "categorical_accuracy",
 }
 _CLASSES = {cls.__name__: cls for cls in (
     CategoricalAccuracy, SparseCategoricalAccuracy, BinaryAccuracy, TopKCategoricalAccuracy,
-    SparseTopKCategoricalAccuracy, Precision, Recall, AUC, MeanSquaredError, MeanAbsoluteError, R2Score)}
+    SparseTopKCategoricalAccuracy, Precision, Recall, AUC, MeanSquaredError, MeanAbsoluteError, R2Score,
+    TruePositives, FalsePositives, TrueNegatives, FalseNegatives)}
 _TABLE = {  # name -> class; the metric is logged under the name as written
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
@@ -53,7 +55,10 @@ _TABLE = {  # name -> class; the metric is logged under the name as written
     "precision": Precision,
     "recall": Recall,
     "auc": AUC,
+    "true_positives": TruePositives, "false_positives": FalsePositives,
+    "true_negatives": TrueNegatives, "false_negatives": FalseNegatives,
 }
+_COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 # Names that log the same quantity (for the callbacks' suggestions): Keras 2's "acc" is "accuracy".
 SAME = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae", "r2_score": "r2"}
 
@@ -93,10 +98,13 @@ def get(identifier, loss):
         name = "binary_accuracy" if identifier == "binary_accuracy" else "accuracy"
         return name, BinaryAccuracy(name=name, threshold=0.0)
     if getattr(loss, "from_logits", False) and loss.name == "binary_crossentropy" and \
-            identifier in ("precision", "recall", "auc"):
+            identifier in ("precision", "recall", "auc", *_COUNTS):
         # σ(z) > 0.5 exactly when z > 0; the AUC's thresholds are on σ(z) (Keras leaves both to the user).
         return identifier, (AUC(name=identifier, from_logits=True) if identifier == "auc"
                             else _TABLE[identifier](name=identifier, thresholds=0.0))
+    if identifier in ("accuracy", "acc") and loss.name in ("hinge", "squared_hinge"):
+        # Hinge outputs are scores whose sign is the class (labels ±1, or 0/1 converted): cut at 0.
+        return "accuracy", BinaryAccuracy(name="accuracy", threshold=0.0)
     if identifier in ("accuracy", "acc"):
         kind = _ACCURACY_FOR_LOSS.get(loss.name)
         if kind is None:
@@ -132,6 +140,7 @@ def result_of(metric, y_true, y_pred, sample_weight=None):
 
 __all__ = ["Metric", "Mean", "CategoricalAccuracy", "SparseCategoricalAccuracy", "BinaryAccuracy",
            "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "Precision", "Recall", "AUC",
+           "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
            "MeanSquaredError", "MeanAbsoluteError", "R2Score", "get", "names", "serialize", "result_of",
            "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy", "mean_squared_error",
            "mean_absolute_error", "r2_score"]

@@ -1,4 +1,5 @@
-"""Precision, recall and the area under the ROC curve, from confusion counts and threshold histograms."""
+"""Confusion counts (TP, FP, TN, FN), precision, recall and the area under the ROC curve, from confusion counts
+and threshold histograms."""
 import numbers
 
 import numpy as np
@@ -27,7 +28,7 @@ def _binary_entries(y_true, y_pred, sample_weight, where, class_id=None):
 
 
 class _Confusion(Metric):
-    """Weighted counts of true positives, false positives and false negatives at one threshold."""
+    """Weighted counts of true and false positives and negatives at one threshold (f > t is "positive")."""
 
     def __init__(self, thresholds=None, class_id=None, name=None):
         where = type(self).__name__
@@ -39,7 +40,7 @@ class _Confusion(Metric):
         super().__init__(name)
 
     def reset_state(self):
-        self.tp = self.fp = self.fn = 0.0
+        self.tp = self.fp = self.fn = self.tn = 0.0
 
     def get_config(self):
         return {"thresholds": self.threshold, "class_id": self.class_id, "name": self.name}
@@ -49,13 +50,16 @@ class _Confusion(Metric):
         said = f > self.threshold
         if w is None:
             tp = np.count_nonzero(said & truth)
+            fp, fn = np.count_nonzero(said) - tp, np.count_nonzero(truth) - tp
             self.tp += tp
-            self.fp += np.count_nonzero(said) - tp
-            self.fn += np.count_nonzero(truth) - tp
+            self.fp += fp
+            self.fn += fn
+            self.tn += len(truth) - tp - fp - fn
         else:
             self.tp += float(w[said & truth].sum())
             self.fp += float(w[said & ~truth].sum())
             self.fn += float(w[~said & truth].sum())
+            self.tn += float(w[~said & ~truth].sum())
 
 
 class Precision(_Confusion):
@@ -77,6 +81,48 @@ class Recall(_Confusion):
 
     def result(self):
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+
+class TruePositives(_Confusion):
+    """TP: the (weighted) number of outputs with f > threshold whose target is positive (Keras's ``TruePositives``).
+
+    Streamed over batches, so the count is over everything seen since the last reset.
+    A target is positive when it exceeds 0.5 (Keras: when it is not 0; the same for 0/1
+    labels); integer labels for K outputs are one-hot encoded, so every output counts.
+    Keras's list of thresholds is not offered: one threshold, 0.5 by default.
+    """
+
+    default_name = "true_positives"
+
+    def result(self):
+        return self.tp
+
+
+class FalsePositives(_Confusion):
+    """FP: the (weighted) number of outputs with f > threshold whose target is negative (see TruePositives)."""
+
+    default_name, direction = "false_positives", "min"
+
+    def result(self):
+        return self.fp
+
+
+class TrueNegatives(_Confusion):
+    """TN: the (weighted) number of outputs with f ≤ threshold whose target is negative (see TruePositives)."""
+
+    default_name = "true_negatives"
+
+    def result(self):
+        return self.tn
+
+
+class FalseNegatives(_Confusion):
+    """FN: the (weighted) number of outputs with f ≤ threshold whose target is positive (see TruePositives)."""
+
+    default_name, direction = "false_negatives", "min"
+
+    def result(self):
+        return self.fn
 
 
 class AUC(Metric):

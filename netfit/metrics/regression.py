@@ -53,6 +53,9 @@ class R2Score(Metric):
     output is (W, ȳ, Σw(y − ȳ)², Σw(y − f)²), merged batch by batch with Chan,
     Golub & LeVeque's pairwise update, so no Σy² − W ȳ² cancellation occurs
     (Keras's ``R2Score`` keeps Σy and Σy², which cancels for large means).
+    Over fewer than 2 examples R² is not defined (the targets' variance is a
+    statistic over one value): the result is NaN, as scikit-learn's (which warns),
+    not a 0 or 1 that would read as a score.
 
     Shapes
     ------
@@ -70,9 +73,11 @@ class R2Score(Metric):
 
     def reset_state(self):
         self.stats = None
+        self.count = 0
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y = _rows(y_true).astype(np.float64, copy=False)
+        self.count += len(y)
         f = _rows(y_pred).astype(np.float64, copy=False).reshape(y.shape)
         w = np.ones(len(y)) if sample_weight is None else _weights(sample_weight, len(y), self.name)
         weight = w.sum()
@@ -92,6 +97,8 @@ class R2Score(Metric):
     def result(self):
         if self.stats is None:
             return 0.0
+        if self.count < 2:                             # one example: its variance is 0 by construction
+            return float("nan")
         sst, sse = self.stats[2], self.stats[3]
         with np.errstate(divide="ignore", invalid="ignore"):
             r2 = np.where(sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0), np.where(sse == 0, 1.0, 0.0))

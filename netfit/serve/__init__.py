@@ -9,6 +9,7 @@ run home as Python code or a weights file. Install with ``pip install
 Layout: :mod:`~netfit.serve.session` (data, model, the views), :mod:`~netfit.serve.worker`
 (``Sequential.fit`` in a thread, a callback feeding a bounded event log),
 :mod:`~netfit.serve.app` (routes, token, Host check, uploads; needs Starlette),
+:mod:`~netfit.serve.messages` (errors for the page, without the server's paths),
 :mod:`~netfit.serve.cli` (the command; uvicorn), ``static/`` (the page: HTML,
 ES modules, CSS; no build step). The library never imports this package; it
 uses only netfit's public modules.

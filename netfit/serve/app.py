@@ -2,11 +2,12 @@
 
 Every page and API call needs the token printed by ``netfit serve`` (query
 ``?token=``, header ``X-Netfit-Token``, or the cookie set when the page first
-opens with it); requests whose Host header is not one of the allowed names are
-refused with 400 (a DNS-rebinding page cannot reach the server under another
-name). Uploaded models go only through netfit's safe loader
-(:func:`netfit.load_model`: JSON + arrays, no pickle), uploads have size
-limits, and every library error comes back as ``{"error": message}`` with 400.
+opens with it, one per port; any one of them that matches is enough); requests
+whose Host header is not one of the allowed names are refused with 400 (a
+DNS-rebinding page cannot reach the server under another name). Uploaded models
+go only through netfit's safe loader (:func:`netfit.load_model`: JSON + arrays,
+no pickle), uploads have size limits, and every library error comes back as
+``{"error": message}`` with 400, without the server's paths (:mod:`.messages`).
 
 Routes (all under the token)::
 
@@ -23,9 +24,7 @@ Routes (all under the token)::
 """
 import asyncio
 import html
-import io
 import json
-import os
 import re
 import secrets
 import threading
@@ -44,10 +43,11 @@ import netfit as nf
 from netfit.io import ModelFileError
 
 from .code import python_code
+from .messages import public
 from .session import DATASETS, DEFAULTS, PRESETS, Session, check_settings
-from .worker import EventLog, ModelGate, Trainer
+from .worker import EventLog, Trainer
 
-__all__ = ["create_app", "Playground", "LOCAL_HOSTS", "MAX_PICTURE_BYTES", "MAX_MODEL_BYTES"]
+__all__ = ["cookie_name", "create_app", "Playground", "LOCAL_HOSTS", "MAX_PICTURE_BYTES", "MAX_MODEL_BYTES"]
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 MAX_PICTURE_BYTES = 2 * 1024 * 1024             # a 280×280 canvas PNG is ~10 kB
@@ -58,22 +58,21 @@ _SOURCE_ROOT = Path(nf.__file__).resolve().parents[1]      # a clone: docs/ besi
 
 
 class Playground:
-    """The server's state: the session (data + model), its trainer, the event log and the model gate."""
+    """The server's state: the session (data + model), its trainer and the event log."""
 
     def __init__(self, settings=None, rate=20.0):
-        self.log, self.gate, self.rate = EventLog(), ModelGate(), rate
+        self.log, self.rate = EventLog(), rate
         self._cache = {}
         self._lock = threading.Lock()                  # one settings change / reset at a time
         self.session = Session(settings, self._cache)
-        self.trainer = Trainer(self.session, self.log, self.gate, rate)
+        self.trainer = Trainer(self.session, self.log, rate)
 
     def replace(self, settings=None, session=None):
         """Stop training and start over with new settings (fresh weights) or a given session."""
         with self._lock:
-            self.trainer.stop()
-            with self.gate:
-                self.session = session or Session(settings or self.session.settings, self._cache)
-            self.trainer = Trainer(self.session, self.log, self.gate, self.rate)
+            self.trainer.stop()                        # the old run is over before its session goes
+            self.session = session or Session(settings or self.session.settings, self._cache)
+            self.trainer = Trainer(self.session, self.log, self.rate)
             self.log.put("reset", {"settings": self.session.settings})
 
     def state(self):
@@ -85,6 +84,12 @@ class _Refused(Exception):
     def __init__(self, status, message):
         super().__init__(message)
         self.status = status
+
+
+def cookie_name(request):
+    """The token's cookie, one per port: cookies ignore ports, and two playgrounds on one machine keep theirs."""
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    return f"{_COOKIE}_{port}"
 
 
 def _error(status, message):
@@ -107,10 +112,19 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
     token = token or secrets.token_urlsafe(24)
     state = playground or Playground(settings, rate)
 
+    expected = token.encode()
+
     def authorized(request):
-        given = (request.headers.get("x-netfit-token") or request.query_params.get("token")
-                 or request.cookies.get(_COOKIE) or "")
-        return secrets.compare_digest(given.encode(), token.encode())
+        """Any one of header, query and this server's cookie carrying the token lets the request in.
+
+        Each is enough alone, so a wrong one beside a right one cannot be what keeps a request
+        out: an address shared from another playground carries that one's ``?token=``, and it
+        must not beat this browser's valid cookie. Nothing opens to other sites: they can
+        neither read the cookie (HttpOnly) nor make the browser send it (SameSite=Strict).
+        """
+        offered = (request.headers.get("x-netfit-token"), request.query_params.get("token"),
+                   request.cookies.get(cookie_name(request)))
+        return any(secrets.compare_digest(given.encode(), expected) for given in offered if given)
 
     def guarded(handler):
         async def endpoint(request):
@@ -119,13 +133,13 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
             try:
                 return await handler(request)
             except _Refused as exc:
-                return _error(exc.status, str(exc))
+                return _error(exc.status, public(exc))
             except (ValueError, TypeError, OSError, RuntimeError, ImportError, ModelFileError) as exc:
-                return _error(400, str(exc))
+                return _error(400, public(exc))                  # no server paths (netfit.serve.messages)
         return endpoint
 
     def sync(work):
-        """A handler that does its work in a thread (the model gate may wait for a training step)."""
+        """A handler that does its work in a thread (reading the weights may wait for a training step)."""
         async def handler(request):
             return await run_in_threadpool(work, request)
         return handler
@@ -133,7 +147,7 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
     async def index(request):
         page = (_STATIC / "index.html").read_text(encoding="utf-8")
         response = HTMLResponse(page, headers={"Cache-Control": "no-store"})
-        response.set_cookie(_COOKIE, token, httponly=True, samesite="strict")
+        response.set_cookie(cookie_name(request), token, httponly=True, samesite="strict")
         return response
 
     def options(request):
@@ -189,36 +203,32 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
         data = await _picture(request)
 
         def work():
-            with state.gate:
-                session = state.session
-                image = session.read_picture(data)
-                return {"seen": session.image_payload(image), **session.look(image)}
+            session = state.session
+            image = session.read_picture(data)
+            return {"seen": session.image_payload(image), **session.look(image)}
         return JSONResponse(await run_in_threadpool(work))
 
     def example(request):
         index = _int(request.path_params["index"], "example")
-        with state.gate:
-            session = state.session
-            image, label = session.test_image(index)
-            return JSONResponse({"index": index, "label": label, "seen": session.image_payload(image),
-                                 **session.look(image)})
+        session = state.session
+        image, label = session.test_image(index)
+        return JSONResponse({"index": index, "label": label, "seen": session.image_payload(image),
+                             **session.look(image)})
 
     def backprop_example(request):
         index = _int(request.path_params["index"], "backprop")
-        with state.gate:
-            session = state.session
-            image, label = session.test_image(index)
-            wanted = request.query_params.get("label")
-            return JSONResponse(session.backprop(image, label if wanted is None else _int(wanted, "backprop")))
+        session = state.session
+        image, label = session.test_image(index)
+        wanted = request.query_params.get("label")
+        return JSONResponse(session.backprop(image, label if wanted is None else _int(wanted, "backprop")))
 
     async def backprop_picture(request):
         label = _int(request.query_params.get("label"), "backprop: label")
         data = await _picture(request)
 
         def work():
-            with state.gate:
-                session = state.session
-                return session.backprop(session.read_picture(data), label)
+            session = state.session
+            return session.backprop(session.read_picture(data), label)
         return JSONResponse(await run_in_threadpool(work))
 
     def docs_page(request):
@@ -232,12 +242,10 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
         return HTMLResponse(_source_page(path, request.path_params["path"]))
 
     def mistakes(request):
-        with state.gate:
-            return JSONResponse(state.session.mistakes(request.query_params.get("order", "confidence")))
+        return JSONResponse(state.session.mistakes(request.query_params.get("order", "confidence")))
 
     def first_layer(request):
-        with state.gate:
-            return JSONResponse(state.session.first_layer())
+        return JSONResponse(state.session.first_layer())
 
     def export(request):
         code = python_code(state.session)
@@ -246,20 +254,18 @@ def create_app(token=None, settings=None, allowed_hosts=LOCAL_HOSTS, rate=20.0, 
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     def download(request):
-        with state.gate:
-            data = state.session.weights_file()
+        data = state.session.weights_file()
         name = f"{state.session.settings['preset']}.netfit"
         return Response(data, media_type="application/octet-stream",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     async def upload(request):
         data = await _body(request, MAX_MODEL_BYTES, "upload: the model file")
-        upload = io.BytesIO(data)          # the safe loader reads file objects; its errors name the user's file
-        upload.name = os.path.basename(request.query_params.get("name", ""))[:200] or "upload.netfit"
+        name = _file_name(request.query_params.get("name"))
 
         def work():
             session = Session(state.session.settings, state._cache)
-            session.load_weights_file(upload)
+            session.load_weights_file(data, name)
             state.replace(session=session)
             return state.state()
         return JSONResponse(await run_in_threadpool(work))
@@ -325,6 +331,13 @@ def _page(title, body):
             "<style>body{margin:0;font:13px/1.45 monospace}pre{padding:12px;white-space:pre-wrap}"
             "i{color:#999;font-style:normal}:target{background:#fff3bf}</style>"
             f"<pre>{body}</pre>")
+
+
+def _file_name(name):
+    """The uploaded file's name as the page sends it, for messages: its last part, printable, ≤ 100 characters."""
+    name = re.split(r"[\\/]", name or "")[-1]
+    name = "".join(c for c in name if c.isprintable())[:100]
+    return name or None
 
 
 def _int(text, where):

@@ -1,14 +1,18 @@
 """The ``netfit serve`` command: start the playground on 127.0.0.1 and print its URL with a fresh token.
 
+The port is checked first and the URL printed only once the server listens.
+
 Starlette and uvicorn come with ``pip install 'netfit[serve]'``; they are
 imported when the command runs, so ``netfit --help`` works without them.
 """
 import argparse
+import errno
+import os
 import secrets
 import socket
 import sys
 
-__all__ = ["add_parser", "main", "url_for"]
+__all__ = ["add_parser", "listening_socket", "main", "url_for"]
 
 
 def add_parser(subparsers):
@@ -33,8 +37,41 @@ def url_for(host, port, token):
     return f"http://{shown}:{port}/?token={token}"
 
 
+def listening_socket(host, port):
+    """A socket bound to HOST:PORT and listening, made before anything slow so a busy port fails at once.
+
+    Connections that arrive before the server runs wait in the socket's queue instead of
+    being refused. SO_REUSEADDR (a restarted server may reuse a port in TIME_WAIT) only on
+    POSIX: on Windows it would let two servers share one port.
+
+    Raises
+    ------
+    OSError
+        The port is taken or the address cannot be bound; the message names ``--port 0``.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    if os.name == "posix":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        why = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            why += "; another program (another netfit serve?) is using it"
+        raise OSError(f"serve: cannot listen on {host}:{port} ({why}); try --port 0 (any free port) "
+                      f"or another port, e.g. --port {port + 1 if 0 < port < 65535 else 8766}.") from None
+    return sock
+
+
 def main(args):
-    """Run the server until Ctrl-C; return the exit code."""
+    """Run the server until Ctrl-C; return the exit code.
+
+    The port is taken first (a busy one fails before the data loads), then the data and
+    the net are built, and the URL is printed only once the server accepts connections.
+    """
     try:
         import uvicorn
         from .app import LOCAL_HOSTS, create_app
@@ -49,19 +86,20 @@ def main(args):
     else:
         print(f"warning: --host {args.host} makes the playground reachable from other machines; "
               "add their names with --allow-host.", file=sys.stderr)
-    print(f"netfit serve: loading {args.data} and building {args.model} ...", flush=True)
-    app = create_app(token=token, settings={"data": args.data, "preset": args.model}, allowed_hosts=hosts)
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock = listening_socket(args.host, args.port)
     try:
-        sock.bind((args.host, args.port))
-    except OSError as exc:
+        print(f"netfit serve: loading {args.data} and building {args.model} ...", flush=True)
+        app = create_app(token=token, settings={"data": args.data, "preset": args.model}, allowed_hosts=hosts)
+        url = url_for("127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host, sock.getsockname()[1], token)
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets=None):
+                await super().startup(sockets=sockets)
+                if self.started:                      # the server accepts connections now: a click gets the page
+                    print(f"Open {url}", flush=True)
+                    print("Ctrl-C stops the server.", flush=True)
+
+        Server(uvicorn.Config(app, log_level="warning", lifespan="off")).run(sockets=[sock])
+    finally:
         sock.close()
-        raise OSError(f"serve: cannot listen on {args.host}:{args.port} ({exc.strerror}); try --port 0.") from None
-    port = sock.getsockname()[1]
-    print(f"Open {url_for('127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host, port, token)}", flush=True)
-    print("Ctrl-C stops the server.", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    server.run(sockets=[sock])
     return 0

@@ -25,8 +25,10 @@ from netfit.cli import build_model
 from netfit.experiments.esl import stratified_sample
 from netfit.images import fit_shape, load_data, read_image
 
+from .messages import scratch_file
+
 __all__ = ["DATASETS", "DEFAULTS", "PRESETS", "Session", "architecture_of", "build_architecture", "check_settings",
-           "layer_arguments"]
+           "layer_arguments", "significant"]
 
 # Data choices: key -> (label, netfit data set, digits drawn for the ESL protocol or None).
 DATASETS = {"zip-esl": ("ZIP digits 16×16, ESL protocol (320 train / 160 test)", "zip", (320, 160)),
@@ -145,6 +147,11 @@ def _compile(model, s):
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
+#: The most weight (and optimizer-state) bytes an uploaded model may declare: far above any net the playground
+#: trains (the lecture's MLP is 0.4 MB), far below what would strain the server (netfit.io.load_model's cap is 1 GiB).
+MAX_UPLOAD_WEIGHT_BYTES = 256 << 20
+
+
 class Session:
     """One playground: settings, data, the compiled model, and the views the page draws."""
 
@@ -180,9 +187,13 @@ class Session:
         self.model.metadata = self.metadata
 
     # -- replacing the weights -----------------------------------------------------------------
-    def load_weights_file(self, path):
-        """Replace the model by a saved one (netfit's safe loader); it must read this data's inputs."""
-        model = nf.load_model(path)
+    def load_weights_file(self, data, name=None):
+        """Replace the model by one saved in ``data`` (netfit's safe loader); it must read this data's inputs.
+
+        ``name``, the file's name on the user's machine, is how errors name it.
+        """
+        with scratch_file(data, ".netfit", repr(name) if name else "the uploaded file") as path:
+            model = nf.load_model(path, max_bytes=MAX_UPLOAD_WEIGHT_BYTES)
         want = self.model.layers[0].input_shape
         got = model.layers[0].input_shape
         if tuple(got) != tuple(want):
@@ -191,8 +202,9 @@ class Session:
         if model.output_shape[-1] != self.model.output_shape[-1]:
             raise ValueError(f"upload: expected a model with {self.model.output_shape[-1]} outputs, "
                              f"got {model.output_shape[-1]}.")
-        if not model.compiled:
-            _compile(model, self.settings)
+        # The playground trains on its own data and labels (integers) with its own settings, whatever loss the
+        # file was saved with (the demo's model uses one-hot labels): compile it the playground's way.
+        _compile(model, self.settings)
         model.metadata = self.metadata
         self.model = model
 
@@ -234,8 +246,8 @@ class Session:
         for layer in self.model.layers:
             a = layer.forward(a, training=False)
             layers.append({"name": layer.name, "type": type(layer).__name__, "shape": list(a.shape[1:]),
-                           "values": np.round(a[0].astype(float), 4).ravel().tolist()})
-        return {"proba": [round(float(p), 5) for p in a.reshape(-1)], "layers": layers}
+                           "values": significant(a[0])})
+        return {"proba": significant(a, 6), "layers": layers}
 
     def backprop(self, image, label):
         """One example's backward pass, layer by layer: δ at each layer's output and its weights' gradients.
@@ -254,6 +266,15 @@ class Session:
         calls = model._new_calls(np.zeros_like(model._theta))
         for i, call in enumerate(calls):
             call.need_input_grad = i > 0
+        # The weights of one moment, between two steps of a fit running meanwhile; `steps` says which.
+        with model._weights_lock.reading():
+            steps = model.optimizer.iterations
+            panels, a, fused = self._passes(model, calls, a, label)
+        return {"loss": float(model.loss.value(a, np.array([label]))), "label": label, "fused": fused,
+                "layers": panels, "steps": steps}
+
+    def _passes(self, model, calls, a, label):
+        """The forward pass, then the backward pass layer by layer, recorded for the page."""
         for layer, call in zip(model.layers, calls):
             a = layer.forward(a, False, call)
         y = np.array([label])
@@ -264,30 +285,29 @@ class Session:
             layer = model.layers[i]
             kind = type(layer).__name__
             panel = {"name": layer.name, "type": kind, "shape": list(delta.shape[1:]), "at_z": fused and i == len(model.layers) - 1,
-                     "delta": np.round(delta[0].astype(float), 6).ravel().tolist(), "code": _code_line(type(layer).backward)}
+                     "delta": significant(delta[0], 6), "code": _code_line(type(layer).backward)}
             s = delta if kind == "Dropout" else layer.backward(delta, calls[i])   # s = ∂R/∂(input)
             grads = calls[i].grads
             panel["grads"] = [{"name": name, "shape": list(g.shape), "norm": float(np.linalg.norm(g)),
                                "max": float(np.abs(g).max()) if g.size else 0.0} for name, g in grads.items()]
             kernel = grads.get("kernel")
             if kernel is not None and kind == "Dense" and i <= 1 and len(self.x.shape) >= 3:   # ∂R/∂α as images
-                panel["kernel_tiles"] = np.round(kernel.T.astype(float), 7).tolist()
+                panel["kernel_tiles"] = np.reshape(significant(kernel.T, 6), kernel.T.shape).tolist()
                 panel["tile_shape"] = list(self.x.shape[1:3])
             panels.append(panel)
             delta = s
-        return {"loss": float(model.loss.value(a, y)), "label": label, "fused": fused, "layers": panels}
+        return panels, a, fused
 
     def read_picture(self, data):
-        """Bytes of a picture (the page's canvas as PNG) -> the input ``netfit predict`` would make of it."""
+        """Bytes of a picture (the page's canvas as PNG) -> the input ``netfit predict`` would make of it.
+
+        Errors name it "the drawing" (read_image reads files, like ``netfit predict``: a scratch copy).
+        """
         shape = self.model.layers[0].input_shape
         meta = self.metadata
-        with tempfile.TemporaryDirectory() as folder:          # read_image reads files, like `netfit predict`
-            path = os.path.join(folder, "canvas.png")
-            with open(path, "wb") as handle:
-                handle.write(data)
-            image = read_image(path, shape, meta.get("input_scale", [0.0, 1.0]), meta.get("digit_box", 20 / 28),
-                               where="predict")
-        return image
+        with scratch_file(data, ".png", "the drawing") as path:
+            return read_image(path, shape, meta.get("input_scale", [0.0, 1.0]), meta.get("digit_box", 20 / 28),
+                              where="predict")
 
     def image_payload(self, image):
         """An image as the page draws it: rows of grey levels 0..255 and its shape."""
@@ -348,8 +368,31 @@ class Session:
             tiles = tiles[:_MAX_SHOWN]
             return {"layer": layer.name, "type": kind, "tile_shape": list(tiles.shape[1:]), "count": len(tiles),
                     "scale": float(np.abs(tiles).max() or 1.0),
-                    "tiles": np.round(tiles.astype(float), 4).reshape(len(tiles), -1).tolist()}
+                    "tiles": np.reshape(significant(tiles), (len(tiles), -1)).tolist()}
         return {"layer": None, "type": None, "tile_shape": [0, 0], "count": 0, "scale": 1.0, "tiles": []}
+
+
+def significant(values, digits=4):
+    """``values`` flattened to a list of floats, each rounded to ``digits`` significant digits.
+
+    What the page gets of activations and weights (4 digits: pictures), δ and gradients
+    (6: the numbers of the lesson): a δ of 1.234e-05 stays 1.234e-05 (rounding to a fixed
+    number of decimals made it 1e-05 or 0). Zeros, infinities and NaN pass unchanged.
+
+    Examples
+    --------
+    >>> significant([1.23456e-05, -0.000987654, 123456.0, 0.0])
+    [1.235e-05, -0.0009877, 123500.0, 0.0]
+    """
+    a = np.asarray(values, np.float64).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exponent = np.floor(np.log10(np.abs(a)))
+    keep = digits - 1 - np.where(np.isfinite(exponent), exponent, 0)        # decimals to keep
+    with np.errstate(invalid="ignore", over="ignore"):
+        step = 10.0 ** np.abs(keep)
+        # divide by an exact power of ten (not multiply by its inexact inverse): 1.235e-05, not 1.2350000000000001e-05
+        out = np.where(keep >= 0, np.round(a * step) / step, np.round(a / step) * step)
+    return np.where(np.isfinite(out), out, a).tolist()
 
 
 def _code_line(function):

@@ -7,8 +7,10 @@ every mini-batch, (1) records the batch's running loss and accuracy into an
 stepping), (2) at the end of each epoch adds the test loss and accuracy, and
 (3) waits while the run is paused. Stopping raises KeyboardInterrupt from the
 callback, which ``fit`` handles as Ctrl-C: it keeps the last consistent
-weights. Between two steps a waiting request (a prediction, the mistakes)
-gets the model: :class:`ModelGate` gives requests priority over the next step.
+weights. Requests (a prediction, the mistakes, one example's backward pass)
+use the model while it trains, with no gate of the server's own: the model
+lets any number of threads predict during a fit, each reading the weights
+between two steps (netfit.concurrency; docs/reliability.md, "One model, many threads").
 """
 import collections
 import threading
@@ -16,7 +18,9 @@ import time
 
 from netfit.callbacks import Callback
 
-__all__ = ["EventLog", "ModelGate", "Trainer"]
+from .messages import public
+
+__all__ = ["EventLog", "Trainer"]
 
 
 class EventLog:
@@ -38,43 +42,6 @@ class EventLog:
     def since(self, after):
         with self._lock:
             return [event for event in self._events if event[0] > after]
-
-
-class ModelGate:
-    """One user of the model at a time; a waiting request goes before the trainer's next step."""
-
-    def __init__(self):
-        self._cv = threading.Condition()
-        self._busy = False
-        self._waiting = 0
-
-    def acquire_for_request(self):
-        with self._cv:
-            self._waiting += 1
-            self._cv.wait_for(lambda: not self._busy)
-            self._waiting -= 1
-            self._busy = True
-
-    def acquire_for_training(self):
-        with self._cv:
-            self._cv.wait_for(lambda: not self._busy and not self._waiting)
-            self._busy = True
-
-    def release(self):
-        with self._cv:
-            self._busy = False
-            self._cv.notify_all()
-
-    def requests_waiting(self):
-        return self._waiting > 0
-
-    def __enter__(self):
-        self.acquire_for_request()
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-        return False
 
 
 class _Stop(KeyboardInterrupt):
@@ -106,8 +73,8 @@ class Trainer:
     ``history`` keeps one dict per epoch: loss, accuracy, test_loss, test_accuracy.
     """
 
-    def __init__(self, session, log, gate, rate=20.0):
-        self.session, self.log, self.gate, self.rate = session, log, gate, rate
+    def __init__(self, session, log, rate=20.0):
+        self.session, self.log, self.rate = session, log, rate
         self._cv = threading.Condition()
         self._thread = None
         self._paused = False
@@ -145,7 +112,7 @@ class Trainer:
             self._paused = True
             self._set_state("paused")
             if self._thread is None or not self._thread.is_alive():
-                self._launch()                        # fit's first batch runs, then the gate holds it
+                self._launch()                        # fit's first batch runs, then the pause holds it
             else:
                 self._credit += 1
                 self._cv.notify_all()
@@ -189,20 +156,17 @@ class Trainer:
         s, model = self.session.settings, self.session.model
         done = len(self.history)
         self._feed = Feed(self)
-        self.gate.acquire_for_training()
         try:
             history = model.fit(self.session.x, self.session.y, epochs=done + s["epochs"],
                                 batch_size=s["batch_size"] or None, verbose=0, callbacks=[self._feed],
                                 initial_epoch=done)
             reason = getattr(history, "stop_reason", None)
             if reason and not history.interrupted:
-                self.error = reason
+                self.error = public(reason)
         except _Stop:                                 # only if fit let it through
             pass
-        except Exception as exc:                      # shown on the page; the server goes on
-            self.error = f"{type(exc).__name__}: {exc}"
-        finally:
-            self.gate.release()
+        except Exception as exc:                      # shown on the page (no server paths); the server goes on
+            self.error = public(f"{type(exc).__name__}: {exc}")
         if self.error:
             self.log.put("error", {"message": self.error})
         with self._cv:                                # after any state a control set while fit ran
@@ -242,15 +206,12 @@ class Trainer:
         self._hold()
 
     def _hold(self):
-        """Between steps: let waiting requests use the model; wait while paused; stop when asked."""
-        if self.gate.requests_waiting() or self._paused or self._stop:
-            self.gate.release()
-            with self._cv:
-                while self._paused and not self._credit and not self._stop:
-                    self._cv.wait()
-                if self._credit:
-                    self._credit -= 1
-            self.gate.acquire_for_training()
+        """Between steps: wait while paused; stop when asked."""
+        with self._cv:
+            while self._paused and not self._credit and not self._stop:
+                self._cv.wait()
+            if self._credit:
+                self._credit -= 1
         if self._stop:
             raise _Stop
         self._t0 = time.perf_counter()

@@ -1,16 +1,16 @@
 // The playground page: settings in the URL, live training over Server-Sent Events, drawing, mistakes, weights.
-import {bars, curves, diverging, fmt, heat, imageCanvas, legend, paint} from "./plots.js";
+import {bars, curves, diverging, fmt, heat, imageCanvas, legend, paint, signLegend} from "./plots.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token") || "";
 const KNOBS = ["data", "preset", "optimizer", "lr", "momentum", "batch_size", "weight_decay", "init_scale",
                "standardize", "seed", "epochs", "limit", "test_limit"];
 const page = {settings: null, history: [], lastEvent: 0, statusEvent: 0, names: [], status: null, tab: "train",
-              hover: {}, updates: [], busy: false, pending: false};
+              hover: {}, updates: [], busy: false, pending: false, looks: 0, trail: []};
 window.__netfit = page;                       // for the browser tests and the measurements in docs/serve.md
 
 async function api(path, {method = "GET", body, json} = {}) {
-  const headers = {"X-Netfit-Token": token};
+  const headers = token ? {"X-Netfit-Token": token} : {};
   if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
   const response = await fetch(path, {method, body, headers});
   const type = response.headers.get("content-type") || "";
@@ -19,7 +19,13 @@ async function api(path, {method = "GET", body, json} = {}) {
   return data;
 }
 
-function showError(error) { $("error").textContent = error ? String(error.message || error) : ""; }
+// Errors by what failed ("drawing", "train", "settings", ...): a later success of the same thing clears its own,
+// so a stale "no ink" cannot sit beside a good prediction, and a wrong knob stays shown while one draws.
+const errors = new Map();
+function showError(error, source) {
+  if (error) errors.set(source, String(error.message || error)); else errors.delete(source);
+  $("error").textContent = [...errors.values()].join("\n");
+}
 
 // -- settings <-> form <-> URL ------------------------------------------------------------------
 // One layer per line: readable in the text area and short enough for the page's address.
@@ -35,12 +41,12 @@ $("architecture").addEventListener("input", () => {
   editTimer = setTimeout(async () => {
     let spec;
     try { spec = JSON.parse($("architecture").value); }
-    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`); return; }
+    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`, "layers"); return; }
     try {
       const r = await api("/api/summary", {method: "POST", json: {architecture: spec}});
-      showError(null);
+      showError(null, "layers");
       $("summary").textContent = r.text + "\n(edited layers: press Apply to train them)";
-    } catch (e) { showError(e); }
+    } catch (e) { showError(e, "layers"); }
   }, 250);
 });
 
@@ -54,7 +60,7 @@ function readForm() {
   }
   if (page.edited) {
     try { s.architecture = JSON.parse($("architecture").value); s.preset = "custom"; }
-    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`); }
+    catch (e) { showError(`architecture: expected JSON, got a syntax error (${e.message}).`, "layers"); }
   }
   return s;
 }
@@ -91,7 +97,31 @@ function writeHash() {
   if (page.settings.architecture) params.set("architecture", JSON.stringify(page.settings.architecture));
   params.set("tab", page.tab);
   history.replaceState(null, "", location.pathname + location.search + "#" + params.toString());
+  $("share-address").value = location.origin + addressWithoutToken();
 }
+
+// The token opens this server only. Once the cookie carries it (the page's own response set it), the address
+// drops it, so a reload still works and what is copied from the address bar is the setup, never the key: a
+// foreign ?token= would only ride along into another playground. Without cookies the token stays.
+function addressWithoutToken() {
+  const params = new URLSearchParams(location.search);
+  params.delete("token");
+  const query = params.toString();
+  return location.pathname + (query ? "?" + query : "") + location.hash;
+}
+
+async function dropTokenFromAddress() {
+  if (!new URLSearchParams(location.search).has("token")) return;
+  const cookieOnly = await fetch("/api/options", {credentials: "same-origin"});      // no header, no query
+  if (cookieOnly.ok) history.replaceState(null, "", addressWithoutToken());
+}
+
+$("copy-address").addEventListener("click", async () => {
+  const field = $("share-address");
+  field.value = location.origin + addressWithoutToken();
+  try { await navigator.clipboard.writeText(field.value); $("copied").textContent = "copied"; }
+  catch (e) { field.select(); $("copied").textContent = "selected: press Ctrl-C (⌘-C) to copy"; }
+});
 
 // -- state ----------------------------------------------------------------------------------------
 function render(state, {form = true} = {}) {
@@ -122,7 +152,7 @@ function setStatus(state, info = {}) {
   $("status").dataset.state = state;
   $("start").disabled = state === "running";
   $("pause").disabled = state !== "running";
-  if (info.error) showError(info.error);
+  if ("error" in info) showError(info.error, "train");        // an answer's run: its error, or none
   if ((state === "ready" || state === "done") && info.steps !== undefined)
     $("progress").textContent = `epoch ${page.history.length} of ${epochs} done · ${info.steps} steps`;
 }
@@ -181,7 +211,7 @@ function connect() {
     if (page.tab === "inside") refreshWeights();
   });
   on("state", (s, id) => showStatus(s, id));
-  on("error", (e) => showError(e.message));
+  on("error", (e) => showError(e.message, "train"));
   on("reset", async (r) => {               // a reset, new settings or weights (here or in another tab)
     const same = JSON.stringify(r.settings) === JSON.stringify(page.settings);
     render(await api("/api/state"), {form: !same});   // keep knobs being edited when nothing changed
@@ -189,16 +219,17 @@ function connect() {
 }
 
 async function control(action) {
-  try { showError(null); const s = await api(`/api/train/${action}`, {method: "POST"}); showStatus(s, s.last_event); }
-  catch (e) { showError(e); }
+  try { const s = await api(`/api/train/${action}`, {method: "POST"}); showError(null, "train"); showStatus(s, s.last_event); }
+  catch (e) { showError(e, "train"); }
 }
 for (const action of ["start", "pause", "step", "reset"]) $(action).addEventListener("click", () => control(action));
 
 async function apply(settings) {
-  showError(null);
   $("status").textContent = "building…";
-  try { render(await api("/api/settings", {method: "POST", json: settings})); }
-  catch (e) { showError(e); setStatus(page.status || "ready"); }
+  try {
+    render(await api("/api/settings", {method: "POST", json: settings}));
+    showError(null, "settings"); showError(null, "layers");
+  } catch (e) { showError(e, "settings"); setStatus(page.status || "ready"); }
 }
 $("apply").addEventListener("click", () => apply(readForm()));
 $("data").addEventListener("change", () => apply(readForm()));
@@ -227,32 +258,37 @@ function clearPad() {
   $("example-label").textContent = ""; $("prediction").textContent = "";
   $("probs").innerHTML = ""; $("activations").innerHTML = "";
   $("seen").getContext("2d").clearRect(0, 0, 168, 168);
-  $("backprop").innerHTML = ""; $("backprop-loss").textContent = "";
-  page.current = null; page.targetChosen = false;
+  $("backprop").innerHTML = ""; $("backprop-loss").textContent = ""; $("legend-delta").innerHTML = "";
+  page.current = null; page.targetChosen = false; page.ink = false; page.sheet = (page.sheet || 0) + 1;
+  showError(null, "drawing"); showError(null, "backprop");      // they were about this drawing
 }
 $("clear").addEventListener("click", clearPad);
 let drawing = false, lastPoint = null;
 function point(e) { const r = pad.getBoundingClientRect(); return [(e.clientX - r.left) * pad.width / r.width, (e.clientY - r.top) * pad.height / r.height]; }
-pad.addEventListener("pointerdown", (e) => { drawing = true; lastPoint = point(e); pad.setPointerCapture(e.pointerId); stroke(e); });
+// The pen's first touch draws nothing yet (a line of length 0): only a stroke that moved leaves ink, and only
+// ink is sent to the net (a blank canvas has no digit to see).
+pad.addEventListener("pointerdown", (e) => { drawing = true; lastPoint = point(e); pad.setPointerCapture(e.pointerId); });
 pad.addEventListener("pointermove", (e) => { if (drawing) stroke(e); });
-pad.addEventListener("pointerup", () => { drawing = false; predict(); });
+pad.addEventListener("pointerup", () => { if (drawing) predict(); drawing = false; });
 function stroke(e) {
   const p = point(e);
+  if (p[0] === lastPoint[0] && p[1] === lastPoint[1]) return;
   pen.strokeStyle = "#fff"; pen.lineWidth = 20; pen.lineCap = "round"; pen.lineJoin = "round";
   pen.beginPath(); pen.moveTo(...lastPoint); pen.lineTo(...p); pen.stroke();
-  lastPoint = p; $("example-label").textContent = "";
+  lastPoint = p; page.ink = true; $("example-label").textContent = "";
   predict();                                   // live while drawing: one request in flight at a time
 }
 
 async function predict() {
+  if (!page.ink) return;
   if (page.busy) { page.pending = true; return; }
   page.busy = true;
+  const sheet = page.sheet;
   try {
     const blob = await new Promise((resolve) => pad.toBlob(resolve, "image/png"));
     const r = await api("/api/predict", {method: "POST", body: blob});
-    page.current = {blob};
-    showLook(r);
-  } catch (e) { showError(e); }
+    if (sheet === page.sheet) { page.current = {blob, id: ++page.looks}; showLook(r); showError(null, "drawing"); }   // not cleared meanwhile
+  } catch (e) { if (sheet === page.sheet) showError(e, "drawing"); }
   page.busy = false;
   if (page.pending) { page.pending = false; predict(); }
 }
@@ -272,21 +308,40 @@ function showLook(r) {
 const DOC = "/docs/backprop.md#";
 async function backprop() {
   if (!page.current) { $("backprop-loss").textContent = "draw a digit or open one from the mistakes first"; return; }
-  const label = Number($("target").value);
+  const label = Number($("target").value), sheet = page.sheet;
   try {
     const r = page.current.blob
       ? await api(`/api/backprop?label=${label}`, {method: "POST", body: page.current.blob})
       : await api(`/api/backprop/${page.current.index}?label=${label}`);
+    if (sheet !== page.sheet) return;                 // the canvas changed meanwhile
     showBackprop(r);
-  } catch (e) { showError(e); }
+    showError(null, "backprop");
+  } catch (e) { if (sheet === page.sheet) showError(e, "backprop"); }
 }
 $("backprop-go").addEventListener("click", backprop);
 $("target").addEventListener("change", () => { page.targetChosen = true; backprop(); });
 
 function link(href, text) { const a = document.createElement("a"); a.href = href; a.target = "_blank"; a.textContent = text; return a; }
 
+// R for this digit and target after each step (single steps recompute the panel): the trail shows it fall.
+function showLoss(r) {
+  const key = `${page.current.id}:${r.label}`;                 // a new picture or target starts a new trail
+  if (page.trailKey !== key) { page.trailKey = key; page.trail = []; }
+  const steps = r.steps, last = page.trail[page.trail.length - 1];             // the steps the weights have had
+  if (last && last.steps === steps) page.trail.pop();
+  page.trail.push({steps, loss: r.loss});
+  $("backprop-loss").textContent = `R = ${fmt(r.loss)} for target ${page.names[r.label]} after ${steps} steps`;
+  const earlier = page.trail.slice(-6, -1).reverse();
+  if (earlier.length) {
+    const trail = document.createElement("span"); trail.className = "trail";
+    trail.textContent = " · before: " + earlier.map((t) => `${fmt(t.loss)} (step ${t.steps})`).join(", ");
+    $("backprop-loss").append(trail);
+  }
+}
+
 function showBackprop(r) {
-  $("backprop-loss").textContent = `R = ${fmt(r.loss)} for target ${page.names[r.label]}`;
+  signLegend($("legend-delta"), "colour of δ and of ∂R/∂kernel, in bars and images");
+  showLoss(r);
   const box = $("backprop"); box.innerHTML = "";
   r.layers.forEach((layer, j) => {
     const output = j === 0, panel = document.createElement("div"); panel.className = "layer";
@@ -296,7 +351,8 @@ function showBackprop(r) {
       link(DOC + (layer.at_z ? "classification-softmax-with-cross-entropy-fused" : output ? "the-output-error-δ" : "the-back-propagation-equation"), "equation"),
       " · ", link(`/source/${layer.code.path}#L${layer.code.line}`, `${layer.code.path}:${layer.code.line}`));
     panel.append(title);
-    const v = layer.delta, top = Math.max(1e-12, ...v.map(Math.abs));
+    const v = layer.delta, largest = Math.max(0, ...v.map(Math.abs)), top = largest || 1;
+    title.append(` · largest |δ| = ${fmt(largest)}`);
     if (layer.shape.length === 3) {
       const [h, w, c] = layer.shape, maps = document.createElement("div"); maps.className = "tiles";
       for (let k = 0; k < c; k++)
@@ -317,9 +373,9 @@ function showBackprop(r) {
     }
     if (layer.kernel_tiles) {
       const [h, w] = layer.tile_shape, tiles = document.createElement("div"); tiles.className = "tiles";
-      const gtop = Math.max(1e-12, ...layer.kernel_tiles.flat().map(Math.abs));
+      const glargest = Math.max(0, ...layer.kernel_tiles.flat().map(Math.abs)), gtop = glargest || 1;
       layer.kernel_tiles.slice(0, 128).forEach((t) => tiles.append(imageCanvas(t.map((x) => x / gtop), h, w, 2, diverging)));
-      panel.append("∂R/∂kernel per unit, as images (blue < 0 < red):", tiles);
+      panel.append(`∂R/∂kernel per unit, as images (blue < 0 < red; largest |∂R/∂α| = ${fmt(glargest)}):`, tiles);
     }
     box.append(panel);
   });
@@ -328,7 +384,8 @@ function showBackprop(r) {
 function showActivations(layers) {
   const box = $("activations");
   box.innerHTML = "";
-  legend($("legend-act"), heat, 0, 1, "colour: activation, from the layer's lowest to its highest value");
+  legend($("legend-act"), heat, "lowest", "highest", "feature maps: activation, from the layer's lowest to its highest value");
+  signLegend($("legend-act-bars"), "bars (dense units): activation");
   for (const layer of layers) {
     if (["Flatten", "Reshape", "Dropout"].includes(layer.type)) continue;
     const v = layer.values;
@@ -367,11 +424,13 @@ async function loadExample(index) {
     pen.fillStyle = "#000"; pen.fillRect(0, 0, pad.width, pad.height);
     pen.drawImage(small, 0, 0, pad.width, pad.height);
     showTab("draw");
-    page.current = {index, label: r.label};
+    page.current = {index, label: r.label, id: ++page.looks};
+    page.ink = true; page.sheet = (page.sheet || 0) + 1;                     // a new digit in the canvas
     $("target").value = r.label;
     showLook(r);
     $("example-label").textContent = `test example #${index}, true digit ${page.names[r.label]}`;
-  } catch (e) { showError(e); }
+    showError(null, "drawing");
+  } catch (e) { showError(e, "drawing"); }
 }
 
 // -- mistakes -------------------------------------------------------------------------------------------
@@ -405,7 +464,8 @@ async function refreshMistakes() {
         cell.title = `true ${m.class_names[i]}, predicted ${m.class_names[j]}: ${count}`;
       });
     });
-  } catch (e) { showError(e); }
+    showError(null, "mistakes");
+  } catch (e) { showError(e, "mistakes"); }
 }
 $("refresh-mistakes").addEventListener("click", refreshMistakes);
 $("order").addEventListener("change", refreshMistakes);
@@ -423,20 +483,20 @@ async function refreshWeights() {
       const c = imageCanvas(tile.map((v) => v / w.scale), h, wd, Math.max(1, Math.round(56 / Math.max(h, wd))), diverging);
       c.title = `${w.type === "Dense" ? "unit" : "filter"} ${k + 1}`; box.append(c);
     });
-  } catch (e) { showError(e); }
+    showError(null, "inside");
+  } catch (e) { showError(e, "inside"); }
 }
 $("refresh-weights").addEventListener("click", refreshWeights);
 
 // -- keep and share -------------------------------------------------------------------------------------
 async function refreshCode() {
-  try { $("code").textContent = await api("/api/export.py"); } catch (e) { showError(e); }
+  try { $("code").textContent = await api("/api/export.py"); showError(null, "share"); } catch (e) { showError(e, "share"); }
 }
 $("upload").addEventListener("change", async () => {
   const file = $("upload").files[0];
   if (!file) return;
-  const named = "/api/weights?name=" + encodeURIComponent(file.name);     // errors name the user's file
-  try { showError(null); render(await api(named, {method: "POST", body: file})); }
-  catch (e) { showError(e); }
+  try { render(await api(`/api/weights?name=${encodeURIComponent(file.name)}`, {method: "POST", body: file})); showError(null, "upload"); }
+  catch (e) { showError(e, "upload"); }
   $("upload").value = "";
 });
 
@@ -451,6 +511,7 @@ window.addEventListener("hashchange", () => {
 // -- start ----------------------------------------------------------------------------------------------
 async function init() {
   try {
+    await dropTokenFromAddress();
     const options = await api("/api/options");
     for (let k = 0; k < 10; k++) $("target").add(new Option(String(k), String(k)));
     for (const [id, table] of [["data", options.datasets], ["preset", options.presets]])
@@ -463,6 +524,6 @@ async function init() {
     showTab(wanted.tab || "train");
     connect();
     document.body.dataset.ready = "1";
-  } catch (e) { showError(e); $("status").textContent = "error"; }
+  } catch (e) { showError(e, "page"); $("status").textContent = "error"; }
 }
 init();

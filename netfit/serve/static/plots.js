@@ -1,11 +1,16 @@
 // Drawing on <canvas>: training curves with values on hover, grey images, weight tiles, bars, legends.
 
-// Diverging colour for weights: blue (negative) - white (0) - red (positive); v in [-1, 1].
+// One convention for signs everywhere (weights, δ, gradients, activations; bars and images alike):
+// negative blue, zero white, positive red. signColour gives a bar's colour, diverging an image's pixel.
+export const NEGATIVE = [33, 102, 172], POSITIVE = [178, 24, 43];
+
+// Diverging colour: v in [-1, 1] -> from NEGATIVE through white (0) to POSITIVE.
 export function diverging(v) {
-  const t = Math.max(-1, Math.min(1, v));
-  const a = Math.round(255 * (1 - Math.abs(t)));
-  return t >= 0 ? [255, a, a] : [a, a, 255];
+  const t = Math.max(-1, Math.min(1, v)), end = t >= 0 ? POSITIVE : NEGATIVE;
+  return end.map((c) => Math.round(255 + (c - 255) * Math.abs(t)));
 }
+
+export function signColour(v) { return `rgb(${(v < 0 ? NEGATIVE : POSITIVE).join(", ")})`; }
 
 // Sequential colour for activations: black (low) to yellow-white (high); t in [0, 1].
 export function heat(t) {
@@ -37,19 +42,28 @@ export function paint(canvas, values, h, w, colour) {
   out.drawImage(small, 0, 0, canvas.width, canvas.height);
 }
 
-// A colour legend: a bar from lo to hi with its end values.
+// A colour legend: a bar from lo to hi with its end values (numbers, or words such as "−max").
 export function legend(element, colour, lo, hi, label) {
   element.innerHTML = "";
   const values = Array.from({length: 64}, (_, i) => i / 63);
   const bar = imageCanvas(values, 1, 64, 1, colour);
   bar.style.width = "160px"; bar.style.height = "12px";
-  element.append(label + ": ", fmt(lo), " ", bar, " ", fmt(hi));
+  const end = (v) => typeof v === "string" ? v : fmt(v);
+  element.append(label + ": ", end(lo), " ", bar, " ", end(hi));
 }
 
+// The sign convention's legend: blue < 0 < red, each picture or set of bars scaled by its own largest |value|.
+export function signLegend(element, label) {
+  legend(element, (t) => diverging(2 * t - 1), "−largest |value|", "+largest |value|", label);
+  element.append(" (blue < 0 < red)");
+}
+
+// A number for the page: "0"; from 0.001 to 10,000 in fixed notation (4 decimals below 1, else 3); else 1.23e-5.
 export function fmt(v) {
   if (v === null || v === undefined || Number.isNaN(v)) return "–";
+  if (v === 0) return "0";
   const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential(2) : v.toFixed(a < 1 ? 4 : 3);
+  return a < 1e-3 || a >= 1e4 ? v.toExponential(2) : v.toFixed(a < 1 ? 4 : 3);
 }
 
 // Curves per epoch: series = [{name, values, dashed, colour}]. Returns a hover function (x, y) -> text.
@@ -94,7 +108,8 @@ export function curves(canvas, series, {percent = false} = {}) {
   };
 }
 
-// Horizontal bars with labels: values in [0, 1] (probabilities) or any (activations, scaled by max |v|).
+// Horizontal bars with labels: values in [0, 1] (probabilities, neutral grey) or signed (activations, δ: scaled by
+// max |v|, coloured by sign as the images are).
 export function bars(element, values, labels, {highlight = -1, signed = false} = {}) {
   element.innerHTML = "";
   const top = Math.max(1e-9, ...values.map(Math.abs));
@@ -102,8 +117,9 @@ export function bars(element, values, labels, {highlight = -1, signed = false} =
     const row = document.createElement("div"); row.className = "bar" + (i === highlight ? " best" : "");
     const name = document.createElement("span"); name.className = "bar-label"; name.textContent = labels[i];
     const track = document.createElement("span"); track.className = "bar-track";
-    const fill = document.createElement("span"); fill.className = "bar-fill" + (v < 0 ? " negative" : "");
+    const fill = document.createElement("span"); fill.className = "bar-fill";
     fill.style.width = (100 * Math.abs(signed ? v / top : v)).toFixed(1) + "%";
+    if (signed) fill.style.background = signColour(v);          // the images' colours (diverging)
     track.append(fill);
     const num = document.createElement("span"); num.className = "bar-value"; num.textContent = signed ? fmt(v) : v.toFixed(3);
     row.append(name, track, num); row.title = `${labels[i]}: ${v}`;
