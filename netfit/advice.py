@@ -11,6 +11,13 @@ ask here; nothing here trains.
 from .utils import warn
 
 
+def _targets(model, y):
+    """(loss, targets) of each output that has a loss: one pair for a model of one output."""
+    losses = getattr(model, "_losses", None) or [model.loss]
+    ys = y if isinstance(y, list) and len(losses) > 1 else [y]
+    return [(loss, t) for loss, t in zip(losses, ys) if loss is not None and t is not None]
+
+
 #: |y| (regression targets) or |x| beyond this is named as the likely cause when training diverges.
 LARGE = 100.0
 
@@ -24,18 +31,23 @@ def divergence_fix(model, x=None, y=None):
     """
     lr = f"{model.optimizer.current_learning_rate():g}"
     parts = []
-    if y is not None and model.loss.expects is None and not model.loss.integer_targets:
-        top = max(float(y.max()), -float(y.min()))            # |y| max without a copy of y
-        if top > LARGE:
-            parts.append(f"The targets are large for {model.loss.name} (|y| up to {top:.3g}): scale them, "
-                         f"`mu, sd = y.mean(0), y.std(0); y = (y - mu) / sd`, and map predictions back with "
-                         f"`pred * sd + mu`; a lower learning rate only trades the overflow for a crawl.")
-    if x is not None:
-        top = max(float(x.max()), -float(x.min()))
+    for loss, t in _targets(model, y):
+        if loss.expects is None and not loss.integer_targets and len(t):
+            top = max(float(t.max()), -float(t.min()))            # |y| max without a copy of y
+            if top > LARGE:
+                parts.append(f"The targets are large for {loss.name} (|y| up to {top:.3g}): scale them, "
+                             f"`mu, sd = y.mean(0), y.std(0); y = (y - mu) / sd`, and map predictions back with "
+                             f"`pred * sd + mu`; a lower learning rate only trades the overflow for a crawl.")
+                break
+    for a in (x if isinstance(x, list) else [] if x is None else [x]):
+        if not len(a) or a.dtype.kind not in "fiu":
+            continue
+        top = max(float(a.max()), -float(a.min()))
         if top > LARGE:
             parts.append(f"The inputs are large (|x| up to {top:.3g}): standardise them with a first layer "
                          f"`norm = nf.layers.Normalization(); norm.adapt(x)`, or `x = (x - x.mean(0)) / x.std(0)`; "
                          f"or lower the learning rate (now {lr}), or use clipnorm.")
+            break
     return " ".join(parts) or f"Lower the learning rate (now {lr}) or use clipnorm."
 
 
@@ -48,7 +60,7 @@ def check_batch_statistics(model, n, batch_size, where):
     0.51 at batch 32). The message names a batch size that leaves no batch of one.
     """
     last = n % batch_size
-    for layer in model.layers:
+    for layer in model._graph_layers():
         per_statistic = getattr(layer, "values_per_statistic", None)
         if per_statistic is None or not layer.trainable:     # a frozen one runs in inference mode
             continue
@@ -82,11 +94,13 @@ def warn_large_targets(model, y, where):
     6e10 and its gradients are ~1e5 times those of standardised targets: training either
     overflows or crawls. Targets within ±1e4 (most data, standardised or not) pass silently.
     """
-    if model.loss.expects is not None or model.loss.integer_targets or not len(y):
-        return
-    top = max(float(y.max()), -float(y.min()))
-    if top > HUGE:
-        warn(f"{where}: the targets are large for {model.loss.name} (|y| up to {top:.3g}) while the outputs start "
-             f"near 0, so the first gradients are ~{top:.0e} times too large; scale them, `mu, sd = y.mean(0), "
-             f"y.std(0); y = (y - mu) / sd`, and map predictions back with `pred * sd + mu` "
-             f"(netfit.sklearn.NetRegressor does this itself).", UserWarning)
+    for loss, t in _targets(model, y):
+        if loss.expects is not None or loss.integer_targets or not len(t):
+            continue
+        top = max(float(t.max()), -float(t.min()))
+        if top > HUGE:
+            warn(f"{where}: the targets are large for {loss.name} (|y| up to {top:.3g}) while the outputs start "
+                 f"near 0, so the first gradients are ~{top:.0e} times too large; scale them, `mu, sd = y.mean(0), "
+                 f"y.std(0); y = (y - mu) / sd`, and map predictions back with `pred * sd + mu` "
+                 f"(netfit.sklearn.NetRegressor does this itself).", UserWarning)
+            return

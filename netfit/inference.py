@@ -11,8 +11,7 @@ import contextlib
 
 import numpy as np
 
-from . import backend
-from .metrics.base import update as update_metric
+from . import backend, columns
 from .streams import is_stream
 from .training import batch_result, checked_batches, open_stream, predict_stream, refuse_stream
 from .utils import check_flag, check_positive_int, check_verbose
@@ -98,12 +97,21 @@ class Inference:
         return batch_result(self, values, return_dict)
 
     def _evaluate_arrays(self, x, y, batch_size, sample_weight=None):
-        if backend.fits(self._theta, x, y, sample_weight):                # once, on a GPU (else batch by batch)
-            x, y, sample_weight = (backend.to_device(a, self._theta) for a in (x, y, sample_weight))
-        n = x.shape[0]
-        return self._evaluate_batches((x[start:start + batch_size], y[start:start + batch_size],
+        if backend.fits(self._theta, *columns.flat(x), *columns.flat(y), sample_weight):   # once, on a GPU
+            x, y, sample_weight = (columns.each(lambda a: backend.to_device(a, self._theta), v)
+                                   for v in (x, y, sample_weight))
+        n = columns.count(x)
+        return self._evaluate_batches((columns.rows(x, slice(start, start + batch_size)),
+                                       columns.rows(y, slice(start, start + batch_size)),
                                        None if sample_weight is None else sample_weight[start:start + batch_size])
                                       for start in range(0, n, batch_size))
+
+    def _feed(self, x):
+        """A batch of inputs on the model's device, each cast to what its first layer takes."""
+        if isinstance(x, list):
+            return [backend.to_device(a.astype(self._input_dtype(a.dtype, k), copy=False), self._theta)
+                    for k, a in enumerate(x)]
+        return backend.to_device(x.astype(self._input_dtype(x.dtype), copy=False), self._theta)
 
     def _evaluate_batches(self, batches):
         """Loss and metrics over batches (x_k, y_k, w_k or None): the loss a mean over all examples, the
@@ -112,12 +120,12 @@ class Inference:
         metrics = [metric.fresh() for _, metric in self.metrics]
         with self._inference_calls() as calls:
             for xb, yb, wb in batches:
-                xb, yb, wb = (backend.to_device(a, self._theta) for a in (xb, yb, wb))     # as they are, on the CPU
-                y_pred = self._infer(xb.astype(self._input_dtype(xb.dtype), copy=False), calls)
-                total += self._data_loss(y_pred, yb, wb, calls) * len(xb)
-                n += len(xb)
-                for metric in metrics:
-                    update_metric(metric, yb, y_pred)
+                yb, wb = (columns.each(lambda a: backend.to_device(a, self._theta), v) for v in (yb, wb))
+                y_pred = self._infer(self._feed(xb), calls)
+                m = columns.count(xb)
+                total += self._data_loss(y_pred, yb, wb, calls) * m
+                n += m
+                self._update_metrics(metrics, yb, y_pred)
         with self._weights_lock.reading():
             penalty = self.optimizer.penalty(self._theta)
         values = {"loss": float(total / n + penalty)}
@@ -137,24 +145,27 @@ class Inference:
         ------
         x : (n, *input_shape)  ->  (n, *output_shape)
         """
-        check_verbose(verbose, "Sequential.predict")
+        where = f"{self._kind}.predict"
+        check_verbose(verbose, where)
         if is_stream(x):
             with self._unbuilt_if_refused():
-                return predict_stream(self, x, steps, "Sequential.predict")
+                return predict_stream(self, x, steps, where)
         if steps is not None:
-            raise ValueError("Sequential.predict: steps applies to generators and Sequences; with arrays every "
-                             "row is predicted. Leave steps out.")
-        batch_size = _batch_size(batch_size, "Sequential.predict")
-        x = self._check_x(x, "Sequential.predict")
-        if backend.fits(self._theta, x):
-            x = backend.to_device(x, self._theta)                 # uploaded once on a GPU (else batch by batch)
-        out = backend.get_array_module(self._theta).empty((x.shape[0],) + self._example_output_shape(), self.dtype)
+            raise ValueError(f"{where}: steps applies to generators and Sequences; with arrays every "
+                             f"row is predicted. Leave steps out.")
+        batch_size = _batch_size(batch_size, where)
+        x = self._check_x(x, where)
+        if backend.fits(self._theta, *columns.flat(x)):
+            x = columns.each(lambda a: backend.to_device(a, self._theta), x)   # once on a GPU (else batch by batch)
+        n, xp = columns.count(x), backend.get_array_module(self._theta)
+        outs = [xp.empty((n,) + self._example_output_shape(k), self.dtype) for k in range(len(self.output_names))]
         with self._inference_calls() as calls:
-            for start in range(0, x.shape[0], batch_size):
-                stop = min(start + batch_size, x.shape[0])
-                xb = backend.to_device(x[start:stop].astype(self._input_dtype(x.dtype), copy=False), self._theta)
-                out[start:stop] = self._infer(xb, calls)
-        return backend.to_host(out)                               # one copy back
+            for start in range(0, n, batch_size):
+                part = slice(start, min(start + batch_size, n))
+                for out, value in zip(outs, columns.flat(self._infer(self._feed(columns.rows(x, part)), calls))):
+                    out[part] = value
+        outs = [backend.to_host(out) for out in outs]             # one copy back
+        return self._structured(outs)
 
     def predict_classes(self, x, batch_size=None, verbose=0):
         """Return the predicted class of each row: argmax of the outputs, or p > 0.5 for one output."""

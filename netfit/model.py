@@ -26,7 +26,7 @@ import threading
 
 import numpy as np
 
-from . import backend
+from . import backend, columns
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers, precision, weights_file
@@ -42,6 +42,7 @@ from .layers.base import ActivatedLayer, Call, Layer, auto_name
 from .layers.input import InputLayer
 from .layers.node import Tensor
 from .layout import block_size, lay_out
+from .metrics.base import update as update_metric
 from .saving import save_model
 from .stack import LayerStack
 from .streams import is_stream
@@ -51,7 +52,7 @@ from .utils import (check_array, check_dtype, check_flag, check_positive_int, ch
                     new_seed)
 
 #: Keras's compile arguments netfit lacks: accepted where they change nothing, else refused (keras_args).
-_KERAS_COMPILE = ("loss_weights", "weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile",
+_KERAS_COMPILE = ("weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile",
                   "auto_scale_loss")
 
 
@@ -94,6 +95,8 @@ class Model(LayerStack, Inference, Layer):
 
     #: The name errors give this class's calls ("Model.fit", "Sequential.fit").
     _kind = "Model"
+    #: A model takes attributes of the user's own (``model.metadata = ...``), as Keras's does; its layers are guarded.
+    __setattr__ = object.__setattr__
 
     def __init__(self, inputs=None, outputs=None, name=None, seed=None, dtype=None, trainable=True):
         where = f"{self._kind}"
@@ -103,9 +106,9 @@ class Model(LayerStack, Inference, Layer):
                             f"nf.Input(shape=...) and outputs a layer's output computed from them.")
         self.inputs = _tensors(inputs, where, "inputs")
         self.outputs = _tensors(outputs, where, "outputs")
-        if len(self.inputs) != 1 or len(self.outputs) != 1:
-            raise ValueError(f"{where}: models of several inputs or outputs are not supported yet; got "
-                             f"{len(self.inputs)} inputs and {len(self.outputs)} outputs.")
+        # Keras's structures: a dict of inputs takes x as a dict of those keys; a dict of outputs names them.
+        self._input_keys = list(inputs) if isinstance(inputs, dict) else None
+        self._output_keys = list(outputs) if isinstance(outputs, dict) else None
         self._graph = Graph(self.inputs, self.outputs, where)
         self.layers = list(self._graph.layers)
         _name_layers(self.layers, where)
@@ -132,6 +135,7 @@ class Model(LayerStack, Inference, Layer):
         self._weights_lock, self._training, self._building = WeightsLock(), TrainingGuard(), threading.RLock()
         # As a layer of another model (netfit.layers.base.Layer's state).
         self._trainable, self._own_call, self._attached, self._home, self._nodes = True, None, False, None, []
+        self._input_keys = self._output_keys = None
 
     # -- structure ---------------------------------------------------------------------
     def build(self, input_shape=None):
@@ -142,17 +146,34 @@ class Model(LayerStack, Inference, Layer):
 
     @property
     def input_shape(self):
-        """The input's shape with the batch axis, ``(None, *example_shape)`` (Keras's ``model.input_shape``)."""
-        return self.inputs[0].shape
+        """The input's shape with the batch axis, ``(None, *example_shape)`` (a list of them for several inputs)."""
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def output_shape(self):
-        """The output's shape with the batch axis, ``(None, *example_shape)``."""
-        return self.outputs[0].shape
+        """The output's shape with the batch axis, ``(None, *example_shape)`` (a list for several outputs)."""
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
 
-    def _example_output_shape(self):
-        """The shape of one example's output (what ``predict`` returns per row)."""
-        return self.outputs[0].example_shape
+    def _example_output_shape(self, k=0):
+        """The shape of one example's output ``k`` (what ``predict`` returns per row)."""
+        return self.outputs[k].example_shape
+
+    @property
+    def output_names(self):
+        """Each output's name (Keras's ``model.output_names``): the dict's keys, else the making layer's name."""
+        return list(self._output_keys) if self._output_keys else [t.name for t in self.outputs]
+
+    def _structured(self, outputs):
+        """Per-output arrays as ``predict`` returns them: one array, a list, or a dict if the outputs were a dict."""
+        if len(outputs) == 1:
+            return outputs[0]
+        return dict(zip(self._output_keys, outputs)) if self._output_keys else list(outputs)
+
+    @property
+    def input_names(self):
+        return list(self._input_keys) if self._input_keys else [t.name for t in self.inputs]
 
     def _lay_out(self):
         """θ over the layers with weights (netfit.layout), then each weight's slice for get_weights and decay."""
@@ -274,8 +295,15 @@ class Model(LayerStack, Inference, Layer):
         return sum(node.layer.count_links() for node in self._graph.nodes)
 
     # -- compile ---------------------------------------------------------------------------
-    def compile(self, optimizer="adam", loss=None, metrics=None, **keras):
+    def compile(self, optimizer="adam", loss=None, metrics=None, loss_weights=None, **keras):
         """Choose the optimizer, the loss R and the metrics to report.
+
+        With several outputs (Keras's rules): ``loss`` is one loss for every output, a
+        list (one per output, None for an output that is not trained) or a dict keyed by
+        :attr:`output_names`; R = Σ_k w_k R_k with ``loss_weights`` w_k (a list or dict;
+        1 by default); ``metrics`` is a list with one entry (a metric or a list of them)
+        per output, or a dict. The history then also has ``<output>_loss`` (unweighted)
+        and ``<output>_<metric>``.
 
         Keras's other arguments (``run_eagerly``, ``jit_compile``, ...) are accepted where
         they change nothing here and refused otherwise, with the replacement
@@ -300,36 +328,62 @@ class Model(LayerStack, Inference, Layer):
         >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         """
         where = f"{self._kind}.compile"
-        refuse(where, keras, _KERAS_COMPILE, ("optimizer", "loss", "metrics"))
+        refuse(where, keras, _KERAS_COMPILE, ("optimizer", "loss", "metrics", "loss_weights"))
         if loss is None:
             raise ValueError(f"{where}: expected a loss, e.g. loss='categorical_crossentropy' "
                              f"(classification) or loss='mse' (regression).")
         # Everything is resolved before anything is replaced: a refused compile keeps the old one.
-        loss = losses.get(loss)
+        names = self.output_names
+        per_loss = [None if l is None else losses.get(l) for l in _per_output(loss, names, where, "loss")]
+        if all(l is None for l in per_loss):
+            raise ValueError(f"{where}: expected a loss for at least one output of {names}, got {loss!r}.")
+        weights = [1.0] * len(names) if loss_weights is None else \
+            [_loss_weight(w, where) for w in _per_output(loss_weights, names, where, "loss_weights", single=False)]
         optimizer = optimizers.get(optimizer)
-        if metrics is not None and (isinstance(metrics, (str, dict)) or not hasattr(metrics, "__iter__")):
-            raise TypeError(f"{where}: expected metrics a list of names, got {metrics!r}.")
-        metrics = [metrics_mod.get(m, loss) for m in (metrics or [])]
-        check_output(self._output_chain(), loss, [name for name, _ in metrics], where)
+        if len(names) == 1:
+            if metrics is not None and (isinstance(metrics, (str, dict)) or not hasattr(metrics, "__iter__")):
+                raise TypeError(f"{where}: expected metrics a list of names, got {metrics!r}.")
+            per_metrics = [list(metrics or [])]
+        else:
+            per_metrics = [[] if m is None else list(m) if isinstance(m, (list, tuple)) else [m]
+                           for m in _per_output(metrics or [None] * len(names), names, where, "metrics", single=False)]
+        resolved, owners = [], []
+        for k, (wanted, k_loss) in enumerate(zip(per_metrics, per_loss)):
+            made = [metrics_mod.get(m, k_loss) for m in wanted]
+            if k_loss is not None or made:
+                check_output(self._output_chain(k), k_loss if k_loss is not None else per_loss[0],
+                             [name for name, _ in made], where)
+            prefix = f"{names[k]}_" if len(names) > 1 else ""
+            if len(names) > 1 and k_loss is not None and sum(l is not None for l in per_loss) > 1:
+                made.insert(0, ("loss", metrics_mod.LossMean(k_loss)))      # Keras's unweighted <output>_loss
+            resolved += [(prefix + name, metric) for name, metric in made]
+            owners += [None if len(names) == 1 else k] * len(made)
         backend.check_supported(self._graph_layers(), optimizer, self._placed if self.built else
                                 backend.get_device(self._device, where), where)
-        self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
+        self.loss = per_loss[0] if len(names) == 1 else loss
+        self._losses, self._loss_weights = per_loss, weights
+        self.optimizer, self.metrics, self._metric_outputs = optimizer, resolved, owners
         self.compiled = True
         if self.built:
             self._bind_training()
 
-    def _output_chain(self):
-        """The layers from the input to the output along first inputs (what decides the output's activation)."""
-        chain, tensor = [], self.outputs[0]
+    def _output_chain(self, k=0):
+        """The layers from an input to output ``k`` along first inputs (what decides the output's activation)."""
+        chain, tensor = [], self.outputs[k]
         while not isinstance(tensor.node.layer, InputLayer):
             chain.append(tensor.node.layer)
             tensor = tensor.node.inputs[0]
         return chain[::-1]
 
     def _bind_training(self):
-        last = self._output_chain()[-1] if self._output_chain() else None
-        self._fused = (isinstance(last, ActivatedLayer) and last.activation.name == self.loss.fuses_with
-                       and self._graph.consumers[self._graph.output_idx[0]] == 0)
+        # Softmax (sigmoid) with its cross-entropy is fused per output, where nothing else reads the output.
+        self._fused = []
+        for k, (loss, i) in enumerate(zip(self._losses, self._graph.output_idx)):
+            chain = self._output_chain(k)
+            last = chain[-1] if chain else None
+            self._fused.append(loss is not None and isinstance(last, ActivatedLayer) and last is
+                               self.outputs[k].node.layer and last.activation.name == loss.fuses_with
+                               and self._graph.consumers[i] == 0 and self._graph.output_idx.count(i) == 1)
         self._calls = self._new_calls()
         self.optimizer.build(self._theta, self._decay)
         self._theta_good = self._theta.copy()
@@ -360,7 +414,8 @@ class Model(LayerStack, Inference, Layer):
         vector of their own, which the graph adds (:mod:`netfit.graph`, rule 3).
         """
         grad = self._grad if grad is None else grad
-        runs, need_s, writer = self._graph.plan([True] * len(self.outputs), inputs_want_delta)
+        with_loss = [l is not None for l in self._losses] if self.compiled else [True] * len(self.outputs)
+        runs, need_s, writer = self._graph.plan(with_loss, inputs_want_delta)
         calls = []
         for k, node in enumerate(self._graph.nodes):
             layer = node.layer
@@ -371,9 +426,10 @@ class Model(LayerStack, Inference, Layer):
             if own is not target:
                 call.shared = (target, own)
             calls.append(call)
-        producer = self._graph.producer.get(self._graph.output_idx[0])
-        if producer is not None:
-            calls[producer].fused = training and getattr(self, "_fused", False)
+        for k, fused in enumerate(getattr(self, "_fused", ()) if training else ()):
+            producer = self._graph.producer.get(self._graph.output_idx[k])
+            if producer is not None and fused:
+                calls[producer].fused = True
         return _Records(calls, runs)
 
     def _reset_records(self):
@@ -397,17 +453,24 @@ class Model(LayerStack, Inference, Layer):
         return [node.layer for node in self._graph.nodes]
 
     # -- the training step -----------------------------------------------------------------
-    def _forward(self, a, training, calls):
-        """The output for input ``a``, each node keeping what its backward needs in its record."""
-        return self._graph.forward([a], training, calls)[0]
+    def _forward(self, x, training, calls):
+        """The output(s) for input(s) ``x``, each node keeping what its backward needs in its record.
+
+        One input or output: an array; several: a list, in ``inputs`` / ``outputs`` order.
+        """
+        outputs = self._graph.forward(x if isinstance(x, list) else [x], training, calls)
+        return outputs[0] if len(outputs) == 1 else outputs
 
     def _backprop(self, calls, delta):
-        """δ back through the graph (netfit.graph), each node writing its gradients where its record says."""
-        return self._graph.backward([delta], calls, calls.runs)[0]
+        """δ back through the graph (netfit.graph), each node writing its gradients where its record says;
+        ``delta``: one array per output (a list for several, None for one without a loss). Returns δ at the
+        inputs (a list for several)."""
+        s = self._graph.backward(delta if isinstance(delta, list) else [delta], calls, calls.runs)
+        return s[0] if len(s) == 1 else s
 
-    def _output_record(self, calls):
-        """The record of the node that makes the output (its z: the logits of a fused loss)."""
-        return calls[self._graph.producer[self._graph.output_idx[0]]]
+    def _output_record(self, calls, k=0):
+        """The record of the node that makes output ``k`` (its z: the logits of a fused loss)."""
+        return calls[self._graph.producer[self._graph.output_idx[k]]]
 
     def _loss_value(self, y_pred, y, sample_weight, calls):
         return self._data_loss(y_pred, y, sample_weight, calls) + self.optimizer.penalty(self._theta)
@@ -417,20 +480,45 @@ class Model(LayerStack, Inference, Layer):
 
         ``calls``: the records of the pass that computed ``y_pred`` (the output's holds the logits z).
         """
-        logits = self._output_record(calls).z if self._fused else None
+        if len(self._losses) == 1:
+            return self._term(0, y_pred, y, sample_weight, calls)
+        return sum(w * self._term(k, y_pred[k], y[k], sample_weight, calls)       # R = Σ_k w_k R_k
+                   for k, (loss, w) in enumerate(zip(self._losses, self._loss_weights)) if loss is not None)
+
+    def _term(self, k, y_pred, y, sample_weight, calls):
+        """R_k, output k's loss: its batch mean, weighted by the examples' weights if given."""
+        loss = self._losses[k]
+        logits = self._output_record(calls, k).z if self._fused[k] else None
         if sample_weight is None:
-            return self.loss.value(y_pred, y, logits)
-        return self.loss.weighted_value(y_pred, y, sample_weight, logits)
+            return loss.value(y_pred, y, logits)
+        return loss.weighted_value(y_pred, y, sample_weight, logits)
 
     def _backward(self, y_pred, y, sample_weight, calls):
         self._backprop(calls, self._output_error(y_pred, y, sample_weight))
         self._zero_frozen(self._grad)
 
     def _output_error(self, y_pred, y, sample_weight=None):
-        """δ at the output (at z when the loss is fused with the last activation)."""
+        """δ at each output (at z where the loss is fused with the last activation); δ_k = w_k ∂R_k/∂f_k."""
+        if len(self._losses) == 1:
+            return self._error(0, y_pred, y, sample_weight)
+        deltas = []
+        for k, (loss, w) in enumerate(zip(self._losses, self._loss_weights)):
+            delta = None if loss is None else self._error(k, y_pred[k], y[k], sample_weight)
+            if delta is not None and w != 1.0:
+                delta *= w
+            deltas.append(delta)
+        return deltas
+
+    def _error(self, k, y_pred, y, sample_weight):
+        loss, fused = self._losses[k], self._fused[k]
         if sample_weight is None:
-            return self.loss.gradient(y_pred, y, fused=self._fused)
-        return self.loss.weighted_gradient(y_pred, y, sample_weight, fused=self._fused)  # δ_i ← w_i δ_i
+            return loss.gradient(y_pred, y, fused=fused)
+        return loss.weighted_gradient(y_pred, y, sample_weight, fused=fused)      # δ_i ← w_i δ_i
+
+    def _update_metrics(self, metrics, y, y_pred):
+        """Stream one batch into ``metrics`` (this model's, or fresh copies of them): each reads its output."""
+        for metric, k in zip(metrics, self._metric_outputs):
+            update_metric(metric, y if k is None else y[k], y_pred if k is None else y_pred[k])
 
     def _frozen_slices(self):
         """Slices of θ that training leaves as they are: layers with ``trainable = False``, and parts of θ
@@ -478,8 +566,8 @@ class Model(LayerStack, Inference, Layer):
             w = self._example_weights(y, sample_weight, None, where)        # as fit and evaluate check them
             if training:                     # a BatchNormalization over one value per statistic: refused
                 check_batch_statistics(self, len(x), len(x), where)
-        xb = backend.to_device(np.asarray(x, self._input_dtype(x.dtype)), self._theta)
-        y, w = backend.to_device(y, self._theta), backend.to_device(w, self._theta)
+        xb = self._feed(x)
+        y, w = (columns.each(lambda a: backend.to_device(a, self._theta), v) for v in (y, w))
         calls = self._calls
         y_pred = self._forward(xb, training, calls)
         loss = float(self._loss_value(y_pred, y, w, calls))
@@ -569,8 +657,18 @@ class Model(LayerStack, Inference, Layer):
                            validation_steps=validation_steps, validation_batch_size=validation_batch_size, **weights)
 
     def _example_weights(self, y, sample_weight, class_weight, where):
-        """Per-example weights w (n,) in the model's float type, or None (:func:`netfit.utils.example_weights`)."""
-        return example_weights(y, sample_weight, class_weight, self.loss, where, self.dtype)
+        """Per-example weights w (n,) in the model's float type, or None (:func:`netfit.utils.example_weights`).
+
+        With several outputs one vector weights every output's loss (Keras's rule); ``class_weight``
+        needs a single output, as in Keras.
+        """
+        if len(self._losses) == 1:
+            return example_weights(y, sample_weight, class_weight, self._losses[0], where, self.dtype)
+        if class_weight is not None:
+            raise ValueError(f"{where}: class_weight applies to a model with one output (Keras's rule); with "
+                             f"{len(self._losses)} outputs weight the examples with sample_weight=... instead.")
+        k = next(k for k, loss in enumerate(self._losses) if loss is not None)
+        return example_weights(y[k], sample_weight, None, self._losses[k], where, self.dtype)
 
     @training_call("train_on_batch")
     def train_on_batch(self, x, y, return_dict=False, sample_weight=None, class_weight=None):
@@ -759,40 +857,106 @@ class Model(LayerStack, Inference, Layer):
         """A call refused before any step leaves an unbuilt model unbuilt (a graph model is built at once)."""
         yield
 
-    def _entry_layer(self):
-        """The layer that first reads the input (for the input's precision, netfit.precision), or None."""
-        readers = [node.layer for node in self._graph.nodes if any(t is self.inputs[0] for t in node.inputs)]
+    def _entry_layer(self, k=0):
+        """The layer that first reads input ``k`` (for the input's precision, netfit.precision), or None."""
+        readers = [node.layer for node in self._graph.nodes if any(t is self.inputs[k] for t in node.inputs)]
         return readers[0] if len(readers) == 1 else None
 
     def _check_x(self, x, where):
-        x = check_array(x, where, "x", fits=self.dtype)
-        expected = self.inputs[0].example_shape
-        if x.shape[1:] != expected:
-            raise ValueError(f"{where}: expected x of shape (n, {', '.join(map(str, expected))}) for input "
-                             f"{self.inputs[0].name!r}, got array of shape {x.shape}.{_shape_hint(x, expected)}")
-        precision.warn_if_collapsed(x, self.dtype, self._entry_layer(), where)
-        return x
+        """x checked against the inputs: an array for one input; for several a list in ``inputs`` order
+        (given as a list, or a dict keyed by input names)."""
+        xs = _per_input(x, self.input_names, where)
+        for k, (a, t) in enumerate(zip(xs, self.inputs)):
+            what = "x" if len(xs) == 1 else f"x[{self.input_names[k]!r}]"
+            a = xs[k] = check_array(a, where, what, fits=self.dtype)
+            if a.shape[1:] != t.example_shape:
+                expected = t.example_shape
+                raise ValueError(f"{where}: expected {what} of shape (n, {', '.join(map(str, expected))}) for input "
+                                 f"{t.name!r}, got array of shape {a.shape}.{_shape_hint(a, expected)}")
+            precision.warn_if_collapsed(a, self.dtype, self._entry_layer(k), where)
+        if len({len(a) for a in xs}) > 1:
+            raise ValueError(f"{where}: expected every input with one row per example, got "
+                             f"{dict(zip(self.input_names, (len(a) for a in xs)))} rows.")
+        return xs[0] if len(xs) == 1 else xs
 
-    def _input_dtype(self, x_dtype):
-        """The dtype inputs of ``x_dtype`` are cast to before the first layer (:func:`netfit.precision.feed_dtype`)."""
-        return precision.feed_dtype(x_dtype, self.dtype, self._entry_layer())
+    def _input_dtype(self, x_dtype, k=0):
+        """The dtype input ``k`` of ``x_dtype`` is cast to before its first layer (:func:`netfit.precision.feed_dtype`)."""
+        return precision.feed_dtype(x_dtype, self.dtype, self._entry_layer(k))
 
     def _check_xy(self, x, y, where):
         x = self._check_x(x, where)
-        check_output(self._output_chain(), self.loss, [name for name, _ in self.metrics], where, warnings=False)
-        y_in = y
-        y = self.loss.validate(y, self._example_output_shape(), where)
-        if len(y) != len(x):
-            hint = ""
-            arr = np.asarray(y_in)
-            if arr.ndim == 2 and arr.shape[1] == len(x):
-                hint = " y looks transposed: `y = y.T`."
-            raise ValueError(f"{where}: x and y have different numbers of examples: {len(x)} and {len(y)}; "
-                             f"give one row of y per row of x.{hint}")
-        if not self.loss.integer_targets:
-            # Targets enter δ = ∂R/∂f: in another float type they would upcast every backward pass.
-            y = y.astype(self.dtype, copy=False)
-        return x, y
+        n = len(x[0]) if isinstance(x, list) else len(x)
+        names = self.output_names
+        ys = _per_output(y, names, where, "y", single=len(names) == 1, loss_given=False)
+        for k, loss in enumerate(self._losses):
+            if loss is None:
+                continue
+            if ys[k] is None:
+                raise ValueError(f"{where}: expected y for output {names[k]!r}, which has a loss; give y as a list "
+                                 f"or a dict with an entry for each of {names}.")
+            check_output(self._output_chain(k), loss, [m for (m, _), o in zip(self.metrics, self._metric_outputs)
+                                                       if o in (None, k)], where, warnings=False)
+            y_in = ys[k]
+            ys[k] = loss.validate(ys[k], self._example_output_shape(k), where)
+            if len(ys[k]) != n:
+                hint = ""
+                arr = np.asarray(y_in)
+                if arr.ndim == 2 and arr.shape[1] == n:
+                    hint = " y looks transposed: `y = y.T`."
+                what = "y" if len(names) == 1 else f"y[{names[k]!r}]"
+                raise ValueError(f"{where}: x and {what} have different numbers of examples: {n} and "
+                                 f"{len(ys[k])}; give one row of y per row of x.{hint}")
+            if not loss.integer_targets:
+                # Targets enter δ = ∂R/∂f: in another float type they would upcast every backward pass.
+                ys[k] = ys[k].astype(self.dtype, copy=False)
+        return x, (ys[0] if len(ys) == 1 else ys)
+
+
+def _per_output(value, names, where, what, single=True, loss_given=True):
+    """``value`` (one for all, a list, or a dict keyed by ``names``) as one entry per output (Keras's rules)."""
+    if isinstance(value, dict):
+        unknown = [key for key in value if key not in names]
+        if unknown:
+            raise ValueError(f"{where}: {what} has key {unknown[0]!r}, which is not an output; the outputs are "
+                             f"{names}.")
+        if not loss_given and len(value) != len(names):
+            missing = [name for name in names if name not in value]
+            raise ValueError(f"{where}: expected {what} for every output, missing {missing}.")
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)) and not (single and len(names) == 1 and not loss_given):
+        if len(names) == 1 and single:
+            return [value[0]] if len(value) == 1 else [value]
+        if len(value) != len(names):
+            raise ValueError(f"{where}: expected {what} with one entry per output ({len(names)}: {names}), got "
+                             f"{len(value)}.")
+        return list(value)
+    if len(names) > 1 and not single:
+        raise ValueError(f"{where}: expected {what} as a list or a dict with one entry per output of {names}, "
+                         f"got {type(value).__name__}.")
+    return [value] * len(names) if loss_given else [value]
+
+
+def _per_input(x, names, where):
+    """x as one array per input: an array (one input), a list or tuple in ``inputs`` order, or a dict by name."""
+    if isinstance(x, dict):
+        missing = [name for name in names if name not in x]
+        unknown = [key for key in x if key not in names]
+        if missing or unknown:
+            raise ValueError(f"{where}: expected x as a dict with keys {names}, got keys {list(x)}.")
+        return [x[name] for name in names]
+    if len(names) > 1:
+        if not isinstance(x, (list, tuple)) or len(x) != len(names):
+            raise ValueError(f"{where}: expected x as a list of {len(names)} arrays (one per input: {names}) or a "
+                             f"dict keyed by those names, got {type(x).__name__}"
+                             f"{f' of {len(x)}' if isinstance(x, (list, tuple)) else ''}.")
+        return list(x)
+    return [x]
+
+
+def _loss_weight(w, where):
+    if isinstance(w, bool) or not isinstance(w, numbers.Real) or not np.isfinite(w) or w < 0:
+        raise ValueError(f"{where}: expected loss_weights non-negative numbers, got {w!r}.")
+    return float(w)
 
 
 class _Records(list):

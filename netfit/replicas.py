@@ -39,7 +39,7 @@ already changes the last bits of the products outside deterministic mode).
 """
 import numpy as np
 
-from . import config, parallel
+from . import columns, config, parallel
 
 MIN_ROWS = 16          # examples per share below which a batch is not cut (the products get too thin)
 
@@ -83,7 +83,7 @@ class Replicas:
         A batch of fewer than ``k · MIN_ROWS`` rows is cut into fewer shares.
         ``[(y_s, ŷ_s)]`` are the shares' targets and outputs, for the metrics.
         """
-        m = len(x)
+        m = columns.count(x)
         spans = parallel.blocks(m, min(len(self.lanes), max(1, m // MIN_ROWS)))
 
         def share(s):
@@ -92,13 +92,16 @@ class Replicas:
             if len(spans) == 1:                                   # the whole batch, as one thread runs it
                 return _share(self.model, self.lanes[0], x, y, w, 1.0)
             with parallel.using(1), np.errstate(over="ignore", invalid="ignore"):   # no split inside a share
-                return _share(self.model, self.lanes[s], x[lo:hi], y[lo:hi], w, (hi - lo) / m)
+                part = slice(lo, hi)
+                return _share(self.model, self.lanes[s], columns.rows(x, part), columns.rows(y, part), w,
+                              (hi - lo) / m)
 
         results = parallel.each(share, len(spans))                # the shares on the threads, in share order
         for grad in self.grads[:len(spans) - 1]:
             self.model._grad += grad                               # Σ over the shares, in share order
         self.model._zero_frozen(self.model._grad)
-        return sum(loss for loss, _ in results), [(y[lo:hi], y_pred) for (lo, hi), (_, y_pred) in zip(spans, results)]
+        return sum(loss for loss, _ in results), [(columns.rows(y, slice(lo, hi)), y_pred)
+                                                   for (lo, hi), (_, y_pred) in zip(spans, results)]
 
 
 def _share(model, calls, x, y, sample_weight, scale):
@@ -112,6 +115,8 @@ def _share(model, calls, x, y, sample_weight, scale):
     loss = model._data_loss(y_pred, y, sample_weight, calls)
     delta = model._output_error(y_pred, y, sample_weight)
     if scale != 1.0:
-        delta *= scale
+        for d in columns.flat(delta):
+            if d is not None:
+                d *= scale
     model._backprop(calls, delta)
     return loss * scale, y_pred

@@ -207,7 +207,7 @@ def _squared_copies(model):
         if isinstance(layer, _PASS_THROUGH):
             copies.append(None)
             continue
-        fused = layer is model.layers[-1] and getattr(model, "_fused", False)
+        fused = layer is model.layers[-1] and getattr(model, "_fused", [False])[0]
         if not isinstance(layer, _WEIGHTED) or fused:
             raise ValueError(f"SDLM: cannot carry second derivatives through layer {layer.display_name!r} "
                              f"({type(layer).__name__}); supported: "

@@ -182,7 +182,7 @@ class Sequential(Model):
         self._ensure_built()
         return (None,) + self._example_output_shape()
 
-    def _example_output_shape(self):
+    def _example_output_shape(self, k=0):
         last = self.layers[-1]
         return last._example_output_shape() if isinstance(last, Model) else last.output_shape
 
@@ -221,12 +221,20 @@ class Sequential(Model):
         self._ensure_built()
         return sum(layer.count_links() for layer in self.layers)
 
-    def _output_chain(self):
+    def _output_chain(self, k=0):
         return self.layers
+
+    @property
+    def output_names(self):
+        return [self.layers[-1].name] if self.layers else ["output"]
+
+    @property
+    def input_names(self):
+        return [self._input.name if self._input is not None else "input"]
 
     def _bind_training(self):
         last = self.layers[-1]
-        self._fused = isinstance(last, ActivatedLayer) and last.activation.name == self.loss.fuses_with
+        self._fused = [isinstance(last, ActivatedLayer) and last.activation.name == self.loss.fuses_with]
         self._calls = self._new_calls()
         self.optimizer.build(self._theta, self._decay)
         self._theta_good = self._theta.copy()
@@ -244,7 +252,7 @@ class Sequential(Model):
         lowest = -1 if inputs_want_delta else self._lowest_trained
         calls = [layer.new_call(layer.views(grad[offset:offset + block_size(layer)]), need_input_grad=i > lowest)
                  for i, (layer, offset) in enumerate(zip(self.layers, self._offsets))]
-        calls[-1].fused = training and getattr(self, "_fused", False)
+        calls[-1].fused = training and getattr(self, "_fused", [False])[0]
         return _Records(calls, None)
 
     def _forward(self, a, training, calls):
@@ -265,7 +273,7 @@ class Sequential(Model):
                 break
         return delta
 
-    def _output_record(self, calls):
+    def _output_record(self, calls, k=0):
         return calls[-1]
 
     # -- description -----------------------------------------------------------------------
@@ -302,7 +310,7 @@ class Sequential(Model):
                 self.built = False
             raise
 
-    def _entry_layer(self):
+    def _entry_layer(self, k=0):
         return self.layers[0]
 
     def _check_x(self, x, where):

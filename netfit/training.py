@@ -19,7 +19,7 @@ import numpy as np
 
 from . import backend
 from . import callbacks as callbacks_mod
-from . import parallel, replicas
+from . import columns, parallel, replicas
 from .advice import check_batch_statistics, divergence_fix, warn_large_targets
 from .metrics.base import update as update_metric
 from .streams import OutOfData, Stream, is_stream
@@ -29,8 +29,8 @@ from .utils import check_flag, check_positive_int, check_verbose, warn
 def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
             shuffle, initial_epoch, steps_per_epoch=None, validation_steps=None, sample_weight=None,
             class_weight=None, validation_batch_size=None):
-    """Train ``model``; see :meth:`netfit.Sequential.fit` for the arguments."""
-    where = "Sequential.fit"
+    """Train ``model``; see :meth:`netfit.Model.fit` for the arguments."""
+    where = f"{model._kind}.fit"
     model._ensure_compiled("fit")
     streamed = is_stream(x)
     if streamed:
@@ -54,14 +54,15 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     else:
         (x, y, w), val_xyw = split_validation(model, x, y, validation_split, validation_data, where, sample_weight,
                                               class_weight)
-        n = x.shape[0]
+        n = columns.count(x)
         batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
         steps = math.ceil(n / batch_size)
         check_batch_statistics(model, n, batch_size, where)
         loop = _Loop(model, x, y, batch_size, w)
         if val_xyw is not None:
-            if backend.fits(model._theta, *val_xyw):
-                val_xyw = tuple(backend.to_device(a, model._theta) for a in val_xyw)    # once, on a GPU
+            if backend.fits(model._theta, *columns.flat(val_xyw[0]), *columns.flat(val_xyw[1]), val_xyw[2]):
+                val_xyw = tuple(columns.each(lambda a: backend.to_device(a, model._theta), v)    # once, on a GPU
+                                for v in val_xyw)
             val = lambda: model._evaluate_arrays(*val_xyw[:2], validation_batch_size or 256,   # noqa: E731
                                                  val_xyw[2])
 
@@ -148,21 +149,23 @@ class _Loop:
         # On a GPU x, y and the weights are uploaded once, as they are (uint8 pixels stay uint8), and
         # each batch is gathered and cast there; data that would fill half the GPU's free memory stay
         # on the host instead, and each batch goes up on its own.
-        staged = backend.fits(model._theta, x, y, sample_weight)
-        x, y, sample_weight = (backend.to_device(a, model._theta if staged else x) for a in (x, y, sample_weight))
+        staged = backend.fits(model._theta, *columns.flat(x), *columns.flat(y), sample_weight)
+        where = model._theta if staged else columns.flat(x)[0]
+        x, y, sample_weight = (columns.each(lambda a: backend.to_device(a, where), v) for v in (x, y, sample_weight))
         self.upload = None if staged else model._theta
-        self.data_xp = backend.get_array_module(x)     # where the batches are gathered
+        self.data_xp = backend.get_array_module(columns.flat(x)[0])     # where the batches are gathered
         self.x, self.y, self.batch_size = x, y, batch_size
         self.w = sample_weight                         # per-example weights (n,) or None
-        shape = (batch_size,) + x.shape[1:]
-        # Batches are gathered into these buffers; raw inputs (e.g. uint8) are cast on the way.
-        self.xbuf = self.data_xp.empty(shape, x.dtype)
-        self.feed = model._input_dtype(x.dtype)          # float64 for a first Normalization (netfit.precision)
-        self.fbuf = self.xbuf if x.dtype == self.feed else self.data_xp.empty(shape, self.feed)
+        # Batches are gathered into these buffers (one per input); raw inputs (e.g. uint8) are cast on the way.
+        inputs = columns.flat(x)
+        self.xbuf = [self.data_xp.empty((batch_size,) + a.shape[1:], a.dtype) for a in inputs]
+        self.feed = [model._input_dtype(a.dtype, k) for k, a in enumerate(inputs)]   # float64: a first Normalization
+        self.fbuf = [buf if buf.dtype == feed else self.data_xp.empty(buf.shape, feed)
+                     for buf, feed in zip(self.xbuf, self.feed)]
         self._attach(model)
 
-    def _attach(self, model, where="Sequential.fit"):
-        self.model, self.where = model, where
+    def _attach(self, model, where=None):
+        self.model, self.where = model, where or f"{model._kind}.fit"
         self.xp = backend.get_array_module(model._theta)
         self.in_update = False
         self.steps_done = 0
@@ -206,9 +209,8 @@ class _Loop:
                     m = len(xb)
                     total += loss * m
                     seen += m
-                    for metric in metrics:
-                        for y_share, y_pred in outputs:
-                            update_metric(metric, y_share, y_pred)
+                    for y_share, y_pred in outputs:
+                        model._update_metrics(metrics, y_share, y_pred)
                     if on_host:
                         np.copyto(model._theta_good, model._theta)     # the weights that gave a finite loss
                     self.in_update = True
@@ -234,30 +236,35 @@ class _Loop:
 
     def _batches(self, rng, shuffle):
         """Yield the epoch's batches (x_k, y_k, w_k or None): a permutation of the rows drawn from ``rng`` when shuffling."""
-        n, b = self.x.shape[0], self.batch_size
-        order = backend.to_device(rng.permutation(n), self.x) if shuffle else None   # drawn on the host
+        n, b = columns.count(self.x), self.batch_size
+        order = backend.to_device(rng.permutation(n), columns.flat(self.x)[0]) if shuffle else None   # drawn on the host
         for start in range(0, n, b):
             yield self._batch(order, start, min(start + b, n))
 
     def _batch(self, order, start, stop):
         m = stop - start
-        if order is None:
-            rows = slice(start, stop)
-            xb = self.x[rows]
+        rows = slice(start, stop) if order is None else order[start:stop]
+        xb = [self._gather(k, a, rows, m) for k, a in enumerate(columns.flat(self.x))]
+        xb = xb if isinstance(self.x, list) else xb[0]
+        yb = columns.rows(self.y, rows)
+        wb = None if self.w is None else self.w[rows]
+        if self.upload is not None:                    # data kept on the host: this batch goes up
+            xb, yb, wb = (columns.each(lambda a: backend.to_device(a, self.upload), v) for v in (xb, yb, wb))
+        return xb, yb, wb
+
+    def _gather(self, k, x, rows, m):
+        """Rows ``rows`` of input ``k`` in its reused buffer, cast to what its first layer takes."""
+        if isinstance(rows, slice):
+            xb = x[rows]
         else:
-            rows = order[start:stop]
             # mode="clip": the indices are valid by construction, and mode="raise" (the default)
             # copies through an extra buffer when out= is given, 3× slower for big batches.
-            xb = np.take(self.x, rows, axis=0, out=self.xbuf[:m], mode="clip") if self.data_xp is np else \
-                self.data_xp.take(self.x, rows, axis=0, out=self.xbuf[:m])     # CuPy's take has no mode
-        yb = self.y[rows]
-        wb = None if self.w is None else self.w[rows]
-        if xb.dtype != self.feed:
-            np.copyto(self.fbuf[:m], xb)
-            xb = self.fbuf[:m]
-        if self.upload is not None:                    # data kept on the host: this batch goes up
-            xb, yb, wb = (backend.to_device(a, self.upload) for a in (xb, yb, wb))
-        return xb, yb, wb
+            xb = np.take(x, rows, axis=0, out=self.xbuf[k][:m], mode="clip") if self.data_xp is np else \
+                self.data_xp.take(x, rows, axis=0, out=self.xbuf[k][:m])     # CuPy's take has no mode
+        if xb.dtype != self.feed[k]:
+            np.copyto(self.fbuf[k][:m], xb)
+            xb = self.fbuf[k][:m]
+        return xb
 
     def _diverged(self, epoch, step, what, total=0.0, seen=0):
         """Stop after a non-finite loss or weights, with θ_good back; return the epoch's logs so far, or None.
@@ -274,12 +281,12 @@ class _Loop:
             at = f"in epoch {epoch + 1} (on a GPU the loss is read once an epoch; its starting weights are kept)"
         self.stop(f"{self.where}: {what} {at}; training stopped and the last weights with a finite loss "
                   f"were kept. {divergence_fix(self.model, getattr(self, 'x', None), getattr(self, 'y', None))}")
-        return _epoch_logs(self.model, total / seen) if seen and self.where == "Sequential.fit" else None
+        return _epoch_logs(self.model, total / seen) if seen and self.where.endswith(".fit") else None
 
     def stop(self, message):
         """End training with a warning that ``history.stop_reason`` keeps (fit only)."""
         self.model.stop_training = True
-        if self.where == "Sequential.fit":
+        if self.where.endswith(".fit"):
             self.model.history.stop_reason = message
         warn(message)
 
@@ -385,7 +392,7 @@ def train_on_batch(model, x, y, return_dict=False, sample_weight=None, class_wei
     Dropout masks are seeded by (model seed, optimizer step), so the same calls in
     the same order give the same weights.
     """
-    where = "Sequential.train_on_batch"
+    where = f"{model._kind}.train_on_batch"
     model._ensure_compiled("train_on_batch")
     check_flag(return_dict, where, "return_dict")
     refuse_stream(x, where, "fit(generator, steps_per_epoch=N)")
@@ -460,15 +467,18 @@ def split_validation(model, x, y, validation_split, validation_data, where, samp
         raise ValueError(f"{where}: expected validation_split in [0, 1), got {validation_split!r}.")
     if not validation_split:
         return (x, y, w), None
-    n_val = int(round(len(x) * validation_split))
-    if n_val < 1 or n_val >= len(x):
-        raise ValueError(f"{where}: validation_split={validation_split} leaves {len(x) - n_val} training and "
+    n = columns.count(x)
+    n_val = int(round(n * validation_split))
+    if n_val < 1 or n_val >= n:
+        raise ValueError(f"{where}: validation_split={validation_split} leaves {n - n_val} training and "
                          f"{n_val} validation examples; both need at least one.")
-    cut = len(x) - n_val
-    _warn_unseen_classes(model, y[:cut], y[cut:], where)
+    cut = n - n_val
+    if not isinstance(y, list):
+        _warn_unseen_classes(model, y[:cut], y[cut:], where)
     w_val = w if class_weight is None else model._example_weights(y, sample_weight, None, where)
-    return ((x[:cut], y[:cut], None if w is None else w[:cut]),
-            (x[cut:], y[cut:], None if w_val is None else w_val[cut:]))
+    head, tail = slice(None, cut), slice(cut, None)
+    return ((columns.rows(x, head), columns.rows(y, head), None if w is None else w[head]),
+            (columns.rows(x, tail), columns.rows(y, tail), None if w_val is None else w_val[tail]))
 
 
 def _warn_unseen_classes(model, y_train, y_val, where):

@@ -28,7 +28,7 @@ holds the registry and its one ``get``.
 """
 from .accuracy import (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
                        TopKCategoricalAccuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy)
-from .base import Mean, Metric
+from .base import LossMean, Mean, Metric
 from .confusion import AUC, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives, TruePositives
 from .regression import (MeanAbsoluteError, MeanSquaredError, R2Score, mean_absolute_error, mean_squared_error,
                          r2_score)

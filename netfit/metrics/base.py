@@ -107,6 +107,34 @@ class Mean(Metric):
         return self.total / self.count if self.count else 0.0
 
 
+class LossMean(Metric):
+    """The mean of one output's loss over every example seen: Keras's ``<output>_loss`` of a model with several outputs.
+
+    Each batch adds ``n · R_k(batch)`` (R_k is a batch mean, :mod:`netfit.losses.base`), so the result is the
+    loss over all examples, whatever the batch size. Unweighted by ``loss_weights``, as Keras reports it.
+    """
+
+    direction = "min"
+
+    def __init__(self, loss, name="loss"):
+        self.loss = loss
+        super().__init__(name)
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        n = len(y_pred)
+        self.total += float(backend.scalar(self.loss.value(y_pred, y_true))) * n
+        self.count += n
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+    def get_config(self):
+        return {"name": self.name, "loss": self.loss.name}
+
+
 def update(metric, y_true, y_pred):
     """``metric.update_state(y_true, y_pred)``; a metric without GPU code gets host copies of device arrays
     (which waits for the GPU once per batch: docs/gpu.md)."""
