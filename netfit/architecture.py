@@ -20,6 +20,7 @@ import json
 import os
 
 from . import layers as layers_mod
+from .model import Model, graph_from_config
 from .sequential import Sequential
 
 _TOP_KEYS = ("input_shape", "layers", "name", "seed", "dtype")
@@ -68,6 +69,8 @@ def model_from_json(source, seed=None, dtype=None):
     ValueError: model_from_json: layers[0] (Dense): unknown config key 'unit'; Dense accepts: activation, bias_initializer, input_dim, input_shape, kernel_initializer, name, trainable, units, use_bias.
     """
     spec, where = _read(source)
+    if isinstance(spec, dict) and "input_layers" in spec:          # a graph model's config
+        return graph_model_from_config(spec, where, dtype=dtype, seed=seed)
     layers, input_shape = sequential_from_config(spec, where)
     shape = input_shape
     for i, layer in enumerate(layers):
@@ -97,6 +100,49 @@ def model_to_json(model, path=None):
             json.dump(spec, handle, indent=1)
             handle.write("\n")
     return spec
+
+
+#: Keys of a graph model's spec (Model.get_config), and of each of its layers.
+_GRAPH_KEYS = ("layers", "input_layers", "output_layers", "input_keys", "output_keys", "name", "seed", "dtype")
+_GRAPH_LAYER_KEYS = ("class_name", "name", "config", "inbound_nodes")
+
+
+def graph_model_from_config(spec, where="model_from_json", build=True, dtype=None, seed=None):
+    """Check a graph model's spec (:meth:`netfit.Model.get_config`) and make the model from it.
+
+    Every layer entry is checked as :func:`model_from_json` checks a Sequential's (class,
+    constructor arguments); a nested model's spec recursively. ``build=False`` makes the
+    graph without laying out its weights (:func:`netfit.io.load_model` checks their
+    declared sizes first).
+    """
+    unknown = [key for key in spec if key not in _GRAPH_KEYS]
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]!r} in a graph model's spec; expected some of "
+                         f"{', '.join(_GRAPH_KEYS)}.")
+    spec = {**spec, **({"dtype": dtype} if dtype else {}), **({"seed": seed} if seed is not None else {})}
+
+    def make(i, entry):
+        at = f"{where}: layers[{i}]"
+        for key in entry:
+            if key not in _GRAPH_LAYER_KEYS:
+                raise ValueError(f"{at}: unknown key {key!r}; a graph's layer has {', '.join(_GRAPH_LAYER_KEYS)}.")
+        name = entry.get("class_name")
+        if name in ("Model", "Functional"):
+            return graph_model_from_config(entry.get("config"), f"{at} ({name})", build)
+        if name == "Sequential":
+            layers, shape = sequential_from_config(entry.get("config"), f"{at} (Sequential)")
+            config = entry["config"]
+            model = Sequential(layers, name=str(config.get("name", "sequential")), seed=config.get("seed"),
+                               dtype=config.get("dtype"))
+            model._build(shape)                      # the layers' shapes; weights when the outer model lays them out
+            return model
+        if name == "InputLayer":
+            return layers_mod.InputLayer.from_config(dict(entry.get("config", {})))
+        return _layer(i, {k: entry[k] for k in ("class_name", "config") if k in entry}, where, layers_mod)
+    try:
+        return graph_from_config(spec, where, make, build)
+    except (TypeError, KeyError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def sequential_from_config(spec, where="model_from_json"):

@@ -28,7 +28,7 @@ import os
 import numpy as np
 
 from . import backend, optimizers, weights_file
-from .architecture import sequential_from_config
+from .architecture import graph_model_from_config, sequential_from_config
 from .files import MODEL_SUFFIX, atomic_write, check_path, check_writable
 from .sequential import Sequential
 from .saving import (ARRAY_MEMBER as _ARRAY, FORMAT_NAME, FORMAT_VERSION, JSON_MEMBER as _JSON, MAX_ARRAY_BYTES,
@@ -157,25 +157,34 @@ def _build(archive, meta, compile, listed, shown, max_bytes):
     dtype = config.get("dtype", "float32")
     if dtype not in ("float32", "float64"):
         raise ModelFileError(f"load_model: {shown}: expected model dtype float32 or float64, got {dtype!r}.")
-    layers, input_shape = sequential_from_config(config, where="model_config")
-    shape, wanted = input_shape, {}
-    for layer in layers:                         # build() declares each layer's weights without allocating
-        shape = layer._build(shape)
-        for spec in layer.specs:
-            wanted[f"weight_{len(wanted)}"] = (f"{spec.name} of layer {layer.name!r}", spec.shape, np.dtype(dtype))
+    if "input_layers" in config:                 # a graph model: made without its weights laid out
+        graph = graph_model_from_config(config, where="model_config", build=False)
+        layers, input_shape = graph._weight_order(), None
+    else:
+        layers, input_shape = sequential_from_config(config, where="model_config")
+        shape = input_shape
+        for layer in layers:                     # build() declares each layer's weights without allocating
+            shape = layer._build(shape)
+    wanted = {}
+    for owner, spec in _declared(layers):
+        wanted[f"weight_{len(wanted)}"] = (f"{spec.name} of layer {owner!r}", spec.shape, np.dtype(dtype))
     _check_total(wanted, max_bytes, shown, "its layers' weights")
     extra = sorted(name for name in listed if name.startswith("weight_") and name not in wanted)
     if extra:
         raise ModelFileError(f"load_model: {shown} holds more weight arrays ({extra[0]!r}) than the "
                              f"{len(wanted)} weights its layers declare.")
     expected = {name: _expect(archive, name, want, listed, shown) for name, want in wanted.items()}
-    model = Sequential(layers, name=str(config.get("name", "sequential")), seed=config.get("seed"), dtype=dtype)
-    model.build(input_shape)
+    if input_shape is None:
+        model = graph
+        model.build()
+    else:
+        model = Sequential(layers, name=str(config.get("name", "sequential")), seed=config.get("seed"), dtype=dtype)
+        model.build(input_shape)
     compile_config = meta.get("compile_config")
     optimizer_state = sorted(name for name in listed if name.startswith("opt_"))
     if compile and compile_config:
         model.compile(optimizer=optimizers.get(compile_config["optimizer"]), loss=compile_config["loss"],
-                      metrics=compile_config["metrics"])
+                      metrics=compile_config["metrics"], loss_weights=compile_config.get("loss_weights"))
         state = {}
         for key, value in model.optimizer.get_state().items():
             value = np.asarray(backend.to_host(value))
@@ -193,6 +202,16 @@ def _build(archive, meta, compile, listed, shown, max_bytes):
         raise ModelFileError(f"load_model: {shown} holds an array {unknown[0]!r} that is neither a weight nor "
                              f"optimizer state.")
     return model, expected
+
+
+def _declared(layers):
+    """(layer name, weight spec) of every weight, in ``get_weights()`` order: a nested model's layers in its own."""
+    for layer in layers:
+        inner = getattr(layer, "_weight_order", None)
+        if inner is not None:
+            yield from _declared(inner())
+        else:
+            yield from ((layer.name, spec) for spec in layer.specs)
 
 
 def _expect(archive, name, want, listed, shown):

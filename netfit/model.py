@@ -99,6 +99,13 @@ class Model(LayerStack, Inference, Layer):
     __setattr__ = object.__setattr__
 
     def __init__(self, inputs=None, outputs=None, name=None, seed=None, dtype=None, trainable=True):
+        self._init_graph(inputs, outputs, name, seed, dtype)
+        if trainable is not True:
+            self.trainable = trainable
+        self.build()                     # Keras builds a graph model when it is made: its weights exist now
+
+    def _init_graph(self, inputs, outputs, name, seed, dtype):
+        """The graph from ``inputs`` to ``outputs``, its layers named; no weights laid out yet."""
         where = f"{self._kind}"
         self._init_model(name if name is not None else "functional", seed, dtype, where)
         if inputs is None or outputs is None:
@@ -115,8 +122,14 @@ class Model(LayerStack, Inference, Layer):
         first = self.inputs[0].node.layer
         if self._requested_dtype is None and first.dtype is not None and first.dtype.kind == "f":
             self._requested_dtype = first.dtype
-        self.trainable = trainable
-        self.build()
+
+    @classmethod
+    def _unbuilt(cls, inputs, outputs, name=None, seed=None, dtype=None):
+        """A graph model whose weights are not laid out yet (``build()`` does it): what a file's config makes
+        first, so that every weight's declared size is known before any memory is taken for it."""
+        model = cls.__new__(cls)
+        model._init_graph(inputs, outputs, name, seed, dtype)
+        return model
 
     def _init_model(self, name, seed, dtype, where):
         """What every model holds before its structure is known (also Sequential's)."""
@@ -362,10 +375,21 @@ class Model(LayerStack, Inference, Layer):
                                 backend.get_device(self._device, where), where)
         self.loss = per_loss[0] if len(names) == 1 else loss
         self._losses, self._loss_weights = per_loss, weights
+        self._asked_metrics = [[metrics_mod.get(m, l) for m in wanted] for wanted, l in zip(per_metrics, per_loss)]
         self.optimizer, self.metrics, self._metric_outputs = optimizer, resolved, owners
         self.compiled = True
         if self.built:
             self._bind_training()
+
+    def _compile_config(self):
+        """What ``compile`` was given, as JSON-able values (saved in a file; ``compile(**config)`` redoes it)."""
+        serial = [[metrics_mod.serialize(name, m, loss) for name, m in made]
+                  for made, loss in zip(self._asked_metrics, self._losses)]
+        config = {"optimizer": optimizers.serialize(self.optimizer)}
+        if len(self._losses) == 1:
+            return {**config, "loss": losses.serialize(self._losses[0]), "metrics": serial[0]}
+        return {**config, "loss": [None if l is None else losses.serialize(l) for l in self._losses],
+                "metrics": serial, "loss_weights": list(self._loss_weights)}
 
     def _output_chain(self, k=0):
         """The layers from an input to output ``k`` along first inputs (what decides the output's activation)."""
@@ -770,59 +794,46 @@ class Model(LayerStack, Inference, Layer):
         print_fn(format_summary(self, links=links))
 
     def get_config(self):
-        """The graph as JSON-able values: each layer's config and the tensors each of its calls reads."""
+        """The graph as JSON-able values: each layer's config and the tensors each of its calls reads.
+
+        Keras's form: ``inbound_nodes`` lists, per call of the layer in this model, its
+        inputs as ``[layer name, call index, output index]``; ``input_layers`` and
+        ``output_layers`` name the model's inputs and outputs the same way.
+        """
         self._ensure_built()
-        ids = {}
-        for layer in self.layers:
-            for k, node in enumerate(layer._nodes):
-                for t in node.outputs:
-                    ids[id(t)] = [layer.name, k, t.index]
+        local = {}                                  # each layer's calls in this model, numbered from 0
+        for t in self.inputs:
+            local[id(t.node)] = 0
+        for node in self._graph.nodes:
+            local[id(node)] = sum(1 for other in self._graph.nodes[:self._graph.nodes.index(node)]
+                                  if other.layer is node.layer)
+
+        def ref(t):
+            return [t.node.layer.name, local[id(t.node)], t.index]
         layers = []
         for layer in self.layers:
-            nodes = [[ids[id(t)] for t in node.inputs] for node in layer._nodes
-                     if node.inputs and all(id(t) in ids for t in node.inputs)]
-            layers.append({"class_name": type(layer).__name__, "name": layer.name, "config": layer.get_config(),
-                           "inbound_nodes": nodes})
-        return {"name": self.name, "seed": self.seed, "dtype": self.dtype.name, "layers": layers,
-                "input_layers": [ids[id(t)] for t in self.inputs], "output_layers": [ids[id(t)] for t in self.outputs]}
+            calls = [node for node in self._graph.nodes if node.layer is layer]
+            layers.append({"class_name": _class_name(layer), "name": layer.name, "config": layer.get_config(),
+                           "inbound_nodes": [[ref(t) for t in node.inputs] for node in calls]})
+        config = {"name": self.name, "seed": self.seed, "dtype": self.dtype.name, "layers": layers,
+                  "input_layers": [ref(t) for t in self.inputs], "output_layers": [ref(t) for t in self.outputs]}
+        if self._input_keys:
+            config["input_keys"] = list(self._input_keys)
+        if self._output_keys:
+            config["output_keys"] = list(self._output_keys)
+        return config
 
     @classmethod
     def from_config(cls, config):
         """Rebuild the graph (fresh layers, freshly initialized weights) from :meth:`get_config`."""
-        made, tensors = {}, {}
-        for spec in config["layers"]:
-            layer_cls = InputLayer if spec["class_name"] == "InputLayer" else \
-                Model if spec["class_name"] in ("Model", "Functional") else layers_mod.get(spec["class_name"])
-            made[spec["name"]] = layer_cls.from_config(dict(spec["config"]))
-        pending = list(config["layers"])
-        for spec in pending:
-            layer = made[spec["name"]]
-            if isinstance(layer, InputLayer):
-                tensors[(spec["name"], 0, 0)] = layer.output
-        progress = True
-        while progress:
-            progress = False
-            for spec in pending:
-                layer = made[spec["name"]]
-                for k, inbound in enumerate(spec["inbound_nodes"]):
-                    key = (spec["name"], k, 0)
-                    if key in tensors or not all(tuple(i) in tensors for i in inbound):
-                        continue
-                    args = [tensors[tuple(i)] for i in inbound]
-                    out = layer(args if len(args) > 1 else args[0])
-                    for j, t in enumerate(out if isinstance(out, list) else [out]):
-                        tensors[(spec["name"], k, j)] = t
-                    progress = True
-        inputs = [tensors[tuple(i)] for i in config["input_layers"]]
-        outputs = [tensors[tuple(i)] for i in config["output_layers"]]
-        return cls(inputs[0] if len(inputs) == 1 else inputs, outputs[0] if len(outputs) == 1 else outputs,
-                   name=config.get("name"), seed=config.get("seed"), dtype=config.get("dtype"))
+        return graph_from_config(config, f"{cls._kind}.from_config", _layer_from_spec)
 
     def save(self, path, _epoch=None):
         """Save architecture, weights, optimizer state and history to one file (format: :mod:`netfit.saving`;
         read it back with :func:`netfit.load_model`). A name without ``.netfit`` is refused with the
         name to use, as Keras 3 refuses one without ``.keras``; Keras's .h5 and .keras names too."""
-        save_model(self, path, epoch=_epoch)
+        with self._weights_lock.reading():         # weights and optimizer state of one moment
+            save_model(self, path, epoch=_epoch)
 
     def save_weights(self, filepath, overwrite=True):
         """Write the weights alone to ``NAME.weights.npz`` (Keras 3: ``NAME.weights.h5``); :mod:`netfit.weights_file`."""
@@ -959,6 +970,89 @@ def _loss_weight(w, where):
     return float(w)
 
 
+def graph_from_config(config, where, make_layer, build=True):
+    """A graph model from its config (:meth:`Model.get_config`; Keras's functional config has this form).
+
+    ``make_layer(index, spec)`` makes each layer from its entry (a checking one for files,
+    :mod:`netfit.architecture`). Every call is replayed on symbolic tensors in an order
+    that has its inputs; ``build=False`` leaves the weights unallocated (``model.build()``
+    lays them out), so a file's declared sizes can be checked first.
+
+    Raises
+    ------
+    ValueError
+        A malformed config: an entry that is not a layer, a call that reads a tensor
+        no layer makes, inputs or outputs that name no tensor.
+    """
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ValueError(f"{where}: expected a graph model's config with 'layers', 'input_layers' and "
+                         f"'output_layers', got {type(config).__name__}.")
+    made, tensors, pending = {}, {}, []
+    for i, spec in enumerate(config["layers"]):
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise ValueError(f"{where}: layers[{i}]: expected an object with 'class_name', 'name', 'config' and "
+                             f"'inbound_nodes', got {spec!r:.80}.")
+        if spec["name"] in made:
+            raise ValueError(f"{where}: layers[{i}]: the name {spec['name']!r} is used twice.")
+        layer = made[spec["name"]] = make_layer(i, spec)
+        if isinstance(layer, InputLayer):
+            tensors[(spec["name"], 0, 0)] = layer.output
+        calls = spec.get("inbound_nodes", [])
+        if not isinstance(calls, list):
+            raise ValueError(f"{where}: layers[{i}] ({spec['name']}): expected 'inbound_nodes' a list, got {calls!r:.80}.")
+        pending += [(spec["name"], k, call) for k, call in enumerate(calls)]
+
+    def key(ref, at):
+        if not (isinstance(ref, (list, tuple)) and len(ref) == 3 and isinstance(ref[0], str)
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in ref[1:])):
+            raise ValueError(f"{where}: {at}: expected a tensor as [layer name, call, output], got {ref!r:.80}.")
+        return tuple(ref)
+
+    while pending:                                   # replay every call once its inputs exist
+        ready = [p for p in pending if all(key(r, f"{p[0]}'s inputs") in tensors for r in p[2])]
+        if not ready:
+            name, _, call = pending[0]
+            missing = next(r for r in call if tuple(r) not in tensors)
+            raise ValueError(f"{where}: layer {name!r} reads tensor {list(missing)}, which no layer of the config makes.")
+        for name, k, call in ready:
+            args = [tensors[tuple(r)] for r in call]
+            out = made[name](args if len(args) > 1 or made[name].multiple_inputs else args[0])
+            for j, t in enumerate(out if isinstance(out, list) else [out]):
+                tensors[(name, k, j)] = t
+            pending.remove((name, k, call))
+
+    def ends(what):
+        refs = config.get(what)
+        if not isinstance(refs, list) or not refs:
+            raise ValueError(f"{where}: expected {what!r} a list of [layer name, call, output], got {refs!r:.80}.")
+        found = [tensors.get(key(r, what)) for r in refs]
+        if any(t is None for t in found):
+            raise ValueError(f"{where}: {what} names a tensor no layer makes: {refs}.")
+        keys = config.get(what.replace("_layers", "_keys"))
+        if keys is not None:
+            return dict(zip(keys, found))
+        return found[0] if len(found) == 1 else found
+    kind = Model
+    args = (ends("input_layers"), ends("output_layers"))
+    options = {"name": config.get("name"), "seed": config.get("seed"), "dtype": config.get("dtype")}
+    return kind(*args, **options) if build else kind._unbuilt(*args, **options)
+
+
+def _layer_from_spec(i, spec):
+    """A layer from a trusted config entry (a model's own get_config)."""
+    name = spec["class_name"]
+    cls = InputLayer if name == "InputLayer" else _MODEL_CLASSES.get(name) or layers_mod.get(name)
+    return cls.from_config(dict(spec["config"]))
+
+
+def _class_name(layer):
+    return "Model" if type(layer).__name__ == "Model" else type(layer).__name__
+
+
+#: Model classes by the class_name a config gives them ("Functional": Keras's name of a graph model's class).
+_MODEL_CLASSES = {}
+
+
 class _Records(list):
     """A model's records of one pass, one per node, and which nodes run backward (Graph.plan's ``runs``)."""
 
@@ -1007,3 +1101,6 @@ def _name_layers(layers, where):
             raise ValueError(f"{where}: two layers are named {layer.name!r}; names must be unique within a model "
                              f"(rename one: Dense(..., name='...')).")
         seen.add(layer.name)
+
+
+_MODEL_CLASSES.update(Model=Model, Functional=Model)

@@ -124,9 +124,7 @@ def save_model(model, path, epoch=None, metadata=None):
     arrays = {f"weight_{k}": w for k, w in enumerate(model.get_weights())}
     compile_config = None
     if model.compiled:
-        compile_config = {"loss": losses.serialize(model.loss),
-                          "metrics": [metrics_mod.serialize(name, m, model.loss) for name, m in model.metrics],
-                          "optimizer": optimizers.serialize(model.optimizer)}
+        compile_config = model._compile_config()
         arrays.update({f"opt_{name}": np.asarray(backend.to_host(value))
                        for name, value in model.optimizer.get_state().items()})
     history = model.history

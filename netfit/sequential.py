@@ -24,7 +24,7 @@ from .layers.base import ActivatedLayer, Layer, auto_name
 from .layers.input import InputLayer
 from .layers.node import Tensor
 from .layout import block_size
-from .model import Model, _Records, _shape_hint
+from .model import _MODEL_CLASSES, Model, _class_name, _Records, _shape_hint
 from .stack import LayerStack
 from .utils import check_array
 
@@ -151,6 +151,34 @@ class Sequential(Model):
         with_weights = [i for i, layer in enumerate(self.layers) if layer.count_params()]
         self._lowest_trained = with_weights[0] if with_weights else len(self.layers)
         self._finish_build()
+
+    # -- as a layer of another model ------------------------------------------------------------
+    def _build(self, input_shape):
+        """The layers' shapes for examples of ``input_shape``; the weights come when the outer model lays them out."""
+        input_shape = tuple(input_shape)
+        declared = self._declared_input_shape() if self.layers else None
+        if declared is not None and tuple(declared) != input_shape:
+            raise ValueError(f"{self.display_name}: called on input shape {input_shape}, but its input is "
+                             f"{tuple(declared)}.")
+        if self.built:
+            return self._example_output_shape()
+        simple = [layer for layer in self.layers if not isinstance(layer, Model)]
+        saved = [(layer.input_shape, layer.built) for layer in simple]
+        shape = input_shape
+        try:
+            for layer in self.layers:
+                shape = layer._build(shape)
+        except BaseException:
+            _restore_shapes(simple, saved)
+            raise
+        return shape
+
+    def _fits_shape(self, shape):
+        declared = self._declared_input_shape() if self.layers else None
+        return declared is None or tuple(declared) == tuple(shape)
+
+    def _output_shapes(self):
+        return [self._example_output_shape()]
 
     def _declared_input_shape(self):
         if self._input is not None:
@@ -334,18 +362,13 @@ class Sequential(Model):
         return x
 
 
-def _class_name(layer):
-    return "Model" if type(layer) is Model else type(layer).__name__
-
-
 def _layer_class(name):
-    if name == "Sequential":
-        return Sequential
-    if name in ("Model", "Functional"):
-        return Model
-    return layers_mod.get(name)
+    return _MODEL_CLASSES.get(name) or layers_mod.get(name)
 
 
 def _restore_shapes(layers, declared):
     for layer, (shape, built) in zip(layers, declared):
         layer.input_shape, layer.built = shape, built
+
+
+_MODEL_CLASSES["Sequential"] = Sequential
