@@ -1,9 +1,13 @@
 """The callback contract, History, LambdaCallback, and the checks every callback runs before the first step.
 
-The loop calls, in order: on_train_begin, then per epoch on_epoch_begin,
-on_train_batch_end after each step, on_epoch_end with the epoch's logs
-(loss, metrics, val_ metrics), and finally on_train_end. A callback stops
-training by setting ``model.stop_training = True``.
+The hooks are Keras 3's, called when Keras calls them and with Keras's logs
+(:class:`~netfit.callbacks.CallbackList` says which, in order). ``fit`` calls
+on_train_begin, then per epoch on_epoch_begin, on_train_batch_begin and
+on_train_batch_end around each step, the on_test_* hooks while it validates,
+on_epoch_end with the epoch's logs (loss, metrics, val_ metrics), and finally
+on_train_end; ``evaluate`` calls the on_test_* hooks, ``predict`` the
+on_predict_* ones. A callback stops training by setting
+``model.stop_training = True`` (``stop_evaluating``, ``stop_predicting``).
 
 Before any of that, :func:`check_callbacks` hands each callback the names the
 logs will hold (from the compiled metrics and whether validation data was
@@ -25,6 +29,28 @@ class Callback:
     ``adds_logs`` names the values the callback writes into each epoch's logs
     (ReduceLROnPlateau adds "learning_rate"), so that callbacks after it may
     monitor them.
+
+    The logs each hook gets, as in Keras 3 (``batch`` counts from 0 within the
+    epoch or the call):
+
+    ======================================  ===============================================
+    hook                                    logs
+    ======================================  ===============================================
+    on_train_begin, on_epoch_begin,         ``{}``
+    on_(train|test|predict)_batch_begin,
+    on_test_begin, on_predict_begin,
+    on_predict_end
+    on_train_batch_end(batch, logs)         loss and metrics over the epoch's batches so
+                                            far (running values, not the batch's own)
+    on_test_batch_end(batch, logs)          the same over the evaluation's batches so far
+    on_test_end(logs)                       the evaluation's loss and metrics
+    on_epoch_end(epoch, logs)               the epoch's loss and metrics, ``val_`` ones too
+    on_train_end(logs)                      the last epoch's logs (``{}`` if none ran)
+    on_predict_batch_end(batch, logs)       ``{"outputs": the batch's outputs}``
+    ======================================  ===============================================
+
+    ``on_batch_begin`` / ``on_batch_end`` are Keras's older names: the default
+    ``on_train_batch_begin`` / ``on_train_batch_end`` call them.
     """
 
     adds_logs = ()
@@ -33,7 +59,8 @@ class Callback:
         self.model = model
 
     def set_params(self, params):
-        """Training parameters: epochs, steps (per epoch), batch_size, samples."""
+        """Parameters of the call: verbose, epochs, steps (per epoch; None when unknown), and for
+        ``fit`` on arrays batch_size and samples too."""
         self.params = params
 
     def check_before_fit(self, model, logs):
@@ -47,7 +74,41 @@ class Callback:
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
     def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
+    def on_batch_begin(self, batch, logs=None): pass
+    def on_batch_end(self, batch, logs=None): pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs=logs)           # Keras's older name
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs=logs)
+
+    def on_test_begin(self, logs=None): pass
+    def on_test_end(self, logs=None): pass
+    def on_test_batch_begin(self, batch, logs=None): pass
+    def on_test_batch_end(self, batch, logs=None): pass
+    def on_predict_begin(self, logs=None): pass
+    def on_predict_end(self, logs=None): pass
+    def on_predict_batch_begin(self, batch, logs=None): pass
+    def on_predict_batch_end(self, batch, logs=None): pass
+
+
+# Every hook, as Keras 3 names them (LambdaCallback takes any of them by name).
+HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
+         "on_train_batch_end", "on_batch_begin", "on_batch_end", "on_test_begin", "on_test_end",
+         "on_test_batch_begin", "on_test_batch_end", "on_predict_begin", "on_predict_end",
+         "on_predict_batch_begin", "on_predict_batch_end")
+
+
+def overrides(cb, hook):
+    """True when ``cb`` has a ``hook`` of its own (a subclass's method or a LambdaCallback's function).
+
+    The loops compute a batch's logs only when some callback will read them
+    (Keras asks the same question to decide what it may run asynchronously).
+    """
+    if hook in vars(cb):
+        return True
+    return getattr(type(cb), hook) is not getattr(Callback, hook)
 
 
 def logged_names(model, validation):
@@ -67,14 +128,7 @@ def check_callbacks(callbacks, model, where="Sequential.fit", validation=False):
     names that certainly cannot appear (``val_`` ones without validation data)
     are refused.
     """
-    if callbacks is None:
-        return
-    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
-        raise TypeError(f"{where}: expected callbacks a list of netfit Callback objects, got "
-                        f"{type(callbacks).__name__}; wrap a single one in a list: callbacks=[cb].")
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
+    callbacks = check_callback_list(callbacks, where)
     if not getattr(model, "compiled", False):
         return                                     # fit refuses an uncompiled model next, with the fix
     logs = LogNames(logged_names(model, validation), validation)
@@ -82,6 +136,19 @@ def check_callbacks(callbacks, model, where="Sequential.fit", validation=False):
         cb.check_before_fit(model, logs)
         logs = LogNames(tuple(logs) + tuple(n for n in cb.adds_logs if n not in logs), validation,
                         logs.open or _may_write_logs(cb))
+
+
+def check_callback_list(callbacks, where):
+    """``callbacks`` as a list of Callback objects (None: an empty one), or a TypeError naming the fix."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"{where}: expected callbacks a list of netfit Callback objects, got "
+                        f"{type(callbacks).__name__}; wrap a single one in a list: callbacks=[cb].")
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
+    return list(callbacks)
 
 
 class LogNames(tuple):
@@ -193,13 +260,23 @@ class History(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``."""
+    """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``.
+
+    Keras 3's arguments: on_epoch_begin, on_epoch_end, on_train_begin,
+    on_train_end, on_train_batch_begin, on_train_batch_end, and any other hook
+    by keyword (``on_test_batch_end=...``, ``on_predict_end=...``).
+    """
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_batch_end=None,
-                 on_train_begin=None, on_train_end=None):
-        for hook, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
-                         ("on_train_batch_end", on_train_batch_end), ("on_train_begin", on_train_begin),
-                         ("on_train_end", on_train_end)):
+                 on_train_begin=None, on_train_end=None, on_train_batch_begin=None, **hooks):
+        unknown = sorted(set(hooks) - set(HOOKS))
+        if unknown:
+            raise TypeError(f"LambdaCallback: expected hooks by their Keras names ({', '.join(HOOKS)}), "
+                            f"got {unknown[0]!r}.")
+        hooks.update(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_batch_end=on_train_batch_end,
+                     on_train_begin=on_train_begin, on_train_end=on_train_end,
+                     on_train_batch_begin=on_train_batch_begin)
+        for hook, fn in hooks.items():
             if fn is not None and not callable(fn):
                 raise TypeError(f"LambdaCallback: expected {hook} a function, got {type(fn).__name__}.")
             if fn is not None:
