@@ -2,19 +2,24 @@
 
 Kept apart from training (model.py) the way Keras keeps its trainer: these calls
 run the forward pass only, in batches, on arrays or on streamed data
-(:mod:`netfit.streams`), and leave the weights alone. The loss is a mean over
+(:mod:`netfit.streams`), and leave the weights alone. Their callbacks get
+Keras 3's hooks: on_test_* from ``evaluate`` (and from ``fit`` while it
+validates), on_predict_* from ``predict``. The loss is a mean over
 every example; each metric is streamed into a fresh copy of its state, so the
 value is exact over the whole data set, whatever the batch size
 (:mod:`netfit.metrics`).
 """
 import contextlib
+import math
 
 import numpy as np
 
 from . import backend
+from .callbacks import CallbackList
+from .callbacks.base import check_callback_list
 from .metrics.base import update as update_metric
 from .streams import is_stream
-from .training import batch_result, checked_batches, open_stream, predict_stream, refuse_stream
+from .training import batch_result, checked_batches, open_stream, refuse_stream
 from .utils import check_flag, check_positive_int, check_verbose
 
 __all__ = ["Inference"]
@@ -67,94 +72,161 @@ class Inference:
         return self.predict(x, batch_size=len(x) if hasattr(x, "__len__") else None)
 
     # -- evaluate and predict --------------------------------------------------------------
-    def evaluate(self, x, y=None, batch_size=None, verbose=0, return_dict=False, sample_weight=None, steps=None):
+    def evaluate(self, x, y=None, batch_size=None, verbose=0, return_dict=False, sample_weight=None, steps=None,
+                 callbacks=None):
         """Return the loss, then each metric (a list), on (x, y), streamed in batches.
 
-        ``x`` may be a generator or a Sequence of ``(x_k, y_k)`` batches, read for
-        ``steps`` batches (required for a generator; ``len(x)`` for a Sequence).
-        With ``sample_weight`` (n,) the loss is (1/n) Σ_i w_i ℓ_i (Keras's
-        reduction); the metrics stay unweighted.
+        ``x`` may be streamed batches ``(x_k, y_k)`` or ``(x_k, y_k, w_k)``
+        (:mod:`netfit.streams`: a Sequence, a DataLoader, a list of batches, a
+        generator), read for ``steps`` batches or one whole pass. With
+        ``sample_weight`` (n,) the loss is (1/n) Σ_i w_i ℓ_i (Keras's
+        reduction); the metrics stay unweighted. ``callbacks`` get Keras's
+        on_test_begin, on_test_batch_begin / _end (the loss and metrics so far)
+        and on_test_end (the result); one that sets ``model.stop_evaluating = True``
+        ends the evaluation after that batch, and the result is over the batches so far.
         """
         where = "Sequential.evaluate"
         self._ensure_compiled("evaluate")
         check_flag(return_dict, where, "return_dict")
         check_verbose(verbose, where)
+        callbacks = check_callback_list(callbacks, where)
         with self._unbuilt_if_refused():
             if is_stream(x):
                 if sample_weight is not None:
-                    raise ValueError(f"{where}: sample_weight applies to arrays x and y; evaluate arrays "
-                                     f"instead of a generator to weight examples.")
+                    raise ValueError(f"{where}: sample_weight applies to arrays x and y; with streamed batches "
+                                     f"yield (x_batch, y_batch, sample_weight_batch) to weight examples.")
                 stream = open_stream(self, x, y, steps, where, "steps")
-                values = self._evaluate_batches((xb, yb, None) for xb, yb in checked_batches(self, stream))
+                cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=stream.epoch_steps)
+                values = self._evaluate_batches(checked_batches(self, stream), cbs)
+                stream.end_epoch()
             else:
                 if steps is not None:
-                    raise ValueError(f"{where}: steps applies to generators and Sequences; with arrays every "
-                                     f"example is evaluated. Leave steps out.")
+                    raise ValueError(f"{where}: steps applies to streamed batches (a generator, a Sequence, ...); "
+                                     f"with arrays every example is evaluated. Leave steps out.")
                 x, y = self._check_xy(x, y, where)
                 w = self._example_weights(y, sample_weight, None, where)
-                values = self._evaluate_arrays(x, y, _batch_size(batch_size, where), w)
+                batch_size = _batch_size(batch_size, where)
+                cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=1,
+                                   steps=math.ceil(len(x) / batch_size))
+                values = self._evaluate_arrays(x, y, batch_size, w, cbs)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
         return batch_result(self, values, return_dict)
 
-    def _evaluate_arrays(self, x, y, batch_size, sample_weight=None):
+    def _evaluate_arrays(self, x, y, batch_size, sample_weight=None, callbacks=None):
         if backend.fits(self._theta, x, y, sample_weight):                # once, on a GPU (else batch by batch)
             x, y, sample_weight = (backend.to_device(a, self._theta) for a in (x, y, sample_weight))
         n = x.shape[0]
-        return self._evaluate_batches((x[start:start + batch_size], y[start:start + batch_size],
-                                       None if sample_weight is None else sample_weight[start:start + batch_size])
-                                      for start in range(0, n, batch_size))
+        batches = ((x[start:start + batch_size], y[start:start + batch_size],
+                    None if sample_weight is None else sample_weight[start:start + batch_size])
+                   for start in range(0, n, batch_size))
+        return self._evaluate_batches(batches, callbacks)
 
-    def _evaluate_batches(self, batches):
+    def _evaluate_batches(self, batches, callbacks=None):
         """Loss and metrics over batches (x_k, y_k, w_k or None): the loss a mean over all examples, the
-        metrics streamed into fresh copies, so each is exact over all of them (:mod:`netfit.metrics`)."""
+        metrics streamed into fresh copies, so each is exact over all of them (:mod:`netfit.metrics`).
+
+        ``callbacks`` (a CallbackList) get the on_test_* hooks, with Keras's logs: after each batch
+        the loss and metrics over the batches so far, at the end the result.
+        """
+        cbs = callbacks if callbacks is not None else CallbackList()
         total, n = 0.0, 0
         metrics = [metric.fresh() for _, metric in self.metrics]
+        with self._weights_lock.reading():
+            penalty = self.optimizer.penalty(self._theta)
+        batch_begin, batch_end = cbs.watches("on_test_batch_begin"), cbs.watches("on_test_batch_end")
+        if len(cbs):
+            self.stop_evaluating = False           # Keras: a callback may set it to end the evaluation
+        cbs.on_test_begin()
         with self._inference_calls() as calls:
-            for xb, yb, wb in batches:
+            for step, (xb, yb, wb) in enumerate(batches):
+                if batch_begin:
+                    cbs.on_test_batch_begin(step)
                 xb, yb, wb = (backend.to_device(a, self._theta) for a in (xb, yb, wb))     # as they are, on the CPU
                 y_pred = self._infer(xb.astype(self._input_dtype(xb.dtype), copy=False), calls)
                 total += self._data_loss(y_pred, yb, wb, calls) * len(xb)
                 n += len(xb)
                 for metric in metrics:
                     update_metric(metric, yb, y_pred)
-        with self._weights_lock.reading():
-            penalty = self.optimizer.penalty(self._theta)
-        values = {"loss": float(total / n + penalty)}
+                if batch_end:
+                    cbs.on_test_batch_end(step, self._test_logs(total / n + penalty, metrics))
+                if len(cbs) and self.stop_evaluating:
+                    break
+        values = self._test_logs(total / n + penalty, metrics)
+        cbs.on_test_end(values)
+        return values
+
+    def _test_logs(self, loss, metrics):
+        values = {"loss": float(loss)}
         values.update((name, float(metric.result())) for (name, _), metric in zip(self.metrics, metrics))
         return values
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
         """Return the network's outputs f(x) for every row of x, computed in batches.
 
-        ``x`` may be a generator or a Sequence of batches ``x_k`` (or ``(x_k, y_k)``,
-        y ignored), read for ``steps`` batches; the outputs are stacked.
-        With a ``from_logits=True`` loss the outputs are logits, as in Keras:
-        probabilities are ``nf.activations.get("softmax").forward(z)`` (or
-        ``"sigmoid"``); ``predict_classes`` accounts for it.
+        ``x`` may be streamed batches ``x_k`` (or ``(x_k, y_k)``, y ignored;
+        :mod:`netfit.streams`), read for ``steps`` batches or one whole pass; the
+        outputs are stacked. With a ``from_logits=True`` loss the outputs are
+        logits, as in Keras: probabilities are ``nf.activations.get("softmax").forward(z)``
+        (or ``"sigmoid"``); ``predict_classes`` accounts for it. ``callbacks`` get
+        Keras's on_predict_begin, on_predict_batch_begin / _end (``{"outputs": f(x_k)}``)
+        and on_predict_end; one that sets ``model.stop_predicting = True`` ends the
+        prediction after that batch, and the rows predicted so far are returned.
 
         Shapes
         ------
         x : (n, *input_shape)  ->  (n, *output_shape)
         """
-        check_verbose(verbose, "Sequential.predict")
+        where = "Sequential.predict"
+        check_verbose(verbose, where)
+        callbacks = check_callback_list(callbacks, where)
         if is_stream(x):
             with self._unbuilt_if_refused():
-                return predict_stream(self, x, steps, "Sequential.predict")
+                stream = open_stream(self, x, None, steps, where, "steps", with_y=False)
+                cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=stream.epoch_steps)
+                outputs = []          # copies: a record's output buffer is reused from one batch to the next
+                self._predict_batches((xb for xb, _, _ in checked_batches(self, stream)), cbs,
+                                      lambda y_pred: outputs.append(backend.to_host(y_pred).copy()) or outputs[-1])
+                stream.end_epoch()
+                return np.concatenate(outputs)
         if steps is not None:
-            raise ValueError("Sequential.predict: steps applies to generators and Sequences; with arrays every "
-                             "row is predicted. Leave steps out.")
-        batch_size = _batch_size(batch_size, "Sequential.predict")
-        x = self._check_x(x, "Sequential.predict")
+            raise ValueError(f"{where}: steps applies to streamed batches (a generator, a Sequence, ...); with "
+                             f"arrays every row is predicted. Leave steps out.")
+        batch_size = _batch_size(batch_size, where)
+        x = self._check_x(x, where)
         if backend.fits(self._theta, x):
             x = backend.to_device(x, self._theta)                 # uploaded once on a GPU (else batch by batch)
-        out = backend.get_array_module(self._theta).empty((x.shape[0],) + self.layers[-1].output_shape, self.dtype)
+        n = x.shape[0]
+        out = backend.get_array_module(self._theta).empty((n,) + self.layers[-1].output_shape, self.dtype)
+        done = 0
+
+        def store(y_pred):
+            nonlocal done
+            out[done:done + len(y_pred)] = y_pred
+            done += len(y_pred)
+            return out[done - len(y_pred):done]
+        cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=math.ceil(n / batch_size))
+        self._predict_batches((x[start:start + batch_size] for start in range(0, n, batch_size)), cbs, store)
+        return backend.to_host(out if done == n else out[:done])      # one copy back
+
+    def _predict_batches(self, batches, cbs, store):
+        """f(x_k) of each batch x_k, handed to ``store`` (which returns the rows it kept: the ``outputs``
+        on_predict_batch_end gets), with the on_predict_* hooks of ``cbs`` (a CallbackList)."""
+        batch_begin, batch_end = cbs.watches("on_predict_batch_begin"), cbs.watches("on_predict_batch_end")
+        if len(cbs):
+            self.stop_predicting = False           # Keras: a callback may set it to end the prediction
+        cbs.on_predict_begin()
         with self._inference_calls() as calls:
-            for start in range(0, x.shape[0], batch_size):
-                stop = min(start + batch_size, x.shape[0])
-                xb = backend.to_device(x[start:stop].astype(self._input_dtype(x.dtype), copy=False), self._theta)
-                out[start:stop] = self._infer(xb, calls)
-        return backend.to_host(out)                               # one copy back
+            for step, xb in enumerate(batches):
+                if batch_begin:
+                    cbs.on_predict_batch_begin(step)
+                rows = store(self._infer(backend.to_device(xb.astype(self._input_dtype(xb.dtype), copy=False),
+                                                           self._theta), calls))
+                if batch_end:
+                    cbs.on_predict_batch_end(step, {"outputs": backend.to_host(rows)})
+                if len(cbs) and self.stop_predicting:
+                    break
+        cbs.on_predict_end()
 
     def predict_classes(self, x, batch_size=None, verbose=0):
         """Return the predicted class of each row: argmax of the outputs, or p > 0.5 for one output."""
