@@ -2,18 +2,23 @@
 
 Kept apart from training (model.py) the way Keras keeps its trainer: these calls
 run the forward pass only, in batches, on arrays or on streamed data
-(:mod:`netfit.streams`), and leave the weights alone. The loss is a mean over
+(:mod:`netfit.streams`), and leave the weights alone. Their callbacks get
+Keras 3's hooks: on_test_* from ``evaluate`` (and from ``fit`` while it
+validates), on_predict_* from ``predict``. The loss is a mean over
 every example; each metric is streamed into a fresh copy of its state, so the
 value is exact over the whole data set, whatever the batch size
 (:mod:`netfit.metrics`).
 """
 import contextlib
+import math
 
 import numpy as np
 
 from . import backend, columns
+from .callbacks import CallbackList
+from .callbacks.base import check_callback_list
 from .streams import is_stream
-from .training import batch_result, checked_batches, open_stream, predict_stream, refuse_stream
+from .training import batch_result, checked_batches, open_stream, refuse_stream
 from .utils import check_flag, check_positive_int, check_verbose
 
 __all__ = ["Inference"]
@@ -51,7 +56,7 @@ class Inference:
 
         With ``sample_weight`` the loss is (1/n) Σ_i w_i ℓ_i, as in :meth:`evaluate`.
         """
-        where = "Sequential.test_on_batch"
+        where = f"{self._kind}.test_on_batch"
         self._ensure_compiled("test_on_batch")
         check_flag(return_dict, where, "return_dict")
         refuse_stream(x, where, "evaluate(generator, steps=N)")
@@ -62,49 +67,60 @@ class Inference:
 
     def predict_on_batch(self, x):
         """The outputs f(x) for one batch, in a single forward pass (``predict`` with one batch)."""
-        refuse_stream(x, "Sequential.predict_on_batch", "predict(generator, steps=N)")
+        refuse_stream(x, f"{self._kind}.predict_on_batch", "predict(generator, steps=N)")
         return self.predict(x, batch_size=len(x) if hasattr(x, "__len__") else None)
 
     # -- evaluate and predict --------------------------------------------------------------
-    def evaluate(self, x, y=None, batch_size=None, verbose=0, return_dict=False, sample_weight=None, steps=None):
+    def evaluate(self, x, y=None, batch_size=None, verbose=0, return_dict=False, sample_weight=None, steps=None,
+                 callbacks=None):
         """Return the loss, then each metric (a list), on (x, y), streamed in batches.
 
-        ``x`` may be a generator or a Sequence of ``(x_k, y_k)`` batches, read for
-        ``steps`` batches (required for a generator; ``len(x)`` for a Sequence).
-        With ``sample_weight`` (n,) the loss is (1/n) Σ_i w_i ℓ_i (Keras's
-        reduction); the metrics stay unweighted.
+        ``x`` may be streamed batches ``(x_k, y_k)`` or ``(x_k, y_k, w_k)``
+        (:mod:`netfit.streams`: a Sequence, a DataLoader, a list of batches, a
+        generator), read for ``steps`` batches or one whole pass. With
+        ``sample_weight`` (n,) the loss is (1/n) Σ_i w_i ℓ_i (Keras's
+        reduction); the metrics stay unweighted. ``callbacks`` get Keras's
+        on_test_begin, on_test_batch_begin / _end (the loss and metrics so far)
+        and on_test_end (the result); one that sets ``model.stop_evaluating = True``
+        ends the evaluation after that batch, and the result is over the batches so far.
         """
-        where = "Sequential.evaluate"
+        where = f"{self._kind}.evaluate"
         self._ensure_compiled("evaluate")
         check_flag(return_dict, where, "return_dict")
         check_verbose(verbose, where)
+        callbacks = check_callback_list(callbacks, where)
         with self._unbuilt_if_refused():
             if is_stream(x):
                 if sample_weight is not None:
-                    raise ValueError(f"{where}: sample_weight applies to arrays x and y; evaluate arrays "
-                                     f"instead of a generator to weight examples.")
+                    raise ValueError(f"{where}: sample_weight applies to arrays x and y; with streamed batches "
+                                     f"yield (x_batch, y_batch, sample_weight_batch) to weight examples.")
                 stream = open_stream(self, x, y, steps, where, "steps")
-                values = self._evaluate_batches((xb, yb, None) for xb, yb in checked_batches(self, stream))
+                cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=stream.epoch_steps)
+                values = self._evaluate_batches(checked_batches(self, stream), cbs)
+                stream.end_epoch()
             else:
                 if steps is not None:
-                    raise ValueError(f"{where}: steps applies to generators and Sequences; with arrays every "
-                                     f"example is evaluated. Leave steps out.")
+                    raise ValueError(f"{where}: steps applies to streamed batches (a generator, a Sequence, ...); "
+                                     f"with arrays every example is evaluated. Leave steps out.")
                 x, y = self._check_xy(x, y, where)
                 w = self._example_weights(y, sample_weight, None, where)
-                values = self._evaluate_arrays(x, y, _batch_size(batch_size, where), w)
+                batch_size = _batch_size(batch_size, where)
+                cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=1,
+                                   steps=math.ceil(columns.count(x) / batch_size))
+                values = self._evaluate_arrays(x, y, batch_size, w, cbs)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
         return batch_result(self, values, return_dict)
 
-    def _evaluate_arrays(self, x, y, batch_size, sample_weight=None):
+    def _evaluate_arrays(self, x, y, batch_size, sample_weight=None, callbacks=None):
         if backend.fits(self._theta, *columns.flat(x), *columns.flat(y), sample_weight):   # once, on a GPU
             x, y, sample_weight = (columns.each(lambda a: backend.to_device(a, self._theta), v)
                                    for v in (x, y, sample_weight))
         n = columns.count(x)
-        return self._evaluate_batches((columns.rows(x, slice(start, start + batch_size)),
-                                       columns.rows(y, slice(start, start + batch_size)),
-                                       None if sample_weight is None else sample_weight[start:start + batch_size])
-                                      for start in range(0, n, batch_size))
+        batches = ((columns.rows(x, slice(start, start + batch_size)), columns.rows(y, slice(start, start + batch_size)),
+                    None if sample_weight is None else sample_weight[start:start + batch_size])
+                   for start in range(0, n, batch_size))
+        return self._evaluate_batches(batches, callbacks)
 
     def _feed(self, x):
         """A batch of inputs on the model's device, each cast to what its first layer takes."""
@@ -113,33 +129,56 @@ class Inference:
                     for k, a in enumerate(x)]
         return backend.to_device(x.astype(self._input_dtype(x.dtype), copy=False), self._theta)
 
-    def _evaluate_batches(self, batches):
+    def _evaluate_batches(self, batches, callbacks=None):
         """Loss and metrics over batches (x_k, y_k, w_k or None): the loss a mean over all examples, the
-        metrics streamed into fresh copies, so each is exact over all of them (:mod:`netfit.metrics`)."""
+        metrics streamed into fresh copies, so each is exact over all of them (:mod:`netfit.metrics`).
+
+        ``callbacks`` (a CallbackList) get the on_test_* hooks, with Keras's logs: after each batch
+        the loss and metrics over the batches so far, at the end the result.
+        """
+        cbs = callbacks if callbacks is not None else CallbackList()
         total, n = 0.0, 0
         metrics = [metric.fresh() for _, metric in self.metrics]
+        with self._weights_lock.reading():
+            penalty = self.optimizer.penalty(self._theta)
+        batch_begin, batch_end = cbs.watches("on_test_batch_begin"), cbs.watches("on_test_batch_end")
+        if len(cbs):
+            self.stop_evaluating = False           # Keras: a callback may set it to end the evaluation
+        cbs.on_test_begin()
         with self._inference_calls() as calls:
-            for xb, yb, wb in batches:
+            for step, (xb, yb, wb) in enumerate(batches):
+                if batch_begin:
+                    cbs.on_test_batch_begin(step)
                 yb, wb = (columns.each(lambda a: backend.to_device(a, self._theta), v) for v in (yb, wb))
                 y_pred = self._infer(self._feed(xb), calls)
                 m = columns.count(xb)
                 total += self._data_loss(y_pred, yb, wb, calls) * m
                 n += m
                 self._update_metrics(metrics, yb, y_pred)
-        with self._weights_lock.reading():
-            penalty = self.optimizer.penalty(self._theta)
-        values = {"loss": float(total / n + penalty)}
+                if batch_end:
+                    cbs.on_test_batch_end(step, self._test_logs(total / n + penalty, metrics))
+                if len(cbs) and self.stop_evaluating:
+                    break
+        values = self._test_logs(total / n + penalty, metrics)
+        cbs.on_test_end(values)
+        return values
+
+    def _test_logs(self, loss, metrics):
+        values = {"loss": float(loss)}
         values.update((name, float(metric.result())) for (name, _), metric in zip(self.metrics, metrics))
         return values
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
         """Return the network's outputs f(x) for every row of x, computed in batches.
 
-        ``x`` may be a generator or a Sequence of batches ``x_k`` (or ``(x_k, y_k)``,
-        y ignored), read for ``steps`` batches; the outputs are stacked.
-        With a ``from_logits=True`` loss the outputs are logits, as in Keras:
-        probabilities are ``nf.activations.get("softmax").forward(z)`` (or
-        ``"sigmoid"``); ``predict_classes`` accounts for it.
+        ``x`` may be streamed batches ``x_k`` (or ``(x_k, y_k)``, y ignored;
+        :mod:`netfit.streams`), read for ``steps`` batches or one whole pass; the
+        outputs are stacked. With a ``from_logits=True`` loss the outputs are
+        logits, as in Keras: probabilities are ``nf.activations.get("softmax").forward(z)``
+        (or ``"sigmoid"``); ``predict_classes`` accounts for it. ``callbacks`` get
+        Keras's on_predict_begin, on_predict_batch_begin / _end (``{"outputs": f(x_k)}``)
+        and on_predict_end; one that sets ``model.stop_predicting = True`` ends the
+        prediction after that batch, and the rows predicted so far are returned.
 
         Shapes
         ------
@@ -147,25 +186,60 @@ class Inference:
         """
         where = f"{self._kind}.predict"
         check_verbose(verbose, where)
+        callbacks = check_callback_list(callbacks, where)
         if is_stream(x):
             with self._unbuilt_if_refused():
-                return predict_stream(self, x, steps, where)
+                stream = open_stream(self, x, None, steps, where, "steps", with_y=False)
+                cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=stream.epoch_steps)
+                outputs = []          # copies: a record's output buffer is reused from one batch to the next
+                self._predict_batches((xb for xb, _, _ in checked_batches(self, stream)), cbs,
+                                      lambda y_pred: outputs.append(columns.each(
+                                          lambda a: backend.to_host(a).copy(), y_pred)) or outputs[-1])
+                stream.end_epoch()
+                return self._structured([np.concatenate([columns.flat(o)[k] for o in outputs])
+                                         for k in range(len(self.output_names))])
         if steps is not None:
-            raise ValueError(f"{where}: steps applies to generators and Sequences; with arrays every "
-                             f"row is predicted. Leave steps out.")
+            raise ValueError(f"{where}: steps applies to streamed batches (a generator, a Sequence, ...); with "
+                             f"arrays every row is predicted. Leave steps out.")
         batch_size = _batch_size(batch_size, where)
         x = self._check_x(x, where)
         if backend.fits(self._theta, *columns.flat(x)):
             x = columns.each(lambda a: backend.to_device(a, self._theta), x)   # once on a GPU (else batch by batch)
         n, xp = columns.count(x), backend.get_array_module(self._theta)
         outs = [xp.empty((n,) + self._example_output_shape(k), self.dtype) for k in range(len(self.output_names))]
+        done = 0
+
+        def store(y_pred):                        # each output's rows into its array; those rows, as they are
+            nonlocal done
+            m = columns.count(y_pred)
+            for out, value in zip(outs, columns.flat(y_pred)):
+                out[done:done + m] = value
+            done += m
+            return self._structured([out[done - m:done] for out in outs])
+        cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=math.ceil(n / batch_size))
+        self._predict_batches((columns.rows(x, slice(start, start + batch_size)) for start in range(0, n, batch_size)),
+                              cbs, store)
+        return self._structured([backend.to_host(out if done == n else out[:done]) for out in outs])  # one copy back
+
+    def _predict_batches(self, batches, cbs, store):
+        """f(x_k) of each batch x_k, handed to ``store`` (which returns the rows it kept: the ``outputs``
+        on_predict_batch_end gets), with the on_predict_* hooks of ``cbs`` (a CallbackList)."""
+        batch_begin, batch_end = cbs.watches("on_predict_batch_begin"), cbs.watches("on_predict_batch_end")
+        if len(cbs):
+            self.stop_predicting = False           # Keras: a callback may set it to end the prediction
+        cbs.on_predict_begin()
         with self._inference_calls() as calls:
-            for start in range(0, n, batch_size):
-                part = slice(start, min(start + batch_size, n))
-                for out, value in zip(outs, columns.flat(self._infer(self._feed(columns.rows(x, part)), calls))):
-                    out[part] = value
-        outs = [backend.to_host(out) for out in outs]             # one copy back
-        return self._structured(outs)
+            for step, xb in enumerate(batches):
+                if batch_begin:
+                    cbs.on_predict_batch_begin(step)
+                rows = store(self._infer(self._feed(xb), calls))
+                if batch_end:
+                    outputs = {k: backend.to_host(v) for k, v in rows.items()} if isinstance(rows, dict) else \
+                        columns.each(backend.to_host, rows if not isinstance(rows, tuple) else list(rows))
+                    cbs.on_predict_batch_end(step, {"outputs": outputs})
+                if len(cbs) and self.stop_predicting:
+                    break
+        cbs.on_predict_end()
 
     def predict_classes(self, x, batch_size=None, verbose=0):
         """Return the predicted class of each row: argmax of the outputs, or p > 0.5 for one output."""

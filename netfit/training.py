@@ -1,9 +1,12 @@
 """The fit loop of :class:`netfit.Sequential`: batches, callbacks, NaN guard, Ctrl-C.
 
 Batches come from arrays (gathered into reused buffers) or from a stream
-(:mod:`netfit.streams`: a generator or a Sequence); the step itself, the NaN
-guard, Ctrl-C handling and the seeding of shuffles and dropout are the same
-for both, and for the one-batch calls (``train_on_batch``).
+(:mod:`netfit.streams`: a Sequence, a generator, any iterable of batches such
+as a PyTorch DataLoader); the step itself, the NaN guard, Ctrl-C handling and
+the seeding of shuffles and dropout are the same for both, and for the
+one-batch calls (``train_on_batch``). Both take Keras 3's batches per epoch
+(``steps_per_epoch``: :func:`netfit.streams.epoch_part`) and call Keras 3's
+callback hooks with Keras's logs (:class:`netfit.callbacks.CallbackList`).
 
 Kept apart from model.py so that the loop reads top to bottom in one place.
 Per step it allocates nothing large: each batch is gathered into a reused
@@ -22,7 +25,7 @@ from . import callbacks as callbacks_mod
 from . import columns, parallel, replicas
 from .advice import check_batch_statistics, divergence_fix, warn_large_targets
 from .metrics.base import update as update_metric
-from .streams import OutOfData, Stream, is_stream
+from .streams import OutOfData, Stream, epoch_part, is_stream, warn_if_short
 from .utils import check_flag, check_positive_int, check_verbose, warn
 
 
@@ -32,49 +35,48 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     """Train ``model``; see :meth:`netfit.Model.fit` for the arguments."""
     where = f"{model._kind}.fit"
     model._ensure_compiled("fit")
+    epochs = check_count(epochs, where, "epochs")
+    initial_epoch = check_count(initial_epoch, where, "initial_epoch")
     streamed = is_stream(x)
     if streamed:
-        loop = _StreamLoop(model, open_stream(model, x, y, steps_per_epoch, where, "steps_per_epoch"))
+        loop = _StreamLoop(model, open_stream(model, x, y, steps_per_epoch, where, "steps_per_epoch",
+                                              epochs=epochs - initial_epoch))
     else:
         x, y = model._check_xy(x, y, where)
         warn_large_targets(model, y, where)
-        if steps_per_epoch is not None:
-            raise ValueError(f"{where}: steps_per_epoch applies to generators and Sequences; with arrays an epoch "
-                             f"is every example once, in batches of batch_size. Leave steps_per_epoch out.")
-    epochs = check_count(epochs, where, "epochs")
-    initial_epoch = check_count(initial_epoch, where, "initial_epoch")
+        steps_per_epoch = check_positive_int(steps_per_epoch, where, "steps_per_epoch", allow_none=True)
     verbose = 1 if check_verbose(verbose, where) == "auto" else verbose
     val = None
     if streamed or is_stream(validation_data) or validation_steps is not None:
         val = _stream_validation(model, validation_split if streamed else 0.0, validation_data, validation_steps,
-                                 where, validation_batch_size or 256)
+                                 where, epochs - initial_epoch, validation_batch_size or 256)
         validation_split, validation_data = 0.0, None          # arrays: validation_data wins, as in Keras
     if streamed:
-        batch_size, steps, n = loop.batch_size, loop.stream.steps, None
+        batch_size, steps, n = loop.batch_size, loop.stream.epoch_steps, None
     else:
         (x, y, w), val_xyw = split_validation(model, x, y, validation_split, validation_data, where, sample_weight,
                                               class_weight)
         n = columns.count(x)
         batch_size = n if batch_size is None else min(check_positive_int(batch_size, where, "batch_size"), n)
-        steps = math.ceil(n / batch_size)
+        steps = steps_per_epoch or math.ceil(n / batch_size)
         check_batch_statistics(model, n, batch_size, where)
-        loop = _Loop(model, x, y, batch_size, w)
+        loop = _Loop(model, x, y, batch_size, w, steps_per_epoch)
         if val_xyw is not None:
             if backend.fits(model._theta, *columns.flat(val_xyw[0]), *columns.flat(val_xyw[1]), val_xyw[2]):
                 val_xyw = tuple(columns.each(lambda a: backend.to_device(a, model._theta), v)    # once, on a GPU
                                 for v in val_xyw)
-            val = lambda: model._evaluate_arrays(*val_xyw[:2], validation_batch_size or 256,   # noqa: E731
-                                                 val_xyw[2])
+            val = lambda epoch, cbs: model._evaluate_arrays(*val_xyw[:2], validation_batch_size or 256,  # noqa: E731
+                                                            val_xyw[2], cbs)
 
     history = callbacks_mod.History()
-    params = {"epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n, "initial_epoch": initial_epoch}
-    cbs = [history] + ([callbacks_mod.ProgressBar(verbose)] if verbose else []) + list(callbacks or [])
-    for cb in cbs:                            # their types were checked by Sequential.fit
-        cb.set_model(model)
-        cb.set_params(params)
+    # Keras's params (verbose, epochs, steps) and netfit's (batch_size, samples, initial_epoch).
+    params = {"verbose": verbose, "epochs": epochs, "steps": steps, "batch_size": batch_size, "samples": n,
+              "initial_epoch": initial_epoch}
+    # History first (a checkpoint saved at an epoch's end holds that epoch); the types were checked by fit.
+    cbs = callbacks_mod.CallbackList([history] + ([callbacks_mod.ProgressBar(verbose)] if verbose else [])
+                                     + list(callbacks or []), model=model, **params)
     model.stop_training = False
-    for cb in cbs:
-        cb.on_train_begin({})
+    cbs.on_train_begin()
     model.history = history                   # only now: a callback refusing to start keeps the old one
     # Forward 2, backward 4 floating-point operations per link and example (config.set_threads).
     step_flops = 6 * model.count_links() * batch_size
@@ -89,26 +91,24 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
         if verbose:
             print(f"\nInterrupted: kept the weights after {loop.steps_done} steps and "
                   f"{len(history.epoch)} complete epoch(s).")
-    for cb in cbs:
-        cb.on_train_end({})
+    cbs.on_train_end(loop.epoch_logs)                # Keras: the last epoch's logs
     return history
 
 
 def _run_epochs(model, loop, cbs, val, shuffle, initial_epoch, epochs):
     for epoch in range(initial_epoch, epochs):
-        for cb in cbs:
-            cb.on_epoch_begin(epoch, {})
+        cbs.on_epoch_begin(epoch)
         try:
             logs = loop.run_epoch(epoch, shuffle, cbs)
+            if logs is None:                      # the loss or the weights became NaN or infinite
+                return
+            if val is not None:                   # Keras's evaluate, with the on_test_* hooks of fit's callbacks
+                logs.update({f"val_{k}": v for k, v in val(epoch, cbs).items()})
         except OutOfData as exc:                  # a generator ended before steps_per_epoch batches
             loop.stop(str(exc) + " Training stopped; the weights after the last complete step were kept.")
             return
-        if logs is None:                          # the loss or the weights became NaN or infinite
-            return
-        if val is not None:
-            logs.update({f"val_{k}": v for k, v in val().items()})
-        for cb in cbs:
-            cb.on_epoch_end(epoch, logs)
+        cbs.on_epoch_end(epoch, logs)
+        loop.epoch_logs = logs
         if model.stop_training:
             return
 
@@ -145,7 +145,7 @@ class _DeferredInterrupt:
 class _Loop:
     """One epoch at a time: gather a batch, forward, loss, backward, step."""
 
-    def __init__(self, model, x, y, batch_size, sample_weight=None):
+    def __init__(self, model, x, y, batch_size, sample_weight=None, steps_per_epoch=None):
         # On a GPU x, y and the weights are uploaded once, as they are (uint8 pixels stay uint8), and
         # each batch is gathered and cast there; data that would fill half the GPU's free memory stay
         # on the host instead, and each batch goes up on its own.
@@ -156,6 +156,7 @@ class _Loop:
         self.data_xp = backend.get_array_module(columns.flat(x)[0])     # where the batches are gathered
         self.x, self.y, self.batch_size = x, y, batch_size
         self.w = sample_weight                         # per-example weights (n,) or None
+        self.steps_per_epoch = steps_per_epoch         # None: each epoch one pass over the rows
         # Batches are gathered into these buffers (one per input); raw inputs (e.g. uint8) are cast on the way.
         inputs = columns.flat(x)
         self.xbuf = [self.data_xp.empty((batch_size,) + a.shape[1:], a.dtype) for a in inputs]
@@ -169,6 +170,7 @@ class _Loop:
         self.xp = backend.get_array_module(model._theta)
         self.in_update = False
         self.steps_done = 0
+        self.epoch_logs = {}                            # the last complete epoch's, for on_train_end
         self.replicas = None                            # the shares of a batch, made in the first epoch
         self.cut_batches = True                         # fit's loop; train_on_batch's one step keeps them whole
         self.interrupt = _DeferredInterrupt()          # replaced by the active one in run_fit
@@ -176,10 +178,8 @@ class _Loop:
         np.copyto(model._theta_good, model._theta)
 
     def run_epoch(self, epoch, shuffle, cbs):
+        """One epoch's steps, with the train-batch hooks of ``cbs`` (a CallbackList); its logs, or None if it diverged."""
         model = self.model
-        # Seeding by (model seed, epoch) makes epoch k's order and dropout masks the
-        # same whether or not training stopped and resumed before it.
-        rng = np.random.default_rng([model.seed, epoch])
         if self.replicas is None:                      # inside parallel.training: its thread count holds
             threads = parallel.workers() if self.cut_batches else 1
             self.replicas = replicas.Replicas(model, threads if replicas.usable(model, threads) else 1)
@@ -188,7 +188,8 @@ class _Loop:
         for metric in metrics:                     # each epoch's value is over all its predictions (metrics.py)
             metric.reset_state()
         total, seen = 0.0, 0
-        want_batch_logs = len(cbs) > 1
+        # Only the hooks a callback has of its own are called, and the running logs computed only for them.
+        batch_begin, batch_end = cbs.watches("on_train_batch_begin"), cbs.watches("on_train_batch_end")
         # On a GPU nothing waits for the device within the epoch: the loss is summed there and read
         # (with the metrics) once at its end, where the guard also checks it; θ_good is the epoch's start.
         on_host = backend.is_host(self.xp)
@@ -197,7 +198,9 @@ class _Loop:
         logs = {}
         # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
-            for step, (xb, yb, wb) in enumerate(self._batches(rng, shuffle)):
+            for step, (xb, yb, wb) in enumerate(self._batches(epoch, shuffle)):
+                if batch_begin:
+                    cbs.on_train_batch_begin(step)
                 # The step holds the weights for writing: a predict in another thread reads them before or after.
                 with model._weights_lock.writing():
                     # Forward, R and backward, on as many threads as the batch has shares (netfit.replicas);
@@ -217,11 +220,10 @@ class _Loop:
                     model._apply_step()                            # optimizer.step; frozen layers kept
                     self.in_update = False
                 self.steps_done += 1
-                if want_batch_logs:
+                if batch_end:                          # Keras's logs: loss and metrics over the epoch so far
                     if on_host or step % _DEVICE_LOG_EVERY == 0:     # on a GPU a read waits: the logs of step k·100
                         logs = _epoch_logs(model, total / seen)
-                    for cb in cbs:
-                        cb.on_train_batch_end(step, logs)
+                    cbs.on_train_batch_end(step, logs)
                 if self.interrupt.pending:             # Ctrl-C arrived during this step
                     raise KeyboardInterrupt
                 if model.stop_training:                # a callback stopped it mid-epoch (TerminateOnNaN), as Keras
@@ -234,12 +236,21 @@ class _Loop:
             return self._diverged(epoch, step, "the weights became non-finite", total, seen)
         return _epoch_logs(model, total / seen)
 
-    def _batches(self, rng, shuffle):
-        """Yield the epoch's batches (x_k, y_k, w_k or None): a permutation of the rows drawn from ``rng`` when shuffling."""
+    def _batches(self, epoch, shuffle):
+        """Yield epoch ``epoch``'s batches (x_k, y_k, w_k or None): its part of a pass over the rows (all of one
+        without steps_per_epoch; :func:`netfit.streams.epoch_part`), in a permutation when shuffling.
+
+        The permutation is drawn from (model seed, the epoch the pass began in), so epoch k's order and
+        dropout masks are the same whether or not training stopped and resumed before it.
+        """
         n, b = columns.count(self.x), self.batch_size
-        order = backend.to_device(rng.permutation(n), columns.flat(self.x)[0]) if shuffle else None   # drawn on the host
-        for start in range(0, n, b):
-            yield self._batch(order, start, min(start + b, n))
+        start, first, count = epoch_part(epoch, self.steps_per_epoch, -(-n // b))
+        order = backend.to_device(np.random.default_rng([self.model.seed, start]).permutation(n),
+                                     columns.flat(self.x)[0]) \
+            if shuffle else None                                                   # drawn on the host
+        for k in range(first, first + count):
+            yield self._batch(order, k * b, min((k + 1) * b, n))
+        warn_if_short(self.where, "steps_per_epoch", self.steps_per_epoch, count, -(-n // b))
 
     def _batch(self, order, start, stop):
         m = stop - start
@@ -312,10 +323,11 @@ class _StreamLoop(_Loop):
         self.batch_size = len(stream.peek()[0])       # open_stream has checked it and built the model
         self._attach(model)
 
-    def _batches(self, rng, shuffle):
-        # A Sequence's batch order is shuffled like array rows; a generator's order is its own.
-        return ((backend.to_device(xb, self.model._theta), backend.to_device(yb, self.model._theta), None)
-                for xb, yb in checked_batches(self.model, self.stream, rng if shuffle else None))
+    def _batches(self, epoch, shuffle):
+        # A Sequence's batch order is shuffled like array rows; an iterable's or a generator's order is its own.
+        theta = self.model._theta
+        return (tuple(backend.to_device(a, theta) for a in batch)
+                for batch in checked_batches(self.model, self.stream, epoch, self.model.seed if shuffle else None))
 
     def run_epoch(self, epoch, shuffle, cbs):
         logs = super().run_epoch(epoch, shuffle, cbs)
@@ -323,40 +335,52 @@ class _StreamLoop(_Loop):
         return logs
 
 
-def open_stream(model, x, y, steps, where, steps_name, with_y=True):
+def open_stream(model, x, y, steps, where, steps_name, with_y=True, epochs=1):
     """A :class:`~netfit.streams.Stream` over ``x``, its first batch checked (and the model built from it).
 
     Everything that can be checked before the first step is checked here, so a
-    refused call leaves the model as it was.
+    refused call leaves the model as it was: among it, a generator without
+    ``steps`` for more than one epoch (its first epoch reads it to its end).
     """
     if y is not None:
-        raise ValueError(f"{where}: y must be None when x is a generator or a Sequence (got "
-                         f"{type(y).__name__}); its batches carry the targets: yield (x_batch, y_batch).")
+        raise ValueError(f"{where}: y must be None when x is a generator, a Sequence or another iterable of "
+                         f"batches (got {type(y).__name__}); its batches carry the targets: yield (x_batch, y_batch).")
     stream = Stream(x, steps, where, steps_name, with_y)
-    xb, yb = stream.peek()
+    if stream.kind == "generator" and stream.steps is None and epochs > 1:
+        raise ValueError(f"{where}: a generator is read once, and without {steps_name} an epoch reads it to its "
+                         f"end, so nothing is left for the {epochs - 1} epoch(s) after the first (an endless one "
+                         f"never ends the first); pass {steps_name}=N and let it loop forever (while True: ... "
+                         f"yield x_batch, y_batch), or pass something read anew each epoch: a list of batches, a "
+                         f"DataLoader or a netfit.utils.Sequence.")
+    xb, yb, wb = stream.peek()
     if with_y:
-        model._check_xy(xb, yb, stream.label(0))
+        xb, yb = model._check_xy(xb, yb, stream.label(0))
+        if wb is not None:
+            model._example_weights(yb, wb, None, stream.label(0))
     else:
         model._check_x(xb, stream.label(0))
     return stream
 
 
-def checked_batches(model, stream, order_rng=None):
-    """Yield a stream's batches (x_k, y_k) after the same checks as arrays, x in the type the first layer takes."""
-    for index, xb, yb in stream.batches(order_rng):
+def checked_batches(model, stream, epoch=0, seed=None):
+    """Yield a stream's batches (x_k, y_k, w_k or None) for epoch ``epoch`` after the same checks as arrays, x in
+    the type the first layer takes; ``seed`` shuffles a Sequence's batch order (:meth:`Stream.batches`)."""
+    for index, xb, yb, wb in stream.batches(epoch, seed):
+        label = stream.label(index)
         if stream.with_y:
-            xb, yb = model._check_xy(xb, yb, stream.label(index))
+            xb, yb = model._check_xy(xb, yb, label)
+            if wb is not None:
+                wb = model._example_weights(yb, wb, None, label)
         else:
-            xb = model._check_x(xb, stream.label(index))
-        xb = np.asarray(xb)
-        yield np.asarray(xb, model._input_dtype(xb.dtype)), yb
+            xb = model._check_x(xb, label)
+        yield np.asarray(xb, model._input_dtype(xb.dtype)), yb, wb
 
 
-def _stream_validation(model, validation_split, validation_data, validation_steps, where, batch_size=256):
-    """A function returning the validation logs: from a validation generator or Sequence, or arrays."""
+def _stream_validation(model, validation_split, validation_data, validation_steps, where, epochs, batch_size=256):
+    """A function (epoch, callbacks) -> the validation logs: from a stream of validation batches, or arrays."""
     if validation_split:
-        raise ValueError(f"{where}: validation_split needs arrays to cut; with a generator or a Sequence pass "
-                         f"validation_data=(x_val, y_val) or a validation generator/Sequence.")
+        raise ValueError(f"{where}: validation_split needs arrays to cut; with streamed batches pass "
+                         f"validation_data=(x_val, y_val) or validation batches (a generator, a Sequence, ...).")
     if validation_data is None:
         if validation_steps is not None:
             raise ValueError(f"{where}: validation_steps={validation_steps!r} without validation_data; "
@@ -364,22 +388,18 @@ def _stream_validation(model, validation_split, validation_data, validation_step
         return None
     if is_stream(validation_data):
         stream = open_stream(model, validation_data, None, validation_steps, f"{where} (validation_data)",
-                             "validation_steps")
-        return lambda: model._evaluate_batches((xb, yb, None) for xb, yb in checked_batches(model, stream))
+                             "validation_steps", epochs=epochs)
+
+        def validate(epoch, cbs):              # Keras: each validation goes on with the pass in progress
+            values = model._evaluate_batches(checked_batches(model, stream, epoch), cbs)
+            stream.end_epoch()
+            return values
+        return validate
     if validation_steps is not None:
-        raise ValueError(f"{where}: validation_steps applies to a validation generator or Sequence; "
-                         f"with arrays all of validation_data is used. Leave validation_steps out.")
+        raise ValueError(f"{where}: validation_steps applies to streamed validation batches (a generator, a "
+                         f"Sequence, ...); with arrays all of validation_data is used. Leave validation_steps out.")
     _, val_xyw = split_validation(model, None, None, 0.0, validation_data, where)
-    return lambda: model._evaluate_arrays(*val_xyw[:2], batch_size, val_xyw[2])
-
-
-def predict_stream(model, x, steps, where):
-    """``predict`` on a generator or a Sequence: the outputs of its batches, stacked."""
-    stream = open_stream(model, x, None, steps, where, "steps", with_y=False)
-    # Copies: a record's output buffer is reused from one batch to the next.
-    with model._inference_calls() as calls:
-        return np.concatenate([backend.to_host(model._infer(backend.to_device(xb, model._theta), calls)).copy()
-                               for xb, _ in checked_batches(model, stream)])
+    return lambda epoch, cbs: model._evaluate_arrays(*val_xyw[:2], batch_size, val_xyw[2], cbs)
 
 
 # -- one batch at a time ----------------------------------------------------------------------
@@ -410,17 +430,17 @@ def train_on_batch(model, x, y, return_dict=False, sample_weight=None, class_wei
     with parallel.training(6 * model.count_links() * len(x), model.device == "cpu"), \
             _DeferredInterrupt() as interrupt:
         loop.interrupt = interrupt
-        logs = loop.run_epoch(_BATCH_CALLS + model.optimizer.iterations, False, [])
+        logs = loop.run_epoch(_BATCH_CALLS + model.optimizer.iterations, False, callbacks_mod.CallbackList())
     if logs is None:                          # the guard refused the step
         logs = dict.fromkeys(["loss"] + [name for name, _ in model.metrics], math.nan)
     return batch_result(model, logs, return_dict)
 
 
 def refuse_stream(x, where, instead):
-    """The batch-level calls take one batch of arrays; a generator or a Sequence goes to the whole-data calls."""
+    """The batch-level calls take one batch of arrays; streamed batches go to the whole-data calls."""
     if is_stream(x):
-        raise TypeError(f"{where}: expected one batch as an array, got a {type(x).__name__} (a generator or "
-                        f"a Sequence); use {instead} for streamed data.")
+        raise TypeError(f"{where}: expected one batch as an array, got a {type(x).__name__} (a generator, a "
+                        f"Sequence or another iterable of batches); use {instead} for streamed data.")
 
 
 def batch_result(model, logs, return_dict):

@@ -114,6 +114,21 @@ def _stream(x=X, y=Y, b=4, n=None):
                 return
 
 
+class _Iterable:
+    """Batches read anew by each iter(), like a DataLoader: no __getitem__; a __len__ only when given one."""
+
+    def __init__(self, batches, length=None):
+        self.batches, self.length = batches, length
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self):
+        if self.length is None:
+            raise TypeError("no length")
+        return self.length
+
+
 class _Seq(utils.Sequence):
     def __init__(self, batches):
         self.batches = batches
@@ -770,6 +785,24 @@ CASES = [
           TypeError, r"ModelCheckpoint: expected save_weights_only True or False, got 1"),
     _case("lambda-callback", lambda c: callbacks.LambdaCallback(on_epoch_end=5), TypeError,
           r"LambdaCallback: expected on_epoch_end a function, got int"),
+    _case("lambda-callback-test-hook", lambda c: callbacks.LambdaCallback(on_test_batch_end="print"), TypeError,
+          r"LambdaCallback: expected on_test_batch_end a function, got str"),
+    _case("lambda-callback-unknown-hook", lambda c: callbacks.LambdaCallback(on_step_end=print), TypeError,
+          r"LambdaCallback: expected hooks by their Keras names \(on_train_begin, .*\), got 'on_step_end'"),
+    _case("callback-list-item", lambda c: callbacks.CallbackList([callbacks.History(), print]), TypeError,
+          r"CallbackList: expected callbacks to be netfit Callback objects, got builtin_function_or_method"),
+    _case("callback-list-single", lambda c: callbacks.CallbackList(callbacks.History()), TypeError,
+          r"CallbackList: expected callbacks a list of netfit Callback objects, got History; wrap a single one"),
+    _case("evaluate-callbacks-single", lambda c: c.sparse.evaluate(X, Y, callbacks=callbacks.History()), TypeError,
+          r"Sequential.evaluate: expected callbacks a list of netfit Callback objects, got History"),
+    _case("evaluate-callbacks-function", lambda c: c.sparse.evaluate(X, Y, callbacks=[print]), TypeError,
+          r"Sequential.evaluate: expected callbacks to be netfit Callback objects"),
+    _case("evaluate-lazy-callbacks", lambda c: c.lazy.evaluate(np.ones((N, 5)), Y, callbacks=5), TypeError,
+          r"Sequential.evaluate: expected callbacks a list"),
+    _case("predict-callbacks-single", lambda c: c.sparse.predict(X, callbacks=callbacks.LambdaCallback()), TypeError,
+          r"Sequential.predict: expected callbacks a list of netfit Callback objects, got LambdaCallback"),
+    _case("predict-callbacks-str", lambda c: c.sparse.predict(X, callbacks=["progress"]), TypeError,
+          r"Sequential.predict: expected callbacks to be netfit Callback objects, got str"),
     _case("progress-bar-verbose", lambda c: callbacks.ProgressBar(verbose=7), ValueError,
           r"ProgressBar: expected verbose 1 \(a bar\) or 2 \(a line per epoch\), got 7"),
     _case("progress-bar-stream", lambda c: callbacks.ProgressBar(stream=5), TypeError,
@@ -777,12 +810,14 @@ CASES = [
     _case("progress-bar-interval", lambda c: callbacks.ProgressBar(interval=-1), ValueError,
           r"ProgressBar: expected interval a non-negative number"),
     # -- streamed data: generators and Sequences (refused before any step) -----------------------------
-    _case("stream-no-steps", lambda c: fit(c, x=_stream(), y=None), ValueError,
-          r"Sequential.fit: a generator has no length.*pass steps_per_epoch=N"),
-    _case("stream-lazy-no-steps", lambda c: fit(c, "lazy", x=_stream(), y=None), ValueError,
-          r"pass steps_per_epoch=N"),
+    _case("stream-no-steps-epochs", lambda c: fit(c, x=_stream(), y=None, epochs=2), ValueError,
+          r"Sequential.fit: a generator is read once, and without steps_per_epoch an epoch reads it to its end, so "
+          r"nothing is left for the 1 epoch\(s\) after the first .*pass steps_per_epoch=N"),
+    _case("stream-lazy-no-steps-epochs", lambda c: fit(c, "lazy", x=_stream(), y=None, epochs=3, initial_epoch=1),
+          ValueError, r"pass steps_per_epoch=N"),
     _case("stream-with-y", lambda c: fit(c, x=_stream(), y=Y, steps_per_epoch=2), ValueError,
-          r"Sequential.fit: y must be None when x is a generator or a Sequence \(got ndarray\)"),
+          r"Sequential.fit: y must be None when x is a generator, a Sequence or another iterable of batches "
+          r"\(got ndarray\)"),
     _case("stream-steps-zero", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=0), ValueError,
           r"Sequential.fit: expected steps_per_epoch >= 1, got 0"),
     _case("stream-steps-str", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch="2"), TypeError,
@@ -791,8 +826,13 @@ CASES = [
           r"Sequential.fit: the generator yielded no batch at all"),
     _case("stream-yields-array", lambda c: fit(c, x=(x for x in [X]), y=None, steps_per_epoch=1), TypeError,
           r"Sequential.fit: batch 0 of the generator is ndarray; expected a tuple \(x_batch, y_batch\)"),
-    _case("stream-yields-triple", lambda c: fit(c, x=iter([(X, Y, np.ones(N))]), y=None, steps_per_epoch=1),
-          ValueError, r"batch 0 of the generator is \(x, y, sample_weight\); netfit reads \(x, y\) batches only"),
+    _case("stream-yields-four", lambda c: fit(c, x=iter([(X, Y, np.ones(N), Y)]), y=None, steps_per_epoch=1),
+          TypeError, r"batch 0 of the generator is a tuple of 4; expected a tuple \(x_batch, y_batch\) or "
+                     r"\(x_batch, y_batch, sample_weight\)"),
+    _case("stream-weights-length", lambda c: fit(c, x=iter([(X, Y, np.ones(N - 1))]), y=None), ValueError,
+          r"Sequential.fit \(batch 0 of the generator\): expected sample_weight one weight per example, shape \(6,\)"),
+    _case("stream-weights-negative", lambda c: fit(c, x=[(X, Y, -np.ones(N))], y=None), ValueError,
+          r"Sequential.fit \(batch 0 of the list\): expected sample_weight non-negative"),
     _case("stream-bad-x", lambda c: fit(c, x=_stream(x=np.ones((N, 3))), y=None, steps_per_epoch=2), ValueError,
           r"Sequential.fit \(batch 0 of the generator\): expected x of shape \(n, 2\)"),
     _case("stream-lazy-bad-y", lambda c: fit(c, "lazy", x=_stream(x=np.ones((N, 5)), y=Y + 3), y=None,
@@ -803,48 +843,76 @@ CASES = [
           r"\(batch 0 of the generator\): .*NaN"),
     _case("sequence-empty", lambda c: fit(c, x=_Seq([]), y=None), ValueError,
           r"Sequential.fit: expected a Sequence with at least one batch, got len\(\) = 0"),
-    _case("sequence-steps-too-many", lambda c: fit(c, x=_Seq([(X, Y)]), y=None, steps_per_epoch=2), ValueError,
-          r"steps_per_epoch=2 is more than the Sequence's 1 batches; leave steps_per_epoch out"),
     _case("sequence-bad-item", lambda c: fit(c, x=_Seq([{"x": X, "y": Y}]), y=None), TypeError,
           r"batch 0 of the Sequence is dict; expected a tuple \(x_batch, y_batch\)"),
-    _case("arrays-steps-per-epoch", lambda c: fit(c, steps_per_epoch=2), ValueError,
-          r"Sequential.fit: steps_per_epoch applies to generators and Sequences; .*Leave steps_per_epoch out"),
+    _case("arrays-steps-per-epoch-zero", lambda c: fit(c, steps_per_epoch=0), ValueError,
+          r"Sequential.fit: expected steps_per_epoch >= 1, got 0"),
+    _case("arrays-steps-per-epoch-float", lambda c: fit(c, steps_per_epoch=2.5), TypeError,
+          r"Sequential.fit: expected steps_per_epoch a positive integer, got 2.5"),
+    _case("arrays-steps-per-epoch-lbfgs", lambda c: _lbfgs_model().fit(X, X[:, :1], steps_per_epoch=2, verbose=0),
+          ValueError, r"Sequential.fit: LBFGS needs the whole data set as arrays"),
     _case("arrays-validation-steps", lambda c: fit(c, validation_steps=2), ValueError,
           r"Sequential.fit: validation_steps=2 without validation_data; pass validation_data or leave"),
     _case("arrays-validation-steps-arrays", lambda c: fit(c, validation_data=(X, Y), validation_steps=2), ValueError,
-          r"Sequential.fit: validation_steps applies to a validation generator or Sequence"),
+          r"Sequential.fit: validation_steps applies to streamed validation batches \(a generator, a Sequence, "
+          r"\.\.\.\); with arrays all of validation_data is used"),
     _case("stream-validation-split", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=2, validation_split=0.5),
           ValueError, r"validation_split needs arrays to cut; .*pass validation_data="),
-    _case("stream-validation-no-steps", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=2,
+    _case("stream-validation-no-steps", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=2, epochs=2,
                                                       validation_data=_stream()), ValueError,
-          r"Sequential.fit \(validation_data\): a generator has no length.*pass validation_steps=N"),
+          r"Sequential.fit \(validation_data\): a generator is read once, .*pass validation_steps=N"),
     _case("stream-validation-steps-alone", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=2,
                                                          validation_steps=2), ValueError,
           r"validation_steps=2 without validation_data"),
     _case("stream-validation-steps-arrays", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=2,
                                                           validation_data=(X, Y), validation_steps=2), ValueError,
-          r"validation_steps applies to a validation generator or Sequence"),
+          r"validation_steps applies to streamed validation batches"),
     _case("stream-validation-bad", lambda c: fit(c, x=_stream(), y=None, steps_per_epoch=2,
                                                  validation_data=_stream(x=np.ones((N, 3))), validation_steps=1),
           ValueError, r"Sequential.fit \(validation_data\) \(batch 0 of the generator\): expected x of shape"),
     _case("stream-lbfgs", lambda c: _lbfgs_model().fit(_stream(y=X[:, :1]), steps_per_epoch=2, verbose=0),
           ValueError, r"Sequential.fit: LBFGS needs the whole data set as arrays"),
-    _case("evaluate-stream-no-steps", lambda c: c.sparse.evaluate(_stream()), ValueError,
-          r"Sequential.evaluate: a generator has no length.*pass steps=N"),
     _case("evaluate-stream-with-y", lambda c: c.sparse.evaluate(_stream(), Y, steps=1), ValueError,
           r"Sequential.evaluate: y must be None when x is a generator"),
     _case("evaluate-arrays-steps", lambda c: c.sparse.evaluate(X, Y, steps=1), ValueError,
-          r"Sequential.evaluate: steps applies to generators and Sequences"),
+          r"Sequential.evaluate: steps applies to streamed batches \(a generator, a Sequence, \.\.\.\); with arrays "
+          r"every example is evaluated"),
     _case("evaluate-stream-bad-x", lambda c: c.lazy.evaluate(_stream(x=np.ones((N, 2, 2))), steps=1), ValueError,
           r"put a Flatten\(\) layer"),
-    _case("predict-stream-no-steps", lambda c: c.sparse.predict(x for x in [X]), ValueError,
-          r"Sequential.predict: a generator has no length.*pass steps=N"),
     _case("predict-arrays-steps", lambda c: c.sparse.predict(X, steps=1), ValueError,
-          r"Sequential.predict: steps applies to generators and Sequences"),
+          r"Sequential.predict: steps applies to streamed batches"),
     _case("predict-stream-dict", lambda c: c.sparse.predict(iter([{"x": X}]), steps=1), TypeError,
           r"Sequential.predict: batch 0 of the generator is dict; expected a tuple x_batch or \(x_batch, y_batch\)"),
     _case("predict-stream-bad-x", lambda c: c.sparse.predict(iter([np.ones((N, 3))]), steps=1), ValueError,
           r"Sequential.predict \(batch 0 of the generator\): expected x of shape \(n, 2\)"),
+    # -- any other iterable of batches: a list of tuples, a DataLoader, an object with __iter__ ---------------
+    _case("iterable-with-y", lambda c: fit(c, x=[(X, Y)], y=Y), ValueError,
+          r"Sequential.fit: y must be None when x is a generator, a Sequence or another iterable of batches"),
+    _case("iterable-bad-x", lambda c: fit(c, x=[(np.ones((N, 3)), Y)], y=None), ValueError,
+          r"Sequential.fit \(batch 0 of the list\): expected x of shape \(n, 2\)"),
+    _case("iterable-lazy-bad-y", lambda c: fit(c, "lazy", x=_Iterable([(np.ones((N, 5)), Y + 3)]), y=None),
+          ValueError, r"Sequential.fit \(batch 0 of the _Iterable\): expected labels in \[0, 2\]"),
+    _case("iterable-one-tuple", lambda c: fit(c, x=[(X,)], y=None), TypeError,
+          r"Sequential.fit: batch 0 of the list is a tuple of 1; expected a tuple \(x_batch, y_batch\)"),
+    _case("iterable-empty", lambda c: fit(c, x=_Iterable([]), y=None), ValueError,
+          r"Sequential.fit: the _Iterable yielded no batch at all"),
+    _case("iterable-len-zero", lambda c: fit(c, x=_Iterable([], length=0), y=None), ValueError,
+          r"Sequential.fit: expected an iterable with at least one batch, got len\(\) = 0"),
+    _case("iterable-steps-zero", lambda c: fit(c, x=[(X, Y)], y=None, steps_per_epoch=0), ValueError,
+          r"Sequential.fit: expected steps_per_epoch >= 1, got 0"),
+    _case("iterable-sample-weight", lambda c: fit(c, x=[(X, Y)], y=None, sample_weight=np.ones(N)), ValueError,
+          r"Sequential.fit: sample_weight and class_weight apply to arrays x and y"),
+    _case("iterable-validation-bad", lambda c: fit(c, validation_data=[(np.ones((N, 3)), Y)]), ValueError,
+          r"Sequential.fit \(validation_data\) \(batch 0 of the list\): expected x of shape \(n, 2\)"),
+    _case("iterable-validation-split", lambda c: fit(c, x=[(X, Y)], y=None, validation_split=0.5), ValueError,
+          r"Sequential.fit: validation_split needs arrays to cut"),
+    _case("evaluate-iterable-weights", lambda c: c.sparse.evaluate([(X, Y)], sample_weight=np.ones(N)), ValueError,
+          r"Sequential.evaluate: sample_weight applies to arrays x and y; with streamed batches yield "
+          r"\(x_batch, y_batch, sample_weight_batch\)"),
+    _case("evaluate-iterable-bad-weights", lambda c: c.sparse.evaluate(_Iterable([(X, Y, np.ones((N, 2)))])),
+          ValueError, r"Sequential.evaluate \(batch 0 of the _Iterable\): expected sample_weight one weight per"),
+    _case("predict-iterable-bad-x", lambda c: c.sparse.predict([(np.ones((N, 3)),)]), ValueError,
+          r"Sequential.predict \(batch 0 of the list\): expected x of shape \(n, 2\)"),
     # -- batch-level calls -------------------------------------------------------------------------------
     _case("train-on-batch-uncompiled", lambda c: nf.Sequential([Dense(1, input_shape=(2,))]).train_on_batch(X, Y),
           RuntimeError, r"Sequential.train_on_batch: the model is not compiled"),
@@ -1229,10 +1297,6 @@ CASES = [
           r"ModelCheckpoint: expected monitor \(save_freq=2: batch logs\) one of the values fit will log"),
     _case("terminate-on-nan-raise-error", lambda c: callbacks.TerminateOnNaN(raise_error="yes"), TypeError,
           r"TerminateOnNaN: expected raise_error True or False"),
-    _case("lambda-callback-batch-begin", lambda c: callbacks.LambdaCallback(on_train_batch_begin=print), TypeError,
-          r"LambdaCallback: Keras's argument on_train_batch_begin=.* netfit's fit calls no hook before a batch"),
-    _case("fit-callback-on-test-end", lambda c: fit(c, callbacks=[_OnTestEnd()]), ValueError,
-          r"_OnTestEnd defines on_test_end, which netfit never calls; evaluate runs no callbacks in netfit"),
     _case("reduce-lr-epsilon", lambda c: callbacks.ReduceLROnPlateau(epsilon=1e-4), TypeError,
           r"ReduceLROnPlateau: Keras's argument epsilon=0.0001 .*Keras 2's name: use min_delta"),
     _case("optimizer-lr-attribute", lambda c: setattr(optimizers.Adam(), "lr", 0), ValueError,
@@ -1508,7 +1572,29 @@ def _fine():
             model.fit(x, Y, verbose=0)
             assert len(np.unique(model.predict(x)[:, 0])) == N
 
+    def finite_generator_without_steps(c):
+        # Keras 3: one pass, read to its end (fit too, for one epoch).
+        assert c.sparse.evaluate(_stream(n=2)) == pytest.approx(c.sparse.evaluate(X, Y), rel=1e-6)
+        np.testing.assert_allclose(c.sparse.predict(x for x, _ in _stream(n=2)), c.sparse.predict(X), rtol=1e-6)
+        iterations = c.sparse.optimizer.iterations
+        assert fit(c, x=_stream(n=2), y=None).params["steps"] is None
+        assert c.sparse.optimizer.iterations == iterations + 2
+
+    def more_steps_than_batches(c):
+        # Keras 3: each epoch ends at the end of the data with a warning; training goes on.
+        for x, y, more in ((_Seq([(X, Y)]), None, {}), (X, Y, {"batch_size": 4}), ([(X, Y)], None, {})):
+            iterations = c.sparse.optimizer.iterations
+            with pytest.warns(RuntimeWarning, match=r"the data ran out after \d of steps_per_epoch=5 batches"):
+                history = fit(c, x=x, y=y, steps_per_epoch=5, epochs=2, **more)
+            assert history.epoch == [0, 1] and history.params["steps"] == 5
+            assert c.sparse.optimizer.iterations == iterations + 2 * (2 if y is not None else 1)
+
+    def weighted_batches(c):
+        fit(c, x=iter([(X, Y, np.ones(N)), [X, Y, None]]), y=None, steps_per_epoch=2)
+        assert c.sparse.evaluate([(X, Y, np.zeros(N))])[0] == 0.0
+
     return [weights_as_lists_columns_and_ints, offset_inputs_through_a_first_normalization, epochs_0,
+            finite_generator_without_steps, more_steps_than_batches, weighted_batches,
             initial_epoch_past_the_end, batch_larger_than_n, one_example, one_example_validation, lists,
             integer_and_small_float_inputs, labels_as_column_and_integral_floats, predict_batch_larger_than_n,
             soft_targets, numpy_scalars_as_arguments]
@@ -1543,7 +1629,7 @@ def test_reliability_doc_names_real_tests_and_the_real_count():
         assert re.search(rf"^def {name}\(", source, re.M), f"docs/reliability.md cites {file}::{name}, which is gone"
     for name in re.findall(r"`::(test_\w+)`", doc):              # short forms after a full citation
         assert any(re.search(rf"^def {name}\(", (root / "tests" / f).read_text(encoding="utf-8"), re.M)
-                   for f in ("test_properties.py", "test_faults.py", "test_bad_inputs.py")), name
+                   for f in ("test_properties.py", "test_faults.py", "test_bad_inputs.py", "test_threads.py")), name
     assert f"{len(CASES) + len(CLI_CASES)} bad inputs" in doc and f"{len(CLI_CASES)} `netfit` command lines" in doc
     for case in CASES:
         if case.marks:

@@ -336,7 +336,7 @@ def test_terminate_on_nan_raise_error():
         cb.on_train_batch_end(2, {"loss": math.nan})
 
 
-def test_on_batch_end_is_kerass_alias_and_hooks_netfit_never_calls_are_refused():
+def test_on_batch_end_is_kerass_alias():
     seen = []
 
     class Counter(callbacks.Callback):
@@ -349,22 +349,6 @@ def test_on_batch_end_is_kerass_alias_and_hooks_netfit_never_calls_are_refused()
     alias = LambdaCallback(on_batch_end=lambda batch, logs: seen.append(batch))
     model.fit(x, y, batch_size=16, verbose=0, callbacks=[Counter(), alias])
     assert len(seen) == 2 * 4
-
-    class BeforeEachBatch(callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            pass
-
-    class AtEvaluate(callbacks.Callback):
-        def on_test_end(self, logs=None):
-            pass
-
-    steps = model.optimizer.iterations
-    with pytest.raises(ValueError, match=r"BeforeEachBatch defines on_train_batch_begin, which netfit never calls; "
-                                         r"override on_train_batch_end instead"):
-        model.fit(x, y, verbose=0, callbacks=[BeforeEachBatch()])
-    with pytest.raises(ValueError, match=r"AtEvaluate defines on_test_end, .*model.evaluate"):
-        model.fit(x, y, verbose=0, callbacks=[AtEvaluate()])
-    assert model.optimizer.iterations == steps
 
 
 def test_compile_and_fit_keras_arguments():

@@ -238,11 +238,16 @@ def test_sequence_shuffle_is_seeded_by_model_seed_and_epoch():
     assert not _same(runs[0][1], _weights(unshuffled))
 
 
-def test_steps_per_epoch_reads_part_of_a_sequence_and_a_generator_goes_on():
-    data = Batches(X, Y, 8)
+def test_steps_per_epoch_goes_on_through_a_sequence_and_a_generator():
+    """Keras 3: the pass goes on across epochs; the epoch that reaches its end stops there, with a warning."""
+    data = Batches(X, Y, 8)                               # 5 batches, 2 an epoch: 0 1 | 2 3 | 4 (short) | 0 1
     model = _model()
-    history = model.fit(data, epochs=2, steps_per_epoch=2, shuffle=False, verbose=0)
-    assert data.served == [0, 0, 1, 0, 1] and model.optimizer.iterations == 4 and len(history.epoch) == 2
+    with pytest.warns(RuntimeWarning, match=r"Sequential.fit: the data ran out after 1 of steps_per_epoch=2 batches "
+                                            r"\(a pass is 5 batches\); the epoch ends there and the next one starts "
+                                            r"a new pass, as in Keras 3"):
+        history = model.fit(data, epochs=4, steps_per_epoch=2, shuffle=False, verbose=0)
+    assert data.served == [0, 0, 1, 2, 3, 4, 0, 1] and model.optimizer.iterations == 7 and len(history.epoch) == 4
+    assert history.params["steps"] == 2 and data.epochs_ended == 4
     a, b = _model(), _model()
     a.fit(forever(X, Y, 8), steps_per_epoch=2, epochs=5, shuffle=False, verbose=0)    # 10 steps = 2 passes
     b.fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0)

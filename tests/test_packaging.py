@@ -65,6 +65,8 @@ UNLISTED = {
     ("netfit.sweep.SweepResult", "pyarrow"): "results.parquet is written only when pyarrow is installed",
     ("netfit.ensemble.multi_start", "joblib"): "n_jobs=... says: pip install joblib, or leave n_jobs=None",
     ("netfit.experiments.esl_11_6_report.plots", "matplotlib"): "esl-sim's boxplots are skipped without it",
+    ("netfit.activations._erfc64", "scipy"): "float64 GELU takes SciPy's erfcx when it is installed, else "
+                                            "math.erfc per element (exact either way)",
     ("netfit.cli.cmd_export", "onnxruntime"): "export checks its file against onnxruntime only when it is installed "
                                              "(the onnx extra brings it)",
 }

@@ -1,9 +1,13 @@
 """The callback contract, History, LambdaCallback, and the checks every callback runs before the first step.
 
-The loop calls, in order: on_train_begin, then per epoch on_epoch_begin,
-on_train_batch_end after each step, on_epoch_end with the epoch's logs
-(loss, metrics, val_ metrics), and finally on_train_end. A callback stops
-training by setting ``model.stop_training = True``.
+The hooks are Keras 3's, called when Keras calls them and with Keras's logs
+(:class:`~netfit.callbacks.CallbackList` says which, in order). ``fit`` calls
+on_train_begin, then per epoch on_epoch_begin, on_train_batch_begin and
+on_train_batch_end around each step, the on_test_* hooks while it validates,
+on_epoch_end with the epoch's logs (loss, metrics, val_ metrics), and finally
+on_train_end; ``evaluate`` calls the on_test_* hooks, ``predict`` the
+on_predict_* ones. A callback stops training by setting
+``model.stop_training = True`` (``stop_evaluating``, ``stop_predicting``).
 
 Before any of that, :func:`check_callbacks` hands each callback the names the
 logs will hold (from the compiled metrics and whether validation data was
@@ -17,20 +21,7 @@ import numbers
 import os
 
 from .. import metrics as metrics_mod
-from ..keras_args import GuardedAttributes, own_arguments, refuse
-
-#: Keras hooks that netfit's loop never calls -> what to override instead. A callback that defines one is
-#: refused before the first step (check_callbacks), rather than left waiting for a call that never comes.
-NEVER_CALLED = {
-    "on_batch_begin": "override on_train_batch_end instead (after step k is before step k + 1), or on_epoch_begin",
-    "on_train_batch_begin": "override on_train_batch_end instead (after step k is before step k + 1), or "
-                            "on_epoch_begin",
-    **{f"on_{kind}_{when}": f"{call} runs no callbacks in netfit; call your code before and after "
-                            f"model.{call}(...) instead"
-       for kind, call in (("test", "evaluate"), ("predict", "predict"))
-       for when in ("begin", "end", "batch_begin", "batch_end")},
-}
-
+from ..keras_args import GuardedAttributes
 
 class Callback(GuardedAttributes):
     """Base class with empty hooks; ``self.model`` is set before training starts.
@@ -39,10 +30,27 @@ class Callback(GuardedAttributes):
     (ReduceLROnPlateau adds "learning_rate"), so that callbacks after it may
     monitor them.
 
-    ``on_batch_end`` is Keras's other name for ``on_train_batch_end`` (called from it,
-    as in Keras). Keras hooks that netfit never calls (``on_train_batch_begin``,
-    ``on_test_*``, ``on_predict_*``; :data:`NEVER_CALLED`) are refused before the first
-    step when a callback defines one, with what to override instead.
+    The logs each hook gets, as in Keras 3 (``batch`` counts from 0 within the
+    epoch or the call):
+
+    ======================================  ===============================================
+    hook                                    logs
+    ======================================  ===============================================
+    on_train_begin, on_epoch_begin,         ``{}``
+    on_(train|test|predict)_batch_begin,
+    on_test_begin, on_predict_begin,
+    on_predict_end
+    on_train_batch_end(batch, logs)         loss and metrics over the epoch's batches so
+                                            far (running values, not the batch's own)
+    on_test_batch_end(batch, logs)          the same over the evaluation's batches so far
+    on_test_end(logs)                       the evaluation's loss and metrics
+    on_epoch_end(epoch, logs)               the epoch's loss and metrics, ``val_`` ones too
+    on_train_end(logs)                      the last epoch's logs (``{}`` if none ran)
+    on_predict_batch_end(batch, logs)       ``{"outputs": the batch's outputs}``
+    ======================================  ===============================================
+
+    ``on_batch_begin`` / ``on_batch_end`` are Keras's older names: the default
+    ``on_train_batch_begin`` / ``on_train_batch_end`` call them.
     """
 
     adds_logs = ()
@@ -51,7 +59,8 @@ class Callback(GuardedAttributes):
         self.model = model
 
     def set_params(self, params):
-        """Training parameters: epochs, steps (per epoch), batch_size, samples."""
+        """Parameters of the call: verbose, epochs, steps (per epoch; None when unknown), and for
+        ``fit`` on arrays batch_size and samples too."""
         self.params = params
 
     def check_before_fit(self, model, logs):
@@ -65,17 +74,44 @@ class Callback(GuardedAttributes):
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
     def on_epoch_end(self, epoch, logs=None): pass
+    def on_batch_begin(self, batch, logs=None): pass
     def on_batch_end(self, batch, logs=None): pass
 
-    def on_train_batch_end(self, batch, logs=None):
-        self.on_batch_end(batch, logs)                # Keras's alias, kept for callbacks that override it
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs=logs)           # Keras's older name
 
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs=logs)
+
+    def on_test_begin(self, logs=None): pass
+    def on_test_end(self, logs=None): pass
+    def on_test_batch_begin(self, batch, logs=None): pass
+    def on_test_batch_end(self, batch, logs=None): pass
+    def on_predict_begin(self, logs=None): pass
+    def on_predict_end(self, logs=None): pass
+    def on_predict_batch_begin(self, batch, logs=None): pass
+    def on_predict_batch_end(self, batch, logs=None): pass
+
+# Every hook, as Keras 3 names them (LambdaCallback takes any of them by name).
+HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
+         "on_train_batch_end", "on_batch_begin", "on_batch_end", "on_test_begin", "on_test_end",
+         "on_test_batch_begin", "on_test_batch_end", "on_predict_begin", "on_predict_end",
+         "on_predict_batch_begin", "on_predict_batch_end")
+
+def overrides(cb, hook):
+    """True when ``cb`` has a ``hook`` of its own (a subclass's method or a LambdaCallback's function).
+
+    The loops compute a batch's logs only when some callback will read them
+    (Keras asks the same question to decide what it may run asynchronously).
+    """
+    if hook in vars(cb):
+        return True
+    return getattr(type(cb), hook) is not getattr(Callback, hook)
 
 def logged_names(model, validation):
     """The names every epoch's logs will hold: loss, each metric, and their ``val_`` forms with validation data."""
     names = ["loss"] + [name for name, _ in getattr(model, "metrics", [])]
     return tuple(names + [f"val_{name}" for name in names] if validation else names)
-
 
 def check_callbacks(callbacks, model, where="Sequential.fit", validation=False):
     """Refuse anything but a list of Callback objects, and let each check itself before training.
@@ -88,17 +124,7 @@ def check_callbacks(callbacks, model, where="Sequential.fit", validation=False):
     names that certainly cannot appear (``val_`` ones without validation data)
     are refused.
     """
-    if callbacks is None:
-        return
-    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
-        raise TypeError(f"{where}: expected callbacks a list of netfit Callback objects, got "
-                        f"{type(callbacks).__name__}; wrap a single one in a list: callbacks=[cb].")
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
-        for hook, fix in NEVER_CALLED.items():
-            if hook in vars(cb) or any(hook in vars(k) for k in type(cb).__mro__ if k is not Callback):
-                raise ValueError(f"{where}: {type(cb).__name__} defines {hook}, which netfit never calls; {fix}.")
+    callbacks = check_callback_list(callbacks, where)
     if not getattr(model, "compiled", False):
         return                                     # fit refuses an uncompiled model next, with the fix
     logs = LogNames(logged_names(model, validation), validation)
@@ -107,6 +133,17 @@ def check_callbacks(callbacks, model, where="Sequential.fit", validation=False):
         logs = LogNames(tuple(logs) + tuple(n for n in cb.adds_logs if n not in logs), validation,
                         logs.open or _may_write_logs(cb))
 
+def check_callback_list(callbacks, where):
+    """``callbacks`` as a list of Callback objects (None: an empty one), or a TypeError naming the fix."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"{where}: expected callbacks a list of netfit Callback objects, got "
+                        f"{type(callbacks).__name__}; wrap a single one in a list: callbacks=[cb].")
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"{where}: expected callbacks to be netfit Callback objects, got {type(cb).__name__}.")
+    return list(callbacks)
 
 class LogNames(tuple):
     """The names the logs will hold, with ``validation`` and ``open`` (a callback before may add any name)."""
@@ -116,14 +153,12 @@ class LogNames(tuple):
         self.validation, self.open = validation, open
         return self
 
-
 def _may_write_logs(cb):
     """True for callbacks whose on_epoch_end is the user's own code (it may add names to the logs)."""
     if isinstance(cb, LambdaCallback):
         return "on_epoch_end" in vars(cb)
     hook = type(cb).on_epoch_end
     return hook is not Callback.on_epoch_end and not type(cb).__module__.startswith("netfit.")
-
 
 def check_logged(where, what, name, logs):
     """Raise a ValueError naming the fix unless ``name`` will be among the ``logs`` names.
@@ -158,7 +193,6 @@ def check_logged(where, what, name, logs):
     end = "" if hint.endswith("?") else "."
     raise ValueError(f"{where}: expected {what} one of the values fit will log ({listing}), got {name!r}{hint}{end}")
 
-
 def check_mode(mode, monitor, where):
     """Check ``mode`` and ``monitor`` at construction; the direction is settled by :func:`better`."""
     if not isinstance(monitor, str):
@@ -166,7 +200,6 @@ def check_mode(mode, monitor, where):
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{where}: expected mode 'auto', 'min' or 'max', got {mode!r}.")
     return mode
-
 
 def better(mode, monitor, model=None):
     """``improved(new, best, delta)`` for ``mode``; "auto" asks the compiled metric which way is better.
@@ -187,7 +220,6 @@ def better(mode, monitor, model=None):
             mode = "max" if ("acc" in monitor or monitor.endswith("r2")) else "min"
     return (lambda new, best, delta: new < best - delta) if mode == "min" else \
            (lambda new, best, delta: new > best + delta)
-
 
 class History(Callback):
     """Record each epoch's logs: ``history.history["loss"][k]`` is epoch k's mean loss.
@@ -217,30 +249,28 @@ class History(Callback):
         if len(values) < len(self.epoch):
             values.append(value)
 
-
 class LambdaCallback(Callback):
     """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``.
 
-    Keras's arguments in Keras's order; ``on_batch_end`` is Keras's other name for
-    ``on_train_batch_end``. ``on_train_batch_begin`` is refused with what to use
-    instead: netfit's loop calls no hook before a batch.
+    Keras 3's arguments: on_epoch_begin, on_epoch_end, on_train_begin,
+    on_train_end, on_train_batch_begin, on_train_batch_end, and any other hook
+    by keyword (``on_test_batch_end=...``, ``on_predict_end=...``).
     """
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
-                 on_train_batch_begin=None, on_train_batch_end=None, on_batch_end=None, **unknown):
-        refuse("LambdaCallback", {"on_train_batch_begin": on_train_batch_begin, **unknown}, ("on_train_batch_begin",),
-               own_arguments(LambdaCallback))
-        if on_train_batch_end is not None and on_batch_end is not None:
-            raise TypeError("LambdaCallback: give on_train_batch_end or on_batch_end (Keras's other name for it), "
-                            "not both.")
-        for hook, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
-                         ("on_train_batch_end", on_train_batch_end or on_batch_end),
-                         ("on_train_begin", on_train_begin), ("on_train_end", on_train_end)):
+                 on_train_batch_begin=None, on_train_batch_end=None, **hooks):
+        unknown = sorted(set(hooks) - set(HOOKS))
+        if unknown:
+            raise TypeError(f"LambdaCallback: expected hooks by their Keras names ({', '.join(HOOKS)}), "
+                            f"got {unknown[0]!r}.")
+        hooks.update(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_batch_end=on_train_batch_end,
+                     on_train_begin=on_train_begin, on_train_end=on_train_end,
+                     on_train_batch_begin=on_train_batch_begin)
+        for hook, fn in hooks.items():
             if fn is not None and not callable(fn):
                 raise TypeError(f"LambdaCallback: expected {hook} a function, got {type(fn).__name__}.")
             if fn is not None:
                 setattr(self, hook, fn)
-
 
 def check_number(value, where, name, integer=False):
     """Return ``value`` as a float (or an int when ``integer``) that is finite and >= 0, or raise a ValueError."""
@@ -249,7 +279,6 @@ def check_number(value, where, name, integer=False):
         raise ValueError(f"{where}: expected {name} a non-negative {'integer' if integer else 'finite number'}, "
                          f"got {value!r}.")
     return int(value) if integer else float(value)
-
 
 def check_file_name(value, where, name):
     """Return ``value`` (a str or os.PathLike) as a non-empty str, or raise a TypeError naming ``name``."""

@@ -14,7 +14,9 @@ class ProgressBar(Callback):
 
     verbose=1 draws ``123/1875 [====>.....] - ETA: 3s - loss: 0.2311 - accuracy: 0.9312``;
     when the stream is not a terminal (a log file, CI) only the finished line of
-    each epoch is written. verbose=2 writes one line per epoch.
+    each epoch is written. verbose=2 writes one line per epoch. With streamed
+    batches of unknown number (an iterable without a length) the first epoch
+    counts ``123/Unknown``, as Keras does, and later epochs know it.
 
     The ETA is the remaining steps times the mean time of the steps after the
     epoch's first: the first step of a fit also pays for start-up (loading the
@@ -38,43 +40,48 @@ class ProgressBar(Callback):
     def on_train_begin(self, logs=None):
         self.out = self.stream or sys.stdout
         self.tty = self.verbose == 1 and hasattr(self.out, "isatty") and self.out.isatty()
-        self.epochs, self.steps = self.params["epochs"], self.params["steps"]
+        self.epochs, self.steps = self.params["epochs"], self.params["steps"]     # steps: None while unknown
 
     def on_epoch_begin(self, epoch, logs=None):
         self.out.write(f"Epoch {epoch + 1}/{self.epochs}\n")
         self.start = self.last_draw = time.perf_counter()
-        self.first_step_end = None
+        self.done, self.first_step_end = 0, None
 
     def on_train_batch_end(self, batch, logs=None):
+        self.done = batch + 1                     # an epoch may end short of steps (the data ran out)
         if not self.tty:
             return
         now = time.perf_counter()
         if batch == 0:
             self.first_step_end = now                 # steps' own times are counted from here
-        if now - self.last_draw < self.interval and batch + 1 < self.steps:
+        if now - self.last_draw < self.interval and (self.steps is None or self.done < self.steps):
             return
         self.last_draw = now
-        done = batch + 1
         eta = ""
-        if done > 1 and self.first_step_end is not None:
-            per_step = (now - self.first_step_end) / (done - 1)          # steps 2 … done, without the start-up
-            eta = f" - ETA: {_duration(per_step * (self.steps - done))}"
-        self.out.write(f"\r{self._bar(done)}{eta}{_format_logs(logs)}")
+        if self.steps is not None and self.done > 1 and self.first_step_end is not None:
+            per_step = (now - self.first_step_end) / (self.done - 1)       # steps 2 … done, without the start-up
+            eta = f" - ETA: {_duration(per_step * (self.steps - self.done))}"
+        self.out.write(f"\r{self._bar(self.done)}{eta}{_format_logs(logs)}")
         self.out.flush()
 
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self.start
-        per_step = elapsed / max(self.steps, 1)
+        done = self.done or self.steps or 0
+        if self.steps is None:
+            self.steps = done                     # Keras: known after the first epoch
+        per_step = elapsed / max(done, 1)
         step_time = f"{per_step * 1e3:.0f}ms" if per_step >= 1e-3 else f"{per_step * 1e6:.0f}us"
         timing = f"{_duration(elapsed)} {step_time}/step"
         if self.verbose == 2:
-            self.out.write(f"{self.steps}/{self.steps} - {timing}{_format_logs(logs)}\n")
+            self.out.write(f"{done}/{self.steps} - {timing}{_format_logs(logs)}\n")
         else:
             redraw = "\r" if self.tty else ""
-            self.out.write(f"{redraw}{self._bar(self.steps)} - {timing}{_format_logs(logs)}\n")
+            self.out.write(f"{redraw}{self._bar(done)} - {timing}{_format_logs(logs)}\n")
         self.out.flush()
 
     def _bar(self, done):
+        if self.steps is None:
+            return f"{done}/Unknown"
         digits = len(str(self.steps))
         filled = int(self.width * done / max(self.steps, 1))
         bar = "=" * filled + (">" if filled < self.width else "") + "." * (self.width - filled - 1)
