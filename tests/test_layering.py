@@ -20,6 +20,7 @@ PACKAGE = pathlib.Path(netfit.__file__).parent
 ROWS = [
     ["netfit.backend"],                  # the array-module seam: config's set_device sits on it
     ["netfit._version", "netfit.utils", "netfit.keras_args", "netfit.config", "netfit._kernels", "netfit.files",
+     "netfit.columns",
      "netfit.summary", "netfit.gradcheck", "netfit.concurrency"],
     ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets",
      "netfit.streams", "netfit.compatibility", "netfit.advice", "netfit.precision", "netfit.schedules",
@@ -36,7 +37,8 @@ ROWS = [
     ["netfit.sequential"],
     ["netfit.architecture", "netfit.export"],
     ["netfit.io"],
-    ["netfit.models", "netfit.zoo", "netfit.plotting", "netfit.images", "netfit.sklearn", "netfit.ensemble"],
+    ["netfit.models", "netfit.zoo", "netfit.plotting", "netfit.images", "netfit.sklearn", "netfit.ensemble",
+     "netfit.graph_plot"],
     ["netfit.sweep"],
     ["netfit.experiments"],
     ["netfit.keras", "netfit.cli"],
