@@ -41,9 +41,18 @@ LocallyConnected2D         its exact dense equivalent: a (H·W·C) × (P·filter
                            16M entries, as ONNX has no locally connected op
 =========================  ======================================================
 
+Graph models (:class:`netfit.Model`) are exported node by node, a nested model's
+nodes inlined, with the merge layers as ONNX's variadic ops: Add as Sum, Subtract as
+Sub, Multiply as Mul, Average as Mean, Maximum as Max, Minimum as Min, Concatenate as
+Concat (in netfit's layout); Dot is refused. One input and one output keep the names
+``"input"`` and ``"output"``; several take the model's input and output names.
+Rescaling is a Mul and an Add; the random augmentation layers are the identity, as
+at prediction time.
+
 A float64 model is exported in float32. ``model.metadata`` (e.g. the input
 scaling that ``netfit train`` records) is copied into the ONNX metadata.
 """
+import copy
 import json
 import math
 
@@ -51,6 +60,7 @@ import numpy as np
 
 from ._version import __version__
 from .files import atomic_write
+from .graph import Graph
 
 OPSET = 17
 MAX_DENSE_EQUIVALENT = 1 << 24
@@ -100,27 +110,29 @@ def to_onnx(model, path=None, opset=OPSET, input_dtype="float32"):
     model._ensure_built()
     if input_dtype not in ("float32", "float64"):
         raise ValueError(f"to_onnx: expected input_dtype 'float32' or 'float64', got {input_dtype!r}.")
-    if input_dtype == "float64" and not getattr(model.layers[0], "keeps_input_precision", False):
+    first = model.inputs[0].node.layer if len(model.inputs) == 1 else None
+    readers = [layer for layer in model.layers if layer is not first][:1]
+    if input_dtype == "float64" and not getattr(readers[0] if readers else None, "keeps_input_precision", False):
         raise ValueError("to_onnx: input_dtype='float64' needs an adapted Normalization as the first layer "
                          "(it standardises in double before the cast to float); export with input_dtype='float32'.")
     graph = _Graph(helper, onnx.numpy_helper)
     graph.opset = opset
-    state = _State("input", "nhwc", tuple(model.layers[0].input_shape))
-    state.double = input_dtype == "float64"
-    for layer in model.layers:
-        converter = _CONVERTERS.get(type(layer).__name__)
-        if converter is None:
-            raise ValueError(f"to_onnx: cannot export layer {layer.display_name!r} ({type(layer).__name__}); "
-                             f"supported: {', '.join(sorted(_CONVERTERS))}.")
-        state = converter(graph, layer, state)
-        state.shape = tuple(layer.output_shape)
-    graph.add("Identity", [_netfit_layout(graph, state)], outputs=["output"])
+    single = len(model.inputs) == 1 and len(model.outputs) == 1
+    in_names = ["input"] if single else list(model.input_names)
+    out_names = ["output"] if single else list(model.output_names)
+    states = [_State(name, "nhwc", t.example_shape) for name, t in zip(in_names, model.inputs)]
+    for state in states:
+        state.double = input_dtype == "float64"
+    for state, name in zip(_convert(graph, model, states), out_names):
+        graph.add("Identity", [_netfit_layout(graph, state)], outputs=[name])
 
     def io_info(name, shape, kind=TensorProto.FLOAT):
         return helper.make_tensor_value_info(name, kind, ["N"] + list(shape))
     input_kind = TensorProto.DOUBLE if input_dtype == "float64" else TensorProto.FLOAT
-    onnx_graph = helper.make_graph(graph.nodes, model.name, [io_info("input", model.layers[0].input_shape, input_kind)],
-                                   [io_info("output", model.layers[-1].output_shape)], graph.initializers)
+    onnx_graph = helper.make_graph(graph.nodes, model.name,
+                                   [io_info(n, t.example_shape, input_kind) for n, t in zip(in_names, model.inputs)],
+                                   [io_info(n, t.example_shape) for n, t in zip(out_names, model.outputs)],
+                                   graph.initializers)
     proto = helper.make_model(onnx_graph, producer_name="netfit", producer_version=__version__,
                               opset_imports=[helper.make_opsetid("", opset)])
     proto.ir_version = 8                       # opset 17's IR version: readable by older runtimes too
@@ -132,6 +144,56 @@ def to_onnx(model, path=None, opset=OPSET, input_dtype="float32"):
         data = proto.SerializeToString()
         atomic_write(path, lambda handle: handle.write(data), "to_onnx")
     return proto
+
+
+def _convert(graph, model, states):
+    """The states of ``model``'s outputs from those of its inputs: every node converted in order, nested models
+    inlined; a tensor read by several nodes gives each a copy of its state (converters change theirs)."""
+    walk = model._graph if hasattr(model, "_graph") else Graph(model.inputs, model.outputs, "to_onnx")
+    values = {id(t): s for t, s in zip(walk.inputs, states)}
+    for node in walk.nodes:
+        layer, inputs = node.layer, [copy.copy(values[id(t)]) for t in node.inputs]
+        if hasattr(layer, "_graph_layers"):            # a model used as a layer
+            outputs = _convert(graph, layer, inputs)
+        elif layer.multiple_inputs:
+            merge = _MERGES.get(type(layer).__name__)
+            if merge is None:
+                raise ValueError(f"to_onnx: cannot export layer {layer.display_name!r} ({type(layer).__name__}); "
+                                 f"merges supported: {', '.join(sorted(_MERGES))}.")
+            outputs = [merge(graph, layer, inputs)]
+        else:
+            converter = _CONVERTERS.get(type(layer).__name__)
+            if converter is None:
+                raise ValueError(f"to_onnx: cannot export layer {layer.display_name!r} ({type(layer).__name__}); "
+                                 f"supported: {', '.join(sorted(_CONVERTERS))}.")
+            state = converter(graph, layer, inputs[0])
+            state.shape = tuple(node.outputs[0].example_shape)
+            outputs = [state]
+        for t, state in zip(node.outputs, outputs):
+            values[id(t)] = state
+    return [values[id(t)] for t in walk.outputs]
+
+
+def _merge(op, scale=None):
+    """A merge layer as one ONNX op over its inputs in netfit's layout (Average: Mean)."""
+    def convert(graph, layer, states):
+        names = [_netfit_layout(graph, s) for s in states]
+        out = states[0]
+        if op == "Concat":
+            out.name = graph.add("Concat", names, axis=int(layer.axis))
+        else:
+            out.name = graph.add(op, names)
+        out.layout = "nhwc"
+        return out
+    return convert
+
+
+def _rescaling(graph, layer, state):
+    """a = x · scale + offset."""
+    x = _netfit_layout(graph, state)
+    scaled = graph.add("Mul", [x, graph.const("scale", np.asarray(layer.scale, np.float32))])
+    state.name = graph.add("Add", [scaled, graph.const("offset", np.asarray(layer.offset, np.float32))])
+    return state
 
 
 class _State:
@@ -418,4 +480,10 @@ _CONVERTERS = {
     "Normalization": _normalization,
 }
 _CONVERTERS.update({"BatchNormalization": _batch_normalization, "LayerNormalization": _layer_normalization,
-                    "ZeroPadding2D": _zero_padding, "GlobalMaxPooling2D": _global_max})
+                    "ZeroPadding2D": _zero_padding, "GlobalMaxPooling2D": _global_max, "Rescaling": _rescaling})
+# Activation layers are their activation; the random augmentations are the identity at prediction time.
+_CONVERTERS.update(dict.fromkeys(("ReLU", "LeakyReLU", "ELU", "Softmax"), _activation))
+_CONVERTERS.update(dict.fromkeys(("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
+                                  "RandomContrast"), _identity))
+_MERGES = {"Add": _merge("Sum"), "Subtract": _merge("Sub"), "Multiply": _merge("Mul"), "Average": _merge("Mean"),
+           "Maximum": _merge("Max"), "Minimum": _merge("Min"), "Concatenate": _merge("Concat")}
