@@ -930,9 +930,6 @@ def _per_output(value, names, where, what, single=True, loss_given=True):
         if unknown:
             raise ValueError(f"{where}: {what} has key {unknown[0]!r}, which is not an output; the outputs are "
                              f"{names}.")
-        if not loss_given and len(value) != len(names):
-            missing = [name for name in names if name not in value]
-            raise ValueError(f"{where}: expected {what} for every output, missing {missing}.")
         return [value.get(name) for name in names]
     if isinstance(value, (list, tuple)) and not (single and len(names) == 1 and not loss_given):
         if len(names) == 1 and single:

@@ -44,6 +44,7 @@ from . import losses, optimizers
 from .architecture import sequential_from_config
 from .layers import Dense, Layer, Normalization
 from .lbfgs import LBFGS
+from .model import Model
 from .sequential import Sequential
 
 __all__ = ["NetRegressor", "NetClassifier"]
@@ -56,7 +57,7 @@ class _NetEstimator(BaseEstimator):
 
     def __init__(self, hidden_layer_sizes=(10,), activation="sigmoid", layers=None, optimizer="adam",
                  learning_rate=None, weight_decay=0.0, epochs=200, batch_size=32, standardize=True,
-                 random_state=None, verbose=0, dtype="float64"):
+                 random_state=None, verbose=0, dtype="float64", model=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.layers = layers
@@ -69,6 +70,7 @@ class _NetEstimator(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.dtype = dtype
+        self.model = model
 
     # -- hooks for the two tasks ---------------------------------------------------------
     def _output(self, n_outputs):          # -> (output layer, loss name)
@@ -90,7 +92,7 @@ class _NetEstimator(BaseEstimator):
             raise ValueError(f"{where}: expected weight_decay a non-negative number, got {self.weight_decay!r}.")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"{where}: expected dtype 'float32' or 'float64', got {self.dtype!r}.")
-        if self.layers is None:
+        if self.layers is None and self.model is None:
             sizes = self.hidden_layer_sizes
             sizes = () if sizes is None else ((sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes))
             if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
@@ -117,8 +119,25 @@ class _NetEstimator(BaseEstimator):
     def _seed(self):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
+    def _given_model(self, n_features, out, where):
+        """A fresh clone of ``model`` (weights from ``random_state``), checked against the data and the task."""
+        if not isinstance(self.model, Model):
+            raise TypeError(f"{where}: expected model a netfit model (nf.Sequential or nf.Model), got "
+                            f"{type(self.model).__name__}.")
+        config = {**self.model.get_config(), "seed": self._seed(), "dtype": self.dtype}
+        net = type(self.model).from_config(config)
+        if tuple(net.input_shape) != (None, n_features):
+            raise ValueError(f"{where}: expected model to take (n, {n_features}) inputs (the data's features), "
+                             f"got input shape {net.input_shape}.")
+        want = (None, out.units)
+        if tuple(net.output_shape) != want:
+            raise ValueError(f"{where}: expected model's output of shape {want} for this task (as "
+                             f"{type(out).__name__}({out.units}, activation={out.activation.name!r})), got "
+                             f"{net.output_shape}.")
+        return net
+
     def _new_model(self, X, n_outputs, w=None):
-        sizes = self._check_params()
+        sizes = self._check_params() if self.model is None else None
         front = []
         if self.standardize:
             if w is None:
@@ -129,8 +148,12 @@ class _NetEstimator(BaseEstimator):
                 norm = Normalization(mean=mean, variance=var)
             front = [norm]
         out, loss = self._output(n_outputs)
-        model = Sequential(front + self._hidden_layers(sizes, X.shape[1]) + [out], name=type(self).__name__,
-                           seed=self._seed(), dtype=self.dtype)
+        if self.model is not None:
+            self._check_params()
+            net = [self._given_model(X.shape[1], out, type(self).__name__)]
+        else:
+            net = self._hidden_layers(sizes, X.shape[1]) + [out]
+        model = Sequential(front + net, name=type(self).__name__, seed=self._seed(), dtype=self.dtype)
         model.build((X.shape[1],))
         if self.optimizer == "lbfgs":
             opt = LBFGS(weight_decay=float(self.weight_decay))
@@ -192,7 +215,8 @@ class _NetEstimator(BaseEstimator):
         saved = state.pop("_model_state", None)
         super().__setstate__(state)
         if saved is not None:
-            model = Sequential.from_config(saved["config"])
+            config = saved["config"]
+            model = (Model if "input_layers" in config else Sequential).from_config(config)
             model.set_weights([np.array(w) for w in saved["weights"]])
             model.compile(optimizer=optimizers.get(saved["optimizer"]), loss=saved["loss"])
             model.optimizer.set_state({k: np.array(v) for k, v in saved["optimizer_state"].items()})
@@ -248,6 +272,12 @@ class NetRegressor(RegressorMixin, _NetEstimator):
         Seed of the starting weights and the shuffles.
     verbose : int
     dtype : {"float64", "float32"}
+    model : netfit.Model or Sequential, optional
+        The whole net instead of ``hidden_layer_sizes`` / ``layers``: any netfit model
+        (a graph included) from (n_features,) inputs to the task's outputs (n targets;
+        n classes with softmax, or one sigmoid unit for two). Each ``fit`` trains a fresh
+        clone of it (:func:`netfit.models.clone_model`, weights drawn from
+        ``random_state``), behind the Normalization when ``standardize``.
 
     Attributes
     ----------
@@ -261,11 +291,11 @@ class NetRegressor(RegressorMixin, _NetEstimator):
 
     def __init__(self, hidden_layer_sizes=(10,), activation="sigmoid", layers=None, optimizer="adam",
                  learning_rate=None, weight_decay=0.0, epochs=200, batch_size=32, standardize=True,
-                 standardize_target=True, random_state=None, verbose=0, dtype="float64"):
+                 standardize_target=True, random_state=None, verbose=0, dtype="float64", model=None):
         super().__init__(hidden_layer_sizes=hidden_layer_sizes, activation=activation, layers=layers,
                          optimizer=optimizer, learning_rate=learning_rate, weight_decay=weight_decay,
                          epochs=epochs, batch_size=batch_size, standardize=standardize,
-                         random_state=random_state, verbose=verbose, dtype=dtype)
+                         random_state=random_state, verbose=verbose, dtype=dtype, model=model)
         self.standardize_target = standardize_target
 
     def __sklearn_tags__(self):
@@ -362,11 +392,12 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
 
     def __init__(self, hidden_layer_sizes=(10,), activation="sigmoid", layers=None, optimizer="adam",
                  learning_rate=None, weight_decay=0.0, epochs=200, batch_size=32, standardize=True,
-                 random_state=None, verbose=0, dtype="float64", class_weight=None):
+                 random_state=None, verbose=0, dtype="float64", class_weight=None,
+                 model=None):
         super().__init__(hidden_layer_sizes=hidden_layer_sizes, activation=activation, layers=layers,
                          optimizer=optimizer, learning_rate=learning_rate, weight_decay=weight_decay,
                          epochs=epochs, batch_size=batch_size, standardize=standardize,
-                         random_state=random_state, verbose=verbose, dtype=dtype)
+                         random_state=random_state, verbose=verbose, dtype=dtype, model=model)
         self.class_weight = class_weight
 
     def _output(self, n_outputs):

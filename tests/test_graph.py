@@ -220,3 +220,120 @@ def test_batchnormalization_in_a_graph_and_dropout_masks_per_epoch():
         model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     for a, b in zip(first.get_weights(), second.get_weights()):
         assert np.array_equal(a, b)                               # same seed, same masks, same bits
+
+
+# -- several inputs and outputs ------------------------------------------------------------------------
+def _two_by_two(seed=0, dtype=None):
+    a, b = nf.Input(shape=(4,), name="a"), nf.Input(shape=(3,), name="b")
+    h = Concatenate()([Dense(5, activation="tanh")(a), Dense(5, activation="sigmoid")(b)])
+    cls = Dense(3, activation="softmax", name="cls")(h)
+    reg = Dense(1, name="reg")(Add()([h, Dense(10)(h)]))
+    return nf.Model({"a": a, "b": b}, {"cls": cls, "reg": reg}, seed=seed, dtype=dtype)
+
+
+def _two_by_two_data(n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    x = {"a": rng.standard_normal((n, 4)), "b": rng.standard_normal((n, 3))}
+    return x, {"cls": rng.integers(0, 3, n), "reg": rng.standard_normal((n, 1))}
+
+
+def test_several_inputs_and_outputs_train_with_kerass_names_and_weights():
+    model = _two_by_two()
+    model.compile(optimizer="adam", loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
+                  loss_weights={"cls": 1.0, "reg": 0.5}, metrics={"cls": ["accuracy"]})
+    x, y = _two_by_two_data()
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0, validation_split=0.25)
+    assert list(history.history) == ["loss", "cls_loss", "cls_accuracy", "reg_loss", "val_loss", "val_cls_loss",
+                                     "val_cls_accuracy", "val_reg_loss"]
+    logs = model.evaluate(x, y, return_dict=True)
+    assert logs["loss"] == pytest.approx(logs["cls_loss"] + 0.5 * logs["reg_loss"], rel=1e-6)
+    as_list = model.evaluate([x["a"], x["b"]], [y["cls"], y["reg"]], return_dict=True)
+    assert as_list == logs
+    outputs = model.predict(x)
+    assert sorted(outputs) == ["cls", "reg"] and outputs["cls"].shape == (48, 3) and outputs["reg"].shape == (48, 1)
+    with pytest.raises(ValueError, match=r"expected x as a dict with keys \['a', 'b'\]"):
+        model.predict({"a": x["a"]})
+    with pytest.raises(ValueError, match=r"loss has key 'klass', which is not an output"):
+        model.compile(loss={"klass": "mse"})
+
+
+def test_gradients_of_several_outputs_are_the_weighted_sum():
+    model = _two_by_two(dtype="float64")
+    model.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "mse"], loss_weights=[2.0, 0.3])
+    x, y = _two_by_two_data(10)
+    _assert_gradients(model, [x["a"], x["b"]], [y["cls"], y["reg"]])
+
+
+def test_an_output_without_a_loss_is_not_trained_by_it():
+    model = _two_by_two(dtype="float64")
+    model.compile(optimizer="sgd", loss={"cls": "sparse_categorical_crossentropy"})     # reg: no loss
+    x, y = _two_by_two_data(10)
+    _, grads = model.loss_and_gradients(x, {"cls": y["cls"]})
+    reg_layer = model.get_layer("reg")
+    k = [w.shape for w in model.get_weights()].index(reg_layer.weights[0].shape)
+    assert not grads[k].any()                               # nothing reaches the untrained head
+
+
+# -- files, description, other front ends ----------------------------------------------------------------
+def test_a_graph_saves_loads_and_round_trips_through_json(tmp_path):
+    model = _two_by_two(seed=3)
+    model.compile(optimizer="adam", loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
+                  metrics={"cls": ["accuracy"]})
+    x, y = _two_by_two_data()
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "two.netfit")
+    loaded = nf.load_model(tmp_path / "two.netfit")
+    assert type(loaded) is nf.Model and loaded.output_names == ["cls", "reg"]
+    for k in ("cls", "reg"):
+        assert np.array_equal(loaded.predict(x)[k], model.predict(x)[k])
+    assert loaded.evaluate(x, y, return_dict=True) == model.evaluate(x, y, return_dict=True)
+    again = nf.models.model_from_json(model.to_json())
+    assert [l.name for l in again.layers] == [l.name for l in model.layers] and again.count_params() == 199
+    assert nf.models.clone_model(model).count_params() == model.count_params()
+
+
+def test_summary_names_what_each_layer_reads():
+    inputs = nf.Input(shape=(4,), name="x")
+    shared = Dense(4, name="shared")
+    model = nf.Model(inputs, Add(name="sum")([shared(inputs), shared(shared(inputs))]))
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = lines[0]
+    assert "Connected to" in text and " x (InputLayer)" in text
+    row = next(line for line in text.splitlines() if line.startswith(" sum (Add)"))
+    assert "shared[0][0]" in row and "shared[2][0]" in text
+
+
+def test_plot_model_writes_a_picture(tmp_path):
+    pytest.importorskip("matplotlib")
+    model = _two_by_two()
+    nf.keras.utils.plot_model(model, to_file=tmp_path / "model.png", show_shapes=True)
+    assert (tmp_path / "model.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="rankdir"):
+        nf.keras.utils.plot_model(model, to_file=None, rankdir="BT")
+
+
+def test_onnx_export_of_a_graph_predicts_the_same(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    model = _two_by_two()
+    nf.export.to_onnx(model, tmp_path / "two.onnx")
+    session = ort.InferenceSession(str(tmp_path / "two.onnx"))
+    x, _ = _two_by_two_data(5)
+    got = session.run(None, {k: v.astype("float32") for k, v in x.items()})
+    for g, want in zip(got, (model.predict(x)[k] for k in ("cls", "reg"))):
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-6)
+
+
+def test_sklearn_wrappers_take_a_graph_model():
+    pytest.importorskip("sklearn")
+    from netfit.sklearn import NetClassifier
+    inputs = nf.Input(shape=(4,))
+    h = Dense(8, activation="tanh")(inputs)
+    net = nf.Model(inputs, Dense(3, activation="softmax")(Add()([h, Dense(8, activation="tanh")(h)])))
+    x, y = _data(90, (4,), 3)
+    clf = NetClassifier(model=net, epochs=30, random_state=0).fit(x, y)
+    assert clf.score(x, y) > 0.4 and clf.predict_proba(x).shape == (90, 3)
+    assert net.count_params() == sum(w.size for w in net.get_weights())     # the given model is left alone
+    with pytest.raises(ValueError, match=r"expected model to take \(n, 5\) inputs"):
+        NetClassifier(model=net).fit(np.ones((6, 5)), [0, 1, 2, 0, 1, 2])
