@@ -59,9 +59,17 @@ class WeightsLock:
     @contextlib.contextmanager
     def reading(self):
         """Hold the weights for reading (one inference batch)."""
-        if self._writer == threading.get_ident():      # inside this thread's own step
+        held = self.acquire_read()
+        try:
             yield
-            return
+        finally:
+            if held:
+                self.release_read()
+
+    def acquire_read(self):
+        """Wait for a turn to read; False (nothing to release) inside this thread's own writing."""
+        if self._writer == threading.get_ident():      # inside this thread's own step
+            return False
         with self._cond:
             self._readers_waiting += 1
             while self._writer is not None or (self._writers_waiting and not self._readers_turn):
@@ -70,13 +78,13 @@ class WeightsLock:
             if not self._readers_waiting:
                 self._readers_turn = False             # every reader that waited is in: the writers' turn
             self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
+        return True
+
+    def release_read(self):
+        with self._cond:
+            self._readers -= 1
+            if not self._readers:
+                self._cond.notify_all()
 
     @contextlib.contextmanager
     def writing(self):

@@ -36,20 +36,29 @@ class Inference:
     @contextlib.contextmanager
     def _inference_calls(self):
         """Records for one inference call: a spare set if one is idle (its buffers reused), else a new one."""
-        spare = self._spare_calls                 # (θ laid out anew meanwhile: they go back to the old list)
-        try:
-            calls = spare.pop()                   # list.pop is atomic: two threads never get the same set
-        except IndexError:
-            calls = self._new_calls(training=False)
+        spare, calls = self._lease_calls()
         try:
             yield calls
         finally:
             spare.append(calls)
 
+    def _lease_calls(self):
+        """(the list to give them back to, records): a spare set if one is idle, else a new one."""
+        spare = self._spare_calls                 # (θ laid out anew meanwhile: they go back to the old list)
+        try:
+            return spare, spare.pop()             # list.pop is atomic: two threads never get the same set
+        except IndexError:
+            return spare, self._new_calls(training=False)
+
     def _infer(self, xb, calls):
         """f(x) for one batch, the weights held for reading: between two steps of a fit running meanwhile."""
-        with self._weights_lock.reading():
+        lock = self._weights_lock
+        held = lock.acquire_read()
+        try:
             return self._forward(xb, False, calls)
+        finally:
+            if held:
+                lock.release_read()
 
     def test_on_batch(self, x, y, return_dict=False, sample_weight=None):
         """Loss (and metrics) on the batch (x, y), weights unchanged; returned as by :meth:`train_on_batch`.
@@ -88,7 +97,7 @@ class Inference:
         self._ensure_compiled("evaluate")
         check_flag(return_dict, where, "return_dict")
         check_verbose(verbose, where)
-        callbacks = check_callback_list(callbacks, where)
+        callbacks = check_callback_list(callbacks, where) if callbacks is not None else []
         with self._unbuilt_if_refused():
             if is_stream(x):
                 if sample_weight is not None:
@@ -186,7 +195,7 @@ class Inference:
         """
         where = f"{self._kind}.predict"
         check_verbose(verbose, where)
-        callbacks = check_callback_list(callbacks, where)
+        callbacks = check_callback_list(callbacks, where) if callbacks is not None else []
         if is_stream(x):
             with self._unbuilt_if_refused():
                 stream = open_stream(self, x, None, steps, where, "steps", with_y=False)
@@ -203,6 +212,8 @@ class Inference:
                              f"arrays every row is predicted. Leave steps out.")
         batch_size = _batch_size(batch_size, where)
         x = self._check_x(x, where)
+        if not callbacks and not isinstance(x, list) and len(self.output_names) == 1:
+            return self._predict_array(x, batch_size)
         if backend.fits(self._theta, *columns.flat(x)):
             x = columns.each(lambda a: backend.to_device(a, self._theta), x)   # once on a GPU (else batch by batch)
         n, xp = columns.count(x), backend.get_array_module(self._theta)
@@ -220,6 +231,20 @@ class Inference:
         self._predict_batches((columns.rows(x, slice(start, start + batch_size)) for start in range(0, n, batch_size)),
                               cbs, store)
         return self._structured([backend.to_host(out if done == n else out[:done]) for out in outs])  # one copy back
+
+    def _predict_array(self, x, batch_size):
+        """``predict`` of one input array and one output, without callbacks: the plain loop (the common case)."""
+        if backend.fits(self._theta, x):
+            x = backend.to_device(x, self._theta)                 # uploaded once on a GPU (else batch by batch)
+        n = len(x)
+        out = backend.get_array_module(self._theta).empty((n,) + self._example_output_shape(), self.dtype)
+        spare, calls = self._lease_calls()
+        try:
+            for start in range(0, n, batch_size):
+                out[start:start + batch_size] = self._infer(self._feed(x[start:start + batch_size]), calls)
+        finally:
+            spare.append(calls)
+        return backend.to_host(out)                               # one copy back
 
     def _predict_batches(self, batches, cbs, store):
         """f(x_k) of each batch x_k, handed to ``store`` (which returns the rows it kept: the ``outputs``

@@ -44,6 +44,9 @@ class CallbackList(Callback):
     ([0, 1], True, False)
     """
 
+    #: An internal container, made at every evaluate and predict: no guard on its attributes (keras_args).
+    __setattr__ = object.__setattr__
+
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
         self.callbacks = check_callback_list(callbacks, "CallbackList")
         if add_history and not any(isinstance(cb, History) for cb in self.callbacks):
