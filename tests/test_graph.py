@@ -337,3 +337,16 @@ def test_sklearn_wrappers_take_a_graph_model():
     assert net.count_params() == sum(w.size for w in net.get_weights())     # the given model is left alone
     with pytest.raises(ValueError, match=r"expected model to take \(n, 5\) inputs"):
         NetClassifier(model=net).fit(np.ones((6, 5)), [0, 1, 2, 0, 1, 2])
+
+
+def test_the_readmes_graph_example_runs_as_written():
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("import netfit as nf\nfrom netfit.layers import Add")
+    namespace = {}
+    exec(readme[start:readme.index("```", start)], namespace)      # noqa: S102 — the README's own code
+    model = namespace["model"]
+    rng = np.random.default_rng(0)
+    x = {"image": rng.random((8, 28, 28, 1)), "meta": rng.random((8, 3))}
+    y = {"digit": rng.integers(0, 10, 8), "size": rng.random((8, 1))}
+    assert list(model.fit(x, y, epochs=1, verbose=0).history) == ["loss", "digit_loss", "digit_accuracy", "size_loss"]
