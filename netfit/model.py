@@ -902,7 +902,7 @@ class Model(LayerStack, Inference, Layer):
         for k, loss in enumerate(self._losses):
             if loss is None:
                 continue
-            if ys[k] is None:
+            if ys[k] is None and len(names) > 1:
                 raise ValueError(f"{where}: expected y for output {names[k]!r}, which has a loss; give y as a list "
                                  f"or a dict with an entry for each of {names}.")
             check_output(self._output_chain(k), loss, [m for (m, _), o in zip(self.metrics, self._metric_outputs)
