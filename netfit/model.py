@@ -22,6 +22,7 @@ training loop for both (:mod:`netfit.training`).
 import contextlib
 import json
 import numbers
+import os
 import threading
 
 import numpy as np
@@ -36,6 +37,7 @@ from .concurrency import TrainingGuard, WeightsLock, training_call
 from .config import dtype as default_dtype
 from .graph import Graph
 from .inference import Inference
+from .keras_file import save_keras
 from .keras_args import refuse
 from .layers._patches import channels_last
 from .layers.base import ActivatedLayer, Call, Layer, auto_name
@@ -830,10 +832,15 @@ class Model(LayerStack, Inference, Layer):
 
     def save(self, path, _epoch=None):
         """Save architecture, weights, optimizer state and history to one file (format: :mod:`netfit.saving`;
-        read it back with :func:`netfit.load_model`). A name without ``.netfit`` is refused with the
-        name to use, as Keras 3 refuses one without ``.keras``; Keras's .h5 and .keras names too."""
+        read it back with :func:`netfit.load_model`). A name ending in ``.keras`` writes Keras 3's own
+        format instead (:mod:`netfit.keras_file`: architecture, weights, compile config; Keras's
+        ``load_model`` reads it). Any other name without ``.netfit`` is refused with the name to use,
+        as Keras 3 refuses one without ``.keras``; Keras 2's .h5 too."""
         with self._weights_lock.reading():         # weights and optimizer state of one moment
-            save_model(self, path, epoch=_epoch)
+            if isinstance(path, (str, os.PathLike)) and str(os.fspath(path)).lower().endswith(".keras"):
+                save_keras(self, path)
+            else:
+                save_model(self, path, epoch=_epoch)
 
     def save_weights(self, filepath, overwrite=True):
         """Write the weights alone to ``NAME.weights.npz`` (Keras 3: ``NAME.weights.h5``); :mod:`netfit.weights_file`."""
