@@ -46,7 +46,7 @@ def save_model(model, path, epoch=None, metadata=None):
     ``.keras`` file for a name ending in ``.keras`` (:func:`netfit.keras_file.save_keras`: architecture,
     weights and compile config; ``epoch`` and ``metadata`` are then refused, Keras's file has no place
     for them)."""
-    if isinstance(path, (str, os.PathLike)) and str(os.fspath(path)).lower().endswith(".keras"):
+    if keras_file.is_keras_name(path):
         if epoch is not None or metadata is not None:
             raise ValueError(f"save_model: expected no epoch or metadata for a .keras file (Keras's format keeps "
                              f"neither), got epoch={epoch!r}, metadata={metadata!r}; save to a .netfit file.")

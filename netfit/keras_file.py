@@ -26,6 +26,7 @@ import datetime
 import io
 import json
 import math
+import os
 import warnings
 import zipfile
 
@@ -34,7 +35,7 @@ import numpy as np
 from . import keras_compile, keras_config, keras_layout
 from ._version import __version__
 from .files import atomic_write, check_not_folder, check_path
-from .saving import MAX_JSON_BYTES, ModelFileError
+from .saving import MAX_JSON_BYTES, ModelFileError, save_model
 
 CONFIG_MEMBER, METADATA_MEMBER, WEIGHTS_MEMBER = "config.json", "metadata.json", "model.weights.h5"
 _H5_OVERHEAD = 16 << 20          # model.weights.h5's groups and headers, beyond its arrays' bytes
@@ -56,6 +57,20 @@ def is_keras_archive(archive):
 
 
 # -- writing ------------------------------------------------------------------------------------------------
+def is_keras_name(path):
+    """True for a path ending in ``.keras`` (any case): Keras 3's file rather than netfit's."""
+    return isinstance(path, (str, os.PathLike)) and str(os.fspath(path)).lower().endswith(".keras")
+
+
+def save_model_file(model, path, epoch=None):
+    """``model.save``'s file: Keras 3's for a name ending in ``.keras`` (:func:`save_keras`), else netfit's
+    (:func:`netfit.saving.save_model`, which refuses other names with the one to use)."""
+    if is_keras_name(path):
+        save_keras(model, path)
+    else:
+        save_model(model, path, epoch=epoch)
+
+
 def save_keras(model, path):
     """Write ``model`` to ``path`` as Keras 3's ``.keras`` file, atomically; Keras's ``load_model`` reads it.
 

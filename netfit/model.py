@@ -22,7 +22,6 @@ training loop for both (:mod:`netfit.training`).
 import contextlib
 import json
 import numbers
-import os
 import threading
 
 import numpy as np
@@ -37,7 +36,6 @@ from .concurrency import TrainingGuard, WeightsLock, training_call
 from .config import dtype as default_dtype
 from .graph import Graph
 from .inference import Inference
-from .keras_file import save_keras
 from .keras_args import refuse
 from .layers._patches import channels_last
 from .layers.base import ActivatedLayer, Call, Layer, auto_name
@@ -45,7 +43,7 @@ from .layers.input import InputLayer
 from .layers.node import Tensor
 from .layout import block_size, lay_out
 from .metrics.base import update as update_metric
-from .saving import save_model
+from .keras_file import save_model_file
 from .stack import LayerStack
 from .streams import is_stream
 from .summary import format_summary
@@ -837,10 +835,7 @@ class Model(LayerStack, Inference, Layer):
         ``load_model`` reads it). Any other name without ``.netfit`` is refused with the name to use,
         as Keras 3 refuses one without ``.keras``; Keras 2's .h5 too."""
         with self._weights_lock.reading():         # weights and optimizer state of one moment
-            if isinstance(path, (str, os.PathLike)) and str(os.fspath(path)).lower().endswith(".keras"):
-                save_keras(self, path)
-            else:
-                save_model(self, path, epoch=_epoch)
+            save_model_file(self, path, epoch=_epoch)
 
     def save_weights(self, filepath, overwrite=True):
         """Write the weights alone to ``NAME.weights.npz`` (Keras 3: ``NAME.weights.h5``); :mod:`netfit.weights_file`."""
