@@ -60,7 +60,8 @@ def compile_from_keras(config):
     if isinstance(optimizer, dict):
         kind, settings = optimizer.get("class_name"), dict(optimizer.get("config") or {})
         if kind not in SHARED_OPTIMIZERS:
-            return None, f"netfit has no {kind!r} optimizer with Keras's formulas (it has {', '.join(SHARED_OPTIMIZERS)})"
+            return None, (f"netfit has no {kind!r} optimizer with Keras's formulas (it has "
+                          f"{', '.join(SHARED_OPTIMIZERS)})")
         if settings.get("weight_decay"):
             return None, (f"Keras's {kind}(weight_decay={settings['weight_decay']}) decays every variable "
                           f"(decoupled); netfit's weight_decay is an L2 penalty on the kernels")
@@ -85,8 +86,8 @@ def _plain(value):
         return {k: _plain(v) for k, v in value.items()}
     config = value.get("config")
     if isinstance(config, dict):
-        config = {k: _plain(v) for k, v in config.items()
-                  if k not in _KERAS_KEYS and not (k in ("name", "dtype") or (k, v) == ("reduction", "sum_over_batch_size"))}
+        config = {k: _plain(v) for k, v in config.items() if k not in _KERAS_KEYS + ("name", "dtype")
+                  and (k, v) != ("reduction", "sum_over_batch_size")}
     if value["class_name"] in _SCHEDULES:
         config.pop("name", None)
     return {"class_name": value["class_name"], "config": config if config is not None else {}}

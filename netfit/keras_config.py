@@ -59,6 +59,7 @@ _NETFIT_ONLY_FIX = {
     "epsilon": "Keras's Normalization uses epsilon=1e-7",
 }
 _DTYPES = ("float32", "float64")
+_MODELS = ("Sequential", "Functional", "Model")
 
 
 # -- netfit -> Keras ----------------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ def to_keras(config, shapes):
         body = _graph_to_keras(config, dtype, shapes)
         return {**_obj("keras.src.models.functional", "Functional", body, "Functional"),
                 "build_config": {"input_shape": None}}
-    body = _sequential_to_keras(config, dtype)
+    body = _sequential_to_keras(config, dtype, shapes)
     return {**_obj("keras", "Sequential", body), "build_config": {"input_shape": body["build_input_shape"]}}
 
 
@@ -95,11 +96,12 @@ def _input_layer(name, shape, dtype, batch_size=None):
                                                "ragged": False, "name": name, "optional": False})
 
 
-def _sequential_to_keras(config, dtype):
+def _sequential_to_keras(config, dtype, shapes):
     shape = list(config["input_shape"])
     layers = [_input_layer(f"{config.get('name', 'sequential')}_input", shape, dtype)]
-    layers += [_layer_to_keras(entry["class_name"], entry.get("config", {}), dtype, config.get("name"))
-               for entry in config["layers"]]
+    for entry in config["layers"]:
+        layers.append(_nested_to_keras(entry["class_name"], entry.get("config", {}), dtype, shapes)
+                      or _layer_to_keras(entry["class_name"], entry.get("config", {}), dtype, config.get("name")))
     return {"name": config.get("name", "sequential"), "trainable": True, "dtype": _policy(dtype), "layers": layers,
             "build_input_shape": [None, *shape]}
 
@@ -120,13 +122,8 @@ def _graph_to_keras(config, dtype, shapes):
         kind, sub = entry["class_name"], entry.get("config", {})
         if kind == "InputLayer":
             layer = _input_layer(sub["name"], sub["shape"], sub.get("dtype", dtype), sub.get("batch_size"))
-        elif kind == "Model":
-            layer = _obj("keras.src.models.functional", "Functional", _graph_to_keras(sub, dtype, shapes),
-                         "Functional")
-        elif kind == "Sequential":
-            layer = _obj("keras", "Sequential", _sequential_to_keras(sub, dtype))
         else:
-            layer = _layer_to_keras(kind, sub, dtype, config.get("name"))
+            layer = _nested_to_keras(kind, sub, dtype, shapes) or _layer_to_keras(kind, sub, dtype, config.get("name"))
         calls = []
         for inputs in entry["inbound_nodes"]:
             args = [tensor(r) for r in inputs]
@@ -140,6 +137,15 @@ def _graph_to_keras(config, dtype, shapes):
     return {"name": config.get("name", "functional"), "trainable": True, "layers": layers,
             "input_layers": ends(config["input_layers"], config.get("input_keys")),
             "output_layers": ends(config["output_layers"], config.get("output_keys"))}
+
+
+def _nested_to_keras(kind, config, dtype, shapes):
+    """A nested model's Keras object, or None for a layer."""
+    if kind == "Model":
+        return _obj("keras.src.models.functional", "Functional", _graph_to_keras(config, dtype, shapes), "Functional")
+    if kind == "Sequential":
+        return _obj("keras", "Sequential", _sequential_to_keras(config, dtype, shapes))
+    return None
 
 
 def _layer_to_keras(kind, config, dtype, model):
@@ -259,9 +265,26 @@ def _sequential_from_keras(config, where, dtype, dropped):
     if not isinstance(shape, list) or len(shape) < 2:
         raise ValueError(f"{where}: expected a built Sequential (an Input or build_input_shape), got none; an "
                          f"unbuilt Keras model holds no weights.")
+    name = config.get("name", "sequential")
+    if any(isinstance(e, dict) and e.get("class_name") in _MODELS for e in entries):
+        return _graph_from_keras(_as_graph(name, shape, entries), where, dtype, dropped)
     layers = [_layer_from_keras(e, f"{where}: layers[{i}]", dropped) for i, e in enumerate(entries)]
-    return {"name": config.get("name", "sequential"), "input_shape": list(shape[1:]), "layers": layers,
-            "dtype": dtype}
+    return {"name": name, "input_shape": list(shape[1:]), "layers": layers, "dtype": dtype}
+
+
+def _as_graph(name, shape, entries):
+    """Keras's Sequential holding models, as the functional chain it is (netfit's Sequential holds layers only)."""
+    first = f"{name}_input"
+    layers = [{"module": "keras.layers", "class_name": "InputLayer", "name": first, "inbound_nodes": [],
+               "config": {"batch_shape": shape, "name": first}}]
+    for entry in entries:
+        call = {"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": [layers[-1]["name"], 0, 0]}}],
+                "kwargs": {}}
+        named = entry.get("config", {}).get("name") if isinstance(entry, dict) else None
+        layers.append({**entry, "name": named, "inbound_nodes": [call]} if isinstance(entry, dict) else entry)
+    last = layers[-1]                                     # a functional model's calls count from 1 here
+    return {"name": name, "layers": layers, "input_layers": [[first, 0, 0]],
+            "output_layers": [[last["name"], int(last.get("class_name") in ("Functional", "Model")), 0]]}
 
 
 def _input_shape(config, where):

@@ -130,17 +130,18 @@ def save_keras(model, path):
 def _tensor_shapes(model, found):
     """{model name: {(layer, call, output): ([None, *shape], dtype)}} of ``model``'s graph and its nested models'."""
     graph = getattr(model, "_graph", None)
-    if graph is None:
-        return found
-    table = found.setdefault(model.name, {})
-    for t in model.inputs:
-        table[(t.node.layer.name, 0, t.index)] = ([None, *t.example_shape], t.dtype)
-    calls = {}
-    for node in graph.nodes:
-        k = calls[id(node.layer)] = calls.get(id(node.layer), -1) + 1
-        for t in node.outputs:
-            table[(node.layer.name, k, t.index)] = ([None, *t.example_shape], t.dtype)
-        _tensor_shapes(node.layer, found)
+    if graph is not None:
+        table = found.setdefault(model.name, {})
+        for t in model.inputs:
+            table[(t.node.layer.name, 0, t.index)] = ([None, *t.example_shape], t.dtype)
+        calls = {}
+        for node in graph.nodes:
+            k = calls[id(node.layer)] = calls.get(id(node.layer), -1) + 1
+            for t in node.outputs:
+                table[(node.layer.name, k, t.index)] = ([None, *t.example_shape], t.dtype)
+    for layer in getattr(model, "layers", ()):
+        if hasattr(layer, "layers"):
+            _tensor_shapes(layer, found)
     return found
 
 

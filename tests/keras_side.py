@@ -87,6 +87,11 @@ def _models():
                         {"score": L.Dense(1, activation="sigmoid", name="score")(joined), "dot": dot}, name="graph")
     ids = rng.integers(0, 20, (6, 7)).astype("float32")
     yield "graph", graph, [ids, img], False
+    last_in = keras.Input((4,))
+    last = keras.Model(last_in, L.Dense(2, activation="softmax")(last_in), name="last")
+    yield "nested_seq", keras.Sequential([
+        keras.Input((5,)), keras.Sequential([keras.Input((5,)), L.Dense(6, activation="relu")], name="first"),
+        L.Dense(4), last], name="nested_seq"), [flat], False
 
 
 def _randomize(model):

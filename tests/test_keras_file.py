@@ -306,6 +306,10 @@ def _netfit_models():
     graph = nf.Model({"tokens": tokens, "pic": pic}, {"score": L.Dense(1, activation="sigmoid", name="score")(joined),
                                                        "dot": dot}, name="graph")
     yield "graph", graph, [rng.integers(0, 20, (6, 7)).astype("float32"), img]
+    last_in = L.Input((4,))
+    last = nf.Model(last_in, L.Dense(2, activation="softmax")(last_in), name="last")
+    yield "nested_seq", _seq(nf.Sequential([L.Input((5,)), L.Dense(6, activation="relu")], name="first", seed=3),
+                             L.Dense(4), last), [flat]
 
 
 def _feed(model, inputs, keys):
@@ -347,7 +351,7 @@ def test_netfit_loads_keras_s_files_and_predicts_the_same(tmp_path):
     python = _keras_python()
     _keras(python, "save", tmp_path)
     names = sorted(p.name[:-6] for p in tmp_path.glob("*.keras"))
-    assert names == ["conv1d", "conv2d", "dense_norm", "graph"]
+    assert names == ["conv1d", "conv2d", "dense_norm", "graph", "nested_seq"]
     for name in names:
         model = load_model(tmp_path / f"{name}.keras")
         xs = np.load(tmp_path / f"{name}.in.npz")
@@ -358,6 +362,7 @@ def test_netfit_loads_keras_s_files_and_predicts_the_same(tmp_path):
         for k, y in enumerate(ours):
             _close(y, theirs[f"y{k}"], f"{name} output {k}")
         assert model.compiled == (name == "dense_norm")
+        assert type(model).__name__ == ("Model" if name in ("graph", "nested_seq") else "Sequential")
     model = load_model(tmp_path / "dense_norm.keras")
     assert type(model.optimizer).__name__ == "Adam" and model.optimizer.learning_rate == pytest.approx(0.01)
     assert model._compile_config()["loss"] == "mean_squared_error"
