@@ -343,6 +343,9 @@ def _graph_from_keras(config, where, dtype, dropped):
 def _layer_from_keras(entry, where, dropped):
     kind, config = _check_object(entry, where)
     where = f"{where} ({kind})"
+    if ".ops" in str(entry.get("module")):
+        raise ValueError(f"{where}: expected layers, got the keras.ops call {entry.get('module')}.{kind}; netfit's "
+                         f"graphs hold layers (use the layer: Add, Multiply, ReLU, Reshape, ...).")
     cls = layers_mod._TABLE.get(kind)
     if kind not in SHARED_LAYERS or cls is None:
         raise ValueError(f"{where}: expected a layer netfit has, got Keras's {kind}; netfit has "

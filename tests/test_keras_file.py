@@ -89,6 +89,8 @@ def _layer(kind, module="keras.layers", registered=None, **config):
     (_keras_seq(_layer("MyDense", module="my_package", registered="my_package>MyDense")),
      r"expected Keras's own classes, got the custom object 'my_package>MyDense'"),
     (_keras_seq(_layer("LSTM", units=3)), r"layers\[0\] \(LSTM\): expected a layer netfit has, got Keras's LSTM"),
+    (_keras_seq(_layer("Add", module="keras.src.ops.numpy")), r"expected layers, got the keras.ops call "
+                                                              r"keras.src.ops.numpy.Add"),
     (_keras_seq(_layer("Dense", units=3, activation={"module": "x", "class_name": "function", "config": "f"})),
      r"expected an activation by name.*a function in a file is code"),
     (_keras_seq(_layer("Dense", units=3, kernel_regularizer={"class_name": "L2", "config": {"l2": 0.01}})),
