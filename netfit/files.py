@@ -112,12 +112,15 @@ def check_not_folder(path, where):
 
 
 def check_not_keras_format(path, where):
-    """Refuse Keras's file names: netfit writes its own zip (JSON + .npy), which Keras cannot read."""
+    """Refuse Keras's file names where netfit writes its own zip (JSON + .npy); ``model.save`` writes .keras files."""
     stem, ext = os.path.splitext(path)
     if ext.lower() in (".h5", ".hdf5", ".keras"):
+        keras = os.path.basename(stem) + ".keras"
+        other = (f"write Keras 3's own file with model.save({keras!r})" if ext.lower() == ".keras" else
+                 f"Keras 2's HDF5 model files are not written; model.save({keras!r}) writes Keras 3's")
         raise ValueError(f"{where}: expected a .netfit path, got {path!r}; netfit writes its own format "
-                         f"(a zip of JSON and .npy arrays), not Keras's {ext} file, which Keras could not read; "
-                         f"save to {os.path.basename(stem) + '.netfit'!r}, or export ONNX with "
+                         f"(a zip of JSON and .npy arrays) here, not Keras's {ext} file; save to "
+                         f"{os.path.basename(stem) + '.netfit'!r}, or {other}, or export ONNX with "
                          f"netfit.export.to_onnx(model, 'model.onnx') for other tools.")
 
 

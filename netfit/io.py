@@ -27,18 +27,33 @@ import os
 
 import numpy as np
 
-from . import backend, optimizers, weights_file
+from . import backend, keras_file, optimizers, weights_file
 from .architecture import graph_model_from_config, sequential_from_config
 from .files import MODEL_SUFFIX, atomic_write, check_path, check_writable
 from .sequential import Sequential
 from .saving import (ARRAY_MEMBER as _ARRAY, FORMAT_NAME, FORMAT_VERSION, JSON_MEMBER as _JSON, MAX_ARRAY_BYTES,
                      MAX_JSON_BYTES, ModelFileError, check_format, is_file_object, npy_header, read_npy, read_zip,
-                     same_dtype, save_model, shown_name)
+                     same_dtype, save_model as _save_netfit, shown_name)
 
 __all__ = ["ModelFileError", "atomic_write", "check_writable", "load_model", "save_model",
            "FORMAT_NAME", "FORMAT_VERSION", "MAX_ARRAY_BYTES"]
 
 _WHERE = "load_model"
+
+
+def save_model(model, path, epoch=None, metadata=None):
+    """Write ``model`` to ``path``: a ``.netfit`` file (:func:`netfit.saving.save_model`), or Keras 3's own
+    ``.keras`` file for a name ending in ``.keras`` (:func:`netfit.keras_file.save_keras`: architecture,
+    weights and compile config; ``epoch`` and ``metadata`` are then refused, Keras's file has no place
+    for them)."""
+    if keras_file.is_keras_name(path):
+        if epoch is not None or metadata is not None:
+            raise ValueError(f"save_model: expected no epoch or metadata for a .keras file (Keras's format keeps "
+                             f"neither), got epoch={epoch!r}, metadata={metadata!r}; save to a .netfit file.")
+        if not callable(getattr(model, "get_config", None)):
+            raise TypeError(f"save_model: expected a netfit model, got {type(model).__name__}.")
+        return model.save(path)
+    return _save_netfit(model, path, epoch=epoch, metadata=metadata)
 
 
 def load_model(path, compile=True, *, max_bytes=MAX_ARRAY_BYTES):
@@ -84,7 +99,23 @@ def load_model(path, compile=True, *, max_bytes=MAX_ARRAY_BYTES):
                                   or max_bytes <= 0):
         raise ValueError(f"load_model: expected max_bytes a positive integer or None, got {max_bytes!r}.")
     shown = shown_name(path)
-    return read_zip(path, lambda archive: _load(archive, shown, compile, max_bytes), _WHERE)
+
+    def read(archive):
+        if keras_file.is_keras_archive(archive):             # Keras 3's .keras file, by its members
+            return keras_file.load_keras(archive, shown, _keras_model, compile, max_bytes, _WHERE)
+        return _load(archive, shown, compile, max_bytes)
+    return read_zip(path, read, _WHERE)
+
+
+def _keras_model(config):
+    """The netfit model of a translated Keras config (:mod:`netfit.keras_config`), built, weights not yet read."""
+    where = "config.json"
+    if "input_layers" in config:
+        return graph_model_from_config(config, where)
+    layers, input_shape = sequential_from_config(config, where)
+    model = Sequential(layers, name=str(config.get("name", "sequential")), dtype=config.get("dtype"))
+    model.build(input_shape)
+    return model
 
 
 def _load(archive, shown, compile, max_bytes):

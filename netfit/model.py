@@ -43,7 +43,7 @@ from .layers.input import InputLayer
 from .layers.node import Tensor
 from .layout import block_size, lay_out
 from .metrics.base import update as update_metric
-from .saving import save_model
+from .keras_file import save_model_file
 from .stack import LayerStack
 from .streams import is_stream
 from .summary import format_summary
@@ -830,10 +830,12 @@ class Model(LayerStack, Inference, Layer):
 
     def save(self, path, _epoch=None):
         """Save architecture, weights, optimizer state and history to one file (format: :mod:`netfit.saving`;
-        read it back with :func:`netfit.load_model`). A name without ``.netfit`` is refused with the
-        name to use, as Keras 3 refuses one without ``.keras``; Keras's .h5 and .keras names too."""
+        read it back with :func:`netfit.load_model`). A name ending in ``.keras`` writes Keras 3's own
+        format instead (:mod:`netfit.keras_file`: architecture, weights, compile config; Keras's
+        ``load_model`` reads it). Any other name without ``.netfit`` is refused with the name to use,
+        as Keras 3 refuses one without ``.keras``; Keras 2's .h5 too."""
         with self._weights_lock.reading():         # weights and optimizer state of one moment
-            save_model(self, path, epoch=_epoch)
+            save_model_file(self, path, epoch=_epoch)
 
     def save_weights(self, filepath, overwrite=True):
         """Write the weights alone to ``NAME.weights.npz`` (Keras 3: ``NAME.weights.h5``); :mod:`netfit.weights_file`."""

@@ -1155,7 +1155,9 @@ CASES = [
           r"save_model: cannot write to folder"),
     _case("save-h5", lambda c: c.sparse.save(c.tmp / "m.h5"), ValueError,
           r"save_model: expected a .netfit path, got .*m.h5'; netfit writes its own format .*save to 'm.netfit'"),
-    _case("save-keras", lambda c: c.sparse.save(c.tmp / "m.keras"), ValueError, r"not Keras's .keras file"),
+    _case("save-keras-locally-connected", lambda c: nf.Sequential([layers.Input((4, 4, 1)), layers.LocallyConnected2D(
+        1, 2)]).save(c.tmp / "m.keras"), ValueError, r"save: layer 'locally_connected2d' \(LocallyConnected2D\): "
+          r"expected layers that Keras 3 has"),
     _case("fit-checkpoint-h5", lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(c.tmp / "m-{epoch}.h5")]),
           ValueError, r"ModelCheckpoint: expected a .netfit path"),
     _case("save-no-suffix", lambda c: c.sparse.save(c.tmp / "m"), ValueError,

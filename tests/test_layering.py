@@ -21,7 +21,8 @@ ROWS = [
     ["netfit.backend"],                  # the array-module seam: config's set_device sits on it
     ["netfit._version", "netfit.utils", "netfit.keras_args", "netfit.config", "netfit._kernels", "netfit.files",
      "netfit.columns",
-     "netfit.summary", "netfit.gradcheck", "netfit.concurrency"],
+     "netfit.summary", "netfit.gradcheck", "netfit.concurrency",
+     "netfit.keras_layout"],              # where Keras 3 puts a model's parts in a .keras file
     ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets",
      "netfit.streams", "netfit.compatibility", "netfit.advice", "netfit.precision", "netfit.schedules",
      "netfit.parallel"],
@@ -31,8 +32,10 @@ ROWS = [
     ["netfit.replicas"],                 # the shares of a batch on threads: lanes of records of the layers
     ["netfit.graph", "netfit.layout"],   # back-propagation on a graph; θ laid out over the layers
     ["netfit.training"],
-    ["netfit.lbfgs", "netfit.sdlm", "netfit.saving", "netfit.inference", "netfit.stack"],
-    ["netfit.weights_file"],             # the .weights.npz file: raises saving's ModelFileError
+    ["netfit.lbfgs", "netfit.sdlm", "netfit.saving", "netfit.inference", "netfit.stack",
+     "netfit.keras_config", "netfit.keras_compile"],   # Keras 3's model and compile configs, from netfit's and back
+    ["netfit.weights_file",              # the .weights.npz file: raises saving's ModelFileError
+     "netfit.keras_file"],               # Keras 3's .keras file (zip + HDF5), written and read
     ["netfit.model"],
     ["netfit.sequential"],
     ["netfit.architecture", "netfit.export"],

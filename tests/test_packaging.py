@@ -50,6 +50,7 @@ CODE = {
     "netfit/experiments/lecun1989.py": ("plot",),
     "netfit/experiments/esl_11_6_report.py": ("plot",),
     "netfit/export.py": ("onnx",),
+    "netfit/keras_file.py": ("keras-files",),
     "netfit/lbfgs.py": ("lbfgs",),
     "netfit/sklearn.py": ("sklearn",),
     "netfit/experiments/esl_recipes.py": ("sklearn",),
@@ -74,7 +75,8 @@ UNLISTED = {
 DISTRIBUTION = {"numpy": "numpy", "PIL": "pillow", "matplotlib": "matplotlib", "threadpoolctl": "threadpoolctl",
                 "scipy": "scipy", "sklearn": "scikit-learn", "joblib": "joblib", "dask": "dask",
                 "numba": "numba", "onnx": "onnx", "cupy": "cupy-cuda12x", "starlette": "starlette",
-                "uvicorn": "uvicorn", "pandas": "pandas", "pyarrow": "pyarrow", "onnxruntime": "onnxruntime"}
+                "uvicorn": "uvicorn", "pandas": "pandas", "pyarrow": "pyarrow", "onnxruntime": "onnxruntime",
+                "h5py": "h5py"}
 
 
 def _name(requirement):
