@@ -127,15 +127,8 @@ def graph_model_from_config(spec, where="model_from_json", build=True, dtype=Non
             if key not in _GRAPH_LAYER_KEYS:
                 raise ValueError(f"{at}: unknown key {key!r}; a graph's layer has {', '.join(_GRAPH_LAYER_KEYS)}.")
         name = entry.get("class_name")
-        if name in ("Model", "Functional"):
-            return graph_model_from_config(entry.get("config"), f"{at} ({name})", build)
-        if name == "Sequential":
-            layers, shape = sequential_from_config(entry.get("config"), f"{at} (Sequential)")
-            config = entry["config"]
-            model = Sequential(layers, name=str(config.get("name", "sequential")), seed=config.get("seed"),
-                               dtype=config.get("dtype"))
-            model._build(shape)                      # the layers' shapes; weights when the outer model lays them out
-            return model
+        if name in _NESTED:
+            return _nested(name, entry.get("config"), f"{at} ({name})")
         if name == "InputLayer":
             return layers_mod.InputLayer.from_config(dict(entry.get("config", {})))
         return _layer(i, {k: entry[k] for k in ("class_name", "config") if k in entry}, where, layers_mod)
@@ -143,6 +136,21 @@ def graph_model_from_config(spec, where="model_from_json", build=True, dtype=Non
         return graph_from_config(spec, where, make, build)
     except (TypeError, KeyError) as exc:
         raise ValueError(f"{where}: {exc}") from None
+
+
+#: The class names of models used as layers.
+_NESTED = ("Model", "Functional", "Sequential")
+
+
+def _nested(name, config, at):
+    """A model used as a layer, from its config, its weights not laid out (the outer model does it)."""
+    if name == "Sequential":
+        layers, shape = sequential_from_config(config, at)
+        model = Sequential(layers, name=str(config.get("name", "sequential")), seed=config.get("seed"),
+                           dtype=config.get("dtype"))
+        model._build(shape)                          # the layers' shapes only
+        return model
+    return graph_model_from_config(config, at, build=False)
 
 
 def sequential_from_config(spec, where="model_from_json"):
@@ -186,6 +194,11 @@ def _layer(i, entry, where, layers_mod):
     name = entry.get("class_name")
     if not isinstance(name, str):
         raise ValueError(f"{at}: expected 'class_name', e.g. \"Dense\", got {name!r}.")
+    if name in _NESTED:
+        config = entry.get("config")
+        if not isinstance(config, dict):
+            raise ValueError(f"{at} ({name}): expected 'config' the nested model's spec, got {config!r:.80}.")
+        return _nested(name, config, f"{at} ({name})")
     cls = _class(name, layers_mod)
     if cls is None:
         raise ValueError(f"{at}: unknown class_name {name!r}; supported: {', '.join(sorted(layers_mod._TABLE))}.")

@@ -50,6 +50,7 @@ CODE = {
     "netfit/experiments/lecun1989.py": ("plot",),
     "netfit/experiments/esl_11_6_report.py": ("plot",),
     "netfit/export.py": ("onnx",),
+    "netfit/graph_plot.py": ("plot",),
     "netfit/keras_file.py": ("keras-files",),
     "netfit/lbfgs.py": ("lbfgs",),
     "netfit/sklearn.py": ("sklearn",),
