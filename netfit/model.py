@@ -505,7 +505,8 @@ class Model(LayerStack, Inference, Layer):
         ``calls``: the records of the pass that computed ``y_pred`` (the output's holds the logits z).
         """
         if len(self._losses) == 1:
-            return self._term(0, y_pred, y, sample_weight, calls)
+            value = self._term(0, y_pred, y, sample_weight, calls)
+            return value if self._loss_weights[0] == 1.0 else self._loss_weights[0] * value
         return sum(w * self._term(k, y_pred[k], y[k], sample_weight, calls)       # R = Σ_k w_k R_k
                    for k, (loss, w) in enumerate(zip(self._losses, self._loss_weights)) if loss is not None)
 
@@ -524,7 +525,10 @@ class Model(LayerStack, Inference, Layer):
     def _output_error(self, y_pred, y, sample_weight=None):
         """δ at each output (at z where the loss is fused with the last activation); δ_k = w_k ∂R_k/∂f_k."""
         if len(self._losses) == 1:
-            return self._error(0, y_pred, y, sample_weight)
+            delta = self._error(0, y_pred, y, sample_weight)
+            if self._loss_weights[0] != 1.0:
+                delta *= self._loss_weights[0]                        # R = w R_0, so δ = w ∂R_0/∂f
+            return delta
         deltas = []
         for k, (loss, w) in enumerate(zip(self._losses, self._loss_weights)):
             delta = None if loss is None else self._error(k, y_pred[k], y[k], sample_weight)
@@ -926,8 +930,11 @@ class Model(LayerStack, Inference, Layer):
 
 
 def _per_output(value, names, where, what, single=True, loss_given=True):
-    """``value`` (one for all, a list, or a dict keyed by ``names``) as one entry per output (Keras's rules)."""
-    if isinstance(value, dict):
+    """``value`` (one for all, a list, or a dict keyed by ``names``) as one entry per output (Keras's rules).
+
+    A dict with a ``class_name`` (a saved loss or metric, ``losses.serialize``) is one value, not one per output.
+    """
+    if isinstance(value, dict) and not ("class_name" in value and "class_name" not in names):
         unknown = [key for key in value if key not in names]
         if unknown:
             raise ValueError(f"{where}: {what} has key {unknown[0]!r}, which is not an output; the outputs are "

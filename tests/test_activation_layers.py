@@ -202,7 +202,7 @@ def test_a_last_softmax_layer_is_fused_with_cross_entropy_only_over_the_last_axi
     model = nf.Sequential([Dense(3, input_shape=(4,)), Softmax()], seed=0)
     model.build()
     model.compile("sgd", "categorical_crossentropy")
-    assert model._fused
+    assert model._fused[0]
     other = nf.Sequential([Dense(6, input_shape=(4,)), layers.Reshape((2, 3)), Softmax(axis=1)], seed=0)
     other.build()
     assert other.layers[-1].activation.name == "softmax:axis=1"

@@ -81,7 +81,7 @@ def test_check_model_for_each_loss(loss, output, hidden):
     model = _model(hidden, output, loss)
     x, y = _data(loss)
     model.build()
-    assert model._fused == (output is not None and output == model.loss.fuses_with)
+    assert model._fused == [output is not None and output == model.loss.fuses_with]
     errors = check_model(model, x, y)
     assert len(errors) == 6 and max(errors.values()) < TOL, errors
 
@@ -97,7 +97,7 @@ def test_check_model_unfused_categorical_crossentropy_through_the_softmax_jacobi
                           seed=11, dtype="float64")
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
     model.build()
-    assert not model._fused
+    assert not model._fused[0]
     x, y = _data("categorical_crossentropy")
     assert max(check_model(model, x, y).values()) < TOL
 
@@ -107,7 +107,7 @@ def test_check_model_with_weight_decay_dropout_and_activation_layer():
                            Dense(3), Activation("softmax")], seed=3, dtype="float64")
     model.compile(optimizer=nf.optimizers.Adam(weight_decay=0.01), loss="categorical_crossentropy")
     model.build()
-    assert model._fused                                            # softmax as a layer of its own still fuses
+    assert model._fused[0]                                         # softmax as a layer of its own still fuses
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((4, 2, 3)), to_categorical(rng.integers(0, 3, 4), 3, dtype="float64")
     errors = check_model(model, x, y)

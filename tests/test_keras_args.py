@@ -275,8 +275,8 @@ def test_build_takes_keras_batch_axis():
 
 def test_input_dim_and_batch_shape_are_keras_ways_to_give_the_shape():
     assert Dense(3, input_dim=4).input_shape == (4,)
-    assert nf.Input(batch_shape=(None, 28, 28)).shape == (28, 28)
-    assert nf.Input(batch_shape=(8, 5)).batch_size == 8
+    assert nf.Input(batch_shape=(None, 28, 28)).shape == (None, 28, 28)       # a symbolic tensor, as Keras's
+    assert nf.Input(batch_shape=(8, 5)).node.layer.batch_size == 8
     with pytest.raises(ValueError, match=r"give input_shape or input_dim"):
         Dense(3, input_dim=4, input_shape=(5,))
 
@@ -356,8 +356,9 @@ def test_compile_and_fit_keras_arguments():
     model = nf.Sequential([Dense(1, input_shape=(3,))], seed=0, dtype="float64")
     model.compile("sgd", "mse", run_eagerly=True, jit_compile=False, steps_per_execution=1, auto_scale_loss=True,
                   loss_weights=None, weighted_metrics=None)
-    with pytest.raises(TypeError, match=r"loss_weights=\[2.0\] is not available in netfit; .*sample_weight"):
-        model.compile("sgd", "mse", loss_weights=[2.0])
+    weighted = nf.models.clone_model(model)
+    weighted.compile("sgd", "mse", loss_weights=[2.0])                 # Keras's loss_weights: R = 2 R_mse
+    assert weighted.evaluate(x, y) == pytest.approx(2 * model.evaluate(x, y), rel=1e-12)
     with pytest.raises(TypeError, match=r"jit_compile=True is not available"):
         model.compile("sgd", "mse", jit_compile=True)
     a = model.fit(x, y, epochs=2, validation_split=0.25, verbose=0, validation_batch_size=5, validation_freq=1)

@@ -12,6 +12,7 @@ Sequential's ``layers`` and ``summary`` do not show it. In a graph model
 (:class:`netfit.Model`) it is one of ``model.inputs`` and its layer is in
 ``model.layers``, first, as in Keras.
 """
+from ..keras_args import own_arguments, refuse
 from ..utils import check_dtype, check_positive_int
 from .base import Layer, _check_shape
 from .node import Node
@@ -39,14 +40,17 @@ class InputLayer(Layer):
         a ``None`` size is refused: netfit needs every example's shape, only the batch may vary).
     """
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, input_tensor=None,
-                 optional=False, name=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, **keras):
+        keras.pop("trainable", None)
+        refuse("InputLayer", keras, ("sparse", "ragged", "tensor", "input_tensor", "optional"),
+               own_arguments(InputLayer))
         if batch_shape is not None:
-            if shape is not None:
-                raise ValueError("Input: expected shape or batch_shape, got both; give one, e.g. Input(shape=(28, 28)).")
-            if not isinstance(batch_shape, (tuple, list)) or len(batch_shape) < 2:
-                raise ValueError(f"Input: expected batch_shape (batch, *shape) such as (None, 28, 28), got {batch_shape!r}.")
-            batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
+            if shape is not None or not isinstance(batch_shape, (tuple, list)) or len(batch_shape) < 2:
+                raise ValueError(f"Input: expected batch_shape (batch, *shape) such as (None, 28, 28) instead of "
+                                 f"shape, got batch_shape={batch_shape!r} and shape={shape!r}.")
+            if batch_size is None and batch_shape[0] is not None:
+                batch_size = batch_shape[0]
+            shape = tuple(batch_shape[1:])
         if shape is None:
             raise TypeError("Input: expected shape, the shape of one example, e.g. Input(shape=(28, 28)).")
         if isinstance(shape, (tuple, list)) and any(d is None for d in shape):
@@ -54,14 +58,9 @@ class InputLayer(Layer):
                              f"got {tuple(shape)!r}; netfit needs every size of an example (variable-length "
                              f"sequences: pad them to one length first), and leaves the batch axis out, "
                              f"e.g. Input(shape=(28, 28)).")
-        for arg, value, fix in (("sparse", sparse, None), ("input_tensor", input_tensor, None),
-                                ("optional", optional, False)):
-            if value not in (fix, None):
-                raise ValueError(f"Input: {arg}={value!r} is not supported (netfit's inputs are dense NumPy arrays); "
-                                 f"leave it out.")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Input: expected name a str, got {type(name).__name__}.")
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name)
         self.shape = _check_shape(shape, "Input", "shape")
         self.batch_size = None if batch_size is None else check_positive_int(batch_size, "Input", "batch_size")
         self.dtype = check_dtype(dtype, "Input", integers=True)
@@ -110,6 +109,6 @@ def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None
     >>> nf.Sequential([nf.Input(shape=(3,)), Dense(2)], seed=0).count_params()
     8
     """
-    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, batch_shape=batch_shape,
-                       input_tensor=tensor, optional=optional, name=name)
+    keras = {k: v for k, v in (("sparse", sparse), ("tensor", tensor), ("optional", optional)) if v not in (None, False)}
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape, name=name, **keras)
     return layer.output
