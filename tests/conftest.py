@@ -1,4 +1,5 @@
 """Test-session set-up shared by every test file."""
+import re
 import signal
 
 
@@ -16,7 +17,8 @@ def pytest_configure(config):
 
 
 BROWSER_TESTS = "tests/test_serve_browser.py"
-OPT_IN = "set NETFIT_"          # skips a browser test asks for (screenshots, measurements), not a missing tool
+# Skips a test asks for (screenshots, measurements, the network): not a missing tool or missing data.
+OPT_IN = re.compile(r"set NETFIT_(SERVE_|TEST_)|NETFIT_COMPILED|fake device|this processor lacks")
 
 
 def browser_skips(reports):
@@ -26,17 +28,52 @@ def browser_skips(reports):
     for report in mine:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         reason = reason.removeprefix("Skipped: ")
-        if OPT_IN not in reason and reason not in reasons:
+        if not OPT_IN.search(reason) and reason not in reasons:
             reasons.append(reason)
     return len(mine), reasons
 
 
-def pytest_terminal_summary(terminalreporter):
-    """One line at the end when the browser tests were skipped for want of a tool, with how to run them.
+#: What a skipped test needed, recognised in its reason, and the fix: (what, pattern, fix).
+NEEDS = [
+    ("PyTorch", r"import 'torch'", "pip install torch (a CPU wheel is enough)"),
+    ("real Keras 3", r"(?i)keras 3|\.venv-keras|NETFIT_KERAS_PYTHON", ".ci/run's .venv-keras"),
+    ("the ZIP digits", r"(?i)zip", "netfit data fetch zip (needs the network), or NETFIT_DATA_DIR=<folder holding zip/>"),
+    ("MNIST", r"(?i)mnist", "netfit data fetch mnist"),
+    ("the project's data folder", r"shared/data", "NETFIT_DATA_DIR=<folder holding mnist/ and zip/>"),
+    ("other packages", r"could not import|not installed|import ", "pip install -e '.[dev]'"),
+]
 
-    `make test` passes without Chromium; this line keeps that from going unnoticed.
+
+def other_skips(reports):
+    """{what: count} of the skips outside the browser tests that name something missing (data, a package)."""
+    counts = {}
+    for report in reports:
+        if report.nodeid.split("::")[0].endswith(BROWSER_TESTS.split("/")[-1]):
+            continue
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if OPT_IN.search(reason):
+            continue
+        for what, pattern, _ in NEEDS:
+            if re.search(pattern, reason):
+                counts[what] = counts.get(what, 0) + 1
+                break
+    return counts
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line at the end for the tests skipped for want of data or a package, one for the browser tests,
+    each with how to run them.
+
+    `make test` passes without Chromium, PyTorch or the ZIP digits; these lines keep that from going unnoticed.
     """
-    count, reasons = browser_skips(terminalreporter.stats.get("skipped", []))
+    skipped = terminalreporter.stats.get("skipped", [])
+    others = other_skips(skipped)
+    if others:
+        fixes = {what: fix for what, _, fix in NEEDS}
+        parts = [f"{n} need {what} ({fixes[what]})" for what, n in sorted(others.items(), key=lambda kv: -kv[1])]
+        terminalreporter.write_line(f"Note: {sum(others.values())} tests were skipped: {'; '.join(parts)}.",
+                                    yellow=True, bold=True)
+    count, reasons = browser_skips(skipped)
     if not reasons:
         return
     what = "the browser tests were" if count == 1 else f"{count} browser tests were"   # 1: the module as a whole

@@ -60,3 +60,25 @@ def test_the_real_browser_tests_without_chromium(tmp_path):
         assert note[0].startswith("Note: the browser tests were skipped: could not import")   # as a whole
     else:
         assert note[0].startswith(f"Note: {len(tests)} browser tests were skipped: no Chromium found")
+
+
+def test_tests_skipped_for_data_or_a_package_are_counted_with_the_fix(tmp_path):
+    tests = fake_suite(tmp_path, "def test_a():\n    pass\n")
+    (tests / "test_data.py").write_text(
+        "import pytest\n\n@pytest.mark.skip(reason='the ZIP digits are not available offline (set NETFIT_DATA_DIR)')\n"
+        "def test_zip():\n    pass\n\n@pytest.mark.skip(reason=\"could not import 'torch': No module named 'torch'\")\n"
+        "def test_torch():\n    pass\n\n@pytest.mark.skip(reason='screenshots for docs/: set NETFIT_SERVE_SCREENSHOTS')\n"
+        "def test_opt_in():\n    pass\n")
+    rc, lines = pytest_run(["tests"], tmp_path)
+    notes = [line for line in lines if line.startswith("Note:")]
+    assert rc == 0 and len(notes) == 1, lines
+    assert notes[0].startswith("Note: 2 tests were skipped: 1 need the ZIP digits (netfit data fetch zip")
+    assert "1 need PyTorch (pip install torch" in notes[0] and "not a browser test" not in notes[0]
+
+
+def test_a_browser_test_skipped_for_data_is_no_opt_in(tmp_path):
+    fake_suite(tmp_path, "import pytest\n\n@pytest.mark.skip(reason='MNIST is not available offline "
+                         "(set NETFIT_DATA_DIR)')\ndef test_a():\n    pass\n")
+    rc, lines = pytest_run(["tests"], tmp_path)
+    notes = [line for line in lines if "browser" in line]
+    assert rc == 0 and len(notes) == 1 and "MNIST is not available offline" in notes[0], lines
