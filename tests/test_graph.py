@@ -9,7 +9,7 @@ import pytest
 
 import netfit as nf
 from netfit.gradcheck import check_model
-from netfit.layers import (Add, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten, MaxPooling2D,
+from netfit.layers import (Add, Average, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten, MaxPooling2D,
                            Multiply)
 
 TOL = 1e-6
@@ -169,6 +169,30 @@ def test_eager_calls_return_arrays():
     np.testing.assert_array_equal(model(x), model.predict(x))
     assert model(x, training=True).shape == (4, 2)           # dropout on: a draw of its own
     assert isinstance(model(x), np.ndarray)
+
+
+def test_unnamed_nested_models_are_numbered_as_keras_names_them():
+    # Keras's ensemble: three unnamed models in one are functional, functional_1, functional_2; named ones
+    # that clash are still refused, and so are two unnamed Sequentials only where they are not models.
+    def member():
+        x = nf.Input(shape=(4,))
+        return nf.Model(x, Dense(1)(x))
+
+    members = [member(), member(), member()]
+    inputs = nf.Input(shape=(4,))
+    ensemble = nf.Model(inputs, Average()([m(inputs) for m in members]))
+    assert [layer.name for layer in ensemble.layers[1:4]] == ["functional", "functional_1", "functional_2"]
+    x = _data(5, (4,))[0].astype("float32")
+    np.testing.assert_allclose(ensemble.predict(x, verbose=0),
+                               sum(m.predict(x, verbose=0) for m in members) / 3, rtol=1e-6)
+    stack = nf.Sequential([nf.Input(shape=(4,)), nf.Sequential([Dense(4)]), nf.Sequential([Dense(2)])])
+    assert [layer.name for layer in stack.layers] == ["sequential", "sequential_1"]
+    with pytest.raises(ValueError, match=r"a layer named 'base' is already in the model"):
+        nf.Sequential([nf.Input(shape=(4,)), nf.Sequential([Dense(4)], name="base"),
+                       nf.Sequential([Dense(2)], name="base")])
+    twins = [nf.Model(x_in, Dense(1)(x_in), name="twin") for x_in in (nf.Input(shape=(4,)), nf.Input(shape=(4,)))]
+    with pytest.raises(ValueError, match=r"two layers are named 'twin'"):
+        nf.Model(inputs, Average()([t(inputs) for t in twins]))
 
 
 def test_unbuildable_graphs_are_refused_with_the_tensor_named():
