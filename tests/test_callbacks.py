@@ -62,7 +62,7 @@ def test_the_issue_example_fails_before_the_first_step_of_20000_rows():
 BAD_SETUPS = [  # id, callback factory, fit keywords, error, message
     ("early-stopping-val-loss", lambda t: EarlyStopping(), {}, ValueError, r"got 'val_loss'; it needs validation data"),
     ("early-stopping-keras2-val-acc", lambda t: EarlyStopping("val_acc"), {"validation_split": 0.25}, ValueError,
-     r"got 'val_acc'; did you mean 'val_accuracy'\? \(netfit logs 'acc' as 'accuracy': acc is Keras 2's name\)"),
+     r"got 'val_acc'; did you mean 'val_accuracy'\? \(the model was compiled with metrics=\['accuracy'\]\)"),
     ("early-stopping-keras2-acc", lambda t: EarlyStopping("acc"), {}, ValueError, r"got 'acc'; did you mean 'accuracy'"),
     ("early-stopping-typo", lambda t: EarlyStopping("acuracy"), {}, ValueError, r"got 'acuracy'; did you mean 'accuracy'"),
     ("early-stopping-not-compiled", lambda t: EarlyStopping("val_auc"), {"validation_split": 0.25}, ValueError,
