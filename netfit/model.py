@@ -186,6 +186,19 @@ class Model(LayerStack, Inference, Layer):
         return dict(zip(self._output_keys, outputs)) if self._output_keys else list(outputs)
 
     @property
+    def input(self):
+        """Keras's ``model.input``: the model's own input tensor (a list or dict of them, as given to ``Model``),
+        also after the model was called in another graph (a layer's ``input`` is its first call's)."""
+        if self._input_keys:
+            return dict(zip(self._input_keys, self.inputs))
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+    @property
+    def output(self):
+        """Keras's ``model.output``: the model's own output tensor (a list or dict of them, as given)."""
+        return self._structured(self.outputs)
+
+    @property
     def input_names(self):
         return list(self._input_keys) if self._input_keys else [t.name for t in self.inputs]
 

@@ -195,6 +195,25 @@ def test_unnamed_nested_models_are_numbered_as_keras_names_them():
         nf.Model(inputs, Average()([t(inputs) for t in twins]))
 
 
+def test_a_models_input_and_output_are_its_own_tensors_also_when_nested():
+    # Keras's Functional.input/output: the tensors given to Model(...), as given (one, list, dict), not those of
+    # the model's first call in another graph; so Model(inputs=m.input, outputs=[l.output for l in m.layers]).
+    image = nf.Input(shape=(6,), name="img")
+    hidden = Dense(4, name="hidden")(image)
+    encoder = nf.Model(image, Dense(2, name="code")(hidden))
+    other = nf.Input(shape=(6,))
+    nf.Model(other, encoder(other))                              # encoder's first call is in this graph
+    assert encoder.input is image and encoder.output is encoder.outputs[0] and encoder.input is not other
+    features = nf.Model(inputs=encoder.input, outputs=[layer.output for layer in encoder.layers])
+    x = _data(3, (6,))[0].astype("float32")
+    assert [f.shape for f in features.predict(x, verbose=0)] == [(3, 6), (3, 4), (3, 2)]
+    a, b = nf.Input(shape=(2,), name="a"), nf.Input(shape=(3,), name="b")
+    pair = nf.Model({"a": a, "b": b}, [Dense(1)(a), Dense(1)(b)])
+    assert pair.input == {"a": a, "b": b} and pair.output == pair.outputs
+    stack = nf.Sequential([nf.Input(shape=(6,)), Dense(2)])
+    assert stack.input is stack.inputs[0] and stack.output is stack.outputs[0]
+
+
 def test_unbuildable_graphs_are_refused_with_the_tensor_named():
     a, b = nf.Input(shape=(3,), name="a"), nf.Input(shape=(3,), name="b")
     out = Add()([Dense(3)(a), b])
