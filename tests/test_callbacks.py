@@ -132,6 +132,16 @@ def test_a_callback_of_ones_own_may_add_names_that_later_callbacks_watch():
     assert history.epoch == [0, 1, 2] and stopper.best_epoch == 1
 
 
+@pytest.mark.parametrize("verbose, scores, said", [(1, [3, 2, 2, 2, 2], "Epoch 3: early stopping\n"),
+                                                   (0, [3, 2, 2, 2, 2], ""), (1, [5, 4, 3, 2, 1], "")])
+def test_early_stopping_says_when_it_stopped_with_verbose(verbose, scores, said, capsys):
+    # Keras's EarlyStopping(verbose=1) prints "Epoch N: early stopping" after fit when it stopped training.
+    x, y = _data()
+    stopper = EarlyStopping(monitor="score", patience=1, verbose=verbose)
+    _model().fit(x, y, epochs=5, verbose=0, callbacks=[_scripted("score", scores), stopper])
+    assert capsys.readouterr().out == said
+
+
 @pytest.mark.parametrize("monitor, compiled, better", [
     ("val_auc", ["auc"], "max"), ("val_mae", ["mae"], "min"), ("precision", ["precision"], "max"),
     ("val_loss", ["auc"], "min"), ("val_accuracy", ["accuracy"], "max"),
