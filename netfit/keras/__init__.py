@@ -8,8 +8,8 @@
 after which ``keras.Sequential``, ``keras.Model``, ``keras.Input``, ``keras.layers.Conv2D``,
 ``keras.datasets.mnist.load_data()``, ``keras.utils.to_categorical``, ``keras.utils.plot_model``,
 ``keras.models.load_model`` (``keras.saving.load_model``), ``keras.optimizers.Adam`` and
-``keras.callbacks.EarlyStopping`` are netfit's. ``import netfit as keras`` works as well for the same names. What differs
-from Keras is in docs/keras.md.
+``keras.callbacks.EarlyStopping`` are netfit's. ``import netfit as keras`` works as well for the
+same names. What differs from Keras is in docs/keras.md.
 
 Examples
 --------
