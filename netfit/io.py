@@ -27,7 +27,7 @@ import os
 
 import numpy as np
 
-from . import backend, keras_file, optimizers, weights_file
+from . import backend, keras_file, losses, optimizers, weights_file
 from .architecture import graph_model_from_config, sequential_from_config
 from .files import MODEL_SUFFIX, atomic_write, check_path, check_writable
 from .sequential import Sequential
@@ -214,7 +214,10 @@ def _build(archive, meta, compile, listed, shown, max_bytes):
     compile_config = meta.get("compile_config")
     optimizer_state = sorted(name for name in listed if name.startswith("opt_"))
     if compile and compile_config:
-        model.compile(optimizer=optimizers.get(compile_config["optimizer"]), loss=compile_config["loss"],
+        loss = compile_config["loss"]
+        if isinstance(loss, dict) and "class_name" in loss:     # one loss with options (losses.serialize), not a
+            loss = losses.get(loss)                             # dict by output name
+        model.compile(optimizer=optimizers.get(compile_config["optimizer"]), loss=loss,
                       metrics=compile_config["metrics"], loss_weights=compile_config.get("loss_weights"))
         state = {}
         for key, value in model.optimizer.get_state().items():

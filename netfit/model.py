@@ -108,6 +108,7 @@ class Model(LayerStack, Inference, Layer):
         """The graph from ``inputs`` to ``outputs``, its layers named; no weights laid out yet."""
         where = f"{self._kind}"
         self._init_model(name if name is not None else "functional", seed, dtype, where)
+        self._auto_named = name is None          # nested in another model, it is renamed functional_1, ... there
         if inputs is None or outputs is None:
             raise TypeError(f"{where}: expected inputs and outputs, e.g. nf.Model(inputs, outputs) with inputs = "
                             f"nf.Input(shape=...) and outputs a layer's output computed from them.")
@@ -183,6 +184,19 @@ class Model(LayerStack, Inference, Layer):
         if len(outputs) == 1:
             return outputs[0]
         return dict(zip(self._output_keys, outputs)) if self._output_keys else list(outputs)
+
+    @property
+    def input(self):
+        """Keras's ``model.input``: the model's own input tensor (a list or dict of them, as given to ``Model``),
+        also after the model was called in another graph (a layer's ``input`` is its first call's)."""
+        if self._input_keys:
+            return dict(zip(self._input_keys, self.inputs))
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+    @property
+    def output(self):
+        """Keras's ``model.output``: the model's own output tensor (a list or dict of them, as given)."""
+        return self._structured(self.outputs)
 
     @property
     def input_names(self):
@@ -1102,6 +1116,9 @@ def _name_layers(layers, where):
     for layer in layers:
         if layer.name is None:
             layer.name = auto_name(layer, taken)
+            taken.add(layer.name)
+        elif layer.name in seen and getattr(layer, "_auto_named", False):   # a second unnamed nested model
+            layer.name = auto_name(layer, taken, base=layer.name)         # functional_1, as Keras names it
             taken.add(layer.name)
         if layer.name in seen:
             raise ValueError(f"{where}: two layers are named {layer.name!r}; names must be unique within a model "

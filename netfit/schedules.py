@@ -50,43 +50,61 @@ class LearningRateSchedule:
 
 
 class _DecaySchedule(LearningRateSchedule):
-    """γ_0, decay_steps and decay_rate, checked once (InverseTimeDecay, ExponentialDecay)."""
+    """γ_0, decay_steps, decay_rate and staircase, checked once (InverseTimeDecay, ExponentialDecay).
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate):
+    ``staircase=True`` decays in steps, with ⌊r / decay_steps⌋ in place of r / decay_steps
+    (Keras's argument); ``name`` is Keras's too (kept, for ``get_config``).
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
         where = type(self).__name__
         self.initial_learning_rate = _check_positive(where, "initial_learning_rate", initial_learning_rate)
         self.decay_steps = _check_positive(where, "decay_steps", decay_steps)
         self.decay_rate = _check_non_negative(where, "decay_rate", decay_rate)
+        if not isinstance(staircase, (bool, np.bool_)):
+            raise TypeError(f"{where}: expected staircase True or False, got {staircase!r}.")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{where}: expected name a str, got {type(name).__name__}.")
+        self.staircase, self.name = bool(staircase), name or where
+
+    def _progress(self, step):
+        """r / decay_steps, or its floor with ``staircase``."""
+        progress = step / self.decay_steps
+        return math.floor(progress) if self.staircase else progress
 
     def _config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate}
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
 class InverseTimeDecay(_DecaySchedule):
-    """γ_r = γ_0 / (1 + decay_rate · r / decay_steps): Robbins–Monro style decay.
+    """γ_r = γ_0 / (1 + decay_rate · r / decay_steps): Robbins–Monro style decay (⌊r / decay_steps⌋ with staircase).
 
     Examples
     --------
     >>> InverseTimeDecay(0.1, decay_steps=10, decay_rate=1.0)(10)
     0.05
+    >>> InverseTimeDecay(0.1, decay_steps=10, decay_rate=1.0, staircase=True)(19)
+    0.05
     """
 
     def __call__(self, step):
-        return self.initial_learning_rate / (1.0 + self.decay_rate * step / self.decay_steps)
+        return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
 
 
 class ExponentialDecay(_DecaySchedule):
-    """γ_r = γ_0 · decay_rate^(r / decay_steps).
+    """γ_r = γ_0 · decay_rate^(r / decay_steps) (⌊r / decay_steps⌋ with staircase).
 
     Examples
     --------
     >>> ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20)
     0.025
+    >>> ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)(29)
+    0.025
     """
 
     def __call__(self, step):
-        return self.initial_learning_rate * self.decay_rate ** (step / self.decay_steps)
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):

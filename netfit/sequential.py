@@ -39,7 +39,9 @@ class Sequential(Model):
     layers : list of Layer
         Optionally led by :func:`netfit.Input` (Keras 3's way to give the input
         shape; the same as the first layer's ``input_shape=``).
-    name : str
+    name : str, optional
+        "sequential" when omitted; an unnamed model nested twice in one model is renamed
+        "sequential_1", ... there, as Keras names them.
     seed : int, optional
         Seed of the initial weights, the shuffling and dropout. Drawn from
         :func:`netfit.utils.set_random_seed`'s source when omitted.
@@ -61,11 +63,12 @@ class Sequential(Model):
     _kind = "Sequential"
     pop = LayerStack.pop                 # Keras's Sequential.pop (a graph model has none)
 
-    def __init__(self, layers=None, name="sequential", seed=None, dtype=None, trainable=True):
+    def __init__(self, layers=None, name=None, seed=None, dtype=None, trainable=True):
         if layers is not None and (isinstance(layers, (Layer, str, Tensor)) or not hasattr(layers, "__iter__")):
             raise TypeError(f"Sequential: expected layers a list of netfit Layers, got {type(layers).__name__}; "
                             f"wrap a single layer in a list: Sequential([layer]).")
-        self._init_model(name, seed, dtype, "Sequential")
+        self._init_model(name if name is not None else "sequential", seed, dtype, "Sequential")
+        self._auto_named = name is None          # nested in another model, it is renamed sequential_1, ... there
         self._input = None                         # an Input(shape=...) given before the first layer
         for layer in layers or []:
             self.add(layer)
@@ -94,6 +97,8 @@ class Sequential(Model):
             raise ValueError(f"Sequential.add: layer {layer.display_name} is already in the model.")
         if layer.name is None:
             layer.name = auto_name(layer, {l.name for l in self.layers})
+        elif layer.name in {l.name for l in self.layers} and getattr(layer, "_auto_named", False):
+            layer.name = auto_name(layer, {l.name for l in self.layers}, base=layer.name)   # sequential_1
         elif layer.name in {l.name for l in self.layers}:
             raise ValueError(f"Sequential.add: a layer named {layer.name!r} is already in the model.")
         if self._input is not None and not self.layers and not isinstance(layer, Model):

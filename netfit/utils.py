@@ -330,8 +330,10 @@ class Sequence:
     are yours.
 
     Any object with ``__len__`` and ``__getitem__`` works the same; this base
-    only documents the contract. Differs from Keras: no worker processes
-    (``workers``, ``use_multiprocessing``, ``max_queue_size`` do not exist).
+    only documents the contract. A subclass may hand Keras's ``workers``,
+    ``use_multiprocessing`` and ``max_queue_size`` to ``super().__init__(**kwargs)``,
+    as Keras 3's PyDataset takes them; they are kept, but netfit reads the batches
+    in order in the calling thread (Keras's results do not depend on them either).
 
     Examples
     --------
@@ -347,6 +349,16 @@ class Sequence:
     >>> len(Batches(np.zeros((10, 3)), np.zeros(10), 4))
     3
     """
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        where = type(self).__name__
+        for name, value in (("workers", workers), ("max_queue_size", max_queue_size)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{where}: expected {name} a positive integer, got {value!r}.")
+        if not isinstance(use_multiprocessing, (bool, np.bool_)):
+            raise TypeError(f"{where}: expected use_multiprocessing True or False, got {use_multiprocessing!r}.")
+        self.workers, self.max_queue_size = int(workers), int(max_queue_size)
+        self.use_multiprocessing = bool(use_multiprocessing)
 
     def __len__(self):
         raise NotImplementedError(f"{type(self).__name__}: define __len__, the number of batches per epoch.")

@@ -62,7 +62,7 @@ def test_the_issue_example_fails_before_the_first_step_of_20000_rows():
 BAD_SETUPS = [  # id, callback factory, fit keywords, error, message
     ("early-stopping-val-loss", lambda t: EarlyStopping(), {}, ValueError, r"got 'val_loss'; it needs validation data"),
     ("early-stopping-keras2-val-acc", lambda t: EarlyStopping("val_acc"), {"validation_split": 0.25}, ValueError,
-     r"got 'val_acc'; did you mean 'val_accuracy'\? \(netfit logs 'acc' as 'accuracy': acc is Keras 2's name\)"),
+     r"got 'val_acc'; did you mean 'val_accuracy'\? \(the model was compiled with metrics=\['accuracy'\]\)"),
     ("early-stopping-keras2-acc", lambda t: EarlyStopping("acc"), {}, ValueError, r"got 'acc'; did you mean 'accuracy'"),
     ("early-stopping-typo", lambda t: EarlyStopping("acuracy"), {}, ValueError, r"got 'acuracy'; did you mean 'accuracy'"),
     ("early-stopping-not-compiled", lambda t: EarlyStopping("val_auc"), {"validation_split": 0.25}, ValueError,
@@ -130,6 +130,16 @@ def test_a_callback_of_ones_own_may_add_names_that_later_callbacks_watch():
     stopper = EarlyStopping(monitor="score", patience=1)
     history = _model().fit(x, y, epochs=5, verbose=0, callbacks=[_scripted("score", [3, 2, 2, 2, 2]), stopper])
     assert history.epoch == [0, 1, 2] and stopper.best_epoch == 1
+
+
+@pytest.mark.parametrize("verbose, scores, said", [(1, [3, 2, 2, 2, 2], "Epoch 3: early stopping\n"),
+                                                   (0, [3, 2, 2, 2, 2], ""), (1, [5, 4, 3, 2, 1], "")])
+def test_early_stopping_says_when_it_stopped_with_verbose(verbose, scores, said, capsys):
+    # Keras's EarlyStopping(verbose=1) prints "Epoch N: early stopping" after fit when it stopped training.
+    x, y = _data()
+    stopper = EarlyStopping(monitor="score", patience=1, verbose=verbose)
+    _model().fit(x, y, epochs=5, verbose=0, callbacks=[_scripted("score", scores), stopper])
+    assert capsys.readouterr().out == said
 
 
 @pytest.mark.parametrize("monitor, compiled, better", [

@@ -9,7 +9,7 @@ import pytest
 
 import netfit as nf
 from netfit.gradcheck import check_model
-from netfit.layers import (Add, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten, MaxPooling2D,
+from netfit.layers import (Add, Average, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten, MaxPooling2D,
                            Multiply)
 
 TOL = 1e-6
@@ -169,6 +169,49 @@ def test_eager_calls_return_arrays():
     np.testing.assert_array_equal(model(x), model.predict(x))
     assert model(x, training=True).shape == (4, 2)           # dropout on: a draw of its own
     assert isinstance(model(x), np.ndarray)
+
+
+def test_unnamed_nested_models_are_numbered_as_keras_names_them():
+    # Keras's ensemble: three unnamed models in one are functional, functional_1, functional_2; named ones
+    # that clash are still refused, and so are two unnamed Sequentials only where they are not models.
+    def member():
+        x = nf.Input(shape=(4,))
+        return nf.Model(x, Dense(1)(x))
+
+    members = [member(), member(), member()]
+    inputs = nf.Input(shape=(4,))
+    ensemble = nf.Model(inputs, Average()([m(inputs) for m in members]))
+    assert [layer.name for layer in ensemble.layers[1:4]] == ["functional", "functional_1", "functional_2"]
+    x = _data(5, (4,))[0].astype("float32")
+    np.testing.assert_allclose(ensemble.predict(x, verbose=0),
+                               sum(m.predict(x, verbose=0) for m in members) / 3, rtol=1e-6)
+    stack = nf.Sequential([nf.Input(shape=(4,)), nf.Sequential([Dense(4)]), nf.Sequential([Dense(2)])])
+    assert [layer.name for layer in stack.layers] == ["sequential", "sequential_1"]
+    with pytest.raises(ValueError, match=r"a layer named 'base' is already in the model"):
+        nf.Sequential([nf.Input(shape=(4,)), nf.Sequential([Dense(4)], name="base"),
+                       nf.Sequential([Dense(2)], name="base")])
+    twins = [nf.Model(x_in, Dense(1)(x_in), name="twin") for x_in in (nf.Input(shape=(4,)), nf.Input(shape=(4,)))]
+    with pytest.raises(ValueError, match=r"two layers are named 'twin'"):
+        nf.Model(inputs, Average()([t(inputs) for t in twins]))
+
+
+def test_a_models_input_and_output_are_its_own_tensors_also_when_nested():
+    # Keras's Functional.input/output: the tensors given to Model(...), as given (one, list, dict), not those of
+    # the model's first call in another graph; so Model(inputs=m.input, outputs=[l.output for l in m.layers]).
+    image = nf.Input(shape=(6,), name="img")
+    hidden = Dense(4, name="hidden")(image)
+    encoder = nf.Model(image, Dense(2, name="code")(hidden))
+    other = nf.Input(shape=(6,))
+    nf.Model(other, encoder(other))                              # encoder's first call is in this graph
+    assert encoder.input is image and encoder.output is encoder.outputs[0] and encoder.input is not other
+    features = nf.Model(inputs=encoder.input, outputs=[layer.output for layer in encoder.layers])
+    x = _data(3, (6,))[0].astype("float32")
+    assert [f.shape for f in features.predict(x, verbose=0)] == [(3, 6), (3, 4), (3, 2)]
+    a, b = nf.Input(shape=(2,), name="a"), nf.Input(shape=(3,), name="b")
+    pair = nf.Model({"a": a, "b": b}, [Dense(1)(a), Dense(1)(b)])
+    assert pair.input == {"a": a, "b": b} and pair.output == pair.outputs
+    stack = nf.Sequential([nf.Input(shape=(6,)), Dense(2)])
+    assert stack.input is stack.inputs[0] and stack.output is stack.outputs[0]
 
 
 def test_unbuildable_graphs_are_refused_with_the_tensor_named():

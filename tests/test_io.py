@@ -124,6 +124,25 @@ def test_optimizer_state_history_and_metadata_are_restored(tmp_path):
     assert not load_model(tmp_path / "m.netfit", compile=False).compiled
 
 
+@pytest.mark.parametrize("graph", [False, True], ids=["sequential", "functional"])
+def test_a_loss_object_with_options_is_restored(graph, tmp_path):
+    # losses.serialize writes {"class_name", "config"} for a loss with options; load_model gives it back as
+    # that one loss, not as a dict of losses by output name.
+    if graph:
+        inputs = nf.Input(shape=(5,))
+        model = nf.Model(inputs, Dense(3)(inputs))
+    else:
+        model = nf.Sequential([nf.Input(shape=(5,)), Dense(3)])
+    model.compile(optimizer="rmsprop", loss=nf.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    x, y = _data((5,))
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    save_model(model, tmp_path / "m.netfit")
+    loaded = load_model(tmp_path / "m.netfit")
+    assert loaded.loss.name == "sparse_categorical_crossentropy" and loaded.loss.get_config() == {"from_logits": True}
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+
+
 def test_uncompiled_model_and_bad_metadata(tmp_path):
     model = _model("Flatten")
     model.save(tmp_path / "m.netfit")

@@ -160,8 +160,9 @@ def test_the_port_changes_nothing_but_imports():
 def test_the_keras_namespace_has_what_ported_code_reaches_for():
     from netfit import keras
     for name in ("Sequential", "Input", "layers", "models", "utils", "datasets", "optimizers", "callbacks",
-                 "losses", "metrics"):
+                 "losses", "metrics", "saving"):
         assert hasattr(keras, name), name
+    assert keras.saving.load_model is netfit.load_model and keras.saving.save_model is netfit.models.save_model
     assert keras.datasets.mnist.load_data is not None and keras.utils.to_categorical([1], 2).shape == (1, 2)
     assert keras.models.load_model is netfit.load_model and keras.layers.Conv2D is netfit.layers.Conv2D
     assert keras.optimizers.get("adam").name == "adam"

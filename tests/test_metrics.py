@@ -192,11 +192,26 @@ def test_regression_end_to_end_evaluate_reports_mse_mae_r2():
     assert metrics.get("r2_score", model.loss)[0] == "r2_score"
 
 
+def test_acc_is_logged_as_acc_as_in_keras_3():
+    # Keras 3 names a metric by the string given: metrics=["acc"] logs acc and val_acc (Keras 2 did too).
+    x = np.random.default_rng(0).normal(size=(40, 3))
+    y = (x[:, 0] > 0).astype(int)
+    for loss, target, units in ((losses.SparseCategoricalCrossentropy(from_logits=True), y, 2),
+                                (losses.BinaryCrossentropy(from_logits=True), y[:, None], 1)):
+        model = nf.Sequential([nf.Input(shape=(3,)), Dense(units)], seed=0)
+        model.compile(optimizer="adam", loss=loss, metrics=["acc"])
+        stop = nf.callbacks.EarlyStopping(monitor="val_acc", mode="max", patience=5)
+        history = model.fit(x, target, epochs=2, verbose=0, validation_split=0.25, callbacks=[stop])
+        assert sorted(history.history) == ["acc", "loss", "val_acc", "val_loss"]
+    hinge = losses.get("hinge")
+    assert metrics.get("accuracy", hinge)[0] == "accuracy" and metrics.get("acc", hinge)[0] == "acc"
+
+
 def test_registry_and_metric_objects():
     loss = losses.get("sparse_categorical_crossentropy")
     for name in metrics.names():
         log_name, metric = metrics.get(name, loss)
-        assert isinstance(metric, metrics.Metric) and log_name == ("accuracy" if name == "acc" else name)
+        assert isinstance(metric, metrics.Metric) and log_name == name          # "acc" too, as Keras 3 logs it
         assert metric.direction == ("min" if name in ("mse", "mae", "mean_squared_error", "mean_absolute_error",
                                                       "false_positives", "false_negatives") else "max")
     for cls in (metrics.CategoricalAccuracy, metrics.SparseCategoricalAccuracy, metrics.BinaryAccuracy,

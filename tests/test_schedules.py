@@ -45,7 +45,9 @@ def test_optimizer_asks_the_schedule_at_step_r_from_zero():
 
 @pytest.mark.parametrize("schedule", [CosineDecay(0.1, 50, alpha=0.2, warmup_target=0.3, warmup_steps=5),
                                       PiecewiseConstantDecay([3, 9], [0.1, 0.05, 0.01]),
-                                      ExponentialDecay(0.1, 10, 0.5), InverseTimeDecay(0.1, 10, 1.0)])
+                                      ExponentialDecay(0.1, 10, 0.5), InverseTimeDecay(0.1, 10, 1.0),
+                                      ExponentialDecay(0.1, 10, 0.5, staircase=True, name="steps"),
+                                      InverseTimeDecay(0.1, 10, 1.0, staircase=True)])
 def test_schedules_round_trip_through_get_and_a_saved_model(schedule, tmp_path):
     again = schedules.get(schedule.get_config())
     assert again.get_config() == schedule.get_config()
@@ -57,6 +59,20 @@ def test_schedules_round_trip_through_get_and_a_saved_model(schedule, tmp_path):
     loaded = nf.load_model(tmp_path / "m.netfit")
     assert loaded.optimizer.current_learning_rate() == model.optimizer.current_learning_rate()
     assert type(loaded.optimizer.learning_rate) is type(schedule)
+
+
+def test_staircase_decays_once_every_decay_steps():
+    # Keras's staircase=True: ⌊r / decay_steps⌋ in place of r / decay_steps.
+    steps = range(0, 45)
+    exponential = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
+    inverse = InverseTimeDecay(0.1, decay_steps=10, decay_rate=1.0, staircase=True)
+    assert [exponential(r) for r in steps] == [0.1 * 0.5 ** (r // 10) for r in steps]
+    assert [inverse(r) for r in steps] == [0.1 / (1.0 + r // 10) for r in steps]
+    smooth = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    assert smooth(15) == pytest.approx(0.1 * 0.5 ** 1.5) and exponential(15) == 0.05
+    assert exponential.get_config()["config"]["staircase"] is True and smooth.name == "ExponentialDecay"
+    with pytest.raises(TypeError, match=r"ExponentialDecay: expected staircase True or False, got 'yes'"):
+        ExponentialDecay(0.1, 10, 0.5, staircase="yes")
 
 
 def test_old_import_paths_and_the_keras_path_work():

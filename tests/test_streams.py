@@ -200,22 +200,42 @@ def test_a_generator_without_steps_is_one_epoch_read_to_its_end():
     assert model.optimizer.iterations == 5
 
 
+class Served(Sequence):
+    """The five BATCHES served by index, each index asked for kept in ``served``; Keras's PyDataset arguments."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.served = []
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, k):
+        self.served.append(k)
+        return BATCHES[k]
+
+
 def test_a_validation_sequence_with_validation_steps_goes_on_across_epochs():
     """Keras keeps fit's validation iterator: with validation_steps=2 of 5 batches, epoch 2 validates batches 2, 3."""
-    class Served(Sequence):
-        def __init__(self):
-            self.served = []
-
-        def __len__(self):
-            return 5
-
-        def __getitem__(self, k):
-            self.served.append(k)
-            return BATCHES[k]
     val = Served()
     model = _model()
     model.fit(X, Y, epochs=2, verbose=0, validation_data=val, validation_steps=2)
     assert val.served == [0, 0, 1, 2, 3]                      # the first read once more, to check it
+
+
+def test_a_pydataset_takes_keras_worker_arguments_and_reads_batches_in_order():
+    # Keras 3's PyDataset subclasses pass workers / use_multiprocessing / max_queue_size to super().__init__.
+    assert nf.utils.PyDataset is Sequence
+    data = Served(workers=4, use_multiprocessing=True, max_queue_size=2)
+    assert (data.workers, data.use_multiprocessing, data.max_queue_size) == (4, True, 2)
+    model = _model()
+    model.fit(data, epochs=1, verbose=0, shuffle=False)
+    assert data.served[-5:] == [0, 1, 2, 3, 4] and model.optimizer.iterations == 5   # after a first look at 0
+    assert Served().workers == 1
+    with pytest.raises(ValueError, match=r"Served: expected workers a positive integer, got 0"):
+        Served(workers=0)
+    with pytest.raises(TypeError, match=r"Served: expected use_multiprocessing True or False, got 'yes'"):
+        Served(use_multiprocessing="yes")
 
 
 def test_a_bad_batch_of_an_iterable_is_named_by_its_place():

@@ -163,8 +163,8 @@ def _may_write_logs(cb):
 def check_logged(where, what, name, logs):
     """Raise a ValueError naming the fix unless ``name`` will be among the ``logs`` names.
 
-    The fix: validation data for a ``val_`` name, the current name for a Keras 2
-    one (``acc`` → ``accuracy``, ``val_acc`` → ``val_accuracy``), ``compile(metrics=[...])``
+    The fix: validation data for a ``val_`` name, the logged name of the same metric
+    (``val_acc`` → ``val_accuracy`` after ``metrics=["accuracy"]``), ``compile(metrics=[...])``
     for a metric not compiled, else the closest logged name (difflib).
     """
     if name in logs:
@@ -180,8 +180,7 @@ def check_logged(where, what, name, logs):
         hint = (f"; it needs validation data: pass validation_data=(x_val, y_val) or validation_split=0.2 to fit"
                 f"{f' (it is then logged as {prefix + logged!r})' if logged != base else ''}, or use {logged!r}")
     elif alias is not None and prefix + alias in logs:
-        hint = (f"; did you mean {prefix + alias!r}? (netfit logs {base!r} as {alias!r}"
-                f"{': acc is Keras 2' + chr(39) + 's name' if base == 'acc' else ''})")
+        hint = f"; did you mean {prefix + alias!r}? (the model was compiled with metrics=[{alias!r}])"
     elif base in ("learning_rate", "lr"):
         hint = "; put a ReduceLROnPlateau or LearningRateScheduler before this callback to log learning_rate"
     elif base in metrics_mod.names():

@@ -76,6 +76,8 @@ class EarlyStopping(Callback):
                                                  if self.baseline is not None else ""))
 
     def on_train_end(self, logs=None):
+        if self.verbose and self.stopped_epoch is not None:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")          # Keras's line, verbose=1
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
             if self.verbose:

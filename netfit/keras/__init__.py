@@ -7,9 +7,9 @@
 
 after which ``keras.Sequential``, ``keras.Model``, ``keras.Input``, ``keras.layers.Conv2D``,
 ``keras.datasets.mnist.load_data()``, ``keras.utils.to_categorical``, ``keras.utils.plot_model``,
-``keras.models.load_model``, ``keras.optimizers.Adam`` and ``keras.callbacks.EarlyStopping``
-are netfit's. ``import netfit as keras`` works as well for the same names. What differs
-from Keras is in docs/keras.md.
+``keras.models.load_model`` (``keras.saving.load_model``), ``keras.optimizers.Adam`` and
+``keras.callbacks.EarlyStopping`` are netfit's. ``import netfit as keras`` works as well for the
+same names. What differs from Keras is in docs/keras.md.
 
 Examples
 --------
@@ -28,7 +28,8 @@ from ..layers import Input, InputLayer
 from ..model import Model
 from ..sequential import Sequential
 from ..utils import set_random_seed
-from . import activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, utils
+from . import (activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, saving,
+               utils)
 
 __all__ = ["Input", "InputLayer", "Model", "Sequential", "activations", "callbacks", "datasets", "initializers",
-           "layers", "losses", "metrics", "models", "optimizers", "set_random_seed", "utils"]
+           "layers", "losses", "metrics", "models", "optimizers", "saving", "set_random_seed", "utils"]

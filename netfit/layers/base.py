@@ -555,9 +555,9 @@ def _check_shape(shape, where, name="input_shape"):
     return shape
 
 
-def auto_name(layer, taken):
-    """Keras-style unique name: dense, dense_1, ... within one model."""
-    base = _snake(type(layer).__name__)
+def auto_name(layer, taken, base=None):
+    """Keras-style unique name: dense, dense_1, ... within one model (``base`` instead of the class's name)."""
+    base = base or _snake(type(layer).__name__)
     name, k = base, 0
     while name in taken:
         k += 1

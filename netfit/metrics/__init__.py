@@ -71,8 +71,8 @@ def names():
 def get(identifier, loss):
     """Return ``(log_name, metric)``: a new :class:`Metric` for a name, or the Metric given.
 
-    "accuracy" (or Keras 2's "acc") is resolved from ``loss``; every other name
-    is logged as written.
+    "accuracy" (or "acc") is resolved from ``loss``; every name is logged as written
+    (``"acc"`` as ``acc`` and ``val_acc``, as Keras 3 does).
 
     Examples
     --------
@@ -95,8 +95,7 @@ def get(identifier, loss):
     if getattr(loss, "from_logits", False) and loss.name == "binary_crossentropy" and \
             identifier in ("accuracy", "acc", "binary_accuracy"):
         # Outputs are logits: cut at 0, not 0.5 (Keras's BinaryAccuracy keeps 0.5 unless told threshold=0).
-        name = "binary_accuracy" if identifier == "binary_accuracy" else "accuracy"
-        return name, BinaryAccuracy(name=name, threshold=0.0)
+        return identifier, BinaryAccuracy(name=identifier, threshold=0.0)
     if getattr(loss, "from_logits", False) and loss.name == "binary_crossentropy" and \
             identifier in ("precision", "recall", "auc", *_COUNTS):
         # σ(z) > 0.5 exactly when z > 0; the AUC's thresholds are on σ(z) (Keras leaves both to the user).
@@ -104,13 +103,13 @@ def get(identifier, loss):
                             else _TABLE[identifier](name=identifier, thresholds=0.0))
     if identifier in ("accuracy", "acc") and loss.name in ("hinge", "squared_hinge"):
         # Hinge outputs are scores whose sign is the class (labels ±1, or 0/1 converted): cut at 0.
-        return "accuracy", BinaryAccuracy(name="accuracy", threshold=0.0)
+        return identifier, BinaryAccuracy(name=identifier, threshold=0.0)
     if identifier in ("accuracy", "acc"):
         kind = _ACCURACY_FOR_LOSS.get(loss.name)
         if kind is None:
             raise ValueError(f"compile: metric 'accuracy' needs a classification loss, got loss "
                              f"{loss.name!r}; use metrics=['mae'] or ['mse'] for regression.")
-        return "accuracy", _TABLE[kind](name="accuracy")
+        return identifier, _TABLE[kind](name=identifier)
     if isinstance(identifier, str) and identifier in _TABLE:
         return identifier, _TABLE[identifier](name=identifier)
     raise ValueError(f"compile: unknown metric {identifier!r}; supported: {', '.join(names())}, "
