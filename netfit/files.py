@@ -13,6 +13,7 @@ import secrets
 
 MODEL_SUFFIX = ".netfit"            # model.save's whole-model file
 WEIGHTS_SUFFIX = ".weights.npz"     # model.save_weights's weights file (Keras 3: .weights.h5)
+WEIGHTS_H5_SUFFIX = ".weights.h5"   # Keras 3's weights file, which netfit writes too (netfit.keras_file)
 
 
 def atomic_write(path, write, where="atomic_write"):
@@ -63,13 +64,14 @@ def _fsync_folder(folder):
         os.close(fd)
 
 
-def check_writable(path, where="check_writable", suffix=None):
+def check_writable(path, where="check_writable", suffix=None, keras=False):
     """Raise a clear error now unless a model file can be written at ``path`` later.
 
     For callers that would otherwise find out after hours of training (the
     ``netfit train --out`` option, :class:`~netfit.callbacks.ModelCheckpoint`):
     ``path`` must not be a folder, must end in ``suffix`` when one is given
     (``".netfit"`` for model files), and a file must be creatable in its folder.
+    Keras's names (.keras, .h5) are refused unless ``keras`` (the caller writes Keras's format).
     The check really creates (and removes) a small file, so it holds for root too.
 
     Raises
@@ -83,7 +85,8 @@ def check_writable(path, where="check_writable", suffix=None):
     """
     path = check_path(path, where)
     check_not_folder(path, where)
-    check_not_keras_format(path, where)
+    if not keras:
+        check_not_keras_format(path, where)
     if suffix is not None:
         check_suffix(path, suffix, where)
     folder = os.path.dirname(os.path.abspath(path))
@@ -154,3 +157,14 @@ def check_path(path, where):
     if "\0" in path:
         raise ValueError(f"{where}: expected a file path, got a path with a NUL character: {path!r}.")
     return path
+
+
+def require_h5py(where):
+    """h5py, or an ImportError naming the extra that installs it (Keras 3's files keep weights in HDF5)."""
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(f"{where}: Keras 3's .keras and .weights.h5 files keep weights in HDF5, which needs "
+                          f"h5py: pip install 'netfit[keras-files]' (or use netfit's .netfit / .weights.npz "
+                          f"names).") from None
+    return h5py

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import keras_compile, keras_config, keras_layout
 from ._version import __version__
-from .files import atomic_write, check_not_folder, check_path
+from .files import WEIGHTS_H5_SUFFIX, atomic_write, check_not_folder, check_path, require_h5py
 from .saving import MAX_JSON_BYTES, ModelFileError, save_model
 
 CONFIG_MEMBER, METADATA_MEMBER, WEIGHTS_MEMBER = "config.json", "metadata.json", "model.weights.h5"
@@ -42,12 +42,7 @@ _H5_OVERHEAD = 16 << 20          # model.weights.h5's groups and headers, beyond
 
 
 def _h5py(where):
-    try:
-        import h5py
-    except ImportError:
-        raise ImportError(f"{where}: a .keras file keeps its weights in HDF5, which needs h5py: "
-                          f"pip install 'netfit[keras-files]' (or save to a .netfit file).") from None
-    return h5py
+    return require_h5py(where)
 
 
 def is_keras_archive(archive):
@@ -99,10 +94,26 @@ def save_keras(model, path):
                           f"again after keras.saving.load_model.", stacklevel=3)
         else:
             top["compile_config"] = compiled
+    buffer = _weights_h5(model, top, where)
+    config = json.dumps(top)
+    metadata = json.dumps({"keras_version": keras_config.KERAS_VERSION, "netfit_version": __version__,
+                           "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
+
+    def write(handle):
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(METADATA_MEMBER, metadata)
+            archive.writestr(CONFIG_MEMBER, config)
+            archive.writestr(WEIGHTS_MEMBER, buffer.getvalue())
+    atomic_write(path, write, where)
+
+
+def _weights_h5(model, top, where, weights_only=False):
+    """Keras's ``model.weights.h5`` of ``model`` (whose Keras config is ``top``), in a BytesIO: each layer's
+    weights at its group's vars/0, /1, ... (an adapted Normalization's statistics are in its config)."""
     groups = []
     for group, chain, kind, config in keras_layout.layer_paths(top):
         layer = _find(model, chain)
-        if kind == "Normalization" and getattr(layer, "mean", None) is None:
+        if kind == "Normalization" and getattr(layer, "mean", None) is None and not weights_only:
             raise ValueError(f"{where}: layer {chain[-1]!r} (Normalization) is not adapted; call its adapt(x) or "
                              f"give mean= and variance= before saving a .keras file.")
         groups.append((group, chain[-1], layer.get_weights() if kind != "Normalization" else []))
@@ -115,16 +126,77 @@ def save_keras(model, path):
             made.attrs["name"] = name
             for k, value in enumerate(weights):
                 made.create_dataset(str(k), data=np.ascontiguousarray(value))
-    config = json.dumps(top)
-    metadata = json.dumps({"keras_version": keras_config.KERAS_VERSION, "netfit_version": __version__,
-                           "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")})
+    return buffer
 
-    def write(handle):
-        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(METADATA_MEMBER, metadata)
-            archive.writestr(CONFIG_MEMBER, config)
-            archive.writestr(WEIGHTS_MEMBER, buffer.getvalue())
-    atomic_write(path, write, where)
+
+# -- the weights alone: Keras 3's NAME.weights.h5 ----------------------------------------------------------
+def is_weights_h5_name(path):
+    """True for a path ending in ``.weights.h5`` (any case): Keras 3's weights file rather than netfit's."""
+    return isinstance(path, (str, os.PathLike)) and str(os.fspath(path)).lower().endswith(WEIGHTS_H5_SUFFIX)
+
+
+def save_weights_h5(model, path, where="save_weights"):
+    """Write ``model``'s weights as Keras 3's ``NAME.weights.h5``, atomically; Keras's ``load_weights`` reads it.
+
+    The file is the ``model.weights.h5`` member of a ``.keras`` file (:func:`save_keras`), on its
+    own: the same groups and variables, so a Keras model of the same architecture reads it, and
+    :func:`load_weights_h5` a netfit one. A layer Keras 3 lacks is refused by name, before writing.
+    """
+    path = check_path(path, where)
+    check_not_folder(path, where)
+    model._ensure_built()
+    top = keras_config.to_keras(model.get_config(), _tensor_shapes(model, {}))
+    buffer = _weights_h5(model, top, where, weights_only=True)
+    atomic_write(path, lambda handle: handle.write(buffer.getvalue()), where)
+
+
+def load_weights_h5(model, path, where="load_weights", max_bytes=None):
+    """Read Keras 3's ``NAME.weights.h5`` (Keras's ``save_weights`` or :func:`save_weights_h5`) into ``model``.
+
+    The file's groups are matched with the model's layers as Keras matches them (the layer
+    order of :mod:`netfit.keras_layout`); every layer's variable count, shape and dtype is
+    compared, and links and external datasets refused, before any weight changes. An
+    adapted Keras Normalization's mean and variance (its three variables) are read into
+    netfit's Normalization.
+
+    Raises
+    ------
+    ModelFileError
+        Not an HDF5 file, another architecture (the layer, its group and what differs named),
+        or NaN weights; the model's weights are unchanged.
+    FileNotFoundError, IsADirectoryError
+        No file at ``path``, or a folder.
+    """
+    path = check_path(path, where)
+    check_not_folder(path, where)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{where}: no file at {path!r}; check the path (model.save_weights writes one).")
+    h5py = _h5py(where)
+    model._ensure_built()
+    top = keras_config.to_keras(model.get_config(), _tensor_shapes(model, {}))
+    shown = repr(os.path.basename(path))
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError as exc:
+        raise ModelFileError(f"{where}: {shown} is not an HDF5 weights file ({exc}); expected a file written by "
+                             f"save_weights.") from None
+    with h5:
+        paths = keras_layout.layer_paths(top)
+        stats = []
+        for group, chain, kind, _ in paths:
+            if kind == "Normalization" and _group(h5, f"{group}/vars", shown, where, h5py) is not None \
+                    and len(h5[f"{group}/vars"].keys()):
+                _, (mean, variance, _) = _variables(h5, group, 3, shown, where)
+                stats.append((_find(model, chain), np.asarray(mean), np.asarray(variance)))
+        kept = [(layer, layer.mean, layer.variance) for layer, _, _ in stats]
+        try:
+            for layer, mean, variance in stats:
+                layer._set_stats(mean, variance, f"{where}({shown}) of Normalization {layer.name!r}")
+            _read_weights(h5, paths, model, shown, where, max_bytes)
+        except Exception:
+            for layer, mean, variance in kept:           # a refused file leaves the model as it was
+                layer.mean, layer.variance, layer._cast = mean, variance, {}
+            raise
 
 
 def _tensor_shapes(model, found):
@@ -304,10 +376,13 @@ def _read_weights(h5, paths, model, shown, where, max_bytes):
         raise ModelFileError(f"{where}: {shown}: expected at most {max_bytes:,} bytes of weights (max_bytes), got "
                              f"{total:,}; refusing them before reading. If you trust the file, pass "
                              f"load_model(..., max_bytes={total}).")
-    for layer, datasets in plan:
+    read = []
+    for layer, datasets in plan:                       # every array read and checked before any is set
         values = [np.asarray(data[()], dtype=model.dtype) for data in datasets]
         if not all(np.isfinite(v).all() for v in values):
             raise ModelFileError(f"{where}: {shown}: layer {layer.name!r} has NaN or infinite weights.")
+        read.append((layer, values))
+    for layer, values in read:
         if values:
             layer.set_weights(values)
 

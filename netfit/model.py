@@ -22,11 +22,12 @@ training loop for both (:mod:`netfit.training`).
 import contextlib
 import json
 import numbers
+import os
 import threading
 
 import numpy as np
 
-from . import backend, columns
+from . import backend, columns, keras_file
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers, precision, weights_file
@@ -43,7 +44,6 @@ from .layers.input import InputLayer
 from .layers.node import Tensor
 from .layout import block_size, lay_out
 from .metrics.base import update as update_metric
-from .keras_file import save_model_file
 from .stack import LayerStack
 from .streams import is_stream
 from .summary import format_summary
@@ -853,21 +853,33 @@ class Model(LayerStack, Inference, Layer):
         ``load_model`` reads it). Any other name without ``.netfit`` is refused with the name to use,
         as Keras 3 refuses one without ``.keras``; Keras 2's .h5 too."""
         with self._weights_lock.reading():         # weights and optimizer state of one moment
-            save_model_file(self, path, epoch=_epoch)
+            keras_file.save_model_file(self, path, epoch=_epoch)
 
     def save_weights(self, filepath, overwrite=True):
-        """Write the weights alone to ``NAME.weights.npz`` (Keras 3: ``NAME.weights.h5``); :mod:`netfit.weights_file`."""
-        weights_file.save_weights(self, filepath, overwrite)
+        """Write the weights alone: ``NAME.weights.npz`` is netfit's file (:mod:`netfit.weights_file`, NumPy
+        only), ``NAME.weights.h5`` Keras 3's (:func:`netfit.keras_file.save_weights_h5`, needs h5py)."""
+        if keras_file.is_weights_h5_name(filepath):
+            if overwrite is not True and os.path.exists(filepath):
+                raise FileExistsError(f"{self._kind}.save_weights: {filepath!r} exists and overwrite="
+                                      f"{overwrite!r}; pass overwrite=True to replace it.")
+            with self._weights_lock.reading():
+                keras_file.save_weights_h5(self, filepath, f"{self._kind}.save_weights")
+        else:
+            weights_file.save_weights(self, filepath, overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False):
-        """Read weights written by :meth:`save_weights`; another stack, shape or dtype is refused, weights unchanged.
+        """Read weights written by :meth:`save_weights` (``.weights.npz``) or Keras 3's ``save_weights``
+        (``.weights.h5``); another architecture, shape or dtype is refused, weights unchanged.
 
         Keras's ``skip_mismatch=True`` is not offered (:mod:`netfit.weights_file`).
         """
         if skip_mismatch is not False:
             raise ValueError(f"{self._kind}.load_weights: expected skip_mismatch=False, got {skip_mismatch!r}; "
                              f"netfit loads all weights or none. Copy single layers with layer.set_weights instead.")
-        weights_file.load_weights(self, filepath)
+        if keras_file.is_weights_h5_name(filepath):
+            keras_file.load_weights_h5(self, filepath, f"{self._kind}.load_weights")
+        else:
+            weights_file.load_weights(self, filepath)
 
     def to_json(self, **kwargs):
         """:meth:`get_config` as a JSON string (``kwargs`` go to ``json.dumps``); ``nf.models.model_from_json`` reads it."""

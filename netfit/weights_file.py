@@ -125,9 +125,10 @@ def _check_name(path, where):
     path = check_path(path, where)
     check_not_folder(path, where)
     if path.lower().endswith((".h5", ".hdf5", ".keras")):
-        raise ValueError(f"{where}: expected a {SUFFIX} path, got {path!r}; netfit keeps weights in NumPy's "
-                         f".npz format (np.load reads it), not Keras's HDF5 or .keras file, which would need "
-                         f"h5py and Keras; use {renamed(path, SUFFIX)!r}.")
+        raise ValueError(f"{where}: expected a {SUFFIX} path (netfit's, NumPy's .npz) or a .weights.h5 path "
+                         f"(Keras 3's, needs h5py), got {path!r}; Keras 2's HDF5 names and whole-model .keras "
+                         f"files are not weights files; use {renamed(path, SUFFIX)!r} or "
+                         f"{renamed(path, '.weights.h5')!r}.")
     if path.lower().endswith(".netfit"):
         raise ValueError(f"{where}: expected a {SUFFIX} path, got {path!r}, a whole-model file name; use "
                          f"model.save / nf.load_model for .netfit files, or {renamed(path, SUFFIX)!r} for the "

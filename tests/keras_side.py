@@ -5,7 +5,9 @@
 
 ``load`` reads DIR/<name>.keras and DIR/<name>.in.npz (the inputs, x0, x1, ...) and writes
 DIR/<name>.keras_out.npz (Keras's outputs, y0, y1, ...) and DIR/<name>.compile.json (what Keras
-made of the compile config). ``save`` writes DIR/<name>.keras, DIR/<name>.in.npz and
+made of the compile config); where DIR/<name>.weights.h5 exists too, it loads those weights into
+the model and writes its outputs then to DIR/<name>.keras_wout.npz. ``save`` writes
+DIR/<name>.keras, DIR/<name>.weights.h5 (the same weights), DIR/<name>.in.npz and
 DIR/<name>.keras_out.npz. Keras runs on its numpy backend (KERAS_BACKEND=numpy), which imports JAX.
 """
 import json
@@ -41,6 +43,11 @@ def load(folder):
                             loss=model.loss if isinstance(model.loss, (str, list)) else repr(model.loss))
         with open(os.path.join(folder, name + ".compile.json"), "w") as handle:
             json.dump(compiled, handle)
+        weights = os.path.join(folder, name + ".weights.h5")
+        if os.path.exists(weights):                      # netfit's save_weights, other weights than the .keras's
+            model.load_weights(weights)
+            ys = _outputs(model.predict(feed, verbose=0))
+            np.savez(os.path.join(folder, name + ".keras_wout.npz"), **{f"y{k}": y for k, y in enumerate(ys)})
         print(name, "loaded", [y.shape for y in ys])
 
 
@@ -110,6 +117,7 @@ def save(folder):
         if target:
             model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
         model.save(os.path.join(folder, name + ".keras"))
+        model.save_weights(os.path.join(folder, name + ".weights.h5"))
         struct = getattr(model, "_inputs_struct", None)
         keys = list(struct) if isinstance(struct, dict) else None
         feed = dict(zip(keys, inputs)) if keys else (inputs if len(inputs) > 1 else inputs[0])

@@ -1166,19 +1166,19 @@ CASES = [
           ValueError, r"ModelCheckpoint: expected a .netfit path, got '.*m-1'; use 'm-1.netfit'"),
     _case("fit-checkpoint-weights-only-netfit", lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(
         c.tmp / "m.netfit", save_weights_only=True)]), ValueError,
-          r"ModelCheckpoint: expected a .weights.npz path with save_weights_only=True, got '.*m.netfit'; use "
+          r"ModelCheckpoint: expected a .weights.npz or .weights.h5 path with save_weights_only=True, got '.*m.netfit'; use "
           r"'m.weights.npz' .*or save_weights_only=False"),
     _case("fit-checkpoint-weights-only-h5", lambda c: fit(c, "lazy", callbacks=[callbacks.ModelCheckpoint(
-        c.tmp / "m.weights.h5", save_weights_only=True, save_best_only=True, monitor="loss")]), ValueError,
-          r"ModelCheckpoint: expected a .weights.npz path with save_weights_only=True, got '.*m.weights.h5'; use "
-          r"'m.weights.npz'"),
+        c.tmp / "m.h5", save_weights_only=True, save_best_only=True, monitor="loss")]), ValueError,
+          r"ModelCheckpoint: expected a .weights.npz or .weights.h5 path with save_weights_only=True, got '.*m.h5'; "
+          r"use 'm.weights.npz' .*or 'm.weights.h5'"),
     _case("fit-checkpoint-weights-name", lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(
         c.tmp / "m.weights.npz")]), ValueError,
-          r"ModelCheckpoint: expected a .netfit path, got '.*m.weights.npz', a weights-file name; pass "
+          r"ModelCheckpoint: expected a .netfit or .keras path, got '.*m.weights.npz', a weights-file name; pass "
           r"save_weights_only=True"),
-    _case("save-weights-h5", lambda c: c.sparse.save_weights(c.tmp / "m.weights.h5"), ValueError,
-          r"Sequential.save_weights: expected a .weights.npz path, got .*; netfit keeps weights in NumPy's .npz "
-          r"format .*use 'm.weights.npz'"),
+    _case("save-weights-h5", lambda c: c.sparse.save_weights(c.tmp / "m.h5"), ValueError,
+          r"Sequential.save_weights: expected a .weights.npz path \(netfit's, NumPy's .npz\) or a .weights.h5 path "
+          r"\(Keras 3's, needs h5py\), got .*; .*use 'm.weights.npz' or 'm.weights.h5'"),
     _case("save-weights-no-suffix", lambda c: c.sparse.save_weights(c.tmp / "m"), ValueError,
           r"Sequential.save_weights: expected a .weights.npz path, got '.*m'; use 'm.weights.npz'"),
     _case("save-weights-overwrite", lambda c: c.sparse.save_weights(c.tmp / "m.weights.npz", overwrite=1), TypeError,

@@ -52,19 +52,13 @@ def test_what_keras_lacks_is_refused_by_name_before_anything_is_written(tmp_path
 
 def test_without_h5py_saving_says_what_to_install_and_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "h5py", None)               # import h5py raises ImportError
-    with pytest.raises(ImportError, match=r"save: a .keras file keeps its weights in HDF5, which needs h5py: "
-                                          r"pip install 'netfit\[keras-files\]'"):
+    with pytest.raises(ImportError, match=r"save: Keras 3's .keras and .weights.h5 files keep weights in HDF5, "
+                                          r"which needs h5py: pip install 'netfit\[keras-files\]'"):
         _seq(L.Dense(2)).save(tmp_path / "m.keras")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_checkpoints_and_netfit_s_own_writer_still_refuse_keras_names(tmp_path):
-    with pytest.raises(ValueError, match=r"ModelCheckpoint: expected a .netfit path, got .*m.keras'.*write Keras 3's "
-                                         r"own file with model.save\('m.keras'\)"):
-        model = _seq(L.Dense(2))
-        model.compile(optimizer="sgd", loss="mse")
-        model.fit(np.ones((4, 5)), np.ones((4, 2)), verbose=0, callbacks=[nf.callbacks.ModelCheckpoint(
-            tmp_path / "m.keras")])
+def test_netfit_s_own_writer_refuses_keras_names_and_says_which_writes_them(tmp_path):
     with pytest.raises(ValueError, match=r"save_model: expected a .netfit path.*Keras 2's HDF5 model files are not "
                                          r"written; model.save\('m.keras'\) writes Keras 3's"):
         _seq(L.Dense(2)).save(tmp_path / "m.h5")
@@ -236,6 +230,83 @@ def test_hostile_weights_files_are_refused_before_their_data_are_read(tmp_path):
         load_model(tmp_path / "x.keras")
 
 
+# -- Keras 3's NAME.weights.h5 and checkpoints in Keras's names ------------------------------------------------
+def test_weights_h5_round_trips_and_a_refused_file_changes_no_weight(tmp_path):
+    pytest.importorskip("h5py", reason="reading and writing .weights.h5 files needs h5py (netfit[keras-files])")
+    import h5py
+    model = _seq(L.Dense(3, activation="relu"), L.BatchNormalization(), L.Dense(2), seed=0)
+    _randomize(model)
+    model.save_weights(tmp_path / "m.weights.h5")
+    with h5py.File(tmp_path / "m.weights.h5", "r") as h5:                 # Keras's groups, as in a .keras file
+        assert sorted(h5["layers"].keys()) == ["batch_normalization", "dense", "dense_1"]
+        assert h5["layers/batch_normalization/vars/3"].shape == (3,)
+    fresh = _seq(L.Dense(3, activation="relu"), L.BatchNormalization(), L.Dense(2), seed=5)
+    fresh.load_weights(tmp_path / "m.weights.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), fresh.get_weights()))
+    with pytest.raises(FileExistsError, match=r"exists and overwrite=False; pass overwrite=True"):
+        model.save_weights(tmp_path / "m.weights.h5", overwrite=False)
+
+    _randomize(fresh, seed=3)
+    before = [w.copy() for w in fresh.get_weights()]
+    with h5py.File(tmp_path / "m.weights.h5", "a") as h5:               # the last layer's bias NaN
+        h5["layers/dense_1/vars/1"][0] = np.nan
+    with pytest.raises(ModelFileError, match=r"layer 'dense_1' has NaN or infinite weights"):
+        fresh.load_weights(tmp_path / "m.weights.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), before))   # not even the first layer's
+    other = _seq(L.Dense(4, activation="relu"), L.BatchNormalization(), L.Dense(2), seed=5)
+    kept = [w.copy() for w in other.get_weights()]
+    model.save_weights(tmp_path / "m.weights.h5")
+    with pytest.raises(ModelFileError, match=r"expected kernel of layer 'dense' as floats of shape \(5, 4\), got "
+                                             r"float32 of shape \(5, 3\)"):
+        other.load_weights(tmp_path / "m.weights.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(other.get_weights(), kept))
+    (tmp_path / "text.weights.h5").write_text("not HDF5")
+    with pytest.raises(ModelFileError, match=r"'text.weights.h5' is not an HDF5 weights file"):
+        fresh.load_weights(tmp_path / "text.weights.h5")
+    with pytest.raises(FileNotFoundError, match=r"no file at .*none.weights.h5"):
+        fresh.load_weights(tmp_path / "none.weights.h5")
+    with pytest.raises(ValueError, match=r"expected a .weights.npz path \(netfit's, NumPy's .npz\) or a .weights.h5 "
+                                         r"path.*use 'm.weights.npz' or 'm.weights.h5'"):
+        model.save_weights(tmp_path / "m.h5")
+
+
+def test_checkpoints_write_keras_s_files_under_keras_s_names(tmp_path):
+    pytest.importorskip("h5py", reason="reading and writing .keras files needs h5py (netfit[keras-files])")
+    x, y = np.random.default_rng(0).random((8, 5)), np.random.default_rng(1).random((8, 2))
+    model = _seq(L.Dense(2))
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[
+        nf.callbacks.ModelCheckpoint(str(tmp_path / "m{epoch}.keras")),
+        nf.callbacks.ModelCheckpoint(str(tmp_path / "w{epoch}.weights.h5"), save_weights_only=True)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m1.keras", "m2.keras", "w1.weights.h5", "w2.weights.h5"]
+    last = load_model(tmp_path / "m2.keras")
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), last.get_weights()))
+    fresh = _seq(L.Dense(2), seed=9)
+    fresh.load_weights(tmp_path / "w2.weights.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), fresh.get_weights()))
+    for kwargs, match in [({"filepath": "m.weights.h5"}, r"expected a .netfit or .keras path, got 'm.weights.h5', a "
+                                                         r"weights-file name; pass save_weights_only=True"),
+                          ({"filepath": "m.keras", "save_weights_only": True},
+                           r"expected a .weights.npz or .weights.h5 path with save_weights_only=True, got 'm.keras'; "
+                           r"use 'm.weights.npz' .* or 'm.weights.h5'"),
+                          ({"filepath": "m.h5"}, r"expected a .netfit path, got 'm.h5'; .*save to 'm.netfit'.*"
+                                                 r"Keras 2's HDF5 model files are not written.*'m.keras'")]:
+        with pytest.raises(ValueError, match=match):
+            model.fit(x, y, verbose=0, callbacks=[nf.callbacks.ModelCheckpoint(**kwargs)])
+
+
+def test_without_h5py_a_keras_checkpoint_is_refused_before_training(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    model = _seq(L.Dense(2))
+    model.compile(optimizer="sgd", loss="mse")
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ImportError, match=r"ModelCheckpoint: .*needs h5py: pip install 'netfit\[keras-files\]'"):
+        model.fit(np.ones((4, 5)), np.ones((4, 2)), verbose=0,
+                  callbacks=[nf.callbacks.ModelCheckpoint(str(tmp_path / "m.keras"))])
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- against Keras 3 itself ------------------------------------------------------------------------------------
 def _keras_python():
     python = os.environ.get("NETFIT_KERAS_PYTHON") or str(ROOT / ".venv-keras" / "bin" / "python")
@@ -330,6 +401,7 @@ def _close(got, want, what):
 def test_keras_loads_netfit_s_files_and_predicts_the_same(tmp_path):
     python = _keras_python()
     expected = {}
+    expected_after_weights = {}
     for name, model, inputs in _netfit_models():
         _randomize(model)
         model.save(tmp_path / f"{name}.keras")
@@ -337,12 +409,18 @@ def test_keras_loads_netfit_s_files_and_predicts_the_same(tmp_path):
         np.savez(tmp_path / f"{name}.in.npz", **{f"x{k}": x for k, x in enumerate(inputs)},
                  **({"keys": json.dumps(keys)} if keys else {}))
         expected[name] = _outputs(model.predict(_feed(model, inputs, keys), verbose=0))
+        _randomize(model, seed=7)                  # other weights, for Keras's load_weights of .weights.h5
+        model.save_weights(tmp_path / f"{name}.weights.h5")
+        expected_after_weights[name] = _outputs(model.predict(_feed(model, inputs, keys), verbose=0))
     _keras(python, "load", tmp_path)
     for name, ours in expected.items():
         theirs = np.load(tmp_path / f"{name}.keras_out.npz")
         assert len(theirs.files) == len(ours)
         for k, y in enumerate(ours):
             _close(theirs[f"y{k}"], y, f"{name} output {k}")
+        after = np.load(tmp_path / f"{name}.keras_wout.npz")
+        for k, y in enumerate(expected_after_weights[name]):
+            _close(after[f"y{k}"], y, f"{name} output {k} after load_weights")
     compiled = json.loads((tmp_path / "dense.compile.json").read_text())
     assert compiled == {"compiled": True, "optimizer": "Adam", "learning_rate": pytest.approx(0.01),
                         "loss": "categorical_crossentropy"}
@@ -364,6 +442,13 @@ def test_netfit_loads_keras_s_files_and_predicts_the_same(tmp_path):
         for k, y in enumerate(ours):
             _close(y, theirs[f"y{k}"], f"{name} output {k}")
         assert model.compiled == (name == "dense_norm")
+        _randomize(model, seed=7)                  # then Keras's .weights.h5 of the same weights as its .keras
+        for layer in model._graph_layers():
+            if isinstance(layer, L.Normalization):
+                layer.mean, layer.variance, layer._cast = np.zeros_like(layer.mean), np.ones_like(layer.variance), {}
+        model.load_weights(tmp_path / f"{name}.weights.h5")
+        for k, y in enumerate(_outputs(model.predict(_feed(model, inputs, keys), verbose=0))):
+            _close(y, theirs[f"y{k}"], f"{name} output {k} after load_weights")
         assert type(model).__name__ == ("Model" if name in ("graph", "nested_seq") else "Sequential")
     model = load_model(tmp_path / "dense_norm.keras")
     assert type(model.optimizer).__name__ == "Adam" and model.optimizer.learning_rate == pytest.approx(0.01)

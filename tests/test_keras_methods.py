@@ -353,14 +353,13 @@ def test_a_failed_save_weights_keeps_the_previous_file(tmp_path, monkeypatch):
     ("m", r"expected a .weights.npz path, got '.*m'; use 'm.weights.npz'"),
     ("m.npz", r"expected a .weights.npz path, got '.*m.npz'; use 'm.weights.npz'"),
     ("m.weights", r"expected a .weights.npz path, got '.*m.weights'; use 'm.weights.npz'"),
-    ("m.weights.h5", r"expected a .weights.npz path, got '.*m.weights.h5'; netfit keeps weights in NumPy's .npz "
-                     r"format \(np.load reads it\), not Keras's HDF5 or .keras file, which would need h5py and Keras; "
-                     r"use 'm.weights.npz'"),
-    ("m.h5", r"expected a .weights.npz path, got '.*m.h5'; .*not Keras's HDF5 .*use 'm.weights.npz'"),
-    ("m.keras", r"expected a .weights.npz path, got '.*m.keras'; .*use 'm.weights.npz'"),
+    ("m.h5", r"expected a .weights.npz path \(netfit's, NumPy's .npz\) or a .weights.h5 path \(Keras 3's, needs "
+             r"h5py\), got '.*m.h5'; Keras 2's HDF5 names and whole-model .keras files are not weights files; use "
+             r"'m.weights.npz' or 'm.weights.h5'"),
+    ("m.keras", r"expected a .weights.npz path .*or a .weights.h5 path .*, got '.*m.keras'; .*use 'm.weights.npz'"),
     ("m.netfit", r"expected a .weights.npz path, got '.*m.netfit', a whole-model file name; use model.save / nf.load_model for .netfit files, "
                  r"or 'm.weights.npz' for the weights alone"),
-], ids=["bare", "npz", "weights", "keras-weights-h5", "h5", "keras", "netfit"])
+], ids=["bare", "npz", "weights", "h5", "keras", "netfit"])
 def test_weight_file_names_without_the_suffix_are_refused_with_the_name_to_use(tmp_path, name, match):
     model = _trained()
     with pytest.raises(ValueError, match=r"Sequential.save_weights: " + match):
@@ -591,16 +590,16 @@ def test_checkpoint_save_best_only_with_and_without_weights_only_keeps_the_best_
 
 
 @pytest.mark.parametrize("name, weights_only, match", [
-    ("w.weights.h5", True, r"expected a .weights.npz path with save_weights_only=True, got '.*w.weights.h5'; use "
-                           r"'w.weights.npz' \(netfit's weights file: NumPy's .npz, where Keras 3 wants .weights.h5\), "
-                           r"or save_weights_only=False to save the whole model to 'w.netfit'"),
-    ("w-{epoch}", True, r"expected a .weights.npz path with save_weights_only=True, got '.*w-1'; use 'w-1.weights.npz'"),
-    ("w.netfit", True, r"expected a .weights.npz path with save_weights_only=True, got '.*w.netfit'; use "
+    ("w.h5", True, r"expected a .weights.npz or .weights.h5 path with save_weights_only=True, got '.*w.h5'; use "
+                   r"'w.weights.npz' \(netfit's weights file, NumPy's .npz\) or 'w.weights.h5' \(Keras 3's, needs "
+                   r"h5py\), or save_weights_only=False to save the whole model to 'w.netfit'"),
+    ("w-{epoch}", True, r"expected a .weights.npz or .weights.h5 path with save_weights_only=True, got '.*w-1'; use 'w-1.weights.npz'"),
+    ("w.netfit", True, r"expected a .weights.npz or .weights.h5 path with save_weights_only=True, got '.*w.netfit'; use "
                        r"'w.weights.npz'"),
-    ("w.weights.npz", False, r"expected a .netfit path, got '.*w.weights.npz', a weights-file name; pass "
+    ("w.weights.npz", False, r"expected a .netfit or .keras path, got '.*w.weights.npz', a weights-file name; pass "
                              r"save_weights_only=True to save the weights alone, or use 'w.netfit' for the whole model"),
-    ("w-{epoch}.weights.npz", False, r"expected a .netfit path, got '.*w-1.weights.npz', a weights-file name"),
-], ids=["weights-h5", "weights-no-suffix", "weights-netfit", "model-weights-name", "model-weights-template"])
+    ("w-{epoch}.weights.npz", False, r"expected a .netfit or .keras path, got '.*w-1.weights.npz', a weights-file name"),
+], ids=["weights-h5-of-keras-2", "weights-no-suffix", "weights-netfit", "model-weights-name", "model-weights-template"])
 def test_checkpoint_refuses_a_name_that_does_not_fit_save_weights_only_before_the_first_step(
         tmp_path, name, weights_only, match):
     model = _model()

@@ -3,7 +3,7 @@ import math
 import numbers
 import string
 
-from ..files import MODEL_SUFFIX, WEIGHTS_SUFFIX, check_writable, renamed
+from ..files import MODEL_SUFFIX, WEIGHTS_H5_SUFFIX, WEIGHTS_SUFFIX, check_writable, renamed, require_h5py
 from ..keras_args import own_arguments, refuse
 from ..utils import check_flag
 from .base import Callback, LogNames, better, check_file_name, check_logged, check_mode, logged_names
@@ -186,21 +186,28 @@ class ModelCheckpoint(Callback):
         self._batches = 0
         path = self._format(0, {name: 0.0 for name in (*logs, *fields) if name not in ("epoch", "batch")},
                             0 if by_batch else None)
-        self._check_suffix(path)
-        check_writable(path, "ModelCheckpoint", suffix=WEIGHTS_SUFFIX if self.save_weights_only else MODEL_SUFFIX)
+        keras_name = self._check_suffix(path)
+        suffix = None if keras_name else WEIGHTS_SUFFIX if self.save_weights_only else MODEL_SUFFIX
+        check_writable(path, "ModelCheckpoint", suffix=suffix, keras=keras_name)
+        if keras_name:                                   # Keras 3's files need h5py: say so before training
+            require_h5py("ModelCheckpoint")
 
     def _check_suffix(self, path):
-        """The name fits ``save_weights_only`` (Keras 3: ``.weights.h5`` / ``.keras``); the fix names both ways."""
-        weights_name = path.lower().endswith(WEIGHTS_SUFFIX)
+        """The name fits ``save_weights_only`` (netfit's ``.weights.npz`` / ``.netfit``, Keras 3's ``.weights.h5``
+        / ``.keras``); the fix names both ways. True for one of Keras 3's names, which Keras's format is written to."""
+        low = path.lower()
+        weights_name = low.endswith((WEIGHTS_SUFFIX, WEIGHTS_H5_SUFFIX))
         if self.save_weights_only and not weights_name:
-            raise ValueError(f"ModelCheckpoint: expected a {WEIGHTS_SUFFIX} path with save_weights_only=True, got "
-                             f"{path!r}; use {renamed(path, WEIGHTS_SUFFIX)!r} (netfit's weights file: NumPy's "
-                             f".npz, where Keras 3 wants .weights.h5), or save_weights_only=False to save the "
-                             f"whole model to {renamed(path, MODEL_SUFFIX)!r}.")
+            raise ValueError(f"ModelCheckpoint: expected a {WEIGHTS_SUFFIX} or {WEIGHTS_H5_SUFFIX} path with "
+                             f"save_weights_only=True, got {path!r}; use {renamed(path, WEIGHTS_SUFFIX)!r} "
+                             f"(netfit's weights file, NumPy's .npz) or {renamed(path, WEIGHTS_H5_SUFFIX)!r} "
+                             f"(Keras 3's, needs h5py), or save_weights_only=False to save the whole model to "
+                             f"{renamed(path, MODEL_SUFFIX)!r}.")
         if not self.save_weights_only and weights_name:
-            raise ValueError(f"ModelCheckpoint: expected a {MODEL_SUFFIX} path, got {path!r}, a weights-file name; "
-                             f"pass save_weights_only=True to save the weights alone, or use "
+            raise ValueError(f"ModelCheckpoint: expected a {MODEL_SUFFIX} or .keras path, got {path!r}, a "
+                             f"weights-file name; pass save_weights_only=True to save the weights alone, or use "
                              f"{renamed(path, MODEL_SUFFIX)!r} for the whole model.")
+        return low.endswith(WEIGHTS_H5_SUFFIX if self.save_weights_only else ".keras")
 
     def _format(self, epoch, logs, batch=None):
         try:
