@@ -291,8 +291,8 @@ def test_the_programs_run_on_keras(name, tmp_path):
         pytest.skip("PyTorch is not installed beside that Keras")
     (tmp_path / "program.py").write_text("\n".join(IMPORTS.get(line, line) for line in code.splitlines()))
     (tmp_path / "on_keras.py").write_text(ON_KERAS.format(root=str(ROOT)))
-    env = {**os.environ, "NETFIT_DATA_DIR": str(DATA_DIR), "MPLBACKEND": "Agg"}
-    env.pop("PYTHONPATH", None)
+    env = {"KERAS_BACKEND": "jax", **os.environ, "NETFIT_DATA_DIR": str(DATA_DIR), "MPLBACKEND": "Agg"}
+    env.pop("PYTHONPATH", None)                    # Keras's default backend is TensorFlow, which is not needed
     done = subprocess.run([os.environ["NETFIT_KERAS_PYTHON"], "on_keras.py", "program.py"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

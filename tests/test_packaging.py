@@ -52,6 +52,7 @@ CODE = {
     "netfit/export.py": ("onnx",),
     "netfit/graph_plot.py": ("plot",),
     "netfit/keras_file.py": ("keras-files",),
+    "netfit/files.py": ("keras-files",),        # require_h5py: ModelCheckpoint checks for h5py before training
     "netfit/lbfgs.py": ("lbfgs",),
     "netfit/sklearn.py": ("sklearn",),
     "netfit/experiments/esl_recipes.py": ("sklearn",),
