@@ -35,6 +35,7 @@ BatchNormalization         BatchNormalization with the moving statistics (after
                            Dense, or on channels-last images in NCHW); other
                            axes as the equivalent Mul + Add
 LayerNormalization         LayerNormalization (opset 17), trailing axes only
+RandomFourierFeatures      cos(x W/σ + b): MatMul by the constant W/σ, Add, Cos
 LocallyConnected2D         its exact dense equivalent: a (H·W·C) × (P·filters)
                            MatMul that is zero outside each position's window;
                            refused (ValueError) when that matrix would exceed
@@ -439,6 +440,14 @@ def _zero_padding(graph, layer, state):
     return state
 
 
+def _random_features(graph, layer, state):
+    """a = cos(x (W/σ) + b), W/σ folded into one constant."""
+    kernel = layer.params["unscaled_kernel"] / layer.params["kernel_scale"][0]
+    z = graph.add("MatMul", [_netfit_layout(graph, state), graph.const("kernel", kernel)])
+    state.name = graph.add("Cos", [graph.add("Add", [z, graph.const("bias", layer.params["bias"])])])
+    return state
+
+
 def _global_max(graph, layer, state):
     pooled = graph.add("GlobalMaxPool", [_nchw(graph, state)])
     state.name, state.layout = graph.add("Flatten", [pooled], axis=1), "nhwc"
@@ -480,7 +489,8 @@ _CONVERTERS = {
     "Normalization": _normalization,
 }
 _CONVERTERS.update({"BatchNormalization": _batch_normalization, "LayerNormalization": _layer_normalization,
-                    "ZeroPadding2D": _zero_padding, "GlobalMaxPooling2D": _global_max, "Rescaling": _rescaling})
+                    "ZeroPadding2D": _zero_padding, "GlobalMaxPooling2D": _global_max, "Rescaling": _rescaling,
+                    "RandomFourierFeatures": _random_features})
 # Activation layers are their activation; the random augmentations are the identity at prediction time.
 _CONVERTERS.update(dict.fromkeys(("ReLU", "LeakyReLU", "ELU", "Softmax"), _activation))
 _CONVERTERS.update(dict.fromkeys(("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",

@@ -40,8 +40,12 @@ KERAS_ACTIVATIONS = frozenset((
     "linear", "mish", "log_softmax", "log_sigmoid", "sparsemax"))
 _ACTIVATION_ALIASES = {"swish": "silu"}
 
-#: netfit's layer classes that Keras 3 has under the same name (LocallyConnected2D is Keras 2's only).
-SHARED_LAYERS = frozenset(name for name in layers_mod._TABLE if name != "LocallyConnected2D")
+#: netfit's layers that only Keras 2 had, and where (Keras 3 has neither): refused by name in a .keras file.
+KERAS2_ONLY = {"LocallyConnected2D": "Keras 3 removed it; Keras 2 had it",
+               "RandomFourierFeatures": "Keras 3 has none; tf.keras 2 had it as keras.layers.experimental."
+                                        "RandomFourierFeatures"}
+#: netfit's layer classes that Keras 3 has under the same name.
+SHARED_LAYERS = frozenset(name for name in layers_mod._TABLE if name not in KERAS2_ONLY)
 
 #: Keras options netfit's constructors do not take, at the value that changes nothing (dropped when read).
 _KERAS_DEFAULTS = {
@@ -152,7 +156,7 @@ def _layer_to_keras(kind, config, dtype, model):
     name = config.get("name")
     where = f"save: layer {name!r} ({kind})"
     if kind not in SHARED_LAYERS:
-        extra = (" (Keras 3 removed it; Keras 2 had it)" if kind == "LocallyConnected2D" else "")
+        extra = f" ({KERAS2_ONLY[kind]})" if kind in KERAS2_ONLY else ""
         raise ValueError(f"{where}: expected layers that Keras 3 has, got {kind}{extra}; a .keras file of model "
                          f"{model!r} cannot hold it. Save to a .netfit file instead.")
     config = dict(config)

@@ -210,3 +210,12 @@ def test_layer_normalization_and_its_limits():
 def test_leaky_relu_with_its_own_slope():
     model = nf.Sequential([Dense(4, activation=nf.activations.LeakyRelu(0.05), input_shape=(3,))], seed=0)
     assert_same(model, np.random.default_rng(10).normal(size=(6, 3)) * 3)
+
+
+@pytest.mark.parametrize("kernel", ["gaussian", "laplacian"])
+def test_random_fourier_features_as_matmul_add_cos(kernel):
+    rff = _layer("RandomFourierFeatures")
+    model = nf.Sequential([nf.Input(shape=(6,)), rff(32, kernel_initializer=kernel, scale=3.0), Dense(2)], seed=8)
+    proto = to_onnx(model)
+    assert [n.op_type for n in proto.graph.node][:3] == ["MatMul", "Add", "Cos"]
+    assert_same(model, np.random.default_rng(8).normal(size=(7, 6)))

@@ -35,6 +35,9 @@ def _seq(*layers, shape=(5,), seed=0):
 @pytest.mark.parametrize("make, match", [
     (lambda: _seq(L.Reshape((5, 1, 1)), L.LocallyConnected2D(2, 1)),
      r"expected layers that Keras 3 has, got LocallyConnected2D \(Keras 3 removed it"),
+    (lambda: _seq(L.RandomFourierFeatures(8), L.Dense(2)),
+     r"layer 'random_fourier_features' \(RandomFourierFeatures\): expected layers that Keras 3 has, got "
+     r"RandomFourierFeatures \(Keras 3 has none; tf.keras 2 had it as keras.layers.experimental"),
     (lambda: _seq(L.Reshape((5, 1, 2)), L.Conv2D(2, 1, connections=[[True, False], [True, True]]), shape=(10,)),
      r"layer 'conv2d' \(Conv2D\): expected connections=None, got a netfit-only option"),
     (lambda: _seq(L.Reshape((5, 1, 1)), L.Conv2D(2, 1, bias="per_unit")),

@@ -137,3 +137,115 @@ def test_a_huber_delta_survives_save_and_load(tmp_path):
         losses.get("huber:-1")
     with pytest.raises(ValueError, match=r"losses.get: unknown loss 'huber:big'"):
         losses.get("huber:big")
+
+
+# -- Keras's loss functions: keras.losses.hinge(y_true, y_pred) and the rest, and compile(loss=<function>) -----
+
+def _keras_formulas():
+    """Keras 3's formulas (keras/src/losses/losses.py), written out on NumPy arrays: ℓ per row, last axis reduced."""
+    eps = 1e-7
+
+    def signed(y):
+        return 2 * y - 1 if np.all((y == 0) | (y == 1)) else y
+
+    def crossentropy(y, p):
+        return -np.sum(y * np.log(np.clip(p / p.sum(-1, keepdims=True), eps, 1 - eps)), axis=-1)
+
+    def huber(y, f, d=1.0):
+        e = np.abs(f - y)
+        return np.mean(np.where(e <= d, 0.5 * e ** 2, d * e - 0.5 * d ** 2), axis=-1)
+
+    return {
+        "mean_squared_error": lambda y, f: np.mean((f - y) ** 2, axis=-1),
+        "mean_absolute_error": lambda y, f: np.mean(np.abs(f - y), axis=-1),
+        "huber": huber,
+        "log_cosh": lambda y, f: np.mean(np.log(np.cosh(f - y)), axis=-1),
+        "poisson": lambda y, f: np.mean(f - y * np.log(f + eps), axis=-1),
+        "kl_divergence": lambda y, f: np.sum(np.clip(y, eps, 1) * np.log(np.clip(y, eps, 1) / np.clip(f, eps, 1)),
+                                             axis=-1),
+        "hinge": lambda y, f: np.mean(np.maximum(1 - signed(y) * f, 0), axis=-1),
+        "squared_hinge": lambda y, f: np.mean(np.maximum(1 - signed(y) * f, 0) ** 2, axis=-1),
+        "categorical_hinge": lambda y, f: np.maximum(np.max((1 - y) * f, axis=-1) - np.sum(y * f, axis=-1) + 1, 0),
+        "categorical_crossentropy": crossentropy,
+        "binary_crossentropy": lambda y, f: np.mean(-(y * np.log(np.clip(f, eps, 1 - eps)) + (1 - y) * np.log(
+            np.clip(1 - f, eps, 1 - eps))), axis=-1),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_keras_formulas()))
+def test_loss_functions_equal_keras_formulas_per_example(name):
+    from netfit.keras import losses as keras_losses
+    rng = np.random.default_rng(8)
+    shape = (4, 3, 5)                                               # Keras reduces the last axis only
+    if name in ("categorical_crossentropy", "kl_divergence"):
+        f = rng.dirichlet(np.ones(5), shape[:-1])
+        y = np.eye(5)[rng.integers(0, 5, shape[:-1])] if name == "categorical_crossentropy" else \
+            rng.dirichlet(np.ones(5), shape[:-1])
+    elif name in ("binary_crossentropy", "poisson"):
+        f, y = rng.uniform(0.05, 0.95, shape), rng.integers(0, 2, shape).astype(float)
+    elif name in ("hinge", "squared_hinge", "categorical_hinge"):
+        f, y = rng.standard_normal(shape), np.eye(5)[rng.integers(0, 5, shape[:-1])]
+    else:
+        f, y = rng.standard_normal(shape), rng.standard_normal(shape)
+    got = getattr(keras_losses, name)(y, f)
+    assert got.shape == shape[:-1]
+    np.testing.assert_allclose(got, _keras_formulas()[name](y, f), rtol=1e-6, atol=1e-12)
+
+
+def test_sparse_crossentropy_function_and_keras_short_names():
+    from netfit.keras import losses as keras_losses
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    expected = -np.log([0.7, 0.8])
+    np.testing.assert_allclose(keras_losses.sparse_categorical_crossentropy(np.array([0, 2]), p), expected)
+    np.testing.assert_allclose(keras_losses.sparse_categorical_crossentropy(np.array([[0], [2]]), p), expected)
+    z = np.log(p)                                                    # logits whose softmax is p
+    np.testing.assert_allclose(keras_losses.categorical_crossentropy(np.eye(3)[[0, 2]], z, from_logits=True), expected)
+    assert keras_losses.mse is keras_losses.mean_squared_error and keras_losses.mae is keras_losses.mean_absolute_error
+    assert keras_losses.kld is keras_losses.kl_divergence
+    with pytest.raises(ValueError, match=r"categorical_crossentropy: expected label_smoothing=0.0 \(netfit's loss has "
+                                         r"no other\), got 0.1"):
+        keras_losses.categorical_crossentropy(np.eye(3)[[0, 2]], p, label_smoothing=0.1)
+    with pytest.raises(ValueError, match=r"hinge: expected y_true of y_pred's shape \(2, 3\), got \(2,\)"):
+        keras_losses.hinge(np.array([0, 1]), p)
+
+
+@pytest.mark.parametrize("name, activation, targets", [
+    ("hinge", None, "onehot"), ("squared_hinge", None, "onehot"), ("categorical_hinge", None, "onehot"),
+    ("mean_squared_error", None, "onehot"), ("mse", None, "onehot"), ("huber", None, "onehot"),
+    ("categorical_crossentropy", "softmax", "onehot"), ("sparse_categorical_crossentropy", "softmax", "labels"),
+    ("binary_crossentropy", "sigmoid", "onehot")])
+def test_compile_with_the_function_trains_as_with_the_name(name, activation, targets):
+    from netfit.keras import losses as keras_losses
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((40, 4)).astype(np.float32)
+    labels = (x[:, 0] > x[:, 1]).astype(int) + (x[:, 2] > 0)
+    y = labels if targets == "labels" else np.eye(3, dtype=np.float32)[labels]
+    histories = []
+    for loss in (name, getattr(keras_losses, name)):
+        model = nf.Sequential([nf.Input(shape=(4,)), Dense(3, activation=activation)], seed=0)
+        model.compile(nf.optimizers.Adam(0.01), loss=loss)
+        histories.append(model.fit(x, y, epochs=3, batch_size=8, verbose=0).history)
+        assert repr(model.loss) == repr(losses.get(name))
+    assert histories[0] == histories[1]
+
+
+def test_metric_functions_are_taken_by_identity_and_own_functions_refused():
+    from netfit import keras
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((30, 4)).astype(np.float32)
+    y = keras.utils.to_categorical((x[:, 0] > 0).astype(int), 2)
+    model = keras.Sequential([keras.Input(shape=(4,)), Dense(2)], seed=0)
+    model.compile("adam", loss=keras.losses.hinge, metrics=[keras.metrics.categorical_accuracy,
+                                                            keras.metrics.mean_squared_error])
+    history = model.fit(x, y, epochs=2, verbose=0, validation_split=0.2).history
+    assert sorted(history) == ["categorical_accuracy", "loss", "mean_squared_error", "val_categorical_accuracy",
+                               "val_loss", "val_mean_squared_error"]
+
+    def hinge(y_true, y_pred):                                       # your own, even under a built-in's name
+        return np.maximum(1 - y_true * y_pred, 0).mean(axis=-1)
+    before = (model.loss, model.metrics, model.optimizer)
+    with pytest.raises(ValueError, match=r"losses.get: unknown loss <function .*hinge at 0x[0-9a-f]+>; supported: "):
+        model.compile("adam", loss=hinge)
+    with pytest.raises(ValueError, match=r"compile: unknown metric <function .*hinge at 0x[0-9a-f]+>; supported: "):
+        model.compile("adam", loss="hinge", metrics=[hinge])
+    assert (model.loss, model.metrics, model.optimizer) == before                 # a refused compile changes nothing

@@ -14,6 +14,7 @@ from .normalization import Normalization
 from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D
 from .pooling1d import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
 from .preprocessing import RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling
+from .random_features import RandomFourierFeatures
 from .shape import Flatten, Reshape, ZeroPadding2D
 from .standardization import BatchNormalization, LayerNormalization
 from .transpose import Conv1DTranspose, Conv2DTranspose
@@ -31,7 +32,7 @@ _TABLE.update({cls.__name__: cls for cls in _ONE_D_AND_TRANSPOSED})
 _TABLE.update({cls.__name__: cls for cls in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
                                              ReLU, LeakyReLU, PReLU, ELU, Softmax, Rescaling, RandomFlip,
                                              RandomRotation, RandomZoom, RandomTranslation, RandomContrast,
-                                             Embedding)})
+                                             Embedding, RandomFourierFeatures)})
 
 __all__ = ["Input", "InputLayer", "Layer", "ActivatedLayer", "Activation", "Dense", "Dropout", "Flatten", "Reshape",
            "Conv2D", "LocallyConnected2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
@@ -41,7 +42,7 @@ __all__ += [cls.__name__ for cls in _ONE_D_AND_TRANSPOSED]
 __all__ += ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract",
             "multiply", "average", "maximum", "minimum", "concatenate", "dot", "ReLU", "LeakyReLU", "PReLU", "ELU",
             "Softmax", "Rescaling", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
-            "RandomContrast", "Embedding"]
+            "RandomContrast", "Embedding", "RandomFourierFeatures"]
 
 
 def register(cls):

@@ -31,6 +31,7 @@ error). :mod:`netfit.compatibility` checks the model's last activation against i
 compile time (docs/reliability.md, the output–loss–metric table).
 """
 from .base import Loss
+from . import functions
 from .crossentropy import BinaryCrossentropy, CategoricalCrossentropy, KLDivergence, SparseCategoricalCrossentropy
 from .hinge import CategoricalHinge, Hinge, SquaredHinge
 from .regression import Huber, LogCosh, MeanAbsoluteError, MeanSquaredError, Poisson
@@ -50,7 +51,9 @@ _ALIASES.update({"mae": "mean_absolute_error", "kld": "kl_divergence", "huber_lo
 def get(identifier):
     """Return a loss from its Keras name ("mse", "categorical_crossentropy"), its class name, a
     config dict (``{"class_name": "CategoricalCrossentropy", "config": {"from_logits": True}}``,
-    as :func:`serialize` writes), or a Loss instance.
+    as :func:`serialize` writes), a Loss instance, or Keras's loss function of that name
+    (``netfit.keras.losses.hinge``, :mod:`netfit.losses.functions`; recognised by identity,
+    so a function of your own is refused like any unknown loss).
 
     Examples
     --------
@@ -58,9 +61,13 @@ def get(identifier):
     <loss mean_squared_error>
     >>> get({"class_name": "BinaryCrossentropy", "config": {"from_logits": True}})
     <loss binary_crossentropy (from_logits=True)>
+    >>> get(functions.hinge)
+    <loss hinge>
     """
     if isinstance(identifier, Loss):
         return identifier
+    if callable(identifier) and functions.name_of(identifier) is not None:
+        identifier = functions.name_of(identifier)                      # keras.losses.hinge: the loss "hinge"
     config = {}
     if isinstance(identifier, dict) and isinstance(identifier.get("config", {}), dict):
         identifier, config = identifier.get("class_name"), identifier.get("config", {})

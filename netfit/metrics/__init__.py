@@ -33,6 +33,9 @@ from .confusion import AUC, FalseNegatives, FalsePositives, Precision, Recall, T
 from .regression import (MeanAbsoluteError, MeanSquaredError, R2Score, mean_absolute_error, mean_squared_error,
                          r2_score)
 
+#: The plain functions that compile also takes as metrics (by identity), as Keras takes keras.metrics.<function>.
+_FUNCTIONS = (categorical_accuracy, sparse_categorical_accuracy, binary_accuracy, mean_squared_error,
+              mean_absolute_error, r2_score)
 _ACCURACY_FOR_LOSS = {
     "categorical_crossentropy": "categorical_accuracy",
     "sparse_categorical_crossentropy": "sparse_categorical_accuracy",
@@ -72,7 +75,9 @@ def get(identifier, loss):
     """Return ``(log_name, metric)``: a new :class:`Metric` for a name, or the Metric given.
 
     "accuracy" (or "acc") is resolved from ``loss``; every name is logged as written
-    (``"acc"`` as ``acc`` and ``val_acc``, as Keras 3 does).
+    (``"acc"`` as ``acc`` and ``val_acc``, as Keras 3 does). One of this package's plain
+    functions (``categorical_accuracy``, ``mean_squared_error``, ...; Keras's
+    ``keras.metrics.<function>``) stands for the metric of its name, logged under it.
 
     Examples
     --------
@@ -84,6 +89,8 @@ def get(identifier, loss):
     """
     if isinstance(identifier, Metric):
         return identifier.name, identifier
+    if callable(identifier) and any(identifier is fn for fn in _FUNCTIONS):
+        identifier = identifier.__name__              # keras.metrics.categorical_accuracy: logged under its name
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:    # as saved by serialize
         config = identifier.get("config", {})
         try:

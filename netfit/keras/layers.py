@@ -1,6 +1,0 @@
-"""``keras.layers``: netfit's layers under Keras's names (``from netfit.keras.layers import Conv2D``)."""
-from ..layers import *          # noqa: F401,F403 — the same names, one table (netfit.layers.__all__)
-from ..layers import __all__ as _names
-from ..layers import Input, InputLayer, Layer
-
-__all__ = sorted(set(_names) | {"Input", "InputLayer", "Layer"})
