@@ -124,6 +124,15 @@ def test_identity_unless_training(name):
 
 
 @pytest.mark.parametrize("name", ALL)
+def test_an_eager_call_of_a_seeded_layer_draws_from_its_seed(name):
+    x = _images(n=8)
+    nf.utils.set_random_seed(1)
+    first = ALL[name]()(x, training=True)
+    nf.utils.set_random_seed(2)                     # the global source does not matter to a seeded layer
+    np.testing.assert_array_equal(ALL[name]()(x, training=True), first)
+
+
+@pytest.mark.parametrize("name", ALL)
 def test_same_seed_same_images_other_seed_other_images(name):
     x = _images(n=8)
     runs = []

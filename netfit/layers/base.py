@@ -370,7 +370,10 @@ class Layer(GuardedAttributes):
         if dtype is not None:                      # a float input takes the weights' type, as Keras casts
             x = [a.astype(dtype, copy=False) if a.dtype.kind == "f" else a for a in x] if several else \
                 (x.astype(dtype, copy=False) if x.dtype.kind == "f" else x)
-        call = self.new_call(rng=np.random.default_rng(new_seed()) if training else None)
+        # A training call draws from the layer's own stream when it was given a seed (same seed, same draws),
+        # else from a stream of its own seeded by set_random_seed's source.
+        seeded = getattr(self, "seed", None) is not None
+        call = self.new_call(rng=np.random.default_rng(new_seed()) if training and not seeded else None)
         return self.forward(x, training, call)
 
     @property
