@@ -5,7 +5,7 @@ import pytest
 import netfit as nf
 from netfit import initializers, zoo
 from netfit.gradcheck import check_model
-from netfit.layers import Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPooling2D
+from netfit.layers import Activation, Add, Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPooling2D
 from netfit.utils import to_categorical
 
 # ESL Table 11.1: (weights, links) of Net-1 … Net-5.
@@ -146,8 +146,49 @@ def test_zip_cnn_keeps_4x4_maps_for_16x16_digits_and_trains_a_step():
     assert np.isfinite(history.history["loss"]).all()
 
 
+def test_zip_resnet_is_a_graph_of_residual_blocks_and_trains_a_step():
+    model = zoo.zip_resnet(seed=0)
+    assert isinstance(model, nf.Model) and not isinstance(model, nf.Sequential) and model.name == "zip_resnet"
+    # stem 160 + block (2 × 2,320) + widen 4,640 + block (2 × 9,248) + dense 4·4·32·10 + 10
+    assert model.count_params() == 160 + 2 * 2320 + 4640 + 2 * 9248 + 5130 == 33_066
+    assert model.input_shape == (None, 16, 16) and model.output_shape == (None, 10) and not model.compiled
+    adds = [layer for layer in model.layers if isinstance(layer, Add)]
+    assert [layer.name for layer in adds] == ["res1a_add", "res2a_add"]
+    skip, body = adds[0]._nodes[0].inputs                                 # h + conv2(conv1(h)): h is the stem
+    assert skip.node.layer.name == "stem" and body.node.layer.name == "res1a_conv2"
+    assert [l.output_shape for l in model.layers if isinstance(l, (Conv2D, MaxPooling2D))] == [
+        (16, 16, 16), (16, 16, 16), (16, 16, 16), (8, 8, 16), (8, 8, 32), (8, 8, 32), (8, 8, 32), (4, 4, 32)]
+    assert model.layers[-1].activation.name == "softmax" and isinstance(model.get_layer("res2a_relu"), Activation)
+    deeper = zoo.zip_resnet(filters=8, blocks=2, dropout=0.25, input_shape=(16, 16, 1), classes=3)
+    assert deeper.count_params() == 80 + 4 * 584 + 1168 + 4 * 2320 + 4 * 4 * 16 * 3 + 3
+    assert isinstance(deeper.get_layer("dropout"), Dropout) and deeper.get_layer("res2b_add") is not None
+    same = zoo.get("ZipResNet", seed=0)
+    assert all(np.array_equal(u, v) for u, v in zip(model.get_weights(), same.get_weights()))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 16, 16)).astype(np.float32)
+    y = np.arange(16) % 10
+    before = model.get_weights()
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"]).all() and history.history["loss"][-1] < history.history["loss"][0]
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))      # every weight moved
+
+
+@pytest.mark.parametrize("option", [{"filters": 0}, {"blocks": 1.5}, {"blocks": True}])
+def test_zip_resnet_refuses_other_sizes(option):
+    with pytest.raises(ValueError, match=r"zip_resnet: expected (filters|blocks) a positive integer"):
+        zoo.zip_resnet(**option)
+
+
+def test_zip_resnet_gradients_match_finite_differences(float64):
+    model = zoo.zip_resnet(seed=1, filters=2, input_shape=(8, 8))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(2).uniform(-1, 1, (3, 8, 8))
+    errors = check_model(model, x, np.array([1, 4, 7]), max_checks=12)
+    assert max(errors.values()) < 1e-6, errors
+
+
 def test_get_table_and_defaults():
-    assert zoo.names() == ["mlp", "cnn", "net1", "net2", "net3", "net4", "net5", "zipcnn", "lecun1989"]
+    assert zoo.names() == ["mlp", "cnn", "net1", "net2", "net3", "net4", "net5", "zipcnn", "lecun1989", "zipresnet"]
     assert zoo.get("mlp").count_params() == 101_770
     assert zoo.get("cnn").count_params() == 34_826
     assert [zoo.get(f"net{k}").count_params() for k in range(1, 6)] == [w for w, _ in ESL_TABLE.values()]
@@ -161,7 +202,7 @@ def test_get_table_and_defaults():
 
 def test_get_unknown_name_lists_the_supported_ones():
     with pytest.raises(ValueError, match=r"zoo\.get: unknown model 'lenet'; supported: mlp, cnn, net1, "
-                                         r"net2, net3, net4, net5, zipcnn, lecun1989\."):
+                                         r"net2, net3, net4, net5, zipcnn, lecun1989, zipresnet\."):
         zoo.get("lenet")
 
 
