@@ -18,7 +18,7 @@ def test_a_run_on_held_out_digits_reads_them_after_every_pass(data, tmp_path):
     assert [row["pass"] for row in results.rows] == [1, 2]
     assert all(0 <= row["misses"] <= 20 and np.isfinite(row["loss"]) for row in results.rows)
     assert results.final["misses"] == results.rows[-1]["misses"] == round(results.final["error"] * 20)
-    assert results.model.count_params() == 33_066
+    assert results.model.count_params() == 121_418 and results.recipe == zip_resnet.RECIPE | {"epochs": 2}
     text = (tmp_path / "results.md").read_text()
     assert "validation error" in text and "lecun1989" not in text        # no zip.test figures beside validation ones
 

@@ -149,21 +149,22 @@ def test_zip_cnn_keeps_4x4_maps_for_16x16_digits_and_trains_a_step():
 def test_zip_resnet_is_a_graph_of_residual_blocks_and_trains_a_step():
     model = zoo.zip_resnet(seed=0)
     assert isinstance(model, nf.Model) and not isinstance(model, nf.Sequential) and model.name == "zip_resnet"
-    # stem 160 + block (2 × 2,320) + widen 4,640 + block (2 × 9,248) + dense 4·4·32·10 + 10
-    assert model.count_params() == 160 + 2 * 2320 + 4640 + 2 * 9248 + 5130 == 33_066
+    # stem 320 + block (2 × 9,248) + widen 18,496 + block (2 × 36,928) + dense 4·4·64·10 + 10
+    assert model.count_params() == 320 + 2 * 9248 + 18496 + 2 * 36928 + 10250 == 121_418
     assert model.input_shape == (None, 16, 16) and model.output_shape == (None, 10) and not model.compiled
     adds = [layer for layer in model.layers if isinstance(layer, Add)]
     assert [layer.name for layer in adds] == ["res1a_add", "res2a_add"]
     skip, body = adds[0]._nodes[0].inputs                                 # h + conv2(conv1(h)): h is the stem
     assert skip.node.layer.name == "stem" and body.node.layer.name == "res1a_conv2"
     assert [l.output_shape for l in model.layers if isinstance(l, (Conv2D, MaxPooling2D))] == [
-        (16, 16, 16), (16, 16, 16), (16, 16, 16), (8, 8, 16), (8, 8, 32), (8, 8, 32), (8, 8, 32), (4, 4, 32)]
+        (16, 16, 32), (16, 16, 32), (16, 16, 32), (8, 8, 32), (8, 8, 64), (8, 8, 64), (8, 8, 64), (4, 4, 64)]
     assert model.layers[-1].activation.name == "softmax" and isinstance(model.get_layer("res2a_relu"), Activation)
     deeper = zoo.zip_resnet(filters=8, blocks=2, dropout=0.25, input_shape=(16, 16, 1), classes=3)
     assert deeper.count_params() == 80 + 4 * 584 + 1168 + 4 * 2320 + 4 * 4 * 16 * 3 + 3
     assert isinstance(deeper.get_layer("dropout"), Dropout) and deeper.get_layer("res2b_add") is not None
     same = zoo.get("ZipResNet", seed=0)
     assert all(np.array_equal(u, v) for u, v in zip(model.get_weights(), same.get_weights()))
+    model = zoo.zip_resnet(seed=0, filters=8)                            # a narrower one trains quicker
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     x = np.random.default_rng(0).uniform(-1, 1, (16, 16, 16)).astype(np.float32)
     y = np.arange(16) % 10
