@@ -214,7 +214,7 @@ class Bench:
         the machine's load hits them alike; netfit[fast] does the same in its own worker when it runs.
         """
         sides = [s for s in ("netfit", "netfit-fast") if s in self.workers]
-        repeats = self.args.graph_repeats or max(self.args.repeats, 5)
+        repeats = self.args.graph_repeats or max(self.args.repeats, 9)
         for b in specs.GRAPH_BATCH_SIZES:
             log(f"graph overhead: lecture MLP epoch, batch {b}, Sequential and nf.Model, {repeats} repeats ...")
             out = {}
@@ -404,7 +404,7 @@ def main(argv=None):
                         "(the residual CNN's too)")
     p.add_argument("--accuracy-epochs", type=int, default=15)
     p.add_argument("--graph-repeats", type=int, default=None,
-                   help="repeats of the graph-overhead pair (Sequential, nf.Model); default max(--repeats, 5)")
+                   help="repeats of the graph-overhead pair (Sequential, nf.Model); default max(--repeats, 9)")
     p.add_argument("--blas-threads", type=int, default=None,
                    help="set OPENBLAS/OMP/MKL_NUM_THREADS for every side (e.g. 1 on a shared machine); "
                         "default: each library's own")
