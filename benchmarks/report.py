@@ -352,14 +352,15 @@ def _graph(bench):
            "relu) → Dense(10, softmax)) against the same MLP as a `Sequential` (`zoo.lecture_mlp`), one MNIST epoch "
            "with Adam, same seed and so the same start weights and batches; both in the same worker process, one "
            "after the other in each repeat (the order alternates). Target: graph time ≤ "
-           f"{bound:.2f} × the Sequential's. The paired ratio is the median over repeats of graph / Sequential of "
-           "the same repeat; CPU is the process's CPU time in `fit` (less sensitive to other load than wall time).",
-           "", "| batch | side | Sequential | graph | graph / Sequential (medians) | paired ratio | CPU time ratio "
-           "| target | met | same test accuracy |", "|---:|---|---:|---:|---:|---:|---:|---|---|---|"]
+           f"{bound:.2f} × the Sequential's, on the medians. Also: the ratio of the fastest runs (what other load "
+           "adds is never negative), the median over repeats of graph / Sequential of the same repeat, and the "
+           "ratio of the process's CPU time in `fit` (less sensitive to other load than wall time).",
+           "", "| batch | side | Sequential | graph | graph / Sequential (medians) | fastest runs | paired ratio "
+           "| CPU time ratio | target | met | same test accuracy |", "|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|"]
     for key in keys:
         for side, row in res[key].items():
             if "mlp" not in row:
-                out.append(f"| {key[5:]} | {TITLE[side]} | {row.get('status', '—')} | | | | | | | |")
+                out.append(f"| {key[5:]} | {TITLE[side]} | {row.get('status', '—')} | | | | | | | | |")
                 continue
             seq, graph = row["mlp"], row["mlp-graph"]
             ratio = graph["median"] / seq["median"]
@@ -369,7 +370,7 @@ def _graph(bench):
             same = bool(pairs) and all(a.get("test_acc") is not None and a["test_acc"] == b.get("test_acc")
                                        for a, b in pairs)
             out.append(f"| {key[5:]} | {TITLE[side]} | {_cell(seq, 'time')} | {_cell(graph, 'time')} | {ratio:.3f} | "
-                       + (f"{paired:.3f}" if paired else "—") + f" | {cpu:.3f} | ≤ {bound:.2f} | "
+                       f"{graph['min'] / seq['min']:.3f} | " + (f"{paired:.3f}" if paired else "—") + f" | {cpu:.3f} | ≤ {bound:.2f} | "
                        + ("yes" if ratio <= bound else "**no**")
                        + f" | {'yes, every repeat' if same else 'no'} |")
     return out
