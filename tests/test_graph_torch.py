@@ -233,3 +233,22 @@ def test_nested_models_a_graph_and_a_sequential_called_twice():
         return softmax_xent(w.dense(L["out"], torch.cat([s(block(block(xt))), s(xt)], dim=1)), y)
 
     compare(model, reference, x, y)
+
+
+# -- the benchmark's graphs (benchmarks/workers.py): the same nets on every side ---------------------------
+def test_the_benchmarks_residual_cnn_and_graph_mlp_are_the_nets_they_are_compared_with(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import workers
+    x = np.random.default_rng(0).random((8, 28, 28), dtype=np.float32)
+    model = workers.netfit_model("rescnn", 3)
+    assert model.count_params() == sum(int(np.prod(s)) for s in workers.specs.RESCNN_SHAPES) == 34_506
+    side = workers.TorchSide.__new__(workers.TorchSide)             # its model only: no MNIST loaded
+    side.torch = torch
+    module = side._model("rescnn", 3).eval()
+    with torch.no_grad():
+        expected = torch.softmax(module(torch.from_numpy(x)), dim=1).numpy()
+    np.testing.assert_allclose(model.predict(x[..., None]), expected, rtol=1e-4, atol=1e-6)
+    seq, graph = workers.netfit_model("mlp", 5), workers.netfit_model("mlp-graph", 5)
+    assert isinstance(graph, nf.Model) and not isinstance(graph, nf.Sequential)
+    assert all(np.array_equal(a, b) for a, b in zip(seq.get_weights(), graph.get_weights()))
+    np.testing.assert_array_equal(seq.predict(x), graph.predict(x))
