@@ -356,7 +356,8 @@ def _graph(bench):
            "adds is never negative), the median over repeats of graph / Sequential of the same repeat, and the "
            "ratio of the process's CPU time in `fit` (less sensitive to other load than wall time).",
            "", "| batch | side | Sequential | graph | graph / Sequential (medians) | fastest runs | paired ratio "
-           "| CPU time ratio | target | met | same test accuracy |", "|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|"]
+           "| CPU time ratio | target | met | same test accuracy |",
+           "|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|"]
     for key in keys:
         for side, row in res[key].items():
             if "mlp" not in row:
@@ -370,7 +371,8 @@ def _graph(bench):
             same = bool(pairs) and all(a.get("test_acc") is not None and a["test_acc"] == b.get("test_acc")
                                        for a, b in pairs)
             out.append(f"| {key[5:]} | {TITLE[side]} | {_cell(seq, 'time')} | {_cell(graph, 'time')} | {ratio:.3f} | "
-                       f"{graph['min'] / seq['min']:.3f} | " + (f"{paired:.3f}" if paired else "—") + f" | {cpu:.3f} | ≤ {bound:.2f} | "
+                       f"{graph['min'] / seq['min']:.3f} | " + (f"{paired:.3f}" if paired else "—")
+                       + f" | {cpu:.3f} | ≤ {bound:.2f} | "
                        + ("yes" if ratio <= bound else "**no**")
                        + f" | {'yes, every repeat' if same else 'no'} |")
     return out

@@ -6,8 +6,8 @@ Shared by the driver (bench.py) and the workers (workers.py); imports nothing he
 # -- sides -------------------------------------------------------------------------------
 # key -> (column title, description)
 SIDES = {
-    "netfit": ("netfit", "netfit (this repo), Sequential.fit / predict (Model.fit for the graphs), pure NumPy as `pip install netfit` "
-                         "runs it (`NETFIT_COMPILED=0`, so a numba in the venv is not used)"),
+    "netfit": ("netfit", "netfit (this repo), Sequential.fit / predict (Model.fit for the graphs), pure NumPy "
+                         "as `pip install netfit` runs it (`NETFIT_COMPILED=0`, so a numba in the venv is not used)"),
     "netfit-fast": ("netfit[fast]", "the same with its optional numba loops (`pip install netfit[fast]`): "
                                     "Adam's update in one compiled pass instead of ten NumPy passes, max "
                                     "pooling in one pass each way and relu's backward in one, bit-identical; "

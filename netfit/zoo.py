@@ -31,6 +31,7 @@ from .layers import Activation, Add, Conv2D, Dense, Dropout, Flatten, LocallyCon
 from .layers.input import Input
 from .model import Model
 from .sequential import Sequential
+from .utils import check_positive_int
 
 __all__ = ["lecture_mlp", "esl_net", "lecun1989", "mnist_cnn", "zip_cnn", "zip_resnet", "get", "names"]
 
@@ -287,6 +288,11 @@ def zip_resnet(input_shape=ESL_INPUT_SHAPE, classes=10, seed=None, *, filters=32
     dropout : float
         Rate of a Dropout before the output layer (0: none).
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``filters`` or ``blocks`` is not a positive integer.
+
     Shapes
     ------
     x : (n, 16, 16) or (n, 16, 16, 1)  ->  f(x) : (n, classes)
@@ -299,9 +305,8 @@ def zip_resnet(input_shape=ESL_INPUT_SHAPE, classes=10, seed=None, *, filters=32
     >>> zip_resnet(filters=8, blocks=2).count_params()
     15434
     """
-    for name, value in (("filters", filters), ("blocks", blocks)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"zip_resnet: expected {name} a positive integer, got {value!r}.")
+    filters = check_positive_int(filters, "zip_resnet", "filters")
+    blocks = check_positive_int(blocks, "zip_resnet", "blocks")
     same = {"padding": "same"}
     inputs = Input(shape=input_shape, name="digits")
     h = Conv2D(filters, 3, activation="relu", name="stem", **same)(inputs)

@@ -26,7 +26,10 @@ TOL = 1e-10
 
 @pytest.fixture(scope="module")
 def mnist():
-    """MNIST's first 10,000 training digits scaled to [0, 1] (float64), from NETFIT_DATA_DIR or ../shared/data; skipped when absent offline."""
+    """MNIST's first 10,000 training digits in [0, 1] (float64), from NETFIT_DATA_DIR or ../shared/data.
+
+    Skipped when they cannot be found offline.
+    """
     from netfit.datasets import _files, mnist
     with pytest.MonkeyPatch.context() as mp:
         if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "mnist").is_dir():

@@ -174,9 +174,12 @@ def test_zip_resnet_is_a_graph_of_residual_blocks_and_trains_a_step():
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))      # every weight moved
 
 
-@pytest.mark.parametrize("option", [{"filters": 0}, {"blocks": 1.5}, {"blocks": True}])
-def test_zip_resnet_refuses_other_sizes(option):
-    with pytest.raises(ValueError, match=r"zip_resnet: expected (filters|blocks) a positive integer"):
+@pytest.mark.parametrize("option, error, said", [
+    ({"filters": 0}, ValueError, r"zip_resnet: expected filters >= 1, got 0\."),
+    ({"blocks": 1.5}, TypeError, r"zip_resnet: expected blocks a positive integer, got 1\.5\."),
+    ({"blocks": True}, TypeError, r"zip_resnet: expected blocks a positive integer, got True\.")])
+def test_zip_resnet_refuses_other_sizes(option, error, said):
+    with pytest.raises(error, match=said):
         zoo.zip_resnet(**option)
 
 

@@ -78,7 +78,8 @@ class Results:
         if self.command:
             lines += [f"Command: `{self.command}`", ""]
         if f:
-            lines += [f"| net | {self.evaluated} error | {self.evaluated} misses | train error |", "|---|---:|---:|---:|",
+            lines += [f"| net | {self.evaluated} error | {self.evaluated} misses | train error |",
+                      "|---|---:|---:|---:|",
                       f"| zoo.zip_resnet | **{f['error']:.2%}** | {f['misses']} | {f['train_error']:.2%} |"]
             if self.evaluated == "test":
                 lines += [f"| {name} | {error} | {misses} | |" for name, (error, misses) in REFERENCES.items()]
@@ -244,9 +245,10 @@ def search(seed=0, validation=VALIDATION, architectures=ARCHITECTURES, variation
 
 def search_markdown(rows, winner, validation):
     lines = [f"## zip_resnet's search on {validation:,} held-out zip.train digits", "",
-             "| round | change | weights | validation misses | error | loss | seconds |", "|---:|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['round']} | {r['change']}{' **(chosen)**' if r is winner else ''} | {r['weights']:,} | {r['misses']} | "
-              f"{r['error']:.2%} | {r['loss']:.4f} | {r['seconds']:.0f} |" for r in rows]
+             "| round | change | weights | validation misses | error | loss | seconds |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['round']} | {r['change']}{' **(chosen)**' if r is winner else ''} | {r['weights']:,} | "
+              f"{r['misses']} | {r['error']:.2%} | {r['loss']:.4f} | {r['seconds']:.0f} |" for r in rows]
     return "\n".join(lines + ["", f"Chosen: {describe(winner['recipe'])}."]) + "\n"
 
 
