@@ -26,7 +26,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import specs  # noqa: E402
 
-WORKLOADS = ["ceiling", "mlp", "cnn", "scaling", "predict", "accuracy", "memory", "sizes"]
+WORKLOADS = ["ceiling", "mlp", "graph", "cnn", "rescnn", "scaling", "predict", "accuracy", "memory", "sizes"]
 GAP_S = 0.3   # pause between sides, so one side's spinning BLAS/OpenMP threads go idle first
 
 
@@ -207,6 +207,42 @@ class Bench:
             self.interleave(f"mlp{b}", {"op": "train", "arch": "mlp", "batch": b}, sides,
                             self.args.repeats, lambda a: a["seconds"])
 
+    def run_graph(self):
+        """Issue 22: the lecture MLP as a graph (nf.Model) against the same MLP as a Sequential, netfit alone.
+
+        Both run in the same worker process, one after the other in each repeat (the order alternates), so
+        the machine's load hits them alike; netfit[fast] does the same in its own worker when it runs.
+        """
+        sides = [s for s in ("netfit", "netfit-fast") if s in self.workers]
+        repeats = self.args.graph_repeats or max(self.args.repeats, 9)
+        for b in specs.GRAPH_BATCH_SIZES:
+            log(f"graph overhead: lecture MLP epoch, batch {b}, Sequential and nf.Model, {repeats} repeats ...")
+            out = {}
+            for side in sides:
+                runs, status = {"mlp": [], "mlp-graph": []}, None
+                for r in range(repeats):
+                    for arch in (("mlp", "mlp-graph") if r % 2 == 0 else ("mlp-graph", "mlp")):
+                        ans = self.workers[side].call(op="train", arch=arch, batch=b, seed=r, warmup=(r == 0))
+                        if "error" in ans or "unsupported" in ans:
+                            status = ("n/a: " + ans["unsupported"]) if "unsupported" in ans else \
+                                "failed: " + ans["error"].strip().splitlines()[-1]
+                            log(f"  {side} {arch}: {status}")
+                            break
+                        runs[arch].append(ans)
+                        log(f"  graph{b} repeat {r + 1}/{repeats} {side:12s} {arch:9s} {ans['seconds']:8.4f} s "
+                            f"(CPU {ans.get('cpu_seconds', 0):.4f} s)  test acc {ans['test_acc']:.4f}")
+                        time.sleep(GAP_S)
+                    if status:
+                        break
+                if status:
+                    out[side] = {"status": status}
+                    continue
+                out[side] = {arch: {**summarize([a["seconds"] for a in answers]), "answers": answers,
+                                    "cpu": summarize([a.get("cpu_seconds", a["seconds"]) for a in answers])}
+                             for arch, answers in runs.items()}
+                out[side]["paired"] = [g["seconds"] / q["seconds"] for q, g in zip(runs["mlp"], runs["mlp-graph"])]
+            self.results[f"graph{b}"] = out
+
     def _cnn_plan(self):
         steps_full = -(-specs.N_TRAIN // 128)
         steps = self.args.cnn_steps if 0 < self.args.cnn_steps < steps_full else steps_full
@@ -219,6 +255,13 @@ class Bench:
         steps, steps_full, examples, scale = self._cnn_plan()
         log(f"CNN, batch 128, {steps} of {steps_full} steps" + (" (extrapolated)" if scale != 1 else "") + " ...")
         self.interleave("cnn128", {"op": "train", "arch": "cnn", "batch": 128, "examples": examples},
+                        self.sides, self.args.repeats, lambda a: a["seconds"] * scale)
+
+    def run_rescnn(self):
+        steps, steps_full, examples, scale = self._cnn_plan()
+        log(f"residual CNN, batch 128, {steps} of {steps_full} steps" + (" (extrapolated)" if scale != 1 else "")
+            + " ...")
+        self.interleave("rescnn128", {"op": "train", "arch": "rescnn", "batch": 128, "examples": examples},
                         self.sides, self.args.repeats, lambda a: a["seconds"] * scale)
 
     def run_scaling(self):
@@ -311,7 +354,8 @@ class Bench:
         self.load_before = _loadavg()
         self.start_all()
         try:
-            for name, fn in (("ceiling", self.run_ceiling), ("mlp", self.run_mlp), ("cnn", self.run_cnn),
+            for name, fn in (("ceiling", self.run_ceiling), ("mlp", self.run_mlp), ("graph", self.run_graph),
+                             ("cnn", self.run_cnn), ("rescnn", self.run_rescnn),
                              ("scaling", self.run_scaling), ("predict", self.run_predict),
                              ("accuracy", self.run_accuracy)):
                 if name in a.workloads:
@@ -356,8 +400,11 @@ def main(argv=None):
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128, 1024])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--cnn-steps", type=int, default=0,
-                   help="time this many CNN steps (batch 128) and extrapolate to the epoch; 0 = the whole epoch")
+                   help="time this many CNN steps (batch 128) and extrapolate to the epoch; 0 = the whole epoch "
+                        "(the residual CNN's too)")
     p.add_argument("--accuracy-epochs", type=int, default=15)
+    p.add_argument("--graph-repeats", type=int, default=None,
+                   help="repeats of the graph-overhead pair (Sequential, nf.Model); default max(--repeats, 9)")
     p.add_argument("--blas-threads", type=int, default=None,
                    help="set OPENBLAS/OMP/MKL_NUM_THREADS for every side (e.g. 1 on a shared machine); "
                         "default: each library's own")

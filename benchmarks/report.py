@@ -18,6 +18,8 @@ ROWS = [  # key, label, kind
     ("mlp128", "same, batch 128", "time"),
     ("mlp1024", "same, batch 1024", "time"),
     ("cnn128", "Keras mnist_convnet CNN, batch 128, one epoch", "time"),
+    ("rescnn128", "small residual CNN (a graph: conv 32, a block of two convs added to its input), batch 128, "
+                  "one epoch", "time"),
     ("predict-mlp", "predict MLP, batch 1000, images/s", "rate"),
     ("predict-cnn", "predict CNN, batch 1000, images/s", "rate"),
     ("mem-mlp", "peak memory of the MLP training process", "mem"),
@@ -108,8 +110,8 @@ def _mem_gb():
 def _flops(key):
     if key.startswith("mlp"):
         return specs.FLOPS["mlp"]["train"] * specs.N_TRAIN, int(key[3:])
-    if key == "cnn128":
-        return specs.FLOPS["cnn"]["train"] * specs.N_TRAIN, 128
+    if key in ("cnn128", "rescnn128"):
+        return specs.FLOPS[key[:-3]]["train"] * specs.N_TRAIN, 128
     if key.startswith("predict-"):
         return specs.FLOPS[key.split("-")[1]]["forward"] * specs.N_TEST, 1000
     return None, None
@@ -161,7 +163,7 @@ def render(bench):
                      "(one share of the batch per thread, `netfit.replicas`, one BLAS thread each); predict is left to BLAS.")
     plan = getattr(bench, "cnn_plan", None)
     if plan and plan["scale"] != 1:
-        lines.append(f"- **CNN**: {plan['steps']} of the epoch's {plan['steps_full']} steps were timed "
+        lines.append(f"- **CNN** (both CNNs): {plan['steps']} of the epoch's {plan['steps_full']} steps were timed "
                      f"(`--cnn-steps {plan['steps']}`, {plan['examples']:,} examples) and the time multiplied "
                      f"by {plan['scale']:.2f}; its accuracy is after those steps only.")
     lines += _env_lines(bench)
@@ -213,6 +215,7 @@ def render(bench):
         lines += [f"- {TITLE[s]}: {r.strip().splitlines()[-1]}" for s, r in bench.skipped.items()]
     if bench.notes:
         lines += ["", "**Notes**:", ""] + [f"- {n}" for n in bench.notes]
+    lines += _graph(bench)
     lines += _scaling(bench)
     lines += _detail(bench)
     lines += _ceiling(bench)
@@ -257,9 +260,9 @@ def _detail(bench):
     res, out = bench.results, ["", "## Details", ""]
     ceiling = {r["label"]: r["gflops"] for r in res.get("ceiling", [])}
     large = ceiling.get("large square")
-    for key, label, kind in ROWS[:6]:
+    for key, label, kind in ROWS:
         row = res.get(key)
-        if not row:
+        if not row or kind == "mem":
             continue
         flops, _ = _flops(key)
         out += [f"### {label}", "",
@@ -337,6 +340,44 @@ def _scaling(bench):
     return out
 
 
+def _graph(bench):
+    """Issue 22's graph overhead: the lecture MLP as nf.Model against the same MLP as a Sequential."""
+    res = bench.results
+    keys = [f"graph{b}" for b in specs.GRAPH_BATCH_SIZES if f"graph{b}" in res]
+    if not keys:
+        return []
+    bound = specs.GRAPH_TARGET
+    out = ["", "## Graph overhead", "",
+           "Issue 22: the lecture MLP built as a graph (`nf.Model(inputs, outputs)`: Input → Flatten → Dense(128, "
+           "relu) → Dense(10, softmax)) against the same MLP as a `Sequential` (`zoo.lecture_mlp`), one MNIST epoch "
+           "with Adam, same seed and so the same start weights and batches; both in the same worker process, one "
+           "after the other in each repeat (the order alternates). Target: graph time ≤ "
+           f"{bound:.2f} × the Sequential's, on the medians. Also: the ratio of the fastest runs (what other load "
+           "adds is never negative), the median over repeats of graph / Sequential of the same repeat, and the "
+           "ratio of the process's CPU time in `fit` (less sensitive to other load than wall time).",
+           "", "| batch | side | Sequential | graph | graph / Sequential (medians) | fastest runs | paired ratio "
+           "| CPU time ratio | target | met | same test accuracy |",
+           "|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|"]
+    for key in keys:
+        for side, row in res[key].items():
+            if "mlp" not in row:
+                out.append(f"| {key[5:]} | {TITLE[side]} | {row.get('status', '—')} | | | | | | | | |")
+                continue
+            seq, graph = row["mlp"], row["mlp-graph"]
+            ratio = graph["median"] / seq["median"]
+            cpu = graph["cpu"]["median"] / seq["cpu"]["median"]
+            paired = sorted(row["paired"])[len(row["paired"]) // 2] if row["paired"] else None
+            pairs = list(zip(seq["answers"], graph["answers"]))
+            same = bool(pairs) and all(a.get("test_acc") is not None and a["test_acc"] == b.get("test_acc")
+                                       for a, b in pairs)
+            out.append(f"| {key[5:]} | {TITLE[side]} | {_cell(seq, 'time')} | {_cell(graph, 'time')} | {ratio:.3f} | "
+                       f"{graph['min'] / seq['min']:.3f} | " + (f"{paired:.3f}" if paired else "—")
+                       + f" | {cpu:.3f} | ≤ {bound:.2f} | "
+                       + ("yes" if ratio <= bound else "**no**")
+                       + f" | {'yes, every repeat' if same else 'no'} |")
+    return out
+
+
 def _others(answers):
     """Median share of the machine's CPU that other processes used while a side's runs went on."""
     shares = sorted(a["cpu"]["others_share"] for a in answers
@@ -379,14 +420,14 @@ def _ceiling(bench):
             "elementwise work not counted) per second of its median time:", "",
             "| workload | GFLOP per run | netfit GFLOP/s | % of its GEMM shape's ceiling | % of the large-GEMM ceiling |",
             "|---|---:|---:|---:|---:|"]
-    for key, label, kind in ROWS[:6]:
+    for key, label, kind in ROWS:
         r = bench.results.get(key, {}).get("netfit", {})
-        if "median" not in r:
+        if "median" not in r or kind == "mem":
             continue
         flops, batch = _flops(key)
         secs = r["median"] if kind == "time" else specs.N_TEST / r["median"]
         gf = flops / secs / 1e9
-        shape = shape_of.get("cnn" if "cnn" in key else batch)
+        shape = None if key == "rescnn128" else shape_of.get("cnn" if "cnn" in key else batch)
         ref = by.get(shape) if shape else None
         out.append(f"| {label} | {flops / 1e9:.1f} | {gf:.1f} | "
                    + (f"{100 * gf / ref:.0f}% ({ref:.0f})" if ref else "—") + " | "
@@ -479,6 +520,11 @@ def _method(bench):
         "- Threads: numpy's BLAS count for PyTorch (`torch.set_num_threads`); JAX/XLA keeps its default.",
         "- Predict: `predict` over the 10,000 test images in batches of 1000 (PyTorch: `inference_mode`, "
         "softmax), after one untimed batch.",
+        "- Small residual CNN (issue 22): Input (28, 28, 1) → Conv2D(32, 3×3, same, relu) → MaxPooling2D(2) → h; "
+        "h → Conv2D(32, 3×3, same, relu) → Conv2D(32, 3×3, same) → Add with h → ReLU → MaxPooling2D(2) → Flatten → "
+        "Dense(10, softmax): 34,506 weights. netfit: an `nf.Model` graph; Keras: the functional API; PyTorch: an "
+        "`nn.Module` adding the skip in `forward` (its dense kernel's rows reordered to NCHW's flatten order); "
+        "plain NumPy and scikit-learn have no such model.",
     ]
     return out
 

@@ -7,9 +7,12 @@ SIDE is one of specs.SIDES. The worker imports its library, loads MNIST once, an
 answer a line to file descriptor N. Its stdout and stderr are left to the libraries'
 chatter (the driver logs them). Commands:
 
-    {"op": "train", "arch": "mlp"|"cnn", "batch": 32, "seed": 0, "examples": 60000,
+    {"op": "train", "arch": "mlp"|"cnn"|"rescnn"|"mlp-graph", "batch": 32, "seed": 0, "examples": 60000,
      "epochs": 1, "warmup": true, "threads": null}   -> {"seconds", "test_acc", "train_acc", "steps"}
-                                           ("threads": 1 trains on one thread, netfit and torch only)
+                                           ("threads": 1 trains on one thread, netfit and torch only;
+                                            netfit adds "cpu_seconds", the process's CPU time in fit;
+                                            "rescnn": issue 22's small residual CNN, specs.RESCNN_SHAPES;
+                                            "mlp-graph": the lecture MLP as an nf.Model, netfit only)
     {"op": "predict", "arch": ..., "batch": 1000}  -> {"seconds", "images"}
     {"op": "peak_memory"}                  -> {"vmhwm_mb", "maxrss_mb"}
     {"op": "ceiling"}                      -> numpy's GEMM GFLOP/s (envinfo.matmul_ceiling)
@@ -72,6 +75,10 @@ def netfit_model(arch, seed):
     import netfit as nf
     if arch == "mlp":
         model = nf.zoo.lecture_mlp(seed=seed)
+    elif arch == "mlp-graph":
+        model = lecture_mlp_graph(seed)
+    elif arch == "rescnn":
+        model = residual_cnn(seed)
     else:
         make = getattr(nf.zoo, "mnist_cnn", None)
         if make is None:
@@ -86,9 +93,29 @@ def netfit_model(arch, seed):
     return model
 
 
+def lecture_mlp_graph(seed):
+    """The lecture MLP as a graph, ``nf.Model(inputs, outputs)``: the same layers and weights as the Sequential."""
+    import netfit as nf
+    from netfit.layers import Dense, Flatten
+    inputs = nf.Input(shape=(28, 28))
+    outputs = Dense(10, activation="softmax")(Dense(128, activation="relu")(Flatten()(inputs)))
+    return nf.Model(inputs, outputs, name="lecture_mlp_graph", seed=seed)
+
+
+def residual_cnn(seed):
+    """Issue 22's small residual CNN (specs.RESCNN_SHAPES) as a netfit graph."""
+    import netfit as nf
+    from netfit.layers import Activation, Add, Conv2D, Dense, Flatten, MaxPooling2D
+    inputs = nf.Input(shape=(28, 28, 1))
+    h = MaxPooling2D(2)(Conv2D(32, 3, padding="same", activation="relu")(inputs))
+    r = Conv2D(32, 3, padding="same")(Conv2D(32, 3, padding="same", activation="relu")(h))
+    h = MaxPooling2D(2)(Activation("relu")(Add()([h, r])))
+    return nf.Model(inputs, Dense(10, activation="softmax")(Flatten()(h)), name="residual_cnn", seed=seed)
+
+
 def initial_weights(arch, seed):
     """Keras-layout start weights for ``seed``: netfit's own when it has the model, else Glorot uniform."""
-    shapes = specs.MLP_SHAPES if arch == "mlp" else specs.CNN_SHAPES
+    shapes = specs.SHAPES[arch]
     try:
         weights = netfit_model(arch, seed).get_weights()
         if [tuple(w.shape) for w in weights] == [tuple(s) for s in shapes]:
@@ -183,10 +210,10 @@ class NetfitSide(Side):
     def train_run(self, arch, batch, seed, x, y, orders):
         model = netfit_model(arch, seed)
         x = self._x(model, x)
-        start = time.perf_counter()
+        cpu, start = time.process_time(), time.perf_counter()
         history = model.fit(x, y, batch_size=batch, epochs=len(orders), verbose=0)
-        seconds = time.perf_counter() - start
-        return {"seconds": seconds, "train_acc": history.history["accuracy"][-1],
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        return {"seconds": seconds, "cpu_seconds": cpu, "train_acc": history.history["accuracy"][-1],
                 "test_acc": self.test_acc(lambda: model.predict(self._x(model, self.xt), batch_size=1000))}
 
     def predict(self, arch, batch):
@@ -201,6 +228,8 @@ class NetfitSide(Side):
 class NumpySide(Side):
     def train_run(self, arch, batch, seed, x, y, orders):
         import plain_numpy
+        if arch not in ("mlp", "cnn"):
+            raise Unsupported("plain_numpy.py has the MLP and the CNN only")
         weights, _ = initial_weights(arch, seed)
         net = plain_numpy.MLP(weights) if arch == "mlp" else plain_numpy.CNN(weights, seed)
         start = time.perf_counter()
@@ -247,7 +276,12 @@ class TorchSide(Side):
         if arch == "mlp":
             model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
             tensors = [w[0].T, w[1], w[2].T, w[3]]
-        else:
+        elif arch == "rescnn":
+            model = _torch_residual_cnn(nn)
+            dense = w[6].reshape(7, 7, 32, 10).transpose(2, 0, 1, 3).reshape(1568, 10)   # (h, w, c) -> (c, h, w)
+            tensors = [w[0].transpose(3, 2, 0, 1), w[1], w[2].transpose(3, 2, 0, 1), w[3],
+                       w[4].transpose(3, 2, 0, 1), w[5], dense.T, w[7]]
+        elif arch == "cnn":
             model = nn.Sequential(nn.Unflatten(1, (1, 28)), nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
                                   nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                                   nn.Dropout(0.5), nn.Linear(1600, 10))
@@ -255,6 +289,8 @@ class TorchSide(Side):
             # kernel's rows are in (h, w, c) order after a channels-last flatten, torch's in (c, h, w).
             dense = w[4].reshape(5, 5, 64, 10).transpose(2, 0, 1, 3).reshape(1600, 10)
             tensors = [w[0].transpose(3, 2, 0, 1), w[1], w[2].transpose(3, 2, 0, 1), w[3], dense.T, w[5]]
+        else:
+            raise Unsupported(f"no {arch} model for PyTorch")
         with torch.no_grad():
             for p, t in zip(model.parameters(), tensors):
                 p.copy_(torch.from_numpy(np.ascontiguousarray(t)))
@@ -305,6 +341,26 @@ class TorchSide(Side):
         return time.perf_counter() - start
 
 
+def _torch_residual_cnn(nn):
+    """specs.RESCNN_SHAPES in PyTorch: the idiomatic module, NCHW, the skip added in forward."""
+
+    class ResidualCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+            self.conv2 = nn.Conv2d(32, 32, 3, padding=1)
+            self.conv3 = nn.Conv2d(32, 32, 3, padding=1)
+            self.dense = nn.Linear(1568, 10)
+
+        def forward(self, x):
+            f = nn.functional
+            h = f.max_pool2d(f.relu(self.conv1(x.unsqueeze(1))), 2)
+            h = f.max_pool2d(f.relu(h + self.conv3(f.relu(self.conv2(h)))), 2)
+            return self.dense(h.flatten(1))
+
+    return ResidualCNN()
+
+
 class KerasSide(Side):
     """Keras 3 model.fit; KERAS_BACKEND (torch or jax) is set by the driver for this process.
 
@@ -341,11 +397,20 @@ class KerasSide(Side):
             if arch == "mlp":
                 layers = [keras.Input((28, 28)), L.Flatten(), L.Dense(128, activation="relu"),
                           L.Dense(10, activation="softmax")]
-            else:   # https://keras.io/examples/vision/mnist_convnet/
+                model = keras.Sequential(layers)
+            elif arch == "cnn":   # https://keras.io/examples/vision/mnist_convnet/
                 layers = [keras.Input((28, 28, 1)), L.Conv2D(32, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)),
                           L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)), L.Flatten(),
                           L.Dropout(0.5), L.Dense(10, activation="softmax")]
-            model = keras.Sequential(layers)
+                model = keras.Sequential(layers)
+            elif arch == "rescnn":     # the functional API, as netfit's graph
+                inputs = keras.Input((28, 28, 1))
+                h = L.MaxPooling2D(2)(L.Conv2D(32, 3, padding="same", activation="relu")(inputs))
+                r = L.Conv2D(32, 3, padding="same")(L.Conv2D(32, 3, padding="same", activation="relu")(h))
+                h = L.MaxPooling2D(2)(L.Activation("relu")(L.Add()([h, r])))
+                model = keras.Model(inputs, L.Dense(10, activation="softmax")(L.Flatten()(h)))
+            else:
+                raise Unsupported(f"no {arch} model for Keras")
             model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
             self.models[(arch, batch)] = model
@@ -358,7 +423,7 @@ class KerasSide(Side):
                 v.assign(np.zeros(v.shape, v.dtype))
 
     def _x(self, arch, x):
-        return x if arch == "mlp" else x[..., None]
+        return x if arch == "mlp" else x[..., None]           # the CNNs' channel axis
 
     def train_run(self, arch, batch, seed, x, y, orders):
         if len(orders) != 1:
@@ -466,7 +531,7 @@ def handle(side, cmd):
 def _handle(side, cmd):
     op = cmd["op"]
     if op == "train":
-        if cmd["arch"] == "cnn" and isinstance(side, SklearnSide):
+        if cmd["arch"] != "mlp" and isinstance(side, SklearnSide):
             raise Unsupported("no CNN in scikit-learn")
         side.evaluate = cmd.get("evaluate", True)
         with side.thread_count(cmd.get("threads")) as threads:

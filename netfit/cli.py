@@ -47,7 +47,8 @@ from .io import check_writable, load_model
 MODELS = {"mlp": ("lecture_mlp", (), {}, "mnist"), "cnn": ("mnist_cnn", (), {}, "mnist"),
           **{f"net{k}": ("esl_net", (k,), {"output_activation": "softmax"}, "zip") for k in range(1, 6)},
           "zipcnn": ("zip_cnn", (), {}, "zip"),
-          "lecun1989": ("lecun1989", (), {"output_activation": "softmax"}, "zip")}
+          "lecun1989": ("lecun1989", (), {"output_activation": "softmax"}, "zip"),
+          "zipresnet": ("zip_resnet", (), {}, "zip")}
 
 
 # -- models and data -------------------------------------------------------------------------
@@ -126,7 +127,7 @@ def _device_arg(text):
 
 
 # Commands that train in this process: they take --threads and --device (esl-sim and sweep fit in worker processes).
-TRAINING_COMMANDS = ("demo", "train", "esl", "esl-curves", "esl-search", "lecun1989")
+TRAINING_COMMANDS = ("demo", "train", "esl", "esl-curves", "esl-search", "lecun1989", "zip-resnet")
 
 
 def add_training_options(parser):
@@ -556,7 +557,7 @@ def build_parser():
                                        "accuracy. Ctrl-C stops training, saves the weights reached and exits with "
                                        "130. A quick first run: --epochs 1 --limit 10000.")
     train.add_argument("--data", type=dataset_arg,
-                       help="mnist, zip or fashion (default: zip for net1..net5 and zipcnn, else mnist)")
+                       help="mnist, zip or fashion (default: zip for net1..net5, zipcnn, lecun1989 and zipresnet, else mnist)")
     train.add_argument("--model", default="mlp", type=_model_arg, metavar="ARCH", help=model_help)
     train.add_argument("--epochs", type=_EPOCHS, default=15)
     train.add_argument("--batch-size", type=_BATCH, default=32, help=batch_help)
@@ -625,7 +626,8 @@ def build_parser():
                             ("esl-curves", "netfit.experiments.esl_curves"),
                             ("esl-search", "netfit.experiments.esl_search"),
                             ("esl-sim", "netfit.experiments.esl_11_6"), ("sweep", "netfit.sweep"),
-                            ("lecun1989", "netfit.experiments.lecun1989"), ("serve", "netfit.serve.cli")):
+                            ("lecun1989", "netfit.experiments.lecun1989"),
+                            ("zip-resnet", "netfit.experiments.zip_resnet"), ("serve", "netfit.serve.cli")):
         try:
             importlib.import_module(module).add_parser(sub)
         except ImportError as exc:

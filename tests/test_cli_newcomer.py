@@ -207,7 +207,7 @@ def test_bare_netfit_prints_the_help(capsys):
 @pytest.mark.parametrize("argv, said", [
     (["trian"], "invalid choice: 'trian' (choose from demo, train, "),
     (["train", "--model", "cnnn"], "argument --model: expected one of mlp, cnn, net1, net2, net3, net4, net5, "
-                                   "zipcnn, lecun1989 or a FILE.json, got 'cnnn'; did you mean 'cnn'?"),
+                                   "zipcnn, lecun1989, zipresnet or a FILE.json, got 'cnnn'; did you mean 'cnn'?"),
     (["train", "--model", "Net-3"], "did you mean 'net3'?"),
     (["train", "--data", "mnsit"], "argument --data: expected one of mnist, zip (zipcode), fashion (fashion_mnist, "
                                    "fashion-mnist), got 'mnsit'; did you mean 'mnist'?"),

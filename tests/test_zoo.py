@@ -5,7 +5,7 @@ import pytest
 import netfit as nf
 from netfit import initializers, zoo
 from netfit.gradcheck import check_model
-from netfit.layers import Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPooling2D
+from netfit.layers import Activation, Add, Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, MaxPooling2D
 from netfit.utils import to_categorical
 
 # ESL Table 11.1: (weights, links) of Net-1 … Net-5.
@@ -146,8 +146,53 @@ def test_zip_cnn_keeps_4x4_maps_for_16x16_digits_and_trains_a_step():
     assert np.isfinite(history.history["loss"]).all()
 
 
+def test_zip_resnet_is_a_graph_of_residual_blocks_and_trains_a_step():
+    model = zoo.zip_resnet(seed=0)
+    assert isinstance(model, nf.Model) and not isinstance(model, nf.Sequential) and model.name == "zip_resnet"
+    # stem 320 + block (2 × 9,248) + widen 18,496 + block (2 × 36,928) + dense 4·4·64·10 + 10
+    assert model.count_params() == 320 + 2 * 9248 + 18496 + 2 * 36928 + 10250 == 121_418
+    assert model.input_shape == (None, 16, 16) and model.output_shape == (None, 10) and not model.compiled
+    adds = [layer for layer in model.layers if isinstance(layer, Add)]
+    assert [layer.name for layer in adds] == ["res1a_add", "res2a_add"]
+    skip, body = adds[0]._nodes[0].inputs                                 # h + conv2(conv1(h)): h is the stem
+    assert skip.node.layer.name == "stem" and body.node.layer.name == "res1a_conv2"
+    assert [l.output_shape for l in model.layers if isinstance(l, (Conv2D, MaxPooling2D))] == [
+        (16, 16, 32), (16, 16, 32), (16, 16, 32), (8, 8, 32), (8, 8, 64), (8, 8, 64), (8, 8, 64), (4, 4, 64)]
+    assert model.layers[-1].activation.name == "softmax" and isinstance(model.get_layer("res2a_relu"), Activation)
+    deeper = zoo.zip_resnet(filters=8, blocks=2, dropout=0.25, input_shape=(16, 16, 1), classes=3)
+    assert deeper.count_params() == 80 + 4 * 584 + 1168 + 4 * 2320 + 4 * 4 * 16 * 3 + 3
+    assert isinstance(deeper.get_layer("dropout"), Dropout) and deeper.get_layer("res2b_add") is not None
+    same = zoo.get("ZipResNet", seed=0)
+    assert all(np.array_equal(u, v) for u, v in zip(model.get_weights(), same.get_weights()))
+    model = zoo.zip_resnet(seed=0, filters=8)                            # a narrower one trains quicker
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 16, 16)).astype(np.float32)
+    y = np.arange(16) % 10
+    before = model.get_weights()
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"]).all() and history.history["loss"][-1] < history.history["loss"][0]
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))      # every weight moved
+
+
+@pytest.mark.parametrize("option, error, said", [
+    ({"filters": 0}, ValueError, r"zip_resnet: expected filters >= 1, got 0\."),
+    ({"blocks": 1.5}, TypeError, r"zip_resnet: expected blocks a positive integer, got 1\.5\."),
+    ({"blocks": True}, TypeError, r"zip_resnet: expected blocks a positive integer, got True\.")])
+def test_zip_resnet_refuses_other_sizes(option, error, said):
+    with pytest.raises(error, match=said):
+        zoo.zip_resnet(**option)
+
+
+def test_zip_resnet_gradients_match_finite_differences(float64):
+    model = zoo.zip_resnet(seed=1, filters=2, input_shape=(8, 8))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(2).uniform(-1, 1, (3, 8, 8))
+    errors = check_model(model, x, np.array([1, 4, 7]), max_checks=12)
+    assert max(errors.values()) < 1e-6, errors
+
+
 def test_get_table_and_defaults():
-    assert zoo.names() == ["mlp", "cnn", "net1", "net2", "net3", "net4", "net5", "zipcnn", "lecun1989"]
+    assert zoo.names() == ["mlp", "cnn", "net1", "net2", "net3", "net4", "net5", "zipcnn", "lecun1989", "zipresnet"]
     assert zoo.get("mlp").count_params() == 101_770
     assert zoo.get("cnn").count_params() == 34_826
     assert [zoo.get(f"net{k}").count_params() for k in range(1, 6)] == [w for w, _ in ESL_TABLE.values()]
@@ -161,7 +206,7 @@ def test_get_table_and_defaults():
 
 def test_get_unknown_name_lists_the_supported_ones():
     with pytest.raises(ValueError, match=r"zoo\.get: unknown model 'lenet'; supported: mlp, cnn, net1, "
-                                         r"net2, net3, net4, net5, zipcnn, lecun1989\."):
+                                         r"net2, net3, net4, net5, zipcnn, lecun1989, zipresnet\."):
         zoo.get("lenet")
 
 
