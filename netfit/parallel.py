@@ -202,7 +202,9 @@ class _Team:
                 if self._closed:
                     return
                 seen, job = self._posted, self._job
-            job.work()                            # blocks taken in turn; none left: returns at once
+            if job is not None:                   # None: the job was done and released before this thread woke
+                job.work()                        # blocks taken in turn; none left: returns at once
+            job = None                            # hold nothing of a finished job (its fn's closure) while idle
 
     def post(self, job, helpers):
         """Offer ``job`` to ``helpers`` threads (fewer join if some are busy elsewhere)."""
@@ -210,6 +212,12 @@ class _Team:
             self._job = job
             self._posted += 1
             self._cond.notify(helpers)
+
+    def release(self, job):
+        """Forget ``job`` once it is done, so that the pool keeps nothing it refers to alive."""
+        with self._cond:
+            if self._job is job:
+                self._job = None
 
     def close(self):
         """Let every thread exit: a waiting one at once, a busy one after its block."""
@@ -256,7 +264,8 @@ def rows(fn, n, size=None, min_size=MIN_ITEMS, exact=True):
     if threads <= 1 or parts <= 1 or n <= 1:
         return [fn(0, n)]
     job = _Job(fn, blocks(n, parts))
-    _get_team(threads - 1).post(job, min(threads, len(job.spans)) - 1)
+    team = _get_team(threads - 1)
+    team.post(job, min(threads, len(job.spans)) - 1)
     job.work()
     while True:
         try:
@@ -264,6 +273,8 @@ def rows(fn, n, size=None, min_size=MIN_ITEMS, exact=True):
             break
         except BaseException as exc:  # noqa: BLE001  (Ctrl-C while waiting: the blocks still write)
             job.errors.append(exc)
+    team.release(job)
+    job.fn = None
     errors = [e for e in job.errors if e is not None]
     if errors:
         raise errors[0]

@@ -417,3 +417,31 @@ def test_lowering_the_thread_count_closes_the_larger_pool(tiny_blocks, monkeypat
     assert _workers_alive(2) == 2
     config.set_threads(None)
     assert _workers_alive(0) == 0
+
+
+def test_the_pool_keeps_nothing_of_a_finished_job_alive():
+    # A job's fn is a closure over a step's arrays (and through replicas a whole model): once rows() has
+    # returned, neither the pool nor its idle threads may hold it, or a trained model outlives its last use.
+    import gc
+    import time
+    import weakref
+
+    class Big:
+        pass
+
+    big = Big()
+    held = weakref.ref(big)
+
+    def block(lo, hi, big=big):
+        time.sleep(0.01)                   # every thread takes a block
+        return hi - lo
+
+    with parallel.using(3):
+        assert sum(parallel.rows(block, 12)) == 12
+    del big, block
+    for _ in range(50):                    # the workers drop their job as they go idle
+        gc.collect()
+        if held() is None:
+            break
+        time.sleep(0.01)
+    assert held() is None
