@@ -66,6 +66,7 @@ from . import backend, config
 MIN_FLOPS = 2_000_000           # per block of a matrix product (~50 µs of one core's float32 GEMM)
 MIN_ITEMS = 32_768              # array entries per block of an element-wise pass
 LONG_SUM = 8                    # matmul splits the sum, not the rows, of a product with k ≥ LONG_SUM · m
+PIECE_BYTES = 1 << 19           # in_pieces: what a piece of rows brings into the cache (~half a core's L2)
 # Blocks per thread. The threads take blocks in turn, so a thread that starts late (another process
 # holds its core) leaves its block to the others. More, smaller blocks balance a loaded machine
 # better but cost more: 2 or 4 made the MNIST CNN step 2-6 % slower than 1 on 2 loaded cores.
@@ -228,6 +229,33 @@ class _Team:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_team)
+
+
+def in_pieces(fn, row_bytes, piece_bytes=None):
+    """fn(lo, hi) made to run a few rows at a time: each piece's ~``piece_bytes`` stay in the cache.
+
+    Several whole-array NumPy passes in a row (max pooling's running maximum and
+    winner, offset by offset) each stream the whole batch from memory; on a piece
+    of a few examples, the passes after the first read it from the cache (the
+    residual CNN's first max pooling, batch 128, one core: forward 7.1 to 4.2 ms,
+    backward 4.9 to 3.3). For passes whose rows are independent: any cut, same bits.
+    ``row_bytes``: the bytes one row (example) brings in; ``piece_bytes`` defaults
+    to :data:`PIECE_BYTES`.
+
+    Examples
+    --------
+    >>> seen = []
+    >>> in_pieces(lambda lo, hi: seen.append((lo, hi)), row_bytes=300_000)(0, 5)
+    >>> seen
+    [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    """
+    step = max(1, int((piece_bytes or PIECE_BYTES) // max(1, row_bytes)))
+
+    def run(lo, hi):
+        for a in range(lo, hi, step):
+            fn(a, min(a + step, hi))
+
+    return run
 
 
 def blocks(n, parts):

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from netfit import layers
+from netfit import layers, parallel
 from netfit.gradcheck import check_layer
 from netfit.layers import Conv2D, LocallyConnected2D
 from netfit.layers import conv as conv_module
@@ -23,7 +23,7 @@ GEOMETRIES = [
 IDS = [f"k{k}-s{s}-{p}-{'x'.join(map(str, shape))}" for k, s, p, shape in GEOMETRIES]
 
 
-def reference(x, kernels, bias, kernel_size, strides, padding):
+def reference(x, kernels, bias, kernel_size, strides, padding, pad_value=0.0):
     """Slow and obvious: z[i, p, q, f] = b[p, q, f] + Σ window(x_i, p, q) · kernels[p, q, ..., f].
 
     kernels : (out_h, out_w, kh, kw, c, f), one kernel per position (a convolution repeats one).
@@ -38,7 +38,7 @@ def reference(x, kernels, bias, kernel_size, strides, padding):
         out_h, out_w = math.ceil(h / sh), math.ceil(w / sw)
         th, tw = max((out_h - 1) * sh + kh - h, 0), max((out_w - 1) * sw + kw - w, 0)
         pads = ((th // 2, th - th // 2), (tw // 2, tw - tw // 2))      # extra pixel bottom/right
-    xp = np.pad(x, ((0, 0),) + pads + ((0, 0),))
+    xp = np.pad(x, ((0, 0),) + pads + ((0, 0),), constant_values=pad_value)
     f = kernels.shape[-1]
     z = np.zeros((n, out_h, out_w, f))
     for i in range(n):
@@ -87,6 +87,78 @@ def test_locally_connected_forward_matches_loops(kernel_size, strides, padding, 
     kernels = layer.params["kernel"].reshape(out_h, out_w, kh, kw, c, f)
     expected = reference(x, kernels, full_bias(layer), layer.kernel_size, layer.strides, padding)
     np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def reference_backward(x, kernel, delta, kernel_size, strides, padding, pad_value=0.0):
+    """Slow and obvious adjoint of :func:`reference` for one shared kernel: s, ∂R/∂kernel, ∂R/∂b.
+
+    Each window's δ · kernel is added back onto the pixels it read; padded pixels are
+    constants and keep nothing. ∂R/∂kernel sums δ times the window, padding included.
+    """
+    if x.ndim == 3:
+        x = x[..., None]
+    (kh, kw), (sh, sw) = kernel_size, strides
+    n, h, w, _ = x.shape
+    _, out_h, out_w, _ = delta.shape
+    if padding == "valid":
+        top = left = 0
+    else:
+        top = max((out_h - 1) * sh + kh - h, 0) // 2
+        left = max((out_w - 1) * sw + kw - w, 0) // 2
+    xp = np.pad(x, ((0, 0), (top, kh + sh * out_h), (left, kw + sw * out_w), (0, 0)), constant_values=pad_value)
+    sp = np.zeros_like(xp)
+    dkernel = np.zeros(kernel.shape)
+    for p in range(out_h):
+        for q in range(out_w):
+            rows, cols = slice(p * sh, p * sh + kh), slice(q * sw, q * sw + kw)
+            sp[:, rows, cols] += np.einsum("if,uvcf->iuvc", delta[:, p, q], kernel)
+            dkernel += np.einsum("if,iuvc->uvcf", delta[:, p, q], xp[:, rows, cols])
+    return sp[:, top:top + h, left:left + w], dkernel, delta.sum(axis=(0, 1, 2))
+
+
+# Stride 1 in both directions: s is the adjoint convolution of δ (Windows.adjoint), with the
+# padding of "same" split unevenly by even kernels, and X stored both ways (≤ 3 channels: by column).
+STRIDE_1 = [(2, 1, "same", (5, 4, 3)), (4, 1, "same", (6, 5, 4)), ((3, 2), 1, "valid", (5, 6, 5)),
+            ((1, 3), 1, "same", (4, 5, 2)), (3, 1, "same", (6, 5, 4))]
+
+
+@pytest.mark.parametrize("kernel_size, strides, padding, shape", STRIDE_1,
+                         ids=[f"k{k}-s{s}-{p}-{'x'.join(map(str, shape))}" for k, s, p, shape in STRIDE_1])
+def test_conv2d_gradients_stride_1(kernel_size, strides, padding, shape):
+    layer = Conv2D(3, kernel_size, strides=strides, padding=padding, activation="tanh",
+                   bias_initializer="glorot_uniform")
+    errors = check_layer(layer, shape, batch=2)
+    assert max(errors.values()) < 1e-6, errors
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("piece_bytes", [1, 2500, 1 << 19], ids=["1-example", "some", "whole"])
+@pytest.mark.parametrize("kernel_size, strides, padding, shape", GEOMETRIES + STRIDE_1,
+                         ids=IDS + [f"k{k}-s{s}-{p}-{'x'.join(map(str, shape))}" for k, s, p, shape in STRIDE_1])
+def test_conv2d_in_pieces_matches_loops(kernel_size, strides, padding, shape, piece_bytes, dtype, monkeypatch):
+    # Windows.times and .gradient make X a few examples at a time (one piece, some, or all of a
+    # block): forward, s and the gradients against the loops, in both float types; LeCun's
+    # pad value, which s must ignore and the kernel's gradient must see.
+    monkeypatch.setattr(parallel, "PIECE_BYTES", piece_bytes)
+    layer = Conv2D(3, kernel_size, strides=strides, padding=padding, pad_value=-1.0, bias_initializer="glorot_uniform")
+    rng = np.random.default_rng(3)
+    layer.setup(shape, rng=rng, dtype=dtype)
+    x = rng.standard_normal((5,) + shape).astype(dtype)
+    delta = rng.standard_normal((5,) + layer.output_shape).astype(dtype)
+    kernel = layer.params["kernel"].astype(np.float64)
+    a = layer.forward(x).copy()
+    s = layer.backward(delta)
+    kernels = np.broadcast_to(kernel, layer.output_shape[:2] + kernel.shape)
+    expected_a = reference(x.astype(np.float64), kernels, full_bias(layer), layer.kernel_size, layer.strides,
+                           padding, pad_value=-1.0)
+    expected_s, dkernel, dbias = reference_backward(x.astype(np.float64), kernel, delta.astype(np.float64),
+                                                    layer.kernel_size, layer.strides, padding, pad_value=-1.0)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    assert a.dtype == s.dtype == dtype
+    np.testing.assert_allclose(a, expected_a, **tol)
+    np.testing.assert_allclose(s, expected_s.reshape(s.shape), **tol)
+    np.testing.assert_allclose(layer.grads["kernel"], dkernel, **tol)
+    np.testing.assert_allclose(layer.grads["bias"], dbias, **tol)
 
 
 def test_same_padding_puts_the_odd_pixel_bottom_right():

@@ -40,9 +40,10 @@ def path(request, monkeypatch):
 
 @pytest.fixture
 def tiny_blocks(monkeypatch):
-    """Split even the tests' small arrays, so that every split path runs."""
+    """Split even the tests' small arrays, so that every split path runs (and cache-sized pieces of one example)."""
     monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
     monkeypatch.setattr(parallel, "MIN_FLOPS", 1)
+    monkeypatch.setattr(parallel, "PIECE_BYTES", 1)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from netfit import layers
+from netfit import _kernels, layers, parallel
 from netfit.gradcheck import check_layer
 from netfit.layers import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
 
@@ -260,3 +260,24 @@ def test_global_max_pooling_refuses_other_ranks_and_round_trips():
     layer = GlobalMaxPooling2D(name="gmp")
     assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
     assert layers.get("GlobalMaxPooling2D") is GlobalMaxPooling2D
+
+
+@pytest.mark.parametrize("kind", POOLS)
+@pytest.mark.parametrize("pool_size, strides, padding, shape", GEOMETRIES, ids=IDS)
+def test_pieces_of_the_batch_give_the_same_bits(pool_size, strides, padding, shape, kind, monkeypatch):
+    # NumPy's passes run a few examples at a time (netfit.parallel.in_pieces): one example a
+    # piece, an uneven cut, and the whole batch must agree bit for bit, ties included.
+    monkeypatch.setattr(_kernels, "_compiled", False)
+    rng = np.random.default_rng(4)
+    x = np.maximum(rng.standard_normal((5,) + shape), 0).astype(np.float32)        # relu's zeros tie
+    results = []
+    for piece_bytes in (1, 2 * x[0].nbytes, 1 << 30):
+        monkeypatch.setattr(parallel, "PIECE_BYTES", piece_bytes)
+        layer = POOLS[kind](pool_size, strides, padding)
+        layer.setup(shape)
+        a = layer.forward(x, training=True).copy()
+        delta = np.random.default_rng(5).standard_normal(a.shape).astype(np.float32)
+        results.append((a, layer.backward(delta).copy()))
+    for a, s in results[:-1]:
+        np.testing.assert_array_equal(a, results[-1][0])
+        np.testing.assert_array_equal(s, results[-1][1])

@@ -20,10 +20,6 @@ from .. import backend, parallel
 
 PADDINGS = ("valid", "same")
 
-#: Bytes of X per piece of :meth:`Windows.times`: im2col writes a piece, the product reads it back
-#: while it is still in the cache (~1 MB; the residual CNN's 3×3×32 convolution: 10.0 to 7.5 ms).
-PIECE_BYTES = 1 << 20
-
 
 def pair(value, where, name):
     """Return (a, b) from a positive int or a pair of them, or raise a clear ValueError.
@@ -269,7 +265,7 @@ class Windows:
 
         Written whole, X (the residual CNN's 3×3×32 convolution at batch 128: 29 MB)
         leaves the cache before the product reads it back. Here im2col writes a piece
-        of ~:data:`PIECE_BYTES` into scratch and the product reads it while it is still
+        of ~:data:`netfit.parallel.PIECE_BYTES` into scratch and the product reads it while it is still
         in the cache (that convolution's forward pass: 10.0 to 6.7 ms on one core), and
         X is never kept: :meth:`gradient` makes it again, piece by piece. A row of out
         is the same product of the same row of X either way, though BLAS may sum a
@@ -332,8 +328,8 @@ class Windows:
         return self.c <= 3
 
     def _step(self, width, dtype):
-        """Examples per piece of X: ~:data:`PIECE_BYTES`, at least one."""
-        return max(1, PIECE_BYTES // (self.positions * width * np.dtype(dtype).itemsize))
+        """Examples per piece of X: ~:data:`netfit.parallel.PIECE_BYTES`, at least one."""
+        return max(1, parallel.PIECE_BYTES // (self.positions * width * np.dtype(dtype).itemsize))
 
     def _pieces(self, padded, lo, hi, dtype, ones, use):
         """use(X_piece, its rows, first) for the pieces of X from examples lo … hi − 1, in one scratch array.
@@ -350,7 +346,7 @@ class Windows:
         for a in range(lo, hi, step):
             b = min(a + step, hi)
             part = scratch[:(b - a) * p]
-            np.copyto(np.reshape(part[:, :k], (b - a,) + windows.shape[1:], copy=False), windows[a:b],
+            np.copyto(part[:, :k].reshape((b - a,) + windows.shape[1:], copy=False), windows[a:b],
                       casting="same_kind")
             use(part, slice(a * p, b * p), a == lo)
 
