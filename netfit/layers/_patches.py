@@ -260,7 +260,7 @@ class Windows:
                 cols[:, :, :, i, j] = padded[idx]
         return cols.reshape(n, self.positions, -1) if out is None else out
 
-    def times(self, padded, w, out, ones=False):
+    def times(self, padded, w, out, ones=False, after=None):
         """out = [X 1] w, X = im2col of the padded batch, made a few examples at a time; on the host.
 
         Written whole, X (the residual CNN's 3×3×32 convolution at batch 128: 29 MB)
@@ -272,7 +272,8 @@ class Windows:
         piece of few rows in another order than the whole (``exact=False`` in
         :func:`netfit.parallel.rows`: deterministic mode cuts the pieces from the first
         example, whatever the thread count). ``ones``: X gets a column of ones, and w
-        a last row, the bias.
+        a last row, the bias. ``after(rows)``, if given, runs on each piece's rows of
+        out as soon as they are written (Conv2D's σ, while they are in the cache).
 
         Shapes
         ------
@@ -282,18 +283,22 @@ class Windows:
 
         def piece(part, rows, _):
             np.matmul(part, w, out=out[rows])
+            if after is not None:
+                after(rows)
 
-        parallel.rows(lambda lo, hi: self._pieces(padded, lo, hi, w.dtype, ones, piece), n,
+        parallel.rows(lambda lo, hi: self._pieces(padded, lo, hi, w.dtype, ones, out.shape[1], piece), n,
                       2 * n * p * w.size, parallel.MIN_FLOPS, exact=False)
         return out
 
-    def gradient(self, padded, dz, out, ones=False):
+    def gradient(self, padded, dz, out, ones=False, before=None):
         """out = [X 1]ᵀ dz, X = im2col of the padded batch made again a piece at a time, as in :meth:`times`.
 
         Each block of examples sums its pieces' products; the blocks' sums are added
         in block order (one block in deterministic mode). X stored row by row, the
         product is dzᵀ X (f, k), transposed into out at the end: OpenBLAS makes it
         faster than Xᵀ dz (the residual CNN's 3×3×32 convolution: 9.6 to 7.9 ms whole).
+        ``before(rows)``, if given, runs on each piece's rows of dz before they are read
+        (Conv2D writes them there: δ ⊙ σ'(z), while they are in the cache).
 
         Shapes
         ------
@@ -307,11 +312,13 @@ class Windows:
             tmp = np.empty_like(total)
 
             def piece(part, rows, first):
+                if before is not None:
+                    before(rows)
                 pair = (part.T, dz[rows]) if few else (dz[rows].T, part)
                 np.matmul(*pair, out=total if first else tmp)
                 if not first:
                     np.add(total, tmp, out=total)        # Σ over the pieces, in order
-            self._pieces(padded, lo, hi, out.dtype, ones, piece)
+            self._pieces(padded, lo, hi, out.dtype, ones, f, piece)
             return total
 
         sums = parallel.rows(block, n, 2 * n * p * out.size, parallel.MIN_FLOPS, exact=False)
@@ -328,17 +335,17 @@ class Windows:
         return self.c <= 3
 
     def _step(self, width, dtype):
-        """Examples per piece of X: ~:data:`netfit.parallel.PIECE_BYTES`, at least one."""
+        """Examples per piece of ``width`` numbers a row: ~:data:`netfit.parallel.PIECE_BYTES`, at least one."""
         return max(1, parallel.PIECE_BYTES // (self.positions * width * np.dtype(dtype).itemsize))
 
-    def _pieces(self, padded, lo, hi, dtype, ones, use):
+    def _pieces(self, padded, lo, hi, dtype, ones, f, use):
         """use(X_piece, its rows, first) for the pieces of X from examples lo … hi − 1, in one scratch array.
 
         With few channels X is stored column by column, so that im2col copies
         image rows (~7× faster for one channel); BLAS takes either layout as it is.
         """
         p, k = self.positions, self.kh * self.kw * self.c
-        step = min(self._step(k + ones, dtype), hi - lo)
+        step = min(self._step(k + ones + f, dtype), hi - lo)         # X's piece and its f columns of z or dz
         shape = (k + ones, step * p) if self._few() else (step * p, k + ones)
         scratch = np.ones(shape, dtype) if ones else np.empty(shape, dtype)
         scratch = scratch.T if self._few() else scratch

@@ -185,6 +185,12 @@ class Conv2D(ActivatedLayer):
             # X made and multiplied a few examples at a time, while in the cache; never kept
             # whole: backward makes it again from the padded x (Windows.times, .gradient).
             call.padded = win.pad(win.nhwc(x), call.buffer, kernel.dtype, fill=self.pad_value)
+            if self._by_pieces(call) and (ones or not self.use_bias):
+                # An element-wise σ on each piece's rows of z as soon as they are made (in the cache).
+                call.z, call.a = z, call.buffer("a", z.shape, z.dtype)
+                z2, a2 = z.reshape(rows, f), call.a.reshape(rows, f)
+                win.times(call.padded, w, z2, ones=ones, after=lambda r: _into(self.activation.forward, z2[r], a2[r]))
+                return call.a
             win.times(call.padded, w, z.reshape(rows, f), ones=ones)
         else:                       # on a GPU (no [w; b] there): X whole, kept for the kernel's gradient
             cols = call.cols = win.im2col(win.nhwc(x), call.buffer, kernel.dtype, fill=self.pad_value)
@@ -196,22 +202,30 @@ class Conv2D(ActivatedLayer):
     def backward(self, delta, call=None):
         call = self.record(call)
         win, f = self._win, self.filters
-        dz = self.activation_backward(delta, call)                   # δ ⊙ σ'(z), (n, out_h, out_w, f)
-        n = dz.shape[0]
-        dz2 = dz.reshape(n * win.positions, f)
+        n = delta.shape[0]
+        before = None
+        if self._by_pieces(call) and backend.is_host(self.xp):
+            # δ ⊙ σ'(z) for each piece's rows just before the kernel's gradient reads them (in the cache).
+            dz = call.buffer("dz", delta.shape, delta.dtype)
+            dz2 = dz.reshape(n * win.positions, f)
+            d2, z2, a2 = (v.reshape(dz2.shape) for v in (delta, call.z, call.a))
+            before = lambda r: _into(self.activation.backward, d2[r], z2[r], a2[r], dz2[r])  # noqa: E731
+        else:
+            dz = self.activation_backward(delta, call)                # δ ⊙ σ'(z), (n, out_h, out_w, f)
+            dz2 = dz.reshape(n * win.positions, f)
         # ∂R/∂w_uvcf = Σ_i Σ_pq dz_ipqf x_i[p·sh + u, q·sw + v, c]: every position adds to the
         # shared w. The code's row index of X runs over (i, p, q) at once.
         dwb = _kernel_and_bias(call.grads) if self._wb is not None else None
         if dwb is not None:
-            self._window_gradient(call, dz2, dwb, True)            # [∂R/∂w; ∂R/∂b]: 1ᵀdz sums the rows
+            self._window_gradient(call, dz2, dwb, True, before)    # [∂R/∂w; ∂R/∂b]: 1ᵀdz sums the rows
         else:                                                       # (or gradients laid out apart from θ)
             if self.connections is None:
-                self._window_gradient(call, dz2, call.grads["kernel"].reshape(-1, f), False)
+                self._window_gradient(call, dz2, call.grads["kernel"].reshape(-1, f), False, before)
             else:
                 # The full kernel's gradient, then only its connected entries: the others are no weights.
                 kh, kw, m = call.grads["kernel"].shape
                 dfull = call.buffer("dfull", (kh * kw * win.c, f), dz.dtype)
-                self._window_gradient(call, dz2, dfull, False)
+                self._window_gradient(call, dz2, dfull, False, before)
                 np.take(dfull.reshape(kh * kw, -1), self._linked_here, axis=1,
                         out=call.grads["kernel"].reshape(kh * kw, m))
             if self.use_bias and self.bias == "shared":
@@ -250,15 +264,24 @@ class Conv2D(ActivatedLayer):
 
         return win.add_back(column, n, call.buffer, dz.dtype, exact=False)
 
-    def _window_gradient(self, call, dz2, out, ones):
+    def _window_gradient(self, call, dz2, out, ones, before=None):
         """out = [X 1]ᵀ dz (``ones``) or Xᵀ dz: the kernel's gradient (and the bias's), summed over every window.
 
         On the host X is made again from the padded x, a piece at a time
-        (:meth:`Windows.gradient`); on a GPU forward kept it whole.
+        (:meth:`Windows.gradient`; ``before(rows)`` writes those rows of dz first); on
+        a GPU forward kept it whole.
         """
         if backend.is_host(self.xp):
-            return self._win.gradient(call.padded, dz2, out, ones=ones)
+            return self._win.gradient(call.padded, dz2, out, ones=ones, before=before)
         return parallel.matmul(call.cols.reshape(dz2.shape[0], -1).T, dz2, out=out)
+
+    def _by_pieces(self, call):
+        """True when σ and σ' may run on the pieces of :meth:`Windows.times`: an element-wise σ, not fused.
+
+        Element by element, σ of a piece's rows are the bits σ of all rows would give
+        (as :func:`netfit.layers.base._by_rows` splits them over threads).
+        """
+        return self.activation.name.split(":")[0] in _ELEMENT_WISE and not call.fused
 
     def count_links(self):
         """Connections out_h·out_w·filters·(kh·kw·c_in + 1): a shared weight counts at every use.
@@ -378,6 +401,19 @@ class LocallyConnected2D(ActivatedLayer):
 
     def get_config(self):
         return {**super().get_config(), **_window_config(self)}
+
+
+#: Activations computed element by element (netfit.activations), so any cut of the rows gives the same bits.
+_ELEMENT_WISE = ("sigmoid", "tanh", "scaled_tanh", "relu", "softplus", "elu", "gelu", "gelu_tanh", "leaky_relu",
+                 "selu", "silu", "softsign", "hard_sigmoid")
+
+
+def _into(fn, *args):
+    """fn(*args[:-1], out=args[-1]), its result copied into out if fn returned another array."""
+    out = args[-1]
+    result = fn(*args[:-1], out=out)
+    if result is not out:
+        out[...] = result
 
 
 def _kernel_and_bias(arrays):
