@@ -66,7 +66,10 @@ from . import backend, config
 MIN_FLOPS = 2_000_000           # per block of a matrix product (~50 µs of one core's float32 GEMM)
 MIN_ITEMS = 32_768              # array entries per block of an element-wise pass
 LONG_SUM = 8                    # matmul splits the sum, not the rows, of a product with k ≥ LONG_SUM · m
-PIECE_BYTES = 1 << 19           # in_pieces: what a piece of rows brings into the cache (~half a core's L2)
+# in_pieces, Windows.times: bytes a piece of rows brings into the cache. On one core 0.5 to 4 MB did
+# alike; with two threads (two shares of the batch) 2 MB beat 0.5 MB (the residual CNN's step: 50 to
+# 43 ms): fewer pieces, fewer Python calls holding the GIL between the NumPy calls that release it.
+PIECE_BYTES = 1 << 21
 # Blocks per thread. The threads take blocks in turn, so a thread that starts late (another process
 # holds its core) leaves its block to the others. More, smaller blocks balance a loaded machine
 # better but cost more: 2 or 4 made the MNIST CNN step 2-6 % slower than 1 on 2 loaded cores.
