@@ -346,9 +346,12 @@ class Windows:
         """
         p, k = self.positions, self.kh * self.kw * self.c
         step = min(self._step(k + ones + f, dtype), hi - lo)         # X's piece and its f columns of z or dz
+        # Scratch of this block alone (the blocks run at once): ~PIECE_BYTES, made once per call.
         shape = (k + ones, step * p) if self._few() else (step * p, k + ones)
-        scratch = np.ones(shape, dtype) if ones else np.empty(shape, dtype)
+        scratch = np.empty(shape, dtype)
         scratch = scratch.T if self._few() else scratch
+        if ones:
+            scratch[:, k] = 1                                       # the bias's input, never overwritten
         windows = self.patches(padded)                              # a view, made once (~30 µs)
         for a in range(lo, hi, step):
             b = min(a + step, hi)
