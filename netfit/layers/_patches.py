@@ -260,7 +260,7 @@ class Windows:
                 cols[:, :, :, i, j] = padded[idx]
         return cols.reshape(n, self.positions, -1) if out is None else out
 
-    def times(self, padded, w, out, ones=False, after=None):
+    def times(self, padded, w, out, buffer, ones=False, after=None):
         """out = [X 1] w, X = im2col of the padded batch, made a few examples at a time; on the host.
 
         Written whole, X (the residual CNN's 3×3×32 convolution at batch 128: 29 MB)
@@ -286,11 +286,11 @@ class Windows:
             if after is not None:
                 after(rows)
 
-        parallel.rows(lambda lo, hi: self._pieces(padded, lo, hi, w.dtype, ones, out.shape[1], piece), n,
+        parallel.rows(lambda lo, hi: self._pieces(padded, lo, hi, w.dtype, ones, out.shape[1], piece, buffer), n,
                       2 * n * p * w.size, parallel.MIN_FLOPS, exact=False)
         return out
 
-    def gradient(self, padded, dz, out, ones=False, before=None):
+    def gradient(self, padded, dz, out, buffer, ones=False, before=None):
         """out = [X 1]ᵀ dz, X = im2col of the padded batch made again a piece at a time, as in :meth:`times`.
 
         Each block of examples sums its pieces' products; the blocks' sums are added
@@ -318,7 +318,7 @@ class Windows:
                 np.matmul(*pair, out=total if first else tmp)
                 if not first:
                     np.add(total, tmp, out=total)        # Σ over the pieces, in order
-            self._pieces(padded, lo, hi, out.dtype, ones, f, piece)
+            self._pieces(padded, lo, hi, out.dtype, ones, f, piece, buffer)
             return total
 
         sums = parallel.rows(block, n, 2 * n * p * out.size, parallel.MIN_FLOPS, exact=False)
@@ -338,17 +338,25 @@ class Windows:
         """Examples per piece of ``width`` numbers a row: ~:data:`netfit.parallel.PIECE_BYTES`, at least one."""
         return max(1, parallel.PIECE_BYTES // (self.positions * width * np.dtype(dtype).itemsize))
 
-    def _pieces(self, padded, lo, hi, dtype, ones, f, use):
+    def _pieces(self, padded, lo, hi, dtype, ones, f, use, buffer):
         """use(X_piece, its rows, first) for the pieces of X from examples lo … hi − 1, in one scratch array.
 
         With few channels X is stored column by column, so that im2col copies
         image rows (~7× faster for one channel); BLAS takes either layout as it is.
+        The scratch (~PIECE_BYTES) is the record's ``buffer`` when this block is the
+        whole batch (one thread, or a thread's share of the batch), else this block's
+        own: blocks of one call run at once. (Made anew at every call, in a worker
+        thread it cost page faults: ~900 a step and 6 ms of system time for the
+        residual CNN on two threads.)
         """
         p, k = self.positions, self.kh * self.kw * self.c
-        step = min(self._step(k + ones + f, dtype), hi - lo)         # X's piece and its f columns of z or dz
-        # Scratch of this block alone (the blocks run at once): ~PIECE_BYTES, made once per call.
+        step = self._step(k + ones + f, dtype)                       # X's piece and its f columns of z or dz
         shape = (k + ones, step * p) if self._few() else (step * p, k + ones)
-        scratch = np.empty(shape, dtype)
+        if (lo, hi) == (0, padded.shape[0]):
+            scratch = buffer(self.key + "_piece", shape, dtype)
+        else:
+            scratch = np.empty((shape[0], min(step, hi - lo) * p) if self._few() else (min(step, hi - lo) * p, shape[1]),
+                               dtype)
         scratch = scratch.T if self._few() else scratch
         if ones:
             scratch[:, k] = 1                                       # the bias's input, never overwritten
