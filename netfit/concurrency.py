@@ -83,28 +83,37 @@ class WeightsLock:
     def release_read(self):
         with self._cond:
             self._readers -= 1
-            if not self._readers:
+            if not self._readers and self._writers_waiting:   # only a writer waits for the readers to go
                 self._cond.notify_all()
 
     @contextlib.contextmanager
     def writing(self):
         """Hold the weights for writing (one training step, ``set_weights``); re-entrant in its thread."""
+        held = self.acquire_write()
+        try:
+            yield
+        finally:
+            if held:
+                self.release_write()
+
+    def acquire_write(self):
+        """Wait for the turn to write; False (nothing to release) when this thread writes already."""
         me = threading.get_ident()
         if self._writer == me:
-            yield
-            return
+            return False
         with self._cond:
             self._writers_waiting += 1
             while self._writer is not None or self._readers or self._readers_turn:
                 self._cond.wait()
             self._writers_waiting -= 1
             self._writer = me
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writer = None
-                self._readers_turn = self._readers_waiting > 0
+        return True
+
+    def release_write(self):
+        with self._cond:
+            self._writer = None
+            self._readers_turn = self._readers_waiting > 0
+            if self._readers_waiting or self._writers_waiting:
                 self._cond.notify_all()
 
 

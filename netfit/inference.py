@@ -237,8 +237,13 @@ class Inference:
         if backend.fits(self._theta, x):
             x = backend.to_device(x, self._theta)                 # uploaded once on a GPU (else batch by batch)
         n = len(x)
-        out = backend.get_array_module(self._theta).empty((n,) + self._example_output_shape(), self.dtype)
         spare, calls = self._lease_calls()
+        if n <= batch_size:                                       # one batch (a server's request, say)
+            try:                                                  # a copy: the record's buffer is reused
+                return backend.to_host(self._infer(self._feed(x), calls)).astype(self.dtype, copy=True)
+            finally:
+                spare.append(calls)
+        out = backend.get_array_module(self._theta).empty((n,) + self._example_output_shape(), self.dtype)
         try:
             for start in range(0, n, batch_size):
                 out[start:start + batch_size] = self._infer(self._feed(x[start:start + batch_size]), calls)

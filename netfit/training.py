@@ -196,20 +196,22 @@ class _Loop:
         if not on_host:
             model._theta_good[...] = model._theta
         logs = {}
+        lock = model._weights_lock
         # Overflow in a diverging step is reported once, by the guard, not as NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             for step, (xb, yb, wb) in enumerate(self._batches(epoch, shuffle)):
                 if batch_begin:
                     cbs.on_train_batch_begin(step)
                 # The step holds the weights for writing: a predict in another thread reads them before or after.
-                with model._weights_lock.writing():
+                held = lock.acquire_write()
+                try:
                     # Forward, R and backward, on as many threads as the batch has shares (netfit.replicas);
                     # they fill the gradient only: a non-finite loss below leaves θ as it was.
                     data_loss, outputs = self.replicas.gradient(xb, yb, wb)
                     loss = data_loss + model.optimizer.penalty(model._theta)
                     if on_host and not math.isfinite(loss):
                         return self._diverged(epoch, step, f"the loss became {loss}", total, seen)
-                    m = len(xb)
+                    m = columns.count(xb)                          # rows (of each input)
                     total += loss * m
                     seen += m
                     for y_share, y_pred in outputs:
@@ -219,6 +221,9 @@ class _Loop:
                     self.in_update = True
                     model._apply_step()                            # optimizer.step; frozen layers kept
                     self.in_update = False
+                finally:
+                    if held:
+                        lock.release_write()
                 self.steps_done += 1
                 if batch_end:                          # Keras's logs: loss and metrics over the epoch so far
                     if on_host or step % _DEVICE_LOG_EVERY == 0:     # on a GPU a read waits: the logs of step k·100
@@ -255,8 +260,10 @@ class _Loop:
     def _batch(self, order, start, stop):
         m = stop - start
         rows = slice(start, stop) if order is None else order[start:stop]
-        xb = [self._gather(k, a, rows, m) for k, a in enumerate(columns.flat(self.x))]
-        xb = xb if isinstance(self.x, list) else xb[0]
+        if isinstance(self.x, list):
+            xb = [self._gather(k, a, rows, m) for k, a in enumerate(self.x)]
+        else:
+            xb = self._gather(0, self.x, rows, m)
         yb = columns.rows(self.y, rows)
         wb = None if self.w is None else self.w[rows]
         if self.upload is not None:                    # data kept on the host: this batch goes up

@@ -78,6 +78,8 @@ def check_array(x, where, name="x", *, allow_int=True, fits=None):
     (minimum and maximum) when ``x`` is wider than ``fits``, and allocate nothing
     the size of ``x``.
     """
+    if type(x) is np.ndarray and x.dtype.kind == "f" and x.ndim and x.shape[0]:
+        return _check_finite(x, where, name, fits)    # the common case (a float array), without the rest
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{where}: expected {name} a numeric array, got {type(x).__name__}.")
     if isinstance(x, np.ma.MaskedArray):
@@ -98,8 +100,16 @@ def check_array(x, where, name="x", *, allow_int=True, fits=None):
                         f"pass {name}.real or np.abs({name}).")
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise ValueError(f"{where}: expected {name} with at least one example, got shape {arr.shape}.")
-    if arr.dtype.kind == "f" and arr.size:
-        wider = fits is not None and np.finfo(arr.dtype).max > np.finfo(fits).max
+    if arr.dtype.kind == "f":
+        return _check_finite(arr, where, name, fits)
+    return arr
+
+
+def _check_finite(arr, where, name, fits):
+    """``arr`` (a float array) unless it holds NaN or inf, or, with ``fits``, values beyond that dtype's range."""
+    if arr.size:
+        # A wider float type is one of more bytes (float16 < float32 < float64 < longdouble).
+        wider = fits is not None and arr.dtype.itemsize > np.dtype(fits).itemsize
         if wider:
             # min and max are NaN when any entry is NaN and ±inf when any is infinite.
             low, high = float(arr.min()), float(arr.max())

@@ -18,7 +18,7 @@ def pytest_configure(config):
 
 BROWSER_TESTS = "tests/test_serve_browser.py"
 # Skips a test asks for (screenshots, measurements, the network): not a missing tool or missing data.
-OPT_IN = re.compile(r"set NETFIT_(SERVE_|TEST_)|NETFIT_COMPILED|fake device|this processor lacks")
+OPT_IN = re.compile(r"set NETFIT_(SERVE_|TEST_)|NETFIT_COMPILED|fake device|this processor lacks|(^|: )opt-in")
 
 
 def browser_skips(reports):

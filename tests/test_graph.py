@@ -393,3 +393,17 @@ def test_the_readmes_graph_example_runs_as_written():
     x = {"image": rng.random((8, 28, 28, 1)), "meta": rng.random((8, 3))}
     y = {"digit": rng.integers(0, 10, 8), "size": rng.random((8, 1))}
     assert list(model.fit(x, y, epochs=1, verbose=0).history) == ["loss", "digit_loss", "digit_accuracy", "size_loss"]
+
+
+def test_an_epoch_loss_of_several_inputs_weighs_each_batch_by_its_rows():
+    # With a learning rate of 1e-12 the weights stay put, so the epoch's loss is the loss over all examples,
+    # which evaluate computes: the last, short batch (2 of 10 rows) must weigh 2/10, not 1/3.
+    a, b = nf.Input((3,), name="a"), nf.Input((2,), name="b")
+    out = Dense(1)(Concatenate()([a, b]))
+    model = nf.Model([a, b], out, seed=0)
+    model.compile(optimizer=nf.optimizers.SGD(learning_rate=1e-12), loss="mse")
+    rng = np.random.default_rng(0)
+    x = [rng.standard_normal((10, 3)), rng.standard_normal((10, 2))]
+    y = rng.standard_normal((10, 1)) * np.arange(10)[:, None]          # the last rows weigh most
+    history = model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)

@@ -44,6 +44,8 @@ EXAMPLES = {
     "RandomTranslation": ((6, 6, 2), lambda: [layers.RandomTranslation(0.2, 0.1, fill_mode="constant"), Flatten()]),
     "RandomContrast": ((6, 6, 2), lambda: [layers.RandomContrast(0.3, value_range=(-3, 3)), Flatten()]),
     "Embedding": ((5,), lambda: [layers.Embedding(10, 3), Flatten()]),
+    "RandomFourierFeatures": ((5,), lambda: [layers.RandomFourierFeatures(16, kernel_initializer="laplacian",
+                                                                    trainable=True), Dense(2)]),
 }
 _INTEGER_INPUTS = {"Embedding"}                                    # layers that read token indices
 _NOT_LAYERS = {"Layer", "ActivatedLayer", "Input", "InputLayer", "get", "register"}   # Input: a shape, not a layer

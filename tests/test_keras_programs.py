@@ -294,8 +294,8 @@ runpy.run_path(sys.argv[1], run_name="__main__")
 '''
 
 
-@pytest.mark.skipif(not os.environ.get("NETFIT_KERAS_PYTHON"), reason="set NETFIT_KERAS_PYTHON to a Python with "
-                                                                       "Keras 3 (and KERAS_BACKEND) to run this")
+@pytest.mark.skipif(not os.environ.get("NETFIT_KERAS_PYTHON"), reason="opt-in (5-10 minutes): set "
+                    "NETFIT_KERAS_PYTHON=.venv-keras/bin/python (made by .ci/run) to run the programs on Keras 3 (JAX)")
 @pytest.mark.parametrize("name", COUNTED + PARTIAL)
 def test_the_programs_run_on_keras(name, tmp_path):
     if name in KERAS_3_LACKS:

@@ -414,6 +414,8 @@ class Layer(GuardedAttributes):
 
     def check_input(self, x):
         """Raise a clear error unless x is (n, *input_shape) (a list of such arrays for a layer of several inputs)."""
+        if type(x) is np.ndarray and x.shape[1:] == self.input_shape:
+            return                                 # the common case, at once (predict of one image pays per call)
         if self.multiple_inputs:
             if not isinstance(x, (list, tuple)) or len(x) != len(self.input_shape):
                 raise TypeError(f"{self.display_name}: expected a list of {len(self.input_shape)} input arrays, "

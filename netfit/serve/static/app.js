@@ -134,8 +134,10 @@ function render(state, {form = true} = {}) {
     $("architecture").value = formatArchitecture(state.summary.architecture);
     page.edited = false;
   }
-  $("summary").textContent = state.summary.text +
-    `\n${state.summary.train_size.toLocaleString()} training and ${state.summary.test_size.toLocaleString()} test examples`;
+  if (!page.edited) {                        // an edited net's preview stays until Apply or a new preset
+    $("summary").textContent = state.summary.text +
+      `\n${state.summary.train_size.toLocaleString()} training and ${state.summary.test_size.toLocaleString()} test examples`;
+  }
   showStatus(state.training, state.training.last_event);
   drawCurves();
   writeHash();
@@ -212,9 +214,12 @@ function connect() {
   });
   on("state", (s, id) => showStatus(s, id));
   on("error", (e) => showError(e.message, "train"));
-  on("reset", async (r) => {               // a reset, new settings or weights (here or in another tab)
-    const same = JSON.stringify(r.settings) === JSON.stringify(page.settings);
-    render(await api("/api/state"), {form: !same});   // keep knobs being edited when nothing changed
+  on("reset", async () => {                // a reset, new settings or weights (here or in another tab)
+    // Compared once the state is here: this page's own Apply may have rendered the same settings meanwhile.
+    // Knobs and layers being edited are kept when nothing changed, and layers being edited always.
+    const state = await api("/api/state");
+    const same = JSON.stringify(state.settings) === JSON.stringify(page.settings);
+    render(state, {form: !same && !page.edited});
   });
 }
 
