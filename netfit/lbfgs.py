@@ -149,7 +149,9 @@ def fit_lbfgs(model, x, y, *, epochs=100, verbose=1, callbacks=None, validation_
                 if getattr(layer, "non_trainable", ()) and layer.trainable]
     if stateful:
         raise ValueError(f"{where}: L-BFGS moves all of θ as one vector, but {', '.join(stateful)} keep(s) "
-                         f"moving statistics in it that training passes update; remove them or use optimizer='adam'.")
+                         f"weights in it that no gradient may move (BatchNormalization's moving statistics, "
+                         f"RandomFourierFeatures' fixed random features); remove them, freeze them "
+                         f"(layer.trainable = False) or use optimizer='adam'.")
     (x, y, w), val = split_validation(model, x, y, validation_split, validation_data, where, sample_weight,
                                       class_weight)
     callbacks_mod.check_callbacks(callbacks, model, where, validation=val is not None)    # before any change

@@ -176,3 +176,25 @@ def test_two_records_used_alternately_give_the_same_as_one_at_a_time():
     layer = _layer(trainable=True)
     rng = np.random.default_rng(7)
     layer_checks.records_alternate(layer, rng.standard_normal((3, 4)), rng.standard_normal((5, 4)))
+
+
+def test_lbfgs_refuses_trainable_features_by_their_name_and_trains_them_frozen():
+    pytest.importorskip("scipy")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 2))
+    y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    model = nf.Sequential([RandomFourierFeatures(32, trainable=True, input_shape=(2,)), Dense(2, activation="softmax")],
+                          seed=0)
+    model.compile("lbfgs", "sparse_categorical_crossentropy")
+    model.build()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"random_fourier_features keep\(s\) weights in it that no gradient may "
+                                         r"move .*RandomFourierFeatures' fixed random features.*trainable = False"):
+        model.fit(x, y, verbose=0)
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)
+    model.layers[0].trainable = False                       # the scale fixed too (the default): L-BFGS takes it
+    history = model.fit(x, y, epochs=20, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    for w, b in zip(model.layers[0].get_weights(), before[:len(model.layers[0].get_weights())]):
+        np.testing.assert_array_equal(w, b)

@@ -262,7 +262,8 @@ def test_lbfgs_refuses_batch_normalization_before_any_step():
     model.build()
     before = model.get_weights()
     with pytest.raises(ValueError, match=r"Sequential.fit \(L-BFGS\): L-BFGS moves all of θ as one vector, but "
-                                         r"batch_normalization keep\(s\) moving statistics"):
+                                         r"batch_normalization keep\(s\) weights in it that no gradient may move "
+                                         r"\(BatchNormalization's moving statistics"):
         model.fit(np.ones((4, 2)), np.ones(4), verbose=0)
     for w, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(w, b)
