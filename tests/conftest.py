@@ -38,6 +38,7 @@ NEEDS = [
     ("PyTorch", r"import 'torch'", "pip install torch (a CPU wheel is enough)"),
     ("real Keras 3", r"(?i)keras 3|\.venv-keras|NETFIT_KERAS_PYTHON", ".ci/run's .venv-keras"),
     ("the ZIP digits", r"(?i)zip", "netfit data fetch zip (needs the network), or NETFIT_DATA_DIR=<folder holding zip/>"),
+    ("Fashion-MNIST", r"(?i)fashion", "apt install dataset-fashion-mnist (Debian), or netfit data fetch fashion"),
     ("MNIST", r"(?i)mnist", "netfit data fetch mnist"),
     ("the project's data folder", r"shared/data", "NETFIT_DATA_DIR=<folder holding mnist/ and zip/>"),
     ("other packages", r"could not import|not installed|import ", "pip install -e '.[dev]'"),

@@ -113,3 +113,13 @@ def test_a_working_venv_is_kept(project):
     marker.touch()
     done = _make(project, ".venv/bin/python")
     assert done.returncode == 0 and marker.exists(), done.stdout + done.stderr
+
+
+def test_the_end_of_run_note_names_fashion_mnist_apart_from_mnist():
+    from types import SimpleNamespace
+
+    import conftest
+    skip = lambda reason: SimpleNamespace(nodeid="tests/test_datasets.py::t", longrepr=("f", 1, f"Skipped: {reason}"))
+    counts = conftest.other_skips([skip("Debian's dataset-fashion-mnist is not installed"),
+                                   skip("MNIST is not available offline")])
+    assert counts == {"Fashion-MNIST": 1, "MNIST": 1}
