@@ -248,9 +248,9 @@ def in_pieces(fn, row_bytes, piece_bytes=None):
     Examples
     --------
     >>> seen = []
-    >>> in_pieces(lambda lo, hi: seen.append((lo, hi)), row_bytes=300_000)(0, 5)
+    >>> in_pieces(lambda lo, hi: seen.append((lo, hi)), row_bytes=300_000, piece_bytes=600_000)(0, 5)
     >>> seen
-    [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    [(0, 2), (2, 4), (4, 5)]
     """
     step = max(1, int((piece_bytes or PIECE_BYTES) // max(1, row_bytes)))
 
