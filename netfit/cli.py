@@ -501,7 +501,7 @@ def cmd_demo(args):
     # A hint that finishes in a minute or so (64 s quiet, 81 s loaded, on 2 cores): 2 epochs at batch 128 (98.25 %; 11–12 s an epoch on 2 quiet cores,
     # 19–43 s on 2 busy ones). `train`'s defaults, 15 epochs at batch 32, took 8–20 minutes (issue 21).
     print(f"Done in {time.perf_counter() - start:.1f} s. Convolutional models do better: "
-          f"try `{command} train --model cnn --batch-size 128 --epochs 2` (1–1.5 minutes on 2 cores).")
+          f"try `{command} train --model cnn --batch-size 128 --epochs 2` (about 30 s on 2 cores).")
     return 0
 
 

@@ -186,7 +186,7 @@ def test_the_demos_hint_is_a_run_of_about_a_minute(fake_mnist, monkeypatch, tmp_
     # The CNN on 60,000 MNIST pictures: 11–12 s an epoch at batch 128 on 2 cores (README). The defaults
     # (15 epochs at batch 32: 28,125 steps) took 8–20 minutes; a minute is about 1,000 steps of 128.
     assert args.model == "cnn" and args.epochs * -(-60_000 // args.batch_size) <= 1_000
-    assert "1–1.5 minutes" in hint
+    assert "about 30 s" in hint                         # 27 s from a fresh clone (2 cores, 2026-12-07)
 
 
 # -- 10. the smaller surprises -------------------------------------------------------------------
