@@ -41,6 +41,7 @@ NEEDS = [
     ("Fashion-MNIST", r"(?i)fashion", "apt install dataset-fashion-mnist (Debian), or netfit data fetch fashion"),
     ("MNIST", r"(?i)mnist", "netfit data fetch mnist"),
     ("the project's data folder", r"shared/data", "NETFIT_DATA_DIR=<folder holding mnist/ and zip/>"),
+    ("CuPy", r"(?i)cupy", "a CUDA GPU and pip install 'netfit[gpu]'"),
     ("other packages", r"could not import|not installed|import ", "pip install -e '.[dev]'"),
 ]
 

@@ -13,7 +13,7 @@ import pytest
 import netfit as nf
 from netfit import cli
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from data_folder import SHARED_DATA  # noqa: E402
 
 
 @pytest.fixture(scope="module")

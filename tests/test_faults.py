@@ -26,7 +26,7 @@ from netfit.io import ModelFileError, check_writable, load_model
 from netfit.layers import Conv2D, Dense, Flatten, MaxPooling2D
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+from data_folder import SHARED_DATA  # noqa: E402
 
 
 def _env(**extra):

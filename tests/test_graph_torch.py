@@ -20,7 +20,7 @@ from netfit.layers import Add, Concatenate, Conv2D, Dense, Flatten, MaxPooling2D
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from data_folder import SHARED_DATA  # noqa: E402
 TOL = 1e-10
 
 

@@ -16,7 +16,7 @@ from netfit import cli, images
 PIL = pytest.importorskip("PIL")
 from PIL import Image, ImageDraw  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from data_folder import ABSENT, SHARED_DATA  # noqa: E402
 
 
 def seven(size=28, scale=1.0, dx=0.0, dy=0.0, width=3):
@@ -90,7 +90,7 @@ def test_prepare_grey_bad_centring():
 
 def test_mnist_digits_pass_unchanged():
     if not (SHARED_DATA / "mnist").is_dir():
-        pytest.skip("../shared/data/mnist is not here")
+        pytest.skip(f"{ABSENT} (mnist)")
     from netfit.datasets import mnist
     _, (x, _) = mnist.load_data(SHARED_DATA)
     x = x[:1000].astype(np.float32)
@@ -101,7 +101,7 @@ def test_mnist_digits_pass_unchanged():
 
 def test_zip_digits_pass_unchanged_with_their_convention(monkeypatch):
     if not (SHARED_DATA / "zip").is_dir():
-        pytest.skip("../shared/data/zip is not here")
+        pytest.skip(f"{ABSENT} (zip)")
     from netfit.datasets import zipcode
     (x, _), _ = zipcode.load_data(SHARED_DATA)
     grey = (x[:300] + 1) * 127.5                                              # ink +1 -> 255, bright on dark

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 PROJECT = PYPROJECT["project"]
 EXTRAS = PROJECT["optional-dependencies"]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+from data_folder import ABSENT, SHARED_DATA  # noqa: E402
 
 # Which extras each module with an optional import works under (their union must provide its imports).
 CODE = {
@@ -294,7 +294,7 @@ def test_the_playground_reads_a_drawn_digit_with_only_the_serve_extra(tmp_path):
     pytest.importorskip("starlette")
     pytest.importorskip("httpx")                          # Starlette's TestClient
     if not (SHARED_DATA / "zip").is_dir():
-        pytest.skip("../shared/data/zip is not here")
+        pytest.skip(f"{ABSENT} (zip)")
     import numpy as np
     canvas = np.zeros((280, 280), np.uint8)
     canvas[50:230, 128:150] = 255                         # a "1", as the page sends it

@@ -21,7 +21,7 @@ from netfit import config, replicas
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-SHARED_DATA = ROOT.parent / "shared" / "data"
+from data_folder import SHARED_DATA  # noqa: E402
 
 
 def section(title):

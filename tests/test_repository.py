@@ -123,3 +123,22 @@ def test_the_end_of_run_note_names_fashion_mnist_apart_from_mnist():
     counts = conftest.other_skips([skip("Debian's dataset-fashion-mnist is not installed"),
                                    skip("MNIST is not available offline")])
     assert counts == {"Fashion-MNIST": 1, "MNIST": 1}
+
+
+def test_the_end_of_run_note_sends_cupy_to_the_gpu_extra():
+    from types import SimpleNamespace
+
+    import conftest
+    report = SimpleNamespace(nodeid="tests/test_gpu_cupy_api.py::t", longrepr=("f", 1, "Skipped: could not import 'cupy'"))
+    assert conftest.other_skips([report]) == {"CuPy": 1}
+
+
+def test_real_data_tests_honour_netfit_data_dir(tmp_path):
+    """A clone away from ../shared/data runs the real-data tests from $NETFIT_DATA_DIR (a newcomer's clone)."""
+    code = "import data_folder; print(data_folder.SHARED_DATA)"
+    env = {**os.environ, "NETFIT_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT / "tests")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(tmp_path)
+    env.pop("NETFIT_DATA_DIR")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(ROOT.parent / "shared" / "data")

@@ -32,7 +32,7 @@ from netfit.serve import session as session_mod           # noqa: E402
 from netfit.serve.app import MAX_PICTURE_BYTES, create_app   # noqa: E402
 from netfit.serve.cli import url_for                      # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from data_folder import SHARED_DATA  # noqa: E402
 TOKEN = "test-token"
 AUTH = {"X-Netfit-Token": TOKEN}
 SMALL = {"data": "zip", "preset": "net1", "epochs": 2, "limit": 300, "test_limit": 100, "seed": 0}
