@@ -41,7 +41,7 @@ NEEDS = [
     ("Fashion-MNIST", r"(?i)fashion", "apt install dataset-fashion-mnist (Debian), or netfit data fetch fashion"),
     ("MNIST", r"(?i)mnist", "netfit data fetch mnist"),
     ("the project's data folder", r"shared/data", "NETFIT_DATA_DIR=<folder holding mnist/ and zip/>"),
-    ("CuPy", r"(?i)cupy", "a CUDA GPU and pip install 'netfit[gpu]'"),
+    ("CuPy", r"import 'cupy'", "pip install 'netfit[gpu]' (CuPy; a CUDA GPU for the tests that run on one)"),
     ("other packages", r"could not import|not installed|import ", "pip install -e '.[dev]'"),
 ]
 
