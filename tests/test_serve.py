@@ -617,6 +617,8 @@ def test_exported_code_reproduces_the_run(data_env, extra):
     train_to_end(c)
     response = c.get("/api/export.py", headers=AUTH)
     assert response.status_code == 200 and "attachment" in response.headers["content-disposition"]
+    data_line = next(line for line in response.text.splitlines() if "= load_data(" in line)
+    assert "None" not in data_line                            # only the limits that are set, by name
     namespace = {"print": lambda *a, **k: None}
     exec(compile(response.text, "exported.py", "exec"), namespace)
     for a, b in zip(namespace["model"].get_weights(), playground.session.model.get_weights()):

@@ -27,8 +27,7 @@ def python_code(session):
              "import numpy as np", "import netfit as nf",
              f"from netfit.layers import {', '.join(layer_imports)}",
              "from netfit.images import load_data", "",
-             f"(x_train, y_train), (x_test, y_test), metadata = load_data({name!r}, {s['limit']!r}, "
-             f"{s['test_limit']!r})"]
+             f"(x_train, y_train), (x_test, y_test), metadata = load_data({_data_args(name, s)})"]
     if esl:
         lines += ["from netfit.experiments.esl import stratified_sample",
                   f"rng = np.random.default_rng({s['seed']})     # ESL's protocol: {esl[0]} / {esl[1]} digits",
@@ -50,6 +49,16 @@ def python_code(session):
               "loss, accuracy = model.evaluate(x_test, y_test)",
               "print(f'Test loss {loss:.4f}, test accuracy {accuracy:.2%}')", ""]
     return "\n".join(lines)
+
+
+def _data_args(name, settings):
+    """load_data's arguments as a reader writes them: the name, then only the limits that are set, by name.
+
+    >>> _data_args("mnist", {"limit": None, "test_limit": 1000})
+    "'mnist', test_limit=1000"
+    """
+    limits = [f"{key}={settings[key]!r}" for key in ("limit", "test_limit") if settings[key] is not None]
+    return ", ".join([repr(name)] + limits)
 
 
 def _literal(value):
