@@ -157,8 +157,8 @@ def _layer_to_keras(kind, config, dtype, model):
     where = f"save: layer {name!r} ({kind})"
     if kind not in SHARED_LAYERS:
         extra = f" ({KERAS2_ONLY[kind]})" if kind in KERAS2_ONLY else ""
-        raise ValueError(f"{where}: expected layers that Keras 3 has, got {kind}{extra}; a .keras file of model "
-                         f"{model!r} cannot hold it. Save to a .netfit file instead.")
+        raise ValueError(f"{where}: expected layers that Keras 3 has, got {kind}{extra}; a Keras file (.keras or "
+                         f".weights.h5) of model {model!r} cannot hold it. Save to a .netfit file instead.")
     config = dict(config)
     for key, off in _NETFIT_ONLY.get(kind, {}).items():
         if key in config and config.pop(key) != off:

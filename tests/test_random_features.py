@@ -198,3 +198,17 @@ def test_lbfgs_refuses_trainable_features_by_their_name_and_trains_them_frozen()
     assert history.history["loss"][-1] < history.history["loss"][0]
     for w, b in zip(model.layers[0].get_weights(), before[:len(model.layers[0].get_weights())]):
         np.testing.assert_array_equal(w, b)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".weights.h5"])
+def test_keras_files_refuse_the_layer_by_name_before_writing(tmp_path, suffix):
+    pytest.importorskip("h5py")
+    model = nf.Sequential([RandomFourierFeatures(16, input_shape=(4,)), Dense(2, activation="softmax")], seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.build()
+    path = tmp_path / f"m{suffix}"
+    save = model.save if suffix == ".keras" else model.save_weights
+    with pytest.raises(ValueError, match=r"got RandomFourierFeatures \(Keras 3 has none; tf.keras 2 had it .*\); "
+                                         r"a Keras file \(.keras or .weights.h5\) .* Save to a .netfit file instead"):
+        save(path)
+    assert not path.exists()
