@@ -95,7 +95,7 @@ PEERS_VENV := benchmarks/.venv-peers
 REPEATS    ?= 3
 CNN_STEPS  ?= 100
 BENCH_ARGS ?=
-.PHONY: bench-peers
+.PHONY: bench-peers bench-profile
 
 bench: $(VENV)/.installed-bench $(if $(PEERS),$(PEERS_VENV)/.installed)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
@@ -107,6 +107,10 @@ bench: $(VENV)/.installed-bench $(if $(PEERS),$(PEERS_VENV)/.installed)
 
 bench-peers:
 	$(MAKE) bench PEERS=1
+
+# Where each row's time goes, layer by layer and pass by pass, on one thread: benchmarks/RESULTS-profile.md.
+bench-profile: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/bench_profile.py
 
 # torch is pinned to its +cpu wheel (requirements-peers.txt); check-peers fails on a CUDA build.
 $(PEERS_VENV)/.installed: benchmarks/requirements-peers.txt pyproject.toml

@@ -1,0 +1,179 @@
+"""Where each `make bench` row's time goes: layer by layer, pass by pass, on one thread (issue 25's first step).
+
+    python benchmarks/bench_profile.py             # writes benchmarks/RESULTS-profile.md
+    python benchmarks/bench_profile.py --steps 10  # a quicker look
+
+For each row of ``make bench`` that netfit runs (the lecture MLP's training step at batch 32, 128
+and 1024; Keras's mnist_convnet CNN and issue 22's residual CNN at batch 128; predict of the MLP
+and of the CNN in batches of 1000), with netfit's pure NumPy path (``NETFIT_COMPILED=0`` is set
+before netfit loads), one BLAS thread and ``nf.config.set_threads(1)``, float32, MNIST-shaped
+random data (timing does not depend on the values):
+
+- each layer's ``forward`` and ``backward`` in ms per step (or per predict batch), timed where the
+  model calls it, and its rate in GFLOP/s: forward 2·links (``layer.count_links()``: one multiply
+  and one add per connection, bias included), backward twice that (the weights' gradient and s),
+  once for the first layer with weights (no s: nothing before it learns);
+- that rate as a percentage of one core's GEMM ceiling (float32 n×n products, measured here first);
+- what is left of the step: loss and δ, the optimizer, metrics, batching, the graph's walk.
+
+One thread gives each layer's own cost, free of the threads' hand-offs; `make bench` runs every
+core, and the rows' wall times there are the ones the targets are about.
+"""
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("NETFIT_COMPILED", "0")
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import netfit as nf  # noqa: E402
+import workers  # noqa: E402
+
+#: (row, model as workers.netfit_model names it, batch, "train" or "predict"), in RESULTS.md's order.
+ROWS = [("lecture MLP, training step, batch 32", "mlp", 32, "train"),
+        ("lecture MLP, training step, batch 128", "mlp", 128, "train"),
+        ("lecture MLP, training step, batch 1024", "mlp", 1024, "train"),
+        ("mnist_convnet CNN, training step, batch 128", "cnn", 128, "train"),
+        ("residual CNN (issue 22), training step, batch 128", "rescnn", 128, "train"),
+        ("predict, lecture MLP, batch 1000", "mlp", 1000, "predict"),
+        ("predict, mnist_convnet CNN, batch 1000", "cnn", 1000, "predict")]
+
+
+def gemm_ceiling(n=1024, repeats=5):
+    """One core's float32 GEMM rate in GFLOP/s: the best of ``repeats`` n×n×n products."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    out = np.empty((n, n), np.float32)
+    np.matmul(a, b, out=out)
+    best = min(_seconds(lambda: np.matmul(a, b, out=out)) for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def time_layers(model, passes=("forward", "backward")):
+    """Wrap each layer's passes with a timer; returns {(layer name, pass): seconds}, filled as the model runs.
+
+    The wrappers sit on the layer objects (instance attributes), where the model's own walk
+    (Sequential's chain or the graph's nodes) calls them.
+    """
+    spent = {}
+    for layer in model.layers:
+        for which in passes:
+            method = getattr(layer, which, None)
+            if method is None:
+                continue
+
+            def timed(*args, _method=method, _key=(layer.name, which), **kwargs):
+                start = time.perf_counter()
+                try:
+                    return _method(*args, **kwargs)
+                finally:
+                    spent[_key] = spent.get(_key, 0.0) + time.perf_counter() - start
+            setattr(layer, which, timed)
+    return spent
+
+
+def layer_rows(model, spent, per, ceiling, passes=("forward", "backward"), batch=1):
+    """Markdown rows: each layer's ms per ``per`` calls and GFLOP/s (and % of ``ceiling``) for each pass."""
+    rows = []
+    first = next((layer for layer in model.layers if layer.count_params()), None)
+    for layer in model.layers:
+        links = layer.count_links() if hasattr(layer, "count_links") else 0
+        cells = []
+        for which in passes:
+            seconds = spent.get((layer.name, which), 0.0) / per
+            # backward: the weights' gradient, and s for every layer but the first with weights
+            flops = 2 * links * batch * (1 if which == "forward" or layer is first else 2)
+            rate = flops / seconds / 1e9 if seconds > 0 and flops else None
+            cells.append(f"{seconds * 1e3:.2f} ms")
+            cells.append("" if rate is None else f"{rate:.1f} ({100 * rate / ceiling:.0f} %)")
+        if any(spent.get((layer.name, which), 0.0) for which in passes):
+            rows.append(f"| {layer.name} ({type(layer).__name__}) | " + " | ".join(cells) + " |")
+    return rows
+
+
+def profile_train(arch, batch, steps, ceiling):
+    """Rows for ``steps`` training steps of ``fit`` at ``batch`` (after a warm-up of two steps)."""
+    model = workers.netfit_model(arch, 0)
+    rng = np.random.default_rng(0)
+    x = rng.random((batch * steps,) + tuple(model.layers[0].input_shape), dtype=np.float32)
+    y = rng.integers(0, 10, batch * steps)
+    spent = time_layers(model)
+    model.fit(x[:2 * batch], y[:2 * batch], batch_size=batch, verbose=0)
+    spent.clear()
+    total = _seconds(lambda: model.fit(x, y, batch_size=batch, verbose=0, shuffle=False)) / steps
+    rows = ["| layer | forward | GFLOP/s (% of GEMM) | backward | GFLOP/s (% of GEMM) |", "|---|---:|---:|---:|---:|"]
+    rows += layer_rows(model, spent, steps, ceiling, batch=batch)
+    layers = sum(spent.values()) / steps
+    rows += [f"| **all layers** | | | {layers * 1e3:.2f} ms | |",
+             f"| the rest: loss and δ, the optimizer, metrics, batching | | | {(total - layers) * 1e3:.2f} ms "
+             f"({100 * (total - layers) / total:.0f} % of the step) | |",
+             f"| **the step** | | | {total * 1e3:.2f} ms | |"]
+    return rows
+
+
+def profile_predict(arch, batch, batches, ceiling):
+    """Rows for ``predict`` of ``batches`` batches of ``batch`` (after one batch of warm-up)."""
+    model = workers.netfit_model(arch, 0)
+    rng = np.random.default_rng(0)
+    x = rng.random((batch * batches,) + tuple(model.layers[0].input_shape), dtype=np.float32)
+    spent = time_layers(model, passes=("forward",))
+    model.predict(x[:batch], batch_size=batch, verbose=0)
+    spent.clear()
+    total = _seconds(lambda: model.predict(x, batch_size=batch, verbose=0)) / batches
+    rows = ["| layer | forward | GFLOP/s (% of GEMM) |", "|---|---:|---:|"]
+    rows += layer_rows(model, spent, batches, ceiling, passes=("forward",), batch=batch)
+    layers = sum(spent.values()) / batches
+    rows += [f"| **all layers** | {layers * 1e3:.2f} ms | |",
+             f"| the rest: checks, batching, the output | {(total - layers) * 1e3:.2f} ms "
+             f"({100 * (total - layers) / total:.0f} % of the batch) | |",
+             f"| **the batch** | {total * 1e3:.2f} ms ({batch / total:,.0f} images/s) | |"]
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=30, help="training steps (or predict batches) timed per row; "
+                                                          "the MLP at batch 32 and 128 runs 10× as many")
+    p.add_argument("--out", default=str(HERE / "RESULTS-profile.md"))
+    args = p.parse_args(argv)
+    if args.steps < 1:
+        p.error(f"expected --steps of at least 1, got {args.steps}")
+    nf.config.set_threads(1)
+    ceiling = gemm_ceiling()
+    lines = ["# Where each row's time goes, layer by layer, on one thread", "",
+             f"`python benchmarks/bench_profile.py --steps {args.steps}`, {time.strftime('%Y-%m-%d')}, "
+             f"{platform.machine()}, {os.cpu_count()} cores, netfit {nf.__version__} (pure NumPy), one BLAS "
+             f"thread, one process, float32. One core's GEMM ceiling (1024×1024×1024 float32, best of 5): "
+             f"**{ceiling:.1f} GFLOP/s**.", ""]
+    for title, arch, batch, kind in ROWS:
+        steps = args.steps * (10 if arch == "mlp" and batch <= 128 else 1)
+        log = f"{title}: {steps} {'steps' if kind == 'train' else 'batches'}"
+        print(log, "...", flush=True)
+        lines += [f"## {title}", "", f"{steps} {'steps' if kind == 'train' else 'batches'} timed.", ""]
+        lines += (profile_train if kind == "train" else profile_predict)(arch, batch, steps, ceiling)
+        lines.append("")
+    text = "\n".join(lines)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    print(text + f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
