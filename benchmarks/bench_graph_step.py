@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 import netfit as nf  # noqa: E402
 from netfit import replicas  # noqa: E402
 
+import bench_profile  # noqa: E402
 import workers  # noqa: E402
 
 PARTS = ("forward", "backward", "loss and δ", "gradient", "training step")
@@ -103,18 +104,7 @@ def cnn_table(steps):
     rng = np.random.default_rng(0)
     x, y = rng.random((128 * steps, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 128 * steps)
     model = workers.netfit_model("rescnn", 0)
-    spent = {}
-    for layer in model.layers[1:]:                  # every layer's forward and backward, timed where it runs
-        for which in ("forward", "backward"):
-            method = getattr(layer, which)
-
-            def timed(*args, _method=method, _key=(layer.name, which), **kwargs):
-                start = time.perf_counter()
-                try:
-                    return _method(*args, **kwargs)
-                finally:
-                    spent[_key] = spent.get(_key, 0.0) + time.perf_counter() - start
-            setattr(layer, which, timed)
+    spent = bench_profile.time_layers(model)        # every layer's forward and backward, timed where it runs
     model.fit(x[:256], y[:256], batch_size=128, verbose=0)
     spent.clear()
     start = time.perf_counter()
