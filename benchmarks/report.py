@@ -65,6 +65,22 @@ def _ratio(key, results, side="netfit"):
     return a / b if a and b else None
 
 
+def _best_peer(row, kind, peers):
+    """(side, its median) of the fastest peer in ``row`` (highest images/s for a rate), netfit's own sides aside."""
+    medians = {s: row[s]["median"] for s in peers if s not in ("netfit", "netfit-fast") and row.get(s, {}).get("median")}
+    if not medians:
+        return None, None
+    side = (max if kind == "rate" else min)(medians, key=medians.get)
+    return side, medians[side]
+
+
+def _to_best(row, kind, peers, side="netfit"):
+    """side / the best peer (lower is better for time and memory; for a rate, higher is better), or None."""
+    best, value = _best_peer(row, kind, peers)
+    mine = row.get(side, {}).get("median")
+    return mine / value if best and mine else None
+
+
 def _target(key, ratio):
     if key not in specs.TARGETS:
         return "", ""
@@ -169,11 +185,13 @@ def render(bench):
     lines += _env_lines(bench)
     lines += ["", "## Summary", "",
               "netfit/PyTorch is the ratio of medians: time or memory (lower is better), images/s for "
-              "predict (higher is better). The last column is the issue's PyTorch figure on this kind "
-              "of machine, for scale.", ""]
+              "predict (higher is better). The best peer is the fastest (or leanest) side of the row other "
+              "than netfit's own, and netfit/best the same ratio against it (issue 25). The last column is "
+              "the issue's PyTorch figure on this kind of machine, for scale.", ""]
     fast = "netfit-fast" in peers and "torch" in peers
     head = ["workload", "netfit", "PyTorch", "netfit/PyTorch", "target", "met"] + \
-        (["netfit[fast]/PyTorch"] if fast else []) + [TITLE[s] for s in peers if s != "torch"] + ["issue's PyTorch"]
+        (["netfit[fast]/PyTorch"] if fast else []) + ["best peer", "netfit/best"] + \
+        (["netfit[fast]/best"] if fast else []) + [TITLE[s] for s in peers if s != "torch"] + ["issue's PyTorch"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key, label, kind in ROWS:
         row = res.get(key)
@@ -186,6 +204,12 @@ def render(bench):
         if fast:
             fast_ratio = _ratio(key, res, "netfit-fast")
             cells.append(f"{fast_ratio:.2f}" if fast_ratio else "—")
+        best = _best_peer(row, kind, sides)[0]
+        to_best = _to_best(row, kind, sides)
+        cells += [TITLE[best] if best else "—", f"{to_best:.2f}" if to_best else "—"]
+        if fast:
+            fast_best = _to_best(row, kind, sides, "netfit-fast")
+            cells.append(f"{fast_best:.2f}" if fast_best else "—")
         cells += [_cell(row.get(s), kind) for s in peers if s != "torch"]
         cells.append(specs.ISSUE.get(key, {}).get("torch", ""))
         lines.append("| " + " | ".join(cells) + " |")
@@ -196,6 +220,7 @@ def render(bench):
                  _size(sizes, "torch"), "", f"≤ {specs.INSTALL_TARGET_MB} MB",
                  ("yes" if demo <= specs.INSTALL_TARGET_MB else "**no**") if demo else ""]
         cells += [""] if fast else []
+        cells += ["", ""] + ([""] if fast else [])                    # best peer, netfit/best (and [fast])
         cells += [_size(sizes, s) for s in peers if s != "torch"]
         cells.append(specs.ISSUE["install"]["torch"])
         lines.append("| " + " | ".join(cells) + " |")
