@@ -497,12 +497,19 @@ $("refresh-weights").addEventListener("click", refreshWeights);
 async function refreshCode() {
   try { $("code").textContent = await api("/api/export.py"); showError(null, "share"); } catch (e) { showError(e, "share"); }
 }
+// Uploads answer in any order: each answer renders the server's state, but only the last file chosen
+// says whether uploading worked (a slow good file answering late once hid a quick bad file's error).
+let uploads = 0;
 $("upload").addEventListener("change", async () => {
   const file = $("upload").files[0];
   if (!file) return;
-  try { render(await api(`/api/weights?name=${encodeURIComponent(file.name)}`, {method: "POST", body: file})); showError(null, "upload"); }
-  catch (e) { showError(e, "upload"); }
+  const mine = ++uploads;
   $("upload").value = "";
+  try {
+    const state = await api(`/api/weights?name=${encodeURIComponent(file.name)}`, {method: "POST", body: file});
+    render(state);
+    if (mine === uploads) showError(null, "upload");
+  } catch (e) { if (mine === uploads) showError(e, "upload"); }
 });
 
 // A pasted or edited address (#...) applies its settings, as on opening the page.
