@@ -38,9 +38,10 @@ NEEDS = [
     ("PyTorch", r"import 'torch'", "pip install torch (a CPU wheel is enough)"),
     ("real Keras 3", r"(?i)keras 3|\.venv-keras|NETFIT_KERAS_PYTHON", ".ci/run's .venv-keras"),
     ("the ZIP digits", r"(?i)zip", "netfit data fetch zip (needs the network), or NETFIT_DATA_DIR=<folder holding zip/>"),
-    ("Fashion-MNIST", r"(?i)fashion", "apt install dataset-fashion-mnist (Debian), or netfit data fetch fashion"),
+    ("Fashion-MNIST", r"(?i)fashion", "apt install dataset-fashion-mnist: the test reads Debian's package"),
     ("MNIST", r"(?i)mnist", "netfit data fetch mnist"),
-    ("the project's data folder", r"shared/data", "NETFIT_DATA_DIR=<folder holding mnist/ and zip/>"),
+    ("MNIST and the ZIP digits", r"shared/data", "netfit data fetch mnist; netfit data fetch zip (needs the network), "
+                                                "or NETFIT_DATA_DIR=<folder holding mnist/ and zip/>"),
     ("CuPy", r"import 'cupy'", "pip install 'netfit[gpu]' (CuPy; a CUDA GPU for the tests that run on one)"),
     ("other packages", r"could not import|not installed|import ", "pip install -e '.[dev]'"),
 ]

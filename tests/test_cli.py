@@ -13,7 +13,7 @@ import pytest
 import netfit as nf
 from netfit import cli
 
-from data_folder import SHARED_DATA  # noqa: E402
+from data_folder import SHARED_DATA, holds  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def data_env():
     """Point NETFIT_DATA_DIR at ../shared/data when unset; skip when MNIST cannot be found offline."""
     from netfit.datasets import _files, mnist
     with pytest.MonkeyPatch.context() as mp:
-        if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "mnist").is_dir():
+        if not os.environ.get("NETFIT_DATA_DIR") and holds("mnist", SHARED_DATA):
             mp.setenv("NETFIT_DATA_DIR", str(SHARED_DATA))
         if None in _files.find(mnist.SPEC).values():
             pytest.skip("MNIST is not available offline (set NETFIT_DATA_DIR)")

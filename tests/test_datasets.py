@@ -25,9 +25,9 @@ from netfit.datasets import _files, cli, fashion_mnist, mnist, zipcode
 from netfit.datasets._files import Checksum, DatasetIntegrityError, DatasetNotFoundError, DatasetSpec, FileSpec
 from netfit.datasets._idx import load_idx_dataset, parse_idx, to_idx
 
-from data_folder import ABSENT, SHARED_DATA as SHARED  # noqa: E402
+from data_folder import ABSENT, SHARED_DATA as SHARED, holds  # noqa: E402
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
-needs_shared = pytest.mark.skipif(not (SHARED / "mnist").is_dir(), reason=ABSENT)
+needs_shared = pytest.mark.skipif(not (holds("mnist", SHARED) and holds("zip", SHARED)), reason=ABSENT)
 
 
 @pytest.fixture(autouse=True)

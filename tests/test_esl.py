@@ -11,7 +11,7 @@ import pytest
 from netfit.experiments import EXPERIMENTS, add_parsers, esl
 from netfit.experiments._report import RUN_FIELDS
 
-from data_folder import ABSENT, SHARED_DATA as SHARED  # noqa: E402
+from data_folder import ABSENT, SHARED_DATA as SHARED, holds  # noqa: E402
 TINY = {"repeats": 1, "epochs": 2, "train_size": 20, "test_size": 10, "verbose": 0, "baseline": False}
 ROW = re.compile(r"^\| (Net-[1-5]|CNN|LogisticRegression) \| [^|]+ \| [\d,]+ \| [\d,]+ \| \d+\.\d% \| \d+\.\d \| \d+\.\d% \| \d+\.\d% \| "
                  r"\d+\.\d% \| (\d+\.\d%|–) \|$")
@@ -157,7 +157,7 @@ def test_cli_subcommand(data, tmp_path, monkeypatch, capsys):
             parser.parse_args(bad)
 
 
-@pytest.mark.skipif(not (SHARED / "zip").is_dir(), reason=ABSENT)
+@pytest.mark.skipif(not holds("zip", SHARED), reason=f"{ABSENT} (zip)")
 def test_real_zip_digits_320_and_160(tmp_path):
     results = esl.run(repeats=1, epochs=1, nets=["net1"], data_path=SHARED, verbose=0)
     (run,) = results.runs

@@ -11,7 +11,7 @@ import pytest
 from netfit.experiments import _stats, add_parsers, esl, esl_curves, esl_recipes, esl_search
 from netfit.experiments._report import Results
 
-from data_folder import ABSENT, SHARED_DATA as SHARED  # noqa: E402
+from data_folder import ABSENT, SHARED_DATA as SHARED, holds  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_logistic_regression_baseline_on_templates(data):
     assert train == 1.0 and test > 0.8           # noisy templates are linearly separable
 
 
-@pytest.mark.skipif(not (SHARED / "zip").is_dir(), reason=ABSENT)
+@pytest.mark.skipif(not holds("zip", SHARED), reason=f"{ABSENT} (zip)")
 def test_tuned_net1_trains_where_the_books_recipe_fails():
     """The failure that issue 12 reports, and its cure: on one real 320 / 160 draw, Net-1 from the book's
     ±0.7 starts fits few of its own digits; the tuned recipe fits them all and beats the book's recipe on test."""

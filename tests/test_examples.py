@@ -2,7 +2,7 @@
 
 Each example runs in a subprocess, as a user would run it, with ``--out``
 pointing into ``tmp_path`` and its quick settings. The examples on real data
-(ZIP codes, MNIST) read them from $NETFIT_DATA_DIR, else ../shared/data, and
+(ZIP codes, MNIST) read them from $NETFIT_DATA_DIR, else ../shared/data, else the cache, and
 are skipped when the files are not there (they are never downloaded here).
 """
 import os
@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-DATA_DIR = Path(os.environ.get("NETFIT_DATA_DIR") or ROOT.parent / "shared" / "data")
+from data_folder import ABSENT, SHARED_DATA as DATA_DIR, holds  # noqa: E402
 
 
 def run_example(name, tmp_path, *args, timeout=120):
@@ -33,8 +33,7 @@ def number_after(pattern, text):
 
 
 def needs_data(folder):
-    return pytest.mark.skipif(not (DATA_DIR / folder).is_dir(),
-                              reason=f"{folder} data not found in {DATA_DIR} (set NETFIT_DATA_DIR)")
+    return pytest.mark.skipif(not holds(folder), reason=f"{ABSENT} ({folder})")
 
 
 def test_every_example_is_tested():

@@ -26,7 +26,7 @@ from netfit.io import ModelFileError, check_writable, load_model
 from netfit.layers import Conv2D, Dense, Flatten, MaxPooling2D
 
 ROOT = Path(__file__).resolve().parents[1]
-from data_folder import SHARED_DATA  # noqa: E402
+from data_folder import SHARED_DATA, holds  # noqa: E402
 
 
 def _env(**extra):
@@ -139,7 +139,7 @@ def test_ctrl_c_inside_the_update_is_held_until_the_step_is_complete(make):
 def _zip_env():
     from netfit.datasets import _files, zipcode
     env = {}
-    if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "zip").is_dir():
+    if not os.environ.get("NETFIT_DATA_DIR") and holds("zip", SHARED_DATA):
         env["NETFIT_DATA_DIR"] = str(SHARED_DATA)
     old = os.environ.get("NETFIT_DATA_DIR")
     os.environ.update(env)

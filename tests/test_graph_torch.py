@@ -20,7 +20,7 @@ from netfit.layers import Add, Concatenate, Conv2D, Dense, Flatten, MaxPooling2D
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from data_folder import SHARED_DATA  # noqa: E402
+from data_folder import SHARED_DATA, holds  # noqa: E402
 TOL = 1e-10
 
 
@@ -32,7 +32,7 @@ def mnist():
     """
     from netfit.datasets import _files, mnist
     with pytest.MonkeyPatch.context() as mp:
-        if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "mnist").is_dir():
+        if not os.environ.get("NETFIT_DATA_DIR") and holds("mnist", SHARED_DATA):
             mp.setenv("NETFIT_DATA_DIR", str(SHARED_DATA))
         if None in _files.find(mnist.SPEC).values():
             pytest.skip("MNIST is not available offline (set NETFIT_DATA_DIR)")

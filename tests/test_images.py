@@ -16,7 +16,7 @@ from netfit import cli, images
 PIL = pytest.importorskip("PIL")
 from PIL import Image, ImageDraw  # noqa: E402
 
-from data_folder import ABSENT, SHARED_DATA  # noqa: E402
+from data_folder import ABSENT, SHARED_DATA, holds  # noqa: E402
 
 
 def seven(size=28, scale=1.0, dx=0.0, dy=0.0, width=3):
@@ -89,7 +89,7 @@ def test_prepare_grey_bad_centring():
 
 
 def test_mnist_digits_pass_unchanged():
-    if not (SHARED_DATA / "mnist").is_dir():
+    if not holds("mnist", SHARED_DATA):
         pytest.skip(f"{ABSENT} (mnist)")
     from netfit.datasets import mnist
     _, (x, _) = mnist.load_data(SHARED_DATA)
@@ -100,7 +100,7 @@ def test_mnist_digits_pass_unchanged():
 
 
 def test_zip_digits_pass_unchanged_with_their_convention(monkeypatch):
-    if not (SHARED_DATA / "zip").is_dir():
+    if not holds("zip", SHARED_DATA):
         pytest.skip(f"{ABSENT} (zip)")
     from netfit.datasets import zipcode
     (x, _), _ = zipcode.load_data(SHARED_DATA)
@@ -119,7 +119,7 @@ def mnist_model(tmp_path_factory):
     """The lecture MLP trained on 20,000 MNIST digits for 3 epochs (about 96% test accuracy), saved."""
     from netfit.datasets import _files, mnist
     with pytest.MonkeyPatch.context() as mp:
-        if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "mnist").is_dir():
+        if not os.environ.get("NETFIT_DATA_DIR") and holds("mnist", SHARED_DATA):
             mp.setenv("NETFIT_DATA_DIR", str(SHARED_DATA))
         if None in _files.find(mnist.SPEC).values():       # the data folder, or the cache `make demo` filled
             pytest.skip("MNIST is not available offline (netfit data fetch mnist)")

@@ -17,9 +17,8 @@ import netfit
 from netfit.datasets import mnist
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("NETFIT_DATA_DIR") or ROOT.parent / "shared" / "data")
-needs_mnist = pytest.mark.skipif(not (DATA_DIR / "mnist").is_dir(),
-                                 reason=f"MNIST not found in {DATA_DIR} (set NETFIT_DATA_DIR)")
+from data_folder import ABSENT, SHARED_DATA as DATA_DIR, holds  # noqa: E402
+needs_mnist = pytest.mark.skipif(not holds("mnist"), reason=f"{ABSENT} (mnist)")
 
 LECTURE = '''\
 import numpy as np

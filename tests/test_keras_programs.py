@@ -21,8 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAMS = ROOT / "tests" / "keras_programs"
-DATA_DIR = Path(os.environ.get("NETFIT_DATA_DIR") or ROOT.parent / "shared" / "data")
-HAS_MNIST = (DATA_DIR / "mnist").is_dir()
+from data_folder import ABSENT, SHARED_DATA as DATA_DIR, holds  # noqa: E402
+HAS_MNIST = holds("mnist")
 
 # The only netfit lines a program may hold, and the Keras line each stands for.
 IMPORTS = {
@@ -84,7 +84,7 @@ def run(name, tmp_path, timeout=120):
 def run_program(name, tmp_path):
     """The program's output (stdout); it must exit 0."""
     if name in USES_MNIST and not HAS_MNIST:
-        pytest.skip(f"MNIST not found in {DATA_DIR} (set NETFIT_DATA_DIR)")
+        pytest.skip(f"{ABSENT} (mnist)")
     source = (PROGRAMS / f"{name}.py").read_text()
     if ('.keras"' in source or '.weights.h5"' in source) and importlib.util.find_spec("h5py") is None:
         pytest.skip(f"{name} writes Keras's .keras / .weights.h5 files, which need h5py: "
@@ -200,7 +200,7 @@ def test_quasi_svm(tmp_path):
 
 def test_intro_to_keras_for_engineers(tmp_path):
     if not HAS_MNIST:
-        pytest.skip("MNIST not found")
+        pytest.skip(f"{ABSENT} (mnist)")
     pytest.importorskip("torch")
     out = run_program("intro_to_keras_for_engineers", tmp_path)
     assert eval(_value(out, "history keys")) == ["acc", "loss", "val_acc", "val_loss"]

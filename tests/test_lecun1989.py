@@ -10,7 +10,7 @@ import pytest
 from netfit.experiments import EXPERIMENTS, add_parsers, esl, lecun1989
 from netfit.sdlm import SDLM
 
-from data_folder import ABSENT, SHARED_DATA as SHARED  # noqa: E402
+from data_folder import ABSENT, SHARED_DATA as SHARED, holds  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_bad_arguments_are_refused(kwargs, message, data):
         lecun1989.run(**{"recipe": "paper", **kwargs}, data=data, verbose=0)
 
 
-@pytest.mark.skipif(not (SHARED / "zip").is_dir(), reason=ABSENT)
+@pytest.mark.skipif(not holds("zip", SHARED), reason=f"{ABSENT} (zip)")
 def test_real_digits_one_pass_on_a_few_dozen():
     results = lecun1989.run("paper", passes=1, train_size=48, test_size=24, data_path=SHARED, verbose=0)
     assert results.config["train_size"] == 48 and results.config["test_size"] == 24

@@ -18,7 +18,7 @@ from netfit import cli
 from netfit.datasets import _files, mnist, zipcode
 
 ROOT = Path(__file__).resolve().parents[1]
-from data_folder import ABSENT, SHARED_DATA  # noqa: E402
+from data_folder import ABSENT, SHARED_DATA, holds  # noqa: E402
 
 
 def _netfit(*argv, env=None, cwd=None, shell_tail=""):
@@ -45,7 +45,7 @@ def test_readme_says_how_to_use_the_env_make_built():
 
 # -- data found by `make demo` is found again afterwards ---------------------------------------
 def test_fetch_copies_data_found_through_netfit_data_dir_into_the_cache(monkeypatch, tmp_path, capsys):
-    if not (SHARED_DATA / "zip").is_dir():
+    if not holds("zip", SHARED_DATA):
         pytest.skip(f"{ABSENT} (zip)")
     _clean_env(monkeypatch, tmp_path)
     monkeypatch.setenv("NETFIT_DATA_DIR", str(SHARED_DATA))           # as the Makefile exports it
@@ -63,7 +63,7 @@ def test_fetch_copies_data_found_through_netfit_data_dir_into_the_cache(monkeypa
 
 
 def test_fetch_from_a_mirror_into_a_log_draws_no_carriage_returns(tmp_path):
-    if not (SHARED_DATA / "zip").is_dir():
+    if not holds("zip", SHARED_DATA):
         pytest.skip(f"{ABSENT} (zip)")
     env = {"NETFIT_DATA_DIR": "", "NETFIT_CACHE": str(tmp_path / "cache"),
            "NETFIT_MIRROR": (SHARED_DATA).as_uri()}
@@ -99,7 +99,7 @@ def test_offline_advice_names_what_works_offline():
 
 # -- `netfit train` keeps what it trained -------------------------------------------------------
 def test_train_without_out_saves_a_file_and_says_where(monkeypatch, tmp_path, capsys):
-    if not (SHARED_DATA / "zip").is_dir():
+    if not holds("zip", SHARED_DATA):
         pytest.skip(f"{ABSENT} (zip)")
     monkeypatch.setenv("NETFIT_DATA_DIR", str(SHARED_DATA))
     monkeypatch.chdir(tmp_path)

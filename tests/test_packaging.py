@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 PROJECT = PYPROJECT["project"]
 EXTRAS = PROJECT["optional-dependencies"]
-from data_folder import ABSENT, SHARED_DATA  # noqa: E402
+from data_folder import ABSENT, SHARED_DATA, holds  # noqa: E402
 
 # Which extras each module with an optional import works under (their union must provide its imports).
 CODE = {
@@ -293,7 +293,7 @@ def test_the_playground_reads_a_drawn_digit_with_only_the_serve_extra(tmp_path):
     """Issue 21: `pip install 'netfit[serve]'`, draw a digit: the prediction comes back (it was a 400)."""
     pytest.importorskip("starlette")
     pytest.importorskip("httpx")                          # Starlette's TestClient
-    if not (SHARED_DATA / "zip").is_dir():
+    if not holds("zip", SHARED_DATA):
         pytest.skip(f"{ABSENT} (zip)")
     import numpy as np
     canvas = np.zeros((280, 280), np.uint8)

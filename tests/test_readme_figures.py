@@ -21,7 +21,7 @@ from netfit import config, replicas
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-from data_folder import SHARED_DATA  # noqa: E402
+from data_folder import SHARED_DATA, holds  # noqa: E402
 
 
 def section(title):
@@ -90,7 +90,7 @@ def _run_demo(kernel, tmp_path):
         pytest.skip("no /proc/cpuinfo to tell which kernels this processor can run")
     if not NEEDS[kernel] <= flags:
         pytest.skip(f"this processor lacks {sorted(NEEDS[kernel] - flags)} for OpenBLAS's {kernel} kernels")
-    data = os.environ.get("NETFIT_DATA_DIR") or (str(SHARED_DATA) if (SHARED_DATA / "mnist").is_dir() else "")
+    data = os.environ.get("NETFIT_DATA_DIR") or (str(SHARED_DATA) if holds("mnist", SHARED_DATA) else "")
     from netfit.datasets import _files, mnist
     old = os.environ.get("NETFIT_DATA_DIR")
     os.environ["NETFIT_DATA_DIR"] = data

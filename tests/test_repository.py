@@ -140,5 +140,18 @@ def test_real_data_tests_honour_netfit_data_dir(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == str(tmp_path)
     env.pop("NETFIT_DATA_DIR")
+    env["NETFIT_CACHE"] = str(tmp_path / "cache")           # where `netfit data fetch` puts them
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert out.strip() == str(ROOT.parent / "shared" / "data")
+    beside = ROOT.parent / "shared" / "data"
+    assert out.strip() == str(beside if beside.is_dir() else tmp_path / "cache")
+
+
+def test_a_data_set_is_there_only_with_all_its_files(tmp_path):
+    """An empty zip/ (a cache after a failed fetch) is no data set: the tests skip, not fail."""
+    from data_folder import holds
+    (tmp_path / "zip").mkdir()
+    assert not holds("zip", tmp_path)
+    (tmp_path / "zip" / "zip.train.gz").write_bytes(b"")
+    assert not holds("zip", tmp_path)
+    (tmp_path / "zip" / "zip.test.gz").write_bytes(b"")
+    assert holds("zip", tmp_path)

@@ -32,7 +32,7 @@ from netfit.serve import session as session_mod           # noqa: E402
 from netfit.serve.app import MAX_PICTURE_BYTES, create_app   # noqa: E402
 from netfit.serve.cli import url_for                      # noqa: E402
 
-from data_folder import SHARED_DATA  # noqa: E402
+from data_folder import SHARED_DATA, holds  # noqa: E402
 TOKEN = "test-token"
 AUTH = {"X-Netfit-Token": TOKEN}
 SMALL = {"data": "zip", "preset": "net1", "epochs": 2, "limit": 300, "test_limit": 100, "seed": 0}
@@ -43,7 +43,7 @@ def data_env():
     """Point NETFIT_DATA_DIR at ../shared/data when unset; skip when the ZIP digits are not available offline."""
     from netfit.datasets import _files, zipcode
     with pytest.MonkeyPatch.context() as mp:
-        if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "zip").is_dir():
+        if not os.environ.get("NETFIT_DATA_DIR") and holds("zip", SHARED_DATA):
             mp.setenv("NETFIT_DATA_DIR", str(SHARED_DATA))
         if None in _files.find(zipcode.SPEC).values():
             pytest.skip("the ZIP digits are not available offline (set NETFIT_DATA_DIR)")
@@ -775,7 +775,7 @@ def test_a_busy_port_fails_before_the_data_loads(data_env, monkeypatch, capsys):
 def test_measure_worker_against_fit():
     """The training worker (no browser) against plain fit, alternating rounds; writes <NETFIT_SERVE_MEASURE>.worker.json."""
     from netfit.serve.app import Playground
-    if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "mnist").is_dir():
+    if not os.environ.get("NETFIT_DATA_DIR") and holds("mnist", SHARED_DATA):
         os.environ["NETFIT_DATA_DIR"] = str(SHARED_DATA)
     settings = {"data": "mnist", "preset": "mlp", "epochs": 2, "limit": 20000, "test_limit": 2000, "seed": 0}
     playground = Playground(settings)

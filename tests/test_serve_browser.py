@@ -26,7 +26,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 import uvicorn                                            # noqa: E402
 
 from netfit.serve.app import create_app                   # noqa: E402
-from test_serve import SHARED_DATA, data_env              # noqa: E402,F401  (the ZIP digits, or skip)
+from test_serve import SHARED_DATA, data_env, holds   # noqa: E402,F401  (the ZIP digits, or skip)
 
 CHROMIUM = next((p for p in (os.environ.get("NETFIT_CHROMIUM"), shutil.which("chromium"),
                              shutil.which("chromium-browser")) if p), None)
@@ -430,7 +430,7 @@ def test_settings_from_the_url_and_the_knobs(browser, served):
 def test_screenshots(browser):
     """Every screen with the lecture MLP on 6,000 MNIST digits (3 epochs), and a CNN's feature maps."""
     from netfit.datasets import _files, mnist
-    if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "mnist").is_dir():
+    if not os.environ.get("NETFIT_DATA_DIR") and holds("mnist", SHARED_DATA):
         os.environ["NETFIT_DATA_DIR"] = str(SHARED_DATA)
     if None in _files.find(mnist.SPEC).values():
         pytest.skip("MNIST is not available offline")
@@ -499,7 +499,7 @@ def test_measure(browser):
     net trained by `netfit train`'s code (build_model, compile, fit, verbose=0) in this process.
     """
     from netfit.serve.session import Session
-    if not os.environ.get("NETFIT_DATA_DIR") and (SHARED_DATA / "mnist").is_dir():
+    if not os.environ.get("NETFIT_DATA_DIR") and holds("mnist", SHARED_DATA):
         os.environ["NETFIT_DATA_DIR"] = str(SHARED_DATA)
     rounds = int(os.environ.get("NETFIT_SERVE_ROUNDS", "3"))
     settings = {"data": "mnist", "preset": "mlp", "epochs": 2, "limit": 20000, "test_limit": 2000, "seed": 0}
