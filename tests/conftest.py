@@ -73,8 +73,11 @@ def pytest_terminal_summary(terminalreporter):
     others = other_skips(skipped)
     if others:
         fixes = {what: fix for what, _, fix in NEEDS}
-        parts = [f"{n} need {what} ({fixes[what]})" for what, n in sorted(others.items(), key=lambda kv: -kv[1])]
-        terminalreporter.write_line(f"Note: {sum(others.values())} tests were skipped: {'; '.join(parts)}.",
+        parts = [f"{n} need{'s' if n == 1 else ''} {what} ({fixes[what]})"
+                 for what, n in sorted(others.items(), key=lambda kv: -kv[1])]
+        total = sum(others.values())
+        terminalreporter.write_line(f"Note: {total} {'test was' if total == 1 else 'tests were'} skipped: "
+                                    f"{'; '.join(parts)}.",
                                     yellow=True, bold=True)
     count, reasons = browser_skips(skipped)
     if not reasons:

@@ -72,8 +72,8 @@ def test_tests_skipped_for_data_or_a_package_are_counted_with_the_fix(tmp_path):
     rc, lines = pytest_run(["tests"], tmp_path)
     notes = [line for line in lines if line.startswith("Note:")]
     assert rc == 0 and len(notes) == 1, lines
-    assert notes[0].startswith("Note: 2 tests were skipped: 1 need the ZIP digits (netfit data fetch zip")
-    assert "1 need PyTorch (pip install torch" in notes[0] and "not a browser test" not in notes[0]
+    assert notes[0].startswith("Note: 2 tests were skipped: 1 needs the ZIP digits (netfit data fetch zip")
+    assert "1 needs PyTorch (pip install torch" in notes[0] and "not a browser test" not in notes[0]
 
 
 def test_a_browser_test_skipped_for_data_is_no_opt_in(tmp_path):

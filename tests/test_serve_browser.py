@@ -217,30 +217,30 @@ def test_one_sign_colour_for_bars_images_and_the_legend(page):
     page.click("#tabs button[data-tab='draw']")
     draw_seven(page)
     page.wait_for_function("document.getElementById('prediction').textContent.startsWith('Prediction:')")
-    with page.expect_response(lambda r: "/api/backprop" in r.url) as answer:
+    with page.expect_response(lambda r: "/api/backprop" in r.url):
         page.click("#backprop-go")
-    r = answer.value.json()
     page.wait_for_selector("#backprop .layer")
+    # The answer on screen and its pixels, read in one evaluation: answers for the strokes drawn before
+    # may arrive after the click's and redraw the panel (with other δ's), but never in the middle of it.
+    shown = page.evaluate("""(() => {
+        const layers = document.querySelectorAll('#backprop .layer'), legend = document.querySelector('#legend-delta canvas');
+        const pixels = (c, x, y, w, h) => Array.from(c.getContext('2d').getImageData(x, y, w, h).data);
+        const image = layers[1].querySelector('canvas');
+        return {delta: window.__netfit.shown.layers.map((l) => l.delta),
+                fills: Array.from(layers[0].querySelectorAll('.bar-fill')).map((e) => getComputedStyle(e).backgroundColor),
+                legend: [pixels(legend, 0, 0, 1, 1).slice(0, 3), pixels(legend, legend.width - 1, 0, 1, 1).slice(0, 3)],
+                image: pixels(image, 0, 0, image.width, image.height)}; })()""")
     rgb = lambda text: tuple(int(v) for v in text[text.index("(") + 1:text.index(")")].split(","))
-    fills = page.eval_on_selector_all("#backprop .layer:first-child .bar-fill",
-                                      "els => els.map(e => getComputedStyle(e).backgroundColor)")
-    signs = np.sign(r["layers"][0]["delta"])
-    negative = {rgb(c) for c, sign in zip(fills, signs) if sign < 0}
-    positive = {rgb(c) for c, sign in zip(fills, signs) if sign > 0}
+    signs = np.sign(shown["delta"][0])
+    negative = {rgb(c) for c, sign in zip(shown["fills"], signs) if sign < 0}
+    positive = {rgb(c) for c, sign in zip(shown["fills"], signs) if sign > 0}
     assert len(negative) == 1 and len(positive) == 1
     negative, positive = negative.pop(), positive.pop()
     assert negative[2] > negative[0] and positive[0] > positive[2]           # blue < 0 < red
-    legend = page.evaluate("""(() => { const c = document.querySelector('#legend-delta canvas'), x = c.getContext('2d');
-        return [Array.from(x.getImageData(0, 0, 1, 1).data.slice(0, 3)),
-                Array.from(x.getImageData(c.width - 1, 0, 1, 1).data.slice(0, 3))]; })()""")
-    assert tuple(legend[0]) == negative and tuple(legend[1]) == positive      # the legend's ends are the bars' colours
-    sent_back = np.array(r["layers"][1]["delta"])                               # Flatten's δ: a 16×16 image
-    image = np.array(page.evaluate("""(() => { const c = document.querySelectorAll('#backprop .layer')[1]
-        .querySelector('canvas'); return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); })()"""),
-        np.uint8).reshape(48, 48, 4)[1::3, 1::3, :3].reshape(256, 3).astype(int)      # one pixel per δ (3×3 each)
-    # A later answer for the same ink may have redrawn the panel meanwhile, with the same signs and scale:
-    # the convention is checked on the strongest δ of each sign, and the largest |δ| has the full colour.
-    for index in (int(np.argmin(sent_back)), int(np.argmax(sent_back))):
+    assert tuple(shown["legend"][0]) == negative and tuple(shown["legend"][1]) == positive   # the legend's ends
+    sent_back = np.array(shown["delta"][1])                                    # Flatten's δ: a 16×16 image
+    image = np.array(shown["image"], np.uint8).reshape(48, 48, 4)[1::3, 1::3, :3].reshape(256, 3).astype(int)
+    for index in (int(np.argmin(sent_back)), int(np.argmax(sent_back))):   # the strongest δ of each sign
         if sent_back[index] != 0:
             assert (image[index, 2] > image[index, 0]) == (sent_back[index] < 0)       # blue < 0 < red
     full = {tuple(p) for p in image} & {negative, positive}

@@ -345,6 +345,7 @@ function showLoss(r) {
 }
 
 function showBackprop(r) {
+  page.shown = r;                                    // the answer on screen (the browser tests read it)
   signLegend($("legend-delta"), "colour of δ and of ∂R/∂kernel, in bars and images");
   showLoss(r);
   const box = $("backprop"); box.innerHTML = "";
