@@ -11,8 +11,8 @@ before netfit loads), float32, MNIST-shaped random data:
    block, the two models' blocks interleaved ``--blocks`` times. Medians and minima in µs per call,
    and graph − Sequential: what :mod:`netfit.graph`'s bookkeeping adds to a step.
 2. **The residual CNN of `make bench`'s ``rescnn`` row** (benchmarks/workers.py ``residual_cnn``),
-   batch 128, one thread (``nf.config.set_threads(1)``): each layer's forward and backward in ms per
-   step over ``--steps`` steps of ``fit``, and what is left (loss, Adam, metrics, the graph's walk).
+   batch 128, one thread: each layer's forward and backward over ``--steps`` steps of ``fit``, and what
+   is left (loss, Adam, metrics, the graph's walk): :func:`bench_profile.profile`'s table.
 """
 import argparse
 import os
@@ -22,21 +22,17 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("NETFIT_COMPILED", "0")
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_profile  # noqa: E402  (first: NETFIT_COMPILED=0 and one BLAS thread, before NumPy loads)
 
 import numpy as np  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
 import netfit as nf  # noqa: E402
 from netfit import replicas  # noqa: E402
 
-import bench_profile  # noqa: E402
 import workers  # noqa: E402
 
+HERE = bench_profile.HERE
 PARTS = ("forward", "backward", "loss and δ", "gradient", "training step")
 
 
@@ -99,29 +95,6 @@ def mlp_table(blocks, calls_n):
     return rows
 
 
-def cnn_table(steps):
-    nf.config.set_threads(1)
-    rng = np.random.default_rng(0)
-    x, y = rng.random((128 * steps, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 128 * steps)
-    model = workers.netfit_model("rescnn", 0)
-    spent = bench_profile.time_layers(model)        # every layer's forward and backward, timed where it runs
-    model.fit(x[:256], y[:256], batch_size=128, verbose=0)
-    spent.clear()
-    start = time.perf_counter()
-    model.fit(x, y, batch_size=128, verbose=0, shuffle=False)
-    total = (time.perf_counter() - start) / steps * 1e3
-    rows = ["| layer | forward | backward |", "|---|---:|---:|"]
-    for layer in model.layers[1:]:
-        f, b = (spent.get((layer.name, w), 0.0) / steps * 1e3 for w in ("forward", "backward"))
-        rows.append(f"| {layer.name} ({type(layer).__name__}) | {f:.2f} ms | {b:.2f} ms |")
-    layers = sum(spent.values()) / steps * 1e3
-    rows += [f"| **all layers**, forward and backward | | {layers:.1f} ms |",
-             f"| the rest: loss, Adam, metrics, the graph's walk | | {total - layers:.1f} ms "
-             f"({100 * (total - layers) / total:.1f} % of the step) |",
-             f"| **the step** | | {total:.1f} ms |"]
-    return rows
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--blocks", type=int, default=40, help="interleaved blocks per part of the MLP step")
@@ -138,7 +111,8 @@ def main(argv=None):
     lines += mlp_table(args.blocks, args.calls)
     lines += ["", f"`make bench`'s residual CNN at batch 128 on one thread, {args.steps} steps of `fit`: where "
               "the step's time goes.", ""]
-    lines += cnn_table(args.steps)
+    nf.config.set_threads(1)
+    lines += bench_profile.profile("rescnn", 128, args.steps, bench_profile.gemm_ceiling(), train=True)
     text = "\n".join(lines) + "\n"
     with open(args.out, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -107,42 +107,34 @@ def layer_rows(model, spent, per, ceiling, passes=("forward", "backward"), batch
     return rows
 
 
-def profile_train(arch, batch, steps, ceiling):
-    """Rows for ``steps`` training steps of ``fit`` at ``batch`` (after a warm-up of two steps)."""
+def profile(arch, batch, count, ceiling, train):
+    """Rows for ``count`` training steps of ``fit`` (``train``) or ``predict`` batches at ``batch``, after a warm-up."""
     model = workers.netfit_model(arch, 0)
     rng = np.random.default_rng(0)
-    x = rng.random((batch * steps,) + tuple(model.layers[0].input_shape), dtype=np.float32)
-    y = rng.integers(0, 10, batch * steps)
-    spent = time_layers(model)
-    model.fit(x[:2 * batch], y[:2 * batch], batch_size=batch, verbose=0)
+    x = rng.random((batch * count,) + tuple(model.layers[0].input_shape), dtype=np.float32)
+    passes = ("forward", "backward") if train else ("forward",)
+    spent = time_layers(model, passes)
+    if train:
+        y = rng.integers(0, 10, batch * count)
+        model.fit(x[:2 * batch], y[:2 * batch], batch_size=batch, verbose=0)
+        run = lambda: model.fit(x, y, batch_size=batch, verbose=0, shuffle=False)     # noqa: E731
+    else:
+        model.predict(x[:batch], batch_size=batch, verbose=0)
+        run = lambda: model.predict(x, batch_size=batch, verbose=0)                   # noqa: E731
     spent.clear()
-    total = _seconds(lambda: model.fit(x, y, batch_size=batch, verbose=0, shuffle=False)) / steps
-    rows = ["| layer | forward | GFLOP/s (% of GEMM) | backward | GFLOP/s (% of GEMM) |", "|---|---:|---:|---:|---:|"]
-    rows += layer_rows(model, spent, steps, ceiling, batch=batch)
-    layers = sum(spent.values()) / steps
-    rows += [f"| **all layers** | | | {layers * 1e3:.2f} ms | |",
-             f"| the rest: loss and δ, the optimizer, metrics, batching | | | {(total - layers) * 1e3:.2f} ms "
-             f"({100 * (total - layers) / total:.0f} % of the step) | |",
-             f"| **the step** | | | {total * 1e3:.2f} ms | |"]
-    return rows
-
-
-def profile_predict(arch, batch, batches, ceiling):
-    """Rows for ``predict`` of ``batches`` batches of ``batch`` (after one batch of warm-up)."""
-    model = workers.netfit_model(arch, 0)
-    rng = np.random.default_rng(0)
-    x = rng.random((batch * batches,) + tuple(model.layers[0].input_shape), dtype=np.float32)
-    spent = time_layers(model, passes=("forward",))
-    model.predict(x[:batch], batch_size=batch, verbose=0)
-    spent.clear()
-    total = _seconds(lambda: model.predict(x, batch_size=batch, verbose=0)) / batches
-    rows = ["| layer | forward | GFLOP/s (% of GEMM) |", "|---|---:|---:|"]
-    rows += layer_rows(model, spent, batches, ceiling, passes=("forward",), batch=batch)
-    layers = sum(spent.values()) / batches
-    rows += [f"| **all layers** | {layers * 1e3:.2f} ms | |",
-             f"| the rest: checks, batching, the output | {(total - layers) * 1e3:.2f} ms "
-             f"({100 * (total - layers) / total:.0f} % of the batch) | |",
-             f"| **the batch** | {total * 1e3:.2f} ms ({batch / total:,.0f} images/s) | |"]
+    total = _seconds(run) / count
+    layers = sum(spent.values()) / count
+    blank = " |" * (2 * len(passes) - 2)           # the cells left of the last pass's time
+    rows = ["| layer |" + "".join(f" {p} | GFLOP/s (% of GEMM) |" for p in passes),
+            "|---|" + "---:|---:|" * len(passes)]
+    rows += layer_rows(model, spent, count, ceiling, passes=passes, batch=batch)
+    what, rest = ("step", "loss and δ, the optimizer, metrics, batching") if train else \
+        ("batch", "checks, batching, the output")
+    speed = "" if train else f" ({batch / total:,.0f} images/s)"
+    rows += [f"| **all layers** |{blank} {layers * 1e3:.2f} ms | |",
+             f"| the rest: {rest} |{blank} {(total - layers) * 1e3:.2f} ms ({100 * (total - layers) / total:.0f} % "
+             f"of the {what}) | |",
+             f"| **the {what}** |{blank} {total * 1e3:.2f} ms{speed} | |"]
     return rows
 
 
@@ -166,7 +158,7 @@ def main(argv=None):
         log = f"{title}: {steps} {'steps' if kind == 'train' else 'batches'}"
         print(log, "...", flush=True)
         lines += [f"## {title}", "", f"{steps} {'steps' if kind == 'train' else 'batches'} timed.", ""]
-        lines += (profile_train if kind == "train" else profile_predict)(arch, batch, steps, ceiling)
+        lines += profile(arch, batch, steps, ceiling, train=kind == "train")
         lines.append("")
     text = "\n".join(lines)
     with open(args.out, "w", encoding="utf-8") as handle:

@@ -134,10 +134,13 @@ def test_the_demo_accuracy_on_the_other_kernels_the_readme_names(kernel, tmp_pat
 
 # -- the Speed section ------------------------------------------------------------------------------
 RESULTS = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "benchmarks").glob("RESULTS*.md")))
-# The figures of the results files: a number before a unit, either end of a range, or a table cell.
-RECORDED = {n for groups in re.findall(r"(?<![\w.])(\d+(?:\.\d+)?)(?=\s?(?:s|ms|µs|MB|×)(?!\w)|–)"
-                                       r"|–(\d+(?:\.\d+)?)|(?<=\| )(\d+(?:\.\d+)?)(?= \|)", RESULTS)
-            for n in groups if n}
+# The figures of the results files: a number before its unit (kept with the unit: "12.0 µs" is no
+# "12.0 s"), and without one: either end of a range, or a table cell.
+UNIT = r"s|ms|µs|MB|×"
+WITH_UNIT = set(re.findall(rf"(?<![\w.])(\d+(?:\.\d+)?)\s?({UNIT})(?!\w)", RESULTS))
+PLAIN = {n for groups in re.findall(r"(?<![\w.])(\d+(?:\.\d+)?)(?=–)|–(\d+(?:\.\d+)?)|(?<=\| )(\d+(?:\.\d+)?)(?= \|)",
+                                    RESULTS) for n in groups if n}
+RECORDED = PLAIN | {n for n, _ in WITH_UNIT}
 # Figures of the Speed section that are not in benchmarks/RESULTS*.md, and where they come from.
 ELSEWHERE = {
     "168": "`du -sh .venv` of a fresh `make demo` environment, by hand (README says when and where)",
@@ -149,11 +152,18 @@ ELSEWHERE = {
 }
 # A range, or a number before a unit or before "against", "to", "→" (the first of a pair).
 NUMBER = re.compile(r"(?<![\w.–-])(\d+(?:\.\d+)?)(?:–(\d+(?:\.\d+)?))?")
-AFTER = re.compile(r"\s?(?:s|ms|µs|MB|×)(?!\w)|\s(?:against|to|→)\s")
+AFTER = re.compile(rf"\s?({UNIT})(?!\w)|\s(?:against|to|→)\s")
 
 
 def speed_figures(text):
     return [m for m in NUMBER.finditer(text) if m.group(2) or AFTER.match(text, m.end())]
+
+
+def recorded(m):
+    """True when each number of README's figure ``m`` is one of the results files, with the same unit if it has one."""
+    after = AFTER.match(m.string, m.end())
+    unit = after.group(1) if after else None
+    return all(n in PLAIN or ((n, unit) in WITH_UNIT if unit else n in RECORDED) for n in m.groups() if n)
 
 
 def test_speed_figures_are_the_results_files():
@@ -162,8 +172,7 @@ def test_speed_figures_are_the_results_files():
     for m in figures:
         if m.group(0) in ELSEWHERE:
             continue
-        numbers = [n for n in m.groups() if n]
-        assert all(n in RECORDED for n in numbers), (
+        assert recorded(m), (
             f"README's Speed section: {m.group(0)!r} is not a figure of benchmarks/RESULTS*.md; copy it as written "
             f"there, or say where it comes from in ELSEWHERE.")
 
@@ -172,7 +181,7 @@ def test_the_speed_checker_would_catch_a_rounded_figure():
     """README's Speed section once said 12.0 s, 0.69 s and 0.6 × for RESULTS.md's 12 s, 0.686 s, 0.59 and 0.60."""
     old = speed_figures("takes 12.0 s with netfit (0.69 s with netfit[fast]); memory 0.6 × PyTorch's")
     assert [m.group(0) for m in old] == ["12.0", "0.69", "0.6"]
-    assert not any(m.group(0) in RECORDED for m in old)
+    assert not any(recorded(m) for m in old)
     assert {"12", "0.686", "0.59", "0.60", "0.75", "0.78"} <= RECORDED
 
 
