@@ -47,6 +47,7 @@ ROWS = [
     ["netfit.keras", "netfit.cli"],
     ["netfit.__main__", "netfit"],
     ["netfit.serve"],                    # the playground: uses the public API (import netfit), never imported by it
+    ["netfit.notebook"],                 # notebooks: display, live plot, and the playground's session as a widget
 ]
 RANK = {name: k for k, row in enumerate(ROWS) for name in row}
 
