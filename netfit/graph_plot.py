@@ -6,6 +6,7 @@ layer ("name: Class", optionally its input and output shapes), in rows by depth
 (the longest path from an input), and one arrow per tensor a layer reads. A layer
 called at several places is one box with an arrow for each call, as in Keras.
 """
+from .figures import finish, new_figure, require_matplotlib
 from .layers.input import InputLayer
 
 __all__ = ["plot_model"]
@@ -50,14 +51,8 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
     if expand_nested:
         raise ValueError("plot_model: expand_nested=True is not offered; a nested model is drawn as one box "
                          "(plot it on its own: plot_model(inner_model)).")
-    try:
-        import matplotlib
-        if to_file is not None:
-            matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-        from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-    except ImportError:
-        raise ImportError("plot_model draws with matplotlib: pip install 'netfit[plot]'.") from None
+    require_matplotlib("plot_model")
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
     boxes, edges = _structure(model)
     depth = _depths(boxes, edges)
     rows = {}
@@ -75,7 +70,7 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
             down = -d * (box_h + 0.8)
             place[id(layer)] = (across, down) if rankdir == "TB" else (-down, -across)
     xs, ys = [p[0] for p in place.values()], [p[1] for p in place.values()]
-    figure = plt.figure(figsize=(max(xs) - min(xs) + box_w + 1, max(ys) - min(ys) + box_h + 1))
+    figure = new_figure((max(xs) - min(xs) + box_w + 1, max(ys) - min(ys) + box_h + 1), "plot_model", layout=None)
     axes = figure.add_axes([0, 0, 1, 1])
     axes.set_xlim(min(xs) - box_w / 2 - 0.5, max(xs) + box_w / 2 + 0.5)
     axes.set_ylim(min(ys) - box_h / 2 - 0.5, max(ys) + box_h / 2 + 0.5)
@@ -94,10 +89,7 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
             start, end = (x0 + box_w / 2, y0), (x1 - box_w / 2, y1)
         axes.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color="#333333",
                                        connectionstyle="arc3,rad=0.0" if x0 == x1 or y0 == y1 else "arc3,rad=0.08"))
-    if to_file is not None:
-        figure.savefig(to_file, dpi=dpi)
-        plt.close(figure)
-    return figure
+    return finish(figure, to_file, dpi=dpi)
 
 
 def _structure(model):

@@ -27,7 +27,7 @@ import threading
 
 import numpy as np
 
-from . import backend, columns, keras_file
+from . import backend, columns, display, keras_file
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, optimizers, precision, weights_file
@@ -46,7 +46,7 @@ from .layout import block_size, lay_out
 from .metrics.base import update as update_metric
 from .stack import LayerStack
 from .streams import is_stream
-from .summary import format_summary
+from .summary import format_summary, format_summary_html
 from .training import run_fit, train_on_batch
 from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_seed, example_weights,
                     new_seed)
@@ -624,7 +624,7 @@ class Model(LayerStack, Inference, Layer):
 
     # -- fit -----------------------------------------------------------------------------
     @training_call("fit")
-    def fit(self, x, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
+    def fit(self, x, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             sample_weight=None, class_weight=None, validation_batch_size=None, validation_freq=1):
         """Train for ``epochs`` passes over (x, y) in shuffled mini-batches.
@@ -661,6 +661,11 @@ class Model(LayerStack, Inference, Layer):
 
         A second training call on the model while this one runs is refused
         (docs/reliability.md, "One model, many threads").
+
+        ``verbose``: 0 silent, 1 a progress bar, 2 one line per epoch; "auto" (Keras 3's default)
+        is 1. The bar redraws in place on a terminal and in a notebook cell (one output per
+        epoch, kept as the epoch's line); elsewhere (a log file, CI) only each epoch's line is
+        written (:class:`~netfit.callbacks.ProgressBar`).
 
         Returns
         -------
@@ -806,10 +811,31 @@ class Model(LayerStack, Inference, Layer):
             return backend.to_host(self._forward(x.astype(self._input_dtype(x.dtype), copy=False), True, calls)).copy()
 
     # -- description -----------------------------------------------------------------------
-    def summary(self, print_fn=print, links=False):
+    def summary(self, print_fn=None, links=False):
         """Print a Keras-style table: layer (type), output shape, parameters (and links; for a graph,
-        what each layer is connected to)."""
-        print_fn(format_summary(self, links=links))
+        what each layer is connected to).
+
+        ``print_fn`` receives the table as one string (Keras's argument); by default it is printed,
+        and in a notebook kernel shown as an HTML table (with the text beside it for the saved
+        notebook and ``nbconvert --to script``; :mod:`netfit.display`).
+        """
+        text = format_summary(self, links=links)
+        if print_fn is None and display.kernel() is not None:
+            display.show({"text/plain": text, "text/html": format_summary_html(self, links=links)})
+        else:
+            (print_fn or print)(text)
+
+    def _repr_html_(self):
+        """The summary as HTML for a notebook cell that returns the model (IPython's protocol).
+
+        A model whose input shape is known is built for it, as ``summary()`` builds it; without
+        one IPython shows the plain ``repr``.
+        """
+        try:
+            self._ensure_built()
+        except ValueError:                          # the input shape is unknown: nothing to tabulate yet
+            return None
+        return format_summary_html(self)
 
     def get_config(self):
         """The graph as JSON-able values: each layer's config and the tensors each of its calls reads.

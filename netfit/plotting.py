@@ -22,6 +22,8 @@ import math
 
 import numpy as np
 
+from .callbacks.curves import plot_history
+from .figures import finish, new_figure, require_matplotlib  # noqa: F401 (require_matplotlib: the CLI checks first)
 from .layers import Activation, Conv2D, Dense, Dropout, Flatten, LocallyConnected2D, Reshape
 from .sequential import Sequential
 from .utils import check_labels
@@ -31,27 +33,6 @@ __all__ = ["plot_network", "plot_digits", "plot_history", "plot_confusion_matrix
 # Weight colours: blue for positive, red for negative, the ends of the "RdBu" map
 # that plot_first_layer uses.
 _POSITIVE, _NEGATIVE = "#2166ac", "#b2182b"
-
-
-def require_matplotlib(where):
-    """Raise ImportError, naming the extra to install, where matplotlib is missing (callers check before work)."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise ImportError(f"{where}: netfit.plotting needs matplotlib, which is not installed. "
-                          f"Fix: pip install 'netfit[plot]'.") from None
-
-
-def _figure(figsize, where):
-    require_matplotlib(where)
-    from matplotlib.figure import Figure
-    return Figure(figsize=figsize, layout="constrained")
-
-
-def _finish(fig, path, dpi=100):
-    if path is not None:
-        fig.savefig(path, dpi=dpi)
-    return fig
 
 
 def _check_model(model, where):
@@ -115,7 +96,7 @@ def plot_network(model, path=None, *, style="auto", max_units=30, show_bias=True
         fig = _draw_graph(model, dense, show_bias, input_names, output_names)
     else:
         fig = _draw_blocks(model)
-    return _finish(fig, path, dpi=120)
+    return finish(fig, path, dpi=120)
 
 
 def _dense_stack(model):
@@ -138,7 +119,7 @@ def _draw_graph(model, dense, show_bias, input_names, output_names):
     sizes = [dense[0].params["kernel"].shape[0]] + [d.units for d in dense]
     depth, tallest = len(dense), max(sizes)
     height = float(np.clip(0.45 * tallest + 1.9, 3.2, 8.0))
-    fig = _figure((2.2 + 2.4 * depth, height), "plot_network")
+    fig = new_figure((2.2 + 2.4 * depth, height), "plot_network")
     ax = fig.add_subplot()
     ax.set_axis_off()
     # Units sit one data unit apart; size circles, text and lines from that spacing in points.
@@ -251,7 +232,7 @@ def _draw_blocks(model):
         act = act.name if act is not None and act.name != "linear" else None
         rows.append((layer.name, type(layer).__name__, (None,) + layer.output_shape, layer.count_params(), act))
     step = 1.25
-    fig = _figure((5.6, 0.95 * step * len(rows) + 0.9), "plot_network")
+    fig = new_figure((5.6, 0.95 * step * len(rows) + 0.9), "plot_network")
     ax = fig.add_subplot()
     ax.set_axis_off()
     for k, (name, kind, shape, params, act) in enumerate(rows):
@@ -310,7 +291,7 @@ def plot_digits(images, labels, predictions=None, path=None, rows=3, cols=3, cla
         raise ValueError(f"plot_digits: expected a label for each of the {min(rows * cols, len(images))} images "
                          f"drawn, got {len(labels)}.")
     count = min(rows * cols, len(images))
-    fig = _figure((2.3 * cols, 2.5 * rows), "plot_digits")
+    fig = new_figure((2.3 * cols, 2.5 * rows), "plot_digits")
     axes = fig.subplots(rows, cols, squeeze=False)
     name = (lambda c: class_names[int(c)]) if class_names is not None else int
     digits = class_names is None or all(str(n) == str(i) for i, n in enumerate(class_names))
@@ -326,7 +307,7 @@ def plot_digits(images, labels, predictions=None, path=None, rows=3, cols=3, cla
             title += f"{sep}Prediction: {name(predictions[k])}"
             wrong = int(predictions[k]) != int(labels[k])
         ax.set_title(title, fontsize=9, color="red" if wrong else "black")
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def _as_images(images, where):
@@ -341,46 +322,6 @@ def _as_images(images, where):
         raise ValueError(f"{where}: expected images of shape (n, h, w) or (n, h·w) with a square h·w, "
                          f"got {images.shape}.")
     return images
-
-
-# -- training curves --------------------------------------------------------------------------
-def plot_history(history, path=None):
-    """Draw loss (and each metric) per epoch, training against validation.
-
-    Parameters
-    ----------
-    history : History or dict
-        What :meth:`netfit.Sequential.fit` returns, or its ``.history`` dict.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> fig = plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.6, 0.8]})
-    >>> [ax.get_ylabel() for ax in fig.axes], len(fig.axes[0].lines)
-    (['loss', 'accuracy'], 2)
-    """
-    logs = history.history if hasattr(history, "history") else history
-    if not isinstance(logs, dict) or not logs:
-        raise ValueError("plot_history: expected a History or a non-empty dict of per-epoch values, "
-                         f"got {type(history).__name__}.")
-    panels = [k for k in logs if not k.startswith("val_")]
-    fig = _figure((4.6 * len(panels), 3.4), "plot_history")
-    from matplotlib.ticker import MaxNLocator
-    axes = fig.subplots(1, len(panels), squeeze=False)
-    for ax, key in zip(axes[0], panels):
-        epochs = np.arange(1, len(logs[key]) + 1)
-        ax.plot(epochs, logs[key], "o-", ms=3, label="training")
-        if f"val_{key}" in logs:
-            ax.plot(epochs, logs[f"val_{key}"], "s--", ms=3, label="validation")
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(key)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    return _finish(fig, path)
 
 
 # -- confusion matrix -------------------------------------------------------------------------
@@ -420,7 +361,7 @@ def plot_confusion_matrix(y_true, y_pred, path=None, class_names=None):
     np.add.at(counts, (t, p), 1)
     names = [str(c) for c in class_names] if class_names is not None else [str(c) for c in range(k)]
     size = min(9.0, 1.6 + 0.55 * k)
-    fig = _figure((size + 0.8, size), where)
+    fig = new_figure((size + 0.8, size), where)
     ax = fig.add_subplot()
     image = ax.imshow(counts, cmap="Blues", interpolation="nearest")
     fig.colorbar(image, ax=ax, shrink=0.8)
@@ -436,7 +377,7 @@ def plot_confusion_matrix(y_true, y_pred, path=None, class_names=None):
     ax.set_ylabel("true")
     right = int(np.trace(counts))
     ax.set_title(f"accuracy {right / len(t):.3f} ({right:,} of {len(t):,})")
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def _classes(y, where, name):
@@ -494,7 +435,7 @@ def plot_first_layer(model, path=None, max_units=36):
                   for j in range(kernel.shape[2])]
         kind = "filter"
     if panels is None:                         # 1-D inputs that are not images: one heat map
-        fig = _figure((min(12.0, 2.0 + 0.25 * kernel.shape[1]), min(9.0, 2.0 + 0.12 * kernel.shape[0])), where)
+        fig = new_figure((min(12.0, 2.0 + 0.25 * kernel.shape[1]), min(9.0, 2.0 + 0.12 * kernel.shape[0])), where)
         ax = fig.add_subplot()
         vmax = float(np.abs(kernel).max()) or 1.0
         image = ax.imshow(kernel, cmap="RdBu", vmin=-vmax, vmax=vmax, aspect="auto", interpolation="nearest")
@@ -502,11 +443,11 @@ def plot_first_layer(model, path=None, max_units=36):
         ax.set_ylabel("input l")
         ax.set_title(f"{layer.name}: kernel α_lm")
         fig.colorbar(image, ax=ax)
-        return _finish(fig, path)
+        return finish(fig, path)
     shown = panels[:max_units]
     cols = math.ceil(math.sqrt(len(shown)))
     rows = math.ceil(len(shown) / cols)
-    fig = _figure((1.55 * cols + 0.9, 1.6 * rows + 0.5), where)
+    fig = new_figure((1.55 * cols + 0.9, 1.6 * rows + 0.5), where)
     axes = fig.subplots(rows, cols, squeeze=False)
     vmax = max(float(np.nanmax(np.abs(p))) for p in shown) or 1.0
     image = None
@@ -518,7 +459,7 @@ def plot_first_layer(model, path=None, max_units=36):
     fig.colorbar(image, ax=axes, shrink=0.8)
     more = f" (first {len(shown)} of {len(panels)})" if len(panels) > len(shown) else ""
     fig.suptitle(f"{layer.name} ({type(layer).__name__}) weights{more}", fontsize=10)
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def _dense_panels(model, layer, kernel):

@@ -1,4 +1,5 @@
-"""The Keras-style summary table of a model."""
+"""The Keras-style summary table of a model: text for a terminal, HTML for a notebook."""
+from html import escape
 
 
 def format_summary(model, links=False, width=None):
@@ -21,45 +22,75 @@ def format_summary(model, links=False, width=None):
     Non-trainable params: 0
     _________________________________________________________________
     """
-    model._ensure_built()
-    graph = getattr(model, "_graph", None)          # a graph model; a Sequential is a chain (no column)
-    names = [f"{layer.name} ({type(layer).__name__})" for layer in model.layers]
-    # Keras's widths, widened where a name or a shape would run into the next column.
-    shapes = [_shape_text(layer) for layer in model.layers]
-    columns = [("Layer (type)", max([29] + [len(n) + 2 for n in names])),
-               ("Output Shape", max([26] + [len(s) + 2 for s in shapes])), ("Param #", 10)]
-    if links:
-        columns.append(("Links", 10))
-    connected = [_connected(layer, graph) for layer in model.layers] if graph is not None else None
-    if connected is not None:
-        columns.append(("Connected to", max([20] + [len(c) + 2 for lines in connected for c in lines])))
-    width = width or sum(w for _, w in columns)
+    title, columns, rows, totals = _table(model, links)
+    widths = [max([29] + [len(r[0]) + 2 for r in rows]), max([26] + [len(r[1]) + 2 for r in rows]), 10]
+    widths += [10] * links
+    if "Connected to" in columns:
+        widths.append(max([20] + [len(c) + 2 for r in rows for c in r[-1]]))
+    width = width or sum(widths)
 
     def row(values):
-        return " " + "".join(f"{v:<{w}}" for v, (_, w) in zip(values, columns)).rstrip()[:width]
+        return " " + "".join(f"{v:<{w}}" for v, w in zip(values, widths)).rstrip()[:width]
 
-    lines = [f'Model: "{model.name}"', "_" * width, row([name for name, _ in columns]), "=" * width]
-    for k, layer in enumerate(model.layers):
-        values = [names[k], shapes[k], f"{layer.count_params():,}"]
-        if links:
-            values.append(f"{layer.count_links():,}")
-        if connected is not None:
-            values.append(connected[k][0])
-        lines.append(row(values))
-        for more in (connected[k][1:] if connected is not None else ()):
-            lines.append(row([""] * (len(columns) - 1) + [more]))      # one line per inbound tensor
+    lines = [title, "_" * width, row(columns), "=" * width]
+    for r in rows:
+        if "Connected to" in columns:
+            lines.append(row(r[:-1] + [r[-1][0]]))
+            lines += [row([""] * (len(columns) - 1) + [more]) for more in r[-1][1:]]  # one line per inbound tensor
+        else:
+            lines.append(row(r))
         lines.append("")
+    lines += ["=" * width] + [f"{label}: {value:,}" for label, value in totals] + ["_" * width]
+    return "\n".join(lines)
+
+
+def format_summary_html(model, links=False):
+    """The same table as :func:`format_summary`, as HTML for a notebook cell (``model.summary()`` in a kernel).
+
+    Examples
+    --------
+    >>> import netfit as nf
+    >>> from netfit.layers import Dense
+    >>> html = format_summary_html(nf.Sequential([Dense(2, input_shape=(3,))]))
+    >>> "<td>dense (Dense)</td><td>(None, 2)</td><td>8</td>" in html, "Total params: 8" in html
+    (True, True)
+    """
+    title, columns, rows, totals = _table(model, links)
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{'<br>'.join(map(escape, v)) if isinstance(v, list) else escape(v)}</td>"
+                                    for v in r) + "</tr>" for r in rows)
+    foot = "<br>".join(f"{label}: {value:,}" for label, value in totals)
+    return (f'<div class="netfit-summary"><b>{escape(title)}</b>'
+            f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{foot}</div>')
+
+
+def _table(model, links):
+    """The summary's parts: title, column names, one row of texts per layer, (label, count) totals.
+
+    A graph's rows end with the list of tensors the layer reads ("Connected to", Keras's column).
+    """
+    model._ensure_built()
+    graph = getattr(model, "_graph", None)          # a graph model; a Sequential is a chain (no column)
+    columns = ["Layer (type)", "Output Shape", "Param #"] + ["Links"] * links
+    if graph is not None:
+        columns.append("Connected to")
+    rows = []
+    for layer in model.layers:
+        r = [f"{layer.name} ({type(layer).__name__})", _shape_text(layer), f"{layer.count_params():,}"]
+        if links:
+            r.append(f"{layer.count_links():,}")
+        if graph is not None:
+            r.append(_connected(layer, graph))
+        rows.append(r)
     total = model.count_params()
     # Frozen layers' weights, and the weights a layer lists in ``non_trainable`` (BatchNormalization's
     # moving statistics), as Keras counts them: the rule of Layer.trainable_flags.
     frozen = sum(spec.size for layer in model.layers
                  for spec, trained in zip(layer.specs, layer.trainable_flags()) if not trained)
-    lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {total - frozen:,}",
-              f"Non-trainable params: {frozen:,}"]
+    totals = [("Total params", total), ("Trainable params", total - frozen), ("Non-trainable params", frozen)]
     if links:
-        lines.append(f"Total links: {model.count_links():,}")
-    lines.append("_" * width)
-    return "\n".join(lines)
+        totals.append(("Total links", model.count_links()))
+    return f'Model: "{model.name}"', columns, rows, totals
 
 
 def _shape_text(layer):

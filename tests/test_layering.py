@@ -18,10 +18,11 @@ PACKAGE = pathlib.Path(netfit.__file__).parent
 
 # Bottom row first. Subpackages take the row of their name.
 ROWS = [
-    ["netfit.backend"],                  # the array-module seam: config's set_device sits on it
+    ["netfit.backend",                   # the array-module seam: config's set_device sits on it
+     "netfit.display"],                  # a running notebook kernel, found in sys.modules
     ["netfit._version", "netfit.utils", "netfit.keras_args", "netfit.config", "netfit._kernels", "netfit.files",
      "netfit.columns",
-     "netfit.summary", "netfit.gradcheck", "netfit.concurrency",
+     "netfit.summary", "netfit.gradcheck", "netfit.concurrency", "netfit.figures",
      "netfit.keras_layout"],              # where Keras 3 puts a model's parts in a .keras file
     ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets",
      "netfit.streams", "netfit.compatibility", "netfit.advice", "netfit.precision", "netfit.schedules",

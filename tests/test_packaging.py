@@ -45,6 +45,8 @@ CODE = {
     "netfit/_kernels.py": ("fast",),
     "netfit/backend.py": ("gpu",),
     "netfit/plotting.py": ("plot",),
+    "netfit/figures.py": ("plot",),
+    "netfit/callbacks/curves.py": ("plot",),
     "netfit/images.py": ("plot",),
     "netfit/experiments/_plots.py": ("plot",),
     "netfit/experiments/lecun1989.py": ("plot",),
@@ -70,6 +72,7 @@ UNLISTED = {
     ("netfit.experiments.esl_11_6_report.plots", "matplotlib"): "esl-sim's boxplots are skipped without it",
     ("netfit.activations._erfc64", "scipy"): "float64 GELU takes SciPy's erfcx when it is installed, else "
                                             "math.erfc per element (exact either way)",
+    ("netfit.display.show", "IPython"): "called only where a running IPython kernel is found, which has loaded it",
     ("netfit.cli.cmd_export", "onnxruntime"): "export checks its file against onnxruntime only when it is installed "
                                              "(the onnx extra brings it)",
 }
@@ -78,7 +81,7 @@ DISTRIBUTION = {"numpy": "numpy", "PIL": "pillow", "matplotlib": "matplotlib", "
                 "scipy": "scipy", "sklearn": "scikit-learn", "joblib": "joblib", "dask": "dask",
                 "numba": "numba", "onnx": "onnx", "cupy": "cupy-cuda12x", "starlette": "starlette",
                 "uvicorn": "uvicorn", "pandas": "pandas", "pyarrow": "pyarrow", "onnxruntime": "onnxruntime",
-                "h5py": "h5py"}
+                "h5py": "h5py", "IPython": "ipython"}
 
 
 def _name(requirement):
@@ -240,7 +243,7 @@ HINTS = list(_install_hints())
 
 def test_install_hints_are_found():
     files = {file for file, _, _ in HINTS}
-    assert {"netfit/images.py", "netfit/serve/cli.py", "netfit/lbfgs.py", "netfit/plotting.py"} <= files
+    assert {"netfit/images.py", "netfit/serve/cli.py", "netfit/lbfgs.py", "netfit/figures.py"} <= files
 
 
 @pytest.mark.parametrize("file,tops,extras", HINTS, ids=lambda v: v if isinstance(v, str) else None)

@@ -16,12 +16,14 @@ never be logged, or a file name that cannot be filled in, fails before the
 weights change, not after an epoch.
 """
 import difflib
+import html
 import math
 import numbers
 import os
 
 from .. import metrics as metrics_mod
 from ..keras_args import GuardedAttributes
+from .curves import plot_history
 
 class Callback(GuardedAttributes):
     """Base class with empty hooks; ``self.model`` is set before training starts.
@@ -247,6 +249,48 @@ class History(Callback):
         values = self.history.setdefault(key, [])
         if len(values) < len(self.epoch):
             values.append(value)
+
+    def plot(self, path=None):
+        """Loss and each metric per epoch, training against validation: :func:`~netfit.plotting.plot_history`.
+
+        Returns the matplotlib Figure (a notebook cell shows it); ``path`` also writes it.
+        Raises ValueError before the first epoch (nothing to draw), ImportError without matplotlib.
+        """
+        return plot_history(self, path)
+
+    def __repr__(self):
+        keys = ", ".join(self.history) or "nothing yet"
+        return f"<History: {len(self.epoch)} epoch{'s' * (len(self.epoch) != 1)} of {keys}>"
+
+    def _repr_html_(self):
+        """The per-epoch logs as a table, for a notebook cell that returns the History (IPython's protocol).
+
+        Long runs show their first and last ten epochs. Values are the logs' own (4 significant digits).
+        """
+        if not self.epoch:
+            return None                                   # IPython then shows __repr__
+        keys = list(self.history)
+        shown = list(range(len(self.epoch)))
+        if len(shown) > 30:
+            shown = shown[:10] + [None] + shown[-10:]
+        head = "".join(f"<th>{html.escape(k)}</th>" for k in ["epoch"] + keys)
+        rows = []
+        for i in shown:
+            if i is None:
+                rows.append(f'<tr><td colspan="{len(keys) + 1}">…</td></tr>')
+                continue
+            cells = [str(self.epoch[i] + 1)] + [_cell(self.history[k], i) for k in keys]
+            rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        return (f"<details open><summary>{html.escape(repr(self))}</summary>"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></details>")
+
+
+def _cell(values, i):
+    """One logged value for the History table: 4 significant digits; blank where the epoch has none."""
+    if i >= len(values):
+        return ""
+    value = values[i]
+    return f"{value:.4g}" if isinstance(value, numbers.Real) else html.escape(str(value))
 
 class LambdaCallback(Callback):
     """A callback from plain functions, e.g. ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``.

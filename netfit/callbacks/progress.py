@@ -1,4 +1,4 @@
-"""ProgressBar: Keras-style progress of fit on a terminal, one line per epoch elsewhere."""
+"""ProgressBar: Keras-style progress of fit, redrawn on a terminal and in a notebook cell, one line per epoch elsewhere."""
 import math
 import numbers
 import sys
@@ -6,15 +6,20 @@ import time
 
 import numpy as np
 
+from .. import display
 from .base import Callback
 
 
 class ProgressBar(Callback):
-    """Keras-style progress: a redrawn bar on a terminal, one line per epoch elsewhere.
+    """Keras-style progress: a redrawn bar on a terminal and in a notebook, one line per epoch elsewhere.
 
     verbose=1 draws ``123/1875 [====>.....] - ETA: 3s - loss: 0.2311 - accuracy: 0.9312``;
     when the stream is not a terminal (a log file, CI) only the finished line of
-    each epoch is written. verbose=2 writes one line per epoch. With streamed
+    each epoch is written. In a notebook kernel (JupyterLab, VS Code, Colab; found by
+    :func:`netfit.display.kernel`, with ``stream`` left None) each epoch's bar is one
+    cell output redrawn in place (a display id), which ends as the epoch's line: the
+    saved notebook keeps one line per epoch, not one per redraw (Keras writes carriage
+    returns into the cell's text instead). verbose=2 writes one line per epoch. With streamed
     batches of unknown number (an iterable without a length) the first epoch
     counts ``123/Unknown``, as Keras does, and later epochs know it.
 
@@ -39,17 +44,18 @@ class ProgressBar(Callback):
 
     def on_train_begin(self, logs=None):
         self.out = self.stream or sys.stdout
-        self.tty = self.verbose == 1 and hasattr(self.out, "isatty") and self.out.isatty()
+        self.cell = self.verbose == 1 and self.stream is None and display.kernel() is not None
+        self.tty = self.verbose == 1 and not self.cell and hasattr(self.out, "isatty") and self.out.isatty()
         self.epochs, self.steps = self.params["epochs"], self.params["steps"]     # steps: None while unknown
 
     def on_epoch_begin(self, epoch, logs=None):
         self.out.write(f"Epoch {epoch + 1}/{self.epochs}\n")
         self.start = self.last_draw = time.perf_counter()
-        self.done, self.first_step_end = 0, None
+        self.done, self.first_step_end, self.handle = 0, None, None
 
     def on_train_batch_end(self, batch, logs=None):
         self.done = batch + 1                     # an epoch may end short of steps (the data ran out)
-        if not self.tty:
+        if not (self.tty or self.cell):
             return
         now = time.perf_counter()
         if batch == 0:
@@ -61,8 +67,7 @@ class ProgressBar(Callback):
         if self.steps is not None and self.done > 1 and self.first_step_end is not None:
             per_step = (now - self.first_step_end) / (self.done - 1)       # steps 2 … done, without the start-up
             eta = f" - ETA: {_duration(per_step * (self.steps - self.done))}"
-        self.out.write(f"\r{self._bar(self.done)}{eta}{_format_logs(logs)}")
-        self.out.flush()
+        self._draw(f"{self._bar(self.done)}{eta}{_format_logs(logs)}")
 
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self.start
@@ -74,10 +79,21 @@ class ProgressBar(Callback):
         timing = f"{_duration(elapsed)} {step_time}/step"
         if self.verbose == 2:
             self.out.write(f"{done}/{self.steps} - {timing}{_format_logs(logs)}\n")
+        elif self.cell:
+            self._draw(f"{self._bar(done)} - {timing}{_format_logs(logs)}")
         else:
             redraw = "\r" if self.tty else ""
             self.out.write(f"{redraw}{self._bar(done)} - {timing}{_format_logs(logs)}\n")
         self.out.flush()
+
+    def _draw(self, line):
+        """Redraw the epoch's bar: over the terminal's line, or in place of the cell's output."""
+        if self.cell:
+            self.out.flush()                      # "Epoch k/N" before its bar
+            self.handle = display.show({"text/plain": line}, self.handle)
+        else:
+            self.out.write(f"\r{line}")
+            self.out.flush()
 
     def _bar(self, done):
         if self.steps is None:

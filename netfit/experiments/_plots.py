@@ -5,22 +5,13 @@ Each function returns the matplotlib Figure and writes it to ``path`` when given
 """
 import numpy as np
 
+from ..figures import finish, new_figure
+
 BOOK_NOTE = "ESL Table 11.1 (Le Cun's 320 / 160)"
 
 
 def _figure(size, where):
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError(f"{where}: the plot needs matplotlib; pip install 'netfit[plot]', "
-                          "or pass plot=False (--no-plot).") from None
-    return Figure(figsize=size, layout="constrained")
-
-
-def _save(fig, path):
-    if path is not None:
-        fig.savefig(path, dpi=100)
-    return fig
+    return new_figure(size, where, alternative="or pass plot=False (--no-plot)")
 
 
 def table_figure(results, path=None):
@@ -60,7 +51,7 @@ def table_figure(results, path=None):
     right.set(xlabel="difference in % correct (same draws)",
               title="Paired differences, 95 % t-intervals (× the book's)")
     right.grid(alpha=0.3, axis="x")
-    return _save(fig, path)
+    return finish(fig, path)
 
 
 def epochs_figure(results, path=None):
@@ -77,7 +68,7 @@ def epochs_figure(results, path=None):
            title=f"Test accuracy per epoch, mean ± sd over {results.config['repeats']} draws (cf. ESL Figure 11.11)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return finish(fig, path)
 
 
 def learning_figure(curves, path=None):
@@ -102,4 +93,4 @@ def learning_figure(curves, path=None):
            title="Learning curves: mean ± sd over repeats")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
-    return _save(fig, path)
+    return finish(fig, path)

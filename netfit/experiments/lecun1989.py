@@ -54,6 +54,7 @@ import numpy as np
 
 from .. import optimizers, zoo
 from ..datasets import zipcode
+from ..figures import finish, new_figure
 from ..sdlm import SDLM
 from ._distortions import distort, smooth
 from .esl import shift_pixels
@@ -126,12 +127,7 @@ class Results:
 
     def plot(self, path=None):
         """Train and test error (%) against passes, log scale, with the paper's final figures."""
-        try:
-            from matplotlib.figure import Figure
-        except ImportError:
-            raise ImportError("lecun1989: the plot needs matplotlib; pip install 'netfit[plot]', "
-                              "or pass plot=False (--no-plot).") from None
-        fig = Figure(figsize=(7, 4.2), layout="constrained")
+        fig = new_figure((7, 4.2), "lecun1989", alternative="or pass plot=False (--no-plot)")
         ax = fig.subplots()
         passes = [r["pass"] for r in self.rows]
         for key, label, color in (("train_error", "train", "C0"), ("test_error", self.test_name, "C1")):
@@ -144,9 +140,7 @@ class Results:
                      f" (recipe: {self.config['recipe']})")
         ax.grid(alpha=0.3, which="both")
         ax.legend()
-        if path is not None:
-            fig.savefig(path, dpi=100)
-        return fig
+        return finish(fig, path)
 
     def write(self, out, plot=True):
         """Write results.md, results.csv (and lecun1989.png) into folder ``out``; return the paths."""

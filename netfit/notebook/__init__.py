@@ -5,3 +5,6 @@
 show themselves there; elsewhere they print text as before. This package holds what
 exists only for notebooks. See docs/notebook.md.
 """
+from .live import LivePlot
+
+__all__ = ["LivePlot"]
