@@ -1,6 +1,6 @@
 // The playground page: settings in the URL, live training over Server-Sent Events, drawing, mistakes, weights.
 import {bars, fmt, heat, imageCanvas, legend, signLegend} from "./plots.js";
-import {drawingPad} from "./pad.js";
+import {drawingPad, oneAtATime} from "./pad.js";
 import {deltaPanels, epochCurves, lossTrail, prediction, weightTiles} from "./panels.js";
 
 const $ = (id) => document.getElementById(id);
@@ -265,19 +265,15 @@ function clearPad() {
 }
 $("clear").addEventListener("click", clearPad);
 
-async function predict() {
+const predict = oneAtATime(page, async () => {
   if (!pad.ink) return;
-  if (page.busy) { page.pending = true; return; }
-  page.busy = true;
   const sheet = page.sheet;
   try {
     const blob = await pad.png();
     const r = await api("/api/predict", {method: "POST", body: blob});
     if (sheet === page.sheet) { page.current = {blob, id: ++page.looks}; showLook(r); showError(null, "drawing"); }   // not cleared meanwhile
   } catch (e) { if (sheet === page.sheet) showError(e, "drawing"); }
-  page.busy = false;
-  if (page.pending) { page.pending = false; predict(); }
-}
+});
 
 function showLook(r) {
   const best = prediction($("seen"), $("probs"), $("prediction"), r, page.names);

@@ -37,3 +37,15 @@ export function drawingPad(canvas, {onStroke = () => {}, onLift = () => {}} = {}
   pad.clear();
   return pad;
 }
+
+// Live answers while drawing: work() runs with at most one call in flight; a call meanwhile asks for one more run
+// once it is done (the latest drawing wins). state.busy and state.pending say where it is (the browser tests read them).
+export function oneAtATime(state, work) {
+  const run = async () => {
+    if (state.busy) { state.pending = true; return; }
+    state.busy = true;
+    try { await work(); } finally { state.busy = false; }
+    if (state.pending) { state.pending = false; run(); }
+  };
+  return run;
+}
