@@ -101,8 +101,12 @@ class Lab:
         return json.loads(body) if body else None
 
     def open(self, page, name):
-        """Open notebook ``name`` and run all its cells once its kernel is idle; wait for the widget."""
-        page.goto(f"{self.url}/lab/tree/{name}?token={TOKEN}")
+        """Open notebook ``name`` and run all its cells once its kernel is idle; wait for the widget.
+
+        Each notebook opens in a workspace of its own: the default one would bring back the tabs of
+        the notebooks opened before, with their widgets on the same page.
+        """
+        page.goto(f"{self.url}/lab/workspaces/{Path(name).stem}/tree/{name}?token={TOKEN}")
         page.wait_for_function("""(() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
             const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
             return kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle'; })()""",
