@@ -16,21 +16,30 @@ def pytest_configure(config):
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-BROWSER_TESTS = "tests/test_serve_browser.py"
+BROWSER_TESTS = ("tests/test_serve_browser.py", "tests/test_notebook_browser.py")
 # Skips a test asks for (screenshots, measurements, the network): not a missing tool or missing data.
-OPT_IN = re.compile(r"set NETFIT_(SERVE_|TEST_)|NETFIT_COMPILED|fake device|this processor lacks|(^|: )opt-in")
+OPT_IN = re.compile(r"set NETFIT_(SERVE_|NOTEBOOK_|TEST_)|NETFIT_COMPILED|fake device|this processor lacks|(^|: )opt-in")
+
+
+def _browser_file(report):
+    """The browser test file ``report`` comes from (as BROWSER_TESTS names it), or None."""
+    name = report.nodeid.split("::")[0].split("/")[-1]
+    return next((path for path in BROWSER_TESTS if path.split("/")[-1] == name), None)
 
 
 def browser_skips(reports):
-    """(number skipped, reasons not asked for) of the skip reports from the browser tests."""
-    mine = [r for r in reports if r.nodeid.split("::")[0].endswith(BROWSER_TESTS.split("/")[-1])]
-    reasons = []
+    """(number skipped, reasons not asked for, files with such skips) of the skip reports from the browser tests."""
+    mine = [r for r in reports if _browser_file(r)]
+    reasons, files = [], []
     for report in mine:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         reason = reason.removeprefix("Skipped: ")
-        if not OPT_IN.search(reason) and reason not in reasons:
-            reasons.append(reason)
-    return len(mine), reasons
+        if not OPT_IN.search(reason):
+            if reason not in reasons:
+                reasons.append(reason)
+            if _browser_file(report) not in files:
+                files.append(_browser_file(report))
+    return len(mine), reasons, files
 
 
 #: What a skipped test needed, recognised in its reason, and the fix: (what, pattern, fix).
@@ -51,7 +60,7 @@ def other_skips(reports):
     """{what: count} of the skips outside the browser tests that name something missing (data, a package)."""
     counts = {}
     for report in reports:
-        if report.nodeid.split("::")[0].endswith(BROWSER_TESTS.split("/")[-1]):
+        if _browser_file(report):
             continue
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         if OPT_IN.search(reason):
@@ -79,10 +88,10 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"Note: {total} {'test was' if total == 1 else 'tests were'} skipped: "
                                     f"{'; '.join(parts)}.",
                                     yellow=True, bold=True)
-    count, reasons = browser_skips(skipped)
+    count, reasons, files = browser_skips(skipped)
     if not reasons:
         return
     what = "the browser tests were" if count == 1 else f"{count} browser tests were"   # 1: the module as a whole
     terminalreporter.write_line(
         f"Note: {what} skipped: {'; '.join(reasons)}. To run them, with netfit[dev] and Chromium installed "
-        f"(or NETFIT_CHROMIUM=/path/to/chromium): python -m pytest {BROWSER_TESTS}", yellow=True, bold=True)
+        f"(or NETFIT_CHROMIUM=/path/to/chromium): python -m pytest {' '.join(files)}", yellow=True, bold=True)

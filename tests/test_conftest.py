@@ -48,6 +48,19 @@ def test_no_line_when_only_the_opt_in_browser_tests_skip(tmp_path):
     assert rc == 0 and not any("browser" in line for line in lines), lines
 
 
+def test_the_notebook_browser_tests_are_browser_tests_too(tmp_path):
+    tests = fake_suite(tmp_path, "def test_a():\n    pass\n")
+    (tests / "test_notebook_browser.py").write_text(
+        "import pytest\npytestmark = pytest.mark.skipif(True, reason='no Chromium found (apt-get install chromium)')\n\n"
+        "def test_a():\n    pass\n\n@pytest.mark.skipif(True, reason='screenshots for docs/: set "
+        "NETFIT_NOTEBOOK_SCREENSHOTS=docs/img')\ndef test_shots():\n    pass\n")
+    rc, lines = pytest_run(["tests"], tmp_path)
+    notes = [line for line in lines if line.startswith("Note:")]
+    assert rc == 0 and len(notes) == 1, lines
+    assert notes[0].startswith("Note: 2 browser tests were skipped: no Chromium found (apt-get install chromium).")
+    assert notes[0].endswith("python -m pytest tests/test_notebook_browser.py")
+
+
 def test_the_real_browser_tests_without_chromium(tmp_path):
     """PATH without a chromium and no NETFIT_CHROMIUM: every test of the file is skipped and counted."""
     env = {"PATH": str(tmp_path), "NETFIT_CHROMIUM": ""}

@@ -136,13 +136,6 @@ def test_pyplot_is_not_started(executed):
     assert _streams(outputs) == "['IPython']\n"                    # figures without pyplot, in a kernel too
 
 
-def test_import_netfit_imports_no_ipython():
-    code = "import sys, netfit, netfit.notebook; print([m for m in sys.modules if m.split('.')[0] == 'IPython'])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
-    assert out == "[]\n"
-
-
 def test_outside_a_kernel_everything_is_text(capsys, tmp_path):
     model = nf.Sequential([Dense(2, input_shape=(3,))])
     model.summary()

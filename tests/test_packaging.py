@@ -63,6 +63,8 @@ CODE = {
     "netfit/serve/app.py": ("serve",),
     "netfit/serve/cli.py": ("serve",),
     "netfit/serve/session.py": ("serve",),
+    "netfit/notebook/__init__.py": ("notebook",),
+    "netfit/notebook/widget.py": ("notebook",),       # anywidget, traitlets; Pillow for the drawn digits
 }
 # Imports that no extra is meant to bring (by the function that makes them), with what happens without them.
 UNLISTED = {
@@ -81,7 +83,7 @@ DISTRIBUTION = {"numpy": "numpy", "PIL": "pillow", "matplotlib": "matplotlib", "
                 "scipy": "scipy", "sklearn": "scikit-learn", "joblib": "joblib", "dask": "dask",
                 "numba": "numba", "onnx": "onnx", "cupy": "cupy-cuda12x", "starlette": "starlette",
                 "uvicorn": "uvicorn", "pandas": "pandas", "pyarrow": "pyarrow", "onnxruntime": "onnxruntime",
-                "h5py": "h5py", "IPython": "ipython"}
+                "h5py": "h5py", "IPython": "ipython", "anywidget": "anywidget", "traitlets": "traitlets"}
 
 
 def _name(requirement):
@@ -317,6 +319,27 @@ def test_the_playground_reads_a_drawn_digit_with_only_the_serve_extra(tmp_path):
     assert out.split()[:2] == ["200", "10"], out
 
 
+def test_the_widget_reads_a_drawn_digit_with_only_the_notebook_extra(tmp_path):
+    """netfit.notebook.Playground uses the playground's session and worker, not its web server (Starlette)."""
+    pytest.importorskip("anywidget")
+    if not holds("zip", SHARED_DATA):
+        pytest.skip(f"{ABSENT} (zip)")
+    import numpy as np
+    canvas = np.zeros((200, 200), np.uint8)
+    canvas[30:170, 90:110] = 255                          # a "1", as the widget's pad sends it
+    (tmp_path / "one.png").write_bytes(png(canvas))
+    out = run_with_only("notebook", """
+        from netfit.notebook import Playground
+        w = Playground(data="zip", preset="net1", limit=200, test_limit=50)
+        sent = []
+        w.send = lambda content, buffers=None: sent.append(content)
+        w._on_message(w, {"do": "look", "id": 1}, [open("one.png", "rb").read()])
+        print(sent[-1]["kind"], len(sent[-1].get("proba", [])), sent[-1].get("message", ""))
+        w.close()
+    """, tmp_path, env={"NETFIT_DATA_DIR": str(SHARED_DATA)})
+    assert out.split()[:2] == ["look", "10"], out
+
+
 def test_pictures_and_png_digits_with_only_the_plot_extra(tmp_path):
     pytest.importorskip("matplotlib")
     pytest.importorskip("PIL")
@@ -399,6 +422,7 @@ def test_the_wheel_carries_the_license_and_a_description_without_relative_links(
         assert info.replace("METADATA", "licenses/LICENSE") in names
         assert archive.read(info.replace("METADATA", "licenses/LICENSE")) == (ROOT / "LICENSE").read_bytes()
     assert any(n.startswith("netfit/serve/static/") for n in names)            # package data
+    assert {"netfit/notebook/widget.js", "netfit/notebook/widget.css", "netfit/serve/static/pad.js"} <= set(names)
     head, description = meta.split("\n\n", 1)
     assert "License-Expression: MIT" in head and "License-File: LICENSE" in head
     assert "Classifier: Programming Language :: Python :: 3" in head

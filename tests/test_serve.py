@@ -151,7 +151,8 @@ def test_local_host_names_are_accepted(client, host):
 
 
 def test_static_files_are_served(client):
-    for name, kind in (("app.js", "javascript"), ("plots.js", "javascript"), ("style.css", "css")):
+    for name, kind in (("app.js", "javascript"), ("plots.js", "javascript"), ("pad.js", "javascript"),
+                       ("panels.js", "javascript"), ("style.css", "css")):
         response = client.get(f"/static/{name}")
         assert response.status_code == 200 and kind in response.headers["content-type"]
 

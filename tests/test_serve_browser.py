@@ -9,7 +9,6 @@ NETFIT_SERVE_MEASURE=FILE.json runs test_measure, which times the lecture MLP on
 """
 import json
 import os
-import shutil
 import socket
 import threading
 import time
@@ -21,16 +20,15 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("PIL")
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 import uvicorn                                            # noqa: E402
 
 from netfit.serve.app import create_app                   # noqa: E402
 from test_serve import SHARED_DATA, data_env, holds   # noqa: E402,F401  (the ZIP digits, or skip)
+from chromium import NEEDS_CHROMIUM, browser, draw_seven   # noqa: E402,F401  (browser: a fixture)
 
-CHROMIUM = next((p for p in (os.environ.get("NETFIT_CHROMIUM"), shutil.which("chromium"),
-                             shutil.which("chromium-browser")) if p), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found (apt-get install chromium)")
+pytestmark = NEEDS_CHROMIUM
 
 TOKEN = "browser-test-token"
 NET1 = {"data": "zip-esl", "preset": "net1", "epochs": 2, "seed": 0}
@@ -55,14 +53,6 @@ class Server:
     def close(self):
         self.server.should_exit = True
         self.thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -91,16 +81,6 @@ def shot(page, name, full_page=True):
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / f"serve_{name}.png"), full_page=full_page)
-
-
-def draw_seven(page):
-    box = page.locator("#pad").bounding_box()
-    x, y = box["x"], box["y"]
-    page.mouse.move(x + 70, y + 60)
-    page.mouse.down()
-    page.mouse.move(x + 210, y + 60, steps=8)
-    page.mouse.move(x + 130, y + 230, steps=10)
-    page.mouse.up()
 
 
 def curve_pixels(page):

@@ -46,9 +46,8 @@ _REQUIRED = ("units", "filters", "kernel_size", "pool_size", "rate", "target_sha
 _MAX_SHOWN = 128            # first-layer weight images sent to the page
 
 
-def check_settings(raw):
-    """Return the settings with defaults filled in, or raise ValueError naming the bad knob."""
-    where = "serve settings"
+def check_settings(raw, where="serve settings"):
+    """Return the settings with defaults filled in, or raise ValueError naming the bad knob (after ``where``)."""
     if not isinstance(raw, dict):
         raise ValueError(f"{where}: expected a JSON object, got {type(raw).__name__}.")
     unknown = sorted(set(raw) - set(DEFAULTS))

@@ -118,14 +118,27 @@ class Trainer:
                 self._cv.notify_all()
 
     def stop(self, timeout=30.0):
-        """End the run (the weights stay as they are); blocks until the thread is gone."""
+        """End the run (the weights stay as they are); blocks until the thread is gone.
+
+        A run that was going is then "done", so ``start`` goes on from the next epoch.
+        """
         with self._cv:
             self._stop = True
             self._cv.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self._thread = None
-        self._stop = False
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        with self._cv:
+            self._thread = None
+            self._stop = False
+            if thread is not None and not thread.is_alive() and self.state in ("running", "paused"):
+                self._set_state("done")
+
+    def wait(self, timeout=None):
+        """Block until the run's thread ends: its epochs ran out, the loss diverged, or it was stopped."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
 
     def status(self):
         """The run now; ``last_event`` is the id of the newest event it includes (its version for the page).

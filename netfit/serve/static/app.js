@@ -1,12 +1,14 @@
 // The playground page: settings in the URL, live training over Server-Sent Events, drawing, mistakes, weights.
-import {bars, curves, diverging, fmt, heat, imageCanvas, legend, paint, signLegend} from "./plots.js";
+import {bars, fmt, heat, imageCanvas, legend, signLegend} from "./plots.js";
+import {drawingPad, oneAtATime} from "./pad.js";
+import {deltaPanels, epochCurves, lossTrail, prediction, weightTiles} from "./panels.js";
 
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token") || "";
 const KNOBS = ["data", "preset", "optimizer", "lr", "momentum", "batch_size", "weight_decay", "init_scale",
                "standardize", "seed", "epochs", "limit", "test_limit"];
 const page = {settings: null, history: [], lastEvent: 0, statusEvent: 0, names: [], status: null, tab: "train",
-              hover: {}, updates: [], busy: false, pending: false, looks: 0, trail: []};
+              hover: {}, updates: [], busy: false, pending: false, looks: 0, trail: {key: null, items: []}};
 window.__netfit = page;                       // for the browser tests and the measurements in docs/serve.md
 
 async function api(path, {method = "GET", body, json} = {}) {
@@ -168,14 +170,7 @@ function showStatus(info, version) {
 }
 
 function drawCurves() {
-  const h = page.history;
-  const get = (k) => h.map((row) => row[k]);
-  page.hover.loss = curves($("loss-chart"), [
-    {name: "training loss", values: get("loss"), colour: "#1f6feb"},
-    {name: "test loss", values: get("test_loss"), colour: "#d9480f", dashed: true}]);
-  page.hover.acc = curves($("acc-chart"), [
-    {name: "training accuracy", values: get("accuracy"), colour: "#1f6feb"},
-    {name: "test accuracy", values: get("test_accuracy"), colour: "#d9480f", dashed: true}], {percent: true});
+  page.hover = epochCurves($("loss-chart"), $("acc-chart"), page.history);
 }
 
 for (const [id, key] of [["loss-chart", "loss"], ["acc-chart", "acc"]]) {
@@ -257,53 +252,31 @@ function showTab(tab) {
 document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
 
 // -- drawing --------------------------------------------------------------------------------------------
-const pad = $("pad"), pen = pad.getContext("2d");
+// Live while drawing (one request in flight at a time), and once more when the pen is lifted.
+const pad = drawingPad($("pad"), {onStroke: () => { $("example-label").textContent = ""; predict(); }, onLift: () => predict()});
 function clearPad() {
-  pen.fillStyle = "#000"; pen.fillRect(0, 0, pad.width, pad.height);
+  pad.clear();
   $("example-label").textContent = ""; $("prediction").textContent = "";
   $("probs").innerHTML = ""; $("activations").innerHTML = "";
   $("seen").getContext("2d").clearRect(0, 0, 168, 168);
   $("backprop").innerHTML = ""; $("backprop-loss").textContent = ""; $("legend-delta").innerHTML = "";
-  page.current = null; page.targetChosen = false; page.ink = false; page.sheet = (page.sheet || 0) + 1;
+  page.current = null; page.targetChosen = false; page.sheet = (page.sheet || 0) + 1;
   showError(null, "drawing"); showError(null, "backprop");      // they were about this drawing
 }
 $("clear").addEventListener("click", clearPad);
-let drawing = false, lastPoint = null;
-function point(e) { const r = pad.getBoundingClientRect(); return [(e.clientX - r.left) * pad.width / r.width, (e.clientY - r.top) * pad.height / r.height]; }
-// The pen's first touch draws nothing yet (a line of length 0): only a stroke that moved leaves ink, and only
-// ink is sent to the net (a blank canvas has no digit to see).
-pad.addEventListener("pointerdown", (e) => { drawing = true; lastPoint = point(e); pad.setPointerCapture(e.pointerId); });
-pad.addEventListener("pointermove", (e) => { if (drawing) stroke(e); });
-pad.addEventListener("pointerup", () => { if (drawing) predict(); drawing = false; });
-function stroke(e) {
-  const p = point(e);
-  if (p[0] === lastPoint[0] && p[1] === lastPoint[1]) return;
-  pen.strokeStyle = "#fff"; pen.lineWidth = 20; pen.lineCap = "round"; pen.lineJoin = "round";
-  pen.beginPath(); pen.moveTo(...lastPoint); pen.lineTo(...p); pen.stroke();
-  lastPoint = p; page.ink = true; $("example-label").textContent = "";
-  predict();                                   // live while drawing: one request in flight at a time
-}
 
-async function predict() {
-  if (!page.ink) return;
-  if (page.busy) { page.pending = true; return; }
-  page.busy = true;
+const predict = oneAtATime(page, async () => {
+  if (!pad.ink) return;
   const sheet = page.sheet;
   try {
-    const blob = await new Promise((resolve) => pad.toBlob(resolve, "image/png"));
+    const blob = await pad.png();
     const r = await api("/api/predict", {method: "POST", body: blob});
     if (sheet === page.sheet) { page.current = {blob, id: ++page.looks}; showLook(r); showError(null, "drawing"); }   // not cleared meanwhile
   } catch (e) { if (sheet === page.sheet) showError(e, "drawing"); }
-  page.busy = false;
-  if (page.pending) { page.pending = false; predict(); }
-}
+});
 
 function showLook(r) {
-  const [h, w] = r.seen.shape;
-  paint($("seen"), r.seen.pixels, h, w, (v) => [v, v, v]);
-  const best = r.proba.indexOf(Math.max(...r.proba));
-  bars($("probs"), r.proba, page.names.map(String), {highlight: best});
-  $("prediction").textContent = `Prediction: ${page.names[best]} (p = ${r.proba[best].toFixed(3)})`;
+  const best = prediction($("seen"), $("probs"), $("prediction"), r, page.names);
   showActivations(r.layers);
   if (page.current && page.current.blob && !page.targetChosen) $("target").value = best;
   if (page.status !== "running" && $("backprop").childElementCount) backprop();
@@ -326,65 +299,11 @@ async function backprop() {
 $("backprop-go").addEventListener("click", backprop);
 $("target").addEventListener("change", () => { page.targetChosen = true; backprop(); });
 
-function link(href, text) { const a = document.createElement("a"); a.href = href; a.target = "_blank"; a.textContent = text; return a; }
-
-// R for this digit and target after each step (single steps recompute the panel): the trail shows it fall.
-function showLoss(r) {
-  const key = `${page.current.id}:${r.label}`;                 // a new picture or target starts a new trail
-  if (page.trailKey !== key) { page.trailKey = key; page.trail = []; }
-  const steps = r.steps, last = page.trail[page.trail.length - 1];             // the steps the weights have had
-  if (last && last.steps === steps) page.trail.pop();
-  page.trail.push({steps, loss: r.loss});
-  $("backprop-loss").textContent = `R = ${fmt(r.loss)} for target ${page.names[r.label]} after ${steps} steps`;
-  const earlier = page.trail.slice(-6, -1).reverse();
-  if (earlier.length) {
-    const trail = document.createElement("span"); trail.className = "trail";
-    trail.textContent = " · before: " + earlier.map((t) => `${fmt(t.loss)} (step ${t.steps})`).join(", ");
-    $("backprop-loss").append(trail);
-  }
-}
-
 function showBackprop(r) {
   page.shown = r;                                    // the answer on screen (the browser tests read it)
   signLegend($("legend-delta"), "colour of δ and of ∂R/∂kernel, in bars and images");
-  showLoss(r);
-  const box = $("backprop"); box.innerHTML = "";
-  r.layers.forEach((layer, j) => {
-    const output = j === 0, panel = document.createElement("div"); panel.className = "layer";
-    const title = document.createElement("h3");
-    const what = layer.at_z ? "δ = ∂R/∂z = p − onehot(y) at the output" : output ? "δ = ∂R/∂(output)" : "δ = ∂R/∂(layer output), what the layer above sent back";
-    title.append(`${layer.name} (${layer.type}): ${what} · `,
-      link(DOC + (layer.at_z ? "classification-softmax-with-cross-entropy-fused" : output ? "the-output-error-δ" : "the-back-propagation-equation"), "equation"),
-      " · ", link(`/source/${layer.code.path}#L${layer.code.line}`, `${layer.code.path}:${layer.code.line}`));
-    panel.append(title);
-    const v = layer.delta, largest = Math.max(0, ...v.map(Math.abs)), top = largest || 1;
-    title.append(` · largest |δ| = ${fmt(largest)}`);
-    if (layer.shape.length === 3) {
-      const [h, w, c] = layer.shape, maps = document.createElement("div"); maps.className = "tiles";
-      for (let k = 0; k < c; k++)
-        maps.append(imageCanvas(Array.from({length: h * w}, (_, i) => v[i * c + k] / top), h, w, Math.max(1, Math.round(40 / h)), diverging));
-      panel.append(maps);
-    } else if (v.length <= 128) {
-      const div = document.createElement("div"); div.className = "unit-bars";
-      bars(div, v, v.map((_, i) => output ? page.names[i] : `${i + 1}`), {signed: true}); panel.append(div);
-    } else {
-      const side = Math.round(Math.sqrt(v.length));
-      if (side * side === v.length) panel.append(imageCanvas(v.map((x) => x / top), side, side, 3, diverging));
-    }
-    if (layer.grads.length) {
-      const g = document.createElement("p"); g.className = "grads";
-      g.append("gradients: ", layer.grads.map((x) => `‖∂R/∂${x.name}‖ = ${fmt(x.norm)} (${x.shape.join("×")})`).join(", "), " · ",
-               link(DOC + (output ? "the-gradient-of-the-output-weights" : "the-gradient-of-the-hidden-weights"), "equation"));
-      panel.append(g);
-    }
-    if (layer.kernel_tiles) {
-      const [h, w] = layer.tile_shape, tiles = document.createElement("div"); tiles.className = "tiles";
-      const glargest = Math.max(0, ...layer.kernel_tiles.flat().map(Math.abs)), gtop = glargest || 1;
-      layer.kernel_tiles.slice(0, 128).forEach((t) => tiles.append(imageCanvas(t.map((x) => x / gtop), h, w, 2, diverging)));
-      panel.append(`∂R/∂kernel per unit, as images (blue < 0 < red; largest |∂R/∂α| = ${fmt(glargest)}):`, tiles);
-    }
-    box.append(panel);
-  });
+  lossTrail($("backprop-loss"), page.trail, `${page.current.id}:${r.label}`, r, page.names);
+  deltaPanels($("backprop"), r, page.names, {docs: DOC, source: "/source/"});
 }
 
 function showActivations(layers) {
@@ -426,12 +345,10 @@ async function loadExample(index) {
     const r = await api(`/api/example/${index}`);
     const [h, w] = r.seen.shape;
     const small = imageCanvas(r.seen.pixels, h, w, 1, (v) => [v, v, v]);
-    pen.imageSmoothingEnabled = true;
-    pen.fillStyle = "#000"; pen.fillRect(0, 0, pad.width, pad.height);
-    pen.drawImage(small, 0, 0, pad.width, pad.height);
+    pad.show(small);
     showTab("draw");
     page.current = {index, label: r.label, id: ++page.looks};
-    page.ink = true; page.sheet = (page.sheet || 0) + 1;                     // a new digit in the canvas
+    page.sheet = (page.sheet || 0) + 1;                                      // a new digit in the canvas
     $("target").value = r.label;
     showLook(r);
     $("example-label").textContent = `test example #${index}, true digit ${page.names[r.label]}`;
@@ -479,16 +396,7 @@ $("order").addEventListener("change", refreshMistakes);
 // -- look inside: first-layer weights ------------------------------------------------------------------
 async function refreshWeights() {
   try {
-    const w = await api("/api/first-layer");
-    $("weights-title").textContent = w.layer ? `${w.layer} (${w.type}): ${w.count} ${w.type === "Dense" ? "units" : "filters"}, ` +
-      `each ${w.tile_shape.join("×")} weights` : "no layer with weights";
-    legend($("legend-w"), (t) => diverging(2 * t - 1), -w.scale, w.scale, "colour: weight");
-    const box = $("weights"); box.innerHTML = "";
-    const [h, wd] = w.tile_shape;
-    w.tiles.forEach((tile, k) => {
-      const c = imageCanvas(tile.map((v) => v / w.scale), h, wd, Math.max(1, Math.round(56 / Math.max(h, wd))), diverging);
-      c.title = `${w.type === "Dense" ? "unit" : "filter"} ${k + 1}`; box.append(c);
-    });
+    weightTiles($("weights"), $("weights-title"), $("legend-w"), await api("/api/first-layer"));
     showError(null, "inside");
   } catch (e) { showError(e, "inside"); }
 }
