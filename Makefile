@@ -12,7 +12,7 @@ ifneq ($(wildcard $(SHARED_DATA)/mnist),)
 export NETFIT_DATA_DIR ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test bench clean serve
+.PHONY: demo test bench clean serve notebooks
 
 # The local environment. A .venv that is not one this checkout can use is dealt with first, never with a
 # bare "[Errno 17] File exists": a symbolic link (e.g. into another checkout, dangling or not) is replaced
@@ -21,7 +21,8 @@ endif
 # Without a working environment, the venv and every stamp below are out of date, whatever their dates say.
 VENV_WORKS := $(shell $(BIN)/python -c "" >/dev/null 2>&1 && echo yes)
 ifneq ($(VENV_WORKS),yes)
-$(BIN)/python $(VENV)/.installed-plot $(VENV)/.installed-dev $(VENV)/.installed-bench $(VENV)/.installed-serve: venv-missing
+$(BIN)/python $(VENV)/.installed-plot $(VENV)/.installed-dev $(VENV)/.installed-bench $(VENV)/.installed-serve \
+  $(VENV)/.installed-notebook: venv-missing
 endif
 .PHONY: venv-missing
 venv-missing:
@@ -48,7 +49,7 @@ $(VENV)/.installed-plot: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
-	touch $@ $(VENV)/.installed-plot $(VENV)/.installed-bench $(VENV)/.installed-serve
+	touch $@ $(VENV)/.installed-plot $(VENV)/.installed-bench $(VENV)/.installed-serve $(VENV)/.installed-notebook
 
 # The benchmarks time netfit with its optional compiled loop (netfit[fast], which brings threads) and without it.
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
@@ -65,6 +66,18 @@ SERVE_ARGS ?=
 serve: $(VENV)/.installed-serve
 	$(BIN)/netfit data fetch mnist
 	$(BIN)/netfit serve $(SERVE_ARGS)
+
+# The lecture as notebooks (examples/*.ipynb, docs/notebook.md) in JupyterLab. The ZIP-code notebook fits
+# Net-1 by L-BFGS (SciPy) beside scikit-learn's LogisticRegression: hence the sklearn extra.
+$(VENV)/.installed-notebook: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile \
+	  -e ".[notebook,plot,threads,sklearn]" jupyterlab
+	touch $@
+
+notebooks: $(VENV)/.installed-notebook
+	$(BIN)/netfit data fetch mnist
+	$(BIN)/netfit data fetch zip
+	$(BIN)/jupyter lab examples/
 
 demo: $(VENV)/.installed-plot
 	$(BIN)/netfit data fetch mnist

@@ -6,6 +6,7 @@ fail on any tracked path that a fresh clone would get wrong, and run the Makefil
 venv rule on each kind of stale `.venv` a user can have.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -113,6 +114,22 @@ def test_a_working_venv_is_kept(project):
     marker.touch()
     done = _make(project, ".venv/bin/python")
     assert done.returncode == 0 and marker.exists(), done.stdout + done.stderr
+
+
+def _stamps(text):
+    return set(re.findall(r"\.installed-[\w-]+", text))
+
+
+def test_every_stamp_is_redone_without_a_working_venv_and_by_the_dev_install():
+    """A new extra's stamp (make notebooks' .installed-notebook) joins the venv-missing rule and dev's touch line."""
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    stamps = _stamps(" ".join(re.findall(r"^\$\(VENV\)/(\.installed-[\w-]+):", text, re.M)))
+    rule = re.search(r"^\$\(BIN\)/python (.*?): venv-missing$", text, re.M | re.S)
+    assert rule and _stamps(rule.group(1)) == stamps, f"the venv-missing rule lists {rule and _stamps(rule.group(1))}, " \
+                                                      f"the Makefile makes {stamps}"
+    dev = re.search(r"^\$\(VENV\)/\.installed-dev:.*?^\ttouch \$@ (.*?)$", text, re.M | re.S)
+    assert dev and _stamps(dev.group(1)) == stamps - {".installed-dev"}, \
+        "the dev install (every extra) should touch every other stamp"
 
 
 def test_the_end_of_run_note_names_fashion_mnist_apart_from_mnist():
