@@ -68,7 +68,8 @@ serve: $(VENV)/.installed-serve
 	$(BIN)/netfit serve $(SERVE_ARGS)
 
 # The lecture as notebooks (examples/*.ipynb, docs/notebook.md) in JupyterLab. The ZIP-code notebook fits
-# Net-1 by L-BFGS (SciPy) beside scikit-learn's LogisticRegression: hence the sklearn extra.
+# Net-1 by L-BFGS (SciPy) beside scikit-learn's LogisticRegression: hence the sklearn extra. As root (a
+# container), JupyterLab needs --allow-root, which the target then passes.
 $(VENV)/.installed-notebook: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile \
 	  -e ".[notebook,plot,threads,sklearn]" jupyterlab
@@ -77,7 +78,7 @@ $(VENV)/.installed-notebook: pyproject.toml | $(BIN)/python
 notebooks: $(VENV)/.installed-notebook
 	$(BIN)/netfit data fetch mnist
 	$(BIN)/netfit data fetch zip
-	$(BIN)/jupyter lab examples/
+	$(BIN)/jupyter lab examples/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 demo: $(VENV)/.installed-plot
 	$(BIN)/netfit data fetch mnist

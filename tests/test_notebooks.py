@@ -209,6 +209,7 @@ def test_lecture_mnist_draws_its_figures(run):
 def test_lecture_mnist_cnn_is_trained_and_compared(run):
     nb = run("lecture_mnist")
     assert "Epoch 2/2" in text(nb, "cnn-fit")
+    assert pictures(nb, "cnn-fit") == 1                   # LivePlot: one picture, redrawn in place
     line = text(nb, "cnn-evaluate")
     mlp, cnn = map(float, re.search(r"MLP ([\d.]+)%.* CNN ([\d.]+)%", line).groups())
     assert mlp == numbers_after(r"Test accuracy:", text(nb, "evaluate"))[0]
