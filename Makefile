@@ -77,7 +77,7 @@ $(VENV)/.installed-notebook: pyproject.toml | $(BIN)/python
 
 notebooks: $(VENV)/.installed-notebook
 	$(BIN)/netfit data fetch mnist
-	$(BIN)/netfit data fetch zip
+	@$(BIN)/netfit data fetch zip || echo "make: the ZIP digits are missing (above: why and the fix); the zip_code and lecun1989 notebooks need them, the other two run without."
 	$(BIN)/jupyter lab examples/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 demo: $(VENV)/.installed-plot

@@ -13,7 +13,9 @@ BROWSER = ROOT / "tests" / "test_serve_browser.py"
 
 def pytest_run(args, cwd, env=None):
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=cwd,
-                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=300)
+                          # the outer run's PYTEST_ADDOPTS (-rs, say) would add lines to the output read here
+                          env={**{k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}, **(env or {})},
+                          capture_output=True, text=True, timeout=300)
     return done.returncode, done.stdout.strip().splitlines()
 
 

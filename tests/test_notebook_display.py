@@ -36,7 +36,7 @@ CELLS = {
     "history": "history",
     "plot": "history.plot()",
     "digits": "from netfit.plotting import plot_digits; plot_digits(rng.random((9, 16, 16)), np.arange(9), np.arange(9))",
-    "live": "model.fit(x, y, epochs=3, batch_size=8, verbose=0, validation_split=0.2, callbacks=[LivePlot(), slow])",
+    "live": "model.fit(x, y, epochs=3, batch_size=8, verbose=2, validation_split=0.2, callbacks=[LivePlot(), slow])",
     "imported": "import sys; print(sorted(m for m in ('IPython', 'matplotlib.pyplot') if m in sys.modules))",
 }
 
@@ -128,7 +128,10 @@ def test_live_plot_is_one_picture_redrawn_after_each_epoch(executed):
     outputs, counts = executed["live"]
     (picture,) = _displays(outputs)
     assert "image/png" in picture.data and picture.data["text/plain"].startswith("<LivePlot: epoch 3, loss ")
-    assert counts.get("update_display_data") == 2                 # epochs 2 and 3 replaced epoch 1's picture
+    assert counts.get("update_display_data") == 3                 # each epoch's picture replaced what was there
+    order = [o.output_type for o in outputs]
+    assert order[0] == "display_data" and "stream" in order       # the picture above the epochs' lines
+    assert _streams(outputs).count("Epoch ") == 3
 
 
 def test_pyplot_is_not_started(executed):

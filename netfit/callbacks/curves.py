@@ -43,7 +43,10 @@ def plot_history(history, path=None):
         if f"val_{key}" in logs:
             ax.plot(epochs, logs[f"val_{key}"], "s--", ms=3, label="validation")
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(epochs) <= 10:
+            ax.set_xticks(epochs)                     # one tick per epoch (one epoch: one tick, not 0.95 … 1.05)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         ax.legend()

@@ -1,6 +1,6 @@
 """The playground as a notebook widget: its panels in a cell, the training in this kernel with netfit itself.
 
-``Playground(data="zip-esl", preset="net2", epochs=2)`` takes the playground's settings
+``Playground(data="mnist", preset="mlp", epochs=2, limit=6000)`` takes the playground's settings
 (:data:`netfit.serve.session.DEFAULTS`) and holds what ``netfit serve`` holds: a
 :class:`~netfit.serve.session.Session` (data, the net compiled as ``netfit train`` compiles
 it, the views) and a :class:`~netfit.serve.worker.Trainer` (``Sequential.fit`` in a thread,
@@ -76,7 +76,7 @@ class Playground(anywidget.AnyWidget):
     Examples
     --------
     >>> from netfit.notebook import Playground                              # doctest: +SKIP
-    >>> w = Playground(data="zip-esl", preset="net2", epochs=2); w          # doctest: +SKIP
+    >>> w = Playground(data="mnist", preset="mlp", epochs=2, limit=6000); w   # doctest: +SKIP
     >>> w.fit()                    # two epochs in this cell, the curves live  # doctest: +SKIP
     """
 
@@ -145,10 +145,9 @@ class Playground(anywidget.AnyWidget):
         ``epochs`` more epochs (default: the settings'). Interrupting the kernel stops the run
         as Ctrl-C stops ``fit``: the weights stay, and the next start goes on from there.
         """
-        if epochs is not None:
-            wanted = check_settings({**self._session.settings, "epochs": epochs}, where="Playground.fit")
-            self._session.settings["epochs"] = wanted["epochs"]
-        self._trainer.start()
+        if epochs is not None:                        # checked as the setting is; the settings stay (Reset keeps them)
+            epochs = check_settings({**self._session.settings, "epochs": epochs}, where="Playground.fit")["epochs"]
+        self._trainer.start(epochs)
         try:
             self._trainer.wait()
         except KeyboardInterrupt:

@@ -89,16 +89,18 @@ class Trainer:
         self._last_sent = 0.0
         self._t0 = None
         self._feed = None
+        self._run_epochs = None                       # the epochs of the run going (or last gone)
         self._at_epoch = (0, 0.0)                     # examples and busy seconds when the last epoch ended
 
     # -- controls (request threads) ------------------------------------------------------------
-    def start(self):
+    def start(self, epochs=None):
+        """Go on training; a new run lasts ``epochs`` epochs (default: the settings'), a paused one resumes."""
         with self._cv:
             self._paused, self._credit = False, 0
             self._cv.notify_all()
             self._set_state("running")                # before the thread can say "done" (under the same lock)
             if self._thread is None or not self._thread.is_alive():
-                self._launch()
+                self._launch(epochs)
 
     def pause(self):
         with self._cv:
@@ -151,12 +153,14 @@ class Trainer:
             state, last_event = self.state, self.log.last_id
         rate = self.examples / self.busy_seconds if self.busy_seconds else None
         return {"state": state, "epoch": len(self.history), "steps": self.steps, "history": self.history,
-                "examples_per_second": rate, "error": self.error, "epochs": self.session.settings["epochs"],
+                "examples_per_second": rate, "error": self.error,
+                "epochs": self._run_epochs or self.session.settings["epochs"],
                 "last_event": last_event}
 
     # -- the thread ----------------------------------------------------------------------------
-    def _launch(self):
+    def _launch(self, epochs=None):
         self._stop, self.error = False, None
+        self._run_epochs = epochs or self.session.settings["epochs"]      # this run's; the settings stay
         self._thread = threading.Thread(target=self._run, name="netfit-serve-train", daemon=True)
         self._thread.start()
 
@@ -170,7 +174,7 @@ class Trainer:
         done = len(self.history)
         self._feed = Feed(self)
         try:
-            history = model.fit(self.session.x, self.session.y, epochs=done + s["epochs"],
+            history = model.fit(self.session.x, self.session.y, epochs=done + self._run_epochs,
                                 batch_size=s["batch_size"] or None, verbose=0, callbacks=[self._feed],
                                 initial_epoch=done)
             reason = getattr(history, "stop_reason", None)
