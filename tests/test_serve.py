@@ -263,6 +263,7 @@ def test_training_gives_the_cli_numbers(client, tmp_path):
     state = train_to_end(client)
     history = state["training"]["history"]
     assert [row["epoch"] for row in history] == [1, 2]
+    assert state["training"]["epoch"] == state["training"]["epochs"] == 2          # "epoch 2 of 2 done"
     assert {"loss", "accuracy", "test_loss", "test_accuracy"} <= set(history[0])
     out = tmp_path / "cli.netfit"
     assert cli.main(["train", "--data", "zip", "--model", "net1", "--epochs", "2", "--limit", "300",
@@ -277,6 +278,8 @@ def test_training_gives_the_cli_numbers(client, tmp_path):
                                              client.app.state.playground.session.y_test)
     assert served_x.shape[0] == 100
     assert history[-1]["test_loss"] == pytest.approx(test_loss) and history[-1]["test_accuracy"] == test_acc
+    again = train_to_end(client)["training"]
+    assert again["epoch"] == again["epochs"] == 4                # Start again: "epoch 4 of 4", not "4 of 2"
 
 
 def test_single_steps_then_pause_and_resume(client):

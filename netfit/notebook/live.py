@@ -59,7 +59,8 @@ class LivePlot(Callback):
     def on_train_begin(self, logs=None):
         self.logs, self.handle, self.drawn = {}, None, None
         if display.kernel() is not None:              # the picture's place: above the epochs' progress lines
-            self.handle = display.show({"text/plain": "<LivePlot: the curves appear after the first epoch>"})
+            first = "the first epoch" if self.every == 1 else f"epoch {self.every}"
+            self.handle = display.show({"text/plain": f"<LivePlot: the curves appear after {first}>"})
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():

@@ -152,6 +152,9 @@ class Playground(anywidget.AnyWidget):
             self._trainer.wait()
         except KeyboardInterrupt:
             self._trainer.stop()
+        with self.hold_sync():                        # up to date when the cell goes on (the relay may lag)
+            self.history = list(self._trainer.history)
+            self.status = self._status()
         return list(self._trainer.history)
 
     def close(self):

@@ -89,7 +89,8 @@ class Trainer:
         self._last_sent = 0.0
         self._t0 = None
         self._feed = None
-        self._run_epochs = None                       # the epochs of the run going (or last gone)
+        self._run_epochs = None                       # the epochs of the run going (or last gone) ...
+        self._run_end = None                          # ... and the epoch it ends at
         self._at_epoch = (0, 0.0)                     # examples and busy seconds when the last epoch ended
 
     # -- controls (request threads) ------------------------------------------------------------
@@ -154,20 +155,26 @@ class Trainer:
         rate = self.examples / self.busy_seconds if self.busy_seconds else None
         return {"state": state, "epoch": len(self.history), "steps": self.steps, "history": self.history,
                 "examples_per_second": rate, "error": self.error,
-                "epochs": self._run_epochs or self.session.settings["epochs"],
+                "epochs": self._last_epoch(),
                 "last_event": last_event}
 
     # -- the thread ----------------------------------------------------------------------------
+    def _last_epoch(self):
+        """The epoch the run going (or last gone) ends at, counted over every run: "epoch 3 of 4"."""
+        return self._run_end if self._run_end is not None else len(self.history) + self.session.settings["epochs"]
+
     def _launch(self, epochs=None):
         self._stop, self.error = False, None
         self._run_epochs = epochs or self.session.settings["epochs"]      # this run's; the settings stay
+        self._run_end = len(self.history) + self._run_epochs
         self._thread = threading.Thread(target=self._run, name="netfit-serve-train", daemon=True)
         self._thread.start()
 
     def _set_state(self, state):
         """Change the state and log it; callers hold ``self._cv`` (see :meth:`status`)."""
         self.state = state
-        self.log.put("state", {"state": state, "epoch": len(self.history), "steps": self.steps})
+        self.log.put("state", {"state": state, "epoch": len(self.history), "steps": self.steps,
+                               "epochs": self._last_epoch()})
 
     def _run(self):
         s, model = self.session.settings, self.session.model

@@ -151,7 +151,8 @@ function render(state, {form = true} = {}) {
 
 function setStatus(state, info = {}) {
   page.status = state;
-  const epochs = page.settings ? page.settings.epochs : "";
+  if (info.epochs !== undefined) page.lastEpoch = info.epochs;   // the epoch this run ends at, over all runs
+  const epochs = page.lastEpoch ?? (page.settings ? page.settings.epochs : "");
   $("status").textContent = `${state} · ${page.settings.preset} on ${page.settings.data}`;
   $("status").dataset.state = state;
   $("start").disabled = state === "running";
@@ -198,7 +199,7 @@ function connect() {
   on("batch", (b) => {
     page.updates.push(performance.now());
     if (page.status === "paused" && page.current && $("backprop").childElementCount) backprop();
-    $("progress").textContent = `epoch ${b.epoch + 1} of ${page.settings.epochs} · batch ${b.batch} of ${b.of}` +
+    $("progress").textContent = `epoch ${b.epoch + 1} of ${page.lastEpoch ?? page.settings.epochs} · batch ${b.batch} of ${b.of}` +
       ` · running loss ${fmt(b.loss)} · accuracy ${(100 * b.accuracy).toFixed(2)}%`;
   });
   on("epoch", (row) => {
