@@ -1,10 +1,12 @@
 """netfit in a real IPython kernel (nbclient): the progress bar redrawn in place, rich summary, History,
 figures and LivePlot as cell outputs, and the same calls as plain text outside a kernel (netfit.display)."""
+import gc
 import os
 import pathlib
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -66,6 +68,9 @@ def executed():
     finally:
         os.environ.clear()
         os.environ.update(old)
+        with warnings.catch_warnings():               # nbclient leaves its ZeroMQ sockets to the collector:
+            warnings.simplefilter("ignore", ResourceWarning)     # here, not in a later test that counts warnings
+            gc.collect()
     return {name: (nb.cells[k + 1].outputs, counts.get(k + 1, {})) for k, name in enumerate(CELLS)}
 
 
