@@ -280,6 +280,8 @@ def test_training_gives_the_cli_numbers(client, tmp_path):
     assert history[-1]["test_loss"] == pytest.approx(test_loss) and history[-1]["test_accuracy"] == test_acc
     again = train_to_end(client)["training"]
     assert again["epoch"] == again["epochs"] == 4                # Start again: "epoch 4 of 4", not "4 of 2"
+    running = [e[2] for e in client.app.state.playground.log.since(0) if e[1] == "state" and e[2]["state"] == "running"]
+    assert [e["epochs"] for e in running] == [2, 4]              # the page's "epoch 3 of 4 · batch …" while it runs
 
 
 def test_single_steps_then_pause_and_resume(client):

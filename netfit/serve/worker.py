@@ -89,8 +89,7 @@ class Trainer:
         self._last_sent = 0.0
         self._t0 = None
         self._feed = None
-        self._run_epochs = None                       # the epochs of the run going (or last gone) ...
-        self._run_end = None                          # ... and the epoch it ends at
+        self._run_end = None                          # the epoch the run going (or last gone) ends at
         self._at_epoch = (0, 0.0)                     # examples and busy seconds when the last epoch ended
 
     # -- controls (request threads) ------------------------------------------------------------
@@ -99,9 +98,9 @@ class Trainer:
         with self._cv:
             self._paused, self._credit = False, 0
             self._cv.notify_all()
-            self._set_state("running")                # before the thread can say "done" (under the same lock)
             if self._thread is None or not self._thread.is_alive():
-                self._launch(epochs)
+                self._launch(epochs)                  # its "done" waits for this lock: "running" is logged first
+            self._set_state("running")
 
     def pause(self):
         with self._cv:
@@ -113,12 +112,12 @@ class Trainer:
         """Run one more mini-batch, then pause (starting a paused run if none is going)."""
         with self._cv:
             self._paused = True
-            self._set_state("paused")
             if self._thread is None or not self._thread.is_alive():
                 self._launch()                        # fit's first batch runs, then the pause holds it
             else:
                 self._credit += 1
                 self._cv.notify_all()
+            self._set_state("paused")
 
     def stop(self, timeout=30.0):
         """End the run (the weights stay as they are); blocks until the thread is gone.
@@ -154,8 +153,7 @@ class Trainer:
             state, last_event = self.state, self.log.last_id
         rate = self.examples / self.busy_seconds if self.busy_seconds else None
         return {"state": state, "epoch": len(self.history), "steps": self.steps, "history": self.history,
-                "examples_per_second": rate, "error": self.error,
-                "epochs": self._last_epoch(),
+                "examples_per_second": rate, "error": self.error, "epochs": self._last_epoch(),
                 "last_event": last_event}
 
     # -- the thread ----------------------------------------------------------------------------
@@ -164,9 +162,9 @@ class Trainer:
         return self._run_end if self._run_end is not None else len(self.history) + self.session.settings["epochs"]
 
     def _launch(self, epochs=None):
+        """Start a run of ``epochs`` epochs (default: the settings', which stay as they are); hold ``self._cv``."""
         self._stop, self.error = False, None
-        self._run_epochs = epochs or self.session.settings["epochs"]      # this run's; the settings stay
-        self._run_end = len(self.history) + self._run_epochs
+        self._run_end = len(self.history) + (epochs or self.session.settings["epochs"])
         self._thread = threading.Thread(target=self._run, name="netfit-serve-train", daemon=True)
         self._thread.start()
 
@@ -181,7 +179,7 @@ class Trainer:
         done = len(self.history)
         self._feed = Feed(self)
         try:
-            history = model.fit(self.session.x, self.session.y, epochs=done + self._run_epochs,
+            history = model.fit(self.session.x, self.session.y, epochs=self._run_end,
                                 batch_size=s["batch_size"] or None, verbose=0, callbacks=[self._feed],
                                 initial_epoch=done)
             reason = getattr(history, "stop_reason", None)
