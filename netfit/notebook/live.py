@@ -47,7 +47,7 @@ class LivePlot(Callback):
         if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
             raise ValueError(f"LivePlot: expected every a positive number of epochs, got {every!r}.")
         self.path, self.every = path, int(every)
-        self.logs, self.handle, self.drawn = {}, None, None
+        self.handle, self.drawn = None, None
 
     def check_before_fit(self, model, logs):
         """Refuse a missing matplotlib or an unwritable ``path`` before the weights change."""
@@ -57,31 +57,28 @@ class LivePlot(Callback):
             require_matplotlib("LivePlot", "or leave LivePlot out of callbacks")
 
     def on_train_begin(self, logs=None):
-        self.logs, self.handle, self.drawn = {}, None, None
+        self.handle, self.drawn = None, None
         if display.kernel() is not None:              # the picture's place: above the epochs' progress lines
             first = "the first epoch" if self.every == 1 else f"epoch {self.every}"
             self.handle = display.show({"text/plain": f"<LivePlot: the curves appear after {first}>"})
 
     def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
-            if isinstance(value, numbers.Real):
-                self.logs.setdefault(key, []).append(float(value))
         if (epoch + 1) % self.every == 0:
-            self._draw(epoch)
+            self._draw()
 
     def on_train_end(self, logs=None):
-        epochs = len(self.logs.get("loss", ()))
-        if epochs and self.drawn != epochs - 1:
-            self._draw(epochs - 1)                # the last epoch, whatever `every` skipped
+        if self.model.history.epoch and self.drawn != self.model.history.epoch[-1]:
+            self._draw()                              # the last epoch, whatever `every` skipped
 
-    def _draw(self, epoch):
-        shell = display.kernel()
-        if (shell is None and self.path is None) or not self.logs:
+    def _draw(self):
+        """Draw the fit's History (it records each epoch before the user's callbacks run)."""
+        history, shell = self.model.history, display.kernel()
+        if (shell is None and self.path is None) or not history.epoch:
             return
-        fig = plot_history(self.logs, self.path)
+        fig = plot_history(history, self.path)
         if shell is not None:
+            latest = ", ".join(f"{k} {v[-1]:.4g}" for k, v in history.history.items())
             bundle = {"image/png": base64.b64encode(to_png(fig)).decode("ascii"),
-                      "text/plain": f"<LivePlot: epoch {epoch + 1}, " +
-                                    ", ".join(f"{k} {v[-1]:.4g}" for k, v in self.logs.items()) + ">"}
+                      "text/plain": f"<LivePlot: epoch {history.epoch[-1] + 1}, {latest}>"}
             self.handle = display.show(bundle, self.handle)
-        self.drawn = epoch
+        self.drawn = history.epoch[-1]
