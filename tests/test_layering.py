@@ -27,6 +27,7 @@ ROWS = [
     ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets",
      "netfit.streams", "netfit.compatibility", "netfit.advice", "netfit.precision", "netfit.schedules",
      "netfit.parallel"],
+    ["netfit.ops"],                      # keras.ops on NumPy, each op's VJP beside its forward; the tape
     ["netfit.layers"],
     ["netfit.optimizers"],
     ["netfit.callbacks"],
