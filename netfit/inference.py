@@ -17,6 +17,7 @@ import numpy as np
 from . import backend, columns
 from .callbacks import CallbackList
 from .callbacks.base import check_callback_list
+from .layers.custom import no_tape
 from .streams import is_stream
 from .training import batch_result, checked_batches, open_stream, refuse_stream
 from .utils import check_flag, check_positive_int, check_verbose
@@ -50,12 +51,16 @@ class Inference:
         except IndexError:
             return spare, self._new_calls(training=False)
 
+    def _build_from(self, x):
+        """Build a model whose input shape comes with its first data (a subclassed model's; netfit.model)."""
+
     def _infer(self, xb, calls):
         """f(x) for one batch, the weights held for reading: between two steps of a fit running meanwhile."""
         lock = self._weights_lock
         held = lock.acquire_read()
         try:
-            return self._forward(xb, False, calls)
+            with no_tape():                       # layers of your own keep no tape: no backward follows
+                return self._forward(xb, False, calls)
         finally:
             if held:
                 lock.release_read()
@@ -66,6 +71,7 @@ class Inference:
         With ``sample_weight`` the loss is (1/n) Σ_i w_i ℓ_i, as in :meth:`evaluate`.
         """
         where = f"{self._kind}.test_on_batch"
+        self._build_from(x)
         self._ensure_compiled("test_on_batch")
         check_flag(return_dict, where, "return_dict")
         refuse_stream(x, where, "evaluate(generator, steps=N)")
@@ -94,6 +100,7 @@ class Inference:
         ends the evaluation after that batch, and the result is over the batches so far.
         """
         where = f"{self._kind}.evaluate"
+        self._build_from(x)
         self._ensure_compiled("evaluate")
         check_flag(return_dict, where, "return_dict")
         check_verbose(verbose, where)
@@ -194,6 +201,7 @@ class Inference:
         x : (n, *input_shape)  ->  (n, *output_shape)
         """
         where = f"{self._kind}.predict"
+        self._build_from(x)
         check_verbose(verbose, where)
         callbacks = check_callback_list(callbacks, where) if callbacks is not None else []
         if is_stream(x):

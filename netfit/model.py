@@ -39,6 +39,7 @@ from .graph import Graph
 from .inference import Inference
 from .keras_args import refuse
 from .layers._patches import channels_last
+from .layers import custom
 from .layers.base import ActivatedLayer, Call, Layer, auto_name
 from .layers.input import InputLayer
 from .layers.node import Tensor
@@ -98,11 +99,69 @@ class Model(LayerStack, Inference, Layer):
     #: A model takes attributes of the user's own (``model.metadata = ...``), as Keras's does; its layers are guarded.
     __setattr__ = object.__setattr__
 
-    def __init__(self, inputs=None, outputs=None, name=None, seed=None, dtype=None, trainable=True):
+    def __init__(self, inputs=None, outputs=None, name=None, seed=None, dtype=None, trainable=True, **keras):
+        if inputs is None and outputs is None and type(self).call is not None:
+            self._init_subclassed(name, seed, dtype, keras)    # keras.Model subclassing: layers in __init__, call
+            return
+        refuse(self._kind, keras, (), ())
         self._init_graph(inputs, outputs, name, seed, dtype)
         if trainable is not True:
             self.trainable = trainable
         self.build()                     # Keras builds a graph model when it is made: its weights exist now
+
+    # -- keras.Model subclasses ---------------------------------------------------------------
+    def _init_subclassed(self, name, seed, dtype, keras):
+        """A model whose ``call`` composes layers made in ``__init__`` (Keras's subclassing).
+
+        Its graph is made when the input shape is first known (``fit``, ``predict``,
+        ``model(x)``, ``build((None, ...))``): one node, a :class:`ModelBody` that runs
+        ``call`` with netfit.ops and the model's layers, its backward from the ops tape
+        (:mod:`netfit.layers.custom`).
+        """
+        refuse(type(self).__name__, keras, (), ())
+        self._init_model(name if name is not None else _snake_case(type(self).__name__), seed, dtype, type(self).__name__)
+        self._subclassed, self._pending_compile, self._auto_named = True, None, name is None
+        self._requested_dtype = check_dtype(dtype, type(self).__name__)
+
+    def _build_subclassed(self, example_shape):
+        where = f"{type(self).__name__}.build"
+        shape = tuple(example_shape)
+        if shape and shape[0] is None:
+            shape = shape[1:]
+        if not shape or not all(isinstance(d, (int, np.integer)) and d > 0 for d in shape):
+            raise ValueError(f"{where}: expected an input shape (None, d1, ...) of positive sizes, got {example_shape!r}.")
+        name, seed, pending, auto = self.name, self.seed, self._pending_compile, self._auto_named
+        inputs = layers_mod.Input(shape=shape, dtype=self._requested_dtype)
+        body = ModelBody(self)
+        outputs = body(inputs)
+        self._init_graph(inputs, outputs, name, seed, self._requested_dtype)
+        self._subclassed, self._pending_compile, self._auto_named = True, None, auto
+        self.build()
+        if pending is not None:
+            self.compile(**pending)
+
+    def _build_from(self, x):
+        """A subclassed model not built yet: build it for the examples of ``x``."""
+        if self.built or not getattr(self, "_subclassed", False):
+            return
+        first = x[0] if isinstance(x, (list, tuple)) and x and hasattr(x[0], "shape") else x
+        shape = getattr(first, "shape", None)
+        if shape is None:
+            shape = np.shape(first) if isinstance(first, (list, tuple, np.ndarray)) else None
+        if shape is None or len(shape) < 2:
+            raise ValueError(f"{type(self).__name__}: the model is not built and its input shape cannot be read from "
+                             f"{type(x).__name__}; call model.build((None, *example_shape)) first.")
+        self._build_subclassed(tuple(shape[1:]))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """R for one batch from the compiled loss; override it (Keras 3's way) to train on a loss of your own.
+
+        An override computes R with netfit.ops from ``y_pred`` (what ``call`` returned,
+        traced in training), ``y``, ``x`` and the model's layers, and returns one number;
+        its gradient comes from the ops tape (:mod:`netfit.layers.custom`). Knowledge
+        distillation's ``Distiller`` is the example (docs/keras.md).
+        """
+        return self._data_loss(np.asarray(y_pred), y, sample_weight, self._calls)
 
     def _init_graph(self, inputs, outputs, name, seed, dtype):
         """The graph from ``inputs`` to ``outputs``, its layers named; no weights laid out yet."""
@@ -153,7 +212,17 @@ class Model(LayerStack, Inference, Layer):
 
     # -- structure ---------------------------------------------------------------------
     def build(self, input_shape=None):
-        """Lay every weight out in one flat θ and draw those of the layers that have none yet."""
+        """Lay every weight out in one flat θ and draw those of the layers that have none yet.
+
+        A subclassed model (Keras's ``call``) is built for ``input_shape``, Keras's
+        ``(None, d1, ...)`` or one example's ``(d1, ...)``.
+        """
+        if getattr(self, "_subclassed", False) and not getattr(self, "_graph", None):
+            if input_shape is None:
+                raise ValueError(f"{type(self).__name__}.build: expected the input shape, e.g. "
+                                 f"model.build((None, 28, 28, 1)), or fit / predict on data first.")
+            self._build_subclassed(input_shape)
+            return
         self.dtype = self._requested_dtype or default_dtype()
         self._lay_out()
         self._finish_build()
@@ -356,6 +425,11 @@ class Model(LayerStack, Inference, Layer):
         """
         where = f"{self._kind}.compile"
         refuse(where, keras, _KERAS_COMPILE, ("optimizer", "loss", "metrics", "loss_weights"))
+        if getattr(self, "_subclassed", False) and not self.built:    # compiled when built (first data)
+            self._pending_compile = dict(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights)
+            return
+        if loss is None and self._computes_loss():
+            loss = _ComputedLoss()                  # compute_loss gives R (and its δ through the tape)
         if loss is None:
             raise ValueError(f"{where}: expected a loss, e.g. loss='categorical_crossentropy' "
                              f"(classification) or loss='mse' (regression).")
@@ -513,11 +587,17 @@ class Model(LayerStack, Inference, Layer):
     def _loss_value(self, y_pred, y, sample_weight, calls):
         return self._data_loss(y_pred, y, sample_weight, calls) + self.optimizer.penalty(self._theta)
 
+    def _computes_loss(self):
+        """True for a subclass that overrides ``compute_loss`` (its R, and δ from the ops tape)."""
+        return getattr(self, "_subclassed", False) and custom.defined_below(type(self), "compute_loss")
+
     def _data_loss(self, y_pred, y, sample_weight, calls):
         """R without the penalty: the batch mean, or (1/n) Σ_i w_i ℓ_i with sample weights.
 
         ``calls``: the records of the pass that computed ``y_pred`` (the output's holds the logits z).
         """
+        if self._computes_loss():
+            return custom.loss_from(self, calls[0], self.compute_loss, y, sample_weight)
         if len(self._losses) == 1:
             value = self._term(0, y_pred, y, sample_weight, calls)
             return value if self._loss_weights[0] == 1.0 else self._loss_weights[0] * value
@@ -533,6 +613,10 @@ class Model(LayerStack, Inference, Layer):
         return loss.weighted_value(y_pred, y, sample_weight, logits)
 
     def _backward(self, y_pred, y, sample_weight, calls):
+        if self._computes_loss():                   # back from R itself, through the tape of compute_loss
+            self._graph.nodes[0].layer.backward(None, calls[0])
+            self._zero_frozen(self._grad)
+            return
         self._backprop(calls, self._output_error(y_pred, y, sample_weight))
         self._zero_frozen(self._grad)
 
@@ -674,6 +758,7 @@ class Model(LayerStack, Inference, Layer):
             to per-epoch values.
         """
         where = f"{self._kind}.fit"
+        self._build_from(x)
         check_flag(shuffle, where, "shuffle")
         refuse(where, {"validation_freq": validation_freq}, ("validation_freq",))
         validation_batch_size = check_positive_int(validation_batch_size, where, "validation_batch_size",
@@ -727,6 +812,7 @@ class Model(LayerStack, Inference, Layer):
         metrics are this batch's, not a running value since ``reset_metrics``, and
         the weights are keyword arguments (Keras's third positional one is ``sample_weight``).
         """
+        self._build_from(x)
         return train_on_batch(self, x, y, return_dict, sample_weight, class_weight)
 
     def pop(self):
@@ -802,6 +888,7 @@ class Model(LayerStack, Inference, Layer):
 
     def _call_eager(self, x, training):
         """``model(x)`` on arrays: the outputs, as ``predict_on_batch`` gives them (training=True: dropout on)."""
+        self._build_from(x)
         if not training:
             return self.predict_on_batch(x)
         x = self._check_x(x, f"{self._kind}.__call__")
@@ -1165,3 +1252,41 @@ def _name_layers(layers, where):
 
 
 _MODEL_CLASSES.update(Model=Model, Functional=Model)
+
+
+class ModelBody(Layer):
+    """The ``call`` of a keras.Model subclass, as the one layer of its graph (:mod:`netfit.layers.custom`).
+
+    Its weights are the layers the model holds in its attributes, in the order they were
+    assigned; its backward is the ops tape of the model's ``call``.
+    """
+
+    call = custom.model_body_call
+
+    def __init__(self, model):
+        super().__init__(name="call")
+        self._model = model
+
+    def _custom_host(self):
+        return self._model
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+class _ComputedLoss(losses.Loss):
+    """The loss of a model that overrides ``compute_loss``: R and δ come from it, through the ops tape."""
+
+    name = "compute_loss"
+
+    def value(self, y_pred, y, logits=None):
+        raise RuntimeError("compute_loss: R comes from the model's compute_loss (Model._data_loss)")
+
+    def validate(self, y, output_shape, where):
+        return check_array(y, where, "y")
+
+
+def _snake_case(name):
+    """Keras's name for a model of class ``name``: MyModel -> my_model."""
+    import_free = "".join(("_" + c.lower()) if c.isupper() else c for c in name).lstrip("_")
+    return import_free.replace("__", "_")

@@ -40,17 +40,18 @@ from .. import activations, backend, initializers, parallel
 from ..config import dtype as _default_dtype
 from ..utils import new_seed
 from .node import Node, is_symbolic
+from . import custom
 from ..keras_args import GuardedAttributes, own_arguments, refuse
 
 
 class WeightSpec:
     """What ``add_weight`` declared: name, shape, initializer, fans, decayed or not."""
 
-    __slots__ = ("name", "shape", "initializer", "fan_in", "fan_out", "decay")
+    __slots__ = ("name", "shape", "initializer", "fan_in", "fan_out", "decay", "trainable")
 
-    def __init__(self, name, shape, initializer, fan_in, fan_out, decay):
+    def __init__(self, name, shape, initializer, fan_in, fan_out, decay, trainable=True):
         self.name, self.shape, self.initializer = name, tuple(shape), initializer
-        self.fan_in, self.fan_out, self.decay = fan_in, fan_out, decay
+        self.fan_in, self.fan_out, self.decay, self.trainable = fan_in, fan_out, decay, trainable
 
     @property
     def size(self):
@@ -139,6 +140,11 @@ class Layer(GuardedAttributes):
     #: True for layers that take a list of inputs (merge layers); see the class docstring.
     multiple_inputs = False
 
+    #: Keras's ``call(inputs, training=None)``: a layer of your own defines it (and ``build``, with
+    #: ``add_weight``) instead of forward and backward; its backward then comes from the ops tape
+    #: (:mod:`netfit.layers.custom`). Built-in layers define forward and backward and leave it None.
+    call = None
+
     #: Keras arguments of this class that netfit lacks, refused with the replacement unless "off" (keras_args).
     keras_only = ("activity_regularizer", "dtype", "autocast", "batch_input_shape", "weights")
 
@@ -158,6 +164,9 @@ class Layer(GuardedAttributes):
         return self._device.xp
 
     def __init__(self, *, input_shape=None, name=None, trainable=True, input_dim=None, **keras):
+        if type(self).call is not None:            # your own layer: Keras's dtype= is the float type of netfit
+            keras.pop("dtype", None)
+            keras.pop("autocast", None)
         refuse(type(self).__name__, keras, type(self).keras_only, own_arguments(type(self)))
         if input_dim is not None:
             if input_shape is not None:
@@ -178,6 +187,7 @@ class Layer(GuardedAttributes):
         self._attached = False        # weights laid out (and drawn or copied): by a model, or setup() alone
         self._home = None             # the model whose θ the weights are views of (None: the layer's own)
         self._nodes = []              # its calls in graphs (netfit.layers.node), for input / output
+        self._own_specs, self._variables, self._sublayers, self._sub_parts = [], [], [], []
 
     @property
     def trainable(self):
@@ -202,16 +212,74 @@ class Layer(GuardedAttributes):
         variables with ``trainable=True`` of a trainable layer. ``summary``'s counts
         and the model's ``trainable_weights`` / ``non_trainable_weights`` follow it.
         """
-        return [self._trainable and spec.name not in self.non_trainable for spec in self.specs]
+        return [self._trainable and spec.trainable and spec.name not in self.non_trainable for spec in self.specs]
 
     # -- build -----------------------------------------------------------------------
     def build(self, input_shape):
         """Declare weights for per-example ``input_shape``; return the output shape."""
         return input_shape
 
-    def add_weight(self, name, shape, initializer="zeros", *, fan_in=None, fan_out=None, decay=False):
-        """Declare a weight; ``decay=True`` puts it under the L2 penalty (kernels)."""
-        self.specs.append(WeightSpec(name, shape, initializers.get(initializer), fan_in, fan_out, decay))
+    def add_weight(self, name=None, shape=None, initializer=None, *, fan_in=None, fan_out=None, decay=False,
+                   trainable=True, dtype=None, regularizer=None, constraint=None, **keras):
+        """Declare a weight; ``decay=True`` puts it under the L2 penalty (kernels).
+
+        netfit's layers call ``add_weight(name, shape, initializer)``. Keras's form,
+        ``add_weight(shape=None, initializer=None, dtype=None, trainable=True, name=None)``
+        (shape first when given by position), serves layers of your own: it returns a
+        :class:`netfit.ops.Variable`, the weight's current value wherever the model
+        lays θ out, for ``call`` to compute with (``ops.matmul(inputs, self.w)``). The
+        initializer defaults to Keras's ``"glorot_uniform"`` there (``"zeros"`` for
+        netfit's own layers). ``trainable=False`` keeps it out of training (a
+        running statistic). Keras's ``regularizer``/``constraint`` are refused with the
+        replacement (``add_loss`` in ``call``, or ``nf.optimizers`` weight decay).
+
+        Raises
+        ------
+        TypeError
+            A shape that is not a tuple of positive integers; Keras's regularizer or constraint.
+        """
+        keras_form = not isinstance(name, str) and name is not None
+        if keras_form:                                      # Keras: add_weight(shape, initializer, dtype, ...)
+            name, shape, initializer = None, name, shape if initializer is None else initializer
+        unknown = [k for k in keras if k not in ("aggregation", "autocast", "overwrite_with_gradient")]
+        if unknown:
+            raise TypeError(f"{self.display_name}.add_weight: unexpected argument(s) {unknown}.")
+        if regularizer is not None or constraint is not None:
+            raise TypeError(f"{self.display_name}.add_weight: Keras's {'regularizer' if regularizer is not None else 'constraint'}"
+                            f"= is not supported; add the penalty to the loss in call() with self.add_loss(...), "
+                            f"or use the optimizer's weight decay.")
+        mine = type(self).call is not None
+        if initializer is None:
+            initializer = "glorot_uniform" if mine else "zeros"
+        if isinstance(shape, (int, np.integer)):
+            shape = (int(shape),)
+        shape = () if shape is None else tuple(shape)
+        if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
+            raise TypeError(f"{self.display_name}.add_weight: expected shape a tuple of non-negative integers, "
+                            f"got {shape!r}.")
+        taken = {spec.name for spec in self.specs}
+        if name is None:
+            name = custom.free_name("variable", taken)
+        elif name in taken:
+            if not mine:
+                raise ValueError(f"{self.display_name}.add_weight: a weight named {name!r} already exists.")
+            name = custom.free_name(name, taken)
+        spec = WeightSpec(name, shape, initializers.get(initializer), fan_in, fan_out, decay, bool(trainable))
+        self.specs.append(spec)
+        if not mine:
+            return None
+        self._own_specs.append(spec)
+        var = custom.make_variable(self, name, trainable)
+        self._variables.append(var)
+        return var
+
+    def add_loss(self, loss):
+        """Add ``loss`` (a scalar computed in ``call`` with netfit.ops) to the model's loss R (Keras's ``add_loss``).
+
+        In training, R = data loss + Σ of the added terms, and their gradients flow
+        back through the tape with the output's δ; outside a training call it is ignored.
+        """
+        custom.add_loss(self, loss)
 
     def attach(self, params=None, grads=None, dtype=None):
         """Lay the declared weights out as views of flat ``params``/``grads`` buffers.
@@ -226,9 +294,13 @@ class Layer(GuardedAttributes):
         self.params, self.grads = self.views(params), self.views(grads)
         self._own_call = None
         self._attached, self._home = True, None       # a model that lays it out in its θ sets _home after
+        if self._sub_parts:                            # a layer of your own: its sublayers in their parts
+            custom.attach(self, params, grads)
 
     def views(self, flat):
         """The declared weights as views of ``flat`` (this layer's part of θ, or of a gradient vector), by name."""
+        if type(self).call is not None:
+            return custom.views(self, flat)          # a dict that also knows the flat block (sublayers' parts)
         out, offset = {}, 0
         for spec in self.specs:
             out[spec.name] = flat[offset:offset + spec.size].reshape(spec.shape)
@@ -255,6 +327,9 @@ class Layer(GuardedAttributes):
 
     def initialize(self, rng):
         """Fill the weights from their initializers, drawing from ``rng``."""
+        if type(self).call is not None:
+            custom.initialize(self, rng)
+            return
         for spec in self.specs:
             value = spec.initializer(spec.shape, rng, self.params[spec.name].dtype, spec.fan_in, spec.fan_out)
             self.params[spec.name][...] = value
@@ -283,12 +358,19 @@ class Layer(GuardedAttributes):
                              f"but the layer below produces {input_shape}.")
         self.specs = []
         self.input_shape = input_shape
-        self.output_shape = tuple(self.build(input_shape))
+        if type(self).call is not None:              # Keras's build(batch shape) and call: netfit.layers.custom
+            self.output_shape = tuple(custom.keras_build(self, self._custom_host(), input_shape, WeightSpec))
+        else:
+            self.output_shape = tuple(self.build(input_shape))
         self.built = True
         return self.output_shape
 
+    def _custom_host(self):
+        """The object whose ``call``, ``build`` and attributes make a custom layer (itself; a model's body: the model)."""
+        return self
+
     # -- calls: on symbolic tensors (a graph) or on arrays (eager) -----------------------
-    def __call__(self, inputs, training=False, **kwargs):
+    def __call__(self, inputs, training=None, **kwargs):
         """``layer(x)``: on symbolic tensors, record a node of a graph; on arrays, compute it now.
 
         Keras's functional API: called on ``nf.Input(...)`` or on another layer's output,
@@ -312,6 +394,10 @@ class Layer(GuardedAttributes):
                             f"netfit's layers take (inputs, training=False) (Keras's mask= is not supported).")
         if is_symbolic(inputs):
             return self._call_symbolic(inputs)
+        if custom.traced(self, inputs):                    # inside custom code that is being trained: one tape entry
+            return custom.call_traced(self, inputs, training)
+        if training is None:
+            training = custom.training_now()
         return self._call_eager(inputs, bool(training))
 
     def _call_symbolic(self, inputs):
@@ -395,12 +481,22 @@ class Layer(GuardedAttributes):
 
     # -- run -------------------------------------------------------------------------
     def forward(self, x, training=False, call=None):
-        """a = layer(x), keeping in ``call`` what backward needs. Shapes: (n, *input_shape) -> (n, *output_shape)."""
-        raise NotImplementedError
+        """a = layer(x), keeping in ``call`` what backward needs. Shapes: (n, *input_shape) -> (n, *output_shape).
+
+        A layer of your own (it defines ``call``) runs ``call`` here, under the ops tape
+        when training (:mod:`netfit.layers.custom`).
+        """
+        if type(self).call is None:
+            raise NotImplementedError(f"{type(self).__name__}: define call(self, inputs) (Keras's way, written with "
+                                      f"netfit.ops), or forward and backward (netfit's written-out way).")
+        return custom.forward(self, self._custom_host(), x, training, self.record(call))
 
     def backward(self, delta, call=None):
         """Write ∂R/∂θ into ``call.grads`` from δ = ∂R/∂a; return s = ∂R/∂x (None if not needed)."""
-        raise NotImplementedError
+        if type(self).call is None:
+            raise NotImplementedError(f"{type(self).__name__}: has no backward; a layer of your own defines "
+                                      f"call(self, inputs), whose backward comes from the ops tape.")
+        return custom.backward(self, delta, self.record(call))
 
     def sum_rows(self, m, out, call):
         """out = Σ_i m[i, :], as the product 1ᵀm: BLAS sums a tall matrix ~4× faster than np.sum(axis=0).

@@ -72,16 +72,18 @@ class Tape:
     layer's inside a custom model's), the innermost records. ``sinks`` maps a weight
     (:class:`~netfit.ops.value.Variable`, by identity) to the array its gradient is
     written into; weights not in ``sinks`` get no gradient (a metric's state, a frozen
-    weight). ``layer_calls`` maps a layer (by identity) to the gradient views its
-    calls on this tape write (a built-in layer called inside custom code is one entry
-    that runs its own backward, :mod:`netfit.layers.custom`).
+    weight). A layer called inside custom code is one entry that runs its own
+    backward (:mod:`netfit.layers.custom`).
     """
 
-    def __init__(self, sinks=None, layer_grads=None):
+    def __init__(self, sinks=None):
         self.entries = []
         self.sinks = {} if sinks is None else sinks
-        self.layer_grads = {} if layer_grads is None else layer_grads
         self._token = None
+        # Set by a custom layer's forward (netfit.layers.custom): the layer and record whose call this tape
+        # records, how often each sublayer has been called on it, the training flag, add_loss's terms.
+        self.owner = self.owner_call = None
+        self.uses, self.training, self.added_losses = {}, False, []
 
     def __enter__(self):
         self._token = _ACTIVE.set(self)
