@@ -598,6 +598,12 @@ class Model(LayerStack, Inference, Layer):
         """
         if self._computes_loss():
             return custom.loss_from(self, calls[0], self.compute_loss, y, sample_weight)
+        value = self._compiled_loss(y_pred, y, sample_weight, calls)
+        extra = custom.added_loss(calls)            # add_loss terms of layers of your own (training passes)
+        return value + extra if extra else value
+
+    def _compiled_loss(self, y_pred, y, sample_weight, calls):
+        """R from the compiled loss(es), without the terms layers add with ``add_loss``."""
         if len(self._losses) == 1:
             value = self._term(0, y_pred, y, sample_weight, calls)
             return value if self._loss_weights[0] == 1.0 else self._loss_weights[0] * value

@@ -343,10 +343,9 @@ def call_traced(layer, inputs, training):
     training = training_now() if training is None else bool(training)
     x = arrays if several or layer.multiple_inputs else arrays[0]
     owner = getattr(tape, "owner", None)
+    if not layer.built:                             # made inside call (weights untracked: refused just below)
+        layer._build([a.shape[1:] for a in arrays] if several or layer.multiple_inputs else arrays[0].shape[1:])
     call = _sub_call(layer, tape, owner, any(p is not None for p in parents))
-    if not layer.built:
-        raise ValueError(f"{layer.display_name}: called inside {owner.display_name if owner else 'custom code'} "
-                         f"before it was built; this should not happen (please report it).")
     out = layer.forward(x, training, call)
     outs = out if isinstance(out, list) else [out]
     values = [Value(np.array(o), tape) if np.asarray(o).dtype.kind == "f" else np.array(o) for o in outs]
@@ -411,8 +410,19 @@ def traced(layer, inputs):
     items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
     if any(getattr(v, "_traced_kind", None) == "value" and v.tape is tape for v in items):
         return True
-    owner = tape.owner
-    return owner is not None and any(sub is layer for sub, _, _ in owner._sub_parts)
+    return tape.owner is not None               # a layer called inside a custom call: tracked, or refused
+
+
+def added_loss(calls):
+    """Σ of the terms that layers of your own added with ``add_loss`` in this pass (records in ``calls``)."""
+    total = 0.0
+    for call in calls:
+        for term in getattr(call, "added_losses", ()):
+            total += float(term.data)
+        inner = getattr(call, "inner", None)
+        if inner is not None:
+            total += added_loss(inner)
+    return total
 
 
 def add_loss(layer, loss):

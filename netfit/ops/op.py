@@ -72,7 +72,7 @@ class Op:
 
     def __call__(self, *args, **kwargs):
         tape = _ACTIVE.get()
-        if kwargs and tape is not None and any(_traced(v, tape) for v in kwargs.values()):
+        if kwargs and tape is not None and any(_traced(v, tape) is not None for v in kwargs.values()):
             args, kwargs = self._bind(args, kwargs)             # a tensor given by keyword: to its position
         if self.takes_list:
             if not args or not isinstance(args[0], (list, tuple)):
@@ -95,6 +95,7 @@ class Op:
         if self._signature is None:
             self._signature = inspect.signature(self.forward)
         bound = self._signature.bind(*args, **kwargs)
+        bound.apply_defaults()
         positional, keywords = [], {}
         for name, param in self._signature.parameters.items():
             if name not in bound.arguments:
