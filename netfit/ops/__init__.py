@@ -17,7 +17,7 @@ Examples
 >>> ops.relu(np.array([-1.0, 2.0]))
 array([0., 2.])
 """
-from . import elementwise, linalg, nn, reduce, shape
+from . import elementwise, linalg, nn, random, reduce, shape
 from .op import Op
 from .table import TABLE, lookup
 from .tape import GradientError, Tape
