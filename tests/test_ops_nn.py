@@ -471,10 +471,6 @@ def test_gelu_softmax_batchnorm_binary_crossentropy_against_torch(seed):
     _agree(_tape_grads(ours, [x, gamma]), _torch_grads(theirs, [x, gamma]))
 
 
-@pytest.mark.xfail(strict=True, reason="netfit/ops/op.py: Op.__call__ tests `any(_traced(v, tape) ...)`, the "
-                   "truth value of a traced array (ValueError for more than one element), and Op._bind drops "
-                   "keyword arguments after the first parameter left at its default (bound.apply_defaults() "
-                   "fixes it); a tensor passed by keyword on a tape fails. Remove this mark when op.py is fixed.")
 def test_batch_normalization_takes_scale_by_keyword_on_a_tape():
     """offset left out, scale given by keyword as a traced value: it must still reach the forward."""
     x = np.random.default_rng(0).standard_normal((4, 2))
