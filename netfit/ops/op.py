@@ -156,6 +156,8 @@ def op(name, family=None, takes_list=False, instead=None):
     """Decorator: the function is the forward of a new op ``name``, entered in :data:`TABLE`."""
     def make(forward):
         fam = family or forward.__module__.rsplit(".", 1)[-1]
+        if name in TABLE:
+            raise ValueError(f"netfit.ops: op {name!r} is defined twice ({TABLE[name].family} and {fam}).")
         made = Op(name, forward, fam, takes_list, instead)
         TABLE[name] = made
         return made

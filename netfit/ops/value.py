@@ -17,7 +17,8 @@ from .table import lookup
 __all__ = ["Value", "Variable"]
 
 # ufunc name -> op name, for NumPy's ufuncs called on a Value or a Variable (np.exp(v)).
-_UFUNCS = {"true_divide": "divide", "absolute": "abs", "fabs": "abs", "bitwise_not": "logical_not"}
+_UFUNCS = {"true_divide": "divide", "absolute": "abs", "fabs": "abs", "bitwise_not": "logical_not",
+           "remainder": "mod"}
 
 
 def _op(name, *args, **kwargs):
@@ -39,7 +40,9 @@ class _Operators:
     def __truediv__(self, other): return _op("divide", self, other)
     def __rtruediv__(self, other): return _op("divide", other, self)
     def __floordiv__(self, other): return _op("floor_divide", self, other)
+    def __rfloordiv__(self, other): return _op("floor_divide", other, self)
     def __mod__(self, other): return _op("mod", self, other)
+    def __rmod__(self, other): return _op("mod", other, self)
     def __pow__(self, other): return _op("power", self, other)
     def __rpow__(self, other): return _op("power", other, self)
     def __matmul__(self, other): return _op("matmul", self, other)
