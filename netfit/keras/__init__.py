@@ -26,10 +26,12 @@ Examples
 """
 from ..layers import Input, InputLayer
 from ..model import Model
+from ..ops import Variable
 from ..sequential import Sequential
 from ..utils import set_random_seed
-from . import (activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, saving,
-               utils)
+from . import (activations, callbacks, datasets, initializers, layers, losses, metrics, models, ops, optimizers,
+               random, saving, utils)
 
-__all__ = ["Input", "InputLayer", "Model", "Sequential", "activations", "callbacks", "datasets", "initializers",
-           "layers", "losses", "metrics", "models", "optimizers", "saving", "set_random_seed", "utils"]
+__all__ = ["Input", "InputLayer", "Model", "Sequential", "Variable", "activations", "callbacks", "datasets",
+           "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random", "saving",
+           "set_random_seed", "utils"]

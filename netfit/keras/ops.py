@@ -1,0 +1,16 @@
+"""``keras.ops``: netfit.ops under Keras's module name (``from netfit.keras import ops``; ``keras.ops.matmul``).
+
+Every op of netfit.ops but the random ones (those are ``keras.random``'s), each a
+NumPy forward with its vector-Jacobian product beside it, so that custom code trains.
+"""
+from ..ops import TABLE as _TABLE
+from ..ops import list_ops, lookup
+
+globals().update({name: op for name, op in _TABLE.items() if op.family != "random"})
+
+
+def __getattr__(name):
+    return lookup(name)
+
+
+__all__ = sorted(name for name, op in _TABLE.items() if op.family != "random") + ["list_ops"]
