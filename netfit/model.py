@@ -46,7 +46,7 @@ from .layers.node import Tensor
 from .layout import block_size, lay_out
 from .metrics.base import update as update_metric
 from .stack import LayerStack
-from .streams import is_stream
+from .streams import Stream, is_stream
 from .summary import format_summary, format_summary_html
 from .training import run_fit, train_on_batch
 from .utils import (check_array, check_dtype, check_flag, check_positive_int, check_seed, example_weights,
@@ -144,6 +144,12 @@ class Model(LayerStack, Inference, Layer):
         """A subclassed model not built yet: build it for the examples of ``x``."""
         if self.built or not getattr(self, "_subclassed", False):
             return
+        if is_stream(x):                            # batches: the first one's shape (a generator is not read)
+            if hasattr(x, "__next__"):
+                raise ValueError(f"{type(self).__name__}: the model is not built, and reading a generator's first "
+                                 f"batch to find the input shape would use it up; call "
+                                 f"model.build((None, *example_shape)) first.")
+            x = Stream(x, None, f"{type(self).__name__}.build").peek()[0]
         first = x[0] if isinstance(x, (list, tuple)) and x and hasattr(x[0], "shape") else x
         shape = getattr(first, "shape", None)
         if shape is None:

@@ -28,6 +28,8 @@ HAS_MNIST = holds("mnist")
 IMPORTS = {
     "from netfit import keras": "import keras",
     "from netfit.keras import layers": "from keras import layers",
+    "from netfit.keras import layers, ops": "from keras import layers, ops",
+    "from netfit.keras import ops": "from keras import ops",
     "from netfit.keras import callbacks, layers": "from keras import callbacks, layers",
     "from netfit.keras.datasets import mnist": "from keras.datasets import mnist",
     "from netfit.keras.models import Model": "from keras.models import Model",

@@ -259,8 +259,9 @@ def forward(layer, host, x, training, call):
     """a = call(x): under a tape (what backward reads is kept in ``call``); in inference (:func:`no_tape`) on plain arrays."""
     call.x_in = x
     if _NO_TAPE.get():                              # inference: no backward follows
-        call.tape = None
-        call.out_array = _array(_run(host, x, training), layer.display_name)
+        call.tape = None                            # (a constant Value: `inputs -= m` in call makes a new array,
+        held = [Value(a, None) for a in x] if isinstance(x, list) else Value(x, None)   # never writes into x)
+        call.out_array = _array(_run(host, held, training), layer.display_name)
         return call.out_array
     sinks = {}
     for var in layer._variables:
