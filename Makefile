@@ -109,7 +109,7 @@ PEERS_VENV := benchmarks/.venv-peers
 REPEATS    ?= 3
 CNN_STEPS  ?= 100
 BENCH_ARGS ?=
-.PHONY: bench-peers bench-profile
+.PHONY: bench-peers bench-profile bench-ops
 
 bench: $(VENV)/.installed-bench $(if $(PEERS),$(PEERS_VENV)/.installed)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
@@ -125,6 +125,11 @@ bench-peers:
 # Where each row's time goes, layer by layer and pass by pass, on one thread: benchmarks/RESULTS-profile.md.
 bench-profile: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_profile.py
+
+# A Dense written with netfit.ops (a layer of your own) against the built-in Dense: epochs of the lecture MLP,
+# the tape's cost per op, one layer's step, float64 gradients: benchmarks/RESULTS-ops.md.
+bench-ops: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/bench_ops.py
 
 # torch is pinned to its +cpu wheel (requirements-peers.txt); check-peers fails on a CUDA build.
 $(PEERS_VENV)/.installed: benchmarks/requirements-peers.txt pyproject.toml
