@@ -41,9 +41,10 @@ IMPORTS = {
 
 # Programs of the count (only their import lines differ from Keras code) and the others (see docs/keras.md).
 COUNTED = ["mnist_convnet", "imbalanced_classification", "writing_your_own_callbacks", "sequential_model",
-           "autoencoder", "timeseries_anomaly_detection", "timeseries_classification_from_scratch", "quasi_svm"]
+           "autoencoder", "timeseries_anomaly_detection", "timeseries_classification_from_scratch", "quasi_svm",
+           "antirectifier"]
 PARTIAL = ["intro_to_keras_for_engineers", "functional_api", "training_with_built_in_methods",
-           "serialization_and_saving", "antirectifier", "approximating_non_function_mappings",
+           "serialization_and_saving", "approximating_non_function_mappings",
            "gradient_centralization", "knowledge_distillation"]
 # Programs of tf.keras 2 whose layers Keras 3 dropped: test_the_programs_run_on_keras skips them (not checked
 # against TensorFlow here).
@@ -255,6 +256,8 @@ def test_serialization_and_saving(tmp_path):
 def test_antirectifier(tmp_path):
     out = run_program("antirectifier", tmp_path)
     assert _numbers(_value(out, "test"))[1] > 0.7
+    assert eval(_value(out, "config")) == ["initializer", "name"]
+    assert "Total params: 531,466" in out            # Keras's count: Dense 200,960 + 65,792 + 2,570; kernels 2·(512·256)
 
 
 def test_approximating_non_function_mappings(tmp_path):

@@ -26,6 +26,7 @@ already has weights (a trained teacher model) keeps them.
 """
 import contextlib
 import contextvars
+import functools
 import inspect
 
 import numpy as np
@@ -84,6 +85,12 @@ def tracked_layers(host):
 
 
 def _accepts(fn, name):
+    """True when ``fn`` takes the keyword ``name`` (looked up once per function: a forward pays nothing)."""
+    return _takes(getattr(fn, "__func__", fn), name)
+
+
+@functools.lru_cache(maxsize=None)
+def _takes(fn, name):
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
@@ -287,7 +294,11 @@ def backward(layer, delta, call):
     """δ at the output back through the tape: the weights' gradients into ``call.grads``; return s."""
     tape = call.tape
     flat = call.grads.flat
-    flat[...] = 0                                   # weights the loss does not reach get zero gradients
+    firsts = {}                                     # each sublayer's first use: it writes its part of the gradient
+    for (key, use, _), (sub, target, own) in call.__dict__.get("subcalls", {}).items():
+        sub.reached = False
+        if use == 0:
+            firsts[key] = sub
     for _, private in call.deferred:
         private[...] = 0
     if delta is None:                               # from R itself (a model's compute_loss)
@@ -303,6 +314,13 @@ def backward(layer, delta, call):
             deltas.append(np.ones(extra.shape, extra.dtype))
         grads = tape.backward(roots if len(roots) > 1 else call.out, deltas if len(roots) > 1 else delta)
     tape.write_sinks(grads, layer._variables)
+    for var in layer._variables:                    # weights made with trainable=False: no gradient
+        if id(var) not in tape.sinks:
+            call.grads[var._key][...] = 0
+    for sub, start, stop in layer._sub_parts:       # a sublayer R does not reach (or not called): zero
+        first = firsts.get(id(sub))
+        if first is None or not first.reached:
+            flat[start:stop] = 0
     for target, private in call.deferred:          # later uses of a shared sublayer: their sum
         target += private
     for sub, start, stop in layer._sub_parts:      # frozen sublayers: no gradient
@@ -328,6 +346,7 @@ class _LayerOp:
 
     @staticmethod
     def vjp(g, out, *arrays, layer, call):
+        call.reached = True
         s = layer.backward(g, call)
         if s is None:
             return (None,) * len(arrays)
