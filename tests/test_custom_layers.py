@@ -307,3 +307,20 @@ def test_variables_read_the_models_weights_and_assign_writes_them():
     assert not model.get_weights()[0].any()
     with pytest.raises(ValueError, match="expected a value of shape"):
         layer.b.assign(np.zeros(7))
+
+
+def test_the_models_seed_draws_the_sublayers_weights_and_threads_agree():
+    big_x, big_y = np.tile(X, (20, 1)), np.tile(Y, 20)
+    runs = []
+    for threads in (1, 2):
+        model = _model(Residual(4), Dense(3, activation="softmax"), seed=5)
+        with nf.parallel.using(threads):
+            model.fit(big_x, big_y, batch_size=240, epochs=2, verbose=0)
+        runs.append(model.get_weights())
+    again = _model(Residual(4), Dense(3, activation="softmax"), seed=5).get_weights()
+    other = _model(Residual(4), Dense(3, activation="softmax"), seed=6).get_weights()
+    first = _model(Residual(4), Dense(3, activation="softmax"), seed=5).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))                # the seed fixes every weight
+    assert not np.array_equal(first[1], other[1])                                 # a sublayer's kernel too
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)

@@ -115,6 +115,7 @@ def keras_build(layer, host, input_shape, spec_type):
         host.build(keras_shape)
     # Run call once on two examples of zeros: it builds the sublayers it calls and gives the output shape.
     layer._sublayers = tracked_layers(host)
+    had_weights = {id(sub) for sub in layer._sublayers if sub._attached and sub.built}    # kept (a trained teacher)
     _lay_out_specs(layer, spec_type)
     layer.attach()
     layer.initialize(np.random.default_rng(0))
@@ -134,6 +135,9 @@ def keras_build(layer, host, input_shape, spec_type):
             raise ValueError(f"{layer.display_name}: compute_output_shape gives {declared}, but call returns "
                              f"examples of shape {out_shape}; fix one of the two.")
     layer._sublayers = tracked_layers(host)
+    for sub in layer._sublayers:                   # weights drawn for the dry run are not kept: the model draws
+        if id(sub) not in had_weights:             # them from its own seed, as for its other layers
+            sub._attached = False
     _lay_out_specs(layer, spec_type)
     layer.__dict__["needs_rng"] = any(sub.needs_rng for sub in layer._sublayers) or layer.needs_rng
     layer.__dict__["whole_batch"] = any(sub.whole_batch for sub in layer._sublayers) or layer.whole_batch
