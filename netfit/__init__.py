@@ -18,6 +18,7 @@ Keras 3's way to give the input shape works too:
 """
 from ._version import __version__
 from . import activations, callbacks, config, gradcheck, initializers, layers, losses, metrics, optimizers, utils
+from . import ops                  # registers netfit.tracing's handlers: built-in losses and activations on traced values
 from .model import Model
 from .sequential import Sequential
 from . import architecture, export, io, lbfgs, sdlm, zoo
@@ -29,5 +30,5 @@ from .backend import device
 
 __all__ = ["Input", "Model", "Sequential", "load_model", "__version__", "activations", "architecture", "callbacks", "config",
            "datasets", "keras", "models", "streams", "export", "gradcheck", "initializers", "io", "layers", "lbfgs",
-           "losses", "metrics", "optimizers", "sdlm", "utils", "zoo", "backend", "device"]
+           "losses", "metrics", "ops", "optimizers", "sdlm", "utils", "zoo", "backend", "device"]
 

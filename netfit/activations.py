@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from . import _kernels
-from . import backend
+from . import backend, tracing
 
 
 def _number(value, where, name, low=0.0):
@@ -570,6 +570,9 @@ def get(identifier):
         found = _parametrized(*identifier.split(":", 1))               # "leaky_relu:0.01", as saved
         if found is not None:
             return found
+    if callable(identifier) and not isinstance(identifier, (str, type)):
+        # A function of your own (written with netfit.ops): σ' by a tape per backward (netfit.ops.activation).
+        return tracing.handler("function_activation")(identifier)
     raise ValueError(f"activations.get: unknown activation {identifier!r}; "
                      f"supported: {', '.join(list(_TABLE) + list(_ALIASES))}.")
 
@@ -599,3 +602,15 @@ def names():
 def aliases():
     """Second names and the activation each stands for, e.g. {"swish": "silu"}."""
     return dict(_ALIASES)
+
+
+def _call(self, x):
+    """σ(x), Keras's ``activation(x)``: on arrays ``forward``; on a traced value (custom code under a tape,
+    :mod:`netfit.ops`) one tape entry whose VJP is this activation's own ``backward``."""
+    if tracing.is_traced(x):
+        return tracing.handler("activation")(self, x)
+    x = np.asarray(x)
+    return self.forward(x if x.dtype.kind == "f" else x.astype(np.float64))
+
+
+Activation.__call__ = _call          # here, below the classes, so that their line numbers (docs link them) stay

@@ -28,6 +28,7 @@ import os
 import numpy as np
 
 from . import backend, keras_file, losses, optimizers, weights_file
+from .ops import custom
 from .architecture import graph_model_from_config, sequential_from_config
 from .files import MODEL_SUFFIX, atomic_write, check_path, check_writable
 from .sequential import Sequential
@@ -56,7 +57,7 @@ def save_model(model, path, epoch=None, metadata=None):
     return _save_netfit(model, path, epoch=epoch, metadata=metadata)
 
 
-def load_model(path, compile=True, *, max_bytes=MAX_ARRAY_BYTES):
+def load_model(path, compile=True, *, custom_objects=None, max_bytes=MAX_ARRAY_BYTES):
     """Read a model written by :func:`save_model`; refuse anything else with :class:`ModelFileError`.
 
     The returned model has the saved weights (bit for bit), ``metadata`` and
@@ -72,6 +73,11 @@ def load_model(path, compile=True, *, max_bytes=MAX_ARRAY_BYTES):
         its start; errors name it by its ``name`` attribute, e.g. the name the user gave.
     compile : bool
         False skips the optimizer, loss and metrics (and does not read the optimizer state).
+    custom_objects : dict, optional
+        Keras's: the losses and metrics of your own that the model was compiled with, by the
+        name the file holds (a function's ``__name__``, a Loss or Metric subclass's class
+        name): ``custom_objects={"my_loss": my_loss}``. A file holds names only; no code is
+        read from it (:mod:`netfit.ops.custom`).
     max_bytes : int or None
         The most bytes of arrays (weights and optimizer state together) the file may
         declare: 1 GiB by default (268 million float32 numbers). None for no cap, for a
@@ -103,7 +109,7 @@ def load_model(path, compile=True, *, max_bytes=MAX_ARRAY_BYTES):
     def read(archive):
         if keras_file.is_keras_archive(archive):             # Keras 3's .keras file, by its members
             return keras_file.load_keras(archive, shown, _keras_model, compile, max_bytes, _WHERE)
-        return _load(archive, shown, compile, max_bytes)
+        return _load(archive, shown, compile, max_bytes, custom_objects)
     return read_zip(path, read, _WHERE)
 
 
@@ -118,11 +124,16 @@ def _keras_model(config):
     return model
 
 
-def _load(archive, shown, compile, max_bytes):
+def _load(archive, shown, compile, max_bytes, custom_objects=None):
     """The model in ``archive``: members and JSON checked, then every array's header, then the data."""
     names = _check_members(archive, shown)
     meta = _check_meta(json.loads(archive.read(_JSON)), shown)
     listed = _check_listed(meta["arrays"], names, shown)
+    if compile and meta.get("compile_config"):           # losses and metrics of your own, by name (ops.custom)
+        try:
+            meta["compile_config"] = custom.resolve(meta["compile_config"], custom_objects, _WHERE)
+        except ValueError as exc:                       # a custom object not given: the file is fine
+            raise ModelFileError(str(exc)) from None
     try:
         model, expected = _build(archive, meta, compile, listed, shown, max_bytes)
     except ModelFileError:

@@ -22,6 +22,9 @@ def _obj(module, spec):
     """Keras's {"module", "class_name", "config", "registered_name"} for netfit's {"class_name", "config"} or a name."""
     if not isinstance(spec, dict):
         return spec
+    if spec["class_name"] == "function":             # a loss or metric function of your own: Keras's form, by name
+        return {"module": "builtins", "class_name": "function", "config": spec["config"],
+                "registered_name": "function"}
     return {"module": module, "class_name": spec["class_name"], "config": dict(spec.get("config", {})),
             "registered_name": None}
 

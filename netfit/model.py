@@ -30,7 +30,7 @@ import numpy as np
 from . import backend, columns, display, keras_file
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
-from . import losses, metrics as metrics_mod, optimizers, precision, weights_file
+from . import losses, metrics as metrics_mod, ops, optimizers, precision, weights_file
 from .advice import check_batch_statistics
 from .compatibility import check_output
 from .concurrency import TrainingGuard, WeightsLock, training_call
@@ -441,7 +441,7 @@ class Model(LayerStack, Inference, Layer):
                              f"(classification) or loss='mse' (regression).")
         # Everything is resolved before anything is replaced: a refused compile keeps the old one.
         names = self.output_names
-        per_loss = [None if l is None else losses.get(l) for l in _per_output(loss, names, where, "loss")]
+        per_loss = [None if l is None else ops.loss.get(l) for l in _per_output(loss, names, where, "loss")]
         if all(l is None for l in per_loss):
             raise ValueError(f"{where}: expected a loss for at least one output of {names}, got {loss!r}.")
         weights = [1.0] * len(names) if loss_weights is None else \

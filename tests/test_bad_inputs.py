@@ -1152,8 +1152,9 @@ CASES = [
           r"\(3, 4\); put a Flatten\(\) layer before it"),
     _case("rff-features", lambda c: (lambda l: (l(X), l(np.zeros((2, 3)))))(layers.RandomFourierFeatures(8)),
           ValueError, r"RandomFourierFeatures: expected input of shape \(n, 2\), got array of shape \(2, 3\)"),
-    _case("compile-own-loss-function", lambda c: c.onehot.compile("sgd", lambda y_true, y_pred: y_pred), ValueError,
-          r"losses.get: unknown loss <function .*<lambda> at 0x[0-9a-f]+>; supported: mean_squared_error"),
+    _case("compile-loss-class", lambda c: c.onehot.compile("sgd", nf.losses.MeanSquaredError), TypeError,
+          r"compile: expected a loss object, got the class MeanSquaredError; instantiate it: "
+          r"loss=MeanSquaredError\(\)"),
     _case("categorical-hinge-labels", lambda c: (lambda m: (m.compile("sgd", "categorical_hinge"), m.fit(X, Y, verbose=0)))(
         nf.Sequential([Dense(3, input_shape=(2,))], seed=0)), ValueError,
           r"Sequential.fit: expected y of shape \(n, 3\) to match the model's output, got shape \(6,\)"),

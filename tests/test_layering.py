@@ -23,7 +23,8 @@ ROWS = [
     ["netfit._version", "netfit.utils", "netfit.keras_args", "netfit.config", "netfit._kernels", "netfit.files",
      "netfit.columns",
      "netfit.summary", "netfit.gradcheck", "netfit.concurrency", "netfit.figures",
-     "netfit.keras_layout"],              # where Keras 3 puts a model's parts in a .keras file
+     "netfit.keras_layout",               # where Keras 3 puts a model's parts in a .keras file
+     "netfit.tracing"],                   # is a value traced; the handlers netfit.ops registers for it
     ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets",
      "netfit.streams", "netfit.compatibility", "netfit.advice", "netfit.precision", "netfit.schedules",
      "netfit.parallel"],

@@ -213,6 +213,7 @@ def test_registry_and_metric_objects():
         log_name, metric = metrics.get(name, loss)
         assert isinstance(metric, metrics.Metric) and log_name == name          # "acc" too, as Keras 3 logs it
         assert metric.direction == ("min" if name in ("mse", "mae", "mean_squared_error", "mean_absolute_error",
+                                                      "mape", "mean_absolute_percentage_error",
                                                       "false_positives", "false_negatives") else "max")
     for cls in (metrics.CategoricalAccuracy, metrics.SparseCategoricalAccuracy, metrics.BinaryAccuracy,
                 metrics.TopKCategoricalAccuracy, metrics.SparseTopKCategoricalAccuracy, metrics.Precision,

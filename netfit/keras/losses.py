@@ -6,3 +6,4 @@ from ..losses.functions import *          # noqa: F401,F403 — hinge(y_true, y_
 from ..losses.functions import __all__ as _functions
 
 __all__ = list(_classes) + list(_functions)
+from ..losses.base import reduce_values     # noqa: F401 — Keras's reduce_weighted_values, for Loss subclasses

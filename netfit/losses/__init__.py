@@ -34,18 +34,20 @@ from .base import Loss
 from . import functions
 from .crossentropy import BinaryCrossentropy, CategoricalCrossentropy, KLDivergence, SparseCategoricalCrossentropy
 from .hinge import CategoricalHinge, Hinge, SquaredHinge
-from .regression import Huber, LogCosh, MeanAbsoluteError, MeanSquaredError, Poisson
+from .regression import Huber, LogCosh, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, Poisson
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "LogCosh", "Poisson", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "BinaryCrossentropy", "KLDivergence", "get", "serialize", "names",
-           "aliases", "Hinge", "SquaredHinge", "CategoricalHinge"]
+           "aliases", "Hinge", "SquaredHinge", "CategoricalHinge", "MeanAbsolutePercentageError"]
 
 _TABLE = {cls.name: cls for cls in (MeanSquaredError, CategoricalCrossentropy,
                                     SparseCategoricalCrossentropy, BinaryCrossentropy)}
 _TABLE.update({cls.name: cls for cls in (MeanAbsoluteError, Huber, LogCosh, KLDivergence, Poisson)})
 _TABLE.update({cls.name: cls for cls in (Hinge, SquaredHinge, CategoricalHinge)})
+_TABLE[MeanAbsolutePercentageError.name] = MeanAbsolutePercentageError
 _ALIASES = {"mse": "mean_squared_error"}
-_ALIASES.update({"mae": "mean_absolute_error", "kld": "kl_divergence", "huber_loss": "huber"})
+_ALIASES.update({"mae": "mean_absolute_error", "kld": "kl_divergence", "huber_loss": "huber",
+                 "mape": "mean_absolute_percentage_error"})
 
 
 def get(identifier):
@@ -88,7 +90,14 @@ def get(identifier):
 
 
 def serialize(loss):
-    """The loss as its name, or as ``{"class_name", "config"}`` when it has options (from_logits)."""
+    """The loss as its name, or as ``{"class_name", "config"}`` when it has options (from_logits).
+
+    A loss of your own (netfit.ops's CustomLoss) says how itself: Keras's ``{"class_name": "function",
+    "config": name}`` or its class and config, which loading finds again in ``custom_objects``.
+    """
+    own = getattr(loss, "serialized", None)
+    if own is not None:
+        return own()
     config = loss.get_config()
     return {"class_name": type(loss).__name__, "config": config} if config else loss.name
 

@@ -24,13 +24,20 @@ array([0.95])
 """
 import numpy as np
 
+from .. import tracing
 from .crossentropy import BinaryCrossentropy, CategoricalCrossentropy, KLDivergence, SparseCategoricalCrossentropy
 from .hinge import CategoricalHinge, Hinge, SquaredHinge
-from .regression import Huber, LogCosh, MeanAbsoluteError, MeanSquaredError, Poisson
+from .regression import Huber, LogCosh, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, Poisson
 
 
 def _per_row(loss, y_true, y_pred):
-    """ℓ over the last axis: rows of (…, K) flattened to (m, K), ``loss.per_example``, reshaped to (…)."""
+    """ℓ over the last axis: rows of (…, K) flattened to (m, K), ``loss.per_example``, reshaped to (…).
+
+    On traced values (custom code under a tape, :mod:`netfit.ops`): one tape entry whose
+    VJP is the loss's written-out gradient, per row.
+    """
+    if tracing.any_traced(y_true, y_pred):
+        return tracing.handler("loss_rows")(loss, y_true, y_pred)
     y_pred = np.asarray(y_pred, dtype=float) if np.asarray(y_pred).dtype.kind != "f" else np.asarray(y_pred)
     y_true = np.asarray(y_true, dtype=y_pred.dtype)
     if y_pred.ndim == 0:
@@ -54,6 +61,11 @@ def mean_squared_error(y_true, y_pred):
 def mean_absolute_error(y_true, y_pred):
     """ℓ = mean_k |y_pred − y_true|, over the last axis (Keras's ``mean_absolute_error``, ``mae``)."""
     return _per_row(MeanAbsoluteError(), y_true, y_pred)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """ℓ = 100 · mean_k |y_true − y_pred| / max(|y_true|, ε), over the last axis (Keras's ``mape``)."""
+    return _per_row(MeanAbsolutePercentageError(), y_true, y_pred)
 
 
 def huber(y_true, y_pred, delta=1.0):
@@ -109,6 +121,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     """ℓ = −log p_y for integer labels y, shape (n, ...) or (n, ..., 1) (Keras's function)."""
     _keras_default("sparse_categorical_crossentropy", "ignore_class", ignore_class, None)
     _keras_default("sparse_categorical_crossentropy", "axis", axis, -1)
+    if tracing.any_traced(y_true, y_pred):
+        return tracing.handler("loss_rows")(SparseCategoricalCrossentropy(from_logits=from_logits), y_true, y_pred)
     y_pred = np.asarray(y_pred, dtype=float) if np.asarray(y_pred).dtype.kind != "f" else np.asarray(y_pred)
     labels = np.asarray(y_true)
     if labels.shape == y_pred.shape[:-1] + (1,):
@@ -122,12 +136,13 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 
 #: Keras's short names: the same function objects (``keras.losses.mse is keras.losses.mean_squared_error``).
-mse, mae, kld = mean_squared_error, mean_absolute_error, kl_divergence
+mse, mae, kld, mape = mean_squared_error, mean_absolute_error, kl_divergence, mean_absolute_percentage_error
 
-_FUNCTIONS = (mean_squared_error, mean_absolute_error, huber, log_cosh, poisson, kl_divergence, hinge, squared_hinge,
+_FUNCTIONS = (mean_squared_error, mean_absolute_error, mean_absolute_percentage_error, huber, log_cosh, poisson,
+              kl_divergence, hinge, squared_hinge,
               categorical_hinge, categorical_crossentropy, binary_crossentropy, sparse_categorical_crossentropy)
 
-__all__ = [f.__name__ for f in _FUNCTIONS] + ["mse", "mae", "kld"]
+__all__ = [f.__name__ for f in _FUNCTIONS] + ["mse", "mae", "kld", "mape"]
 
 
 def name_of(function):

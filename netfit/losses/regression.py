@@ -50,6 +50,27 @@ class MeanAbsoluteError(Loss):
         return _row_mean(np.abs(y_pred - y))                                # ℓ_i = (1/K) Σ_k |e_ik|
 
 
+class MeanAbsolutePercentageError(Loss):
+    """R = (100 / nK) Σ_i Σ_k |y_ik − f_ik| / max(|y_ik|, ε) (Keras's ``mean_absolute_percentage_error``, "mape").
+
+    δ = 100 · sign(f − y) / (max(|y|, ε) · nK) (0 where f = y). ε = 1e-7, Keras's
+    epsilon, keeps a target of 0 from dividing by zero (its error then counts 10⁹ %).
+
+    Shapes
+    ------
+    y_pred, y : (n, K)
+    """
+
+    name = "mean_absolute_percentage_error"
+
+    def gradient(self, y_pred, y, fused=False):
+        scale = 100.0 / (np.maximum(np.abs(y), _EPS) * y_pred.size)
+        return (np.sign(y_pred - y) * scale).astype(y_pred.dtype, copy=False)
+
+    def per_example(self, y_pred, y, logits=None):
+        return _row_mean(100.0 * np.abs(y - y_pred) / np.maximum(np.abs(y), _EPS))   # ℓ_i = (100/K) Σ_k |e|/|y|
+
+
 class Huber(Loss):
     """R = (1 / nK) Σ h(f − y), h(e) = ½ e² for |e| ≤ d, d (|e| − ½ d) beyond (Keras's ``huber``, d = 1).
 

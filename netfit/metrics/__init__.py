@@ -28,9 +28,9 @@ holds the registry and its one ``get``.
 """
 from .accuracy import (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
                        TopKCategoricalAccuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy)
-from .base import LossMean, Mean, Metric
+from .base import FunctionMean, LossMean, Mean, Metric
 from .confusion import AUC, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives, TruePositives
-from .regression import (MeanAbsoluteError, MeanSquaredError, R2Score, mean_absolute_error, mean_squared_error,
+from .regression import (MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, R2Score, mean_absolute_error, mean_squared_error,
                          r2_score)
 
 #: The plain functions that compile also takes as metrics (by identity), as Keras takes keras.metrics.<function>.
@@ -45,10 +45,12 @@ _ACCURACY_FOR_LOSS = {
 _CLASSES = {cls.__name__: cls for cls in (
     CategoricalAccuracy, SparseCategoricalAccuracy, BinaryAccuracy, TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy, Precision, Recall, AUC, MeanSquaredError, MeanAbsoluteError, R2Score,
+    MeanAbsolutePercentageError,
     TruePositives, FalsePositives, TrueNegatives, FalseNegatives)}
 _TABLE = {  # name -> class; the metric is logged under the name as written
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "mape": MeanAbsolutePercentageError, "mean_absolute_percentage_error": MeanAbsolutePercentageError,
     "r2": R2Score, "r2_score": R2Score,
     "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
@@ -63,7 +65,8 @@ _TABLE = {  # name -> class; the metric is logged under the name as written
 }
 _COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 # Names that log the same quantity (for the callbacks' suggestions): Keras 2's "acc" is "accuracy".
-SAME = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae", "r2_score": "r2"}
+SAME = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae", "r2_score": "r2",
+        "mean_absolute_percentage_error": "mape"}
 
 
 def names():
@@ -119,12 +122,22 @@ def get(identifier, loss):
         return identifier, _TABLE[kind](name=identifier)
     if isinstance(identifier, str) and identifier in _TABLE:
         return identifier, _TABLE[identifier](name=identifier)
+    if callable(identifier) and not isinstance(identifier, type):
+        metric = FunctionMean(identifier)        # a function of your own: Keras's MeanMetricWrapper, by its name
+        return metric.name, metric
     raise ValueError(f"compile: unknown metric {identifier!r}; supported: {', '.join(names())}, "
-                     f"or a netfit.metrics.Metric object.")
+                     f"a function (y_true, y_pred) -> per-example values, or a netfit.metrics.Metric object.")
 
 
 def serialize(name, metric, loss):
-    """``name`` when :func:`get` rebuilds the same metric from it, else ``{"class_name", "config"}`` (for saving)."""
+    """``name`` when :func:`get` rebuilds the same metric from it, else ``{"class_name", "config"}`` (for saving).
+
+    A metric of your own says how itself (``serialized``): a function as Keras's ``{"class_name": "function",
+    "config": name}``, a Metric subclass as its class and config; loading finds them in ``custom_objects``.
+    """
+    own = getattr(metric, "serialized", None)
+    if own is not None:
+        return own()
     try:
         default = get(name, loss)[1]
     except ValueError:
@@ -147,6 +160,7 @@ def result_of(metric, y_true, y_pred, sample_weight=None):
 __all__ = ["Metric", "Mean", "CategoricalAccuracy", "SparseCategoricalAccuracy", "BinaryAccuracy",
            "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "Precision", "Recall", "AUC",
            "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
-           "MeanSquaredError", "MeanAbsoluteError", "R2Score", "get", "names", "serialize", "result_of",
+           "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "R2Score", "FunctionMean", "get",
+           "names", "serialize", "result_of",
            "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy", "mean_squared_error",
            "mean_absolute_error", "r2_score"]

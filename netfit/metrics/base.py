@@ -107,6 +107,38 @@ class Mean(Metric):
         return self.total / self.count if self.count else 0.0
 
 
+class FunctionMean(Mean):
+    """A metric function of your own, ``fn(y_true, y_pred)`` -> per-example values: Keras's ``MeanMetricWrapper``.
+
+    Values of shape (n, ...) are averaged over each example's entries first (Keras's
+    per-sample values), a scalar counts as one value; the result is their (weighted)
+    mean over every example seen. Logged under the function's ``__name__``; a model
+    file names it as Keras's ``{"class_name": "function", "config": name}``.
+    """
+
+    runs_on_gpu = False
+
+    def __init__(self, fn, name=None):
+        self.fn = fn
+        name = name or getattr(fn, "__name__", None) or type(fn).__name__
+        super().__init__(self._per_example, name, "max" if "acc" in name else "min")
+
+    def _per_example(self, y_true, y_pred):
+        values = np.asarray(self.fn(y_true, y_pred))
+        if values.dtype.kind not in "biuf":
+            raise TypeError(f"metric {self.name!r}: expected the function to return numbers, got dtype "
+                            f"{values.dtype}.")
+        if values.ndim == 0:
+            return values.reshape(1).astype(np.float64)
+        return values.reshape(len(values), -1).mean(axis=1, dtype=np.float64)
+
+    def serialized(self):
+        return {"class_name": "function", "config": self.name}
+
+    def __repr__(self):
+        return f"<metric {self.name} (function)>"
+
+
 class LossMean(Metric):
     """The mean of one output's loss over every example seen: Keras's ``<output>_loss`` of a model with several outputs.
 

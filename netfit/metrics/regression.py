@@ -26,6 +26,18 @@ class MeanAbsoluteError(Mean):
         super().__init__(_absolute_errors, name, "min")
 
 
+def _absolute_percentage_errors(y_true, y_pred):
+    y = _rows(y_true)
+    return (100.0 * np.abs(y - _rows(y_pred)) / np.maximum(np.abs(y), 1e-7)).mean(axis=1)
+
+
+class MeanAbsolutePercentageError(Mean):
+    """(100/nK) Σ_i Σ_k |y_ik − f_ik| / max(|y_ik|, ε), ε = 1e-7, over every example seen (Keras's class)."""
+
+    def __init__(self, name="mean_absolute_percentage_error"):
+        super().__init__(_absolute_percentage_errors, name, "min")
+
+
 def mean_squared_error(y_pred, y):
     """(1/nK) Σ (f − y)²."""
     return float(np.mean((y_pred - y) ** 2))

@@ -18,6 +18,7 @@ Examples
 array([0., 2.])
 """
 from . import elementwise, linalg, nn, random, reduce, shape
+from . import activation, custom, loss, metric                  # custom losses, metrics, activations; tracing's handlers
 from .op import Op
 from .table import TABLE, lookup
 from .tape import GradientError, Tape
