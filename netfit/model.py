@@ -134,11 +134,13 @@ class Model(LayerStack, Inference, Layer):
         inputs = layers_mod.Input(shape=shape, dtype=self._requested_dtype)
         body = ModelBody(self)
         outputs = body(inputs)
+        if self._computes_loss():                   # R of a share is not a part of the batch's: no shares
+            body.__dict__["whole_batch"] = True
         self._init_graph(inputs, outputs, name, seed, self._requested_dtype)
         self._subclassed, self._pending_compile, self._auto_named = True, None, auto
         self.build()
         if pending is not None:
-            self.compile(**pending)
+            Model.compile(self, **pending)          # the base part of compile (an override ran its own)
 
     def _build_from(self, x):
         """A subclassed model not built yet: build it for the examples of ``x``."""
@@ -457,7 +459,7 @@ class Model(LayerStack, Inference, Layer):
         resolved, owners = [], []
         for k, (wanted, k_loss) in enumerate(zip(per_metrics, per_loss)):
             made = [metrics_mod.get(m, k_loss) for m in wanted]
-            if k_loss is not None or made:
+            if (k_loss is not None or made) and not isinstance(per_loss[0], _ComputedLoss):
                 check_output(self._output_chain(k), k_loss if k_loss is not None else per_loss[0],
                              [name for name, _ in made], where)
             prefix = f"{names[k]}_" if len(names) > 1 else ""
@@ -583,6 +585,9 @@ class Model(LayerStack, Inference, Layer):
         """δ back through the graph (netfit.graph), each node writing its gradients where its record says;
         ``delta``: one array per output (a list for several, None for one without a loss). Returns δ at the
         inputs (a list for several)."""
+        if delta is None and self._computes_loss():   # back from compute_loss's R, through its tape
+            self._graph.nodes[0].layer.backward(None, calls[0])
+            return None
         s = self._graph.backward(delta if isinstance(delta, list) else [delta], calls, calls.runs)
         return s[0] if len(s) == 1 else s
 
@@ -625,15 +630,13 @@ class Model(LayerStack, Inference, Layer):
         return loss.weighted_value(y_pred, y, sample_weight, logits)
 
     def _backward(self, y_pred, y, sample_weight, calls):
-        if self._computes_loss():                   # back from R itself, through the tape of compute_loss
-            self._graph.nodes[0].layer.backward(None, calls[0])
-            self._zero_frozen(self._grad)
-            return
         self._backprop(calls, self._output_error(y_pred, y, sample_weight))
         self._zero_frozen(self._grad)
 
     def _output_error(self, y_pred, y, sample_weight=None):
         """δ at each output (at z where the loss is fused with the last activation); δ_k = w_k ∂R_k/∂f_k."""
+        if self._computes_loss():
+            return None                             # R came from compute_loss: backward starts from R itself
         if len(self._losses) == 1:
             delta = self._error(0, y_pred, y, sample_weight)
             if self._loss_weights[0] != 1.0:
@@ -1062,8 +1065,9 @@ class Model(LayerStack, Inference, Layer):
             if ys[k] is None and len(names) > 1:
                 raise ValueError(f"{where}: expected y for output {names[k]!r}, which has a loss; give y as a list "
                                  f"or a dict with an entry for each of {names}.")
-            check_output(self._output_chain(k), loss, [m for (m, _), o in zip(self.metrics, self._metric_outputs)
-                                                       if o in (None, k)], where, warnings=False)
+            if not isinstance(loss, _ComputedLoss):         # compute_loss reads y as it comes
+                check_output(self._output_chain(k), loss, [m for (m, _), o in zip(self.metrics, self._metric_outputs)
+                                                           if o in (None, k)], where, warnings=False)
             y_in = ys[k]
             ys[k] = loss.validate(ys[k], self._example_output_shape(k), where)
             if len(ys[k]) != n:
@@ -1290,6 +1294,7 @@ class _ComputedLoss(losses.Loss):
     """The loss of a model that overrides ``compute_loss``: R and δ come from it, through the ops tape."""
 
     name = "compute_loss"
+    integer_targets = True                          # y reaches compute_loss as it was given (no cast)
 
     def value(self, y_pred, y, logits=None):
         raise RuntimeError("compute_loss: R comes from the model's compute_loss (Model._data_loss)")

@@ -42,10 +42,9 @@ IMPORTS = {
 # Programs of the count (only their import lines differ from Keras code) and the others (see docs/keras.md).
 COUNTED = ["mnist_convnet", "imbalanced_classification", "writing_your_own_callbacks", "sequential_model",
            "autoencoder", "timeseries_anomaly_detection", "timeseries_classification_from_scratch", "quasi_svm",
-           "antirectifier"]
-PARTIAL = ["intro_to_keras_for_engineers", "functional_api", "training_with_built_in_methods",
-           "serialization_and_saving", "approximating_non_function_mappings",
-           "gradient_centralization", "knowledge_distillation"]
+           "antirectifier", "intro_to_keras_for_engineers", "knowledge_distillation"]
+PARTIAL = ["functional_api", "training_with_built_in_methods", "serialization_and_saving",
+           "approximating_non_function_mappings", "gradient_centralization"]
 # Programs of tf.keras 2 whose layers Keras 3 dropped: test_the_programs_run_on_keras skips them (not checked
 # against TensorFlow here).
 KERAS_3_LACKS = {"quasi_svm": "Keras 3 has no RandomFourierFeatures (the program is tf.keras 2's, "
@@ -208,6 +207,10 @@ def test_intro_to_keras_for_engineers(tmp_path):
     out = run_program("intro_to_keras_for_engineers", tmp_path)
     assert eval(_value(out, "history keys")) == ["acc", "loss", "val_acc", "val_loss"]
     assert _value(out, "predictions shape") == "(300, 10)"
+    assert eval(_value(out, "custom model history keys")) == ["acc", "loss", "val_acc", "val_loss"]
+    losses = eval(_value(out, "custom model losses"))
+    assert losses[1] < losses[0] and len(_numbers(_value(out, "custom model score"))) == 2
+    assert len(_numbers(_value(out, "after the DataLoader epochs"))) == 2
 
 
 def test_functional_api(tmp_path):
@@ -281,6 +284,8 @@ def test_knowledge_distillation(tmp_path):
     out = run_program("knowledge_distillation", tmp_path)
     assert _value(out, "models") == "teacher student True"
     assert _numbers(_value(out, "teacher"))[1] > 0.7 and _numbers(_value(out, "student from scratch"))[1] > 0.6
+    distilled = eval(_value(out, "distiller losses"))
+    assert distilled[1] < distilled[0] and _numbers(_value(out, "distilled student"))[1] > 0.6
 
 
 # -- by hand, or where a Keras 3 is at hand: the same programs on Keras itself --------------------------------------

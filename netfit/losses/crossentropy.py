@@ -269,6 +269,13 @@ class KLDivergence(Loss):
         y = np.clip(y, _EPS, 1.0)
         return _row_mean(y * np.log(y / np.clip(y_pred, _EPS, 1.0))) * y[0].size   # ℓ_i = Σ_k (a sum, as Keras)
 
+    def target_gradient(self, y_pred, y):
+        """∂R/∂y = (log(y/p) + 1) / n where the clip leaves y alone, else 0: for a target that is itself
+        computed by what is trained (knowledge distillation's softened teacher outputs)."""
+        t, p = np.clip(y, _EPS, 1.0), np.clip(y_pred, _EPS, 1.0)
+        inside = (y > _EPS) & (y <= 1.0)
+        return np.where(inside, (np.log(t / p) + 1.0) / y.shape[0], 0.0).astype(y_pred.dtype, copy=False)
+
 
 def _log_softmax(z):
     shifted = z - z.max(axis=-1, keepdims=True)

@@ -200,7 +200,7 @@ def _rows_of(loss, y_true, y_pred):
 
 
 def _no_target_gradient(loss, need):
-    if need and need[0]:
+    if need and need[0] and not hasattr(loss, "target_gradient"):
         raise GradientError(f"{loss.name}: the loss's written-out gradient is with respect to y_pred only, but "
                             f"y_true (its first argument) depends on what is trained. Wrap it in "
                             f"ops.stop_gradient(...) if it is a fixed target (a teacher's output), or write "
@@ -220,9 +220,15 @@ def _loss_vjp(g, out, y_true, y_pred, sample_weight=None, need=None, loss=None):
     n = y_pred.shape[0]
     if loss.reduction in ("sum_over_batch_size", "mean", "sum"):
         d = loss.gradient(y_pred, y) if w is None else loss.weighted_gradient(y_pred, y, w)
+        t = None
+        if need and need[0] and w is None:                   # a target computed by what is trained (KL)
+            t = g * loss.target_gradient(y_pred, y) * (n if loss.reduction == "sum" else 1)
+        elif need and need[0]:
+            raise GradientError(f"{loss.name}: a traced y_true with sample_weight is not supported; wrap "
+                                f"y_true in ops.stop_gradient(...).")
         if loss.reduction == "sum":
             d = d * n                                        # Σ_i ℓ_i = n · (the batch mean)
-        return None, g * d, None
+        return t, g * d, None
     if loss.reduction == "mean_with_sample_weight":
         d = loss.gradient(y_pred, y) if w is None else loss.weighted_gradient(y_pred, y, w)
         return None, g * d * (n / (n if w is None else w.sum())), None
