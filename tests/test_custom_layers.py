@@ -324,3 +324,50 @@ def test_the_models_seed_draws_the_sublayers_weights_and_threads_agree():
     assert not np.array_equal(first[1], other[1])                                 # a sublayer's kernel too
     for a, b in zip(*runs):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+class Distilling(keras.Model):
+    """A compute_loss override: the student's cross-entropy and a KL term towards a trained teacher."""
+
+    def __init__(self, student, teacher):
+        super().__init__(dtype="float64")
+        self.teacher, self.student = teacher, student
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+        soft = self.teacher(x, training=False)
+        kl = keras.losses.KLDivergence()(ops.softmax(soft / 2.0, axis=1), ops.softmax(y_pred / 2.0, axis=1))
+        ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, y_pred)
+        return 0.3 * ce + 0.7 * kl * 4.0
+
+    def call(self, x):
+        return self.student(x)
+
+
+def _distiller():
+    teacher = nf.Sequential([nf.Input(shape=(5,)), Dense(4, activation="tanh"), Dense(3)], seed=2, dtype="float64")
+    student = nf.Sequential([nf.Input(shape=(5,)), Dense(3)], seed=3, dtype="float64")
+    model = Distilling(student, teacher)
+    model.compile(optimizer="sgd", metrics=["accuracy"])
+    model.build((None, 5))
+    return model, teacher
+
+
+def test_compute_loss_against_central_differences_and_the_teacher_keeps_its_weights():
+    model, teacher = _distiller()
+    trained = [np.full_like(w, 0.1) for w in teacher.get_weights()]
+    teacher.set_weights(trained)                                   # the model shares the teacher's weights
+    assert _check_against_differences(model) < 1e-6
+    history = model.fit(X, Y, epochs=3, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0] and "accuracy" in history.history
+    assert len(model.evaluate(X, Y, verbose=0)) == 2
+
+
+def test_a_compute_loss_that_ignores_y_pred_is_refused_before_a_step():
+    class Careless(Distilling):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+            return ops.mean(np.ones(3))
+
+    model = Careless(nf.Sequential([nf.Input(shape=(5,)), Dense(3)], seed=3), None)
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match="does not depend on y_pred"):
+        model.fit(X, Y, epochs=1, verbose=0)

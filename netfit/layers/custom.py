@@ -115,6 +115,12 @@ def keras_build(layer, host, input_shape, spec_type):
         host.build(keras_shape)
     # Run call once on two examples of zeros: it builds the sublayers it calls and gives the output shape.
     layer._sublayers = tracked_layers(host)
+    for sub in layer._sublayers:                   # a model that knows its input shape builds now (its own seed):
+        if not sub.built and hasattr(sub, "_ensure_built"):      # call may not use it (compute_loss's teacher)
+            try:
+                sub._ensure_built()
+            except ValueError:                      # its input shape comes with the dry run below
+                pass
     had_weights = {id(sub) for sub in layer._sublayers if sub._attached and sub.built}    # kept (a trained teacher)
     _lay_out_specs(layer, spec_type)
     layer.attach()
@@ -158,6 +164,7 @@ def defined_below(cls, name):
 def _lay_out_specs(layer, spec_type):
     """The layer's declared weights: its own, then each sublayer's (prefixed by the sublayer's name)."""
     specs, parts, offset = list(layer._own_specs), [], sum(s.size for s in layer._own_specs)
+    taken = {spec.name for spec in specs}           # names are keys of the views: each one unique
     for k, sub in enumerate(layer._sublayers):
         size = _block_size(sub)
         prefix = f"{sub.display_name if sub.name else f'layer{k}'}/"
@@ -165,10 +172,14 @@ def _lay_out_specs(layer, spec_type):
         if sum(s.size for s in sub_specs) == size:
             flags = sub.trainable_flags() if sub.specs else []
             for spec, flag in zip(sub_specs, flags):
-                specs.append(spec_type(prefix + spec.name, spec.shape, spec.initializer, spec.fan_in, spec.fan_out,
+                name = free_name(prefix + spec.name, taken)
+                taken.add(name)
+                specs.append(spec_type(name, spec.shape, spec.initializer, spec.fan_in, spec.fan_out,
                                        spec.decay, trainable=flag))
         elif size:
-            specs.append(spec_type(prefix + "θ", (size,), None, None, None, False, trainable=sub.trainable))
+            name = free_name(prefix + "θ", taken)
+            taken.add(name)
+            specs.append(spec_type(name, (size,), None, None, None, False, trainable=sub.trainable))
         parts.append((sub, offset, offset + size))
         offset += size
     layer.specs, layer._sub_parts = specs, parts

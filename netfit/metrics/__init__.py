@@ -26,8 +26,8 @@ One concept per module: base.py (the contract, the weighted mean), accuracy.py,
 confusion.py (confusion counts, precision, recall, AUC), regression.py (MSE, MAE, R²); this file
 holds the registry and its one ``get``.
 """
-from .accuracy import (BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
-                       TopKCategoricalAccuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy)
+from .accuracy import (BinaryAccuracy, CategoricalAccuracy, ShapeAccuracy, SparseCategoricalAccuracy,
+                       SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy)
 from .base import FunctionMean, LossMean, Mean, Metric
 from .confusion import AUC, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives, TruePositives
 from .regression import (MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, R2Score, mean_absolute_error, mean_squared_error,
@@ -41,6 +41,7 @@ _ACCURACY_FOR_LOSS = {
     "sparse_categorical_crossentropy": "sparse_categorical_accuracy",
     "binary_crossentropy": "binary_accuracy",
     "categorical_hinge": "categorical_accuracy",
+    "compute_loss": "accuracy_by_shape",            # a model's own compute_loss: no loss to go by
 }
 _CLASSES = {cls.__name__: cls for cls in (
     CategoricalAccuracy, SparseCategoricalAccuracy, BinaryAccuracy, TopKCategoricalAccuracy,
@@ -55,6 +56,7 @@ _TABLE = {  # name -> class; the metric is logged under the name as written
     "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "binary_accuracy": BinaryAccuracy,
+    "accuracy_by_shape": ShapeAccuracy,
     "top_k_categorical_accuracy": TopKCategoricalAccuracy,
     "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
     "precision": Precision,

@@ -79,6 +79,24 @@ class CategoricalAccuracy(Mean):
         super().__init__(_categorical_hits, name)
 
 
+def _hits_by_shape(y_true, y_pred):
+    """Keras 3's choice for metrics=["accuracy"] without a loss to go by: one-hot rows, class labels or 0/1."""
+    y_true = backend.get_array_module(y_pred).asarray(y_true)
+    if y_pred.shape[-1] == 1:
+        return (y_pred.reshape(len(y_pred)) > 0.5) == (y_true.reshape(len(y_pred)) > 0.5)
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == y_pred.shape[-1]:
+        return _categorical_hits(y_true, y_pred)
+    return _sparse_hits(y_true, y_pred)
+
+
+class ShapeAccuracy(Mean):
+    """"accuracy" of a model whose loss is its own ``compute_loss``: the kind read from the targets' shape
+    (one-hot rows: categorical; labels: sparse categorical; one output: binary at 0.5)."""
+
+    def __init__(self, name="accuracy"):
+        super().__init__(_hits_by_shape, name)
+
+
 class SparseCategoricalAccuracy(Mean):
     """Fraction of rows whose argmax equals the integer label (Keras's class of that name)."""
 
