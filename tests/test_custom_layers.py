@@ -371,3 +371,15 @@ def test_a_compute_loss_that_ignores_y_pred_is_refused_before_a_step():
     model.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="does not depend on y_pred"):
         model.fit(X, Y, epochs=1, verbose=0)
+
+
+def test_the_readmes_example_runs_as_written_and_learns():
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("import numpy as np\nfrom netfit import keras, ops")
+    namespace = {}
+    exec(readme[start:readme.index("```", start)], namespace)      # noqa: S102 — the README's own code
+    history, model = namespace["history"].history, namespace["model"]
+    assert history["loss"][-1] < 0.6 * history["loss"][0] and history["accuracy"][-1] > 0.75
+    assert model.count_params() == 8 * 32 + 32 + 32 * 3 + 3
+    assert "168 ops" in readme and len(ops.list_ops()) == 168
