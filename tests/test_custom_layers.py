@@ -383,3 +383,25 @@ def test_the_readmes_example_runs_as_written_and_learns():
     assert history["loss"][-1] < 0.6 * history["loss"][0] and history["accuracy"][-1] > 0.75
     assert model.count_params() == 8 * 32 + 32 + 32 * 3 + 3
     assert "168 ops" in readme and len(ops.list_ops()) == 168
+
+
+def test_an_op_given_a_framework_tensor_or_objects_names_them_and_the_fix():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"got a torch\.Tensor.*x\.detach\(\)\.cpu\(\)\.numpy\(\)"):
+        ops.matmul(torch.ones(2, 2), np.ones((2, 2)))
+    with pytest.raises(TypeError, match=r"dtype=object.*np\.asarray\(x, dtype='float32'\)"):
+        ops.add(np.array([np.ones(2), np.ones(3)], dtype=object), 1.0)
+    with pytest.raises(AttributeError, match=r"no op 'matmull'; did you mean matmul"):
+        ops.matmull
+
+
+def test_a_shape_mismatch_in_call_names_the_layer():
+    class Wrong(Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(3, 2))
+
+        def call(self, x):
+            return ops.matmul(x, self.w)
+
+    with pytest.raises(ValueError, match=r"wrong.*matmul|matmul.*wrong"):
+        _model(Wrong(), Dense(3, activation="softmax")).get_weights()

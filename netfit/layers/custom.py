@@ -33,7 +33,7 @@ import numpy as np
 
 from ..config import dtype as _default_dtype
 from ..ops.table import lookup
-from ..ops.tape import Entry, Tape, active
+from ..ops.tape import CALLER, Entry, Tape, active
 from ..ops.value import Value, Variable
 
 __all__ = ["no_tape", "is_custom", "tracked_layers", "keras_build", "forward", "backward", "call_traced", "training_now"]
@@ -233,13 +233,14 @@ def initialize(layer, rng):
 
 # -- the passes -------------------------------------------------------------------------------
 def _run(host, x, training, **kwargs):
-    token = _TRAINING.set(bool(training))
+    token, named = _TRAINING.set(bool(training)), CALLER.set(getattr(host, "display_name", None) or host.name)
     try:
         if _accepts(host.call, "training"):
             kwargs["training"] = training
         return host.call(x, **kwargs)
     finally:
         _TRAINING.reset(token)
+        CALLER.reset(named)
 
 
 def loss_from(layer, call, compute_loss, y, sample_weight):

@@ -30,7 +30,7 @@ import inspect
 import numpy as np
 
 from .table import TABLE
-from .tape import Entry, _ACTIVE, caller
+from .tape import CALLER, Entry, _ACTIVE, caller
 from .value import Value
 
 __all__ = ["Op", "op"]
@@ -86,7 +86,10 @@ class Op:
             parents = [_traced(a, tape) for a in args] if tape is not None else ()
         if kwargs:
             kwargs = {k: _array(v, self.name) for k, v in kwargs.items()}
-        out = self.forward(*arrays, **kwargs)
+        try:
+            out = self.forward(*arrays, **kwargs)
+        except ValueError as exc:                           # shapes that do not fit: say where
+            raise ValueError(_misfit(self.name, arrays, exc)) from None
         if tape is None or not any(p is not None for p in parents):
             return out
         return _record(self, tape, parents, arrays, kwargs, out)
@@ -111,6 +114,15 @@ class Op:
             elif param.kind == param.VAR_KEYWORD:
                 keywords.update(value)
         return tuple(positional), keywords
+
+
+def _misfit(name, arrays, exc):
+    """The error of an op whose arguments do not fit: the op, the shapes, the layer whose call ran it, the line."""
+    shapes = ", ".join(str(np.shape(a)) if not isinstance(a, list) else "[" + ", ".join(
+        str(np.shape(b)) for b in a) + "]" for a in arrays if isinstance(a, (np.ndarray, list)))
+    layer = CALLER.get()
+    where = f" in the call of layer {layer!r}" if layer else ""
+    return f"ops.{name}{where} (at {caller()}): {exc} (argument shapes: {shapes})."
 
 
 def _record(op, tape, parents, arrays, kwargs, out):

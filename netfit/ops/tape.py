@@ -30,6 +30,8 @@ import numpy as np
 __all__ = ["Tape", "Entry", "active", "unbroadcast", "GradientError"]
 
 _ACTIVE = contextvars.ContextVar("netfit_ops_tape", default=None)
+#: The name of the custom layer (or model) whose call runs now, for errors ("in layer 'wrong'").
+CALLER = contextvars.ContextVar("netfit_ops_caller", default=None)
 _NETFIT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
