@@ -24,6 +24,7 @@ ROWS = [
      "netfit.columns",
      "netfit.summary", "netfit.gradcheck", "netfit.concurrency", "netfit.figures",
      "netfit.keras_layout"],              # where Keras 3 puts a model's parts in a .keras file
+    ["netfit.custom_objects"],            # objects of your own by name: registry, scopes (no netfit import)
     ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets",
      "netfit.streams", "netfit.compatibility", "netfit.advice", "netfit.precision", "netfit.schedules",
      "netfit.parallel"],
