@@ -149,7 +149,7 @@ def test_resolution_order_builtin_then_custom_objects_then_scope_then_registry()
 
 
 def test_an_unknown_class_says_how_to_give_it():
-    with pytest.raises(ValueError, match=r"unknown layer class 'Nope'.*custom_objects=\{'Nope': Nope\}.*"
+    with pytest.raises(ValueError, match=r"unknown layer 'Nope'; supported: .*custom_objects=\{'Nope': Nope\}.*"
                                          r"register_keras_serializable"):
         nf.layers.get("Nope")
     with pytest.raises(ValueError, match="not a Layer class"):

@@ -71,7 +71,11 @@ def get(class_name, custom_objects=None, registered_name=None, where="layers.get
     if found is None:
         if class_name in _TABLE:
             return _TABLE[class_name]
-        raise custom_objects_mod.unknown_class_error(class_name, where, registered_name=registered_name)
+        fix = str(custom_objects_mod.unknown_class_error(class_name, where, registered_name=registered_name))
+        raise ValueError(f"{where}: unknown layer {registered_name or class_name!r}; supported: "
+                         f"{', '.join(sorted(_TABLE))}. For a layer class of your own: "
+                         f"{fix.split('netfit never runs code from a file: ', 1)[-1]} netfit never runs code "
+                         f"from a file.")
     if not (isinstance(found, type) and issubclass(found, Layer)):
         raise ValueError(f"{where}: {registered_name or class_name!r} names {found!r}, which is not a Layer class; "
                          f"a config's layer is made only from a keras.layers.Layer subclass.")
