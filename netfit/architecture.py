@@ -19,18 +19,19 @@ import inspect
 import json
 import os
 
+from . import custom_objects as custom_objects_mod
 from . import layers as layers_mod
 from .model import Model, graph_from_config
 from .sequential import Sequential
 
 _TOP_KEYS = ("input_shape", "layers", "name", "seed", "dtype")
-_LAYER_KEYS = ("class_name", "config")
+_LAYER_KEYS = ("class_name", "config", "registered_name", "module", "build_config")   # the last 3: a class of your own
 #: Top-level keys of Keras's model JSON (Keras 3: module, class_name, config, registered_name, build_config;
 #: Keras 2: class_name, config, keras_version, backend), none of which a netfit spec has.
 _KERAS_KEYS = ("class_name", "module", "keras_version", "registered_name", "build_config")
 
 
-def model_from_json(source, seed=None, dtype=None):
+def model_from_json(source, custom_objects=None, seed=None, dtype=None):
     """Build a :class:`~netfit.Sequential` from a JSON spec: a file path, a JSON string, or a dict.
 
     Parameters
@@ -40,6 +41,9 @@ def model_from_json(source, seed=None, dtype=None):
         Seed of the initial weights; overrides the spec's ``seed``.
     dtype : str, optional
         Overrides the spec's ``dtype``.
+    custom_objects : dict, optional
+        Layer classes of your own by name (Keras's argument); also found in an active
+        ``custom_object_scope`` or among registered classes (:mod:`netfit.custom_objects`).
 
     Returns
     -------
@@ -68,10 +72,13 @@ def model_from_json(source, seed=None, dtype=None):
     ...
     ValueError: model_from_json: layers[0] (Dense): unknown config key 'unit'; Dense accepts: activation, bias_initializer, input_dim, input_shape, kernel_initializer, name, trainable, units, use_bias.
     """
+    if isinstance(custom_objects, int) and not isinstance(custom_objects, bool):   # the former (source, seed)
+        custom_objects, seed = None, custom_objects
     spec, where = _read(source)
-    if isinstance(spec, dict) and "input_layers" in spec:          # a graph model's config
-        return graph_model_from_config(spec, where, dtype=dtype, seed=seed)
-    layers, input_shape = sequential_from_config(spec, where)
+    with custom_objects_mod.given(custom_objects, where):
+        if isinstance(spec, dict) and "input_layers" in spec:      # a graph model's config
+            return graph_model_from_config(spec, where, dtype=dtype, seed=seed)
+        layers, input_shape = sequential_from_config(spec, where)
     shape = input_shape
     for i, layer in enumerate(layers):
         try:
@@ -104,7 +111,7 @@ def model_to_json(model, path=None):
 
 #: Keys of a graph model's spec (Model.get_config), and of each of its layers.
 _GRAPH_KEYS = ("layers", "input_layers", "output_layers", "input_keys", "output_keys", "name", "seed", "dtype")
-_GRAPH_LAYER_KEYS = ("class_name", "name", "config", "inbound_nodes")
+_GRAPH_LAYER_KEYS = ("class_name", "name", "config", "inbound_nodes", "registered_name", "module", "build_config")
 
 
 def graph_model_from_config(spec, where="model_from_json", build=True, dtype=None, seed=None):
@@ -131,7 +138,7 @@ def graph_model_from_config(spec, where="model_from_json", build=True, dtype=Non
             return _nested(name, entry.get("config"), f"{at} ({name})")
         if name == "InputLayer":
             return layers_mod.InputLayer.from_config(dict(entry.get("config", {})))
-        return _layer(i, {k: entry[k] for k in ("class_name", "config") if k in entry}, where, layers_mod)
+        return _layer(i, {k: entry[k] for k in _LAYER_KEYS if k in entry}, where, layers_mod)
     try:
         return graph_from_config(spec, where, make, build)
     except (TypeError, KeyError) as exc:
@@ -199,13 +206,20 @@ def _layer(i, entry, where, layers_mod):
         if not isinstance(config, dict):
             raise ValueError(f"{at} ({name}): expected 'config' the nested model's spec, got {config!r:.80}.")
         return _nested(name, config, f"{at} ({name})")
-    cls = _class(name, layers_mod)
-    if cls is None:
-        raise ValueError(f"{at}: unknown class_name {name!r}; supported: {', '.join(sorted(layers_mod._TABLE))}.")
+    registered = entry.get("registered_name")
+    cls = _class(name, layers_mod) if registered in (None, name) else None
+    if cls is None:                                  # a class of your own: given, in a scope, or registered
+        if custom_objects_mod.resolve(name, registered) is None and registered in (None, name):
+            raise ValueError(f"{at}: unknown class_name {name!r}; supported: {', '.join(sorted(layers_mod._TABLE))}"
+                             f"; for a layer class of your own, pass custom_objects={{{name!r}: {name}}} or decorate "
+                             f"it with @keras.saving.register_keras_serializable().")
+        cls = layers_mod.get(name, registered_name=registered, where=at)
     at = f"{at} ({cls.__name__})"
     config = entry.get("config", {})
     if not isinstance(config, dict):
         raise ValueError(f"{at}: expected 'config' an object of constructor arguments, got {config!r}.")
+    if layers_mod._TABLE.get(cls.__name__) is not cls:   # your own class: its from_config reads its config
+        return layers_mod.from_config(cls, dict(config), at)
     accepted = _arguments(cls)
     for key in config:
         if key not in accepted:

@@ -29,8 +29,10 @@ import numpy as np
 
 from . import backend, keras_file, losses, optimizers, weights_file
 from .ops import custom
+from . import custom_objects as custom_objects_mod
 from .architecture import graph_model_from_config, sequential_from_config
 from .files import MODEL_SUFFIX, atomic_write, check_path, check_writable
+from .model import Model
 from .sequential import Sequential
 from .saving import (ARRAY_MEMBER as _ARRAY, FORMAT_NAME, FORMAT_VERSION, JSON_MEMBER as _JSON, MAX_ARRAY_BYTES,
                      MAX_JSON_BYTES, ModelFileError, check_format, is_file_object, npy_header, read_npy, read_zip,
@@ -57,7 +59,7 @@ def save_model(model, path, epoch=None, metadata=None):
     return _save_netfit(model, path, epoch=epoch, metadata=metadata)
 
 
-def load_model(path, compile=True, *, custom_objects=None, max_bytes=MAX_ARRAY_BYTES):
+def load_model(path, compile=True, *, custom_objects=None, safe_mode=True, max_bytes=MAX_ARRAY_BYTES):
     """Read a model written by :func:`save_model`; refuse anything else with :class:`ModelFileError`.
 
     The returned model has the saved weights (bit for bit), ``metadata`` and
@@ -74,10 +76,18 @@ def load_model(path, compile=True, *, custom_objects=None, max_bytes=MAX_ARRAY_B
     compile : bool
         False skips the optimizer, loss and metrics (and does not read the optimizer state).
     custom_objects : dict, optional
-        Keras's: the losses and metrics of your own that the model was compiled with, by the
-        name the file holds (a function's ``__name__``, a Loss or Metric subclass's class
-        name): ``custom_objects={"my_loss": my_loss}``. A file holds names only; no code is
-        read from it (:mod:`netfit.ops.custom`).
+        Keras's: objects of your own by the name the file holds: layer classes and
+        keras.Model subclasses (``{"MyLayer": MyLayer}``), and the losses and metrics the
+        model was compiled with (a function's ``__name__``, a Loss or Metric subclass's class
+        name). Also found: those of an active ``keras.saving.custom_object_scope`` and those
+        registered with ``@keras.saving.register_keras_serializable()``
+        (:mod:`netfit.custom_objects`). Only these are ever instantiated, from the file's JSON
+        config (``cls.from_config``); nothing from the file is imported or run.
+        (Keras's ``load_model(path, custom_objects)`` by position is understood: a dict in
+        ``compile``'s place is ``custom_objects``.)
+    safe_mode : bool
+        Keras's flag (it allows Lambda layers' code when False). netfit never runs code from a
+        file either way, so it changes nothing.
     max_bytes : int or None
         The most bytes of arrays (weights and optimizer state together) the file may
         declare: 1 GiB by default (268 million float32 numbers). None for no cap, for a
@@ -99,6 +109,10 @@ def load_model(path, compile=True, *, custom_objects=None, max_bytes=MAX_ARRAY_B
             raise IsADirectoryError(f"load_model: expected a model file, got the folder {path!r}.")
         if not os.path.lexists(path) and os.path.isfile(path + MODEL_SUFFIX):
             raise FileNotFoundError(f"load_model: no such file {path!r}; did you mean {path + MODEL_SUFFIX!r}?")
+    if isinstance(compile, dict) and custom_objects is None:       # Keras's load_model(path, custom_objects)
+        custom_objects, compile = compile, True
+    if not isinstance(safe_mode, (bool, np.bool_)):
+        raise TypeError(f"load_model: expected safe_mode True or False, got {safe_mode!r}.")
     if not isinstance(compile, (bool, np.bool_)):
         raise TypeError(f"load_model: expected compile True or False, got {compile!r}.")
     if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer))
@@ -110,17 +124,46 @@ def load_model(path, compile=True, *, custom_objects=None, max_bytes=MAX_ARRAY_B
         if keras_file.is_keras_archive(archive):             # Keras 3's .keras file, by its members
             return keras_file.load_keras(archive, shown, _keras_model, compile, max_bytes, _WHERE)
         return _load(archive, shown, compile, max_bytes, custom_objects)
-    return read_zip(path, read, _WHERE)
+    with custom_objects_mod.given(custom_objects, _WHERE):
+        return read_zip(path, read, _WHERE)
 
 
 def _keras_model(config):
     """The netfit model of a translated Keras config (:mod:`netfit.keras_config`), built, weights not yet read."""
     where = "config.json"
+    if "build_config" in config:                        # a keras.Model subclass of your own
+        return subclassed_from_config(config, where)
     if "input_layers" in config:
         return graph_model_from_config(config, where)
     layers, input_shape = sequential_from_config(config, where)
     model = Sequential(layers, name=str(config.get("name", "sequential")), dtype=config.get("dtype"))
     model.build(input_shape)
+    return model
+
+
+def subclassed_from_config(config, where, dtype=None):
+    """A keras.Model subclass of your own from Keras 3's object (``Model._file_config``): its class found among the
+    classes given or registered (never imported), ``cls.from_config(config)``, built for the build config's shape."""
+    name, registered = config.get("class_name"), config.get("registered_name")
+    cls = custom_objects_mod.resolve(name, registered) if isinstance(name, str) else None
+    if cls is None:
+        raise custom_objects_mod.unknown_class_error(name, where, "model", registered)
+    if not (isinstance(cls, type) and issubclass(cls, Model) and cls.call is not None):
+        raise ValueError(f"{where}: {registered or name!r} names {cls!r}, which is not a keras.Model subclass "
+                         f"with a call method.")
+    inner = config.get("config")
+    if not isinstance(inner, dict):
+        raise ValueError(f"{where}: expected the model's 'config' an object, got {type(inner).__name__}.")
+    model = cls.from_config(dict(inner))
+    if not isinstance(model, cls):
+        raise ValueError(f"{where}: {cls.__name__}.from_config returned {type(model).__name__}, not the model.")
+    shape = (config.get("build_config") or {}).get("input_shape")
+    if not isinstance(shape, list) or len(shape) < 2 or not all(isinstance(d, int) and d > 0 for d in shape[1:]):
+        raise ValueError(f"{where}: expected build_config's input_shape [None, d1, ...], got {shape!r:.80}.")
+    dtype = dtype or config.get("dtype")
+    if dtype is not None and not model.built and getattr(model, "_requested_dtype", None) is None:
+        model._requested_dtype = np.dtype(dtype)
+    model.build(tuple(shape))
     return model
 
 
@@ -199,7 +242,10 @@ def _build(archive, meta, compile, listed, shown, max_bytes):
     dtype = config.get("dtype", "float32")
     if dtype not in ("float32", "float64"):
         raise ModelFileError(f"load_model: {shown}: expected model dtype float32 or float64, got {dtype!r}.")
-    if "input_layers" in config:                 # a graph model: made without its weights laid out
+    if "build_config" in config:                 # a keras.Model subclass: made and built by its own code
+        graph = subclassed_from_config(config, "model_config", dtype)
+        layers, input_shape = [graph], None
+    elif "input_layers" in config:               # a graph model: made without its weights laid out
         graph = graph_model_from_config(config, where="model_config", build=False)
         layers, input_shape = graph._weight_order(), None
     else:
@@ -218,7 +264,8 @@ def _build(archive, meta, compile, listed, shown, max_bytes):
     expected = {name: _expect(archive, name, want, listed, shown) for name, want in wanted.items()}
     if input_shape is None:
         model = graph
-        model.build()
+        if not model.built:
+            model.build()
     else:
         model = Sequential(layers, name=str(config.get("name", "sequential")), seed=config.get("seed"), dtype=dtype)
         model.build(input_shape)

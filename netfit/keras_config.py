@@ -24,7 +24,7 @@ Where each layer's weights go in the file is :mod:`netfit.keras_layout`'s.
 """
 import re
 
-from . import activations, initializers
+from . import activations, custom_objects, initializers
 from . import layers as layers_mod
 from .keras_args import FIXES, own_arguments, refuse
 from .keras_layout import call_inputs, is_ref, short
@@ -83,12 +83,24 @@ def to_keras(config, shapes):
         A layer class Keras 3 lacks, or a netfit-only option, named with the layer.
     """
     dtype = config.get("dtype") or "float32"
+    if "build_config" in config and "class_name" in config:      # a keras.Model subclass (Model._file_config)
+        return _custom_to_keras(config)
     if "input_layers" in config:
         body = _graph_to_keras(config, dtype, shapes)
         return {**_obj("keras.src.models.functional", "Functional", body, "Functional"),
                 "build_config": {"input_shape": None}}
     body = _sequential_to_keras(config, dtype, shapes)
     return {**_obj("keras", "Sequential", body), "build_config": {"input_shape": body["build_input_shape"]}}
+
+
+def _custom_to_keras(entry):
+    """Keras 3's object of a class of your own: module, class_name, the class's own config, registered_name,
+    build_config (serialization_lib.serialize_keras_object's form)."""
+    out = _obj(entry.get("module"), entry["class_name"], entry.get("config", {}),
+               entry.get("registered_name") or entry["class_name"])
+    if entry.get("build_config") is not None:
+        out["build_config"] = entry["build_config"]
+    return out
 
 
 def _policy(dtype):
@@ -104,7 +116,8 @@ def _sequential_to_keras(config, dtype, shapes):
     shape = list(config["input_shape"])
     layers = [_input_layer(f"{config.get('name', 'sequential')}_input", shape, dtype)]
     for entry in config["layers"]:
-        layers.append(_nested_to_keras(entry["class_name"], entry.get("config", {}), dtype, shapes)
+        layers.append(_custom_to_keras(entry) if "registered_name" in entry else
+                      _nested_to_keras(entry["class_name"], entry.get("config", {}), dtype, shapes)
                       or _layer_to_keras(entry["class_name"], entry.get("config", {}), dtype, config.get("name")))
     return {"name": config.get("name", "sequential"), "trainable": True, "dtype": _policy(dtype), "layers": layers,
             "build_input_shape": [None, *shape]}
@@ -126,6 +139,8 @@ def _graph_to_keras(config, dtype, shapes):
         kind, sub = entry["class_name"], entry.get("config", {})
         if kind == "InputLayer":
             layer = _input_layer(sub["name"], sub["shape"], sub.get("dtype", dtype), sub.get("batch_size"))
+        elif "registered_name" in entry:
+            layer = _custom_to_keras(entry)
         else:
             layer = _nested_to_keras(kind, sub, dtype, shapes) or _layer_to_keras(kind, sub, dtype, config.get("name"))
         calls = []
@@ -211,18 +226,34 @@ def from_keras(model):
     return config, dropped
 
 
-def _check_object(obj, where):
+def _is_custom(obj):
+    """True for an object a file names as not Keras's own (another module, or a registered name of its own)."""
+    module, registered = obj.get("module"), obj.get("registered_name")
+    return module is not None and (not isinstance(module, str) or not module.split(".")[0] == "keras") or \
+        registered not in (None, obj["class_name"])
+
+
+def _given(obj):
+    """The class of your own (given, in a custom_object_scope, registered) that a file's object names, or None."""
+    registered = obj.get("registered_name")
+    return custom_objects.resolve(obj["class_name"], registered if isinstance(registered, str) else None)
+
+
+def _check_object(obj, where, custom=False, what="layer"):
     if not isinstance(obj, dict) or not isinstance(obj.get("class_name"), str):
         raise ValueError(f"{where}: expected a Keras object with a class_name, got {short(obj)}.")
     module, registered = obj.get("module"), obj.get("registered_name")
     if obj["class_name"] == "Lambda":
         raise ValueError(f"{where}: a Lambda layer holds Python code; netfit never runs code from a file. "
                          f"Replace it with a layer netfit has (e.g. Rescaling, Reshape, Activation).")
-    if module is not None and (not isinstance(module, str) or not module.split(".")[0] == "keras") or \
-            registered not in (None, obj["class_name"]):
-        raise ValueError(f"{where}: expected Keras's own classes, got the custom object "
-                         f"{registered or obj['class_name']!r} (module {module!r}); netfit never runs code from a "
-                         f"file and has no custom_objects.")
+    if _is_custom(obj) and not (custom and _given(obj) is not None):
+        if not custom:
+            raise ValueError(f"{where}: expected Keras's own classes, got the custom object "
+                             f"{registered or obj['class_name']!r} (module {module!r}); netfit never runs code from "
+                             f"a file: only layers and models of your own are read, given by custom_objects=, a "
+                             f"custom_object_scope or @keras.saving.register_keras_serializable().")
+        raise custom_objects.unknown_class_error(obj["class_name"], where, what, registered
+                                                 if isinstance(registered, str) else None)
     return obj["class_name"], obj.get("config") if isinstance(obj.get("config"), dict) else {}
 
 
@@ -251,7 +282,13 @@ def _model_dtype(model):
 
 
 def _model_from_keras(obj, where, dtype, dropped):
-    kind, config = _check_object(obj, where)
+    kind, config = _check_object(obj, where, custom=True, what="model")
+    if kind not in _MODELS + ("Functional",) or _is_custom(obj):    # a keras.Model subclass of your own
+        cls = _given(obj)
+        if cls is None:
+            raise custom_objects.unknown_class_error(kind, where, "model", obj.get("registered_name"))
+        return {"class_name": kind, "registered_name": obj.get("registered_name") or kind,
+                "module": obj.get("module"), "config": config, "build_config": obj.get("build_config")}
     where = f"{where}: model {config.get('name')!r}"
     if kind == "Sequential":
         return _sequential_from_keras(config, where, dtype, dropped)
@@ -309,17 +346,18 @@ def _graph_from_keras(config, where, dtype, dropped):
     layers = []
     for i, entry in enumerate(entries):
         at = f"{where}: layers[{i}] ({entry.get('name')!r})" if isinstance(entry, dict) else f"{where}: layers[{i}]"
-        kind, sub = _check_object(entry, at)
+        kind, sub = _check_object(entry, at, custom=True)
         if kind == "InputLayer":
             out = {"class_name": "InputLayer", "name": entry["name"],
                    "config": {"name": entry["name"], "shape": _input_shape(sub, at)[1:]}}
-        elif kind in ("Sequential", "Functional", "Model"):
+        elif kind in ("Sequential", "Functional", "Model") and not _is_custom(entry):
             inner = _model_from_keras(entry, at, dtype, dropped)
             out = {"class_name": "Sequential" if kind == "Sequential" else "Model", "name": entry["name"],
                    "config": {**inner, "name": entry["name"]}}
         else:
             out = {**_layer_from_keras(entry, at, dropped), "name": entry["name"]}
-            out["config"]["name"] = entry["name"]
+            if "registered_name" not in out or "name" in out["config"]:    # your own class: its own config
+                out["config"]["name"] = entry["name"]
         out["inbound_nodes"] = [call_inputs(node, at) for node in entry.get("inbound_nodes", [])]
         layers.append(out)
 
@@ -345,15 +383,24 @@ def _graph_from_keras(config, where, dtype, dropped):
 
 
 def _layer_from_keras(entry, where, dropped):
-    kind, config = _check_object(entry, where)
+    kind, config = _check_object(entry, where, custom=True)
     where = f"{where} ({kind})"
+    if _is_custom(entry) or kind not in SHARED_LAYERS and _given(entry) is not None:
+        cls = _given(entry)                                   # a layer of your own: its own config, its from_config
+        if cls is None:
+            raise custom_objects.unknown_class_error(kind, where, registered_name=entry.get("registered_name"))
+        registered = entry.get("registered_name")
+        return {"class_name": kind, "registered_name": registered if isinstance(registered, str) else kind,
+                "config": dict(config)}
     if ".ops" in str(entry.get("module")):
         raise ValueError(f"{where}: expected layers, got the keras.ops call {entry.get('module')}.{kind}; netfit's "
                          f"graphs hold layers (use the layer: Add, Multiply, ReLU, Reshape, ...).")
     cls = layers_mod._TABLE.get(kind)
     if kind not in SHARED_LAYERS or cls is None:
         raise ValueError(f"{where}: expected a layer netfit has, got Keras's {kind}; netfit has "
-                         f"{', '.join(sorted(SHARED_LAYERS))}.")
+                         f"{', '.join(sorted(SHARED_LAYERS))} (a class of your own: pass custom_objects="
+                         f"{{{kind!r}: {kind}}} to load_model, or decorate it with "
+                         f"@keras.saving.register_keras_serializable()).")
     own, out = set(own_arguments(cls)), {}
     defaults = _KERAS_DEFAULTS.get(kind, {})
     for key, value in config.items():

@@ -33,6 +33,7 @@ import zipfile
 import numpy as np
 
 from . import keras_compile, keras_config, keras_layout
+from .layers import custom
 from ._version import __version__
 from .files import WEIGHTS_H5_SUFFIX, atomic_write, check_not_folder, check_path, require_h5py
 from .saving import MAX_JSON_BYTES, ModelFileError, save_model
@@ -86,7 +87,7 @@ def save_keras(model, path):
     path = check_path(path, where)
     check_not_folder(path, where)
     model._ensure_built()
-    top = keras_config.to_keras(model.get_config(), _tensor_shapes(model, {}))
+    top = keras_config.to_keras(model._file_config(), _tensor_shapes(model, {}))
     if model.compiled:
         compiled, why = keras_compile.compile_to_keras(model._compile_config())
         if compiled is None:
@@ -111,19 +112,22 @@ def _weights_h5(model, top, where, weights_only=False):
     """Keras's ``model.weights.h5`` of ``model`` (whose Keras config is ``top``), in a BytesIO: each layer's
     weights at its group's vars/0, /1, ... (an adapted Normalization's statistics are in its config)."""
     groups = []
-    for group, chain, kind, config in keras_layout.layer_paths(top):
-        layer = _find(model, chain)
+    for group, name, layer, own in _slots(model, top):
+        kind = type(layer).__name__
         if kind == "Normalization" and getattr(layer, "mean", None) is None and not weights_only:
-            raise ValueError(f"{where}: layer {chain[-1]!r} (Normalization) is not adapted; call its adapt(x) or "
+            raise ValueError(f"{where}: layer {name!r} (Normalization) is not adapted; call its adapt(x) or "
                              f"give mean= and variance= before saving a .keras file.")
-        groups.append((group, chain[-1], layer.get_weights() if kind != "Normalization" else []))
+        weights = [] if kind == "Normalization" else \
+            [np.array(layer.params[spec.name]) for spec in layer._own_specs] if own else layer.get_weights()
+        groups.append((group, name, weights))
     h5py = _h5py(where)                               # after every refusal by name: those need no h5py
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5:
         h5.create_group("vars").attrs["name"] = model.name
         for group, name, weights in groups:
-            made = h5.create_group(group).create_group("vars")
-            made.attrs["name"] = name
+            made = h5.require_group(f"{group}/vars" if group else "vars")
+            if group and name is not None:
+                made.attrs["name"] = name
             for k, value in enumerate(weights):
                 made.create_dataset(str(k), data=np.ascontiguousarray(value))
     return buffer
@@ -145,7 +149,7 @@ def save_weights_h5(model, path, where="save_weights"):
     path = check_path(path, where)
     check_not_folder(path, where)
     model._ensure_built()
-    top = keras_config.to_keras(model.get_config(), _tensor_shapes(model, {}))
+    top = keras_config.to_keras(model._file_config(), _tensor_shapes(model, {}))
     buffer = _weights_h5(model, top, where, weights_only=True)
     atomic_write(path, lambda handle: handle.write(buffer.getvalue()), where)
 
@@ -173,7 +177,7 @@ def load_weights_h5(model, path, where="load_weights", max_bytes=None):
         raise FileNotFoundError(f"{where}: no file at {path!r}; check the path (model.save_weights writes one).")
     h5py = _h5py(where)
     model._ensure_built()
-    top = keras_config.to_keras(model.get_config(), _tensor_shapes(model, {}))
+    top = keras_config.to_keras(model._file_config(), _tensor_shapes(model, {}))
     shown = repr(os.path.basename(path))
     try:
         h5 = h5py.File(path, "r")
@@ -181,7 +185,7 @@ def load_weights_h5(model, path, where="load_weights", max_bytes=None):
         raise ModelFileError(f"{where}: {shown} is not an HDF5 weights file ({exc}); expected a file written by "
                              f"save_weights.") from None
     with h5:
-        paths = keras_layout.layer_paths(top)
+        paths = [] if getattr(model, "_subclassed", False) else keras_layout.layer_paths(top)
         stats = []
         for group, chain, kind, _ in paths:
             if kind == "Normalization" and _group(h5, f"{group}/vars", shown, where, h5py) is not None \
@@ -192,7 +196,7 @@ def load_weights_h5(model, path, where="load_weights", max_bytes=None):
         try:
             for layer, mean, variance in stats:
                 layer._set_stats(mean, variance, f"{where}({shown}) of Normalization {layer.name!r}")
-            _read_weights(h5, paths, model, shown, where, max_bytes)
+            _read_weights(h5, top, model, shown, where, max_bytes)
         except Exception:
             for layer, mean, variance in kept:           # a refused file leaves the model as it was
                 layer.mean, layer.variance, layer._cast = mean, variance, {}
@@ -214,6 +218,54 @@ def _tensor_shapes(model, found):
     for layer in getattr(model, "layers", ()):
         if hasattr(layer, "layers"):
             _tensor_shapes(layer, found)
+    return found
+
+
+def _slots(model, top):
+    """``[(h5 group, name, layer, own)]``: where each layer's variables go, in Keras's layout.
+
+    A built-in layer: all its weights at its group (own False). A layer of your own
+    (:mod:`netfit.layers.custom`): its ``add_weight`` variables at its group (own True), each
+    tracked sublayer at ``<group>/<attribute>`` (a list's: ``<attribute>/<snake class>``), as
+    Keras's ``_save_state`` walks a layer's attributes. A keras.Model subclass: its own
+    variables at ``vars``, its layers at ``<attribute>``.
+    """
+    if getattr(model, "_subclassed", False):
+        body = next(layer for layer in model.layers if custom.is_custom(layer))
+        return _custom_slots(body, model, "")
+    out = []
+    for group, chain, _, _ in keras_layout.layer_paths(top):
+        layer = _find(model, chain)
+        out += _custom_slots(layer, layer, group) if custom.is_custom(layer) else [(group, chain[-1], layer, False)]
+    return out
+
+
+def _custom_slots(layer, host, group):
+    out = [(group or "", layer.name if host is layer else None, layer, True)]
+    paths = _attribute_paths(host)
+    for sub, _, _ in layer._sub_parts:
+        path = f"{group}/{paths[id(sub)]}" if group else paths[id(sub)]
+        out += _custom_slots(sub, sub._custom_host(), path) if custom.is_custom(sub) else [(path, None, sub, False)]
+    return out
+
+
+def _attribute_paths(host):
+    """{id(sublayer): its path under ``host``}: the attribute's name, a list's item by its snake-cased class."""
+    found = {}
+    for attr, value in vars(host).items():
+        if attr.startswith("_"):
+            continue
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, (list, tuple)):
+            used = {}
+            for item in value:
+                if hasattr(item, "specs") and id(item) not in found:
+                    base = keras_layout.snake_case(type(item).__name__)
+                    used[base] = used.get(base, -1) + 1
+                    found[id(item)] = f"{attr}/{base}" + (f"_{used[base]}" if used[base] else "")
+        elif hasattr(value, "specs") and hasattr(value, "new_call") and id(value) not in found:
+            found[id(value)] = attr
     return found
 
 
@@ -254,13 +306,14 @@ def load_keras(archive, shown, build, compile, max_bytes, where="load_model"):
                              f"pass load_model(..., max_bytes=None).")
     h5py = _h5py(where)
     with h5py.File(io.BytesIO(archive.read(WEIGHTS_MEMBER)), "r") as h5:
-        paths = keras_layout.layer_paths(top)
+        paths = keras_layout.layer_paths(top) if "layers" in top.get("config", {}) and \
+            top.get("class_name") in ("Sequential", "Functional", "Model") else []
         _normalization_stats(h5, paths, config, shown, where)
         try:
             model = build(config)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise ModelFileError(f"{where}: {shown}: {exc}") from None
-        _read_weights(h5, paths, model, shown, where, max_bytes)
+        _read_weights(h5, top, model, shown, where, max_bytes)
         state = _optimizer_state(h5)
     if dropped:
         warnings.warn(f"{where}({shown}): netfit lacks these initializers and uses its defaults (the weights are "
@@ -313,7 +366,7 @@ def _group(h5, path, shown, where, h5py):
 def _variables(h5, group, count, shown, where):
     """The datasets vars/0 .. vars/count-1 of ``group``, checked to be exactly these, in the file itself."""
     h5py = _h5py(where)
-    found = _group(h5, f"{group}/vars", shown, where, h5py)
+    found = _group(h5, f"{group}/vars" if group else "vars", shown, where, h5py)
     keys = sorted(found.keys()) if found is not None else []
     if keys != sorted(str(k) for k in range(count)):
         raise ModelFileError(f"{where}: {shown}: expected {count} variables in {group}/vars of {WEIGHTS_MEMBER}, "
@@ -351,40 +404,50 @@ def _entry(config, chain):
     return config
 
 
-def _read_weights(h5, paths, model, shown, where, max_bytes):
+def _read_weights(h5, top, model, shown, where, max_bytes):
     plan, total = [], 0
-    for group, chain, kind, _ in paths:
-        if kind == "Normalization":                     # its statistics are in its config (_normalization_stats)
+    for group, label, layer, own in _slots(model, top):
+        if type(layer).__name__ == "Normalization":     # its statistics are in its config (_normalization_stats)
             continue
-        layer = _find(model, chain)
-        specs = list(layer.specs)
+        specs = list(layer._own_specs) if own else [_Shape(w.shape, f"weight {k}") for k, w in
+                                                    enumerate(layer.weights)] if not layer.specs else list(layer.specs)
         found, datasets = _variables(h5, group, len(specs), shown, where)
-        name = found.attrs.get("name") if found is not None else None
+        name = found.attrs.get("name") if found is not None and group else None
         if isinstance(name, bytes):
             name = name.decode("utf-8", "replace")
-        if name is not None and name != chain[-1]:
-            raise ModelFileError(f"{where}: {shown}: expected the weights of layer {chain[-1]!r} in {group}, got "
+        if name is not None and label is not None and name != label:
+            raise ModelFileError(f"{where}: {shown}: expected the weights of layer {label!r} in {group}, got "
                                  f"those of layer {name!r}; the file's layer order is not Keras's.")
         for spec, data in zip(specs, datasets):
             if tuple(data.shape) != tuple(spec.shape) or data.dtype.kind != "f":
-                raise ModelFileError(f"{where}: {shown}: expected {spec.name} of layer {chain[-1]!r} as floats of "
+                raise ModelFileError(f"{where}: {shown}: expected {spec.name} of layer {label!r} as floats of "
                                      f"shape {tuple(spec.shape)}, got {data.dtype} of shape {data.shape} in "
                                      f"{group}; refusing the file before reading its weights.")
             total += math.prod(data.shape) * data.dtype.itemsize
-        plan.append((layer, datasets))
+        plan.append((layer, datasets, [spec.name for spec in specs] if own else None))
     if max_bytes is not None and total > max_bytes:
         raise ModelFileError(f"{where}: {shown}: expected at most {max_bytes:,} bytes of weights (max_bytes), got "
                              f"{total:,}; refusing them before reading. If you trust the file, pass "
                              f"load_model(..., max_bytes={total}).")
     read = []
-    for layer, datasets in plan:                       # every array read and checked before any is set
+    for layer, datasets, own in plan:                  # every array read and checked before any is set
         values = [np.asarray(data[()], dtype=model.dtype) for data in datasets]
         if not all(np.isfinite(v).all() for v in values):
             raise ModelFileError(f"{where}: {shown}: layer {layer.name!r} has NaN or infinite weights.")
-        read.append((layer, values))
-    for layer, values in read:
-        if values:
+        read.append((layer, values, own))
+    for layer, values, own in read:
+        if own is not None:                            # a layer of your own: its add_weight variables
+            for key, value in zip(own, values):
+                layer.params[key][...] = value
+        elif values:
             layer.set_weights(values)
+
+
+class _Shape:
+    """A weight's shape and label, for a layer whose weights are not listed by spec (a nested model)."""
+
+    def __init__(self, shape, name):
+        self.shape, self.name = shape, name
 
 
 def _optimizer_state(h5):

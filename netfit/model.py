@@ -28,6 +28,7 @@ import threading
 import numpy as np
 
 from . import backend, columns, display, keras_file
+from . import custom_objects as custom_objects_mod
 from . import callbacks as callbacks_mod
 from . import layers as layers_mod
 from . import losses, metrics as metrics_mod, ops, optimizers, precision, weights_file
@@ -40,7 +41,7 @@ from .inference import Inference
 from .keras_args import refuse
 from .layers._patches import channels_last
 from .layers import custom
-from .layers.base import ActivatedLayer, Call, Layer, auto_name
+from .layers.base import ActivatedLayer, Call, Layer, _with_auto_config, auto_name
 from .layers.input import InputLayer
 from .layers.node import Tensor
 from .layout import block_size, lay_out
@@ -946,6 +947,11 @@ class Model(LayerStack, Inference, Layer):
         inputs as ``[layer name, call index, output index]``; ``input_layers`` and
         ``output_layers`` name the model's inputs and outputs the same way.
         """
+        if getattr(self, "_subclassed", False):     # keras.Model subclass: the constructor's arguments (Keras 3)
+            base = {"name": self.name, "trainable": self.trainable}
+            if "_auto_config" in self.__dict__ and not custom.defined_below(type(self), "get_config"):
+                return _with_auto_config(self, base)
+            return base
         self._ensure_built()
         local = {}                                  # each layer's calls in this model, numbered from 0
         for t in self.inputs:
@@ -959,7 +965,7 @@ class Model(LayerStack, Inference, Layer):
         layers = []
         for layer in self.layers:
             calls = [node for node in self._graph.nodes if node.layer is layer]
-            layers.append({"class_name": _class_name(layer), "name": layer.name, "config": layer.get_config(),
+            layers.append({**layer_entry(layer, name=layer.name),
                            "inbound_nodes": [[ref(t) for t in node.inputs] for node in calls]})
         config = {"name": self.name, "seed": self.seed, "dtype": self.dtype.name, "layers": layers,
                   "input_layers": [ref(t) for t in self.inputs], "output_layers": [ref(t) for t in self.outputs]}
@@ -970,9 +976,37 @@ class Model(LayerStack, Inference, Layer):
         return config
 
     @classmethod
-    def from_config(cls, config):
-        """Rebuild the graph (fresh layers, freshly initialized weights) from :meth:`get_config`."""
-        return graph_from_config(config, f"{cls._kind}.from_config", _layer_from_spec)
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild the graph (fresh layers, freshly initialized weights) from :meth:`get_config`.
+
+        Layers of your own are found in ``custom_objects``, the active ``custom_object_scope``
+        or the registry (:mod:`netfit.custom_objects`). For a keras.Model subclass the
+        config is its constructor's arguments: ``cls(**config)``, unbuilt (Keras 3's rule).
+        """
+        where = f"{cls.__name__ if cls.call is not None else cls._kind}.from_config"
+        if cls.call is not None and not (isinstance(config, dict) and "input_layers" in config):
+            try:
+                return cls(**config)
+            except TypeError as exc:
+                raise TypeError(f"Unable to revive model from config. When overriding the `get_config()` method, make "
+                                f"sure that the returned config contains all items used as arguments in the "
+                                f"constructor to {cls}, which is the default behavior. You can override this "
+                                f"default behavior by defining a `from_config(cls, config)` class method to specify "
+                                f"how to create an instance of {cls.__name__} from its config.\n\nReceived "
+                                f"config={config}\n\nError encountered during deserialization: {exc}") from None
+        with custom_objects_mod.given(custom_objects, where):
+            return graph_from_config(config, where, _layer_from_spec)
+
+    def _file_config(self):
+        """What a model file keeps of the architecture: :meth:`get_config`, or for a keras.Model subclass Keras 3's
+        object (class_name, registered_name, module, the constructor's config, build_config)."""
+        if not getattr(self, "_subclassed", False):
+            return self.get_config()
+        self._ensure_built()
+        cls = type(self)
+        return {"class_name": cls.__name__, "registered_name": custom_objects_mod.get_registered_name(cls),
+                "module": cls.__module__, "config": self.get_config(),
+                "build_config": {"input_shape": list(self.input_shape)}, "dtype": self.dtype.name}
 
     def save(self, path, _epoch=None):
         """Save architecture, weights, optimizer state and history to one file (format: :mod:`netfit.saving`;
@@ -1156,6 +1190,8 @@ def graph_from_config(config, where, make_layer, build=True):
         if spec["name"] in made:
             raise ValueError(f"{where}: layers[{i}]: the name {spec['name']!r} is used twice.")
         layer = made[spec["name"]] = make_layer(i, spec)
+        if getattr(layer, "name", "") is None:        # a class of your own whose config leaves its name out
+            layer.name = spec["name"]
         if isinstance(layer, InputLayer):
             tensors[(spec["name"], 0, 0)] = layer.output
         calls = spec.get("inbound_nodes", [])
@@ -1199,15 +1235,40 @@ def graph_from_config(config, where, make_layer, build=True):
     return kind(*args, **options) if build else kind._unbuilt(*args, **options)
 
 
-def _layer_from_spec(i, spec):
-    """A layer from a trusted config entry (a model's own get_config)."""
+def _layer_from_spec(i, spec, where="Model.from_config"):
+    """A layer from a config entry (a model's own get_config); a class of your own from those given or registered."""
     name = spec["class_name"]
-    cls = InputLayer if name == "InputLayer" else _MODEL_CLASSES.get(name) or layers_mod.get(name)
-    return cls.from_config(dict(spec["config"]))
+    if name == "InputLayer":
+        return InputLayer.from_config(dict(spec["config"]))
+    if name in _MODEL_CLASSES and spec.get("registered_name") in (None, name):
+        return _MODEL_CLASSES[name].from_config(dict(spec["config"]))
+    cls = layers_mod.get(name, registered_name=spec.get("registered_name"), where=f"{where}: layers[{i}]")
+    return layers_mod.from_config(cls, dict(spec["config"]), f"{where}: layers[{i}] ({name})")
 
 
 def _class_name(layer):
     return "Model" if type(layer).__name__ == "Model" else type(layer).__name__
+
+
+def is_own_class(layer):
+    """True for netfit's classes (a layer of the table, a model); False for a class of your own."""
+    cls = type(layer)
+    return layers_mod._TABLE.get(cls.__name__) is cls or cls in (Model, InputLayer) or \
+        _MODEL_CLASSES.get(cls.__name__) is cls
+
+
+def layer_entry(layer, **extra):
+    """A model config's entry for ``layer``: class_name and config, and for a class of your own Keras 3's
+    registered_name, module and build_config (a file then names it as Keras does)."""
+    entry = {"class_name": _class_name(layer), **extra, "config": layer.get_config()}
+    if not is_own_class(layer):
+        cls = type(layer)
+        entry["registered_name"] = custom_objects_mod.get_registered_name(cls)
+        entry["module"] = cls.__module__
+        build = layer.get_build_config()
+        if build is not None:
+            entry["build_config"] = build
+    return entry
 
 
 #: Model classes by the class_name a config gives them ("Functional": Keras's name of a graph model's class).

@@ -1,6 +1,6 @@
 """Keras's ``keras.models`` names, so that ported code runs: ``models.Sequential``, ``models.load_model``,
 ``models.model_from_json`` (:func:`netfit.architecture.model_from_json`: reads ``model.to_json()``, an
-architecture file or a dict; Keras's ``custom_objects`` has no counterpart, netfit's layers are its own).
+architecture file or a dict; layers of your own: ``custom_objects=``, as in Keras).
 
 >>> from netfit import models
 >>> from netfit.layers import Dense, Input
@@ -8,6 +8,7 @@ architecture file or a dict; Keras's ``custom_objects`` has no counterpart, netf
 8
 """
 from .architecture import model_from_json
+from .custom_objects import custom_object_scope, get_registered_name
 from .io import load_model, save_model
 from .model import Model
 from .sequential import Sequential
@@ -42,4 +43,21 @@ def clone_model(model):
     """
     if not hasattr(model, "get_config") or not hasattr(type(model), "from_config") or not hasattr(model, "layers"):
         raise TypeError(f"clone_model: expected a netfit model (Sequential), got {type(model).__name__}.")
-    return type(model).from_config(model.get_config())
+    # The model's own classes (layers of your own included) are known here: they are in memory, not from a file.
+    with custom_object_scope(_own_classes(model.layers)):
+        if getattr(model, "_subclassed", False):         # a keras.Model subclass: its constructor's config
+            clone = type(model).from_config(model.get_config())
+            if model.built:
+                clone.build(model.input_shape)
+            return clone
+        return type(model).from_config(model.get_config())
+
+
+def _own_classes(layers, found=None):
+    """{class name: class} of ``layers`` (nested models' layers too): the classes a clone is made of."""
+    found = {} if found is None else found
+    for layer in layers:
+        found.setdefault(type(layer).__name__, type(layer))
+        found.setdefault(get_registered_name(type(layer)), type(layer))
+        _own_classes(getattr(layer, "layers", ()), found)
+    return found

@@ -130,7 +130,7 @@ def save_model(model, path, epoch=None, metadata=None):
     history = model.history
     meta = {
         "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "netfit_version": __version__,
-        "model_config": model.get_config(), "compile_config": compile_config,
+        "model_config": model._file_config() if hasattr(model, "_file_config") else model.get_config(), "compile_config": compile_config,
         "history": {"history": history.history, "epoch": history.epoch},
         "epoch": int(epoch if epoch is not None else len(history.epoch)),
         "metadata": metadata, "arrays": sorted(arrays),

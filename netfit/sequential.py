@@ -16,7 +16,6 @@ above, without the graph's bookkeeping.
 """
 import contextlib
 
-from . import layers as layers_mod
 from . import precision
 from .config import dtype as default_dtype
 from .layers._patches import check_image_layout
@@ -24,7 +23,8 @@ from .layers.base import ActivatedLayer, Layer, auto_name
 from .layers.input import InputLayer
 from .layers.node import Tensor
 from .layout import block_size
-from .model import _MODEL_CLASSES, Model, _class_name, _Records, _shape_hint
+from . import custom_objects as custom_objects_mod
+from .model import _MODEL_CLASSES, Model, _layer_from_spec, _Records, _shape_hint, layer_entry
 from .stack import LayerStack
 from .utils import check_array
 
@@ -314,14 +314,16 @@ class Sequential(Model):
         self._ensure_built()
         return {"name": self.name, "seed": self.seed, "dtype": self.dtype.name,
                 "input_shape": list(self._declared_input_shape()),
-                "layers": [{"class_name": _class_name(l), "config": l.get_config()} for l in self.layers]}
+                "layers": [layer_entry(l) for l in self.layers]}
 
     @classmethod
-    def from_config(cls, config):
-        """Rebuild an (unbuilt weights, freshly initialized) model from :meth:`get_config`."""
-        model = cls([_layer_class(spec["class_name"]).from_config(dict(spec["config"]))
-                     for spec in config["layers"]], name=config.get("name", "sequential"),
-                    seed=config.get("seed"), dtype=config.get("dtype"))
+    def from_config(cls, config, custom_objects=None):
+        """Rebuild an (unbuilt weights, freshly initialized) model from :meth:`get_config`; layers of your own
+        from ``custom_objects``, the active ``custom_object_scope`` or the registry (:mod:`netfit.custom_objects`)."""
+        where = f"{cls.__name__}.from_config"
+        with custom_objects_mod.given(custom_objects, where):
+            layers = [_layer_from_spec(i, spec, where) for i, spec in enumerate(config["layers"])]
+        model = cls(layers, name=config.get("name", "sequential"), seed=config.get("seed"), dtype=config.get("dtype"))
         model.build(tuple(config["input_shape"]))
         return model
 
@@ -365,10 +367,6 @@ class Sequential(Model):
                              f"got array of shape {x.shape}.{_shape_hint(x, expected)}")
         precision.warn_if_collapsed(x, self.dtype, self.layers[0], where)
         return x
-
-
-def _layer_class(name):
-    return _MODEL_CLASSES.get(name) or layers_mod.get(name)
 
 
 def _restore_shapes(layers, declared):

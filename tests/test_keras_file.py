@@ -84,7 +84,7 @@ def _layer(kind, module="keras.layers", registered=None, **config):
 @pytest.mark.parametrize("model, match", [
     (_keras_seq(_layer("Lambda", function="...")), r"a Lambda layer holds Python code; netfit never runs code"),
     (_keras_seq(_layer("MyDense", module="my_package", registered="my_package>MyDense")),
-     r"expected Keras's own classes, got the custom object 'my_package>MyDense'"),
+     r"unknown layer class 'my_package>MyDense'.*never runs code from a file.*custom_objects="),
     (_keras_seq(_layer("LSTM", units=3)), r"layers\[0\] \(LSTM\): expected a layer netfit has, got Keras's LSTM"),
     (_keras_seq(_layer("Add", module="keras.src.ops.numpy")), r"expected layers, got the keras.ops call "
                                                               r"keras.src.ops.numpy.Add"),
@@ -97,7 +97,8 @@ def _layer(kind, module="keras.layers", registered=None, **config):
     (_keras_seq(_layer("Dense", units=3, dtype={"module": "keras", "class_name": "DTypePolicy",
                                                 "config": {"name": "mixed_float16"}})),
      r"expected layers computing in float32 or float64, got dtype policy 'mixed_float16'"),
-    ({"module": "my_models", "class_name": "MyModel", "config": {}}, r"custom object 'MyModel'"),
+    ({"module": "my_models", "class_name": "MyModel", "config": {}},
+     r"unknown model class 'MyModel'.*register_keras_serializable"),
     ({"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": [_layer("Dense", units=2)]}},
      r"expected a built Sequential.*an unbuilt Keras model holds no weights"),
 ])

@@ -25,6 +25,7 @@ ROWS = [
      "netfit.summary", "netfit.gradcheck", "netfit.concurrency", "netfit.figures",
      "netfit.keras_layout",               # where Keras 3 puts a model's parts in a .keras file
      "netfit.tracing"],                   # is a value traced; the handlers netfit.ops registers for it
+    ["netfit.custom_objects"],            # objects of your own by name: registry, scopes (no netfit import)
     ["netfit.activations", "netfit.initializers", "netfit.losses", "netfit.metrics", "netfit.datasets",
      "netfit.streams", "netfit.compatibility", "netfit.advice", "netfit.precision", "netfit.schedules",
      "netfit.parallel"],

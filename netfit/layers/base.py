@@ -31,6 +31,7 @@ Life cycle, as in Keras (config → build → call):
 ``forward``/``backward`` may be scratch buffers that the next call with the same
 record overwrites: copy them if you keep them.
 """
+import inspect
 import math
 import re
 
@@ -163,6 +164,14 @@ class Layer(GuardedAttributes):
         """The array module of the layer's weights: numpy, or cupy on a GPU."""
         return self._device.xp
 
+    def __new__(cls, *args, **kwargs):
+        # Keras 3's auto-config: a class of your own keeps its constructor's arguments when they are all plain
+        # values (str, int, float, bool, None, in lists, tuples and dicts), so get_config works without an override.
+        obj = super().__new__(cls)
+        if not cls.__module__.startswith("netfit."):
+            obj.__dict__["_auto_config"] = _auto_config(cls, args, kwargs)
+        return obj
+
     def __init__(self, *, input_shape=None, name=None, trainable=True, input_dim=None, **keras):
         if type(self).call is not None:            # your own layer: Keras's dtype= is the float type of netfit
             keras.pop("dtype", None)
@@ -214,9 +223,19 @@ class Layer(GuardedAttributes):
         """
         return [self._trainable and spec.trainable and spec.name not in self.non_trainable for spec in self.specs]
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("netfit.layers.") and "build" in vars(cls):
+            cls.build = _keras_build_entry(vars(cls)["build"])
+
     # -- build -----------------------------------------------------------------------
     def build(self, input_shape):
-        """Declare weights for per-example ``input_shape``; return the output shape."""
+        """Declare weights for per-example ``input_shape``; return the output shape.
+
+        Called by your code with Keras's batch-first shape, ``layer.build((None, 784))``,
+        a built-in layer is built and its weights drawn, as Keras's ``build`` makes its
+        variables (``layer.weights``, ``layer.kernel``); it then returns None.
+        """
         return input_shape
 
     def add_weight(self, name=None, shape=None, initializer=None, *, fan_in=None, fan_out=None, decay=False,
@@ -557,17 +576,56 @@ class Layer(GuardedAttributes):
             self.params[spec.name][...] = backend.to_device(w, self.params[spec.name])
 
     def get_config(self):
-        """Constructor arguments as JSON-able values; ``type(self)(**config)`` rebuilds it."""
+        """Constructor arguments as JSON-able values; ``type(self)(**config)`` rebuilds it.
+
+        A layer of your own that does not override it gets Keras 3's auto-config: the
+        arguments its constructor was called with, when all are plain values; else
+        NotImplementedError asks for a ``get_config`` (Keras's rule).
+        """
         config = {"name": self.name}
         if not self.trainable:
             config["trainable"] = False
         if self.input_shape is not None and not self.built:
             config["input_shape"] = list(self.input_shape)
+        if "_auto_config" in self.__dict__ and not custom.defined_below(type(self), "get_config"):
+            config = _with_auto_config(self, config)
         return config
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        """``cls(**config)`` (Keras's default); a failure names the class and the config."""
+        try:
+            return cls(**config)
+        except TypeError as exc:
+            if cls.__module__.startswith("netfit."):
+                raise
+            raise TypeError(f"Error when deserializing class {cls.__name__!r} using config={config}.\n\n"
+                            f"Exception encountered: {exc}. Make get_config() return every argument of "
+                            f"{cls.__name__}.__init__, or define a from_config(cls, config) classmethod.") from None
+
+    def get_build_config(self):
+        """Keras's ``{"input_shape": (None, ...)}`` of a built layer (None unbuilt); :meth:`build_from_config` reads it."""
+        if not self.built or self.input_shape is None:
+            return None
+        shape = self.input_shape
+        return {"input_shape": [[None, *s] for s in shape] if self.multiple_inputs else [None, *shape]}
+
+    def build_from_config(self, config):
+        """Build the layer (fresh weights) for :meth:`get_build_config`'s input shape, as Keras's does."""
+        shape = (config or {}).get("input_shape")
+        if shape is not None and not self.built:
+            self.build(tuple(shape) if not self.multiple_inputs else [tuple(s) for s in shape])
+
+    # -- Keras's weights as attributes: layer.kernel, layer.bias -------------------------------------
+    def __getattr__(self, name):
+        # Only reached when normal lookup fails: a built-in layer's weight by its name (Dense.kernel, .bias,
+        # BatchNormalization.gamma, ...), as a netfit.ops.Variable whose .assign writes the layer's weight.
+        if name.startswith("_") or type(self).call is not None:
+            raise AttributeError(f"{type(self).__name__!s} object has no attribute {name!r}")
+        specs, params = self.__dict__.get("specs") or (), self.__dict__.get("params") or {}
+        if name in params and any(spec.name == name for spec in specs):
+            return custom.make_variable(self, name, True)
+        raise AttributeError(f"{type(self).__name__!s} object has no attribute {name!r}")
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r}, output_shape={self.output_shape})"
@@ -664,3 +722,80 @@ def auto_name(layer, taken, base=None):
         k += 1
         name = f"{base}_{k}"
     return name
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value):
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return isinstance(value, _PLAIN) and not isinstance(value, np.generic)
+
+
+def _auto_config(cls, args, kwargs):
+    """The constructor's arguments by name when all are plain values (Keras 3's ``_auto_config``), else None."""
+    try:
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    values = {}
+    for key, value in list(bound.arguments.items())[1:]:
+        kind = inspect.signature(cls.__init__).parameters[key].kind
+        if kind == inspect.Parameter.VAR_KEYWORD:
+            values.update(value)
+        elif kind == inspect.Parameter.VAR_POSITIONAL:
+            return None
+        else:
+            values[key] = value
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+    return values if _plain(values) else None
+
+
+def _with_auto_config(layer, base):
+    auto = layer.__dict__.get("_auto_config")
+    if auto is None:
+        raise NotImplementedError(
+            f"Object {type(layer).__name__} was created by passing non-serializable argument values in "
+            f"`__init__()`, and therefore the object must override `get_config()` in order to be serializable. "
+            f"Please implement `get_config()`.\n\nExample:\n\n"
+            f"class CustomLayer(keras.layers.Layer):\n    def __init__(self, arg1, arg2, **kwargs):\n"
+            f"        super().__init__(**kwargs)\n        self.arg1 = arg1\n        self.arg2 = arg2\n\n"
+            f"    def get_config(self):\n        config = super().get_config()\n"
+            f"        config.update({{\"arg1\": self.arg1, \"arg2\": self.arg2}})\n        return config")
+    config = {**base, **auto}
+    params = inspect.signature(type(layer).__init__).parameters
+    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):     # Keras drops base keys __init__ does not take
+        config = {k: v for k, v in config.items() if k in params}
+    return config
+
+
+def _batch_first(shape):
+    """True for Keras's shape with the batch axis, (None, d1, ...), or a list of such shapes."""
+    if isinstance(shape, (list, tuple)) and shape and shape[0] is None:
+        return True
+    return isinstance(shape, list) and bool(shape) and all(
+        isinstance(s, (list, tuple)) and s and s[0] is None for s in shape)
+
+
+def _keras_build_entry(build):
+    """A built-in layer's ``build``, also taking Keras's ``(None, ...)`` from user code (netfit's own
+    ``_build`` passes one example's shape, which never holds None)."""
+    def keras_entry(self, input_shape, *args, **kwargs):
+        if not _batch_first(input_shape):
+            return build(self, input_shape, *args, **kwargs)
+        several = isinstance(input_shape, list) and all(isinstance(s, (list, tuple)) for s in input_shape)
+        shape = [tuple(s[1:]) for s in input_shape] if several else tuple(input_shape[1:])
+        if not self.built:
+            self.setup(shape, rng=np.random.default_rng(new_seed()))
+        elif not self._fits_shape(list(shape) if several else shape):
+            raise ValueError(f"{self.display_name}.build: the layer is built for {self.input_shape}, got "
+                             f"{input_shape!r}.")
+        return None
+    keras_entry.__name__, keras_entry.__doc__, keras_entry.__wrapped__ = build.__name__, build.__doc__, build
+    return keras_entry
+
+
+Layer.build = _keras_build_entry(Layer.__dict__["build"])
