@@ -405,3 +405,23 @@ def test_a_shape_mismatch_in_call_names_the_layer():
 
     with pytest.raises(ValueError, match=r"wrong.*matmul|matmul.*wrong"):
         _model(Wrong(), Dense(3, activation="softmax")).get_weights()
+
+
+def test_a_layer_with_a_backward_of_its_own_keeps_no_tape():
+    class Scale(Layer):
+        """a = x ⊙ s, its backward written out (netfit's way): ∂R/∂s = Σ_i δ_i ⊙ x_i, s_in = δ ⊙ s."""
+
+        def build(self, input_shape):
+            self.s = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="s")
+
+        def call(self, x):
+            return x * self.s
+
+        def backward(self, delta, call=None):
+            call = self.record(call)
+            assert call.tape is None                                   # the tape is not used
+            call.grads["s"][...] = np.sum(delta * call.x, axis=0)
+            return delta * self.s.numpy() if call.need_input_grad else None
+
+    model = _model(Dense(4, activation="tanh"), Scale(), Dense(3, activation="softmax"))
+    assert _check_against_differences(model) < 1e-6

@@ -281,8 +281,10 @@ def _array(out, where):
 def forward(layer, host, x, training, call):
     """a = call(x): under a tape (what backward reads is kept in ``call``); in inference (:func:`no_tape`) on plain arrays."""
     call.x_in = x
-    if _NO_TAPE.get():                              # inference: no backward follows
-        call.tape = None                            # (a constant Value: `inputs -= m` in call makes a new array,
+    if _NO_TAPE.get() or _own_backward(type(layer)):  # inference, or a backward of your own: no tape
+        if not _NO_TAPE.get():
+            call.x = x                              # what a written-out backward reads (netfit's way)
+        call.tape, call.added_losses = None, []     # (a constant Value: `inputs -= m` in call makes a new array,
         held = [Value(a, None) for a in x] if isinstance(x, list) else Value(x, None)   # never writes into x)
         call.out_array = _array(_run(host, held, training), layer.display_name)
         return call.out_array
@@ -304,6 +306,12 @@ def forward(layer, host, x, training, call):
     call.added_losses = list(tape.added_losses)
     call.x_in = x
     return call.out_array
+
+
+@functools.lru_cache(maxsize=None)
+def _own_backward(cls):
+    """True for a layer class of your own that writes ``backward(delta, call)`` beside its ``call``."""
+    return defined_below(cls, "backward")
 
 
 def backward(layer, delta, call):
