@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from . import _kernels
-from . import backend, tracing
+from . import backend, custom_objects, tracing
 
 
 def _number(value, where, name, low=0.0):
@@ -573,6 +573,23 @@ def get(identifier):
     if callable(identifier) and not isinstance(identifier, (str, type)):
         # A function of your own (written with netfit.ops): σ' by a tape per backward (netfit.ops.activation).
         return tracing.handler("function_activation")(identifier)
+    if isinstance(identifier, dict) and identifier.get("class_name") == "function":
+        identifier = identifier.get("config")               # Keras 3's config of a function: its registered name
+        if not isinstance(identifier, str):
+            raise ValueError(f"activations.get: expected a function's config to hold its name, got {identifier!r}.")
+        if _ALIASES.get(identifier, identifier) in _TABLE:
+            return _TABLE[_ALIASES.get(identifier, identifier)]
+    if isinstance(identifier, str):
+        # A function of your own by name ("my_package>custom_fn", as a config holds it): given, in scope or
+        # registered (netfit.custom_objects); never imported from anywhere.
+        found = custom_objects.resolve(identifier.split(">")[-1], identifier)
+        if callable(found) and not isinstance(found, type):
+            return tracing.handler("function_activation")(found)
+        raise ValueError(f"activations.get: unknown activation {identifier!r}; supported: "
+                         f"{', '.join(list(_TABLE) + list(_ALIASES))}. For a function of your own: pass "
+                         f"custom_objects={{{identifier.split('>')[-1]!r}: {identifier.split('>')[-1]}}} to "
+                         f"load_model (or from_config), load inside keras.saving.custom_object_scope(...), or "
+                         f"decorate it with @keras.saving.register_keras_serializable().")
     raise ValueError(f"activations.get: unknown activation {identifier!r}; "
                      f"supported: {', '.join(list(_TABLE) + list(_ALIASES))}.")
 

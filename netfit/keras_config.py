@@ -6,8 +6,10 @@ constructor arguments, a graph model its layers with their calls
 translates one into the other, layer by layer, for the layers both have; it
 reads and writes plain dicts and never imports Keras. A class or an option the
 other library lacks is refused by name (``ValueError``), before anything is
-written or built; nothing in a file is ever run: a Keras ``Lambda`` layer, a
-custom or subclassed class, a function given as an activation are refused.
+written or built; nothing in a file is ever run: a Keras ``Lambda`` layer is
+refused, and a custom or subclassed class, or a function given as an activation
+(``{"class_name": "function", "config": "my_package>custom_fn"}``), is read only when
+your program gives it (``custom_objects=``, a ``custom_object_scope``, the registry).
 
 Keras's form, as ``keras.saving.save_model`` writes it (Keras 3.15,
 keras/src/saving/serialization_lib.py and keras/src/models/functional.py):
@@ -191,6 +193,8 @@ def _layer_to_keras(kind, config, dtype, model):
 
 
 def _activation_to_keras(name, where):
+    if isinstance(name, dict) and name.get("class_name") == "function":
+        return name                               # a function of your own, by its registered name (Keras's form)
     if name not in KERAS_ACTIVATIONS:
         raise ValueError(f"{where}: expected an activation that Keras 3 has ({', '.join(sorted(KERAS_ACTIVATIONS))})"
                          f", got {name!r}; use a layer for activations with options (ReLU, ELU, LeakyReLU), or save"
@@ -436,6 +440,12 @@ def _activation_from_keras(value, where):
             activations.get(value)
         except (ValueError, TypeError, KeyError):
             raise ValueError(f"{where}: expected an activation netfit has, got Keras's {value!r}.") from None
+        return value
+    if isinstance(value, dict) and value.get("class_name") == "function" and isinstance(value.get("config"), str):
+        try:                                      # a function of your own: given, in scope or registered
+            activations.get(value)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
         return value
     raise ValueError(f"{where}: expected an activation by name, got {short(value)}; a function in a file is "
                      f"code, which netfit never runs.")

@@ -326,7 +326,7 @@ class Model(LayerStack, Inference, Layer):
         return [w for layer in self._weight_order() for w in layer.weights]
 
     def get_weights(self):
-        return [backend.to_host(w).copy() for w in self.weights]
+        return [np.array(backend.to_host(w)) for w in self.weights]
 
     @property
     def specs(self):
@@ -1260,7 +1260,7 @@ def is_own_class(layer):
 def layer_entry(layer, **extra):
     """A model config's entry for ``layer``: class_name and config, and for a class of your own Keras 3's
     registered_name, module and build_config (a file then names it as Keras does)."""
-    entry = {"class_name": _class_name(layer), **extra, "config": layer.get_config()}
+    entry = {"class_name": _class_name(layer), **extra, "config": layers_mod.serialize_object(layer.get_config())}
     if not is_own_class(layer):
         cls = type(layer)
         entry["registered_name"] = custom_objects_mod.get_registered_name(cls)

@@ -42,9 +42,9 @@ IMPORTS = {
 # Programs of the count (only their import lines differ from Keras code) and the others (see docs/keras.md).
 COUNTED = ["mnist_convnet", "imbalanced_classification", "writing_your_own_callbacks", "sequential_model",
            "autoencoder", "timeseries_anomaly_detection", "timeseries_classification_from_scratch", "quasi_svm",
-           "antirectifier", "intro_to_keras_for_engineers", "knowledge_distillation"]
-PARTIAL = ["functional_api", "training_with_built_in_methods", "serialization_and_saving",
-           "approximating_non_function_mappings", "gradient_centralization"]
+           "antirectifier", "intro_to_keras_for_engineers", "knowledge_distillation", "serialization_and_saving"]
+PARTIAL = ["functional_api", "training_with_built_in_methods", "approximating_non_function_mappings",
+           "gradient_centralization"]
 # Programs of tf.keras 2 whose layers Keras 3 dropped: test_the_programs_run_on_keras skips them (not checked
 # against TensorFlow here).
 KERAS_3_LACKS = {"quasi_svm": "Keras 3 has no RandomFourierFeatures (the program is tf.keras 2's, "
@@ -254,6 +254,24 @@ def test_serialization_and_saving(tmp_path):
     assert _value(out, "weights into a model with a Dropout") == "True"
     assert _value(out, "pretrained weights loaded") == "True"
     assert _value(out, "new head on the extracted layers") == "(2, 5)"
+    # Custom objects: registered, given to load_model, in a custom_object_scope (each asserts equal predictions).
+    assert _value(out, "custom objects, registered") == "CustomLayer my_package>custom_fn"
+    assert "custom objects, given and in a scope: the same predictions" in out
+    assert _value(out, "clone of the custom model") == "['InputLayer', 'CustomLayer', 'Dense']"
+    assert _value(out, "regularizer config") == "L1 {'l1': 0.005}" == _value(out, "regularizer back")
+    assert _value(out, "layer weights copied") == "True" and _number(out, "weights into a subclassed model") == 6
+    assert _value(out, "variables") == "['kernel', 'bias', 'kernel', 'bias']"
+    assert _value(out, "variable ordering changed") == "False"            # Keras 3.15 prints False too
+    assert _value(out, "paths after freezing dense_1") == str([f"nested/dense_{k}/{w}" for k in (1, 2)
+                                                               for w in ("kernel", "bias")])
+    assert _value(out, "serialized") == "MyLayers>KernelMult MyLayers>KernelMult l1"
+    assert _value(out, "deserialized") == "MyDense 64 nested_model stays a config: True"
+    assert _value(out, "model of a layer of layers from config") == "392 (None, 16)"
+    loss, expected = _numbers(_value(out, "loss with the l1 penalty of the kernel"))
+    assert loss == pytest.approx(expected, abs=2e-4) and _value(out, "fit's loss has the penalty") == "True"
+    assert _value(out, "registered layer") == "MyDense MyLayers>KernelMult None"
+    assert eval(_value(out, "its regularizer")) == {"module": "keras.regularizers", "class_name": "L1L2",
+                                                   "config": {"l1": 1e-05, "l2": 0.0001}, "registered_name": None}
 
 
 def test_antirectifier(tmp_path):

@@ -30,8 +30,8 @@ from ..ops import Variable
 from ..sequential import Sequential
 from ..utils import set_random_seed
 from . import (activations, callbacks, datasets, initializers, layers, losses, metrics, models, ops, optimizers,
-               random, saving, utils)
+               random, regularizers, saving, utils)
 
 __all__ = ["Input", "InputLayer", "Model", "Sequential", "Variable", "activations", "callbacks", "datasets",
-           "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random", "saving",
+           "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving",
            "set_random_seed", "utils"]

@@ -39,8 +39,10 @@ import numpy as np
 
 from .. import activations, backend, initializers, parallel
 from ..config import dtype as _default_dtype
+from ..ops import regularizers
 from ..utils import new_seed
 from .node import Node, is_symbolic
+from .weight import Weight
 from . import custom
 from ..keras_args import GuardedAttributes, own_arguments, refuse
 
@@ -249,13 +251,19 @@ class Layer(GuardedAttributes):
         lays θ out, for ``call`` to compute with (``ops.matmul(inputs, self.w)``). The
         initializer defaults to Keras's ``"glorot_uniform"`` there (``"zeros"`` for
         netfit's own layers). ``trainable=False`` keeps it out of training (a
-        running statistic). Keras's ``regularizer``/``constraint`` are refused with the
-        replacement (``add_loss`` in ``call``, or ``nf.optimizers`` weight decay).
+        running statistic). ``regularizer`` (a layer of your own: ``"l1"``, ``"l2"``, a
+        :mod:`keras.regularizers <netfit.ops.regularizers>` object or a function of the
+        weight) adds its penalty R(w) to the loss in training, its gradient through the
+        tape (Keras's ``layer.losses``). Keras's ``constraint`` is refused, and a
+        regularizer on netfit's own layers, with the replacement (``add_loss`` in
+        ``call``, or ``nf.optimizers`` weight decay).
 
         Raises
         ------
         TypeError
-            A shape that is not a tuple of positive integers; Keras's regularizer or constraint.
+            A shape that is not a tuple of positive integers; Keras's constraint; a regularizer on a built-in layer.
+        ValueError
+            A regularizer that is no regularizer (``regularizers.get``).
         """
         keras_form = not isinstance(name, str) and name is not None
         if keras_form:                                      # Keras: add_weight(shape, initializer, dtype, ...)
@@ -263,11 +271,12 @@ class Layer(GuardedAttributes):
         unknown = [k for k in keras if k not in ("aggregation", "autocast", "overwrite_with_gradient")]
         if unknown:
             raise TypeError(f"{self.display_name}.add_weight: unexpected argument(s) {unknown}.")
-        if regularizer is not None or constraint is not None:
-            raise TypeError(f"{self.display_name}.add_weight: Keras's {'regularizer' if regularizer is not None else 'constraint'}"
-                            f"= is not supported; add the penalty to the loss in call() with self.add_loss(...), "
-                            f"or use the optimizer's weight decay.")
         mine = type(self).call is not None
+        if constraint is not None or regularizer is not None and not mine:
+            raise TypeError(f"{self.display_name}.add_weight: Keras's {'constraint' if constraint is not None else 'regularizer'}"
+                            f"= is not supported here; add the penalty to the loss in call() with self.add_loss(...), "
+                            f"or use the optimizer's weight decay.")
+        regularizer = regularizers.get(regularizer)
         if initializer is None:
             initializer = "glorot_uniform" if mine else "zeros"
         if isinstance(shape, (int, np.integer)):
@@ -288,7 +297,7 @@ class Layer(GuardedAttributes):
         if not mine:
             return None
         self._own_specs.append(spec)
-        var = custom.make_variable(self, name, trainable)
+        var = custom.make_variable(self, name, trainable, regularizer)
         self._variables.append(var)
         return var
 
@@ -550,8 +559,11 @@ class Layer(GuardedAttributes):
 
     @property
     def weights(self):
-        """The weight arrays in Keras order (kernel before bias)."""
-        return [self.params[spec.name] for spec in self.specs]
+        """The weights in Keras order (kernel before bias): views of θ with Keras's Variable attributes
+        (``.numpy()``, ``.name``, ``.path``, ``.trainable``, ``.assign``; :class:`~netfit.layers.weight.Weight`)."""
+        flags = self.trainable_flags() if self.specs else []
+        return [Weight.of(self.params[spec.name], spec.name.rsplit("/", 1)[-1], f"{self.display_name}/{spec.name}",
+                          flag) for spec, flag in zip(self.specs, flags)]
 
     def count_params(self):
         return sum(spec.size for spec in self.specs)
@@ -561,7 +573,7 @@ class Layer(GuardedAttributes):
         return self.count_params()
 
     def get_weights(self):
-        return [backend.to_host(w).copy() for w in self.weights]
+        return [np.array(backend.to_host(w)) for w in self.weights]
 
     def set_weights(self, weights):
         """Copy ``weights`` (Keras order and shapes) into the layer."""
@@ -659,7 +671,8 @@ class ActivatedLayer(Layer):
         return _by_rows(self.activation.backward, (delta, call.z, call.a), call.buffer("dz", delta.shape, delta.dtype))
 
     def get_config(self):
-        return {**super().get_config(), "activation": self.activation.name}
+        act = self.activation                  # a function of your own: Keras 3's {"class_name": "function", ...}
+        return {**super().get_config(), "activation": act.to_config() if hasattr(act, "to_config") else act.name}
 
 
 def _by_rows(fn, args, out):

@@ -287,6 +287,7 @@ def forward(layer, host, x, training, call):
         call.tape, call.added_losses = None, []     # (a constant Value: `inputs -= m` in call makes a new array,
         held = [Value(a, None) for a in x] if isinstance(x, list) else Value(x, None)   # never writes into x)
         call.out_array = _array(_run(host, held, training), layer.display_name)
+        call.added_losses = _penalties_now(layer)    # evaluate's loss has the weights' penalties, as Keras's
         return call.out_array
     sinks = {}
     for var in layer._variables:
@@ -301,6 +302,7 @@ def forward(layer, host, x, training, call):
     tape.training = bool(training)
     with tape:
         out = _run(host, leaf if leaf is not None else x, training)
+        _add_penalties(layer, tape)
     call.tape, call.leaf, call.out = tape, leaf, out
     call.out_array = _array(out, layer.display_name)
     call.added_losses = list(tape.added_losses)
@@ -312,6 +314,36 @@ def forward(layer, host, x, training, call):
 def _own_backward(cls):
     """True for a layer class of your own that writes ``backward(delta, call)`` beside its ``call``."""
     return defined_below(cls, "backward")
+
+
+def _add_penalties(layer, tape):
+    """R(w) of each own trainable weight made with ``add_weight(regularizer=...)``, as an add_loss term of the tape
+    (so R's gradient gets ∂R(w)/∂w; Keras 3 adds the penalties of the trainable weights to the loss)."""
+    if not layer._trainable:
+        return
+    for var in layer._variables:
+        if var.regularizer is None or not var.trainable:
+            continue
+        term = var.regularizer(var)
+        if getattr(term, "_traced_kind", None) != "value" or term.tape is not tape:
+            continue                                # a constant (a zero factor): nothing to train
+        if np.size(term.data) != 1:
+            raise ValueError(f"{layer.display_name}: the regularizer of weight {var.name!r} returned an array of "
+                             f"shape {term.shape}; a regularizer returns one number (e.g. ops.sum(...)).")
+        tape.added_losses.append(term)
+
+
+def _penalties_now(layer):
+    """The penalties R(w) of the layer's trainable weights, its own and its sublayers' of your own, as
+    constants (inference: no tape; a sublayer's call there keeps no record of the model's)."""
+    if not layer._trainable:
+        return []
+    out = [Value(np.asarray(float(_array(var.regularizer(var.value), layer.display_name))), None)
+           for var in layer._variables if var.regularizer is not None and var.trainable]
+    for sub in getattr(layer, "_sublayers", ()):
+        if getattr(sub, "_variables", None) is not None and is_custom(sub):
+            out += _penalties_now(sub)
+    return out
 
 
 def backward(layer, delta, call):
@@ -431,9 +463,10 @@ def _snake_name(layer):
     return (layer.name or type(layer).__name__).lower()
 
 
-def make_variable(layer, name, trainable):
-    """The :class:`~netfit.ops.Variable` that ``add_weight`` returns for a custom layer's weight ``name``."""
-    return Variable(_owner=layer, _key=name, name=name, trainable=trainable)
+def make_variable(layer, name, trainable, regularizer=None):
+    """The :class:`~netfit.ops.Variable` that ``add_weight`` returns for a custom layer's weight ``name``
+    (its ``regularizer``'s penalty is added to R by :func:`forward`)."""
+    return Variable(_owner=layer, _key=name, name=name, trainable=trainable, regularizer=regularizer)
 
 
 def free_name(base, taken):
@@ -466,6 +499,9 @@ def added_loss(calls):
         inner = getattr(call, "inner", None)
         if inner is not None:
             total += added_loss(inner)
+        subcalls = call.__dict__.get("subcalls") if hasattr(call, "__dict__") else None
+        if subcalls:                                # layers of your own called inside a layer of your own
+            total += added_loss([sub for sub, _, _ in subcalls.values()])
     return total
 
 

@@ -13,7 +13,7 @@ activation, so one layer may run on several threads at once.
 """
 import numpy as np
 
-from .. import activations, tracing
+from .. import activations, custom_objects, tracing
 from ..activations import Activation
 from .op import Op
 from .tape import Tape
@@ -87,6 +87,13 @@ class FunctionActivation(Activation):
             return np.array(got, dtype=delta.dtype)
         out[...] = got
         return out
+
+    def to_config(self):
+        """Keras 3's config of the function (a layer's ``get_config()["activation"]``): its registered name
+        (``"my_package>custom_fn"``, else its ``__name__``), found again by name when the model is loaded:
+        registered, given in ``custom_objects`` or in a ``custom_object_scope``; the code is never saved."""
+        return {"module": "builtins", "class_name": "function",
+                "config": custom_objects.get_registered_name(self.fn), "registered_name": "function"}
 
     def __repr__(self):
         return f"<activation {self.name} (custom)>"
