@@ -112,6 +112,8 @@ def _check_activation(act, loss, logits_loss, where, warnings):
 
 
 def _check_metrics(metric_names, loss, units, where):
+    if getattr(loss, "accuracy_by_shape", False):        # a loss of your own: netfit cannot tell its targets
+        return
     for metric in metric_names:
         if metric == "sparse_categorical_accuracy" and not loss.integer_targets:
             raise ValueError(f"{where}: metric 'sparse_categorical_accuracy' compares integer labels, but "

@@ -169,8 +169,31 @@ class Model(LayerStack, Inference, Layer):
         traced in training), ``y``, ``x`` and the model's layers, and returns one number;
         its gradient comes from the ops tape (:mod:`netfit.layers.custom`). Knowledge
         distillation's ``Distiller`` is the example (docs/keras.md).
+
+        This base version (what ``super().compute_loss(...)`` gives an override) is Keras 3's:
+        the compiled loss(es) of ``y`` and ``y_pred`` (R = Σ_k w_k R_k for several outputs)
+        plus the terms layers added with ``add_loss`` in this pass (``self.losses``).
+
+        Raises
+        ------
+        ValueError
+            No loss was compiled (``compile(loss=None)``) to compute R from.
         """
-        return self._data_loss(np.asarray(y_pred), y, sample_weight, self._calls)
+        compiled = [(k, loss, w) for k, (loss, w) in enumerate(zip(getattr(self, "_losses", []), getattr(
+            self, "_loss_weights", []))) if loss is not None and not isinstance(loss, _ComputedLoss)]
+        if not compiled:
+            raise ValueError(f"{type(self).__name__}.compute_loss: no loss was given to compile, so the base "
+                             f"compute_loss has nothing to compute R from; compile(loss=...), or return R from "
+                             f"your own compute_loss without calling super().compute_loss.")
+        several = len(getattr(self, "_losses", [])) > 1
+        total = None
+        for k, loss, w in compiled:
+            term = loss(y[k] if several else y, y_pred[k] if several else y_pred, sample_weight=sample_weight)
+            term = term * w if w != 1.0 else term
+            total = term if total is None else total + term
+        for extra in self.losses:
+            total = total + extra
+        return total
 
     def _init_graph(self, inputs, outputs, name, seed, dtype):
         """The graph from ``inputs`` to ``outputs``, its layers named; no weights laid out yet."""
@@ -1355,6 +1378,7 @@ class _ComputedLoss(losses.Loss):
     """The loss of a model that overrides ``compute_loss``: R and δ come from it, through the ops tape."""
 
     name = "compute_loss"
+    accuracy_by_shape = True
     integer_targets = True                          # y reaches compute_loss as it was given (no cast)
 
     def value(self, y_pred, y, logits=None):

@@ -425,3 +425,69 @@ def test_a_layer_with_a_backward_of_its_own_keeps_no_tape():
 
     model = _model(Dense(4, activation="tanh"), Scale(), Dense(3, activation="softmax"))
     assert _check_against_differences(model) < 1e-6
+
+
+def test_numpy_functions_in_call_run_as_ops_and_train():
+    class NumpyDense(Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], 4), name="w")
+
+        def call(self, x):
+            z = np.dot(x, self.w)                                      # np.dot -> ops.dot, on the tape
+            both = np.concatenate([np.where(z > 0, z, 0.1 * z), np.tanh(z)], axis=-1)
+            return np.sum(both, axis=-1, keepdims=True) * both
+
+    model = _model(NumpyDense(), Dense(3, activation="softmax"))
+    assert _check_against_differences(model) < 1e-6
+
+    class Unknown(Layer):
+        def call(self, x):
+            return np.histogram(x)[0]
+
+    with pytest.raises(TypeError, match=r"np\.histogram on a netfit tensor: netfit\.ops has no op"):
+        Unknown()(X)
+
+
+class WithSuper(keras.Model):
+    """compute_loss = Keras's base (the compiled loss and self.losses) + a term of its own."""
+
+    def __init__(self):
+        super().__init__(dtype="float64")
+        self.d1 = Dense(4, activation="tanh")
+        self.d2 = Dense(3, activation="softmax")
+
+    def call(self, x):
+        h = self.d1(x)
+        self.d1.add_loss(0.05 * ops.mean(h * h))                      # reaches R through self.losses
+        return self.d2(h)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return super().compute_loss(x, y, y_pred, sample_weight) + 0.01 * ops.sum(y_pred * y_pred)
+
+
+def test_super_compute_loss_gives_the_compiled_loss_and_self_losses():
+    model = WithSuper()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.build((None, 5))
+    assert _check_against_differences(model) < 1e-6
+    history = model.fit(X, Y, epochs=2, verbose=0)
+    assert "accuracy" in history.history
+    plain = WithSuper()
+    plain.compile(optimizer="sgd", loss=None)
+    plain.build((None, 5))
+    with pytest.raises(ValueError, match="no loss was given to compile"):
+        plain.fit(X, Y, epochs=1, verbose=0)
+    assert ops.add(np.ones(2), 1.0).tolist() == [2.0, 2.0]           # no tape left behind by the refusal
+    assert nf.ops.Tape is not None and nf.ops.tape.active() is None
+
+
+def test_accuracy_with_a_loss_function_of_your_own_goes_by_the_shapes():
+    def sce(y_true, y_pred):
+        p = ops.take_along_axis(y_pred, ops.cast(ops.expand_dims(y_true, -1), "int64"), axis=-1)
+        return -ops.log(p[:, 0] + 1e-7)
+
+    model = _model(Dense(3, activation="softmax"))
+    model.compile(optimizer="adam", loss=sce, metrics=["accuracy", "sparse_categorical_accuracy"])
+    history = model.fit(X, Y, epochs=3, verbose=0)
+    assert {"accuracy", "sparse_categorical_accuracy"} <= set(history.history)
+    assert history.history["accuracy"] == history.history["sparse_categorical_accuracy"]

@@ -129,10 +129,16 @@ def test_a_loss_that_does_not_depend_on_y_pred_is_refused_before_any_step():
     for a, b in zip(before, m.get_weights()):
         np.testing.assert_array_equal(a, b)
 
-    def numpy_loss(y_true, y_pred):
+    def numpy_loss(y_true, y_pred):                  # np.asarray takes the value, as x.numpy(): no gradient
         return np.mean((np.asarray(y_pred) - y_true) ** 2, axis=-1)
     with pytest.raises(ValueError, match="numpy_loss.*np.asarray"):
         model(numpy_loss).loss_and_gradients(X, Y)
+
+    def numpy_function_loss(y_true, y_pred):         # NumPy's functions run as the ops of their names
+        return np.mean(np.square(y_pred - y_true), axis=-1)
+    check = model(numpy_function_loss)
+    _, grads = check.loss_and_gradients(X, Y)
+    assert any(np.abs(g).max() > 0 for g in grads)
 
 
 def test_compile_refuses_a_loss_class_and_keeps_builtin_names():

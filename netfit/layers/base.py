@@ -301,6 +301,13 @@ class Layer(GuardedAttributes):
         self._variables.append(var)
         return var
 
+    @property
+    def losses(self):
+        """The terms added with ``add_loss`` (and weight penalties) in the training pass running now, as traced
+        values (Keras's ``layer.losses`` / ``model.losses``: ``R + ops.sum(self.losses)`` in a compute_loss);
+        empty outside one."""
+        return custom.current_losses()
+
     def add_loss(self, loss):
         """Add ``loss`` (a scalar computed in ``call`` with netfit.ops) to the model's loss R (Keras's ``add_loss``).
 

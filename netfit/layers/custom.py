@@ -357,8 +357,8 @@ def backward(layer, delta, call):
             firsts[key] = sub
     for _, private in call.deferred:
         private[...] = 0
-    if delta is None:                               # from R itself (a model's compute_loss)
-        roots = [call.loss_root] + call.added_losses
+    if delta is None:                               # from R itself (a model's compute_loss, which adds
+        roots = [call.loss_root]                    # self.losses itself when it wants them, as Keras 3's)
         grads = tape.backward(roots, [np.ones(v.shape, v.dtype) for v in roots])
         call.loss_root = None
     elif getattr(call.out, "_traced_kind", None) != "value" or call.out.tape is not tape:
@@ -503,6 +503,12 @@ def added_loss(calls):
         if subcalls:                                # layers of your own called inside a layer of your own
             total += added_loss([sub for sub, _, _ in subcalls.values()])
     return total
+
+
+def current_losses():
+    """The add_loss terms and weight penalties recorded on the tape running now (a list of traced values)."""
+    tape = active()
+    return list(tape.added_losses) if tape is not None else []
 
 
 def add_loss(layer, loss):

@@ -33,6 +33,9 @@ class Loss:
     #: What the model's outputs must be: "distribution", "probability", "logits" or None (anything).
     expects = None
     from_logits = False
+    #: True for a loss netfit cannot read targets from (your own): metrics=["accuracy"] then goes by the
+    #: shapes of y and the output, as Keras 3 chooses it, and compile's label checks are skipped.
+    accuracy_by_shape = False
     #: Keras's reduction of the per-example losses in ``__call__``; compile trains with "sum_over_batch_size".
     reduction = "sum_over_batch_size"
     _dtype = None

@@ -118,6 +118,8 @@ def get(identifier, loss):
         return identifier, BinaryAccuracy(name=identifier, threshold=0.0)
     if identifier in ("accuracy", "acc"):
         kind = _ACCURACY_FOR_LOSS.get(loss.name)
+        if kind is None and getattr(loss, "accuracy_by_shape", False):
+            kind = "accuracy_by_shape"                 # a loss of your own: Keras 3 goes by the shapes
         if kind is None:
             raise ValueError(f"compile: metric 'accuracy' needs a classification loss, got loss "
                              f"{loss.name!r}; use metrics=['mae'] or ['mse'] for regression.")

@@ -61,6 +61,7 @@ class CustomLoss(Loss):
     expects = None
     fuses_with = None
     integer_targets = False
+    accuracy_by_shape = True
 
     def __init__(self, fn):
         if not callable(fn):

@@ -81,19 +81,18 @@ class Tape:
     def __init__(self, sinks=None):
         self.entries = []
         self.sinks = {} if sinks is None else sinks
-        self._token = None
+        self._tokens = []
         # Set by a custom layer's forward (netfit.layers.custom): the layer and record whose call this tape
         # records, how often each sublayer has been called on it, the training flag, add_loss's terms.
         self.owner = self.owner_call = None
         self.uses, self.training, self.added_losses = {}, False, []
 
     def __enter__(self):
-        self._token = _ACTIVE.set(self)
+        self._tokens.append(_ACTIVE.set(self))       # a stack: the same tape may be entered again inside
         return self
 
     def __exit__(self, *exc):
-        _ACTIVE.reset(self._token)
-        self._token = None
+        _ACTIVE.reset(self._tokens.pop())
         return False
 
     def record(self, entry):

@@ -12,11 +12,13 @@ import numpy as np
 
 from ..initializers import get as _initializer
 from ..config import dtype as _default_dtype
-from .table import lookup
+from .table import TABLE, lookup
 
 __all__ = ["Value", "Variable"]
 
 # ufunc name -> op name, for NumPy's ufuncs called on a Value or a Variable (np.exp(v)).
+# NumPy function name -> op name, where they differ (np.amax(v) -> ops.amax is the same; np.round -> ops.round).
+_FUNCTIONS = {"round_": "round", "concat": "concatenate", "around": "round"}
 _UFUNCS = {"true_divide": "divide", "absolute": "abs", "fabs": "abs", "bitwise_not": "logical_not",
            "remainder": "mod"}
 
@@ -107,6 +109,21 @@ class _Operators:
     def numpy(self):
         """A copy of the array (Keras's ``tensor.numpy()`` / ``variable.numpy()``)."""
         return np.array(self._array())
+
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy's functions on a traced value or a weight run as the op of the same name (np.dot → ops.dot),
+        so back-propagation goes through them; one netfit.ops lacks is refused, naming what to use."""
+        name = _FUNCTIONS.get(func.__name__, func.__name__)
+        found = TABLE.get(name)
+        if found is None or found.family == "random":
+            raise TypeError(f"np.{func.__name__} on a netfit tensor: netfit.ops has no op of that name, and NumPy "
+                            f"would compute it without a gradient; write it with netfit.ops "
+                            f"(netfit.ops.list_ops() lists them), or use x.numpy() where no gradient is wanted.")
+        kwargs = {k: v for k, v in kwargs.items() if not (k in ("out", "dtype", "where", "order", "copy",
+                                                                  "initial") and v is None)}
+        if "out" in kwargs:
+            raise TypeError(f"np.{func.__name__}(..., out=...) on a netfit tensor: ops make new arrays; drop out=.")
+        return found(*args, **kwargs)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         if method != "__call__" or kwargs.get("out") is not None:
