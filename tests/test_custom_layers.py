@@ -491,3 +491,21 @@ def test_accuracy_with_a_loss_function_of_your_own_goes_by_the_shapes():
     history = model.fit(X, Y, epochs=3, verbose=0)
     assert {"accuracy", "sparse_categorical_accuracy"} <= set(history.history)
     assert history.history["accuracy"] == history.history["sparse_categorical_accuracy"]
+
+
+def test_add_loss_terms_are_in_evaluates_loss_as_in_fits():
+    class Penalised(Layer):
+        def __init__(self):
+            super().__init__()
+            self.d = Dense(3)
+
+        def call(self, x):
+            a = self.d(x)
+            self.add_loss(0.1 * ops.mean(a * a))
+            self.add_loss(0.5)                                           # a constant: in R's value only
+            return a
+
+    model = _model(Penalised(), nf.layers.Activation("softmax"))
+    trained = model.loss_and_gradients(X, Y, gradients=False)[0]
+    evaluated = model.evaluate(X, Y, batch_size=len(X), verbose=0)
+    assert abs(trained - evaluated) < 1e-9 and trained > 0.5

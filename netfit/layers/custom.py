@@ -40,6 +40,7 @@ __all__ = ["no_tape", "is_custom", "tracked_layers", "keras_build", "forward", "
 
 _TRAINING = contextvars.ContextVar("netfit_training", default=False)
 _NO_TAPE = contextvars.ContextVar("netfit_no_tape", default=False)
+_INFERENCE_TERMS = contextvars.ContextVar("netfit_inference_terms", default=None)   # add_loss's values, no tape
 
 
 @contextlib.contextmanager
@@ -286,8 +287,17 @@ def forward(layer, host, x, training, call):
             call.x = x                              # what a written-out backward reads (netfit's way)
         call.tape, call.added_losses = None, []     # (a constant Value: `inputs -= m` in call makes a new array,
         held = [Value(a, None) for a in x] if isinstance(x, list) else Value(x, None)   # never writes into x)
-        call.out_array = _array(_run(host, held, training), layer.display_name)
-        call.added_losses = _penalties_now(layer)    # evaluate's loss has the weights' penalties, as Keras's
+        if _INFERENCE_TERMS.get() is not None:      # inside another custom layer's call: its record counts them
+            call.out_array = _array(_run(host, held, training), layer.display_name)
+            return call.out_array
+        terms = []
+        token = _INFERENCE_TERMS.set(terms)
+        try:
+            call.out_array = _array(_run(host, held, training), layer.display_name)
+        finally:
+            _INFERENCE_TERMS.reset(token)
+        call.added_losses = _penalties_now(layer) + [Value(np.asarray(v), None) for v in terms]   # evaluate's
+        # loss has the weights' penalties and the add_loss terms, as Keras's
         return call.out_array
     sinks = {}
     for var in layer._variables:
@@ -365,7 +375,9 @@ def backward(layer, delta, call):
         grads = {}                                  # the output does not depend on the input or the weights
     else:
         roots, deltas = [call.out], [delta]
-        for extra in call.added_losses:             # add_loss terms: ∂R/∂(term) = 1
+        for extra in call.added_losses:             # add_loss terms: ∂R/∂(term) = 1 (constants: none)
+            if extra.tape is not tape:
+                continue
             roots.append(extra)
             deltas.append(np.ones(extra.shape, extra.dtype))
         grads = tape.backward(roots if len(roots) > 1 else call.out, deltas if len(roots) > 1 else delta)
@@ -512,12 +524,20 @@ def current_losses():
 
 
 def add_loss(layer, loss):
-    """``layer.add_loss(loss)`` inside ``call``: a traced scalar added to R by the model (training only)."""
+    """``layer.add_loss(loss)`` inside ``call``: a term added to R (Keras sums a tensor given to it).
+
+    In training a traced term is a root of back-propagation (its gradient flows); a constant
+    is added to R's value only. In inference (evaluate) the term is added to the reported loss.
+    """
     tape = active()
     if tape is None:
+        collected = _INFERENCE_TERMS.get()
+        if collected is not None:                   # evaluate's pass: the term's value enters the loss
+            collected.append(float(np.sum(_array(loss, layer.display_name))))
         return
     if getattr(loss, "_traced_kind", None) != "value" or loss.tape is not tape:
-        return                                      # a constant: no gradient, and R's value is not reported
+        tape.added_losses.append(Value(np.asarray(np.sum(_array(loss, layer.display_name))), None))   # a constant
+        return
     if np.size(loss.data) != 1:
         loss = lookup("sum")(loss)                  # Keras sums a loss tensor given to add_loss
     tape.added_losses.append(loss)
