@@ -34,6 +34,7 @@ import numpy as np
 
 from . import keras_compile, keras_config, keras_layout
 from .layers import custom
+from .ops.custom import resolve as resolve_custom
 from ._version import __version__
 from .files import WEIGHTS_H5_SUFFIX, atomic_write, check_not_folder, check_path, require_h5py
 from .saving import MAX_JSON_BYTES, ModelFileError, save_model
@@ -321,7 +322,8 @@ def load_keras(archive, shown, build, compile, max_bytes, where="load_model"):
     if compile and top.get("compile_config"):
         kwargs, why = keras_compile.compile_from_keras(top["compile_config"])
         if kwargs is not None:
-            try:
+            try:                                    # losses and metrics of your own: given, in scope, registered
+                kwargs = resolve_custom(kwargs, None, where)
                 model.compile(**kwargs)
             except (ValueError, TypeError) as exc:
                 kwargs, why = None, str(exc)

@@ -346,3 +346,26 @@ def test_a_built_in_layer_built_by_user_code_with_keras_shape():
     model.build()
     model.layers[0].kernel.assign(np.zeros((4, 2)))
     assert not model.get_weights()[0].any()
+
+
+def test_losses_of_your_own_come_back_from_both_files_given_or_registered(tmp_path):
+    pytest.importorskip("h5py")
+    from netfit import keras, ops
+
+    def my_loss(y_true, y_pred):
+        return ops.mean(ops.square(y_pred - y_true), axis=-1)
+
+    @keras.saving.register_keras_serializable(package="walk")
+    def registered_loss(y_true, y_pred):
+        return ops.mean(ops.abs(y_pred - y_true), axis=-1)
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((20, 4)), rng.random((20, 1))
+    for fn, kwargs in ((my_loss, {"custom_objects": {"my_loss": my_loss}}), (registered_loss, {})):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss=fn)
+        model.fit(x, y, verbose=0)
+        for name in ("m.keras", "m.netfit"):
+            model.save(tmp_path / name)
+            back = keras.models.load_model(tmp_path / name, **kwargs)
+            assert back.compiled and back.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y, verbose=0))

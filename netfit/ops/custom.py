@@ -7,6 +7,7 @@ any from it: :func:`resolve` replaces each such entry of a saved compile config 
 the object you pass, ``load_model(path, custom_objects={"my_loss": my_loss})`` (a
 class is rebuilt with its ``from_config``), and names any that is missing.
 """
+from .. import custom_objects as custom_objects_mod
 from .. import losses as losses_mod, metrics as metrics_mod
 from . import metric as keras_metrics
 
@@ -29,10 +30,13 @@ def _object(spec, kind, custom, where):
     if not isinstance(spec, dict) or "class_name" not in spec:
         return spec
     name, config = spec["class_name"], spec.get("config")
-    if name == "function":
-        if not isinstance(config, str) or config not in custom:
+    if name == "function":                          # given here, in a custom_object_scope, or registered
+        found = custom.get(config) if isinstance(config, str) else None
+        if found is None and isinstance(config, str):
+            found = custom_objects_mod.resolve(config, spec.get("registered_name"))
+        if found is None:
             raise _missing(f"{kind} function", str(config), where)
-        return custom[config]
+        return found
     if kind == "loss":
         try:
             return losses_mod.get(spec)
@@ -40,7 +44,8 @@ def _object(spec, kind, custom, where):
             pass
     elif name in metrics_mod._CLASSES:
         return spec
-    cls = custom.get(name) or (_OWN_METRICS.get(name) if kind == "metric" else None)
+    cls = custom.get(name) or (_OWN_METRICS.get(name) if kind == "metric" else None) or \
+        custom_objects_mod.resolve(name, spec.get("registered_name"))
     if cls is None:
         raise _missing(kind, name, where)
     if not isinstance(config, dict):
