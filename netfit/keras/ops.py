@@ -4,7 +4,7 @@ Every op of netfit.ops but the random ones (those are ``keras.random``'s), each 
 NumPy forward with its vector-Jacobian product beside it, so that custom code trains.
 """
 from ..ops import TABLE as _TABLE
-from ..ops import list_ops, lookup
+from ..ops import cond, fori_loop, list_ops, lookup, while_loop     # noqa: F401 — control flow (Python's)
 
 globals().update({name: op for name, op in _TABLE.items() if op.family != "random"})
 
@@ -13,4 +13,5 @@ def __getattr__(name):
     return lookup(name)
 
 
-__all__ = sorted(name for name, op in _TABLE.items() if op.family != "random") + ["list_ops"]
+__all__ = sorted(name for name, op in _TABLE.items() if op.family != "random") + ["list_ops", "cond", "fori_loop",
+                                                                                   "while_loop"]

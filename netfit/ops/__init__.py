@@ -17,7 +17,8 @@ Examples
 >>> ops.relu(np.array([-1.0, 2.0]))
 array([0., 2.])
 """
-from . import elementwise, linalg, nn, random, reduce, shape
+from . import core, elementwise, linalg, nn, random, reduce, shape
+from .core import cond, fori_loop, while_loop     # control flow: Python's own, eagerly
 from . import activation, custom, loss, metric                  # custom losses, metrics, activations; tracing's handlers
 from .op import Op
 from .table import TABLE, lookup
@@ -36,4 +37,4 @@ def __getattr__(name):
     return lookup(name)
 
 
-__all__ = ["Op", "Tape", "Value", "Variable", "GradientError", "list_ops"] + sorted(TABLE)
+__all__ = ["Op", "Tape", "Value", "Variable", "GradientError", "list_ops", "cond", "fori_loop", "while_loop"] + sorted(TABLE)

@@ -129,9 +129,9 @@ def _record(op, tape, parents, arrays, kwargs, out):
     """Put the call on the tape; return its output(s) as traced values (constants for integer outputs)."""
     several = isinstance(out, (list, tuple))
     outs = [np.asarray(o) for o in out] if several else [np.asarray(out)]
-    if not all(o.dtype.kind in "fc" for o in outs):
+    if not any(o.dtype.kind in "fc" for o in outs):
         return out                                               # integers and booleans carry no gradient
-    values = [Value(o, tape) for o in outs]
+    values = [Value(o, tape) if o.dtype.kind in "fc" else o for o in outs]      # top_k's indices stay arrays
     tape.record(Entry(op, parents, arrays, kwargs, values, caller() if op.vjp is None else None))
     return values if several else values[0]
 
@@ -158,10 +158,23 @@ def _array(a, where):
                             f"of one shape.")
         return a
     top = type(a).__module__.split(".")[0]
+    if top in _FRAMEWORKS and where in ("convert_to_tensor", "convert_to_numpy"):    # converting is their job
+        return _from_framework(a, top)
     if top in _FRAMEWORKS:
         raise TypeError(f"ops.{where}: expected a NumPy array (netfit computes with NumPy), got a "
                         f"{type(a).__module__}.{type(a).__name__}; convert it first: {_FRAMEWORKS[top]}.")
     return a
+
+
+def _from_framework(a, top):
+    """A PyTorch / TensorFlow / JAX / CuPy tensor as a NumPy array (for convert_to_tensor and convert_to_numpy)."""
+    if top == "torch":
+        return a.detach().cpu().numpy()
+    if top == "cupy":
+        return a.get()
+    if hasattr(a, "numpy"):
+        return a.numpy()
+    return np.asarray(a)
 
 
 def op(name, family=None, takes_list=False, instead=None):

@@ -145,7 +145,7 @@ class Tape:
                 out = entry.outputs[0].data
             else:                            # several outputs (split): zeros for those δ does not reach
                 g = [x if x is not None else np.zeros(o.shape, o.dtype) for x, o in zip(outs, entry.outputs)]
-                out = [o.data for o in entry.outputs]
+                out = [o.data if getattr(o, "_traced_kind", None) == "value" else o for o in entry.outputs]
             need = tuple(p is not None for p in entry.parents)
             back = entry.op.vjp(g, out, *entry.arrays, need=need, **entry.kwargs) if entry.op.takes_need \
                 else entry.op.vjp(g, out, *entry.arrays, **entry.kwargs)
