@@ -509,3 +509,45 @@ def test_add_loss_terms_are_in_evaluates_loss_as_in_fits():
     trained = model.loss_and_gradients(X, Y, gradients=False)[0]
     evaluated = model.evaluate(X, Y, batch_size=len(X), verbose=0)
     assert abs(trained - evaluated) < 1e-9 and trained > 0.5
+
+
+def test_mistakes_a_newcomer_makes_are_named_with_the_fix():
+    class LateWeight(Layer):
+        def call(self, x):
+            return x * self.add_weight(shape=(5,))
+
+    with pytest.raises(RuntimeError, match=r"after the layer was built .*make it in build"):
+        LateWeight()(X)
+
+    class NoReturn(Layer):
+        def call(self, x):
+            ops.relu(x)
+
+    with pytest.raises(TypeError, match="call returned None"):
+        NoReturn()(X)
+
+    class NoSuper(Layer):
+        def __init__(self):
+            self.units = 3
+
+        def call(self, x):
+            return x
+
+    with pytest.raises(AttributeError, match=r"call super\(\)\.__init__\(\*\*kwargs\) first in NoSuper\.__init__"):
+        NoSuper()(X)
+
+
+def test_a_weight_made_in_init_is_kept_through_build_and_updated_in_call():
+    class ComputeSum(Layer):                       # keras.io's "making new layers" example: a non-trainable total
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = self.add_weight(initializer="zeros", shape=(input_dim,), trainable=False)
+
+        def call(self, inputs):
+            self.total.assign_add(ops.sum(inputs, axis=0))
+            return self.total
+
+    layer = ComputeSum(2)
+    first = np.array(layer(np.ones((2, 2))))
+    second = np.array(layer(np.ones((2, 2))))
+    assert first.tolist() == [2.0, 2.0] and second.tolist() == [4.0, 4.0]

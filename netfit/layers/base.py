@@ -117,6 +117,12 @@ def _snake(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+#: What Layer.__init__ sets: missing on a layer of your own whose __init__ did not call super().__init__().
+_CORE_ATTRIBUTES = frozenset({"name", "specs", "params", "grads", "built", "_trainable", "input_shape", "output_shape",
+                              "_attached", "_home", "_own_call", "_own_specs", "_variables", "_sublayers",
+                              "_sub_parts"})
+
+
 class Layer(GuardedAttributes):
     """Base class of all layers. Subclasses implement build, forward, backward, get_config.
 
@@ -293,12 +299,18 @@ class Layer(GuardedAttributes):
                 raise ValueError(f"{self.display_name}.add_weight: a weight named {name!r} already exists.")
             name = custom.free_name(name, taken)
         spec = WeightSpec(name, shape, initializers.get(initializer), fan_in, fan_out, decay, bool(trainable))
+        if mine and (self.built or self.__dict__.get("_dry_run")) and not self.__dict__.get("_in_build"):
+            raise RuntimeError(f"{self.display_name}.add_weight({name!r}) called after the layer was built (in "
+                               f"call?): its weights are laid out in the model once; make it in build(input_shape) "
+                               f"(or in __init__ when its shape is known), as Keras asks.")
         self.specs.append(spec)
         if not mine:
             return None
         self._own_specs.append(spec)
         var = custom.make_variable(self, name, trainable, regularizer)
         self._variables.append(var)
+        if not self.built and not self.__dict__.get("_in_build"):     # made in __init__: kept through build
+            self.__dict__.setdefault("_early_weights", []).append((spec, var))
         return var
 
     @property
@@ -639,6 +651,10 @@ class Layer(GuardedAttributes):
     def __getattr__(self, name):
         # Only reached when normal lookup fails: a built-in layer's weight by its name (Dense.kernel, .bias,
         # BatchNormalization.gamma, ...), as a netfit.ops.Variable whose .assign writes the layer's weight.
+        if name in _CORE_ATTRIBUTES and "_nodes" not in self.__dict__ and type(self).__module__.split(".")[0] != "netfit":
+            raise AttributeError(f"{type(self).__name__}: the layer was not initialized (no {name!r}): call "
+                                 f"super().__init__(**kwargs) first in {type(self).__name__}.__init__, as Keras "
+                                 f"requires.")
         if name.startswith("_") or type(self).call is not None:
             raise AttributeError(f"{type(self).__name__!s} object has no attribute {name!r}")
         specs, params = self.__dict__.get("specs") or (), self.__dict__.get("params") or {}

@@ -111,9 +111,15 @@ def keras_build(layer, host, input_shape, spec_type):
     """
     keras_shape = [(None,) + tuple(s) for s in input_shape] if isinstance(input_shape, list) \
         else (None,) + tuple(input_shape)
-    layer._own_specs, layer._variables, layer._sub_parts = [], [], []
+    early = layer.__dict__.get("_early_weights", [])          # weights made in __init__ (shape known there)
+    layer._own_specs, layer._variables, layer._sub_parts = [s for s, _ in early], [v for _, v in early], []
+    layer.specs = list(layer._own_specs)
     if defined_below(type(host), "build"):
-        host.build(keras_shape)
+        layer.__dict__["_in_build"] = True
+        try:
+            host.build(keras_shape)
+        finally:
+            layer.__dict__["_in_build"] = False
     # Run call once on two examples of zeros: it builds the sublayers it calls and gives the output shape.
     layer._sublayers = tracked_layers(host)
     for sub in layer._sublayers:                   # a model that knows its input shape builds now (its own seed):
@@ -129,7 +135,13 @@ def keras_build(layer, host, input_shape, spec_type):
     dt = _default_dtype()
     zeros = [np.zeros((2,) + tuple(s), dt) for s in input_shape] if isinstance(input_shape, list) \
         else np.zeros((2,) + tuple(input_shape), dt)
-    out = _run(host, zeros, False)
+    layer.__dict__["_dry_run"] = True               # add_weight in call is refused (netfit.layers.base)
+    try:
+        out = _run(host, zeros, False)
+    finally:
+        layer.__dict__["_dry_run"] = False
+    if out is None:
+        raise TypeError(f"{layer.display_name}: call returned None; return the layer's output (`return outputs`).")
     if isinstance(out, (list, tuple)) and not getattr(layer, "several_outputs", False):
         raise ValueError(f"{layer.display_name}: call returned {len(out)} outputs; a custom layer returns "
                          f"one tensor (several outputs are a model's: use a keras.Model subclass or a "
