@@ -536,6 +536,14 @@ def test_mistakes_a_newcomer_makes_are_named_with_the_fix():
     with pytest.raises(AttributeError, match=r"call super\(\)\.__init__\(\*\*kwargs\) first in NoSuper\.__init__"):
         NoSuper()(X)
 
+    class Writes(Layer):
+        def call(self, x):
+            x[:, 0] = 0.0
+            return x
+
+    with pytest.raises(TypeError, match=r"immutable.*ops\.where\(mask, v, x\) or ops\.slice_update"):
+        Writes()(X)
+
 
 def test_a_weight_made_in_init_is_kept_through_build_and_updated_in_call():
     class ComputeSum(Layer):                       # keras.io's "making new layers" example: a non-trainable total

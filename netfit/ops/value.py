@@ -58,6 +58,11 @@ class _Operators:
     def __ge__(self, other): return _op("greater_equal", self, other)
     def __getitem__(self, key): return _op("get_item", self, key)
 
+    def __setitem__(self, key, value):
+        raise TypeError(f"{type(self).__name__}s are immutable, as Keras's tensors: x[...] = v would change what the "
+                        f"tape recorded; build a new one with ops.where(mask, v, x) or ops.slice_update(x, start, v), "
+                        f"or write a weight with .assign(...).")
+
     def reshape(self, *shape):
         return _op("reshape", self, shape[0] if len(shape) == 1 else shape)
 
