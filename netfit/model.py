@@ -120,6 +120,12 @@ class Model(LayerStack, Inference, Layer):
         (:mod:`netfit.layers.custom`).
         """
         refuse(type(self).__name__, keras, (), ())
+        for step in ("train_step", "test_step", "predict_step"):
+            if custom.defined_below(type(self), step):
+                raise TypeError(f"{type(self).__name__}: overrides {step}, which netfit does not call (in Keras 3 it "
+                                f"is backend code: tf.GradientTape, JAX's stateless_call); override "
+                                f"compute_loss(x, y, y_pred, sample_weight) instead: netfit differentiates it through "
+                                f"the ops tape (docs/keras.md, 'Code of your own').")
         self._init_model(name if name is not None else _snake_case(type(self).__name__), seed, dtype, type(self).__name__)
         self._subclassed, self._pending_compile, self._auto_named = True, None, name is None
         self._requested_dtype = check_dtype(dtype, type(self).__name__)

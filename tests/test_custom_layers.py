@@ -559,3 +559,57 @@ def test_a_weight_made_in_init_is_kept_through_build_and_updated_in_call():
     first = np.array(layer(np.ones((2, 2))))
     second = np.array(layer(np.ones((2, 2))))
     assert first.tolist() == [2.0, 2.0] and second.tolist() == [4.0, 4.0]
+
+
+def test_a_train_step_override_is_refused_naming_compute_loss():
+    class Stepper(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = Dense(2)
+
+        def call(self, x):
+            return self.d(x)
+
+        def train_step(self, data):
+            raise AssertionError("netfit never calls it")
+
+    with pytest.raises(TypeError, match=r"overrides train_step.*override compute_loss"):
+        Stepper()
+
+
+def test_a_sublayers_add_loss_is_in_compute_losss_r_and_in_evaluate():
+    class ActReg(Layer):
+        def __init__(self):
+            super().__init__()
+            self.d = Dense(3)
+
+        def call(self, x):
+            a = self.d(x)
+            self.add_loss(0.3 * ops.mean(a * a))
+            return a
+
+    class Over(keras.Model):
+        def __init__(self):
+            super().__init__(dtype="float64")
+            self.reg = ActReg()
+            self.act = nf.layers.Activation("softmax")
+
+        def call(self, x):
+            return self.act(self.reg(x))
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+            return keras.losses.SparseCategoricalCrossentropy()(y, y_pred)
+
+    model = Over()
+    model.compile(optimizer="sgd")
+    model.build((None, 5))
+    assert _check_against_differences(model) < 1e-6                        # R and its gradient agree
+    trained = model.loss_and_gradients(X, Y, gradients=False)[0]
+    assert abs(model.evaluate(X, Y, batch_size=len(X), verbose=0) - trained) < 1e-9
+
+    class Looks(Layer):
+        def call(self, x):
+            assert isinstance(x.numpy(), np.ndarray)                        # a netfit tensor in every pass
+            return x * 2.0
+
+    _model(Looks(), Dense(3, activation="softmax")).predict(X, verbose=0)

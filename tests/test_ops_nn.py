@@ -589,7 +589,7 @@ def test_dropout_vjp_uses_the_forward_mask():
         mask = tape.entries[-1].arrays[1]                             # the mask the forward drew, on the entry
         np.testing.assert_array_equal(out.data, x * mask)
         np.testing.assert_allclose(g, delta * mask)
-        assert set(np.unique(mask)) <= {0.0, 1 / 0.6} and (mask[0] == 0).any() and (mask[0] != 0).any()
+        assert set(np.unique(mask)) <= {0.0, 1 / 0.6} and (mask == 0).any() and (mask != 0).any()   # 30 draws
     check_gradient(lambda a: ops.random.dropout(a, 0.3, seed=5), x)   # an int seed: one mask, finite differences agree
 
 

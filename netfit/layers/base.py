@@ -584,6 +584,21 @@ class Layer(GuardedAttributes):
         return [Weight.of(self.params[spec.name], spec.name.rsplit("/", 1)[-1], f"{self.display_name}/{spec.name}",
                           flag) for spec, flag in zip(self.specs, flags)]
 
+    @property
+    def trainable_weights(self):
+        """The weights training moves, in ``weights`` order (Keras's ``layer.trainable_weights``)."""
+        return [w for w, flag in zip(self.weights, self.trainable_flags()) if flag]
+
+    @property
+    def non_trainable_weights(self):
+        """The other weights (``trainable=False``, a frozen layer's), in ``weights`` order."""
+        return [w for w, flag in zip(self.weights, self.trainable_flags()) if not flag]
+
+    #: Keras 3's names for the same lists.
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
     def count_params(self):
         return sum(spec.size for spec in self.specs)
 

@@ -137,7 +137,7 @@ def keras_build(layer, host, input_shape, spec_type):
         else np.zeros((2,) + tuple(input_shape), dt)
     layer.__dict__["_dry_run"] = True               # add_weight in call is refused (netfit.layers.base)
     try:
-        out = _run(host, zeros, False)
+        out = _run(host, [Value(z, None) for z in zeros] if isinstance(zeros, list) else Value(zeros, None), False)
     finally:
         layer.__dict__["_dry_run"] = False
     if out is None:
@@ -263,9 +263,9 @@ def loss_from(layer, call, compute_loss, y, sample_weight):
     (:func:`backward` with no δ). Inference: on arrays. Returns R as a float.
     """
     tape = call.tape
-    if tape is None:
+    if tape is None:                                # evaluate: self.losses is empty, the terms are added here
         out = compute_loss(x=call.x_in, y=y, y_pred=_array(call.out_array, ""), sample_weight=sample_weight)
-        return float(_array(out, ""))
+        return float(_array(out, "")) + sum(float(t.data) for t in getattr(call, "added_losses", ()))
     with tape:
         token = _TRAINING.set(tape.training)
         try:
@@ -280,7 +280,10 @@ def loss_from(layer, call, compute_loss, y, sample_weight):
         raise ValueError(f"{layer.display_name}: compute_loss must return one number (the batch's R), got an "
                          f"array of shape {loss.shape}; reduce it, e.g. ops.mean(...).")
     call.loss_root = loss
-    return float(loss.data)
+    # Terms that layers of your own inside the model added are always in R (their backward adds their δ); the
+    # model's own call's terms are in R through self.losses (super().compute_loss adds them), as in Keras.
+    inside = added_loss([sub for sub, _, _ in call.__dict__.get("subcalls", {}).values()])
+    return float(loss.data) + inside
 
 
 def _array(out, where):
@@ -318,12 +321,13 @@ def forward(layer, host, x, training, call):
     tape = Tape(sinks)
     tape.owner, tape.owner_call = layer, call
     call.deferred = []
-    leaf = None
-    if call.need_input_grad:
+    if call.need_input_grad:                        # the input: a leaf whose δ is s; else a constant Value
         leaf = [Value(a, tape) for a in x] if isinstance(x, list) else Value(x, tape)
+    else:                                           # (never written into: `x[...] = v` is refused)
+        leaf = [Value(a, None) for a in x] if isinstance(x, list) else Value(x, None)
     tape.training = bool(training)
     with tape:
-        out = _run(host, leaf if leaf is not None else x, training)
+        out = _run(host, leaf, training)
         _add_penalties(layer, tape)
     call.tape, call.leaf, call.out = tape, leaf, out
     call.out_array = _array(out, layer.display_name)

@@ -119,15 +119,19 @@ class _Operators:
         """NumPy's functions on a traced value or a weight run as the op of the same name (np.dot → ops.dot),
         so back-propagation goes through them; one netfit.ops lacks is refused, naming what to use."""
         name = _FUNCTIONS.get(func.__name__, func.__name__)
-        found = TABLE.get(name)
+        found = TABLE.get(name) if func.__module__ in ("numpy", "numpy.linalg") else None
+        shown = "np." + ("linalg." if func.__module__ == "numpy.linalg" else "") + func.__name__ \
+            if func.__module__.startswith("numpy") else func.__module__ + "." + func.__name__
+        if func.__module__.startswith("numpy.") and func.__module__ != "numpy.linalg":
+            shown = "np." + func.__module__.split(".", 1)[1] + "." + func.__name__      # np.fft.fft
         if found is None or found.family == "random":
-            raise TypeError(f"np.{func.__name__} on a netfit tensor: netfit.ops has no op of that name, and NumPy "
+            raise TypeError(f"{shown} on a netfit tensor: netfit.ops has no op of that name, and NumPy "
                             f"would compute it without a gradient; write it with netfit.ops "
                             f"(netfit.ops.list_ops() lists them), or use x.numpy() where no gradient is wanted.")
         kwargs = {k: v for k, v in kwargs.items() if not (k in ("out", "dtype", "where", "order", "copy",
                                                                   "initial") and v is None)}
         if "out" in kwargs:
-            raise TypeError(f"np.{func.__name__}(..., out=...) on a netfit tensor: ops make new arrays; drop out=.")
+            raise TypeError(f"{shown}(..., out=...) on a netfit tensor: ops make new arrays; drop out=.")
         return found(*args, **kwargs)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
