@@ -585,6 +585,8 @@ class Model(LayerStack, Inference, Layer):
     def _reset_records(self):
         """θ was laid out anew (build, a move to another device): records made for the old layout go."""
         self._spare_calls = []              # inference's records, reused by one call at a time (netfit.inference)
+        # Layers of your own may add add_loss terms to R: only then does each step look for them (_data_loss).
+        self._tape_terms = any(custom.is_custom(layer) for layer in self._graph_layers())
         if self.compiled:
             self._calls = self._new_calls()
 
@@ -640,7 +642,7 @@ class Model(LayerStack, Inference, Layer):
         if self._computes_loss():
             return custom.loss_from(self, calls[0], self.compute_loss, y, sample_weight)
         value = self._compiled_loss(y_pred, y, sample_weight, calls)
-        extra = custom.added_loss(calls)            # add_loss terms of layers of your own (training passes)
+        extra = custom.added_loss(calls) if self._tape_terms else 0.0     # add_loss terms of layers of your own
         return value + extra if extra else value
 
     def _compiled_loss(self, y_pred, y, sample_weight, calls):

@@ -15,7 +15,8 @@ is found op by op:
   sublayer entry runs that layer's own written-out backward; s = ∂R/∂x is the
   input leaf's δ.
 
-Outside training ``call`` runs on plain arrays, with no tape. Everything a call
+In inference (``predict``, ``evaluate``) no tape is kept: ``call`` gets its input as a
+constant tensor and the ops are NumPy functions. Everything a call
 keeps (its tape, its output, its sublayers' records) lives in its record
 (:class:`~netfit.layers.base.Call`), never on the layer, as for every layer.
 
@@ -80,7 +81,7 @@ def tracked_layers(host):
                 visit(v)
 
     for name, value in vars(host).items():
-        if not name.startswith("_") or name in ("_layers",):
+        if not name.startswith("_"):
             visit(value)
     return found
 
@@ -104,10 +105,10 @@ def keras_build(layer, host, input_shape, spec_type):
     """Build a custom layer for per-example ``input_shape``; return its per-example output shape.
 
     Calls the user's ``build`` with Keras's batch-first shape ``(None, *input_shape)``
-    (if the class has one), then finds the output shape from ``compute_output_shape``
-    or, without one, by running ``call`` on two examples of zeros (which also builds
-    the sublayers it calls). The weights drawn for that run are not kept: the model
-    draws them from its own seed when it lays θ out.
+    (if the class has one), then runs ``call`` once on two examples of zeros: that builds
+    the sublayers it calls and gives the output shape (``compute_output_shape``, if
+    defined, is checked against it). The weights drawn for that run are not kept: the
+    model draws them from its own seed when it lays θ out.
     """
     keras_shape = [(None,) + tuple(s) for s in input_shape] if isinstance(input_shape, list) \
         else (None,) + tuple(input_shape)
@@ -137,12 +138,12 @@ def keras_build(layer, host, input_shape, spec_type):
         else np.zeros((2,) + tuple(input_shape), dt)
     layer.__dict__["_dry_run"] = True               # add_weight in call is refused (netfit.layers.base)
     try:
-        out = _run(host, [Value(z, None) for z in zeros] if isinstance(zeros, list) else Value(zeros, None), False)
+        out = _run(host, _held(zeros, None), False)
     finally:
         layer.__dict__["_dry_run"] = False
     if out is None:
         raise TypeError(f"{layer.display_name}: call returned None; return the layer's output (`return outputs`).")
-    if isinstance(out, (list, tuple)) and not getattr(layer, "several_outputs", False):
+    if isinstance(out, (list, tuple)):
         raise ValueError(f"{layer.display_name}: call returned {len(out)} outputs; a custom layer returns "
                          f"one tensor (several outputs are a model's: use a keras.Model subclass or a "
                          f"functional model).")
@@ -153,7 +154,6 @@ def keras_build(layer, host, input_shape, spec_type):
         if declared != out_shape:
             raise ValueError(f"{layer.display_name}: compute_output_shape gives {declared}, but call returns "
                              f"examples of shape {out_shape}; fix one of the two.")
-    layer._sublayers = tracked_layers(host)
     for sub in layer._sublayers:                   # weights drawn for the dry run are not kept: the model draws
         if id(sub) not in had_weights:             # them from its own seed, as for its other layers
             sub._attached = False
@@ -164,6 +164,7 @@ def keras_build(layer, host, input_shape, spec_type):
     return out_shape
 
 
+@functools.lru_cache(maxsize=None)
 def defined_below(cls, name):
     """True when a class between ``cls`` and netfit's base classes defines ``name`` (the user's own method)."""
     for klass in cls.__mro__:
@@ -294,14 +295,21 @@ def _array(out, where):
     return np.asarray(data)
 
 
+def _held(x, tape):
+    """``x`` (an array or a list of them) as tensors of ``tape``: traced leaves, or constants for ``tape=None``
+    (``call`` never writes into the caller's array: a tensor refuses ``x[...] = v``)."""
+    return [Value(a, tape) for a in x] if isinstance(x, list) else Value(x, tape)
+
+
 def forward(layer, host, x, training, call):
-    """a = call(x): under a tape (what backward reads is kept in ``call``); in inference (:func:`no_tape`) on plain arrays."""
+    """a = call(x): under a tape (what backward reads is kept in ``call``); in inference (:func:`no_tape`), or for
+    a layer that writes its own backward, without one."""
     call.x_in = x
-    if _NO_TAPE.get() or _own_backward(type(layer)):  # inference, or a backward of your own: no tape
+    if _NO_TAPE.get() or defined_below(type(layer), "backward"):   # inference, or a backward of your own
         if not _NO_TAPE.get():
             call.x = x                              # what a written-out backward reads (netfit's way)
-        call.tape, call.added_losses = None, []     # (a constant Value: `inputs -= m` in call makes a new array,
-        held = [Value(a, None) for a in x] if isinstance(x, list) else Value(x, None)   # never writes into x)
+        call.tape, call.added_losses = None, []
+        held = _held(x, None)
         if _INFERENCE_TERMS.get() is not None:      # inside another custom layer's call: its record counts them
             call.out_array = _array(_run(host, held, training), layer.display_name)
             return call.out_array
@@ -321,10 +329,7 @@ def forward(layer, host, x, training, call):
     tape = Tape(sinks)
     tape.owner, tape.owner_call = layer, call
     call.deferred = []
-    if call.need_input_grad:                        # the input: a leaf whose δ is s; else a constant Value
-        leaf = [Value(a, tape) for a in x] if isinstance(x, list) else Value(x, tape)
-    else:                                           # (never written into: `x[...] = v` is refused)
-        leaf = [Value(a, None) for a in x] if isinstance(x, list) else Value(x, None)
+    leaf = _held(x, tape if call.need_input_grad else None)     # a leaf whose δ is s, or a constant
     tape.training = bool(training)
     with tape:
         out = _run(host, leaf, training)
@@ -332,14 +337,7 @@ def forward(layer, host, x, training, call):
     call.tape, call.leaf, call.out = tape, leaf, out
     call.out_array = _array(out, layer.display_name)
     call.added_losses = list(tape.added_losses)
-    call.x_in = x
     return call.out_array
-
-
-@functools.lru_cache(maxsize=None)
-def _own_backward(cls):
-    """True for a layer class of your own that writes ``backward(delta, call)`` beside its ``call``."""
-    return defined_below(cls, "backward")
 
 
 def _add_penalties(layer, tape):
@@ -389,14 +387,9 @@ def backward(layer, delta, call):
         call.loss_root = None
     elif getattr(call.out, "_traced_kind", None) != "value" or call.out.tape is not tape:
         grads = {}                                  # the output does not depend on the input or the weights
-    else:
-        roots, deltas = [call.out], [delta]
-        for extra in call.added_losses:             # add_loss terms: ∂R/∂(term) = 1 (constants: none)
-            if extra.tape is not tape:
-                continue
-            roots.append(extra)
-            deltas.append(np.ones(extra.shape, extra.dtype))
-        grads = tape.backward(roots if len(roots) > 1 else call.out, deltas if len(roots) > 1 else delta)
+    else:                                           # add_loss terms: ∂R/∂(term) = 1 (constants: none)
+        extra = [t for t in call.added_losses if t.tape is tape]
+        grads = tape.backward([call.out] + extra, [delta] + [np.ones(t.shape, t.dtype) for t in extra])
     tape.write_sinks(grads, layer._variables)
     for var in layer._variables:                    # weights made with trainable=False: no gradient
         if id(var) not in tape.sinks:
@@ -423,10 +416,7 @@ def backward(layer, delta, call):
 class _LayerOp:
     """A layer called inside custom code: one tape entry whose VJP is the layer's own backward."""
 
-    takes_need, family, instead, takes_list = False, "layers", None, False
-
-    def __init__(self, layer):
-        self.name = f"layer {layer.display_name!r}"
+    name, takes_need, family, instead, takes_list = "layer", False, "layers", None, False
 
     @staticmethod
     def vjp(g, out, *arrays, layer, call):
@@ -435,6 +425,9 @@ class _LayerOp:
         if s is None:
             return (None,) * len(arrays)
         return tuple(s) if isinstance(s, list) else (s,)
+
+
+_LAYER_OP = _LayerOp()
 
 
 def call_traced(layer, inputs, training):
@@ -452,10 +445,11 @@ def call_traced(layer, inputs, training):
     call = _sub_call(layer, tape, owner, any(p is not None for p in parents))
     out = layer.forward(x, training, call)
     outs = out if isinstance(out, list) else [out]
-    values = [Value(np.array(o), tape) if np.asarray(o).dtype.kind == "f" else np.array(o) for o in outs]
+    # The outputs may be the record's buffers: this use's own record, rewritten only by its next step's forward.
+    values = [Value(np.asarray(o), tape) if np.asarray(o).dtype.kind == "f" else np.asarray(o) for o in outs]
     traced = [v for v in values if isinstance(v, Value)]
     if traced and (any(p is not None for p in parents) or layer.count_params()):
-        tape.record(Entry(_LayerOp(layer), parents, tuple(arrays), {"layer": layer, "call": call}, traced))
+        tape.record(Entry(_LAYER_OP, parents, tuple(arrays), {"layer": layer, "call": call}, traced))
     return values if isinstance(out, list) else values[0]
 
 
@@ -527,7 +521,7 @@ def added_loss(calls):
         inner = getattr(call, "inner", None)
         if inner is not None:
             total += added_loss(inner)
-        subcalls = call.__dict__.get("subcalls") if hasattr(call, "__dict__") else None
+        subcalls = call.__dict__.get("subcalls")
         if subcalls:                                # layers of your own called inside a layer of your own
             total += added_loss([sub for sub, _, _ in subcalls.values()])
     return total
