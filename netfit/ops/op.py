@@ -98,20 +98,17 @@ class Op:
         if self._signature is None:
             self._signature = inspect.signature(self.forward)
         bound = self._signature.bind(*args, **kwargs)
-        bound.apply_defaults()
+        bound.apply_defaults()                              # every parameter present, in signature order
         positional, keywords = [], {}
         for name, param in self._signature.parameters.items():
-            if name not in bound.arguments:
-                break
+            value = bound.arguments[name]
             if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
-                positional.append(bound.arguments[name])
+                positional.append(value)
             elif param.kind == param.VAR_POSITIONAL:
-                positional.extend(bound.arguments[name])
-        for name, value in bound.arguments.items():
-            param = self._signature.parameters[name]
-            if param.kind == param.KEYWORD_ONLY:
+                positional.extend(value)
+            elif param.kind == param.KEYWORD_ONLY:
                 keywords[name] = value
-            elif param.kind == param.VAR_KEYWORD:
+            else:
                 keywords.update(value)
         return tuple(positional), keywords
 

@@ -109,7 +109,7 @@ class Tape:
         Raises
         ------
         GradientError
-            δ reaches an op that has no gradient (``argmax``, ``round``, ...), naming
+            δ reaches a float op that has no gradient (``round``, ``sign``, ...), naming
             the op and the line that called it.
         """
         grads, owned = {}, set()             # δ at each traced value, by identity; those we may add into
@@ -164,10 +164,7 @@ class Tape:
             if sink is None:
                 continue
             g = grads.get(id(var))
-            if g is None:
-                sink[...] = 0
-            else:
-                sink[...] = g
+            sink[...] = 0 if g is None else g
 
 
 def unbroadcast(g, shape, where="op"):

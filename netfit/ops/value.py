@@ -235,13 +235,11 @@ class Variable(_Operators):
 
     def assign(self, value):
         """Write ``value`` into the weight (in place: a layer's weight stays a view of θ)."""
-        target = self.value
-        value = np.asarray(getattr(value, "data", value) if getattr(value, "_traced_kind", None) == "value"
-                           else value)
-        if value.shape != target.shape and value.size != target.size and value.ndim:
-            raise ValueError(f"Variable {self.name!r}.assign: expected a value of shape {target.shape}, got "
-                             f"{value.shape}.")
-        target[...] = value.reshape(target.shape) if value.ndim else value
+        target, value = self.value, np.asarray(value)      # (a traced value gives its array: no gradient)
+        if value.ndim and value.shape != target.shape:
+            raise ValueError(f"Variable {self.name!r}.assign: expected a value of shape {target.shape} (or one "
+                             f"number), got {value.shape}.")
+        target[...] = value
         return self
 
     def assign_add(self, value):
