@@ -59,6 +59,8 @@ class Inference:
         lock = self._weights_lock
         held = lock.acquire_read()
         try:
+            if not self._has_custom_layers:
+                return self._forward(xb, False, calls)
             with no_tape():                       # layers of your own keep no tape: no backward follows
                 return self._forward(xb, False, calls)
         finally:

@@ -585,8 +585,9 @@ class Model(LayerStack, Inference, Layer):
     def _reset_records(self):
         """θ was laid out anew (build, a move to another device): records made for the old layout go."""
         self._spare_calls = []              # inference's records, reused by one call at a time (netfit.inference)
-        # Layers of your own may add add_loss terms to R: only then does each step look for them (_data_loss).
-        self._tape_terms = any(custom.is_custom(layer) for layer in self._graph_layers())
+        # Layers of your own keep tapes and may add add_loss terms to R: only then does a step look for the
+        # terms (_data_loss) and inference switch their tapes off (Inference._infer).
+        self._has_custom_layers = any(custom.is_custom(layer) for layer in self._graph_layers())
         if self.compiled:
             self._calls = self._new_calls()
 
@@ -642,7 +643,7 @@ class Model(LayerStack, Inference, Layer):
         if self._computes_loss():
             return custom.loss_from(self, calls[0], self.compute_loss, y, sample_weight)
         value = self._compiled_loss(y_pred, y, sample_weight, calls)
-        extra = custom.added_loss(calls) if self._tape_terms else 0.0     # add_loss terms of layers of your own
+        extra = custom.added_loss(calls) if self._has_custom_layers else 0.0     # add_loss terms of layers of your own
         return value + extra if extra else value
 
     def _compiled_loss(self, y_pred, y, sample_weight, calls):
