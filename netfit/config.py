@@ -49,6 +49,8 @@ against 0.5 s on a busy one). Nothing warns of it: the README recommends
 """
 import contextlib
 import os
+import sys
+import threading
 import warnings
 
 import numpy as np
@@ -63,10 +65,13 @@ _warned_unheld_blas = False  # set_threads(n > 1) without threadpoolctl warns on
 # Called with no argument after set_threads changes the setting: netfit.parallel registers the
 # closing of a pool larger than the new setting needs (config sits below parallel in the imports).
 on_set_threads = []
-# A training step of fewer floating-point operations than this runs on one BLAS thread
-# under threads "auto". The lecture MLP (101,632 links, 6 flops per link and example) gains
-# nothing from a second thread up to batch 128 (78 M) on a quiet 2-core machine and loses
-# badly on a busy one; at batch 1024 (624 M) two threads are 25 % faster.
+# Under threads "auto", a training step of fewer floating-point operations than this runs on
+# one BLAS thread, and a larger one on netfit's pool (netfit.parallel), for models with large
+# passes between their products (Keras's MNIST CNN: 8 examples a step gained ~10 % from a
+# second BLAS thread, 32 nothing; at 128, 1.9 G, the pool is 1.3x faster than BLAS's threads).
+# A model of products only (every layer ``blas_bound``: Dense and what goes around it) leaves
+# BLAS its own threads at every size: on 2 cores (OpenBLAS 0.3.31, 2026-12-08, one epoch of the
+# lecture MLP) they beat one thread by 9 % at batch 32 and 27 % at 128, and the pool by 8 % at 1024.
 SMALL_STEP_FLOPS = 100e6
 
 
@@ -138,12 +143,51 @@ def limit_blas(threads):
     """Hold BLAS at ``threads`` threads until the returned limiter is left or restored; None without threadpoolctl.
 
     The limiter is threadpoolctl's: a context manager with ``restore_original_limits()``.
+    The controller (the list of BLAS libraries loaded) is kept from one call to the next,
+    and made anew only when modules were imported since (which may have loaded another
+    BLAS, SciPy's or torch's): making one costs ~0.6 ms, a limit on it ~10 µs, and a
+    server's ``predict`` comes here at every request.
     """
+    global _controller
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
         return None
-    return ThreadpoolController().limit(limits=threads, user_api="blas")
+    if _controller is None or _controller[0] != len(sys.modules):
+        _controller = (len(sys.modules), ThreadpoolController())
+    return _controller[1].limit(limits=threads, user_api="blas")
+
+
+_controller = None     # (len(sys.modules) when made, threadpoolctl's ThreadpoolController)
+_single = {"holders": 0, "limiter": None}     # one_blas_thread's shared hold
+_single_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Hold BLAS at one thread while inside; holds nested or in other threads share one limit.
+
+    BLAS's thread count is one setting for the whole process: two threads each
+    limiting it and restoring "their" original on the way out could leave it at
+    one thread for good (the second to enter saw one as the original). Here the
+    first holder limits and the last to leave restores. Without threadpoolctl,
+    or in deterministic mode (already one thread), it does nothing.
+    """
+    if deterministic():
+        yield
+        return
+    with _single_lock:
+        if _single["holders"] == 0:
+            _single["limiter"] = limit_blas(1)
+        _single["holders"] += 1
+    try:
+        yield
+    finally:
+        with _single_lock:
+            _single["holders"] -= 1
+            if _single["holders"] == 0 and _single["limiter"] is not None:
+                _single["limiter"].restore_original_limits()
+                _single["limiter"] = None
 
 
 def set_deterministic(enabled=True):
@@ -207,7 +251,10 @@ def set_threads(value="auto"):
     floating-point operations, where waking a second thread costs more than it
     saves, and for larger ones one thread per available core (the process's CPU
     affinity) in :mod:`netfit.parallel`'s pool, each share of the batch
-    (:mod:`netfit.replicas`) or block of rows on one BLAS thread. An int n: n threads (n = 1: one BLAS thread, no pool). ``None``: leave
+    (:mod:`netfit.replicas`) or block of rows on one BLAS thread; a model of matrix
+    products only (Dense layers and the shape, activation and dropout layers around
+    them: ``layer.blas_bound``) leaves BLAS its own threads at every size instead.
+    ``predict`` and ``evaluate`` follow the same rule for their batches' forward pass. An int n: n threads (n = 1: one BLAS thread, no pool). ``None``: leave
     BLAS alone and use no pool. Deterministic mode (:func:`set_deterministic`)
     holds BLAS at one thread; the pool then still splits the passes that do not
     depend on the split (the products run whole), so the bits do not depend on n.
@@ -297,14 +344,19 @@ def threads():
     return _threads
 
 
-def training_threads(step_flops):
-    """Context manager holding BLAS at the thread count :func:`set_threads` asks for a step this size."""
+def training_threads(step_flops, blas_bound=False):
+    """Context manager holding BLAS at the thread count :func:`set_threads` asks for a step this size.
+
+    ``blas_bound``: the model is products only (see :data:`SMALL_STEP_FLOPS`): "auto" leaves BLAS alone.
+    """
     wanted = _threads
     if wanted == "auto":
-        wanted = 1 if step_flops < SMALL_STEP_FLOPS else None
+        wanted = 1 if step_flops < SMALL_STEP_FLOPS and not blas_bound else None
     if wanted is None or _blas_limits is not None:
         return contextlib.nullcontext()
     # An optimisation only: without threadpoolctl (netfit[threads]), BLAS keeps its threads.
+    if wanted == 1:
+        return one_blas_thread()
     return limit_blas(wanted) or contextlib.nullcontext()
 
 

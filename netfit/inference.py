@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from . import backend, columns
+from . import backend, columns, parallel
 from .callbacks import CallbackList
 from .callbacks.base import check_callback_list
 from .layers.custom import no_tape
@@ -50,6 +50,48 @@ class Inference:
             return spare, spare.pop()             # list.pop is atomic: two threads never get the same set
         except IndexError:
             return spare, self._new_calls(training=False)
+
+    @contextlib.contextmanager
+    def _thread_policy(self, rows):
+        """fit's thread policy (:func:`netfit.parallel.training`) for the forward pass of batches of ``rows``.
+
+        Yields how many threads each batch's rows are cut over (:meth:`_infer_rows`): with
+        threads "auto" on 2 cores, a batch of Keras's MNIST CNN runs its two halves at once,
+        each forward whole on one thread and one BLAS thread (the passes between its products,
+        im2col and pooling, would run on one core otherwise); a model of products only
+        (``_blas_bound``) keeps one share and BLAS's own threads. A model with layers of your own
+        is not cut (its ``call`` may mix the rows of a batch), nor are batches of several arrays.
+        """
+        if rows is None:                                      # streamed batches: BLAS as it is
+            yield 1
+            return
+        flops = 2 * self.count_links() * rows                 # the forward pass: 2 per link and example
+        with parallel.training(flops, self.device == "cpu", self._blas_bound) as threads:
+            yield 1 if self._has_custom_layers else threads
+
+    def _infer_rows(self, xb, calls, threads, out):
+        """f(x) of one batch into ``out``, its rows cut into ``threads`` shares run at once (netfit.parallel).
+
+        Each share is a whole forward pass on its own thread, with records of its own: the
+        threads meet once a batch. A row's outputs depend on that row only (no layer here mixes
+        a batch's rows in inference), so the cut changes no value, only which BLAS calls make it
+        (the last bit of a product may differ, as under BLAS's own threads; deterministic mode
+        runs one share). Returns ``out``.
+        """
+        if threads <= 1 or isinstance(xb, list) or len(xb) < 2:
+            out[...] = self._infer(xb, calls)
+            return out
+
+        def share(lo, hi):
+            spare, records = (None, calls) if lo == 0 else self._lease_calls()
+            try:
+                with parallel.using(1):                       # the share's passes whole, on this thread
+                    out[lo:hi] = self._infer(xb[lo:hi], records)
+            finally:
+                if spare is not None:
+                    spare.append(records)
+        parallel.rows(share, len(xb), exact=False)
+        return out
 
     def _build_from(self, x):
         """Build a model whose input shape comes with its first data (a subclassed model's; netfit.model)."""
@@ -138,7 +180,7 @@ class Inference:
         batches = ((columns.rows(x, slice(start, start + batch_size)), columns.rows(y, slice(start, start + batch_size)),
                     None if sample_weight is None else sample_weight[start:start + batch_size])
                    for start in range(0, n, batch_size))
-        return self._evaluate_batches(batches, callbacks)
+        return self._evaluate_batches(batches, callbacks, min(n, batch_size))
 
     def _feed(self, x):
         """A batch of inputs on the model's device, each cast to what its first layer takes."""
@@ -147,9 +189,11 @@ class Inference:
                     for k, a in enumerate(x)]
         return backend.to_device(x.astype(self._input_dtype(x.dtype), copy=False), self._theta)
 
-    def _evaluate_batches(self, batches, callbacks=None):
+    def _evaluate_batches(self, batches, callbacks=None, batch_rows=None):
         """Loss and metrics over batches (x_k, y_k, w_k or None): the loss a mean over all examples, the
         metrics streamed into fresh copies, so each is exact over all of them (:mod:`netfit.metrics`).
+        ``batch_rows``: the batches' size, for the thread policy (:meth:`_thread_policy`); None for
+        streamed batches (their size unknown: one thread, BLAS left as it is).
 
         ``callbacks`` (a CallbackList) get the on_test_* hooks, with Keras's logs: after each batch
         the loss and metrics over the batches so far, at the end the result.
@@ -163,7 +207,10 @@ class Inference:
         if len(cbs):
             self.stop_evaluating = False           # Keras: a callback may set it to end the evaluation
         cbs.on_test_begin()
-        with self._inference_calls() as calls:
+        # The loss reads the batch's records (a softmax's logits), so the batch is not cut into shares
+        # with records of their own (as predict's are): under more than one thread, each layer splits
+        # its own passes (netfit.parallel), as in fit.
+        with self._inference_calls() as calls, self._thread_policy(batch_rows):
             for step, (xb, yb, wb) in enumerate(batches):
                 if batch_begin:
                     cbs.on_test_batch_begin(step)
@@ -239,7 +286,7 @@ class Inference:
             return self._structured([out[done - m:done] for out in outs])
         cbs = CallbackList(callbacks, model=self, verbose=verbose, epochs=1, steps=math.ceil(n / batch_size))
         self._predict_batches((columns.rows(x, slice(start, start + batch_size)) for start in range(0, n, batch_size)),
-                              cbs, store)
+                              cbs, store, min(n, batch_size))
         return self._structured([backend.to_host(out if done == n else out[:done]) for out in outs])  # one copy back
 
     def _predict_array(self, x, batch_size):
@@ -248,27 +295,31 @@ class Inference:
             x = backend.to_device(x, self._theta)                 # uploaded once on a GPU (else batch by batch)
         n = len(x)
         spare, calls = self._lease_calls()
-        if n <= batch_size:                                       # one batch (a server's request, say)
-            try:                                                  # a copy: the record's buffer is reused
-                return backend.to_host(self._infer(self._feed(x), calls)).astype(self.dtype, copy=True)
-            finally:
-                spare.append(calls)
-        out = backend.get_array_module(self._theta).empty((n,) + self._example_output_shape(), self.dtype)
         try:
-            for start in range(0, n, batch_size):
-                out[start:start + batch_size] = self._infer(self._feed(x[start:start + batch_size]), calls)
+            with self._thread_policy(min(n, batch_size)) as threads:
+                if n <= batch_size and threads == 1:              # one batch (a server's request, say)
+                    # a copy: the record's buffer is reused
+                    return backend.to_host(self._infer(self._feed(x), calls)).astype(self.dtype, copy=True)
+                out = backend.get_array_module(self._theta).empty((n,) + self._example_output_shape(), self.dtype)
+                for start in range(0, n, batch_size):
+                    self._infer_rows(self._feed(x[start:start + batch_size]), calls, threads,
+                                     out[start:start + batch_size])
         finally:
             spare.append(calls)
         return backend.to_host(out)                               # one copy back
 
-    def _predict_batches(self, batches, cbs, store):
+    def _predict_batches(self, batches, cbs, store, batch_rows=None):
         """f(x_k) of each batch x_k, handed to ``store`` (which returns the rows it kept: the ``outputs``
-        on_predict_batch_end gets), with the on_predict_* hooks of ``cbs`` (a CallbackList)."""
+        on_predict_batch_end gets), with the on_predict_* hooks of ``cbs`` (a CallbackList).
+
+        ``batch_rows``: the batches' size for the thread policy (None for streamed batches); under
+        more than one thread each layer splits its own passes, as in fit and evaluate.
+        """
         batch_begin, batch_end = cbs.watches("on_predict_batch_begin"), cbs.watches("on_predict_batch_end")
         if len(cbs):
             self.stop_predicting = False           # Keras: a callback may set it to end the prediction
         cbs.on_predict_begin()
-        with self._inference_calls() as calls:
+        with self._inference_calls() as calls, self._thread_policy(batch_rows):
             for step, xb in enumerate(batches):
                 if batch_begin:
                     cbs.on_predict_batch_begin(step)

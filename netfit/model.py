@@ -582,6 +582,12 @@ class Model(LayerStack, Inference, Layer):
                 calls[producer].fused = True
         return _Records(calls, runs)
 
+    @property
+    def _blas_bound(self):
+        """Products only (Dense and what goes around it): BLAS's own threads do the work (netfit.parallel)."""
+        self._ensure_built()
+        return all(layer.blas_bound for layer in self._graph_layers())
+
     def _reset_records(self):
         """θ was laid out anew (build, a move to another device): records made for the old layout go."""
         self._spare_calls = []              # inference's records, reused by one call at a time (netfit.inference)

@@ -88,14 +88,15 @@ def workers():
     return getattr(_local, "workers", 1)
 
 
-def step_workers(step_flops):
+def step_workers(step_flops, blas_bound=False):
     """Threads for a training step of ``step_flops`` floating-point operations, as the thread policy says.
 
-    ``set_threads("auto")``: 1 below :data:`netfit.config.SMALL_STEP_FLOPS`, else every
-    available core (1 without threadpoolctl: the pool beside BLAS's own threads was
-    slower than one thread); an int n: n; ``None`` (leave BLAS alone): 1, no pool.
+    ``set_threads("auto")``: 1 for a model of products only (``blas_bound``: BLAS's
+    own threads do its work) and below :data:`netfit.config.SMALL_STEP_FLOPS`, else
+    every available core (1 without threadpoolctl: the pool beside BLAS's own threads
+    was slower than one thread); an int n: n; ``None`` (leave BLAS alone): 1, no pool.
     """
-    if config.threads() == "auto" and step_flops < config.SMALL_STEP_FLOPS:
+    if config.threads() == "auto" and (blas_bound or step_flops < config.SMALL_STEP_FLOPS):
         return 1
     return most_workers()
 
@@ -126,28 +127,27 @@ def using(n):
 
 
 @contextlib.contextmanager
-def training(step_flops, on_host=True):
-    """The thread policy of one fit: the pool's threads for a step this size, and BLAS's.
+def training(step_flops, on_host=True, blas_bound=False):
+    """The thread policy of one fit (or one ``predict``): the pool's threads for a step this size, and BLAS's.
 
     With more than one thread the pool does the splitting and BLAS runs one thread
     per product; with one, BLAS gets what :func:`netfit.config.training_threads` says.
     A model on a GPU (``on_host=False``) runs every pass on the calling thread: the
     device does the parallel work, and CuPy's current device is per thread.
+    ``blas_bound``: the model is products only (:func:`step_workers`). Yields the thread count.
     """
-    n = step_workers(step_flops) if on_host else 1
+    n = step_workers(step_flops, blas_bound) if on_host else 1
     if n > 1:
         with using(n):
-            yield
+            yield n
     else:
-        with config.training_threads(step_flops), using(1):
-            yield
+        with config.training_threads(step_flops, blas_bound), using(1):
+            yield 1
 
 
 def _blas_single():
-    if config.deterministic():                   # already one thread
-        return contextlib.nullcontext()
     # Without threadpoolctl BLAS keeps its threads: slower (set_threads warned), the same bits.
-    return config.limit_blas(1) or contextlib.nullcontext()
+    return config.one_blas_thread()
 
 
 def _get_team(size):

@@ -81,7 +81,8 @@ def run_fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_s
     # Forward 2, backward 4 floating-point operations per link and example (config.set_threads).
     step_flops = 6 * model.count_links() * batch_size
     try:
-        with parallel.training(step_flops, model.device == "cpu"), _DeferredInterrupt() as interrupt:
+        with parallel.training(step_flops, model.device == "cpu", model._blas_bound), \
+                _DeferredInterrupt() as interrupt:
             loop.interrupt = interrupt
             _run_epochs(model, loop, cbs, val, shuffle, initial_epoch, epochs)
     except KeyboardInterrupt:
@@ -434,7 +435,7 @@ def train_on_batch(model, x, y, return_dict=False, sample_weight=None, class_wei
     # One step: lanes made for it would allocate their scratch arrays at every call, so its
     # passes are split over the threads instead (netfit.parallel).
     loop.where, loop.cut_batches = where, False
-    with parallel.training(6 * model.count_links() * len(x), model.device == "cpu"), \
+    with parallel.training(6 * model.count_links() * len(x), model.device == "cpu", model._blas_bound), \
             _DeferredInterrupt() as interrupt:
         loop.interrupt = interrupt
         logs = loop.run_epoch(_BATCH_CALLS + model.optimizer.iterations, False, callbacks_mod.CallbackList())

@@ -197,8 +197,11 @@ def _threads_seen_by_fit(model, batch_size):
     return seen
 
 
-def _tiny():
-    model = nf.Sequential([nf.layers.Dense(3, activation="softmax", input_shape=(4,))], seed=0)
+def _tiny(passes=True):
+    """A tiny classifier of 4 features; ``passes``: with a layer that is not matrix products only (a Conv1D)."""
+    layers = [nf.layers.Reshape((4, 1), input_shape=(4,)), nf.layers.Conv1D(2, 1), nf.layers.Flatten()] \
+        if passes else [nf.layers.InputLayer((4,))]
+    model = nf.Sequential(layers + [nf.layers.Dense(3, activation="softmax")], seed=0)
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     return model
 
@@ -219,6 +222,18 @@ def test_auto_threads_train_small_steps_on_one_blas_thread_and_restore_the_count
     # (on a 1-core machine there is no pool: BLAS keeps the count it had).
     monkeypatch.setattr(nf.config, "SMALL_STEP_FLOPS", 0)
     assert _threads_seen_by_fit(_tiny(), 4) == ({1} if parallel.available_cores() > 1 else before)
+    assert _blas_threads() == before
+
+
+def test_auto_threads_leave_blas_alone_for_a_model_of_products_only(threads_setting, monkeypatch):
+    # Dense and what goes around it: BLAS's own threads beat the pool and one thread (config.SMALL_STEP_FLOPS).
+    before = _blas_threads()
+    nf.config.set_threads("auto")
+    products_only = _tiny(passes=False)
+    assert products_only._blas_bound and not _tiny()._blas_bound
+    assert _threads_seen_by_fit(products_only, 4) == before
+    monkeypatch.setattr(nf.config, "SMALL_STEP_FLOPS", 0)                 # large steps too: no pool
+    assert _threads_seen_by_fit(_tiny(passes=False), 4) == before
     assert _blas_threads() == before
 
 

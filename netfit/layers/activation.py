@@ -27,6 +27,7 @@ class Activation(ActivatedLayer):
     array([[0., 2.]])
     """
 
+    blas_bound = True
     runs_on_gpu = True
 
     def __init__(self, activation, **kwargs):
@@ -68,6 +69,7 @@ class ReLU(ActivatedLayer):
     array([[-5. , -2.5,  0. ,  5. , 10. ]])
     """
 
+    blas_bound = True
     runs_on_gpu = False
     forward, backward = Activation.forward, Activation.backward       # a = σ(x); s = δ ⊙ σ'(x)
 
@@ -103,6 +105,7 @@ class LeakyReLU(ActivatedLayer):
     array([[-5.,  0.,  5.]])
     """
 
+    blas_bound = True
     runs_on_gpu = False
     forward, backward = Activation.forward, Activation.backward       # a = σ(x); s = δ ⊙ σ'(x)
 
@@ -137,6 +140,7 @@ class ELU(ActivatedLayer):
     array([[-0.632121,  0.      ,  1.      ]])
     """
 
+    blas_bound = True
     runs_on_gpu = False
     forward, backward = Activation.forward, Activation.backward       # a = σ(x); s = δ ⊙ σ'(x)
 
@@ -172,6 +176,7 @@ class Softmax(ActivatedLayer):
     array([[0.211942, 0.576117, 0.211942]])
     """
 
+    blas_bound = True
     runs_on_gpu = False
     forward, backward = Activation.forward, Activation.backward       # a = σ(x); s = δ ⊙ σ'(x)
 

@@ -162,6 +162,12 @@ class Layer(GuardedAttributes):
     #: True for layers whose training pass mixes the examples of a batch (BatchNormalization's batch
     #: statistics): fit then never cuts a batch into shares for threads (netfit.replicas).
     whole_batch = False
+    #: True for layers whose work is matrix products and a few passes over their (small) outputs:
+    #: Dense, and the shape, activation and dropout layers around it. A model made only of
+    #: these leaves BLAS its own threads under threads "auto" (netfit.parallel.step_workers):
+    #: OpenBLAS's threads beat netfit's pool on products. Layers with large passes between
+    #: products (im2col, pooling) keep the default False.
+    blas_bound = False
     #: True for layers whose forward and backward run on a GPU (CuPy) as written (docs/gpu.md).
     runs_on_gpu = False
     #: The device of the layer's weights (set by ``attach``); ``xp`` is its array module.

@@ -39,6 +39,7 @@ class Dense(ActivatedLayer):
                                               "bias_constraint", "lora_rank", "lora_alpha",
                                               "quantization_config")
 
+    blas_bound = True
     runs_on_gpu = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",

@@ -37,6 +37,7 @@ class Dropout(Layer):
 
     keras_only = Layer.keras_only + ("noise_shape",)
 
+    blas_bound = True
     runs_on_gpu = True
 
     needs_rng = True

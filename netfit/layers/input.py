@@ -40,6 +40,8 @@ class InputLayer(Layer):
         a ``None`` size is refused: netfit needs every example's shape, only the batch may vary).
     """
 
+    blas_bound = True
+
     def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, **keras):
         keras.pop("trainable", None)
         refuse("InputLayer", keras, ("sparse", "ragged", "tensor", "input_tensor", "optional"),

@@ -22,6 +22,7 @@ class Flatten(Layer):
 
     keras_only = Layer.keras_only + ("data_format",)
 
+    blas_bound = True
     runs_on_gpu = True
 
     def build(self, input_shape):
@@ -48,6 +49,7 @@ class Reshape(Layer):
     (28, 28, 1)
     """
 
+    blas_bound = True
     runs_on_gpu = True
 
     def __init__(self, target_shape, **kwargs):
