@@ -65,13 +65,32 @@ def _seconds(fn):
     return time.perf_counter() - start
 
 
-def time_layers(model, passes=("forward", "backward")):
+_forward_pooled = None
+
+
+def time_layers(model, passes=("forward", "backward"), fused=None):
     """Wrap each layer's passes with a timer; returns {(layer name, pass): seconds}, filled as the model runs.
 
     The wrappers sit on the layer objects (instance attributes), where the model's own walk
-    (Sequential's chain or the graph's nodes) calls them.
+    (Sequential's chain or the graph's nodes) calls them. Inference's one pass for a Conv2D and
+    the MaxPooling2D after it (netfit.layers.conv_pool) counts as the Conv2D's forward, and
+    ``fused`` (a dict, if given) gets {conv name: pool name} for each such pair that ran.
     """
+    global _forward_pooled
+    from netfit.layers import conv_pool
     spent = {}
+    _forward_pooled = _forward_pooled or conv_pool.forward_pooled      # netfit's own, before any wrapper
+
+    def pooled(conv, pool, *args):
+        start = time.perf_counter()
+        try:
+            return _forward_pooled(conv, pool, *args)
+        finally:
+            key = (conv.name, "forward")
+            spent[key] = spent.get(key, 0.0) + time.perf_counter() - start
+            if fused is not None:
+                fused[conv.name] = pool.name
+    conv_pool.forward_pooled = pooled
     for layer in model.layers:
         for which in passes:
             method = getattr(layer, which, None)
@@ -88,8 +107,12 @@ def time_layers(model, passes=("forward", "backward")):
     return spent
 
 
-def layer_rows(model, spent, per, ceiling, passes=("forward", "backward"), batch=1):
-    """Markdown rows: each layer's ms per ``per`` calls and GFLOP/s (and % of ``ceiling``) for each pass."""
+def layer_rows(model, spent, per, ceiling, passes=("forward", "backward"), batch=1, fused=None):
+    """Markdown rows: each layer's ms per ``per`` calls and GFLOP/s (and % of ``ceiling``) for each pass.
+
+    ``fused``: {conv name: pool name} of the pairs that ran as one pass (their row names both).
+    """
+    fused = fused or {}
     rows = []
     first = next((layer for layer in model.layers if layer.count_params()), None)
     for layer in model.layers:
@@ -103,7 +126,10 @@ def layer_rows(model, spent, per, ceiling, passes=("forward", "backward"), batch
             cells.append(f"{seconds * 1e3:.2f} ms")
             cells.append("" if rate is None else f"{rate:.1f} ({100 * rate / ceiling:.0f} %)")
         if any(spent.get((layer.name, which), 0.0) for which in passes):
-            rows.append(f"| {layer.name} ({type(layer).__name__}) | " + " | ".join(cells) + " |")
+            label = f"{layer.name} ({type(layer).__name__})"
+            if layer.name in fused:
+                label += f" and {fused[layer.name]}, one pass (conv_pool)"
+            rows.append(f"| {label} | " + " | ".join(cells) + " |")
     return rows
 
 
@@ -113,7 +139,8 @@ def profile(arch, batch, count, ceiling, train):
     rng = np.random.default_rng(0)
     x = rng.random((batch * count,) + tuple(model.layers[0].input_shape), dtype=np.float32)
     passes = ("forward", "backward") if train else ("forward",)
-    spent = time_layers(model, passes)
+    fused = {}
+    spent = time_layers(model, passes, fused)
     if train:
         y = rng.integers(0, 10, batch * count)
         model.fit(x[:2 * batch], y[:2 * batch], batch_size=batch, verbose=0)
@@ -127,7 +154,7 @@ def profile(arch, batch, count, ceiling, train):
     blank = " |" * (2 * len(passes) - 2)           # the cells left of the last pass's time
     rows = ["| layer |" + "".join(f" {p} | GFLOP/s (% of GEMM) |" for p in passes),
             "|---|" + "---:|---:|" * len(passes)]
-    rows += layer_rows(model, spent, count, ceiling, passes=passes, batch=batch)
+    rows += layer_rows(model, spent, count, ceiling, passes=passes, batch=batch, fused=fused)
     what, rest = ("step", "loss and δ, the optimizer, metrics, batching") if train else \
         ("batch", "checks, batching, the output")
     speed = "" if train else f" ({batch / total:,.0f} images/s)"

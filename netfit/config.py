@@ -15,13 +15,16 @@ is guaranteed.
 
 Threads. A matrix product split over several BLAS threads pays for waking and
 joining them, and an idle BLAS thread keeps spinning on the second core; for
-the small products of a mini-batch step that costs about what it saves on a
+the small products of a mini-batch step that once cost about what it saved on a
 quiet machine (lecture MLP, one epoch at batch 32: 0.84 s on one thread, 0.95 s
-on two; batch 128: 0.36 s and 0.33 s on 2 cores) and ruins it on a busy one
-(1.5–33 s with two), while big batches and convolutions gain (batch 1024: 0.27 →
-0.21 s; the Keras CNN at batch 128: 62 → 50 ms a step). So
-:meth:`netfit.Sequential.fit` runs small steps on one thread; :func:`set_threads`
-overrides it.
+on two) and ruins it on a busy one (1.5–33 s with two), while big batches and
+convolutions gain (the Keras CNN at batch 128: 62 → 50 ms a step). With OpenBLAS
+0.3.31 (2026-12-08, 2 quiet cores) BLAS's two threads gained at every batch size
+for the lecture MLP (0.73 → 0.67 s an epoch at batch 32, 0.41 → 0.30 s at 128). So
+:meth:`netfit.Sequential.fit` leaves BLAS its threads for a model of products only
+(``layer.blas_bound``: Dense and the layers around it), runs other models' small
+steps on one thread, and :func:`set_threads` overrides both (``set_threads(1)`` on
+a busy machine).
 
 Every core. BLAS threads speed up the products only; the rest of a step (im2col,
 col2im, pooling, σ') ran on one core. Large steps (and any step under

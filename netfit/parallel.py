@@ -379,6 +379,8 @@ def matmul(a, b, out):
         return backend.get_array_module(a).matmul(a, b, out=out)
     m, k = a.shape
     flops = 2 * m * k * b.shape[1]
+    if workers() == 1 or config.deterministic():   # one block: the whole product, straight into out
+        return np.matmul(a, b, out=out)
     if k < LONG_SUM * m:
         rows(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), m, flops, MIN_FLOPS, exact=False)
         return out
