@@ -89,7 +89,7 @@ demo: $(VENV)/.installed-plot
 NUMPY_PATH_TESTS := tests/test_layers.py tests/test_conv.py tests/test_pooling.py tests/test_activations.py \
                     tests/test_optimizers.py tests/test_gradcheck.py tests/test_properties.py tests/test_model.py \
                     tests/test_determinism.py tests/test_adaptive.py tests/test_standardization.py \
-                    tests/test_parallel.py tests/test_replicas.py
+                    tests/test_parallel.py tests/test_replicas.py tests/test_conv_pool.py tests/test_inference_threads.py
 
 # The whole suite runs last, so that its summary (and the line naming skipped browser tests) ends the output.
 test: $(VENV)/.installed-dev

@@ -15,11 +15,12 @@ one Conv2D.forward makes (the same pieces, [X 1] [w; b] with the bias inside),
 and max and relu round nothing. tests/test_conv_pool.py checks the equality.
 
 Training runs the two layers apart: backward needs z (for σ') and each window's
-winner, which this pass never keeps whole.
+winner, which this pass never keeps whole. With numba (``netfit[fast]``) each
+piece is pooled by the compiled loop MaxPooling2D uses, with the same results.
 """
 import numpy as np
 
-from .. import backend, parallel
+from .. import _kernels, backend, parallel
 from .conv import Conv2D
 from .pooling import MaxPooling2D
 
@@ -66,7 +67,9 @@ def forward_pooled(conv, pool, x, conv_call, pool_call):
             first, last = rows.start // win.positions, rows.stop // win.positions
             zp = np.matmul(part, w, out=z[:len(part)]).reshape(last - first, win.out_h, win.out_w, f)
             pooled = out[first:last]
-            pool._max_offsets(zp, pooled, None, None)              # the running maximum over the window
+            # One compiled pass where numba is installed (netfit[fast]); the running maximum over the window below.
+            if not _kernels.max_pool_forward(zp, pooled, None, pwin.kh, pwin.kw):
+                pool._max_offsets(zp, pooled, None, None)
             if forward is not None:
                 forward(pooled, out=pooled)                          # σ on the pooled quarter
         win._pieces(padded, lo, hi, dtype, ones, f, piece, conv_call.buffer)
