@@ -32,6 +32,7 @@ handed in, so one graph serves any number of threads.
 """
 import numpy as np
 
+from .layers import conv_pool
 from .layers.input import InputLayer
 
 __all__ = ["Graph"]
@@ -137,10 +138,23 @@ class Graph:
 
     # -- the passes ------------------------------------------------------------------------------
     def forward(self, xs, training, calls):
-        """The outputs for inputs ``xs`` (one array per input), each node keeping its record ``calls[k]``."""
+        """The outputs for inputs ``xs`` (one array per input), each node keeping its record ``calls[k]``.
+
+        In inference (records that no backward pass follows: ``calls.no_backward``) a Conv2D whose
+        output only the MaxPooling2D after it reads runs with it as one pass
+        (:mod:`netfit.layers.conv_pool`: the same numbers, fewer trips through memory).
+        """
+        fuse = not training and getattr(calls, "no_backward", False)
         values = [None] * self.n_tensors                       # this call's tensors, by index
         values[:len(xs)] = xs
-        for node, call, ins, outs in zip(self.nodes, calls, self.in_idx, self.out_idx):
+        k = 0
+        while k < len(self.nodes):
+            node, call, ins, outs = self.nodes[k], calls[k], self.in_idx[k], self.out_idx[k]
+            if fuse and self._pools_next(k):
+                values[self.out_idx[k + 1][0]] = conv_pool.forward_pooled(
+                    node.layer, self.nodes[k + 1].layer, values[ins[0]], call, calls[k + 1])
+                k += 2
+                continue
             args = [values[i] for i in ins]
             a = node.layer.forward(args if len(args) > 1 or node.layer.multiple_inputs else args[0], training, call)
             if len(outs) == 1:
@@ -148,7 +162,17 @@ class Graph:
             else:
                 for i, value in zip(outs, a):
                     values[i] = value
+            k += 1
         return [values[i] for i in self.output_idx]
+
+    def _pools_next(self, k):
+        """True when node k's one output is read by node k + 1 alone, and the two may run as one pass."""
+        if k + 1 >= len(self.nodes) or len(self.in_idx[k]) != 1 or len(self.out_idx[k]) != 1:
+            return False
+        t = self.out_idx[k][0]
+        return (self.consumers[t] == 1 and t not in self.output_idx and self.in_idx[k + 1] == [t]
+                and len(self.out_idx[k + 1]) == 1
+                and conv_pool.fusable(self.nodes[k].layer, self.nodes[k + 1].layer))
 
     def backward(self, deltas, calls, runs):
         """δ from the outputs (None where no loss) back through every node that ``runs``; return δ at each input.

@@ -49,7 +49,18 @@ class Inference:
         try:
             return spare, spare.pop()             # list.pop is atomic: two threads never get the same set
         except IndexError:
-            return spare, self._new_calls(training=False)
+            return spare, self._inference_records()
+
+    def _inference_records(self):
+        """Records for forward passes that no backward pass follows (``no_backward``): predict's and evaluate's.
+
+        Only these let a Conv2D and the MaxPooling2D after it run as one pass
+        (:mod:`netfit.layers.conv_pool`), which keeps nothing a backward pass needs;
+        ``loss_and_gradients(training=False)`` runs inference's forward and then a backward.
+        """
+        calls = self._new_calls(training=False)
+        calls.no_backward = True
+        return calls
 
     @contextlib.contextmanager
     def _thread_policy(self, rows):

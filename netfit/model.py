@@ -1314,11 +1314,16 @@ _MODEL_CLASSES = {}
 
 
 class _Records(list):
-    """A model's records of one pass, one per node, and which nodes run backward (Graph.plan's ``runs``)."""
+    """A model's records of one pass, one per node, and which nodes run backward (Graph.plan's ``runs``).
+
+    ``no_backward``: True for inference's records (Inference._inference_records), whose
+    passes no backward follows: layers may then run fused (netfit.layers.conv_pool).
+    """
 
     def __init__(self, calls, runs):
         super().__init__(calls)
         self.runs = runs
+        self.no_backward = False
 
 
 def _shape_hint(x, expected):

@@ -292,11 +292,12 @@ class Sequential(Model):
     def _forward(self, a, training, calls):
         """a through every layer, each call keeping what its backward needs in its record ``calls[i]``.
 
-        In inference a Conv2D and the MaxPooling2D after it run as one pass where they can
-        (:mod:`netfit.layers.conv_pool`: the same numbers, fewer trips through memory).
+        In inference (records that no backward pass follows: ``calls.no_backward``) a Conv2D
+        and the MaxPooling2D after it run as one pass where they can (:mod:`netfit.layers.conv_pool`:
+        the same numbers, fewer trips through memory).
         """
         layers = self.layers
-        if training:
+        if training or not getattr(calls, "no_backward", False):
             for layer, call in zip(layers, calls):
                 a = layer.forward(a, training, call)
             return a

@@ -58,7 +58,7 @@ def test_the_fused_pass_gives_the_bits_of_the_layers_run_apart(case, small_piece
     model, x = _model(conv, pool), _x(23)
     model.build()
     assert conv_pool.fusable(conv, pool)
-    fused = model._forward(x, False, model._new_calls(training=False))
+    fused = model._forward(x, False, model._inference_records())
     assert np.array_equal(fused, _apart(model, x))
     assert np.array_equal(model.predict(x, batch_size=7), _apart(model, x))
 
@@ -107,3 +107,37 @@ def test_what_cannot_be_fused_runs_apart_with_the_same_result(conv, pool):
     model.build()
     assert not conv_pool.fusable(conv, pool)
     assert np.array_equal(model.predict(x), _apart(model, x))
+
+
+def test_a_graph_runs_the_pair_as_one_pass_only_where_the_pool_alone_reads_the_conv(monkeypatch):
+    runs = []
+    real = conv_pool.forward_pooled
+    monkeypatch.setattr(conv_pool, "forward_pooled", lambda *args: runs.append(args[0].name) or real(*args))
+    inputs = nf.Input((12, 12, 2))
+    h = MaxPooling2D(2)(Conv2D(6, 3, padding="same", activation="relu", name="first")(inputs))   # fused
+    c = Conv2D(6, 3, padding="same", activation="relu", name="pooled_alone")(h)
+    r = nf.layers.Add()([MaxPooling2D(2)(c), MaxPooling2D(2)(h)])     # c: read by its pool alone (fused)
+    side = Conv2D(6, 3, padding="same", activation="relu", name="read_twice")(h)
+    both = nf.layers.Add()([MaxPooling2D(2)(side), MaxPooling2D(2)(nf.layers.Activation("linear")(side))])
+    out = Dense(3, activation="softmax")(Flatten()(nf.layers.Concatenate()([r, both])))
+    model = nf.Model(inputs, out)
+    model.compile(loss="sparse_categorical_crossentropy")
+    x = _x(11, shape=(12, 12, 2))
+    model.build()
+    fused = model._forward(x, False, model._inference_records())
+    assert set(runs) == {"first", "pooled_alone"}                     # read_twice feeds two layers: apart
+    a = model._graph.forward([x], True, model._new_calls(training=True))[0]      # every node on its own
+    assert np.array_equal(fused, a)
+    assert np.array_equal(model.predict(x, batch_size=4), fused)
+
+
+def test_a_forward_pass_that_a_backward_pass_follows_is_never_fused(monkeypatch):
+    # loss_and_gradients(training=False) runs inference's forward, then backward: z and the winners are needed.
+    runs = []
+    real = conv_pool.forward_pooled
+    monkeypatch.setattr(conv_pool, "forward_pooled", lambda *args: runs.append(1) or real(*args))
+    model, x = _model(Conv2D(4, 3, activation="relu"), MaxPooling2D(2)), _x(8)
+    loss, gradients = model.loss_and_gradients(x, np.arange(8) % 4)
+    assert runs == [] and np.isfinite(loss) and sum(np.abs(g).sum() for g in gradients) > 0
+    evaluated = model.evaluate(x, np.arange(8) % 4)
+    assert np.isclose(evaluated[0] if isinstance(evaluated, list) else evaluated, loss) and runs == [1]
