@@ -17,14 +17,12 @@ Threads. A matrix product split over several BLAS threads pays for waking and
 joining them, and an idle BLAS thread keeps spinning on the second core; for
 the small products of a mini-batch step that once cost about what it saved on a
 quiet machine (lecture MLP, one epoch at batch 32: 0.84 s on one thread, 0.95 s
-on two) and ruins it on a busy one (1.5–33 s with two), while big batches and
-convolutions gain (the Keras CNN at batch 128: 62 → 50 ms a step). With OpenBLAS
-0.3.31 (2026-12-08, 2 quiet cores) BLAS's two threads gained at every batch size
-for the lecture MLP (0.73 → 0.67 s an epoch at batch 32, 0.41 → 0.30 s at 128). So
-:meth:`netfit.Sequential.fit` leaves BLAS its threads for a model of products only
-(``layer.blas_bound``: Dense and the layers around it), runs other models' small
-steps on one thread, and :func:`set_threads` overrides both (``set_threads(1)`` on
-a busy machine).
+on two; with OpenBLAS 0.3.31, 0.66 s in some runs and 1.5 s in others of the same
+benchmark, against 0.75–0.78 s on one) and ruins it on a busy one (1.5–33 s with
+two), while big batches and convolutions gain (the Keras CNN at batch 128: 62 → 50
+ms a step). So :meth:`netfit.Sequential.fit` runs small steps on one thread, and
+large ones of a model of products only (``layer.blas_bound``: Dense and the layers
+around it) on BLAS's own threads; :func:`set_threads` overrides it.
 
 Every core. BLAS threads speed up the products only; the rest of a step (im2col,
 col2im, pooling, σ') ran on one core. Large steps (and any step under
@@ -69,12 +67,15 @@ _warned_unheld_blas = False  # set_threads(n > 1) without threadpoolctl warns on
 # closing of a pool larger than the new setting needs (config sits below parallel in the imports).
 on_set_threads = []
 # Under threads "auto", a training step of fewer floating-point operations than this runs on
-# one BLAS thread, and a larger one on netfit's pool (netfit.parallel), for models with large
-# passes between their products (Keras's MNIST CNN: 8 examples a step gained ~10 % from a
-# second BLAS thread, 32 nothing; at 128, 1.9 G, the pool is 1.3x faster than BLAS's threads).
-# A model of products only (every layer ``blas_bound``: Dense and what goes around it) leaves
-# BLAS its own threads at every size: on 2 cores (OpenBLAS 0.3.31, 2026-12-08, one epoch of the
-# lecture MLP) they beat one thread by 9 % at batch 32 and 27 % at 128, and the pool by 8 % at 1024.
+# one BLAS thread. The lecture MLP (101,632 links, 6 flops per link and example) gains nothing
+# reliable from a second thread up to batch 128 (78 M): on 2 cores (OpenBLAS 0.3.31, 2026-12-08)
+# two BLAS threads took an epoch at batch 32 in 0.66 s in some runs and 1.5 s in others of one
+# `make bench` (five interleaved repeats; PyTorch's and plain NumPy's two threads alike), where
+# one thread gave 0.75-0.78 s in each. A larger step runs on netfit's pool (netfit.parallel)
+# for models with large passes between their products (Keras's MNIST CNN at batch 128, 1.9 G:
+# the pool is 1.3x faster than BLAS's threads), and on BLAS's own threads for a model of
+# products only (every layer ``blas_bound``: Dense and what goes around it; the lecture MLP at
+# batch 1024: 0.203-0.219 s against 0.243-0.267 s on the pool).
 SMALL_STEP_FLOPS = 100e6
 
 
@@ -256,7 +257,7 @@ def set_threads(value="auto"):
     affinity) in :mod:`netfit.parallel`'s pool, each share of the batch
     (:mod:`netfit.replicas`) or block of rows on one BLAS thread; a model of matrix
     products only (Dense layers and the shape, activation and dropout layers around
-    them: ``layer.blas_bound``) leaves BLAS its own threads at every size instead.
+    them: ``layer.blas_bound``) leaves BLAS its own threads for large steps instead.
     ``predict`` and ``evaluate`` follow the same rule for their batches' forward pass. An int n: n threads (n = 1: one BLAS thread, no pool). ``None``: leave
     BLAS alone and use no pool. Deterministic mode (:func:`set_deterministic`)
     holds BLAS at one thread; the pool then still splits the passes that do not
@@ -347,14 +348,11 @@ def threads():
     return _threads
 
 
-def training_threads(step_flops, blas_bound=False):
-    """Context manager holding BLAS at the thread count :func:`set_threads` asks for a step this size.
-
-    ``blas_bound``: the model is products only (see :data:`SMALL_STEP_FLOPS`): "auto" leaves BLAS alone.
-    """
+def training_threads(step_flops):
+    """Context manager holding BLAS at the thread count :func:`set_threads` asks for a step this size."""
     wanted = _threads
     if wanted == "auto":
-        wanted = 1 if step_flops < SMALL_STEP_FLOPS and not blas_bound else None
+        wanted = 1 if step_flops < SMALL_STEP_FLOPS else None
     if wanted is None or _blas_limits is not None:
         return contextlib.nullcontext()
     # An optimisation only: without threadpoolctl (netfit[threads]), BLAS keeps its threads.

@@ -70,7 +70,7 @@ class Inference:
         threads "auto" on 2 cores, a batch of Keras's MNIST CNN runs its two halves at once,
         each forward whole on one thread and one BLAS thread (the passes between its products,
         im2col and pooling, would run on one core otherwise); a model of products only
-        (``_blas_bound``) keeps one share and BLAS's own threads. A model with layers of your own
+        (``_blas_bound``) keeps one share, on BLAS's own threads for a large batch. A model with layers of your own
         is not cut (its ``call`` may mix the rows of a batch), nor are batches of several arrays.
         """
         if rows is None:                                      # streamed batches: BLAS as it is
