@@ -71,7 +71,7 @@ on_set_threads = []
 # reliable from a second thread up to batch 128 (78 M): on 2 cores (OpenBLAS 0.3.31, 2026-12-08)
 # two BLAS threads took an epoch at batch 32 in 0.66 s in some runs and 1.5 s in others of one
 # `make bench` (five interleaved repeats; PyTorch's and plain NumPy's two threads alike), where
-# one thread gave 0.75-0.78 s in each. A larger step runs on netfit's pool (netfit.parallel)
+# one thread gave 0.75-0.78 s (2026-11-30) and 0.771-0.863 s (2026-12-08, a loaded machine). A larger step runs on netfit's pool (netfit.parallel)
 # for models with large passes between their products (Keras's MNIST CNN at batch 128, 1.9 G:
 # the pool is 1.3x faster than BLAS's threads), and on BLAS's own threads for a model of
 # products only (every layer ``blas_bound``: Dense and what goes around it; the lecture MLP at
