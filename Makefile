@@ -109,7 +109,7 @@ PEERS_VENV := benchmarks/.venv-peers
 REPEATS    ?= 3
 CNN_STEPS  ?= 100
 BENCH_ARGS ?=
-.PHONY: bench-peers bench-profile bench-ops
+.PHONY: bench-peers bench-profile bench-ops bench-small-steps
 
 bench: $(VENV)/.installed-bench $(if $(PEERS),$(PEERS_VENV)/.installed)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
@@ -130,6 +130,11 @@ bench-profile: $(VENV)/.installed-bench
 # the tape's cost per op, one layer's step, float64 gradients: benchmarks/RESULTS-ops.md.
 bench-ops: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_ops.py
+
+# The lecture MLP's epoch on one BLAS thread and on BLAS's own, by batch size: where the second thread starts
+# to pay (netfit.config.SMALL_PRODUCTS_STEP_FLOPS): benchmarks/RESULTS-small-steps.md.
+bench-small-steps: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/bench_small_steps.py
 
 # torch is pinned to its +cpu wheel (requirements-peers.txt); check-peers fails on a CUDA build.
 $(PEERS_VENV)/.installed: benchmarks/requirements-peers.txt pyproject.toml

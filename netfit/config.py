@@ -21,8 +21,9 @@ on two; with OpenBLAS 0.3.31, 0.66 s in some runs and 1.5 s in others of the sam
 benchmark, against 0.75–0.78 s on one) and ruins it on a busy one (1.5–33 s with
 two), while big batches and convolutions gain (the Keras CNN at batch 128: 62 → 50
 ms a step). So :meth:`netfit.Sequential.fit` runs small steps on one thread, and
-large ones of a model of products only (``layer.blas_bound``: Dense and the layers
-around it) on BLAS's own threads; :func:`set_threads` overrides it.
+larger ones of a model of products only (``layer.blas_bound``: Dense and the layers
+around it; from :data:`SMALL_PRODUCTS_STEP_FLOPS`, the lecture MLP from batch 41) on
+BLAS's own threads; :func:`set_threads` overrides it.
 
 Every core. BLAS threads speed up the products only; the rest of a step (im2col,
 col2im, pooling, σ') ran on one core. Large steps (and any step under
@@ -67,9 +68,9 @@ _warned_unheld_blas = False  # set_threads(n > 1) without threadpoolctl warns on
 # closing of a pool larger than the new setting needs (config sits below parallel in the imports).
 on_set_threads = []
 # Under threads "auto", a training step of fewer floating-point operations than this runs on
-# one BLAS thread. The lecture MLP (101,632 links, 6 flops per link and example) gains nothing
-# reliable from a second thread up to batch 128 (78 M): on 2 cores (OpenBLAS 0.3.31, 2026-12-08)
-# two BLAS threads took an epoch at batch 32 in 0.66 s in some runs and 1.5 s in others of one
+# one BLAS thread (and no pool). The lecture MLP (101,770 links, 6 flops per link and example)
+# at batch 32 (20 M) gains nothing reliable from a second thread: on 2 cores (OpenBLAS 0.3.31,
+# 2026-12-08) two BLAS threads took an epoch in 0.66 s in some runs and 1.5 s in others of one
 # `make bench` (five interleaved repeats; PyTorch's and plain NumPy's two threads alike), where
 # one thread gave 0.75-0.78 s (2026-11-30) and 0.771-0.863 s (2026-12-08, a loaded machine). A larger step runs on netfit's pool (netfit.parallel)
 # for models with large passes between their products (Keras's MNIST CNN at batch 128, 1.9 G:
@@ -77,6 +78,14 @@ on_set_threads = []
 # products only (every layer ``blas_bound``: Dense and what goes around it; the lecture MLP at
 # batch 1024: 0.203-0.219 s against 0.243-0.267 s on the pool).
 SMALL_STEP_FLOPS = 100e6
+# The same bound for a model of products only, whose larger steps go to BLAS's own threads
+# rather than the pool: BLAS's second thread pays from a smaller step. The lecture MLP, one
+# epoch on a quiet 2-core machine, one BLAS thread against two (benchmarks/RESULTS-small-steps.md,
+# `make bench-small-steps`, 2026-12-08, medians of six interleaved runs): batch 48 (29 M) 0.578
+# against 0.518 s, batch 64 (39 M) 0.497 against 0.412 s, batch 128 (78 M) 0.392 against 0.286 s.
+# Batch 32 (20 M) gained 5 % there (0.734 against 0.696 s) but is the size whose two threads ran
+# 0.66 s or 1.5 s within one `make bench` (above), so it stays on one thread.
+SMALL_PRODUCTS_STEP_FLOPS = 25e6
 
 
 def floatx():
@@ -257,7 +266,8 @@ def set_threads(value="auto"):
     affinity) in :mod:`netfit.parallel`'s pool, each share of the batch
     (:mod:`netfit.replicas`) or block of rows on one BLAS thread; a model of matrix
     products only (Dense layers and the shape, activation and dropout layers around
-    them: ``layer.blas_bound``) leaves BLAS its own threads for large steps instead.
+    them: ``layer.blas_bound``) leaves BLAS its own threads for steps of
+    :data:`SMALL_PRODUCTS_STEP_FLOPS` or more instead.
     ``predict`` and ``evaluate`` follow the same rule for their batches' forward pass. An int n: n threads (n = 1: one BLAS thread, no pool). ``None``: leave
     BLAS alone and use no pool. Deterministic mode (:func:`set_deterministic`)
     holds BLAS at one thread; the pool then still splits the passes that do not
@@ -348,11 +358,16 @@ def threads():
     return _threads
 
 
-def training_threads(step_flops):
-    """Context manager holding BLAS at the thread count :func:`set_threads` asks for a step this size."""
+def training_threads(step_flops, blas_bound=False):
+    """Context manager holding BLAS at the thread count :func:`set_threads` asks for a step this size.
+
+    ``blas_bound``: the model is matrix products only (:data:`SMALL_PRODUCTS_STEP_FLOPS` bounds
+    its small steps instead of :data:`SMALL_STEP_FLOPS`).
+    """
     wanted = _threads
     if wanted == "auto":
-        wanted = 1 if step_flops < SMALL_STEP_FLOPS else None
+        small = SMALL_PRODUCTS_STEP_FLOPS if blas_bound else SMALL_STEP_FLOPS
+        wanted = 1 if step_flops < small else None
     if wanted is None or _blas_limits is not None:
         return contextlib.nullcontext()
     # An optimisation only: without threadpoolctl (netfit[threads]), BLAS keeps its threads.

@@ -92,8 +92,8 @@ def step_workers(step_flops, blas_bound=False):
     """Threads for a training step of ``step_flops`` floating-point operations, as the thread policy says.
 
     ``set_threads("auto")``: 1 below :data:`netfit.config.SMALL_STEP_FLOPS` (on one BLAS
-    thread) and for a model of products only (``blas_bound``: on BLAS's own threads above
-    it), else every available core (1 without threadpoolctl: the pool beside BLAS's own
+    thread) and for a model of products only (``blas_bound``: on BLAS's own threads from
+    :data:`netfit.config.SMALL_PRODUCTS_STEP_FLOPS` up), else every available core (1 without threadpoolctl: the pool beside BLAS's own
     threads was slower than one thread); an int n: n; ``None`` (leave BLAS alone): 1, no pool.
     """
     if config.threads() == "auto" and (blas_bound or step_flops < config.SMALL_STEP_FLOPS):
@@ -141,7 +141,7 @@ def training(step_flops, on_host=True, blas_bound=False):
         with using(n):
             yield n
     else:
-        with config.training_threads(step_flops), using(1):
+        with config.training_threads(step_flops, blas_bound), using(1):
             yield 1
 
 

@@ -226,15 +226,17 @@ def test_auto_threads_train_small_steps_on_one_blas_thread_and_restore_the_count
 
 
 def test_auto_threads_run_large_steps_of_a_model_of_products_only_on_blas_threads(threads_setting, monkeypatch):
-    # Dense and what goes around it: small steps on one BLAS thread, large ones on BLAS's own
-    # threads, which beat the pool there (config.SMALL_STEP_FLOPS).
+    # Dense and what goes around it: small steps on one BLAS thread, larger ones on BLAS's own
+    # threads, which beat the pool there, from a bound of their own (config.SMALL_PRODUCTS_STEP_FLOPS).
     before = _blas_threads()
     nf.config.set_threads("auto")
     products_only = _tiny(passes=False)
     assert products_only._blas_bound and not _tiny()._blas_bound
     assert _threads_seen_by_fit(products_only, 4) == {1}
-    monkeypatch.setattr(nf.config, "SMALL_STEP_FLOPS", 0)                 # large steps: BLAS alone, no pool
-    assert _threads_seen_by_fit(_tiny(passes=False), 4) == before
+    monkeypatch.setattr(nf.config, "SMALL_PRODUCTS_STEP_FLOPS", 0)        # large for products only
+    monkeypatch.setattr(nf.config, "SMALL_STEP_FLOPS", 1e30)              # (the other bound is not theirs)
+    assert _threads_seen_by_fit(_tiny(passes=False), 4) == before          # BLAS alone, no pool
+    assert _threads_seen_by_fit(_tiny(), 4) == {1}                         # other models: still small
     assert _blas_threads() == before
 
 

@@ -127,6 +127,7 @@ def test_evaluate_and_predict_with_callbacks_split_each_layers_passes_and_agree(
 def test_auto_holds_blas_at_one_thread_for_a_cnn_and_leaves_it_alone_for_dense_layers(threads_setting, monkeypatch):
     pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(config, "SMALL_STEP_FLOPS", 0)                    # every batch "large"
+    monkeypatch.setattr(config, "SMALL_PRODUCTS_STEP_FLOPS", 0)           # (a bound of their own: Dense only)
     config.set_threads("auto")
     before = _blas_threads()
     seen = []

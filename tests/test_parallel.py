@@ -276,6 +276,8 @@ def test_step_workers_follows_the_thread_policy(threads_setting):
     assert parallel.step_workers(small) == 3
     config.set_threads(None)
     assert parallel.step_workers(large) == 1
+    config.set_threads("auto")                      # products only: BLAS's threads, never the pool
+    assert parallel.step_workers(large, blas_bound=True) == 1
 
 
 def _pool_sizes_during(fit, monkeypatch):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from netfit import config, replicas
+from netfit import config, replicas, zoo
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -202,6 +202,10 @@ def test_thread_figures_are_the_code_constants():
     threads = section("What is inside")
     flops = re.search(r"`nf.config.SMALL_STEP_FLOPS` \((\d+) M\)", threads)
     assert flops and int(flops.group(1)) * 1e6 == config.SMALL_STEP_FLOPS
+    products = re.search(r"`nf.config.SMALL_PRODUCTS_STEP_FLOPS`\s+\((\d+) M: the lecture MLP from batch (\d+)\)", threads)
+    assert products and int(products.group(1)) * 1e6 == config.SMALL_PRODUCTS_STEP_FLOPS
+    links = zoo.lecture_mlp().count_links()                       # 6 flops per link and example
+    assert 6 * links * int(products.group(2)) >= config.SMALL_PRODUCTS_STEP_FLOPS > 6 * links * (int(products.group(2)) - 1)
     rows = re.search(r"A share holds at least (\d+) rows, so a batch of (\d+) uses at most (\d+) threads", threads)
     assert rows and int(rows.group(1)) == replicas.MIN_ROWS
     assert int(rows.group(2)) // replicas.MIN_ROWS == int(rows.group(3))
