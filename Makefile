@@ -131,10 +131,11 @@ bench-profile: $(VENV)/.installed-bench
 bench-ops: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_ops.py
 
-# The lecture MLP's epoch on one BLAS thread and on BLAS's own, by batch size: where the second thread starts
-# to pay (netfit.config.SMALL_PRODUCTS_STEP_FLOPS): benchmarks/RESULTS-small-steps.md.
+# The lecture MLP's epoch on one BLAS thread and on BLAS's own, by batch size, on the machine as it is and beside
+# one process spinning on the CPU: where the second thread pays (netfit.config.SMALL_PRODUCTS_STEP_FLOPS) and what
+# it costs on a shared machine: benchmarks/RESULTS-small-steps.md.
 bench-small-steps: $(VENV)/.installed-bench
-	$(BIN)/python benchmarks/bench_small_steps.py
+	$(BIN)/python benchmarks/bench_small_steps.py --busy 1
 
 # torch is pinned to its +cpu wheel (requirements-peers.txt); check-peers fails on a CUDA build.
 $(PEERS_VENV)/.installed: benchmarks/requirements-peers.txt pyproject.toml

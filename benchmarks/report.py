@@ -175,7 +175,7 @@ def render(bench):
         lines.append("- **Threads**: each side's defaults: BLAS's own count (one per core), torch at "
                      "`set_num_threads` of that count, XLA its own; netfit (threads \"auto\") runs the MLP's steps "
                      "on one BLAS thread under `netfit.config.SMALL_PRODUCTS_STEP_FLOPS` floating-point operations "
-                     "(batch 32) and on BLAS's own threads from there (batch 128 and 1024), and the CNNs' steps "
+                     "(batch 32 and 128) and on BLAS's own threads from there (batch 1024), and the CNNs' steps "
                      "(over `SMALL_STEP_FLOPS`) on its own pool, one thread per core (one share of the batch per "
                      "thread, `netfit.replicas`, one BLAS thread each); predict follows the same rule for its batches.")
     plan = getattr(bench, "cnn_plan", None)
@@ -434,7 +434,7 @@ def _ceiling(bench):
     out = ["## Matmul ceiling and netfit's achieved GFLOP/s", "",
            "numpy float32 `matmul` in netfit's process (same BLAS and threads), best of repeated calls"
            + ("" if bench.args.blas_threads else "; without `--blas-threads` that is BLAS's default count, "
-              "while netfit's `fit` runs the MLP at batch 32 on one thread (`netfit.config.set_threads`)")
+              "while netfit's `fit` runs the MLP up to batch 128 on one thread (`netfit.config.set_threads`)")
            + ":", "",
            "| GEMM | shape | GFLOP/s |", "|---|---|---:|"]
     out += [f"| {r['label']} | {r['shape']} | {r['gflops']:.1f} |" for r in rows]

@@ -22,8 +22,8 @@ benchmark, against 0.75–0.78 s on one) and ruins it on a busy one (1.5–33 s 
 two), while big batches and convolutions gain (the Keras CNN at batch 128: 62 → 50
 ms a step). So :meth:`netfit.Sequential.fit` runs small steps on one thread, and
 larger ones of a model of products only (``layer.blas_bound``: Dense and the layers
-around it; from :data:`SMALL_PRODUCTS_STEP_FLOPS`, the lecture MLP from batch 41) on
-BLAS's own threads; :func:`set_threads` overrides it.
+around it; from :data:`SMALL_PRODUCTS_STEP_FLOPS`) on BLAS's own threads;
+:func:`set_threads` overrides it.
 
 Every core. BLAS threads speed up the products only; the rest of a step (im2col,
 col2im, pooling, σ') ran on one core. Large steps (and any step under
@@ -79,13 +79,15 @@ on_set_threads = []
 # batch 1024: 0.203-0.219 s against 0.243-0.267 s on the pool).
 SMALL_STEP_FLOPS = 100e6
 # The same bound for a model of products only, whose larger steps go to BLAS's own threads
-# rather than the pool: BLAS's second thread pays from a smaller step. The lecture MLP, one
-# epoch on a quiet 2-core machine, one BLAS thread against two (benchmarks/RESULTS-small-steps.md,
-# `make bench-small-steps`, 2026-12-08, medians of six interleaved runs): batch 48 (29 M) 0.578
-# against 0.518 s, batch 64 (39 M) 0.497 against 0.412 s, batch 128 (78 M) 0.392 against 0.286 s.
-# Batch 32 (20 M) gained 5 % there (0.734 against 0.696 s) but is the size whose two threads ran
-# 0.66 s or 1.5 s within one `make bench` (above), so it stays on one thread.
-SMALL_PRODUCTS_STEP_FLOPS = 25e6
+# rather than the pool. On a machine that runs nothing else, BLAS's second thread pays from a
+# smaller step; beside one other busy process it costs 2-5x at every size, since each product
+# waits for the thread that lost its core. The lecture MLP, one epoch, one BLAS thread against
+# two (benchmarks/RESULTS-small-steps.md, `make bench-small-steps`, 2 cores, 2026-12-08, medians
+# of six interleaved runs): quiet, batch 48 (29 M) 0.608 against 0.543 s, batch 128 (78 M) 0.404
+# against 0.305 s; beside one spinning process, 0.671 against 2.06 s and 0.451 against 1.01 s.
+# The default keeps SMALL_STEP_FLOPS's bound, below which one thread is never much slower; on a
+# machine of your own, a lower bound (25e6: the lecture MLP from batch 41) takes the gain.
+SMALL_PRODUCTS_STEP_FLOPS = 100e6
 
 
 def floatx():
@@ -261,15 +263,18 @@ def set_threads(value="auto"):
     """Choose the threads :meth:`netfit.Sequential.fit` trains with.
 
     ``"auto"`` (the default): one thread for steps under :data:`SMALL_STEP_FLOPS`
-    floating-point operations, where waking a second thread costs more than it
-    saves, and for larger ones one thread per available core (the process's CPU
+    (100 M) floating-point operations, where waking a second thread costs more than
+    it saves, and for larger ones one thread per available core (the process's CPU
     affinity) in :mod:`netfit.parallel`'s pool, each share of the batch
     (:mod:`netfit.replicas`) or block of rows on one BLAS thread; a model of matrix
     products only (Dense layers and the shape, activation and dropout layers around
     them: ``layer.blas_bound``) leaves BLAS its own threads for steps of
-    :data:`SMALL_PRODUCTS_STEP_FLOPS` or more instead.
-    ``predict`` and ``evaluate`` follow the same rule for their batches' forward pass. An int n: n threads (n = 1: one BLAS thread, no pool). ``None``: leave
-    BLAS alone and use no pool. Deterministic mode (:func:`set_deterministic`)
+    :data:`SMALL_PRODUCTS_STEP_FLOPS` (100 M) or more instead. Both bounds are module
+    constants you may set (``nf.config.SMALL_PRODUCTS_STEP_FLOPS = 25e6`` on a machine
+    that runs nothing else: benchmarks/RESULTS-small-steps.md). ``predict`` and
+    ``evaluate`` follow the same rule for their batches' forward pass. An int n: n
+    threads (n = 1: one BLAS thread, no pool; the safe choice on a busy machine).
+    ``None``: leave BLAS alone and use no pool. Deterministic mode (:func:`set_deterministic`)
     holds BLAS at one thread; the pool then still splits the passes that do not
     depend on the split (the products run whole), so the bits do not depend on n.
     The previous BLAS count is restored when fit returns. Lowering the setting
