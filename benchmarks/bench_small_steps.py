@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 
 import netfit as nf  # noqa: E402
 from netfit import config, zoo  # noqa: E402
-from workers import _machine_busy, _own_cpu  # noqa: E402  (make bench's /proc/stat reading)
+from workers import CpuWatch  # noqa: E402  (make bench's reading of /proc/stat)
 
 SETTINGS = {"one BLAS thread": 1, "BLAS's own threads": None}
 
@@ -64,18 +64,15 @@ def _spin():
 def _time_all(x, y, batches, repeats):
     """{(batch, setting): [seconds, ...]}, the settings interleaved and their order alternated;
     and the share of the machine's CPU that other processes used meanwhile (None without /proc/stat)."""
-    busy, own, start = _machine_busy(), _own_cpu(), time.perf_counter()
     order = list(SETTINGS)
     times = {(b, s): [] for b in batches for s in SETTINGS}
-    for r in range(repeats):
-        for b in batches:
-            for s in (order if r % 2 == 0 else order[::-1]):
-                times[(b, s)].append(_epoch(x, y, b, SETTINGS[s]))
-        print(f"repeat {r + 1}/{repeats} done", file=sys.stderr)
-    if busy is None:
-        return times, None
-    others = (_machine_busy() - busy) - (_own_cpu() - own)          # CPU-seconds, all cores
-    return times, max(0.0, others / ((time.perf_counter() - start) * (os.cpu_count() or 1)))
+    with CpuWatch() as watch:
+        for r in range(repeats):
+            for b in batches:
+                for s in (order if r % 2 == 0 else order[::-1]):
+                    times[(b, s)].append(_epoch(x, y, b, SETTINGS[s]))
+            print(f"repeat {r + 1}/{repeats} done", file=sys.stderr)
+    return times, watch.stats["others_share"]
 
 
 def _table(times, batches, links):

@@ -72,21 +72,22 @@ on_set_threads = []
 # at batch 32 (20 M) gains nothing reliable from a second thread: on 2 cores (OpenBLAS 0.3.31,
 # 2026-12-08) two BLAS threads took an epoch in 0.66 s in some runs and 1.5 s in others of one
 # `make bench` (five interleaved repeats; PyTorch's and plain NumPy's two threads alike), where
-# one thread gave 0.75-0.78 s (2026-11-30) and 0.771-0.863 s (2026-12-08, a loaded machine). A larger step runs on netfit's pool (netfit.parallel)
-# for models with large passes between their products (Keras's MNIST CNN at batch 128, 1.9 G:
-# the pool is 1.3x faster than BLAS's threads), and on BLAS's own threads for a model of
-# products only (every layer ``blas_bound``: Dense and what goes around it; the lecture MLP at
-# batch 1024: 0.203-0.219 s against 0.243-0.267 s on the pool).
+# one thread gave 0.75-0.78 s (2026-11-30) and 0.771-0.863 s (2026-12-08, a loaded machine).
+# A larger step runs on netfit's pool (netfit.parallel) for models with large passes between
+# their products (Keras's MNIST CNN at batch 128, 1.9 G: the pool is 1.3x faster than BLAS's
+# threads); models of products only have a bound of their own, below.
 SMALL_STEP_FLOPS = 100e6
-# The same bound for a model of products only, whose larger steps go to BLAS's own threads
-# rather than the pool. On a machine that runs nothing else, BLAS's second thread pays from a
-# smaller step; beside one other busy process it costs 2-5x at every size, since each product
-# waits for the thread that lost its core. The lecture MLP, one epoch, one BLAS thread against
-# two (benchmarks/RESULTS-small-steps.md, `make bench-small-steps`, 2 cores, 2026-12-08, medians
-# of six interleaved runs): quiet, batch 48 (29 M) 0.608 against 0.543 s, batch 128 (78 M) 0.404
-# against 0.305 s; beside one spinning process, 0.671 against 2.06 s and 0.451 against 1.01 s.
-# The default keeps SMALL_STEP_FLOPS's bound, below which one thread is never much slower; on a
-# machine of your own, a lower bound (25e6: the lecture MLP from batch 41) takes the gain.
+# The same bound for a model of products only (every layer ``blas_bound``: Dense and what goes
+# around it), whose larger steps go to BLAS's own threads rather than the pool (the lecture MLP
+# at batch 1024: 0.203-0.219 s against 0.243-0.267 s on the pool). On a machine that runs
+# nothing else, BLAS's second thread pays from a smaller step; beside one other busy process it
+# costs 2-5x at every size, since each product waits for the thread that lost its core. The
+# lecture MLP, one epoch, one BLAS thread against two (benchmarks/RESULTS-small-steps.md,
+# `make bench-small-steps`, 2 cores, 2026-12-08, medians of six interleaved runs): quiet, batch
+# 48 (29 M) 0.608 against 0.543 s, batch 128 (78 M) 0.404 against 0.305 s; beside one spinning
+# process, 0.671 against 2.06 s and 0.451 against 1.01 s. The default keeps SMALL_STEP_FLOPS's
+# bound, below which one thread is never much slower; on a machine of your own, a lower bound
+# (25e6: the lecture MLP from batch 41) takes the gain.
 SMALL_PRODUCTS_STEP_FLOPS = 100e6
 
 

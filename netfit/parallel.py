@@ -93,8 +93,9 @@ def step_workers(step_flops, blas_bound=False):
 
     ``set_threads("auto")``: 1 below :data:`netfit.config.SMALL_STEP_FLOPS` (on one BLAS
     thread) and for a model of products only (``blas_bound``: on BLAS's own threads from
-    :data:`netfit.config.SMALL_PRODUCTS_STEP_FLOPS` up), else every available core (1 without threadpoolctl: the pool beside BLAS's own
-    threads was slower than one thread); an int n: n; ``None`` (leave BLAS alone): 1, no pool.
+    :data:`netfit.config.SMALL_PRODUCTS_STEP_FLOPS` up), else every available core (1
+    without threadpoolctl: the pool beside BLAS's own threads was slower than one thread);
+    an int n: n; ``None`` (leave BLAS alone): 1, no pool.
     """
     if config.threads() == "auto" and (blas_bound or step_flops < config.SMALL_STEP_FLOPS):
         return 1
@@ -118,7 +119,8 @@ def using(n):
     _local.workers = max(1, int(n))
     try:
         if _local.workers > 1:
-            with _blas_single():
+            # Without threadpoolctl BLAS keeps its threads: slower (set_threads warned), the same bits.
+            with config.one_blas_thread():
                 yield
         else:
             yield
@@ -143,11 +145,6 @@ def training(step_flops, on_host=True, blas_bound=False):
     else:
         with config.training_threads(step_flops, blas_bound), using(1):
             yield 1
-
-
-def _blas_single():
-    # Without threadpoolctl BLAS keeps its threads: slower (set_threads warned), the same bits.
-    return config.one_blas_thread()
 
 
 def _get_team(size):

@@ -34,9 +34,8 @@ def test_the_recorded_run_names_its_best_peers():
     cells = [cell.strip() for cell in cnn.split("|")[1:-1]]
     best = dict(zip(head, cells))
     # The best peer is the side of the most images/s other than netfit's own; netfit/best their ratio.
-    rate = {side: _images_per_second(best[side]) for side in head[10:] if _images_per_second(best.get(side, ""))}
-    rate["PyTorch"] = _images_per_second(best["PyTorch"])
-    peers = {side: r for side, r in rate.items() if side != "netfit[fast]"}
+    assert head[10] == "netfit[fast]"                         # the peers' columns follow it
+    peers = {side: r for side in ["PyTorch", *head[11:]] if (r := _images_per_second(best[side]))}
     assert best["best peer"] == max(peers, key=peers.get)
     ratio = _images_per_second(best["netfit"]) / peers[best["best peer"]]
     assert abs(float(best["netfit/best"]) - ratio) <= 0.011 + 0.01 * ratio      # cells are rounded
