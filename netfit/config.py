@@ -273,7 +273,8 @@ def set_threads(value="auto"):
     :data:`SMALL_PRODUCTS_STEP_FLOPS` (100 M) or more instead. Both bounds are module
     constants you may set (``nf.config.SMALL_PRODUCTS_STEP_FLOPS = 25e6`` on a machine
     that runs nothing else: benchmarks/RESULTS-small-steps.md). ``predict`` and
-    ``evaluate`` follow the same rule for their batches' forward pass. An int n: n
+    ``evaluate`` follow the same rule for their batches' forward pass, but for batches of
+    less work than :data:`netfit.parallel.MIN_FLOPS`, which leave BLAS as it is. An int n: n
     threads (n = 1: one BLAS thread, no pool; the safe choice on a busy machine).
     ``None``: leave BLAS alone and use no pool. Deterministic mode (:func:`set_deterministic`)
     holds BLAS at one thread; the pool then still splits the passes that do not

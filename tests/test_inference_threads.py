@@ -128,6 +128,7 @@ def test_auto_holds_blas_at_one_thread_for_a_cnn_and_leaves_it_alone_for_dense_l
     pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(config, "SMALL_STEP_FLOPS", 0)                    # every batch "large"
     monkeypatch.setattr(config, "SMALL_PRODUCTS_STEP_FLOPS", 0)           # (a bound of their own: Dense only)
+    monkeypatch.setattr(parallel, "MIN_FLOPS", 1)                         # (and none too small to matter)
     config.set_threads("auto")
     before = _blas_threads()
     seen = []
@@ -137,6 +138,23 @@ def test_auto_holds_blas_at_one_thread_for_a_cnn_and_leaves_it_alone_for_dense_l
     seen.clear()
     _mlp().predict(_x(8), callbacks=[watch])
     assert seen == [before]
+    assert _blas_threads() == before
+
+
+def test_auto_leaves_blas_alone_for_a_batch_smaller_than_one_block(threads_setting, monkeypatch):
+    # A server's one-image request: holding BLAS at one thread would cost more than such a pass saves.
+    pytest.importorskip("threadpoolctl")
+    config.set_threads("auto")
+    before = _blas_threads()
+    if before == {1}:
+        pytest.skip("BLAS runs one thread here already: nothing to tell apart")
+    seen = []
+    watch = nf.callbacks.LambdaCallback(on_predict_batch_end=lambda batch, logs: seen.append(_blas_threads()))
+    _cnn().predict(_x(1), callbacks=[watch])                    # ~3 k flops, under parallel.MIN_FLOPS
+    assert seen == [before]
+    monkeypatch.setattr(parallel, "MIN_FLOPS", 1)               # the same batch, counted as large enough
+    _cnn().predict(_x(1), callbacks=[watch])
+    assert seen == [before, {1}]
     assert _blas_threads() == before
 
 
