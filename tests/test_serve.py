@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import warnings
 from pathlib import Path
 
@@ -341,6 +342,29 @@ def test_controls_in_any_order_never_hang(data_env):
             time.sleep(float(rng.uniform(0, 0.02)))
         state = train_to_end(c)
         assert state["training"]["state"] == "done" and len(state["training"]["history"]) >= 3
+    finally:
+        playground.trainer.stop()
+
+
+def test_a_run_logs_its_state_before_its_thread_can_log_a_batch(data_env, monkeypatch):
+    # The thread's batch events do not wait for the trainer's lock: logged after the thread started,
+    # "running" came after the first batch in a CI run on a busy machine.
+    from netfit.serve import worker
+    c, playground = make_client()
+    logged_at_start = []
+
+    class Thread(threading.Thread):
+        def start(self):
+            logged = [(kind, data.get("state")) for _, kind, data in playground.log.since(0)]
+            logged_at_start.append(logged[-1] if logged else None)
+            super().start()
+    monkeypatch.setattr(worker, "threading", types.SimpleNamespace(Thread=Thread, Condition=threading.Condition,
+                                                                   Lock=threading.Lock))
+    try:
+        train_to_end(c)
+        assert c.post("/api/train/reset", headers=AUTH).status_code == 200
+        assert c.post("/api/train/step", headers=AUTH).status_code == 200
+        assert logged_at_start == [("state", "running"), ("state", "paused")]
     finally:
         playground.trainer.stop()
 

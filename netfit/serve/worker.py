@@ -99,8 +99,9 @@ class Trainer:
             self._paused, self._credit = False, 0
             self._cv.notify_all()
             if self._thread is None or not self._thread.is_alive():
-                self._launch(epochs)                  # its "done" waits for this lock: "running" is logged first
-            self._set_state("running")
+                self._launch("running", epochs)
+            else:
+                self._set_state("running")
 
     def pause(self):
         with self._cv:
@@ -113,11 +114,11 @@ class Trainer:
         with self._cv:
             self._paused = True
             if self._thread is None or not self._thread.is_alive():
-                self._launch()                        # fit's first batch runs, then the pause holds it
+                self._launch("paused")                # fit's first batch runs, then the pause holds it
             else:
                 self._credit += 1
                 self._cv.notify_all()
-            self._set_state("paused")
+                self._set_state("paused")
 
     def stop(self, timeout=30.0):
         """End the run (the weights stay as they are); blocks until the thread is gone.
@@ -161,10 +162,16 @@ class Trainer:
         """The epoch the run going (or last gone) ends at, counted over every run: "epoch 3 of 4"."""
         return self._run_end if self._run_end is not None else len(self.history) + self.session.settings["epochs"]
 
-    def _launch(self, epochs=None):
-        """Start a run of ``epochs`` epochs (default: the settings', which stay as they are); hold ``self._cv``."""
+    def _launch(self, state, epochs=None):
+        """Start a run of ``epochs`` epochs (default: the settings', which stay as they are) in
+        ``state``; hold ``self._cv``.
+
+        The state is logged before the thread starts: its batch events do not wait for the lock
+        (its "done" does), and a page reading the log from the start must see "running" first.
+        """
         self._stop, self.error = False, None
         self._run_end = len(self.history) + (epochs or self.session.settings["epochs"])
+        self._set_state(state)
         self._thread = threading.Thread(target=self._run, name="netfit-serve-train", daemon=True)
         self._thread.start()
 
