@@ -77,7 +77,8 @@ class Inference:
         """
         flops = None if rows is None else 2 * self.count_links() * rows   # forward: 2 per link and example
         if flops is None or (flops < parallel.MIN_FLOPS and config.threads() == "auto"):
-            # A server's one-image request: holding BLAS at one thread took the lecture MLP's from 46 to 65 µs.
+            # A server's one-image request: the hold (threadpoolctl's limit and restore) would cost more than
+            # the pass (`benchmarks/bench_threads.py`'s one-image row, against 4c53b29: 1.65x with it, 1.06x without).
             yield 1
             return
         with parallel.training(flops, self.device == "cpu", self._blas_bound) as threads:

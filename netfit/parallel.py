@@ -63,7 +63,8 @@ import numpy as np
 from . import backend, config
 
 # Work below these sizes stays on one thread: a split costs ~10-20 µs (waking the threads, joining them).
-MIN_FLOPS = 2_000_000           # per block of a matrix product (~50 µs of one core's float32 GEMM)
+MIN_FLOPS = 2_000_000           # per block of a matrix product (~50 µs of one core's float32 GEMM); a predict
+                                # batch of less work runs as it comes (netfit.inference, threads "auto")
 MIN_ITEMS = 32_768              # array entries per block of an element-wise pass
 LONG_SUM = 8                    # matmul splits the sum, not the rows, of a product with k ≥ LONG_SUM · m
 # in_pieces, Windows.times: bytes a piece of rows brings into the cache. On one core 0.5 to 4 MB did
